@@ -1,0 +1,77 @@
+"""C2SP tlog-checkpoint notes (contract point 8): ``<origin>\\n<size>\\n<base64 root>\\n``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.b64 import b64decode, b64encode
+from ledger.errors import CheckpointFormatError, SignatureError
+from ledger.keys import SignerKey, VerifierKey
+from ledger.note import Note, parse_note, sign_note, verify_by
+
+_SIZE_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A tree head: origin, size and root."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def text(self) -> str:
+        return f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
+
+
+def parse_checkpoint_text(text: str) -> Checkpoint:
+    """Parse the body of a checkpoint note; no extension lines are allowed."""
+    lines = text.split("\n")
+    if len(lines) != 4 or lines[3] != "":
+        raise CheckpointFormatError(
+            f"expected exactly 3 lines (origin, size, root), found {len(lines) - 1}"
+        )
+    origin, size_text, root_text = lines[:3]
+    if not origin:
+        raise CheckpointFormatError("checkpoint origin is empty")
+    if not _SIZE_RE.match(size_text):
+        raise CheckpointFormatError(f"expected a decimal tree size, found {size_text[:40]!r}")
+    root = b64decode(root_text)
+    if len(root) != 32:
+        raise CheckpointFormatError(f"expected a 32-byte root, found {len(root)} bytes")
+    return Checkpoint(origin, int(size_text), root)
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint with its signed note."""
+
+    checkpoint: Checkpoint
+    note: Note
+
+    def encode(self) -> str:
+        return self.note.encode()
+
+
+def sign_checkpoint(checkpoint: Checkpoint, keys: Sequence[SignerKey]) -> SignedCheckpoint:
+    """Sign a checkpoint with the checkpoint key(s); each key name must equal the origin."""
+    for key in keys:
+        if key.name != checkpoint.origin:
+            raise CheckpointFormatError(
+                f"checkpoint key name must equal origin {checkpoint.origin!r}, found {key.name!r}"
+            )
+    return SignedCheckpoint(checkpoint, sign_note(checkpoint.text(), keys))
+
+
+def open_checkpoint(data: str | bytes, trust_root: VerifierKey) -> SignedCheckpoint:
+    """Parse a signed checkpoint and verify it against the trust root (other signatures are ignored)."""
+    note = parse_note(data)
+    checkpoint = parse_checkpoint_text(note.text)
+    if checkpoint.origin != trust_root.name:
+        raise SignatureError(
+            f"checkpoint origin {checkpoint.origin!r} differs from the trust root's name {trust_root.name!r}"
+        )
+    verify_by(note, trust_root)
+    return SignedCheckpoint(checkpoint, note)
