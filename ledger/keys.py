@@ -85,7 +85,7 @@ def parse_vkey(text: str) -> VerifierKey:
     if not isinstance(text, str):
         raise KeyFormatError(f"expected a verifier key string, found {type(text).__name__}")
     text = text.strip() if text.endswith("\n") else text
-    parts = text.split("+")
+    parts = text.split("+", 2)
     if len(parts) != 3:
         raise KeyFormatError(f"expected name+hex8+base64, found {len(parts)} '+'-separated parts")
     name, hex8, blob = parts
@@ -135,7 +135,7 @@ class SignerKey:
 
 def parse_signer_key(text: str) -> SignerKey:
     """Parse a C2SP signer-key string."""
-    parts = text.strip().split("+")
+    parts = text.strip().split("+", 4)
     if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
         raise KeyFormatError("expected PRIVATE+KEY+name+hex8+base64")
     raw = b64decode(parts[4])

@@ -1,0 +1,83 @@
+"""Settings, read once at the composition root. No secret has a default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from ledger.errors import LedgerError
+
+DEFAULT_VAR = Path("var")
+
+
+class ConfigError(LedgerError):
+    """Settings that cannot work."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the ledger keeps its data and the service's own keys."""
+
+    db_url: str
+    key_dir: Path
+    checkpoint_path: Path
+    create_tables: bool = True
+    checkpoint_interval: float = 1.0
+
+    @classmethod
+    def from_env(cls, db_url: str | None = None, var: Path | None = None) -> Settings:
+        base = var or Path(os.environ.get("LEDGER_VAR", DEFAULT_VAR))
+        url = db_url or os.environ.get("LEDGER_DB_URL") or f"sqlite:///{base / 'ledger.sqlite3'}"
+        key_dir = Path(os.environ.get("LEDGER_KEY_DIR", base / "service-keys"))
+        checkpoint = Path(os.environ.get("LEDGER_CHECKPOINT_FILE", key_dir / "last-checkpoint.txt"))
+        return cls(url, key_dir, checkpoint)
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing environment for this database URL."""
+        parsed = urlparse(self.db_url)
+        common = {"CREATE_TABLE": "y" if self.create_tables else "n"}
+        if parsed.scheme == "sqlite":
+            path = unquote(parsed.path)
+            if self.db_url.startswith("sqlite:////"):
+                path = "/" + path.lstrip("/")
+            elif self.db_url.startswith("sqlite:///"):
+                path = path[1:]
+            if not path:
+                raise ConfigError("sqlite URL needs a file path: sqlite:///var/ledger.sqlite3")
+            return {
+                **common,
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "ledger.store.recorders:LedgerSQLiteRecorder",
+            }
+        if parsed.scheme in ("postgresql", "postgres"):
+            query = parse_qs(parsed.query)
+            env = {
+                **common,
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": parsed.path.lstrip("/") or "postgres",
+                "POSTGRES_HOST": parsed.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(parsed.port or 5432),
+                "POSTGRES_USER": unquote(parsed.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(parsed.password or ""),
+                "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
+                "POSTGRES_LOCK_TIMEOUT": "30",
+                "POSTGRES_POOL_SIZE": "2",
+                "APPLICATION_RECORDER_TOPIC": "ledger.store.recorders:LedgerPostgresRecorder",
+            }
+            return env
+        raise ConfigError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.db_url.startswith(("postgresql:", "postgres:"))
+
+    def redacted_url(self) -> str:
+        """The URL without its password, for logs."""
+        parsed = urlparse(self.db_url)
+        if parsed.password:
+            return self.db_url.replace(f":{parsed.password}@", ":***@")
+        return self.db_url

@@ -1,0 +1,187 @@
+"""Assigning index, prev and recorded_at inside the appending transaction.
+
+``ChainWriter.append`` runs inside the event store's insert transaction (after the
+library has taken its write lock: SQLite's write lock, PostgreSQL's table lock), so
+every check that depends on the log's state — key valid at this index, role allowed
+by the policy, duplicate id, rules such as legal holds — sees exactly the state the
+entry lands on. Caches are keyed by (size, last leaf hash) and refreshed from the
+database whenever another process has appended in between.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ledger.entry import ZERO_HASH_HEX, encode_entry, parse_entry
+from ledger.errors import LedgerError, SignatureError, TrustError
+from ledger.keys import VerifierKey
+from ledger.merkle import Frontier
+from ledger.statement import Statement, parse_statement
+from ledger.store.errors import AlreadyRecorded, AppendRefused, RuleRefusal
+from ledger.times import format_time, utc_now
+from ledger.trust import TRUST_TYPES, TrustState
+
+RuleCheck = Callable[[Statement, int, TrustState, "Db"], list[str]]
+
+
+class Db(Protocol):
+    """The few operations the chain needs, over either backend's cursor."""
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    def t(self, name: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Where a statement landed."""
+
+    index: int
+    leaf_hash: bytes
+    statement_id: str
+    recorded_at: str
+    duplicate: bool = False
+
+
+@dataclass
+class AppendRequest:
+    """Passed through ``Application.save(..., ledger=...)`` to the recorder; results come back in it."""
+
+    statements: list[Statement]
+    verified: list[list[VerifierKey] | None] = field(default_factory=list)
+    refusing: dict[str, bytes] = field(default_factory=dict)  # blocked: refused id -> its hash
+    results: list[Appended] = field(default_factory=list)
+
+
+class ChainWriter:
+    """Per-process state of the chain (trust state and right edge of the tree), re-checked per transaction."""
+
+    def __init__(self, rules: RuleCheck | None = None) -> None:
+        self.rules = rules
+        self._lock = threading.Lock()
+        self._trust = TrustState()
+        self._frontier = Frontier()
+        self._last_leaf: bytes | None = None
+        self._last_recorded_at: str | None = None
+
+    # ---- cache refresh -----------------------------------------------------
+    def _sync(self, db: Db) -> None:
+        head = db.all(f"SELECT idx, leaf_hash, recorded_at FROM {db.t('dl_entries')} ORDER BY idx DESC LIMIT 1")
+        size = head[0][0] + 1 if head else 0
+        if size == self._frontier.size and (size == 0 or bytes(head[0][1]) == self._last_leaf):
+            return
+        cached_ok = False
+        if 0 < self._frontier.size < size:
+            row = db.all(
+                f"SELECT leaf_hash FROM {db.t('dl_entries')} WHERE idx = %s", (self._frontier.size - 1,)
+            )
+            cached_ok = bool(row) and bytes(row[0][0]) == self._last_leaf
+        if not cached_ok:
+            self._trust = TrustState()
+            start = 0
+        else:
+            start = self._trust.size
+        rows = db.all(
+            f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s AND stype IN ("
+            + ",".join(["%s"] * len(TRUST_TYPES)) + ") ORDER BY idx",
+            (start, *sorted(TRUST_TYPES)),
+        )
+        for idx, data in rows:
+            self._trust.size = idx  # entries of other types change no trust state
+            self._trust.apply(parse_statement(parse_entry(bytes(data)).statement), idx)
+        self._trust.size = size
+        coords = Frontier.coordinates(size)
+        nodes: dict[tuple[int, int], bytes] = {}
+        if coords:
+            where = " OR ".join(["(level = %s AND pos = %s)"] * len(coords))
+            params = [v for c in coords for v in c]
+            for level, pos, h in db.all(f"SELECT level, pos, hash FROM {db.t('dl_tree')} WHERE {where}", params):
+                nodes[(level, pos)] = bytes(h)
+        self._frontier = Frontier(size, [nodes[c] for c in coords])
+        self._last_leaf = bytes(head[0][1]) if head else None
+        self._last_recorded_at = head[0][2] if head else None
+
+    def trust_snapshot(self) -> TrustState:
+        """The trust state as of the last transaction this process saw (for pre-checks only)."""
+        return self._trust
+
+    # ---- the append ----------------------------------------------------------
+    def append(self, db: Db, request: AppendRequest, notification_ids: Sequence[int]) -> None:
+        """Chain, check and store ``request.statements``; raise to roll the transaction back."""
+        with self._lock:
+            try:
+                self._append(db, request, notification_ids)
+            except BaseException:
+                # The transaction rolls back: forget what this attempt did to the caches.
+                self._frontier = Frontier()
+                self._trust = TrustState()
+                self._last_leaf = None
+                raise
+
+    def _append(self, db: Db, request: AppendRequest, notification_ids: Sequence[int]) -> None:
+        stmts = request.statements
+        if len(notification_ids) != len(stmts):
+            raise AppendRefused(
+                f"{len(notification_ids)} events for {len(stmts)} statements", "ledger.internal"
+            )
+        self._sync(db)
+        self._check_ids(db, stmts)
+        now = format_time(utc_now())
+        if self._last_recorded_at is not None and now < self._last_recorded_at:
+            now = self._last_recorded_at  # recorded_at never decreases, whatever the clock does
+        entry_rows, id_rows, tree_rows = [], [], []
+        on_node = lambda level, pos, h: tree_rows.append((level, pos, h))  # noqa: E731
+        for position, (stmt, nid) in enumerate(zip(stmts, notification_ids, strict=True)):
+            index = self._frontier.size
+            self._admit(db, request, position, stmt, index, now)
+            prev = self._last_leaf.hex() if self._last_leaf is not None else ZERO_HASH_HEX
+            entry = encode_entry(index, prev, now, stmt.raw)
+            entry_rows.append((index, bytes.fromhex(prev), entry.leaf_hash, now, stmt.id, stmt.type, nid, entry.data))
+            id_rows.append((stmt.id, index, stmt.sha256, 0))
+            if stmt.type == "blocked":
+                refused = stmt.body.get("statement_id")
+                if isinstance(refused, str) and refused in request.refusing:
+                    id_rows.append((refused, index, request.refusing[refused], 1))
+            self._frontier.append(entry.leaf_hash, on_node)
+            self._last_leaf = entry.leaf_hash
+            self._last_recorded_at = now
+            request.results.append(Appended(index, entry.leaf_hash, stmt.id, now))
+        db.many(f"INSERT INTO {db.t('dl_entries')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s)", entry_rows)
+        db.many(f"INSERT INTO {db.t('dl_ids')} VALUES (%s,%s,%s,%s)", id_rows)
+        db.many(f"INSERT INTO {db.t('dl_tree')} VALUES (%s,%s,%s)", tree_rows)
+
+    def _check_ids(self, db: Db, stmts: Sequence[Statement]) -> None:
+        ids = [s.id for s in stmts]
+        if len(set(ids)) != len(ids):
+            raise AppendRefused("a statement id appears twice in one batch", "ledger.duplicate_id")
+        found = db.all(
+            f"SELECT statement_id, idx, sha256, refused FROM {db.t('dl_ids')} WHERE statement_id IN ("
+            + ",".join(["%s"] * len(ids)) + ")",
+            ids,
+        )
+        by_id = {s.id: s for s in stmts}
+        for sid, idx, sha, refused in found:
+            if refused:
+                raise AppendRefused(f"statement id {sid} was refused by a rule (entry {idx})", "ledger.refused_id")
+            if bytes(sha) == by_id[sid].sha256:
+                raise AlreadyRecorded(sid, idx)
+            raise AppendRefused(f"statement id {sid} is already used by entry {idx}", "ledger.duplicate_id")
+
+    def _admit(self, db: Db, request: AppendRequest, position: int, stmt: Statement, index: int, now: str) -> None:
+        try:
+            keys = self._trust.authorize(stmt, index, now)
+            pre = request.verified[position] if position < len(request.verified) else None
+            if pre is None or [(k.name, k.public_key) for k in pre] != [(k.name, k.public_key) for k in keys]:
+                self._trust.check_signatures(stmt, keys)
+        except (TrustError, SignatureError) as e:
+            raise AppendRefused(str(e), getattr(e, "rule", "signature")) from None
+        except LedgerError as e:
+            raise AppendRefused(str(e), "statement.shape") from None
+        if self.rules is not None and stmt.type != "blocked":
+            violated = self.rules(stmt, index, self._trust, db)
+            if violated:
+                raise RuleRefusal(stmt.id, violated, f"refused by {', '.join(violated)}")
+        self._trust.apply(stmt, index)

@@ -1,0 +1,68 @@
+"""Signing checkpoints: never two inconsistent ones (contract point 8).
+
+The last signed checkpoint is also kept in a file outside the database; before
+signing, the ledger proves the new tree extends it. A restored older database
+(smaller, or with a different history) is refused here.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from ledger.errors import LedgerError
+from ledger.keys import SignerKey
+from ledger.store.errors import CheckpointRefused
+from ledger.store.service_keys import write_secret
+
+
+class CheckpointKeeper:
+    def __init__(self, path: Path, keys: Sequence[SignerKey]) -> None:
+        self.path = path
+        self.keys = tuple(keys)
+
+    def last_signed(self) -> SignedCheckpoint | None:
+        """The checkpoint in the outside file, verified with one of our checkpoint keys."""
+        try:
+            data = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        errors = []
+        for key in self.keys:
+            try:
+                return open_checkpoint(data, key.verifier)
+            except LedgerError as e:
+                errors.append(str(e))
+        raise CheckpointRefused(f"the outside checkpoint file {self.path} does not verify: {errors}")
+
+    def sign(
+        self, size: int, root_at: Callable[[int], bytes], origin: str, store: Callable[[SignedCheckpoint], None]
+    ) -> SignedCheckpoint:
+        """Sign (origin, size, root_at(size)) if it extends the last signed checkpoint; then store it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            last = self.last_signed()
+            if last is not None:
+                old = last.checkpoint
+                if old.origin != origin:
+                    raise CheckpointRefused(f"last checkpoint is for {old.origin!r}, not {origin!r}")
+                if old.size > size:
+                    raise CheckpointRefused(
+                        f"the log has {size} entries but checkpoint {old.size} was already signed: "
+                        "a restored older database? restore the missing entries first"
+                    )
+                if root_at(old.size) != old.root:
+                    raise CheckpointRefused(
+                        f"the log's root at size {old.size} differs from the signed checkpoint's: "
+                        "the history was changed"
+                    )
+                if old.size == size:
+                    store(last)
+                    return last
+            signed = sign_checkpoint(Checkpoint(origin, size, root_at(size)), self.keys)
+            store(signed)
+            write_secret(self.path, signed.encode())
+            return signed

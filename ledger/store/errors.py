@@ -1,0 +1,44 @@
+"""Errors raised by the store."""
+
+from __future__ import annotations
+
+from ledger.errors import LedgerError
+
+
+class StoreError(LedgerError):
+    """Base class of store failures."""
+
+
+class AppendRefused(StoreError):
+    """A statement that stores nothing: bad signature, unknown or revoked key, role, shape."""
+
+    def __init__(self, message: str, rule: str) -> None:
+        self.rule = rule
+        super().__init__(message)
+
+
+class RuleRefusal(StoreError):
+    """A validly signed statement a rule refuses; it is recorded as a ledger-signed `blocked` entry."""
+
+    def __init__(self, statement_id: str, rules: list[str], message: str) -> None:
+        self.statement_id = statement_id
+        self.rules = rules
+        self.blocked_index: int | None = None
+        super().__init__(message)
+
+
+class AlreadyRecorded(StoreError):
+    """The exact statement is already in the log (raised inside the transaction, answered outside)."""
+
+    def __init__(self, statement_id: str, index: int) -> None:
+        self.statement_id = statement_id
+        self.index = index
+        super().__init__(f"statement {statement_id} is already entry {index}")
+
+
+class CheckpointRefused(StoreError):
+    """The ledger will not sign a checkpoint inconsistent with the last one it signed."""
+
+
+class NotInitialised(StoreError):
+    """The ledger has no genesis yet."""

@@ -1,0 +1,355 @@
+"""The ledger: append statements, read entries, prove, checkpoint, export, re-verify.
+
+This is the one object the CLI and (later) the API talk to.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
+
+from eventsourcing.persistence import IntegrityError
+
+from ledger.b64 import b64encode
+from ledger.canonical import canonical_bytes
+from ledger.checkpoint import SignedCheckpoint, open_checkpoint
+from ledger.config import Settings
+from ledger.errors import LedgerError, SignatureError, TrustError
+from ledger.keys import VerifierKey, parse_vkey
+from ledger.merkle import EMPTY_ROOT, Frontier, fold_right, perfect_ranges
+from ledger.note import verify_exactly
+from ledger.proofs import consistency_path, inclusion_path
+from ledger.statement import Statement, make_envelope, parse_statement, sign_statement
+from ledger.store.app import LedgerApp, LoggedStatement
+from ledger.store.chain import Appended, AppendRequest, RuleCheck
+from ledger.store.checkpoints import CheckpointKeeper
+from ledger.store.errors import AlreadyRecorded, AppendRefused, NotInitialised, RuleRefusal
+from ledger.store.service_keys import ServiceKeys
+from ledger.times import format_time, utc_now
+from ledger.trust import TrustState
+
+log = logging.getLogger("ledger.store")
+PAGE = 2000
+
+
+def _ensure_pg_schema(settings: Settings) -> None:
+    env = settings.eventsourcing_env()
+    if env["POSTGRES_SCHEMA"] == "public":
+        return
+    import psycopg
+
+    with psycopg.connect(
+        host=env["POSTGRES_HOST"], port=int(env["POSTGRES_PORT"]), dbname=env["POSTGRES_DBNAME"],
+        user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
+    ) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
+
+
+class Ledger:
+    """A ledger over SQLite or PostgreSQL, as the settings say."""
+
+    def __init__(self, settings: Settings, rules: RuleCheck | None = None) -> None:
+        self.settings = settings
+        if settings.is_postgres and settings.create_tables:
+            _ensure_pg_schema(settings)
+        self.app = LedgerApp(settings.eventsourcing_env())
+        self.recorder: Any = self.app.recorder
+        self.recorder.chain.rules = rules
+        self._keys: ServiceKeys | None = None
+        self._origin: str | None = None
+        self._last_checkpoint_at = 0.0
+
+    def close(self) -> None:
+        self.app.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- service keys ----------------------------------------------------------
+    @property
+    def keys(self) -> ServiceKeys:
+        if self._keys is None:
+            self._keys = ServiceKeys.load(self.settings.key_dir)
+        return self._keys
+
+    def reload_keys(self) -> None:
+        self._keys = None
+
+    # ---- writes ----------------------------------------------------------------
+    def initialise(
+        self, origin: str, admin_vkey: str, policy: dict[str, list[str]],
+        admin_roles: Sequence[str] = ("administrator",), admin_attributes: dict[str, Any] | None = None,
+    ) -> Appended:
+        """Write genesis (entry 0) with fresh service keys; refuse if the log is not empty."""
+        if self.size() > 0:
+            raise LedgerError("the ledger already has a genesis entry")
+        if (self.settings.key_dir / "statement.key").exists():
+            keys = ServiceKeys.load(self.settings.key_dir)
+            if keys.statement.name != origin + "/ledger":
+                raise LedgerError(f"service keys in {self.settings.key_dir} belong to another origin")
+        else:
+            keys = ServiceKeys.generate(origin)
+            keys.save(self.settings.key_dir)
+        self._keys = keys
+        body = {
+            "origin": origin,
+            "checkpoint_vkey": str(keys.checkpoint[0].verifier),
+            "statement_vkey": str(keys.statement.verifier),
+            "administrator": {
+                "vkey": str(parse_vkey(admin_vkey)), "roles": list(admin_roles),
+                "attributes": admin_attributes or {},
+            },
+            "policy": policy,
+        }
+        envelope = make_envelope("genesis", "genesis", [keys.statement.name], body)
+        appended = self.append(sign_statement(envelope, [keys.statement]))
+        self.checkpoint(force=True)
+        return appended
+
+    def append(self, note: str) -> Appended:
+        """Append one signed statement; see append_batch."""
+        return self.append_batch([note])[0]
+
+    def append_batch(self, notes: Sequence[str]) -> list[Appended]:
+        """Append statements in one transaction, all or none.
+
+        Raises AppendRefused (nothing stored) or RuleRefusal (a `blocked` entry stored).
+        An exact resubmission returns the original indices with ``duplicate=True``.
+        """
+        if not notes:
+            return []
+        try:
+            stmts = [parse_statement(n) for n in notes]
+        except LedgerError as e:
+            raise AppendRefused(str(e), "statement.shape") from None
+        return self._append_statements(stmts)
+
+    def _append_statements(self, stmts: list[Statement], refusing: dict[str, bytes] | None = None) -> list[Appended]:
+        request = AppendRequest(stmts, [self._preverify(s) for s in stmts], refusing or {})
+        aggregates = [LoggedStatement(s.id, s.raw) for s in stmts]
+        try:
+            self.app.save(*aggregates, ledger=request)
+        except (AlreadyRecorded, IntegrityError):
+            return self._resubmission(stmts)
+        except RuleRefusal as refusal:
+            if len(stmts) == 1:
+                refusal.blocked_index = self._record_blocked(stmts[0], refusal.rules).index
+            raise
+        self._maybe_checkpoint()
+        return request.results
+
+    def _preverify(self, stmt: Statement) -> list[VerifierKey] | None:
+        """Check signatures outside the transaction against the last known keys (re-checked inside)."""
+        trust = self.recorder.chain.trust_snapshot()
+        try:
+            keys = [trust._signer_key(stmt, name, trust.size)[0] for name in stmt.signers]
+            verify_exactly(stmt.note, keys)
+        except (TrustError, SignatureError, LedgerError):
+            return None
+        return keys
+
+    def _resubmission(self, stmts: list[Statement]) -> list[Appended]:
+        with self.recorder.reading() as db:
+            rows = db.all(
+                f"SELECT i.statement_id, i.idx, i.sha256, i.refused, e.leaf_hash, e.recorded_at FROM {db.t('dl_ids')} i "
+                f"JOIN {db.t('dl_entries')} e ON e.idx = i.idx WHERE i.statement_id IN ("
+                + ",".join(["%s"] * len(stmts)) + ")",
+                [s.id for s in stmts],
+            )
+        found = {r[0]: r for r in rows}
+        results = []
+        for s in stmts:
+            row = found.get(s.id)
+            if row is None or row[3] or bytes(row[2]) != s.sha256:
+                if row is not None and row[3]:
+                    raise AppendRefused(f"statement id {s.id} was refused by a rule (entry {row[1]})", "ledger.refused_id")
+                raise AppendRefused(f"statement id {s.id} is already used by another statement", "ledger.duplicate_id")
+            results.append(Appended(row[1], bytes(row[4]), s.id, row[5], duplicate=True))
+        return results
+
+    def _record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
+        key = self.keys.statement
+        body = {
+            "statement_id": stmt.id,
+            "statement_sha256": stmt.sha256.hex(),
+            "statement_type": stmt.type,
+            "signers": stmt.signers,
+            "rules": rules,
+        }
+        envelope = make_envelope("blocked", f"blocked:{stmt.sha256.hex()[:40]}", [key.name], body)
+        blocked = parse_statement(sign_statement(envelope, [key]))
+        return self._append_statements([blocked], refusing={stmt.id: stmt.sha256})[0]
+
+    # ---- reads -----------------------------------------------------------------
+    def size(self) -> int:
+        with self.recorder.reading() as db:
+            rows = db.all(f"SELECT MAX(idx) FROM {db.t('dl_entries')}")
+        return 0 if rows[0][0] is None else int(rows[0][0]) + 1
+
+    def entry(self, index: int) -> bytes:
+        with self.recorder.reading() as db:
+            rows = db.all(f"SELECT entry FROM {db.t('dl_entries')} WHERE idx = %s", (index,))
+        if not rows:
+            raise LedgerError(f"no entry {index}")
+        return bytes(rows[0][0])
+
+    def iter_entries(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(index, entry bytes) in index order, a page at a time."""
+        at = start
+        while stop is None or at < stop:
+            limit = PAGE if stop is None else min(PAGE, stop - at)
+            with self.recorder.reading() as db:
+                rows = db.all(
+                    f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s ORDER BY idx LIMIT %s",
+                    (at, limit),
+                )
+            if not rows:
+                return
+            for idx, data in rows:
+                yield int(idx), bytes(data)
+            at = int(rows[-1][0]) + 1
+
+    def statement_index(self, statement_id: str) -> int | None:
+        with self.recorder.reading() as db:
+            rows = db.all(f"SELECT idx FROM {db.t('dl_ids')} WHERE statement_id = %s", (statement_id,))
+        return int(rows[0][0]) if rows else None
+
+    def trust(self) -> TrustState:
+        """The trust state at the current head, read from the log."""
+        from ledger.store.chain import ChainWriter
+
+        writer = ChainWriter()
+        with self.recorder.reading() as db:
+            writer._sync(db)
+        return writer.trust_snapshot()
+
+    @property
+    def origin(self) -> str:
+        if self._origin is None:
+            try:
+                stmt = parse_statement(_entry_statement(self.entry(0)))
+            except LedgerError:
+                raise NotInitialised("the ledger has no genesis entry: run `disclosure-ledger init`") from None
+            self._origin = str(stmt.body["origin"])
+        return self._origin
+
+    # ---- tree ------------------------------------------------------------------
+    def _nodes(self, coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        wanted = sorted(set(coords))
+        out: dict[tuple[int, int], bytes] = {}
+        with self.recorder.reading() as db:
+            for i in range(0, len(wanted), 200):
+                part = wanted[i : i + 200]
+                where = " OR ".join(["(level = %s AND pos = %s)"] * len(part))
+                rows = db.all(
+                    f"SELECT level, pos, hash FROM {db.t('dl_tree')} WHERE {where}", [v for c in part for v in c]
+                )
+                out.update({(int(lv), int(p)): bytes(h) for lv, p, h in rows})
+        missing = [c for c in wanted if c not in out]
+        if missing:
+            raise LedgerError(f"tree nodes missing from the store: {missing[:5]}")
+        return out
+
+    def _with_ranges(self, build: Callable[[Callable[[int, int], bytes]], Any]) -> Any:
+        """Run a proof builder twice: once to learn which subtrees it needs, once with their hashes."""
+        needed: list[tuple[int, int]] = []
+
+        def record(a: int, b: int) -> bytes:
+            needed.append((a, b))
+            return bytes(32)
+
+        build(record)
+        nodes = self._nodes([c for a, b in needed for c in perfect_ranges(a, b)])
+
+        def range_hash(a: int, b: int) -> bytes:
+            return fold_right(nodes[c] for c in perfect_ranges(a, b))
+
+        return build(range_hash)
+
+    def root_at(self, size: int) -> bytes:
+        if size == 0:
+            return EMPTY_ROOT
+        return self._with_ranges(lambda rh: rh(0, size))  # type: ignore[no-any-return]
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> dict[str, Any]:
+        size = self.size() if size is None else size
+        path, root = self._with_ranges(lambda rh: (inclusion_path(index, size, rh), rh(0, size)))
+        leaf = self._with_ranges(lambda rh: rh(index, index + 1))
+        return {"index": index, "tree_size": size, "leaf_hash": leaf.hex(), "root": root.hex(),
+                "path": [h.hex() for h in path]}
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
+        new_size = self.size() if new_size is None else new_size
+        if not 0 <= old_size <= new_size <= self.size():
+            raise LedgerError(f"cannot prove {old_size} -> {new_size} on a log of {self.size()} entries")
+        path = self._with_ranges(lambda rh: consistency_path(old_size, new_size, rh))
+        return {"old_size": old_size, "new_size": new_size, "old_root": self.root_at(old_size).hex(),
+                "new_root": self.root_at(new_size).hex(), "path": [h.hex() for h in path]}
+
+    # ---- checkpoints -------------------------------------------------------------
+    def checkpoint(self, force: bool = False) -> SignedCheckpoint:
+        """The latest signed checkpoint, signing one for the current size when it is behind."""
+        size = self.size()
+        if size == 0:
+            raise NotInitialised("the ledger is empty")
+        latest = self.latest_checkpoint()
+        if latest is not None and latest.checkpoint.size == size and not force:
+            return latest
+        keeper = CheckpointKeeper(self.settings.checkpoint_path, self.keys.checkpoint)
+        signed = keeper.sign(size, self.root_at, self.origin, self._store_checkpoint)
+        self._last_checkpoint_at = time.monotonic()
+        return signed
+
+    def _store_checkpoint(self, signed: SignedCheckpoint) -> None:
+        cp = signed.checkpoint
+        with self.recorder.writing() as db:
+            if not db.all(f"SELECT size FROM {db.t('dl_checkpoints')} WHERE size = %s", (cp.size,)):
+                db.many(
+                    f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s)",
+                    [(cp.size, cp.root, signed.encode(), format_time(utc_now()))],
+                )
+
+    def _maybe_checkpoint(self) -> None:
+        if time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:
+            return
+        try:
+            self.checkpoint()
+        except LedgerError as e:  # the append has landed; the refusal must be seen by operators
+            log.error("checkpoint not signed: %s", e)
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        history = self.checkpoints(limit=1)
+        return history[0] if history else None
+
+    def checkpoints(self, limit: int = 100) -> list[SignedCheckpoint]:
+        """Stored checkpoints, newest first."""
+        with self.recorder.reading() as db:
+            rows = db.all(f"SELECT note FROM {db.t('dl_checkpoints')} ORDER BY size DESC LIMIT %s", (limit,))
+        trust_root = self.keys.checkpoint[0].verifier
+        return [open_checkpoint(r[0], trust_root) for r in rows]
+
+    def trust_root(self) -> VerifierKey:
+        """The checkpoint verifier key a court pins."""
+        return self.keys.checkpoint[0].verifier
+
+    # ---- export ----------------------------------------------------------------
+    def export(self, out: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
+        """Write the export (contract point 12), streaming; return the number of entries."""
+        count = 0
+        for index, data in self.iter_entries():
+            out.write(canonical_bytes({"entry_b64": b64encode(data), "index": index}) + b"\n")
+            count += 1
+            if progress:
+                progress(1)
+        return count
+
+
+def _entry_statement(data: bytes) -> str:
+    from ledger.entry import parse_entry
+
+    return parse_entry(data).statement

@@ -1,0 +1,36 @@
+"""The ledger's side tables, written in the same transaction as the event store's rows."""
+
+from __future__ import annotations
+
+TABLES = ("dl_entries", "dl_ids", "dl_tree", "dl_checkpoints")
+
+
+def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
+    """CREATE statements; ``prefix`` is '' (SQLite) or '"schema".' (PostgreSQL)."""
+    p = prefix
+    return [
+        f"CREATE TABLE IF NOT EXISTS {p}dl_entries ("
+        f" idx {bigint} PRIMARY KEY,"
+        f" prev {blob} NOT NULL UNIQUE,"
+        f" leaf_hash {blob} NOT NULL,"
+        " recorded_at TEXT NOT NULL,"
+        " statement_id TEXT NOT NULL,"
+        " stype TEXT NOT NULL,"
+        f" notification_id {bigint} NOT NULL,"
+        f" entry {blob} NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {p}dl_ids ("
+        " statement_id TEXT PRIMARY KEY,"
+        f" idx {bigint} NOT NULL,"
+        f" sha256 {blob} NOT NULL,"
+        " refused INTEGER NOT NULL)",
+        f"CREATE TABLE IF NOT EXISTS {p}dl_tree ("
+        " level INTEGER NOT NULL,"
+        f" pos {bigint} NOT NULL,"
+        f" hash {blob} NOT NULL,"
+        " PRIMARY KEY (level, pos))",
+        f"CREATE TABLE IF NOT EXISTS {p}dl_checkpoints ("
+        f" size {bigint} PRIMARY KEY,"
+        f" root {blob} NOT NULL,"
+        " note TEXT NOT NULL,"
+        " signed_at TEXT NOT NULL)",
+    ]
