@@ -75,3 +75,14 @@ def open_checkpoint(data: str | bytes, trust_root: VerifierKey) -> SignedCheckpo
         )
     verify_by(note, trust_root)
     return SignedCheckpoint(checkpoint, note)
+
+
+def open_with_any(data: str | bytes, keys: Sequence[VerifierKey]) -> SignedCheckpoint:
+    """Open a checkpoint signed by at least one of several keys (a rotation's overlap)."""
+    errors = []
+    for key in keys:
+        try:
+            return open_checkpoint(data, key)
+        except (SignatureError, CheckpointFormatError) as e:
+            errors.append(str(e))
+    raise SignatureError("checkpoint verifies with none of the keys: " + "; ".join(errors))

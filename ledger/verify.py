@@ -7,6 +7,7 @@ Shared by ``disclosure-ledger verify`` (on the stored log) and the court's scrip
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ledger.entry import ZERO_HASH_HEX, Entry, parse_entry
@@ -34,6 +35,8 @@ class LogVerifier:
         self.last_recorded_at: str | None = None
         self.defer = defer_signatures
         self.deferred = DeferredSignatures()
+        # Receives (level, position, hash) of every tree node completed; fsck compares stored nodes.
+        self.on_node: Callable[[int, int, bytes], None] | None = None
 
     @property
     def size(self) -> int:
@@ -64,7 +67,7 @@ class LogVerifier:
         except LedgerError as e:
             raise VerificationError(f"malformed statement: {e}", expected) from None
         self.admit(stmt, expected, entry.recorded_at)
-        self.frontier.append(entry.leaf_hash)
+        self.frontier.append(entry.leaf_hash, self.on_node)
         self.prev_hex = entry.leaf_hash.hex()
         self.last_recorded_at = entry.recorded_at
         return entry

@@ -11,7 +11,7 @@ import fcntl
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_with_any, sign_checkpoint
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey
 from ledger.store.errors import CheckpointRefused
@@ -29,13 +29,10 @@ class CheckpointKeeper:
             data = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        errors = []
-        for key in self.keys:
-            try:
-                return open_checkpoint(data, key.verifier)
-            except LedgerError as e:
-                errors.append(str(e))
-        raise CheckpointRefused(f"the outside checkpoint file {self.path} does not verify: {errors}")
+        try:
+            return open_with_any(data, [k.verifier for k in self.keys])
+        except LedgerError as e:
+            raise CheckpointRefused(f"the outside checkpoint file {self.path} does not verify: {e}") from None
 
     def sign(
         self, size: int, root_at: Callable[[int], bytes], origin: str, store: Callable[[SignedCheckpoint], None]

@@ -8,13 +8,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import IO, Any
 
 from eventsourcing.persistence import IntegrityError
 
 from ledger.b64 import b64encode
 from ledger.canonical import canonical_bytes
-from ledger.checkpoint import SignedCheckpoint, open_checkpoint
+from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import Settings
 from ledger.errors import LedgerError, SignatureError, TrustError
 from ledger.keys import VerifierKey, parse_vkey
@@ -52,9 +53,12 @@ class Ledger:
 
     def __init__(self, settings: Settings, rules: RuleCheck | None = None) -> None:
         self.settings = settings
+        env = settings.eventsourcing_env()
         if settings.is_postgres and settings.create_tables:
             _ensure_pg_schema(settings)
-        self.app = LedgerApp(settings.eventsourcing_env())
+        elif not settings.is_postgres:
+            Path(env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
+        self.app = LedgerApp(env)
         self.recorder: Any = self.app.recorder
         self.recorder.chain.rules = rules
         self._keys: ServiceKeys | None = None
@@ -330,8 +334,7 @@ class Ledger:
         """Stored checkpoints, newest first."""
         with self.recorder.reading() as db:
             rows = db.all(f"SELECT note FROM {db.t('dl_checkpoints')} ORDER BY size DESC LIMIT %s", (limit,))
-        trust_root = self.keys.checkpoint[0].verifier
-        return [open_checkpoint(r[0], trust_root) for r in rows]
+        return [open_with_any(r[0], [k.verifier for k in self.keys.checkpoint]) for r in rows]
 
     def trust_root(self) -> VerifierKey:
         """The checkpoint verifier key a court pins."""
@@ -353,3 +356,35 @@ def _entry_statement(data: bytes) -> str:
     from ledger.entry import parse_entry
 
     return parse_entry(data).statement
+
+
+def rotate_ledger_keys(ledger: Ledger, admin_name: str, countersign: Callable[[str], str]) -> Appended:
+    """Rotate the ledger's statement and checkpoint keys.
+
+    The new statement key signs the rotation (proof of possession), an administrator
+    countersigns, and from then on checkpoints carry both the new and the old checkpoint
+    key's signatures until the old one is retired (``retire_old_checkpoint_keys``).
+    """
+    from ledger.client.trust import ledger_key_rotation_proof
+
+    old = ledger.keys
+    new = ServiceKeys.generate(ledger.origin)
+    pending = ServiceKeys(new.statement, (new.checkpoint[0], *old.checkpoint))
+    pending_dir = ledger.settings.key_dir / "pending"
+    pending.save(pending_dir)  # never lose a key the log is about to name
+    note = countersign(ledger_key_rotation_proof(new.statement, new.checkpoint[0].verifier, admin_name))
+    appended = ledger.append(note)
+    pending.save(ledger.settings.key_dir)
+    for f in pending_dir.iterdir():
+        f.unlink()
+    pending_dir.rmdir()
+    ledger.reload_keys()
+    ledger.checkpoint(force=True)
+    return appended
+
+
+def retire_old_checkpoint_keys(ledger: Ledger) -> None:
+    """End the overlap: sign checkpoints with the newest checkpoint key only."""
+    keys = ledger.keys
+    ServiceKeys(keys.statement, keys.checkpoint[:1]).save(ledger.settings.key_dir)
+    ledger.reload_keys()

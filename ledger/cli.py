@@ -1,0 +1,236 @@
+"""The `disclosure-ledger` command (operator and administrator side).
+
+The service's own keys live in the key directory; principals' keys live in the
+local keyring (--keyring), which the service never reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from ledger.client.keyring import Keyring
+from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
+from ledger.config import Settings
+from ledger.errors import LedgerError
+from ledger.keys import SignerKey, parse_vkey
+from ledger.policy import DEFAULT_POLICY
+from ledger.store.errors import AppendRefused, RuleRefusal
+from ledger.store.fsck import fsck
+from ledger.store.ledger import Ledger, retire_old_checkpoint_keys, rotate_ledger_keys
+from ledger.trust import ADMIN_ROLE
+
+
+def _progress(total: int, desc: str) -> Any:
+    try:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit="entry", file=sys.stderr, disable=total < 10_000)
+    except ImportError:  # pragma: no cover
+        return None
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="disclosure-ledger", description=__doc__)
+    p.add_argument("--db", help="database URL (default: LEDGER_DB_URL or sqlite:///var/ledger.sqlite3)")
+    p.add_argument("--var", type=Path, help="data folder (default: LEDGER_VAR or ./var)")
+    p.add_argument("--keyring", type=Path, help="principals' keyring (default: LEDGER_KEYRING or <var>/keyring)")
+    p.add_argument("--admin", help="administrator key name in the keyring (default: the first one found)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="create the ledger: service keys, administrator key, genesis")
+    init.add_argument("--origin", required=True, help="log origin, e.g. ledger.irs.example/disclosures")
+    init.add_argument("--admin-name", help="administrator key name (default <origin>/admin)")
+
+    keys = sub.add_parser("keys", help="principal keys").add_subparsers(dest="keys_command", required=True)
+    new = keys.add_parser("new", help="generate a key in the keyring and register it")
+    new.add_argument("name")
+    new.add_argument("--role", action="append", required=True)
+    new.add_argument("--attr", action="append", default=[], help="attribute key=value (e.g. office=...)")
+    reg = keys.add_parser("register", help="register a key made elsewhere, with its holder's signed proof")
+    reg.add_argument("name")
+    reg.add_argument("--vkey", required=True)
+    reg.add_argument("--role", action="append", required=True)
+    reg.add_argument("--proof", type=Path, required=True, help="the registration statement signed by the new key")
+    proof = keys.add_parser("proof", help="(key holder) sign your own registration for an administrator")
+    proof.add_argument("name")
+    proof.add_argument("--role", action="append", required=True)
+    proof.add_argument("--admin-name", required=True)
+    proof.add_argument("--attr", action="append", default=[])
+    rev = keys.add_parser("revoke", help="revoke a principal's current key")
+    rev.add_argument("name")
+    rev.add_argument("--reason", default="revoked")
+    rot = keys.add_parser("rotate", help="replace a principal's key (new key in the keyring)")
+    rot.add_argument("name")
+    keys.add_parser("list", help="registered keys and their roles")
+
+    rlk = sub.add_parser("rotate-ledger-key", help="rotate the ledger's statement and checkpoint keys")
+    rlk.add_argument("--retire-old", action="store_true", help="end the overlap: stop signing with old checkpoint keys")
+    sub.add_parser("checkpoint", help="print the latest signed checkpoint (signing one if behind)")
+    sub.add_parser("vkey", help="print the checkpoint verifier key (the trust root)")
+    exp = sub.add_parser("export", help="write the export (JSON Lines)")
+    exp.add_argument("--out", type=Path, required=True)
+    prove = sub.add_parser("prove", help="inclusion and consistency proofs").add_subparsers(dest="proof", required=True)
+    inc = prove.add_parser("inclusion")
+    inc.add_argument("index", type=int)
+    inc.add_argument("--size", type=int)
+    con = prove.add_parser("consistency")
+    con.add_argument("old", type=int)
+    con.add_argument("new", type=int)
+    app = sub.add_parser("append", help="append a signed statement from a file ('-' for stdin)")
+    app.add_argument("file")
+    ent = sub.add_parser("entry", help="print an entry's bytes")
+    ent.add_argument("index", type=int)
+    sub.add_parser("verify", help="re-check the stored log; names the first bad index")
+    return p
+
+
+def _attrs(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise LedgerError(f"--attr expects key=value, found {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k] = v
+    return out
+
+
+def _admin(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> SignerKey:
+    if args.admin:
+        return keyring.get(args.admin)
+    trust = ledger.trust()
+    for name, records in trust.keys.items():
+        current = trust.current(name)
+        if current and ADMIN_ROLE in current.roles and keyring.has(name):
+            return keyring.get(name)
+    raise LedgerError(f"no administrator key in keyring {keyring.path}; pass --admin NAME")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env(args.db, args.var)
+    var = args.var or Path(os.environ.get("LEDGER_VAR", "var"))
+    keyring = Keyring(args.keyring or Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
+    try:
+        with Ledger(settings) as ledger:
+            return _run(args, ledger, keyring)
+    except RuleRefusal as e:
+        print(f"refused by rule {', '.join(e.rules)}: {e} (blocked entry {e.blocked_index})", file=sys.stderr)
+        return 1
+    except AppendRefused as e:
+        print(f"refused ({e.rule}): {e}", file=sys.stderr)
+        return 1
+    except LedgerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+def _print_appended(a: Any) -> None:
+    print(json.dumps({"index": a.index, "leaf_hash": a.leaf_hash.hex(), "id": a.statement_id,
+                      "recorded_at": a.recorded_at, "duplicate": a.duplicate}))
+
+
+def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:  # noqa: C901
+    cmd = args.command
+    if cmd == "init":
+        name = args.admin_name or f"{args.origin}/admin"
+        admin = keyring.get(name) if keyring.has(name) else keyring.new(name)
+        _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY))
+        print(ledger.checkpoint().encode(), end="")
+        return 0
+    if cmd == "keys":
+        sub = args.keys_command
+        if sub == "proof":
+            from ledger.client.trust import registration_proof
+
+            key = keyring.get(args.name) if keyring.has(args.name) else keyring.new(args.name)
+            print(registration_proof(key, args.admin_name, args.role, _attrs(args.attr)), end="")
+            return 0
+        if sub == "list":
+            trust = ledger.trust()
+            for name, records in sorted(trust.keys.items()):
+                for r in records:
+                    state = "valid" if r.revoked_at is None else f"revoked at {r.revoked_at}"
+                    print(f"{r.key}\troles={','.join(r.roles)}\tfrom={r.registered_at + 1}\t{state}")
+            return 0
+        admin = _admin(args, ledger, keyring)
+        if sub == "new":
+            key = keyring.new(args.name)
+            _print_appended(ledger.append(key_registration(admin, key, args.role, _attrs(args.attr))))
+        elif sub == "register":
+            vkey = parse_vkey(args.vkey)
+            note = countersign(args.proof.read_text(), admin)
+            from ledger.statement import parse_statement
+
+            body = parse_statement(note).body
+            if body.get("vkey") != str(vkey) or body.get("name") != args.name or body.get("roles") != args.role:
+                raise LedgerError("the proof does not register this name, key and roles")
+            _print_appended(ledger.append(note))
+        elif sub == "revoke":
+            current = ledger.trust().current(args.name)
+            if current is None:
+                raise LedgerError(f"{args.name} has no valid key")
+            _print_appended(ledger.append(key_revocation(admin, args.name, current.key, args.reason)))
+        elif sub == "rotate":
+            current = ledger.trust().current(args.name)
+            if current is None:
+                raise LedgerError(f"{args.name} has no valid key")
+            new_key = SignerKey.generate(args.name)
+            _print_appended(ledger.append(key_rotation(admin, current.key, new_key)))
+            keyring.put(new_key, replace=True)
+        return 0
+    if cmd == "rotate-ledger-key":
+        if args.retire_old:
+            retire_old_checkpoint_keys(ledger)
+        else:
+            admin = _admin(args, ledger, keyring)
+            _print_appended(rotate_ledger_keys(ledger, admin.name, lambda note: countersign(note, admin)))
+        print(ledger.trust_root())
+        return 0
+    if cmd == "checkpoint":
+        print(ledger.checkpoint().encode(), end="")
+        return 0
+    if cmd == "vkey":
+        print(ledger.trust_root())
+        return 0
+    if cmd == "export":
+        bar = _progress(ledger.size(), "export")
+        with open(args.out, "wb") as out:
+            n = ledger.export(out, bar.update if bar else None)
+        if bar:
+            bar.close()
+        print(f"exported {n} entries to {args.out}", file=sys.stderr)
+        return 0
+    if cmd == "prove":
+        if args.proof == "inclusion":
+            print(json.dumps(ledger.inclusion_proof(args.index, args.size)))
+        else:
+            print(json.dumps(ledger.consistency_proof(args.old, args.new)))
+        return 0
+    if cmd == "append":
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        _print_appended(ledger.append(text))
+        return 0
+    if cmd == "entry":
+        sys.stdout.write(ledger.entry(args.index).decode("utf-8") + "\n")
+        return 0
+    if cmd == "verify":
+        bar = _progress(ledger.size(), "verify")
+        report = fsck(ledger.recorder, bar.update if bar else None)
+        if bar:
+            bar.close()
+        if report.ok:
+            print(f"ok: {report.size} entries, root {report.root.hex()}, {report.checkpoints_checked} checkpoints")
+            return 0
+        problem = report.problems[0]
+        print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
+        return 1
+    raise AssertionError(cmd)  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The principal's side: keys in a local keyring, envelopes and signatures. The service never reads it."""

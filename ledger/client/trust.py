@@ -1,0 +1,63 @@
+"""Building the trust-model statements on the principal's side (contract point 10)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.canonical import canonical_bytes
+from ledger.keys import SignerKey, VerifierKey
+from ledger.note import add_signatures, parse_note, sign_note
+from ledger.statement import make_envelope, parse_statement, sign_statement
+
+
+def _id() -> str:
+    return str(uuid.uuid4())
+
+
+def registration_proof(new_key: SignerKey, admin_name: str, roles: Sequence[str],
+                       attributes: dict[str, Any] | None = None) -> str:
+    """The new key's holder signs its own registration; an administrator adds a signature."""
+    body = {"name": new_key.name, "vkey": str(new_key.verifier), "roles": list(roles),
+            "attributes": attributes or {}}
+    envelope = make_envelope("key_registration", _id(), [admin_name, new_key.name], body)
+    return sign_note(canonical_bytes(envelope).decode() + "\n", [new_key]).encode()
+
+
+def countersign(proof: str, admin: SignerKey) -> str:
+    """Add the administrator's signature to a holder-signed statement and check the result."""
+    note = add_signatures(parse_note(proof), [admin]).encode()
+    parse_statement(note)
+    return note
+
+
+def key_registration(admin: SignerKey, new_key: SignerKey, roles: Sequence[str],
+                     attributes: dict[str, Any] | None = None) -> str:
+    return countersign(registration_proof(new_key, admin.name, roles, attributes), admin)
+
+
+def key_revocation(admin: SignerKey, name: str, key: VerifierKey, reason: str = "revoked") -> str:
+    body = {"name": name, "key_id": f"{key.key_id:08x}", "reason": reason}
+    return sign_statement(make_envelope("key_revocation", _id(), [admin.name], body), [admin])
+
+
+def key_rotation(admin: SignerKey, old: VerifierKey, new_key: SignerKey) -> str:
+    body = {"name": new_key.name, "vkey": str(new_key.verifier), "retires": f"{old.key_id:08x}"}
+    envelope = make_envelope("key_rotation", _id(), [admin.name, new_key.name], body)
+    return sign_statement(envelope, [admin, new_key])
+
+
+def ledger_key_rotation_proof(new_statement_key: SignerKey, new_checkpoint_key: VerifierKey,
+                              admin_name: str) -> str:
+    """The ledger's new statement key signs the rotation; an administrator countersigns."""
+    body = {"checkpoint_vkey": str(new_checkpoint_key), "statement_vkey": str(new_statement_key.verifier)}
+    signers = [new_statement_key.name, admin_name]
+    envelope = make_envelope("ledger_key_rotation", _id(), signers, body)
+    return sign_note(canonical_bytes(envelope).decode() + "\n", [new_statement_key]).encode()
+
+
+def signed(signers: Sequence[SignerKey], type_: str, body: dict[str, Any], statement_id: str | None = None) -> str:
+    """Any statement signed by the given keys."""
+    envelope = make_envelope(type_, statement_id or _id(), [k.name for k in signers], body)
+    return sign_statement(envelope, list(signers))
