@@ -5,6 +5,7 @@ A signature line is ``— <key name> <base64(keyhash(4) || ed25519 signature(64)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from ledger.keys import SignerKey, VerifierKey, check_key_name
 
 SIG_PREFIX = "\u2014 "
 MAX_SIGNATURES = 100
+_CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f]")  # every C0 control but LF, and DEL
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,9 @@ def _check_text(text: str) -> None:
         raise NoteError("note text must end with a newline")
     if "\n\n" in text:
         raise NoteError("note text must not contain a blank line")
-    for ch in text:
-        if (ord(ch) < 0x20 and ch != "\n") or ord(ch) == 0x7F:
-            raise NoteError(f"note text contains control character U+{ord(ch):04X}")
+    control = _CONTROL_RE.search(text)
+    if control:
+        raise NoteError(f"note text contains control character U+{ord(control.group()):04X}")
 
 
 def parse_note(data: str | bytes) -> Note:

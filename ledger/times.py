@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 
 from ledger.errors import TimeFormatError
 
-_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
+# [0-9], not \d: in a str pattern \d also matches non-ASCII digits (e.g. U+0662).
+_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
 
 
 def format_time(moment: datetime) -> str:
@@ -22,7 +23,12 @@ def parse_time(text: str) -> datetime:
     if not isinstance(text, str) or not _TIME_RE.match(text):
         raise TimeFormatError(f"expected YYYY-MM-DDTHH:MM:SS.ffffffZ, found {str(text)[:40]!r}")
     try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        # The regex fixed every position, so slicing is exact (and much faster than strptime).
+        return datetime(
+            int(text[0:4]), int(text[5:7]), int(text[8:10]),
+            int(text[11:13]), int(text[14:16]), int(text[17:19]), int(text[20:26]),
+            tzinfo=timezone.utc,
+        )
     except ValueError:
         raise TimeFormatError(f"not a real date and time: {text!r}") from None
 

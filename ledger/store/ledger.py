@@ -312,11 +312,10 @@ class Ledger:
     def _store_checkpoint(self, signed: SignedCheckpoint) -> None:
         cp = signed.checkpoint
         with self.recorder.writing() as db:
-            if not db.all(f"SELECT size FROM {db.t('dl_checkpoints')} WHERE size = %s", (cp.size,)):
-                db.many(
-                    f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s)",
-                    [(cp.size, cp.root, signed.encode(), format_time(utc_now()))],
-                )
+            db.many(
+                f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s) ON CONFLICT (size) DO NOTHING",
+                [(cp.size, cp.root, signed.encode(), format_time(utc_now()))],
+            )
 
     def _maybe_checkpoint(self) -> None:
         if time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:

@@ -94,8 +94,17 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerRecorderMixin):
 
     @contextmanager
     def writing(self) -> Iterator[_SQLiteDb]:
-        with self.datastore.transaction(commit=True) as c:
-            yield _SQLiteDb(c)
+        # BEGIN IMMEDIATE: take the write lock first, so a read-then-write cannot fail
+        # to upgrade its lock when another process committed in between.
+        with self.datastore.get_connection(commit=True) as conn:
+            cursor = conn.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SQLiteDb(cursor)
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder, LedgerRecorderMixin):

@@ -1,0 +1,90 @@
+"""Tampering with the stored rows is found by `verify`, which names the index; a restored
+older database makes checkpoint signing refuse."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.store.errors import CheckpointRefused
+from ledger.store.fsck import fsck
+from storefix import events_table
+
+
+def _fill(world, n=12):
+    for i in range(n):
+        world.ledger.append(world.statement(n=i))
+    world.ledger.checkpoint()
+
+
+def _exec(world, sql, rows):
+    """Run a write statement directly on the database; {t[name]} stands for a qualified table."""
+    with world.ledger.recorder.writing() as db:
+        tables = {name: db.t(name) for name in ("dl_entries", "dl_tree", "dl_ids")}
+        db.many(sql.format(t=tables), rows)
+
+
+def _problem(world):
+    report = fsck(world.ledger.recorder)
+    assert not report.ok
+    return report.problems[0]
+
+
+def test_bit_flip_in_entry_bytes_named(world):
+    """Flipping one byte of a stored entry makes verify fail at that index."""
+    _fill(world)
+    data = bytearray(world.ledger.entry(7))
+    data[data.index(b'"recorded_at"') + 20] ^= 0x01
+    _exec(world, "UPDATE {t[dl_entries]} SET entry = %s WHERE idx = %s", [(bytes(data), 7)])
+    assert _problem(world).index == 7
+
+
+def test_deleted_row_named(world):
+    """Deleting a stored entry makes verify fail at the missing index."""
+    _fill(world)
+    _exec(world, "DELETE FROM {t[dl_entries]} WHERE idx = %s", [(5,)])
+    problem = _problem(world)
+    assert problem.index == 5
+
+
+def test_swapped_rows_named(world):
+    """Swapping two entries' bytes makes verify fail at the first of them."""
+    _fill(world)
+    a, b = world.ledger.entry(4), world.ledger.entry(5)
+    _exec(world, "UPDATE {t[dl_entries]} SET entry = %s WHERE idx = %s", [(b, 4), (a, 5)])
+    assert _problem(world).index == 4
+
+
+def test_tampered_tree_node_named(world):
+    """A stored tree node that differs from the recomputed one is found."""
+    _fill(world)
+    _exec(world, "UPDATE {t[dl_tree]} SET hash = %s WHERE level = %s AND pos = %s", [(bytes(32), 1, 2)])
+    assert _problem(world).index == 4
+
+
+def _snapshot(world):
+    tables = [events_table(world.ledger), "dl_entries", "dl_ids", "dl_tree", "dl_checkpoints"]
+    with world.ledger.recorder.reading() as db:
+        return {t: db.all(f"SELECT * FROM {db.t(t)}") for t in tables}
+
+
+def _restore(world, snap):
+    with world.ledger.recorder.writing() as db:
+        for table, rows in snap.items():
+            db.many(f"DELETE FROM {db.t(table)}", [()])
+            if rows:
+                db.many(f"INSERT INTO {db.t(table)} VALUES ({','.join(['%s'] * len(rows[0]))})", rows)
+
+
+def test_restored_older_database_refuses_checkpoint(world):
+    """After restoring an older copy of the database, the ledger will not sign a checkpoint."""
+    _fill(world, 5)
+    snap = _snapshot(world)
+    _fill(world, 5)  # more entries, and a checkpoint over them (kept outside the database too)
+    _restore(world, snap)
+    with pytest.raises(CheckpointRefused):
+        world.ledger.checkpoint(force=True)
+    # a forged history of the same size (other entries) is refused too
+    for i in range(5):
+        world.ledger.append(world.statement(n=100 + i))
+    with pytest.raises(CheckpointRefused):
+        world.ledger.checkpoint(force=True)

@@ -1,0 +1,59 @@
+"""Concurrent writers in separate processes never fork the chain, duplicate an index or
+leave a gap; a key revoked while they run signs nothing after its revocation."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+
+import pytest
+
+from ledger.client.trust import key_revocation
+from ledger.entry import parse_entry
+from ledger.statement import parse_statement
+from ledger.store.fsck import fsck
+from workers import append_worker
+
+WORKERS = 4
+APPENDS = 250
+
+
+@pytest.mark.slow
+def test_four_processes_one_chain_and_revocation_holds(world):
+    """4 processes x 250 appends land at unique contiguous indices; a victim key revoked mid-run lands nothing after."""
+    ledger = world.ledger
+    keys = [world.register(f"agency{i}.example.gov/official", ["requester"]) for i in range(WORKERS)]
+    victim = world.register("victim.example.gov/official", ["requester"])
+    start_size = ledger.size()
+    ctx = mp.get_context("spawn")
+    key_dir = str(world.settings.key_dir)
+    with ctx.Pool(WORKERS + 1) as pool:
+        jobs = [pool.apply_async(append_worker, (world.settings.db_url, key_dir, k.to_string(), APPENDS, False))
+                for k in keys]
+        victim_job = pool.apply_async(append_worker, (world.settings.db_url, key_dir, victim.to_string(), 5000, True))
+        deadline = time.monotonic() + 120
+        while ledger.size() < start_size + 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        current = ledger.trust().current(victim.name)
+        revocation = ledger.append(key_revocation(world.admin, victim.name, current.key))
+        results = [j.get(timeout=300) for j in jobs]
+        victim_result = victim_job.get(timeout=300)
+
+    assert victim_result["refused"] == "trust.revoked_key"
+    entries = [parse_entry(d) for _, d in ledger.iter_entries()]
+    assert [e.index for e in entries] == list(range(len(entries)))
+    for before, after in zip(entries, entries[1:], strict=False):
+        assert after.prev == before.leaf_hash.hex()
+    landed = [idx for r in results for idx, _ in r["landed"]]
+    assert len(landed) == WORKERS * APPENDS
+    assert len(set(landed)) == len(landed)
+    by_index = {e.index: parse_statement(e.statement) for e in entries}
+    for r in results:
+        for idx, sid in r["landed"]:
+            assert by_index[idx].id == sid
+    victim_indices = [e.index for e in entries if by_index[e.index].signers == [victim.name]]
+    assert victim_indices, "the victim should have landed something before the revocation"
+    assert max(victim_indices) < revocation.index
+    assert len(entries) == start_size + WORKERS * APPENDS + len(victim_indices) + 1
+    report = fsck(ledger.recorder)
+    assert report.ok, report.problems
