@@ -48,6 +48,8 @@ def _check_value(value: Any, path: str, depth: int) -> None:
 
 
 def _check_string(value: str, path: str) -> None:
+    if value.isascii():  # ASCII is always NFC and has no surrogates
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -56,12 +58,44 @@ def _check_string(value: str, path: str) -> None:
         raise CanonicalError(f"{path}: string is not NFC-normalised")
 
 
+def _is_allowed(value: Any, depth: int) -> bool:
+    """Exactly the test of _check_value, without building paths: the fast path.
+
+    False sends the caller to _check_value, which says where and why.
+    """
+    if depth > MAX_DEPTH:
+        return False
+    if isinstance(value, str):
+        if value.isascii():
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return unicodedata.is_normalized("NFC", value)
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _KEY_RE.match(key) or not _is_allowed(item, depth + 1):
+                return False
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_is_allowed(item, depth + 1) for item in value)
+    return False
+
+
+# Built once: json.dumps / json.loads with keyword arguments build a new coder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 bytes of a value, refusing what the contract forbids."""
-    _check_value(value, "$", 0)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    if not _is_allowed(value, 0):
+        _check_value(value, "$", 0)
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -81,6 +115,11 @@ def _refuse_constant(text: str) -> Any:
     raise CanonicalError(f"{text} is not allowed")
 
 
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_refuse_duplicates, parse_float=_refuse_float, parse_constant=_refuse_constant
+)
+
+
 def parse_canonical(data: bytes) -> Any:
     """Parse bytes that must be exactly the canonical encoding of their value."""
     if not isinstance(data, (bytes, bytearray)):
@@ -90,12 +129,7 @@ def parse_canonical(data: bytes) -> Any:
     except UnicodeDecodeError as e:
         raise CanonicalError(f"not valid UTF-8 at byte {e.start}") from None
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_refuse_duplicates,
-            parse_float=_refuse_float,
-            parse_constant=_refuse_constant,
-        )
+        value = _DECODER.decode(text)
     except CanonicalError:
         raise
     except RecursionError:

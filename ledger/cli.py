@@ -103,7 +103,7 @@ def _admin(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> Signer
     if args.admin:
         return keyring.get(args.admin)
     trust = ledger.trust()
-    for name, records in trust.keys.items():
+    for name in trust.keys:
         current = trust.current(name)
         if current and ADMIN_ROLE in current.roles and keyring.has(name):
             return keyring.get(name)
@@ -134,7 +134,7 @@ def _print_appended(a: Any) -> None:
                       "recorded_at": a.recorded_at, "duplicate": a.duplicate}))
 
 
-def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:  # noqa: C901
+def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
     cmd = args.command
     if cmd == "init":
         name = args.admin_name or f"{args.origin}/admin"
@@ -152,7 +152,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:  # 
             return 0
         if sub == "list":
             trust = ledger.trust()
-            for name, records in sorted(trust.keys.items()):
+            for _name, records in sorted(trust.keys.items()):
                 for r in records:
                     state = "valid" if r.revoked_at is None else f"revoked at {r.revoked_at}"
                     print(f"{r.key}\troles={','.join(r.roles)}\tfrom={r.registered_at + 1}\t{state}")

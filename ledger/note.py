@@ -120,12 +120,31 @@ def verify_by(note: Note, key: VerifierKey) -> NoteSignature:
     return matching[0]
 
 
-def verify_exactly(note: Note, keys: Sequence[VerifierKey]) -> None:
-    """Every key signed exactly once and no other signature line is present."""
+def match_signatures(note: Note, keys: Sequence[VerifierKey]) -> list[NoteSignature]:
+    """The one signature line of each key, in key order, with no line left over.
+
+    Raises SignatureError when a key has no line or several, or a line belongs to no key.
+    Checks no Ed25519 signature: ``verify_exactly`` does, and a verifier that runs the
+    Ed25519 checks in parallel calls this first, in order.
+    """
+    matched = []
     for key in keys:
-        verify_by(note, key)
+        matching = [s for s in note.signatures if s.name == key.name and s.key_id == key.key_id]
+        if not matching:
+            raise SignatureError(f"no signature by {key.name} ({key.key_id:08x})")
+        if len(matching) > 1:
+            raise SignatureError(f"more than one signature by {key.name} ({key.key_id:08x})")
+        matched.append(matching[0])
     if len(note.signatures) != len(keys):
         wanted = {(k.name, k.key_id) for k in keys}
         extra = [s for s in note.signatures if (s.name, s.key_id) not in wanted]
         names = ", ".join(f"{s.name} ({s.key_id:08x})" for s in extra)
         raise SignatureError(f"signature lines by keys that are not listed signers: {names}")
+    return matched
+
+
+def verify_exactly(note: Note, keys: Sequence[VerifierKey]) -> None:
+    """Every key signed exactly once and no other signature line is present."""
+    message = note.text.encode("utf-8")
+    for key, signature in zip(keys, match_signatures(note, keys), strict=True):
+        key.verify(message, signature.signature)

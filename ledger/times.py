@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ledger.errors import TimeFormatError
 
@@ -15,7 +15,7 @@ def format_time(moment: datetime) -> str:
     """Format an aware datetime in the contract's form."""
     if moment.tzinfo is None:
         raise TimeFormatError("expected an aware datetime, found a naive one")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str) -> datetime:
@@ -27,7 +27,7 @@ def parse_time(text: str) -> datetime:
         return datetime(
             int(text[0:4]), int(text[5:7]), int(text[8:10]),
             int(text[11:13]), int(text[14:16]), int(text[17:19]), int(text[20:26]),
-            tzinfo=timezone.utc,
+            tzinfo=UTC,
         )
     except ValueError:
         raise TimeFormatError(f"not a real date and time: {text!r}") from None
@@ -35,4 +35,4 @@ def parse_time(text: str) -> datetime:
 
 def utc_now() -> datetime:
     """The current time, UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -216,9 +216,8 @@ class TrustState:
                     raise StatementError("a new statement key keeps the statement key's name")
         elif stmt.type == "policy":
             check_policy(body.get("policy"))
-        elif stmt.type == "blocked":
-            if stmt.signers != [self.statement_key_name]:
-                raise TrustError("blocked entries are signed by the ledger alone", "trust.role")
+        elif stmt.type == "blocked" and stmt.signers != [self.statement_key_name]:
+            raise TrustError("blocked entries are signed by the ledger alone", "trust.role")
 
     @staticmethod
     def check_signatures(stmt: Statement, keys: Sequence[VerifierKey]) -> None:

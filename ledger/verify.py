@@ -1,28 +1,51 @@
 """Verification of a whole log, entry by entry, from the entry bytes alone.
 
 Shared by ``disclosure-ledger verify`` (on the stored log) and the court's script
-(on an export). Every check is on; signatures can be deferred to a pool of workers
-(``defer_signatures``) and are then checked by ``check_deferred``.
+(on an export). Every check is on. Two parts can run in other processes: the
+stateless parsing of an entry (``parse_log_entry``, then ``add_parsed``), and the
+Ed25519 checks themselves (``defer_signatures``, then ``check_deferred``). The reasons
+given are the same whichever way the work is split.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ledger.entry import ZERO_HASH_HEX, Entry, parse_entry
 from ledger.errors import LedgerError, VerificationError
 from ledger.keys import VerifierKey
 from ledger.merkle import Frontier
+from ledger.note import match_signatures
 from ledger.statement import Statement, parse_statement
 from ledger.trust import TrustState
 
 
 @dataclass
 class DeferredSignatures:
-    """Signature checks collected for a range of entries: (index, note text, [(name, key_id, pub)])."""
+    """Ed25519 checks collected for a range of entries: (index, signed text, [(key, signature)]).
 
-    items: list[tuple[int, str, list[tuple[str, bytes]]]] = field(default_factory=list)
+    Which signature line belongs to which key was settled when the entry was admitted
+    (``match_signatures``); only the Ed25519 verifications remain.
+    """
+
+    items: list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]] = field(default_factory=list)
+
+
+def parse_log_entry(data: bytes, index: int) -> tuple[Entry, Statement | str]:
+    """The stateless checks of entry ``index``, which need no earlier entry.
+
+    Raises VerificationError if the entry is malformed. A malformed statement is returned
+    as its reason, for ``add_parsed`` to raise after the chain checks (as ``add`` does).
+    """
+    try:
+        entry = parse_entry(data)
+    except LedgerError as e:
+        raise VerificationError(f"malformed entry: {e}", index) from None
+    try:
+        return entry, parse_statement(entry.statement)
+    except LedgerError as e:
+        return entry, f"malformed statement: {e}"
 
 
 class LogVerifier:
@@ -50,10 +73,11 @@ class LogVerifier:
         expected = self.size
         if index is not None and index != expected:
             raise VerificationError("index out of sequence", expected, expected, index)
-        try:
-            entry = parse_entry(data)
-        except LedgerError as e:
-            raise VerificationError(f"malformed entry: {e}", expected) from None
+        return self.add_parsed(*parse_log_entry(data, expected))
+
+    def add_parsed(self, entry: Entry, stmt: Statement | str) -> Entry:
+        """``add`` for an entry already through ``parse_log_entry`` (perhaps in another process)."""
+        expected = self.size
         if entry.index != expected:
             raise VerificationError("entry index out of sequence", expected, expected, entry.index)
         if entry.prev != self.prev_hex:
@@ -62,10 +86,8 @@ class LogVerifier:
             raise VerificationError(
                 "recorded_at decreases", expected, f">= {self.last_recorded_at}", entry.recorded_at
             )
-        try:
-            stmt = parse_statement(entry.statement)
-        except LedgerError as e:
-            raise VerificationError(f"malformed statement: {e}", expected) from None
+        if isinstance(stmt, str):
+            raise VerificationError(stmt, expected)
         self.admit(stmt, expected, entry.recorded_at)
         self.frontier.append(entry.leaf_hash, self.on_node)
         self.prev_hex = entry.leaf_hash.hex()
@@ -76,8 +98,10 @@ class LogVerifier:
         try:
             keys = self.trust.authorize(stmt, index, recorded_at)
             if self.defer:
+                lines = match_signatures(stmt.note, keys)
                 self.deferred.items.append(
-                    (index, stmt.raw, [(k.name, k.public_key) for k in keys])
+                    (index, stmt.note.text.encode("utf-8"),
+                     [(k, line.signature) for k, line in zip(keys, lines, strict=True)])
                 )
             else:
                 self.trust.check_signatures(stmt, keys)
@@ -90,12 +114,17 @@ class LogVerifier:
             raise VerificationError(reason, index) from None
 
 
-def check_deferred(items: list[tuple[int, str, list[tuple[str, bytes]]]]) -> tuple[int, str] | None:
-    """Check deferred signatures; return (index, reason) of the first failure, else None."""
-    for index, raw, keys in items:
-        try:
-            stmt = parse_statement(raw)
-            TrustState.check_signatures(stmt, [VerifierKey(n, p) for n, p in keys])
-        except LedgerError as e:
-            return index, f"signature: {e}"
+def check_deferred(
+    items: Sequence[tuple[int, bytes, Sequence[tuple[VerifierKey, bytes]]]],
+) -> tuple[int, str] | None:
+    """Check deferred signatures; return (index, reason) of the first failure, else None.
+
+    The reason is the one ``add`` gives without deferring.
+    """
+    for index, message, checks in items:
+        for key, signature in checks:
+            try:
+                key.verify(message, signature)
+            except LedgerError as e:
+                return index, str(e)
     return None

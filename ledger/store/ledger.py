@@ -19,7 +19,7 @@ from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import Settings
 from ledger.errors import LedgerError, SignatureError, TrustError
 from ledger.keys import VerifierKey, parse_vkey
-from ledger.merkle import EMPTY_ROOT, Frontier, fold_right, perfect_ranges
+from ledger.merkle import EMPTY_ROOT, fold_right, perfect_ranges
 from ledger.note import verify_exactly
 from ledger.proofs import consistency_path, inclusion_path
 from ledger.statement import Statement, make_envelope, parse_statement, sign_statement
@@ -59,8 +59,9 @@ class Ledger:
         elif not settings.is_postgres:
             Path(env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
         self.app = LedgerApp(env)
-        self.recorder: Any = self.app.recorder
-        self.recorder.chain.rules = rules
+        recorder: Any = self.app.recorder
+        self.recorder = recorder
+        recorder.chain.rules = rules
         self._keys: ServiceKeys | None = None
         self._origin: str | None = None
         self._last_checkpoint_at = 0.0
@@ -160,7 +161,8 @@ class Ledger:
     def _resubmission(self, stmts: list[Statement]) -> list[Appended]:
         with self.recorder.reading() as db:
             rows = db.all(
-                f"SELECT i.statement_id, i.idx, i.sha256, i.refused, e.leaf_hash, e.recorded_at FROM {db.t('dl_ids')} i "
+                "SELECT i.statement_id, i.idx, i.sha256, i.refused, e.leaf_hash, e.recorded_at "
+                f"FROM {db.t('dl_ids')} i "
                 f"JOIN {db.t('dl_entries')} e ON e.idx = i.idx WHERE i.statement_id IN ("
                 + ",".join(["%s"] * len(stmts)) + ")",
                 [s.id for s in stmts],
@@ -171,7 +173,9 @@ class Ledger:
             row = found.get(s.id)
             if row is None or row[3] or bytes(row[2]) != s.sha256:
                 if row is not None and row[3]:
-                    raise AppendRefused(f"statement id {s.id} was refused by a rule (entry {row[1]})", "ledger.refused_id")
+                    raise AppendRefused(
+                        f"statement id {s.id} was refused by a rule (entry {row[1]})", "ledger.refused_id"
+                    )
                 raise AppendRefused(f"statement id {s.id} is already used by another statement", "ledger.duplicate_id")
             results.append(Appended(row[1], bytes(row[4]), s.id, row[5], duplicate=True))
         return results
