@@ -40,6 +40,7 @@ DEFAULT_POLICY: dict[str, list[str]] = {
     "disposition": ["recipient"],
     "use_freeze": ["recipient"],
     "safeguard_status": ["oversight", "reviewer"],
+    "supporting_document": ["reviewer"],
     "court_order": ["court"],
     "vacatur": ["court"],
     "inspection": ["oversight", "court", "operator", "ledger"],

@@ -27,6 +27,40 @@ from ledger.trust import TRUST_TYPES, TrustState
 RuleCheck = Callable[[Statement, int, TrustState, "Db"], list[str]]
 
 
+class Rules(Protocol):
+    """A rules engine: replays the statement types it cares about, checks new ones in the transaction."""
+
+    types: frozenset[str]
+
+    def reset(self) -> None: ...
+    def apply(self, stmt: Statement, index: int, trust: TrustState) -> None: ...
+    def check_schema(self, stmt: Statement) -> None: ...
+    def check(self, stmt: Statement, index: int, trust: TrustState) -> list[tuple[str, str]]: ...
+
+
+class FunctionRules:
+    """Adapts a plain function (stmt, index, trust, db) -> [rule ids] to the Rules protocol (for tests)."""
+
+    types: frozenset[str] = frozenset()
+
+    def __init__(self, fn: RuleCheck) -> None:
+        self.fn = fn
+        self.db: Db | None = None
+
+    def reset(self) -> None:
+        pass
+
+    def apply(self, stmt: Statement, index: int, trust: TrustState) -> None:
+        pass
+
+    def check_schema(self, stmt: Statement) -> None:
+        pass
+
+    def check(self, stmt: Statement, index: int, trust: TrustState) -> list[tuple[str, str]]:
+        assert self.db is not None
+        return [(rule, rule) for rule in self.fn(stmt, index, trust, self.db)]
+
+
 class Db(Protocol):
     """The few operations the chain needs, over either backend's cursor."""
 
@@ -59,13 +93,26 @@ class AppendRequest:
 class ChainWriter:
     """Per-process state of the chain (trust state and right edge of the tree), re-checked per transaction."""
 
-    def __init__(self, rules: RuleCheck | None = None) -> None:
-        self.rules = rules
+    def __init__(self, rules: Rules | RuleCheck | None = None) -> None:
+        self.rules = rules  # type: ignore[assignment]
         self._lock = threading.Lock()
         self._trust = TrustState()
         self._frontier = Frontier()
         self._last_leaf: bytes | None = None
         self._last_recorded_at: str | None = None
+
+    @property
+    def rules(self) -> Rules | None:
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: Rules | RuleCheck | None) -> None:
+        if rules is not None and not hasattr(rules, "check_schema"):
+            rules = FunctionRules(rules)  # type: ignore[arg-type]
+        self._rules: Rules | None = rules  # type: ignore[assignment]
+        self._trust = TrustState()
+        self._frontier = Frontier()
+        self._last_leaf = None
 
     # ---- cache refresh -----------------------------------------------------
     def _sync(self, db: Db) -> None:
@@ -81,17 +128,23 @@ class ChainWriter:
             cached_ok = bool(row) and bytes(row[0][0]) == self._last_leaf
         if not cached_ok:
             self._trust = TrustState()
+            if self._rules is not None:
+                self._rules.reset()
             start = 0
         else:
             start = self._trust.size
+        types = sorted(TRUST_TYPES | (self._rules.types if self._rules is not None else frozenset()))
         rows = db.all(
             f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s AND stype IN ("
-            + ",".join(["%s"] * len(TRUST_TYPES)) + ") ORDER BY idx",
-            (start, *sorted(TRUST_TYPES)),
+            + ",".join(["%s"] * len(types)) + ") ORDER BY idx",
+            (start, *types),
         )
         for idx, data in rows:
-            self._trust.size = idx  # entries of other types change no trust state
-            self._trust.apply(parse_statement(parse_entry(bytes(data)).statement), idx)
+            stmt = parse_statement(parse_entry(bytes(data)).statement)
+            self._trust.size = idx  # entries of other types change no state
+            self._trust.apply(stmt, idx)
+            if self._rules is not None:
+                self._rules.apply(stmt, idx, self._trust)
         self._trust.size = size
         coords = Frontier.coordinates(size)
         nodes: dict[tuple[int, int], bytes] = {}
@@ -119,6 +172,8 @@ class ChainWriter:
                 self._frontier = Frontier()
                 self._trust = TrustState()
                 self._last_leaf = None
+                if self._rules is not None:
+                    self._rules.reset()
                 raise
 
     def _append(self, db: Db, request: AppendRequest, notification_ids: Sequence[int]) -> None:
@@ -180,8 +235,19 @@ class ChainWriter:
             raise AppendRefused(str(e), getattr(e, "rule", "signature")) from None
         except LedgerError as e:
             raise AppendRefused(str(e), "statement.shape") from None
-        if self.rules is not None and stmt.type != "blocked":
-            violated = self.rules(stmt, index, self._trust, db)
-            if violated:
-                raise RuleRefusal(stmt.id, violated, f"refused by {', '.join(violated)}")
+        rules = self._rules
+        if rules is not None and stmt.type != "blocked":
+            try:
+                rules.check_schema(stmt)
+            except LedgerError as e:
+                raise AppendRefused(str(e), "statement.schema") from None
+            if isinstance(rules, FunctionRules):
+                rules.db = db
+            violations = rules.check(stmt, index, self._trust)
+            if violations:
+                raise RuleRefusal(
+                    stmt.id, [rule for rule, _ in violations], "; ".join(f"{r}: {m}" for r, m in violations)
+                )
         self._trust.apply(stmt, index)
+        if rules is not None:
+            rules.apply(stmt, index, self._trust)

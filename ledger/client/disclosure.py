@@ -1,0 +1,138 @@
+"""Building § 6103 statements on the principal's side: commitments, envelopes, signatures.
+
+Agencies never hand-roll canonical JSON: each builder returns a ``Submission`` — the
+signed note plus the openings of its commitments, which travel to the ledger together
+(the ledger checks that every opening matches and seals them; the log holds only the
+commitments).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.client.trust import signed
+from ledger.commitments import Opening, commit
+from ledger.keys import SignerKey
+from ledger.rules.catalog import LAW_VERSION
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A signed statement and the openings of the commitments it carries."""
+
+    note: str
+    openings: tuple[Opening, ...] = field(default=())
+    statement_id: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One taxpayer line as the requester supplies it (never logged in clear)."""
+
+    tin: str | None
+    name: str | None
+    address: str | None
+    periods: tuple[str, ...] = ("2024",)
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    agency: str
+    personally_and_directly_engaged: bool = True
+    solely_for_use: bool = True
+    caseload: int = 1
+
+
+class _Openings:
+    def __init__(self) -> None:
+        self.items: list[Opening] = []
+
+    def __call__(self, field_: str, value: Any) -> str | None:
+        if value is None:
+            return None
+        opening = commit(field_, value)
+        self.items.append(opening)
+        return opening.commitment
+
+
+def _submit(signers: Sequence[SignerKey], type_: str, body: dict[str, Any], openings: _Openings,
+            statement_id: str | None = None) -> Submission:
+    sid = statement_id or str(uuid.uuid4())
+    return Submission(signed(list(signers), type_, body, sid), tuple(openings.items), sid)
+
+
+def request(signer: SignerKey, *, exception: str, agency: str, statute: str | None, purpose: str,
+            purpose_text: str, fields: Sequence[str], recipients: Sequence[Recipient], lines: Sequence[Line],
+            case_ids: Sequence[str] = (), court_order: str | None = None, resubmits: str | None = None,
+            statement_id: str | None = None) -> Submission:
+    """A written request under exactly one exception."""
+    c = _Openings()
+    body = {
+        "exception": exception, "agency": agency, "statute": statute, "purpose": purpose,
+        "purpose_text": c("purpose_text", purpose_text), "fields": list(fields),
+        "recipients": [{"name": c("recipient_name", r.name), "agency": r.agency,
+                        "personally_and_directly_engaged": r.personally_and_directly_engaged,
+                        "solely_for_use": r.solely_for_use, "caseload": r.caseload} for r in recipients],
+        "case_ids": [c("case_id", x) for x in case_ids],
+        "court_order": court_order, "resubmits": resubmits,
+        "lines": [{"tin": c("tin", ln.tin), "name": c("name", ln.name), "address": c("address", ln.address),
+                   "periods": list(ln.periods), "reason": c("reason", ln.reason)} for ln in lines],
+    }
+    return _submit([signer], "request", body, c, statement_id)
+
+
+def review(signer: SignerKey, request_id: str, decisions: Sequence[tuple[int, str, str]],
+           red_flags: Sequence[str]) -> Submission:
+    """Per-line decisions (line, "approve"|"refuse", reason code) with the server's red flags."""
+    body = {"request": request_id, "law_version": LAW_VERSION,
+            "lines": [{"line": k, "decision": d, "reason": r} for k, d, r in decisions],
+            "red_flags": sorted(red_flags)}
+    return _submit([signer], "review", body, _Openings())
+
+
+def release(signer: SignerKey, request_id: str, review_id: str, lines: Sequence[int], fields: Sequence[str],
+            recipients: Sequence[int], delivered_file: bytes, channel: str = "secure-file-transfer") -> Submission:
+    """Exactly the approved lines and fields, to recipients named in the request."""
+    body = {"request": request_id, "review": review_id, "lines": sorted(lines), "fields": list(fields),
+            "recipients": list(recipients), "file_sha256": hashlib.sha256(delivered_file).hexdigest(),
+            "channel": channel}
+    return _submit([signer], "release", body, _Openings())
+
+
+def court_order(signer: SignerKey, *, kind: str, court: str, docket: str, covers: dict[str, list[str]],
+                forbids: Sequence[str] = ("release",), statement_id: str | None = None) -> Submission:
+    c = _Openings()
+    body = {"kind": kind, "court": court, "docket": c("docket", docket), "covers": covers,
+            "forbids": list(forbids)}
+    return _submit([signer], "court_order", body, c, statement_id)
+
+
+def vacatur(signer: SignerKey, order_id: str) -> Submission:
+    return _submit([signer], "vacatur", {"order": order_id}, _Openings())
+
+
+def withdrawal(signer: SignerKey, request_id: str) -> Submission:
+    return _submit([signer], "withdrawal", {"request": request_id}, _Openings())
+
+
+def supporting_document(signer: SignerKey, request_id: str, kind: str, document: bytes) -> Submission:
+    body = {"kind": kind, "request": request_id, "document_sha256": hashlib.sha256(document).hexdigest()}
+    return _submit([signer], "supporting_document", body, _Openings())
+
+
+def safeguard_status(signer: SignerKey, agency: str, *, ssr_approved: bool, open_findings: int = 0,
+                     cap_implementation_date: str | None = None) -> Submission:
+    body = {"agency": agency, "ssr_approved": ssr_approved, "open_findings": open_findings,
+            "cap_implementation_date": cap_implementation_date}
+    return _submit([signer], "safeguard_status", body, _Openings())
+
+
+def receipt(signer: SignerKey, release_id: str, delivered_file: bytes) -> Submission:
+    body = {"release": release_id, "file_sha256": hashlib.sha256(delivered_file).hexdigest()}
+    return _submit([signer], "receipt", body, _Openings())

@@ -1,0 +1,294 @@
+"""The rules engine: deny by default, every refusal named.
+
+Runs inside the appending transaction (contract point 10) with the trust state and the
+domain state as of that index. Each check returns (rule id, explanation); any violation
+turns the statement into a ledger-signed `blocked` entry. Rule ids are
+``<exception>.<precondition>`` for catalog preconditions (e.g. ``6103(i)(2).criminal_statute``)
+and ``<area>.<rule>`` for the rules every release obeys (``sod.*``, ``match.*``, ``hold.*``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.domain.schemas import check_body
+from ledger.domain.state import DOMAIN_TYPES, DomainState, RequestFacts
+from ledger.rules.catalog import CATALOG, LAW_VERSION, STATUTES, ExceptionRule
+from ledger.statement import Statement
+from ledger.trust import TrustState
+
+Violation = tuple[str, str]
+BULK_LINES = 100          # red flag: a request naming this many taxpayers or more
+CASELOAD_LIMIT = 150      # red flag: "personally and directly engaged" in more matters than this
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    bulk_lines: int = BULK_LINES
+    caseload_limit: int = CASELOAD_LIMIT
+
+
+def signer_attributes(trust: TrustState, name: str, index: int) -> dict[str, Any]:
+    record = trust.active(name, index)
+    return dict(record.attributes) if record else {}
+
+
+def server_red_flags(req: RequestFacts, thresholds: Thresholds = Thresholds()) -> list[str]:
+    """Red flags the server computes for a request (the reviewer must log exactly these)."""
+    body = req.body
+    flags = set()
+    if req.line_count >= thresholds.bulk_lines:
+        flags.add("bulk_request")
+    if any(r["caseload"] > thresholds.caseload_limit and r["personally_and_directly_engaged"]
+           for r in body["recipients"]):
+        flags.add("implausible_caseload")
+    statute = STATUTES.get(body["statute"] or "")
+    rule = CATALOG.get(body["exception"])
+    if rule is not None and rule.criminal_statute and (statute is None or not statute.criminal):
+        flags.add("civil_purpose_under_criminal_authority")
+    if body["resubmits"]:
+        flags.add("resubmission")
+    for line in req.match.values():
+        if line["matched"] and line["match_basis"] == ["tin"]:
+            flags.add("tin_only_match")
+        if not line["address_usable"]:
+            flags.add("unusable_address")
+    return sorted(flags)
+
+
+class RuleEngine:
+    """Replays the domain facts and checks each new domain statement against them."""
+
+    types = DOMAIN_TYPES
+
+    def __init__(self, thresholds: Thresholds = Thresholds()) -> None:
+        self.thresholds = thresholds
+        self.state = DomainState()
+
+    def reset(self) -> None:
+        self.state = DomainState()
+
+    def apply(self, stmt: Statement, index: int, trust: TrustState) -> None:
+        if stmt.type in DOMAIN_TYPES:
+            self.state.apply(stmt, index)
+
+    def check_schema(self, stmt: Statement) -> None:
+        """Malformed bodies are refused outright (nothing stored)."""
+        check_body(stmt.type, stmt.envelope["body"])
+
+    def check(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        method = getattr(self, f"_check_{stmt.type}", None)
+        if method is None:
+            return []
+        return method(stmt, index, trust)  # type: ignore[no-any-return]
+
+    # ---- helpers ---------------------------------------------------------------
+    def _request(self, request_id: str, out: list[Violation]) -> RequestFacts | None:
+        req = self.state.requests.get(request_id)
+        if req is None:
+            out.append(("ref.request", f"no request {request_id} in the log"))
+        elif req.withdrawn:
+            out.append(("request.withdrawn", f"request {request_id} was withdrawn"))
+        return req
+
+    # ---- request -------------------------------------------------------------------
+    def _check_request(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        rule = CATALOG.get(body["exception"])
+        if rule is None:
+            return [("request.exception_unknown",
+                     f"{body['exception']!r} is not in the exception catalog ({LAW_VERSION}): deny by default")]
+        if len(stmt.signers) != 1:
+            out.append(("request.single_signer", "a request is signed by the requesting official alone"))
+        attrs = signer_attributes(trust, stmt.signers[0], index)
+        if attrs.get("agency") != body["agency"]:
+            out.append(("request.agency", f"the signer is registered for agency {attrs.get('agency')!r}, "
+                                          f"the request names {body['agency']!r}"))
+        out.extend(self._filing_preconditions(rule, body, attrs))
+        if body["resubmits"] and body["resubmits"] not in self.state.requests:
+            out.append(("ref.resubmits", f"the resubmitted request {body['resubmits']} is not in the log"))
+        return out
+
+    def _filing_preconditions(self, rule: ExceptionRule, body: dict[str, Any], attrs: dict[str, Any]) -> list[Violation]:
+        code = rule.code
+        out: list[Violation] = []
+        category = attrs.get("category")
+        if category not in rule.requester_categories:
+            out.append((f"{code}.requester_category", f"the signer's registered category {category!r} may not "
+                        f"request under {code} (allowed: {sorted(rule.requester_categories)})"))
+        if body["purpose"] not in rule.purposes:
+            out.append((f"{code}.purpose", f"purpose {body['purpose']!r} is not allowed under {code} "
+                        f"(allowed: {sorted(rule.purposes)})"))
+        statute = STATUTES.get(body["statute"] or "")
+        if rule.criminal_statute and (statute is None or not statute.criminal or statute.tax):
+            out.append((f"{code}.criminal_statute", f"{body['statute']!r} is not a designated non-tax criminal "
+                        "statute in the statute catalog"))
+        if rule.tax_statute and (statute is None or not statute.tax):
+            out.append((f"{code}.tax_statute", f"{body['statute']!r} is not a tax statute in the catalog"))
+        if rule.court_order:
+            order = self.state.orders.get(body["court_order"] or "")
+            if order is None or order.kind != "ex_parte_order" or order.vacated_at is not None:
+                out.append((f"{code}.court_order", f"{code} needs an ex parte court order in force in the log"))
+        if rule.address_per_line:
+            missing = [i for i, line in enumerate(body["lines"]) if not line["address"] or not line["name"]]
+            if missing:
+                out.append((f"{code}.address_per_line", f"lines {missing[:10]} carry no requester-supplied "
+                            "name and address"))
+        if rule.recipient_attestation and not all(
+            r["personally_and_directly_engaged"] and r["solely_for_use"] for r in body["recipients"]
+        ):
+            out.append((f"{code}.recipient_attestation", "every recipient must be attested personally and "
+                        "directly engaged, solely for use in the proceeding"))
+        if rule.recipients_same_agency and any(r["agency"] != body["agency"] for r in body["recipients"]):
+            out.append((f"{code}.recipients_same_agency", "recipients must be officers of the requesting agency"))
+        bad_fields = sorted(set(body["fields"]) - rule.allowed_fields)
+        if bad_fields:
+            out.append((f"{code}.fields", f"fields {bad_fields} cannot be disclosed under {code}"))
+        return out
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def _check_withdrawal(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        out: list[Violation] = []
+        req = self._request(stmt.envelope["body"]["request"], out)
+        if req is not None and req.signer not in stmt.signers:
+            out.append(("sod.withdrawal", "only the requesting official withdraws a request"))
+        return out
+
+    def _check_match_result(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        req = self._request(body["request"], out)
+        if req is None:
+            return out
+        lines = [line["line"] for line in body["lines"]]
+        if sorted(lines) != list(range(req.line_count)):
+            out.append(("match.lines", f"a match result covers every line 0..{req.line_count - 1} exactly once"))
+        for line in body["lines"]:
+            basis = set(line["match_basis"])
+            if line["matched"] != bool(basis) or (not line["matched"] and line["taxpayer"] is not None):
+                out.append(("match.consistent", f"line {line['line']}: matched, basis and taxpayer disagree"))
+            if "address" in basis and not line["address_usable"]:
+                out.append(("match.address_basis", f"line {line['line']}: an unusable address cannot be a "
+                                                    "basis of a match"))
+        return out
+
+    def _check_review(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        req = self._request(body["request"], out)
+        if req is None:
+            return out
+        reviewer = stmt.signers[0]
+        if reviewer == req.signer:
+            out.append(("sod.reviewer_is_requester", "the requester may not review their own request"))
+        if req.review_id is not None:
+            out.append(("review.already_reviewed", f"request {req.id} was already reviewed ({req.review_id}); "
+                                                   "record a correction instead"))
+        if not req.match:
+            out.append(("review.not_matched", "a request is reviewed after the matcher's results are logged"))
+            return out
+        lines = [line["line"] for line in body["lines"]]
+        if sorted(lines) != list(range(req.line_count)):
+            out.append(("review.lines", f"a review decides every line 0..{req.line_count - 1} exactly once"))
+        if body["law_version"] != LAW_VERSION:
+            out.append(("review.law_version", f"reviewed against {body['law_version']!r}, the rules are "
+                                              f"{LAW_VERSION!r}"))
+        for line in body["lines"]:
+            if line["decision"] == "approve":
+                out.extend(self._line_releasable(req, line["line"]))
+        flags = server_red_flags(req, self.thresholds)
+        if sorted(body["red_flags"]) != flags:
+            out.append(("review.red_flags", f"the review must log the server's red flags {flags}"))
+        return out
+
+    def _line_releasable(self, req: RequestFacts, k: int) -> list[Violation]:
+        match = req.match.get(k)
+        if match is None or not match["matched"]:
+            return [("match.unmatched", f"line {k} matched no taxpayer")]
+        if "address" in req.body["fields"]:
+            if not match["address_usable"]:
+                return [("match.address_unusable", f"line {k}: the requester-supplied address is "
+                                                   f"{match['address_class']!r}, not a usable address")]
+            if not {"name", "address"} <= set(match["match_basis"]):
+                return [("match.tin_only", f"line {k}: matched on {match['match_basis']}; an address is released "
+                                           "only on a match of the requester-supplied name and address")]
+        return []
+
+    def _check_release(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        req = self._request(body["request"], out)
+        if req is None:
+            return out
+        rule = CATALOG[req.body["exception"]]
+        releaser = stmt.signers[0]
+        if req.review_id is None or req.review_id != body["review"]:
+            out.append(("release.not_reviewed", "a release cites the request's review"))
+            return out
+        if releaser in (req.signer, req.reviewer):
+            out.append(("sod.releaser", "requester, reviewer and releaser of one request are three principals"))
+        approved = {k for k, d in req.decisions.items() if d == "approve"}
+        extra = sorted(set(body["lines"]) - approved)
+        if extra:
+            out.append(("release.unapproved_lines", f"lines {extra[:10]} were not approved"))
+        again = sorted(set(body["lines"]) & req.released_lines)
+        if again:
+            out.append(("release.already_released", f"lines {again[:10]} were already released"))
+        fields = set(body["fields"])
+        if not fields <= set(req.body["fields"]) & rule.allowed_fields:
+            out.append((f"{rule.code}.fields", f"fields {sorted(fields)} exceed what was requested and what "
+                                               f"{rule.code} allows"))
+        for k in body["lines"]:
+            if "address" in fields:
+                out.extend(self._line_releasable(req, k))
+        if any(r >= len(req.body["recipients"]) for r in body["recipients"]):
+            out.append(("release.recipients", "recipients must be named in the request"))
+        if rule.court_order:
+            order = self.state.orders.get(req.body["court_order"] or "")
+            if order is None or order.vacated_at is not None:
+                out.append((f"{rule.code}.court_order", "the court order the request relies on is not in force"))
+        for doc in sorted(rule.documents):
+            if doc not in req.documents:
+                out.append((f"{rule.code}.document:{doc}", f"{rule.code} needs a recorded {doc} before release"))
+        if rule.safeguards:
+            out.extend(self._safeguards(rule, req))
+        for order in self.state.active_orders("release"):
+            if order.covers_request(req):
+                out.append(("hold.active", f"court order {order.id} ({order.kind}, entry {order.index}) forbids "
+                                           "this release"))
+        return out
+
+    def _safeguards(self, rule: ExceptionRule, req: RequestFacts) -> list[Violation]:
+        agency = req.body["agency"]
+        status = self.state.safeguards.get(agency)
+        if status is None or not status["ssr_approved"]:
+            return [(f"{rule.code}.safeguards", f"{agency} has no approved safeguard security report")]
+        if status["open_findings"] and not status["cap_implementation_date"]:
+            return [(f"{rule.code}.safeguards", f"{agency} has open safeguard findings without a corrective "
+                                                "action plan date")]
+        return []
+
+    def _check_court_order(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        return []
+
+    def _check_vacatur(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        order = self.state.orders.get(stmt.envelope["body"]["order"])
+        if order is None:
+            return [("ref.order", "no such court order in the log")]
+        if order.vacated_at is not None:
+            return [("vacatur.already", f"order {order.id} was already vacated")]
+        return []
+
+    def _check_supporting_document(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        out: list[Violation] = []
+        req = self._request(stmt.envelope["body"]["request"], out)
+        if req is not None and stmt.signers[0] == req.signer:
+            out.append(("sod.document", "supporting documents are recorded by the IRS, not the requester"))
+        return out
+
+    def _check_receipt(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        if stmt.envelope["body"]["release"] not in self.state.releases:
+            return [("ref.release", "no such release in the log")]
+        return []

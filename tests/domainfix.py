@@ -1,0 +1,132 @@
+"""Scenario builder for § 6103 domain tests: principals with registered offices, and a
+complete request -> match -> review -> release path for any exception in the catalog,
+with hooks to remove one precondition at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.client import disclosure as dc
+from ledger.client.trust import key_registration
+from ledger.commitments import commit
+from ledger.config import Settings
+from ledger.keys import SignerKey
+from ledger.policy import DEFAULT_POLICY
+from ledger.rules.catalog import CATALOG, STATUTES, ExceptionRule
+from ledger.rules.engine import RuleEngine, server_red_flags
+from ledger.store.chain import Appended
+from ledger.store.ledger import Ledger
+
+ORIGIN = "ledger.test.example/disclosures"
+AGENCY = "DHS/ICE"
+CRIMINAL = "8 USC 1253(a)(1)"
+CIVIL = "8 USC 1227(a)"
+TAX = "26 USC 7201"
+NON_TAX_CRIMINAL_FOR_TAX_TEST = "18 USC 1343"
+
+
+@dataclass
+class Domain:
+    ledger: Ledger
+    admin: SignerKey
+    keys: dict[str, SignerKey] = field(default_factory=dict)
+
+    @property
+    def engine(self) -> RuleEngine:
+        return self.ledger.recorder.chain.rules  # type: ignore[no-any-return]
+
+    def principal(self, name: str, roles: list[str], **attributes: Any) -> SignerKey:
+        key = SignerKey.generate(name)
+        self.ledger.append(key_registration(self.admin, key, roles, attributes))
+        self.keys[name] = key
+        return key
+
+    def submit(self, sub: dc.Submission) -> Appended:
+        return self.ledger.append(sub.note)
+
+    def match_all(self, matcher: SignerKey, request_id: str, n: int, basis=("address", "name", "tin"),
+                  address_class="street", usable=True) -> Appended:
+        lines = [{"line": k, "matched": bool(basis), "match_basis": sorted(basis), "method": "+".join(
+            sorted(b.upper() for b in basis)) or "NONE", "address_class": address_class, "address_usable": usable,
+            "irs_address_differs": False, "taxpayer": commit("tin", f"9{k:08d}").commitment if basis else None}
+            for k in range(n)]
+        flags = [] if usable else ["placeholder_addresses"]
+        body = {"request": request_id, "matcher_version": "test-matcher-1", "address_rules_version": "addr-test",
+                "lines": lines, "red_flags": flags}
+        from ledger.client.trust import signed
+
+        return self.ledger.append(signed([matcher], "match_result", body))
+
+    def flags(self, request_id: str) -> list[str]:
+        return server_red_flags(self.engine.state.requests[request_id])
+
+
+def open_domain(settings: Settings) -> Domain:
+    ledger = Ledger(settings, rules=RuleEngine())
+    admin = SignerKey.generate(ORIGIN + "/admin")
+    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY)
+    return Domain(ledger, admin)
+
+
+def statute_for(rule: ExceptionRule) -> str | None:
+    if rule.criminal_statute:
+        return CRIMINAL
+    if rule.tax_statute:
+        return TAX
+    return None
+
+
+def run_exception(d: Domain, code: str, drop: str | None = None, lines: int = 3) -> dict[str, Any]:
+    """File, match, review and release under `code`; `drop` removes one precondition.
+
+    Returns the ids; a RuleRefusal propagates from the statement the rules refuse.
+    """
+    rule = CATALOG[code]
+    category = "none" if drop == "requester_category" else sorted(rule.requester_categories)[0]
+    requester = d.principal(f"req-{code}.example.gov/official", ["requester"], agency=AGENCY, category=category)
+    reviewer = d.principal(f"irs.gov/reviewer-{code}", ["reviewer"], agency="IRS")
+    releaser = d.principal(f"irs.gov/releaser-{code}", ["releaser"], agency="IRS")
+    matcher = d.principal(f"irs.gov/matcher-{code}", ["matcher"], agency="IRS")
+    court = d.principal(f"uscourts.gov/judge-{code}", ["court"])
+    oversight = d.principal(f"tigta.gov/auditor-{code}", ["oversight"])
+    order_id = None
+    if rule.court_order and drop != "court_order":
+        order = dc.court_order(court, kind="ex_parte_order", court="D. Mass.", docket="1:25-mj-0001",
+                               covers={"exceptions": [code]}, forbids=[])
+        d.submit(order)
+        order_id = order.statement_id
+    statute = statute_for(rule)
+    if drop == "criminal_statute":
+        statute = CIVIL
+    if drop == "tax_statute":
+        statute = NON_TAX_CRIMINAL_FOR_TAX_TEST
+    purpose = "civil_enforcement" if drop == "purpose" else sorted(rule.purposes)[0]
+    recipient_agency = "DOJ/OTHER" if drop == "recipients_same_agency" else AGENCY
+    attested = drop != "recipient_attestation"
+    the_lines = [dc.Line(f"9{k:08d}", f"Fictional Person {k}",
+                         None if (drop == "address_per_line" and k == 1) else f"{100 + k} Main St, Springfield, IL 62701",
+                         ("2024",), f"reason {k}") for k in range(lines)]
+    req = dc.request(requester, exception=code, agency=AGENCY, statute=statute, purpose=purpose,
+                     purpose_text="demo purpose", fields=["name", "address"],
+                     recipients=[dc.Recipient("Agent One", recipient_agency, attested, attested, 3)],
+                     lines=the_lines, case_ids=["case-1"], court_order=order_id)
+    d.submit(req)
+    d.match_all(matcher, req.statement_id, lines)
+    for doc in sorted(rule.documents):
+        if drop != f"document:{doc}":
+            d.submit(dc.supporting_document(reviewer, req.statement_id, doc, f"{doc}-document".encode()))
+    if rule.safeguards and drop != "safeguards":
+        d.submit(dc.safeguard_status(oversight, AGENCY, ssr_approved=True))
+    rev = dc.review(reviewer, req.statement_id, [(k, "approve", "ok") for k in range(lines)],
+                    d.flags(req.statement_id))
+    d.submit(rev)
+    rel = dc.release(releaser, req.statement_id, rev.statement_id, list(range(lines)), ["name", "address"], [0],
+                     b"delivered file")
+    d.submit(rel)
+    return {"request": req.statement_id, "review": rev.statement_id, "release": rel.statement_id,
+            "keys": {"requester": requester, "reviewer": reviewer, "releaser": releaser, "matcher": matcher,
+                     "court": court, "oversight": oversight}}
+
+
+assert all(s in STATUTES for s in (CRIMINAL, CIVIL, TAX, NON_TAX_CRIMINAL_FOR_TAX_TEST))
