@@ -206,6 +206,13 @@ class TrustState:
         elif stmt.type == "ledger_key_rotation":
             if self.statement_key_name not in stmt.signers:
                 raise TrustError("ledger_key_rotation must be signed by the ledger's key", "trust.rotation")
+            # A new statement key signs for the ledger's name itself (proof of possession),
+            # so without a second signer nobody who already holds a key would have authorised it.
+            if body.get("statement_vkey") and len(stmt.signers) < 2:
+                raise TrustError(
+                    "ledger_key_rotation of the statement key needs an administrator's signature too",
+                    "trust.role",
+                )
             if body.get("checkpoint_vkey"):
                 key = parse_vkey(_body_str(body, "checkpoint_vkey"))
                 if key.name != self.origin:

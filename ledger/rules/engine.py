@@ -111,7 +111,9 @@ class RuleEngine:
             out.append(("ref.resubmits", f"the resubmitted request {body['resubmits']} is not in the log"))
         return out
 
-    def _filing_preconditions(self, rule: ExceptionRule, body: dict[str, Any], attrs: dict[str, Any]) -> list[Violation]:
+    def _filing_preconditions(
+        self, rule: ExceptionRule, body: dict[str, Any], attrs: dict[str, Any]
+    ) -> list[Violation]:
         code = rule.code
         out: list[Violation] = []
         category = attrs.get("category")

@@ -94,7 +94,7 @@ class ChainWriter:
     """Per-process state of the chain (trust state and right edge of the tree), re-checked per transaction."""
 
     def __init__(self, rules: Rules | RuleCheck | None = None) -> None:
-        self.rules = rules  # type: ignore[assignment]
+        self.rules = rules
         self._lock = threading.Lock()
         self._trust = TrustState()
         self._frontier = Frontier()
@@ -108,7 +108,7 @@ class ChainWriter:
     @rules.setter
     def rules(self, rules: Rules | RuleCheck | None) -> None:
         if rules is not None and not hasattr(rules, "check_schema"):
-            rules = FunctionRules(rules)  # type: ignore[arg-type]
+            rules = FunctionRules(rules)
         self._rules: Rules | None = rules  # type: ignore[assignment]
         self._trust = TrustState()
         self._frontier = Frontier()

@@ -24,7 +24,7 @@ from ledger.note import verify_exactly
 from ledger.proofs import consistency_path, inclusion_path
 from ledger.statement import Statement, make_envelope, parse_statement, sign_statement
 from ledger.store.app import LedgerApp, LoggedStatement
-from ledger.store.chain import Appended, AppendRequest, RuleCheck
+from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
 from ledger.store.errors import AlreadyRecorded, AppendRefused, NotInitialised, RuleRefusal
 from ledger.store.service_keys import ServiceKeys
@@ -51,7 +51,7 @@ def _ensure_pg_schema(settings: Settings) -> None:
 class Ledger:
     """A ledger over SQLite or PostgreSQL, as the settings say."""
 
-    def __init__(self, settings: Settings, rules: RuleCheck | None = None) -> None:
+    def __init__(self, settings: Settings, rules: Rules | RuleCheck | None = None) -> None:
         self.settings = settings
         env = settings.eventsourcing_env()
         if settings.is_postgres and settings.create_tables:

@@ -1,0 +1,69 @@
+"""Encryption of one opening at rest: the only place the sealed store's bytes are built.
+
+ciphertext = nonce (24 random bytes) || XSalsa20-Poly1305(sealed key, pad(JCS(opening)))
+
+SecretBox has no associated data, so the binding of a ciphertext to its row is checked
+after decryption: the opening must open the row's commitment (``verify_opening``). A
+ciphertext moved to another row decrypts but fails that check, and since commitments are
+binding no ciphertext can open two commitments.
+
+The plaintext is padded (ISO/IEC 7816-4: 0x80 then zeros) to a multiple of 64 bytes so
+ciphertext lengths reveal only a coarse size of the value, not e.g. the length of an address.
+"""
+
+from __future__ import annotations
+
+import nacl.exceptions
+import nacl.secret
+
+from ledger.commitments import CommitmentFormatError, Opening, check_commitment_hex, verify_opening
+from ledger.sealed.errors import SealedDecryptionError
+
+PAD_BLOCK = 64
+
+
+def pad(data: bytes, block: int = PAD_BLOCK) -> bytes:
+    """``data`` + 0x80 + zeros up to a multiple of ``block`` bytes."""
+    padded = data + b"\x80"
+    return padded + b"\x00" * (-len(padded) % block)
+
+
+def unpad(data: bytes) -> bytes:
+    """Undo :func:`pad`; ValueError if the padding is malformed."""
+    body = data.rstrip(b"\x00")
+    if not body.endswith(b"\x80"):
+        raise ValueError("malformed padding")
+    return body[:-1]
+
+
+class OpeningBox:
+    """Seals and unseals openings under the 32-byte sealed key."""
+
+    def __init__(self, sealed_key: bytes) -> None:
+        self._box = nacl.secret.SecretBox(sealed_key)
+
+    def __repr__(self) -> str:
+        return "OpeningBox(<sealed key hidden>)"
+
+    def seal(self, opening: Opening) -> bytes:
+        """nonce || ciphertext of the padded canonical opening."""
+        return bytes(self._box.encrypt(pad(opening.to_bytes())))
+
+    def unseal(self, commitment: str, ciphertext: bytes) -> Opening:
+        """Decrypt a row's ciphertext and check that it opens the row's ``commitment``.
+
+        Raises SealedDecryptionError (wrong key, altered bytes) or OpeningMismatch
+        (a ciphertext that belongs to another commitment).
+        """
+        check_commitment_hex(commitment)
+        try:
+            plaintext = self._box.decrypt(bytes(ciphertext))
+        except nacl.exceptions.CryptoError:
+            raise SealedDecryptionError(commitment, "wrong sealed key, or the ciphertext was altered") from None
+        try:
+            opening = Opening.from_bytes(unpad(plaintext))
+        except (ValueError, CommitmentFormatError) as e:
+            # Authenticated under our key yet malformed: written by a broken or foreign writer.
+            raise SealedDecryptionError(commitment, f"decrypted opening is malformed ({type(e).__name__})") from None
+        verify_opening(commitment, opening)
+        return opening

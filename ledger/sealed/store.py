@@ -1,0 +1,233 @@
+"""The sealed store: openings encrypted at rest, in the ledger's own database.
+
+One table holds the openings, keyed by commitment; nothing in it is in clear (the key
+is a salted hash, the ciphertext is ``OpeningBox``'s). A second small table records the
+public ids of the keys the database was first opened with, so a store opened with the
+wrong sealed or pseudonym key fails at once (SealedKeyError) instead of writing rows
+that the right key can no longer read, or splitting each taxpayer in two::
+
+    sealed_openings(commitment TEXT PRIMARY KEY, ciphertext BLOB/BYTEA NOT NULL, stored_at TEXT NOT NULL)
+    sealed_key_ids(purpose TEXT PRIMARY KEY, key_id TEXT NOT NULL, recorded_at TEXT NOT NULL)
+
+The database URL is the ledger's (``Settings.db_url``): ``sqlite:///path`` or
+``postgresql://user@host:port/db?schema=NAME`` (tables in schema NAME, created if missing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TypeVar
+from urllib.parse import parse_qs, unquote, urlparse
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.dml import Insert
+
+from ledger.commitments import Opening, check_commitment_hex
+from ledger.sealed.box import OpeningBox
+from ledger.sealed.errors import OpeningNotFound, SealedKeyError, SealedStoreError
+from ledger.sealed.keys import SealedKeys
+from ledger.times import format_time, utc_now
+
+OPENINGS_TABLE = "sealed_openings"
+KEY_IDS_TABLE = "sealed_key_ids"
+WRITE_BATCH = 5000  # rows per INSERT executemany inside put_many's one transaction
+READ_BATCH = 500  # commitments per IN (...) list
+_SCHEMA_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}\Z")
+_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class SealedDatabase:
+    """Where the sealed store lives: a SQLAlchemy URL and, on PostgreSQL, a schema."""
+
+    url: sa.URL
+    schema: str | None
+
+
+def sealed_database(db_url: str) -> SealedDatabase:
+    """Translate the ledger's database URL into SQLAlchemy's (read as ``Settings`` reads it)."""
+    parsed = urlparse(db_url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path)
+        path = "/" + path.lstrip("/") if db_url.startswith("sqlite:////") else path[1:]
+        if not path:
+            raise SealedStoreError("sqlite URL needs a file path: sqlite:///var/ledger.sqlite3")
+        return SealedDatabase(sa.URL.create("sqlite", database=path), None)
+    if parsed.scheme in ("postgresql", "postgres"):
+        schema = parse_qs(parsed.query).get("schema", ["public"])[0]
+        if not _SCHEMA_RE.match(schema):
+            raise SealedStoreError(f"schema must match [A-Za-z_][A-Za-z0-9_]{{0,62}}, found {schema[:80]!r}")
+        url = sa.URL.create(
+            "postgresql+psycopg",
+            username=unquote(parsed.username or "postgres"),
+            password=unquote(parsed.password) if parsed.password else None,
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            database=parsed.path.lstrip("/") or "postgres",
+        )
+        return SealedDatabase(url, schema)
+    raise SealedStoreError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    # Third-party errors are re-raised as ours; hide_parameters keeps values out of the message.
+    try:
+        yield
+    except SQLAlchemyError as e:
+        raise SealedStoreError(f"sealed store database error: {e}") from e
+
+
+class SealedStore:
+    """Openings encrypted under the sealed key, in the ledger's database. Nothing connects
+    before construction; ``close()`` (or ``with``) releases the connections."""
+
+    def __init__(self, db_url: str, keys: SealedKeys, *, create_tables: bool = True) -> None:
+        database = sealed_database(db_url)
+        self._box = OpeningBox(keys.sealed_key)
+        self._schema = database.schema
+        is_sqlite = database.url.get_backend_name() == "sqlite"
+        self.engine = sa.create_engine(
+            database.url,
+            hide_parameters=True,
+            pool_pre_ping=not is_sqlite,
+            # The ledger's own writer may hold SQLite's lock; wait for it as the ledger does.
+            connect_args={"timeout": 30} if is_sqlite else {},
+        )
+        self._is_sqlite = is_sqlite
+        metadata = sa.MetaData(schema=database.schema)
+        self.openings = sa.Table(
+            OPENINGS_TABLE,
+            metadata,
+            sa.Column("commitment", sa.Text, primary_key=True),
+            sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+            sa.Column("stored_at", sa.Text, nullable=False),
+        )
+        self.key_ids = sa.Table(
+            KEY_IDS_TABLE,
+            metadata,
+            sa.Column("purpose", sa.Text, primary_key=True),
+            sa.Column("key_id", sa.Text, nullable=False),
+            sa.Column("recorded_at", sa.Text, nullable=False),
+        )
+        try:
+            with _database_errors(), self.engine.begin() as conn:
+                if create_tables:
+                    if self._schema is not None and not sa.inspect(conn).has_schema(self._schema):
+                        conn.execute(sa.schema.CreateSchema(self._schema, if_not_exists=True))
+                    metadata.create_all(conn)
+                self._check_key_ids(conn, keys)
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    def _insert_ignoring_duplicates(self, table: sa.Table, key: str) -> Insert:
+        if self._is_sqlite:
+            return sqlite.insert(table).on_conflict_do_nothing(index_elements=[key])
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=[key])
+
+    def _check_key_ids(self, conn: sa.Connection, keys: SealedKeys) -> None:
+        loaded = {"pseudonym": keys.pseudonym_key_id, "sealed": keys.sealed_key_id}
+        now = format_time(utc_now())
+        conn.execute(
+            self._insert_ignoring_duplicates(self.key_ids, "purpose"),
+            [{"purpose": p, "key_id": k, "recorded_at": now} for p, k in sorted(loaded.items())],
+        )
+        recorded = {str(p): str(k) for p, k in conn.execute(sa.select(self.key_ids.c.purpose, self.key_ids.c.key_id))}
+        wrong = [
+            f"the database's {purpose} key has id {recorded.get(purpose)}, the loaded one has id {key}"
+            for purpose, key in sorted(loaded.items(), reverse=True)
+            if recorded.get(purpose) != key
+        ]
+        if wrong:
+            raise SealedKeyError(f"wrong keys for this sealed store: {'; '.join(wrong)} (restore them from escrow)")
+
+    def __repr__(self) -> str:
+        return f"SealedStore({self.engine.url!r}, schema={self._schema!r})"
+
+    def __enter__(self) -> SealedStore:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def put_many(self, openings: Iterable[Opening]) -> list[str]:
+        """Store openings encrypted, in one transaction; return their commitments in order.
+
+        Idempotent: a commitment already stored (or repeated in the batch) is left as it is,
+        which is safe because a commitment binds exactly one opening.
+        """
+        openings = list(openings)
+        for opening in openings:
+            if not isinstance(opening, Opening):
+                raise TypeError(f"put_many takes Opening values, found {type(opening).__name__}")
+        unique = list({o.commitment: o for o in openings}.values())
+        now = format_time(utc_now())
+        statement = self._insert_ignoring_duplicates(self.openings, "commitment")
+        with _database_errors(), self.engine.begin() as conn:
+            for batch in _chunks(unique, WRITE_BATCH):
+                rows = [{"commitment": o.commitment, "ciphertext": self._box.seal(o), "stored_at": now} for o in batch]
+                conn.execute(statement, rows)
+        return [o.commitment for o in openings]
+
+    def get(self, commitment: str) -> Opening:
+        """The opening of ``commitment``, decrypted and checked against it.
+
+        Raises OpeningNotFound, SealedDecryptionError (wrong key, altered bytes) or
+        OpeningMismatch (a ciphertext that belongs to another row).
+        """
+        check_commitment_hex(commitment)
+        query = sa.select(self.openings.c.ciphertext).where(self.openings.c.commitment == commitment)
+        with _database_errors(), self.engine.connect() as conn:
+            ciphertext = conn.execute(query).scalar_one_or_none()
+        if ciphertext is None:
+            raise OpeningNotFound(commitment)
+        return self._box.unseal(commitment, ciphertext)
+
+    def get_many(self, commitments: Iterable[str]) -> dict[str, Opening]:
+        """Openings by commitment, each checked as in :meth:`get`; absent commitments
+        (never stored, or erased) are simply missing from the result."""
+        wanted = list(dict.fromkeys(check_commitment_hex(c) for c in commitments))
+        found: dict[str, Opening] = {}
+        table = self.openings
+        with _database_errors(), self.engine.connect() as conn:
+            for batch in _chunks(wanted, READ_BATCH):
+                query = sa.select(table.c.commitment, table.c.ciphertext).where(table.c.commitment.in_(batch))
+                for commitment, ciphertext in conn.execute(query):
+                    found[commitment] = self._box.unseal(commitment, ciphertext)
+        return {c: found[c] for c in wanted if c in found}
+
+    def erase(self, commitments: Iterable[str]) -> int:
+        """Delete the openings of ``commitments`` in one transaction; return how many were stored.
+
+        Meant to carry out a signed `erasure` statement: the commitments in the log stay.
+        """
+        targets = list(dict.fromkeys(check_commitment_hex(c) for c in commitments))
+        erased = 0
+        with _database_errors(), self.engine.begin() as conn:
+            for batch in _chunks(targets, READ_BATCH):
+                result = conn.execute(sa.delete(self.openings).where(self.openings.c.commitment.in_(batch)))
+                erased += result.rowcount
+        return erased
+
+    def count(self) -> int:
+        """How many openings are stored."""
+        with _database_errors(), self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(self.openings)).scalar_one())
