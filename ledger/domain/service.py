@@ -1,0 +1,101 @@
+"""Ingest on the server side: a signed statement arrives with the openings of its commitments.
+
+The service checks that the openings are exactly those the statement commits to, seals
+them (encrypted at rest) before appending, appends (the rules run in the transaction),
+and, for a match result, stores the taxpayer pseudonyms computed from the matched TINs —
+so projections never need to decrypt anything. Nothing in clear reaches the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ledger.commitments import Opening, verify_opening
+from ledger.errors import LedgerError
+from ledger.sealed import SealedKeys, SealedStore
+from ledger.statement import Statement, parse_statement
+from ledger.store.chain import Appended
+from ledger.store.errors import AppendRefused
+from ledger.store.ledger import Ledger
+
+
+def body_commitments(stmt: Statement) -> list[tuple[str, str]]:
+    """(field, commitment) for every commitment a domain statement carries."""
+    body = stmt.envelope["body"]
+    out: list[tuple[str, str | None]] = []
+    if stmt.type == "request":
+        out.append(("purpose_text", body["purpose_text"]))
+        out.extend(("recipient_name", r["name"]) for r in body["recipients"])
+        out.extend(("case_id", c) for c in body["case_ids"])
+        for line in body["lines"]:
+            out.extend((f, line[f]) for f in ("tin", "name", "address", "reason"))
+    elif stmt.type == "match_result":
+        out.extend(("tin", line["taxpayer"]) for line in body["lines"])
+    elif stmt.type == "court_order":
+        out.append(("docket", body["docket"]))
+    return [(f, c) for f, c in out if c is not None]
+
+
+def check_openings(stmt: Statement, openings: Iterable[Opening]) -> dict[str, Opening]:
+    """Every commitment of the statement has its opening, and there is no other opening."""
+    given = {o.commitment: o for o in openings}
+    needed = body_commitments(stmt)
+    for field, commitment in needed:
+        opening = given.get(commitment)
+        if opening is None:
+            raise AppendRefused(f"no opening for the {field} commitment {commitment[:16]}…", "openings.missing")
+        if opening.field != field:
+            raise AppendRefused(f"the opening of {commitment[:16]}… is for {opening.field}, not {field}",
+                                "openings.field")
+        try:
+            verify_opening(commitment, opening)
+        except LedgerError as e:
+            raise AppendRefused(str(e), "openings.mismatch") from None
+    extra = set(given) - {c for _, c in needed}
+    if extra:
+        raise AppendRefused(f"{len(extra)} openings match no commitment of the statement", "openings.extra")
+    return given
+
+
+class DisclosureService:
+    """The write path for § 6103 statements with their openings."""
+
+    def __init__(self, ledger: Ledger, sealed: SealedStore, keys: SealedKeys) -> None:
+        self.ledger = ledger
+        self.sealed = sealed
+        self.keys = keys
+
+    def submit(self, note: str, openings: Sequence[Opening] = ()) -> Appended:
+        """Check openings, seal them, append; refusals raise as the ledger's do."""
+        try:
+            stmt = parse_statement(note)
+        except LedgerError as e:
+            raise AppendRefused(str(e), "statement.shape") from None
+        by_commitment = check_openings(stmt, openings)
+        if by_commitment:
+            self.sealed.put_many(by_commitment.values())
+        try:
+            appended = self.ledger.append(note)
+        except AppendRefused:
+            # Nothing was stored: keep no openings for it. (A rule refusal keeps them: the
+            # blocked entry holds the statement's hash, and an audit may need to open it.)
+            if by_commitment:
+                self.sealed.erase(by_commitment)
+            raise
+        if stmt.type == "match_result" and not appended.duplicate:
+            self._store_pseudonyms(stmt, appended.index, by_commitment)
+        return appended
+
+    def _store_pseudonyms(self, stmt: Statement, index: int, openings: dict[str, Opening]) -> None:
+        rows: list[tuple[Any, ...]] = []
+        for line in stmt.envelope["body"]["lines"]:
+            if line["taxpayer"] is not None:
+                tin = openings[line["taxpayer"]].value
+                rows.append((index, line["line"], self.keys.pseudonym(str(tin))))
+        with self.ledger.recorder.writing() as db:
+            db.many(f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", rows)
+
+    def openings(self, commitments: Iterable[str]) -> dict[str, Opening]:
+        """Openings from the sealed store (an authorised, audited path only)."""
+        return self.sealed.get_many(commitments)
