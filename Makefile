@@ -26,4 +26,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_append.py
 
 clean:
-	rm -rf $(VENV) var/demo
+	rm -rf $(VENV) var

@@ -21,6 +21,7 @@ from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
 from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
+from ledger.bootstrap import open_ledger
 from ledger.store.ledger import Ledger, retire_old_checkpoint_keys, rotate_ledger_keys
 from ledger.trust import ADMIN_ROLE
 
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     var = args.var or Path(os.environ.get("LEDGER_VAR", "var"))
     keyring = Keyring(args.keyring or Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
     try:
-        with Ledger(settings) as ledger:
+        with open_ledger(settings) as ledger:
             return _run(args, ledger, keyring)
     except RuleRefusal as e:
         print(f"refused by rule {', '.join(e.rules)}: {e} (blocked entry {e.blocked_index})", file=sys.stderr)
@@ -162,7 +163,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
             key = keyring.new(args.name)
             _print_appended(ledger.append(key_registration(admin, key, args.role, _attrs(args.attr))))
         elif sub == "register":
-            vkey = parse_vkey(args.vkey)
+            vkey = parse_vkey(args.vkey.strip())
             note = countersign(args.proof.read_text(), admin)
             from ledger.statement import parse_statement
 

@@ -84,7 +84,6 @@ def parse_vkey(text: str) -> VerifierKey:
     """Parse a C2SP verifier-key string, refusing unsafe or malformed keys."""
     if not isinstance(text, str):
         raise KeyFormatError(f"expected a verifier key string, found {type(text).__name__}")
-    text = text.strip() if text.endswith("\n") else text
     parts = text.split("+", 2)
     if len(parts) != 3:
         raise KeyFormatError(f"expected name+hex8+base64, found {len(parts)} '+'-separated parts")

@@ -50,6 +50,11 @@ def _check_text(text: str) -> None:
     control = _CONTROL_RE.search(text)
     if control:
         raise NoteError(f"note text contains control character U+{ord(control.group()):04X}")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
+            raise NoteError("note text is not valid Unicode (lone surrogate)") from None
 
 
 def parse_note(data: str | bytes) -> Note:

@@ -97,7 +97,10 @@ def check_envelope(envelope: Any) -> dict[str, Any]:
 
 def parse_statement(data: str | bytes) -> Statement:
     """Parse a statement note: size, note syntax, canonical envelope, envelope shape."""
-    raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    try:
+        raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
+        raise StatementError("statement is not valid Unicode (lone surrogate)") from None
     if len(raw_bytes) > MAX_STATEMENT_BYTES:
         raise StatementError(
             f"statement is {len(raw_bytes)} bytes, at most {MAX_STATEMENT_BYTES} are allowed"

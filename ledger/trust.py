@@ -28,7 +28,6 @@ TRUST_TYPES = frozenset(
      "ledger_key_rotation", "blocked"}
 )
 _ROLE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-_HEX8_RE = re.compile(r"[0-9a-f]{8}\Z")
 
 
 @dataclass

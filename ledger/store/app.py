@@ -7,6 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from eventsourcing.utils import Environment
 
 STATEMENT_NAMESPACE = uuid5(NAMESPACE_URL, "https://disclosure-ledger/statement")
 
@@ -31,3 +32,9 @@ class LedgerApp(Application[UUID]):
 
     def __init__(self, env: dict[str, Any]) -> None:
         super().__init__(env=env)
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        """Only the ledger's settings configure the event store: the process environment is not
+        merged in, so no stray variable can redirect the database, replace the chaining
+        recorder or enable the library's lock-free insert functions."""
+        return Environment(name, dict(env or {}))

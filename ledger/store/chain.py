@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ledger.entry import ZERO_HASH_HEX, encode_entry, parse_entry
-from ledger.errors import LedgerError, SignatureError, TrustError
+from ledger.errors import EntryError, LedgerError, SignatureError, TrustError
 from ledger.keys import VerifierKey
 from ledger.merkle import Frontier
 from ledger.statement import Statement, parse_statement
@@ -95,6 +95,7 @@ class ChainWriter:
 
     def __init__(self, rules: Rules | RuleCheck | None = None) -> None:
         self.rules = rules
+        self.min_size = 0  # size of the last signed checkpoint: appends to a shorter log are refused
         self._lock = threading.Lock()
         self._trust = TrustState()
         self._frontier = Frontier()
@@ -183,6 +184,12 @@ class ChainWriter:
                 f"{len(notification_ids)} events for {len(stmts)} statements", "ledger.internal"
             )
         self._sync(db)
+        if self._frontier.size < self.min_size:
+            raise AppendRefused(
+                f"the log holds {self._frontier.size} entries but a checkpoint of {self.min_size} was signed: "
+                "a restored older database? restore the missing entries first",
+                "ledger.behind_checkpoint",
+            )
         self._check_ids(db, stmts)
         now = format_time(utc_now())
         if self._last_recorded_at is not None and now < self._last_recorded_at:
@@ -193,7 +200,10 @@ class ChainWriter:
             index = self._frontier.size
             self._admit(db, request, position, stmt, index, now)
             prev = self._last_leaf.hex() if self._last_leaf is not None else ZERO_HASH_HEX
-            entry = encode_entry(index, prev, now, stmt.raw)
+            try:
+                entry = encode_entry(index, prev, now, stmt.raw)
+            except EntryError as e:  # escaping inside the entry can push a large statement over the limit
+                raise AppendRefused(str(e), "statement.size") from None
             entry_rows.append((index, bytes.fromhex(prev), entry.leaf_hash, now, stmt.id, stmt.type, nid, entry.data))
             id_rows.append((stmt.id, index, stmt.sha256, 0))
             if stmt.type == "blocked":

@@ -23,6 +23,11 @@ class CheckpointKeeper:
         self.path = path
         self.keys = tuple(keys)
 
+    def last_size(self) -> int:
+        """Size of the last checkpoint signed (0 if none): the log may never be shorter."""
+        last = self.last_signed()
+        return last.checkpoint.size if last else 0
+
     def last_signed(self) -> SignedCheckpoint | None:
         """The checkpoint in the outside file, verified with one of our checkpoint keys."""
         try:
@@ -35,7 +40,8 @@ class CheckpointKeeper:
             raise CheckpointRefused(f"the outside checkpoint file {self.path} does not verify: {e}") from None
 
     def sign(
-        self, size: int, root_at: Callable[[int], bytes], origin: str, store: Callable[[SignedCheckpoint], None]
+        self, size: int, root_at: Callable[[int], bytes], origin: str, store: Callable[[SignedCheckpoint], None],
+        *, resign: bool = False,
     ) -> SignedCheckpoint:
         """Sign (origin, size, root_at(size)) if it extends the last signed checkpoint; then store it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -56,7 +62,7 @@ class CheckpointKeeper:
                         f"the log's root at size {old.size} differs from the signed checkpoint's: "
                         "the history was changed"
                     )
-                if old.size == size:
+                if old.size == size and not resign:
                     store(last)
                     return last
             signed = sign_checkpoint(Checkpoint(origin, size, root_at(size)), self.keys)

@@ -65,6 +65,13 @@ class Ledger:
         self._keys: ServiceKeys | None = None
         self._origin: str | None = None
         self._last_checkpoint_at = 0.0
+        self._guard_against_rollback()
+
+    def _guard_against_rollback(self) -> None:
+        """Refuse appends to a log shorter than the last checkpoint signed (a restored old backup)."""
+        if (self.settings.key_dir / "checkpoint.keys").exists() and self.settings.checkpoint_path.exists():
+            keeper = CheckpointKeeper(self.settings.checkpoint_path, self.keys.checkpoint)
+            self.recorder.chain.min_size = keeper.last_size()
 
     def close(self) -> None:
         self.app.close()
@@ -309,15 +316,18 @@ class Ledger:
         if latest is not None and latest.checkpoint.size == size and not force:
             return latest
         keeper = CheckpointKeeper(self.settings.checkpoint_path, self.keys.checkpoint)
-        signed = keeper.sign(size, self.root_at, self.origin, self._store_checkpoint)
+        signed = keeper.sign(size, self.root_at, self.origin, self._store_checkpoint, resign=force)
+        self.recorder.chain.min_size = signed.checkpoint.size
         self._last_checkpoint_at = time.monotonic()
         return signed
 
     def _store_checkpoint(self, signed: SignedCheckpoint) -> None:
         cp = signed.checkpoint
         with self.recorder.writing() as db:
+            # Re-signing a size (a new key set after rotation) replaces the note; size and root stay.
             db.many(
-                f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s) ON CONFLICT (size) DO NOTHING",
+                f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s) "
+                "ON CONFLICT (size) DO UPDATE SET note = excluded.note, signed_at = excluded.signed_at",
                 [(cp.size, cp.root, signed.encode(), format_time(utc_now()))],
             )
 
@@ -337,7 +347,10 @@ class Ledger:
         """Stored checkpoints, newest first."""
         with self.recorder.reading() as db:
             rows = db.all(f"SELECT note FROM {db.t('dl_checkpoints')} ORDER BY size DESC LIMIT %s", (limit,))
-        return [open_with_any(r[0], [k.verifier for k in self.keys.checkpoint]) for r in rows]
+        keys = [k.verifier for k in self.keys.checkpoint]
+        if rows and len(rows) > 1:
+            keys += self.trust().checkpoint_keys  # older checkpoints may carry only retired keys
+        return [open_with_any(r[0], keys) for r in rows]
 
     def trust_root(self) -> VerifierKey:
         """The checkpoint verifier key a court pins."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-TABLES = ("dl_entries", "dl_ids", "dl_tree", "dl_checkpoints")
+TABLES = ("dl_entries", "dl_ids", "dl_tree", "dl_checkpoints", "dl_pseudonyms")
 
 
 def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
@@ -33,4 +33,11 @@ def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
         f" root {blob} NOT NULL,"
         " note TEXT NOT NULL,"
         " signed_at TEXT NOT NULL)",
+        # Taxpayer pseudonyms computed at ingest of a match result (HMAC of the matched TIN),
+        # so projections rebuild without decrypting the sealed store. Not part of the log.
+        f"CREATE TABLE IF NOT EXISTS {p}dl_pseudonyms ("
+        f" idx {bigint} NOT NULL,"
+        " line INTEGER NOT NULL,"
+        " pseudonym TEXT NOT NULL,"
+        " PRIMARY KEY (idx, line))",
     ]

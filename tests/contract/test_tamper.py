@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.store.errors import CheckpointRefused
+from ledger.store.errors import AppendRefused, CheckpointRefused
 from ledger.store.fsck import fsck
 from storefix import events_table
 
@@ -83,8 +83,23 @@ def test_restored_older_database_refuses_checkpoint(world):
     _restore(world, snap)
     with pytest.raises(CheckpointRefused):
         world.ledger.checkpoint(force=True)
-    # a forged history of the same size (other entries) is refused too
-    for i in range(5):
-        world.ledger.append(world.statement(n=100 + i))
-    with pytest.raises(CheckpointRefused):
-        world.ledger.checkpoint(force=True)
+    # and nothing may be appended to the restored log until the missing entries are back
+    before = world.export_bytes()
+    with pytest.raises(AppendRefused) as info:
+        world.ledger.append(world.statement(n=100))
+    assert info.value.rule == "ledger.behind_checkpoint"
+    assert world.export_bytes() == before
+
+
+def test_reopened_ledger_refuses_appends_to_a_restored_database(world, settings):
+    """A fresh process on a restored older database refuses appends (the outside checkpoint says more)."""
+    from ledger.store.ledger import Ledger
+
+    _fill(world, 3)
+    snap = _snapshot(world)
+    _fill(world, 3)
+    _restore(world, snap)
+    with Ledger(settings) as again:
+        with pytest.raises(AppendRefused) as info:
+            again.append(world.statement(n=7))
+    assert info.value.rule == "ledger.behind_checkpoint"

@@ -170,7 +170,7 @@ def test_injunction_recorded_during_concurrent_releases(domain_any):
         w = i % 3
         notes[w].append(dc.release(releasers[w], req.statement_id, rev.statement_id, [0], ["address"], [0],
                                    b"f").note)
-    from workers import release_worker
+    from release_workers import release_worker
 
     start = d.ledger.size()
     ctx = mp.get_context("spawn")
