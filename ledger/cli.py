@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.config import Settings
@@ -21,7 +22,6 @@ from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
 from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
-from ledger.bootstrap import open_ledger
 from ledger.store.ledger import Ledger, retire_old_checkpoint_keys, rotate_ledger_keys
 from ledger.trust import ADMIN_ROLE
 

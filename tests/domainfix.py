@@ -105,7 +105,8 @@ def run_exception(d: Domain, code: str, drop: str | None = None, lines: int = 3)
     recipient_agency = "DOJ/OTHER" if drop == "recipients_same_agency" else AGENCY
     attested = drop != "recipient_attestation"
     the_lines = [dc.Line(f"9{k:08d}", f"Fictional Person {k}",
-                         None if (drop == "address_per_line" and k == 1) else f"{100 + k} Main St, Springfield, IL 62701",
+                         None if (drop == "address_per_line" and k == 1)
+                         else f"{100 + k} Main St, Springfield, IL 62701",
                          ("2024",), f"reason {k}") for k in range(lines)]
     req = dc.request(requester, exception=code, agency=AGENCY, statute=statute, purpose=purpose,
                      purpose_text="demo purpose", fields=["name", "address"],

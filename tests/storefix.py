@@ -82,7 +82,7 @@ class World:
         return buf.getvalue()
 
     def row_counts(self) -> dict[str, int]:
-        tables = [events_table(self.ledger), "dl_entries", "dl_ids", "dl_tree"]
+        tables = [events_table(self.ledger), "dl_entries", "dl_refused"]
         with self.ledger.recorder.reading() as db:
             return {t: int(db.all(f"SELECT COUNT(*) FROM {db.t(t)}")[0][0]) for t in tables}
 

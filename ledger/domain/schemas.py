@@ -16,8 +16,8 @@ from ledger.errors import StatementError
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _CODE = re.compile(r"[A-Za-z0-9_ ./()+:-]{1,80}\Z")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_PERIOD = re.compile(r"\d{4}(-(0[1-9]|1[0-2]))?\Z")
+_DATE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
+_PERIOD = re.compile(r"[0-9]{4}(-(0[1-9]|1[0-2]))?\Z")
 MAX_LINES = 150  # per statement; bulk requests arrive in chunks
 DECISIONS = ("approve", "refuse")
 ORDER_KINDS = ("ex_parte_order", "injunction", "legal_hold")

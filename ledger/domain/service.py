@@ -9,9 +9,9 @@ so projections never need to decrypt anything. Nothing in clear reaches the log.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from ledger.commitments import Opening, verify_opening
+from ledger.domain.schemas import check_body
 from ledger.errors import LedgerError
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.statement import Statement, parse_statement
@@ -72,29 +72,45 @@ class DisclosureService:
             stmt = parse_statement(note)
         except LedgerError as e:
             raise AppendRefused(str(e), "statement.shape") from None
+        try:
+            check_body(stmt.type, stmt.envelope["body"])
+        except LedgerError as e:
+            raise AppendRefused(str(e), "statement.schema") from None
         by_commitment = check_openings(stmt, openings)
-        if by_commitment:
-            self.sealed.put_many(by_commitment.values())
+        pseudonyms = self._pseudonyms(stmt, by_commitment) if stmt.type == "match_result" else []
+        new = set(by_commitment) - set(self.sealed.get_many(by_commitment)) if by_commitment else set()
+        if new:
+            self.sealed.put_many(by_commitment[c] for c in new)
         try:
             appended = self.ledger.append(note)
         except AppendRefused:
-            # Nothing was stored: keep no openings for it. (A rule refusal keeps them: the
-            # blocked entry holds the statement's hash, and an audit may need to open it.)
-            if by_commitment:
-                self.sealed.erase(by_commitment)
+            # Nothing was stored: keep none of the openings this submission brought. (A rule
+            # refusal keeps them: the blocked entry holds the statement's hash, and an audit may
+            # need to open it; openings already sealed for a stored statement stay too.)
+            if new:
+                self.sealed.erase(new)
             raise
-        if stmt.type == "match_result" and not appended.duplicate:
-            self._store_pseudonyms(stmt, appended.index, by_commitment)
+        if pseudonyms and not appended.duplicate:
+            self._store_pseudonyms(appended.index, pseudonyms)
         return appended
 
-    def _store_pseudonyms(self, stmt: Statement, index: int, openings: dict[str, Opening]) -> None:
-        rows: list[tuple[Any, ...]] = []
+    def _pseudonyms(self, stmt: Statement, openings: dict[str, Opening]) -> list[tuple[int, str]]:
+        """(line, pseudonym) for each matched line, computed before anything is stored."""
+        out = []
         for line in stmt.envelope["body"]["lines"]:
             if line["taxpayer"] is not None:
-                tin = openings[line["taxpayer"]].value
-                rows.append((index, line["line"], self.keys.pseudonym(str(tin))))
+                try:
+                    out.append((line["line"], self.keys.pseudonym(str(openings[line["taxpayer"]].value))))
+                except LedgerError as e:
+                    raise AppendRefused(f"line {line['line']}: the matched TIN is not a TIN ({type(e).__name__})",
+                                        "openings.tin") from None
+        return out
+
+    def _store_pseudonyms(self, index: int, pseudonyms: list[tuple[int, str]]) -> None:
+        rows = [(index, line, p) for line, p in pseudonyms]
         with self.ledger.recorder.writing() as db:
-            db.many(f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", rows)
+            sql = f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s) ON CONFLICT DO NOTHING"  # noqa: S608
+            db.many(sql, rows)
 
     def openings(self, commitments: Iterable[str]) -> dict[str, Opening]:
         """Openings from the sealed store (an authorised, audited path only)."""

@@ -27,6 +27,7 @@ class RequestFacts:
     withdrawn: bool = False
     documents: set[str] = field(default_factory=set)
     match: dict[int, dict[str, Any]] = field(default_factory=dict)
+    match_flags: set[str] = field(default_factory=set)
     review_id: str | None = None
     reviewer: str | None = None
     decisions: dict[int, str] = field(default_factory=dict)
@@ -75,6 +76,7 @@ class DomainState:
             req = self.requests[body["request"]]
             for line in body["lines"]:
                 req.match[line["line"]] = line
+            req.match_flags.update(body["red_flags"])
         elif t == "review":
             req = self.requests[body["request"]]
             req.review_id, req.reviewer = stmt.id, stmt.signers[0]

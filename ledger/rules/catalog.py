@@ -1,10 +1,10 @@
 """The exception catalog and the statute catalog, as data.
 
 Each exception lists the preconditions a release under it must meet; each precondition
-is a named check in ``ledger.rules.checks``. ``LAW_VERSION`` names the text encoded here
+is a named check in ``ledger.rules.engine``. ``LAW_VERSION`` names the text encoded here
 (domain-6103.md: an early-2023 OLRC snapshot of 26 U.S.C. § 6103, with 2025–2026 case law
 marked UNVERIFIED where it is). Changing a rule means changing this data and its version:
-each blocked entry and review records the version it was checked against.
+each review records the version it was checked against (and must match the engine's).
 """
 
 from __future__ import annotations

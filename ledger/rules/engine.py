@@ -37,7 +37,7 @@ def signer_attributes(trust: TrustState, name: str, index: int) -> dict[str, Any
 def server_red_flags(req: RequestFacts, thresholds: Thresholds = Thresholds()) -> list[str]:
     """Red flags the server computes for a request (the reviewer must log exactly these)."""
     body = req.body
-    flags = set()
+    flags = set(req.match_flags)
     if req.line_count >= thresholds.bulk_lines:
         flags.add("bulk_request")
     if any(r["caseload"] > thresholds.caseload_limit and r["personally_and_directly_engaged"]
@@ -106,13 +106,13 @@ class RuleEngine:
         if attrs.get("agency") != body["agency"]:
             out.append(("request.agency", f"the signer is registered for agency {attrs.get('agency')!r}, "
                                           f"the request names {body['agency']!r}"))
-        out.extend(self._filing_preconditions(rule, body, attrs))
+        out.extend(self._filing_preconditions(rule, body, attrs, stmt.id))
         if body["resubmits"] and body["resubmits"] not in self.state.requests:
             out.append(("ref.resubmits", f"the resubmitted request {body['resubmits']} is not in the log"))
         return out
 
     def _filing_preconditions(
-        self, rule: ExceptionRule, body: dict[str, Any], attrs: dict[str, Any]
+        self, rule: ExceptionRule, body: dict[str, Any], attrs: dict[str, Any], stmt_id: str
     ) -> list[Violation]:
         code = rule.code
         out: list[Violation] = []
@@ -131,8 +131,12 @@ class RuleEngine:
             out.append((f"{code}.tax_statute", f"{body['statute']!r} is not a tax statute in the catalog"))
         if rule.court_order:
             order = self.state.orders.get(body["court_order"] or "")
-            if order is None or order.kind != "ex_parte_order" or order.vacated_at is not None:
-                out.append((f"{code}.court_order", f"{code} needs an ex parte court order in force in the log"))
+            covered = order is not None and (
+                code in order.covers.get("exceptions", []) or body["agency"] in order.covers.get("agencies", [])
+                or stmt_id in order.covers.get("requests", []))
+            if order is None or order.kind != "ex_parte_order" or order.vacated_at is not None or not covered:
+                out.append((f"{code}.court_order", f"{code} needs an ex parte court order in force in the log "
+                            "that covers this request"))
         if rule.address_per_line:
             missing = [i for i, line in enumerate(body["lines"]) if not line["address"] or not line["name"]]
             if missing:
@@ -164,6 +168,9 @@ class RuleEngine:
         req = self._request(body["request"], out)
         if req is None:
             return out
+        if req.match:
+            out.append(("match.already_matched", f"request {req.id} already has a match result; record a "
+                                                  "correction instead"))
         lines = [line["line"] for line in body["lines"]]
         if sorted(lines) != list(range(req.line_count)):
             out.append(("match.lines", f"a match result covers every line 0..{req.line_count - 1} exactly once"))
@@ -209,7 +216,9 @@ class RuleEngine:
         match = req.match.get(k)
         if match is None or not match["matched"]:
             return [("match.unmatched", f"line {k} matched no taxpayer")]
-        if "address" in req.body["fields"]:
+        rule = CATALOG.get(req.body["exception"])
+        needs_address = "address" in req.body["fields"] or (rule is not None and rule.address_per_line)
+        if needs_address:
             if not match["address_usable"]:
                 return [("match.address_unusable", f"line {k}: the requester-supplied address is "
                                                    f"{match['address_class']!r}, not a usable address")]
@@ -224,7 +233,11 @@ class RuleEngine:
         req = self._request(body["request"], out)
         if req is None:
             return out
-        rule = CATALOG[req.body["exception"]]
+        rule = CATALOG.get(req.body["exception"])
+        if rule is None:
+            out.append(("request.exception_unknown", f"{req.body['exception']!r} is no longer in the catalog "
+                                                     f"({LAW_VERSION}): deny by default"))
+            return out
         releaser = stmt.signers[0]
         if req.review_id is None or req.review_id != body["review"]:
             out.append(("release.not_reviewed", "a release cites the request's review"))

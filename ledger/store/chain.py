@@ -15,12 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ledger.entry import ZERO_HASH_HEX, encode_entry, parse_entry
+from ledger.entry import encode_entry, parse_entry
 from ledger.errors import EntryError, LedgerError, SignatureError, TrustError
 from ledger.keys import VerifierKey
 from ledger.merkle import Frontier
 from ledger.statement import Statement, parse_statement
-from ledger.store.errors import AlreadyRecorded, AppendRefused, RuleRefusal
+from ledger.store.errors import AppendRefused, RuleRefusal
+from ledger.store.tree import read_nodes
 from ledger.times import format_time, utc_now
 from ledger.trust import TRUST_TYPES, TrustState
 
@@ -116,10 +117,24 @@ class ChainWriter:
         self._last_leaf = None
 
     # ---- cache refresh -----------------------------------------------------
-    def _sync(self, db: Db) -> None:
-        head = db.all(f"SELECT idx, leaf_hash, recorded_at FROM {db.t('dl_entries')} ORDER BY idx DESC LIMIT 1")
-        size = head[0][0] + 1 if head else 0
-        if size == self._frontier.size and (size == 0 or bytes(head[0][1]) == self._last_leaf):
+    def _head(self, db: Db, ids: Sequence[str] = ()) -> tuple[tuple[Any, ...] | None, int]:
+        """The last entry (idx, leaf_hash, recorded_at) and how many of ``ids`` were refused: one query."""
+        refused = "0"
+        if ids:
+            refused = (f"(SELECT COUNT(*) FROM {db.t('dl_refused')} WHERE statement_id IN ("
+                       + ",".join(["%s"] * len(ids)) + "))")
+        rows = db.all(
+            f"SELECT {refused}, h.idx, h.leaf_hash, h.recorded_at FROM (SELECT 1 AS one) o LEFT JOIN "
+            f"(SELECT idx, leaf_hash, recorded_at FROM {db.t('dl_entries')} ORDER BY idx DESC LIMIT 1) h ON 1 = 1",
+            list(ids),
+        )
+        count, idx, leaf, recorded_at = rows[0]
+        return (None if idx is None else (int(idx), bytes(leaf), recorded_at)), int(count)
+
+    def _sync(self, db: Db, known_head: tuple[Any, ...] | None = None, *, head_known: bool = False) -> None:
+        head = known_head if head_known else self._head(db)[0]
+        size = head[0] + 1 if head else 0
+        if size == self._frontier.size and (head is None or head[1] == self._last_leaf):
             return
         cached_ok = False
         if 0 < self._frontier.size < size:
@@ -148,15 +163,10 @@ class ChainWriter:
                 self._rules.apply(stmt, idx, self._trust)
         self._trust.size = size
         coords = Frontier.coordinates(size)
-        nodes: dict[tuple[int, int], bytes] = {}
-        if coords:
-            where = " OR ".join(["(level = %s AND pos = %s)"] * len(coords))
-            params = [v for c in coords for v in c]
-            for level, pos, h in db.all(f"SELECT level, pos, hash FROM {db.t('dl_tree')} WHERE {where}", params):
-                nodes[(level, pos)] = bytes(h)
+        nodes = read_nodes(db, coords)
         self._frontier = Frontier(size, [nodes[c] for c in coords])
-        self._last_leaf = bytes(head[0][1]) if head else None
-        self._last_recorded_at = head[0][2] if head else None
+        self._last_leaf = head[1] if head else None
+        self._last_recorded_at = head[2] if head else None
 
     def trust_snapshot(self) -> TrustState:
         """The trust state as of the last transaction this process saw (for pre-checks only)."""
@@ -183,57 +193,49 @@ class ChainWriter:
             raise AppendRefused(
                 f"{len(notification_ids)} events for {len(stmts)} statements", "ledger.internal"
             )
-        self._sync(db)
+        ids = [s.id for s in stmts]
+        if len(set(ids)) != len(ids):
+            raise AppendRefused("a statement id appears twice in one batch", "ledger.duplicate_id")
+        # A duplicate id already fails the event store's primary key (its aggregate id is derived
+        # from the statement id) and dl_entries' UNIQUE(statement_id); only refused ids need a look.
+        head, refused = self._head(db, ids)
+        if refused:
+            raise AppendRefused("the statement id was refused by a rule before", "ledger.refused_id")
+        self._sync(db, head, head_known=True)
         if self._frontier.size < self.min_size:
             raise AppendRefused(
                 f"the log holds {self._frontier.size} entries but a checkpoint of {self.min_size} was signed: "
                 "a restored older database? restore the missing entries first",
                 "ledger.behind_checkpoint",
             )
-        self._check_ids(db, stmts)
         now = format_time(utc_now())
         if self._last_recorded_at is not None and now < self._last_recorded_at:
             now = self._last_recorded_at  # recorded_at never decreases, whatever the clock does
-        entry_rows, id_rows, tree_rows = [], [], []
-        on_node = lambda level, pos, h: tree_rows.append((level, pos, h))  # noqa: E731
+        entry_rows, refused_rows = [], []
+        completed: list[bytes] = []
+        on_node = lambda level, pos, h: completed.append(h) if level else None  # noqa: E731
         for position, (stmt, nid) in enumerate(zip(stmts, notification_ids, strict=True)):
             index = self._frontier.size
             self._admit(db, request, position, stmt, index, now)
-            prev = self._last_leaf.hex() if self._last_leaf is not None else ZERO_HASH_HEX
+            prev = self._last_leaf if self._last_leaf is not None else bytes(32)
             try:
-                entry = encode_entry(index, prev, now, stmt.raw)
+                entry = encode_entry(index, prev.hex(), now, stmt.raw)
             except EntryError as e:  # escaping inside the entry can push a large statement over the limit
                 raise AppendRefused(str(e), "statement.size") from None
-            entry_rows.append((index, bytes.fromhex(prev), entry.leaf_hash, now, stmt.id, stmt.type, nid, entry.data))
-            id_rows.append((stmt.id, index, stmt.sha256, 0))
-            if stmt.type == "blocked":
-                refused = stmt.body.get("statement_id")
-                if isinstance(refused, str) and refused in request.refusing:
-                    id_rows.append((refused, index, request.refusing[refused], 1))
+            completed.clear()
             self._frontier.append(entry.leaf_hash, on_node)
+            entry_rows.append(
+                (index, prev, entry.leaf_hash, now, stmt.id, stmt.type, nid, b"".join(completed), entry.data)
+            )
+            if stmt.type == "blocked":
+                refused_id = stmt.body.get("statement_id")
+                if isinstance(refused_id, str) and refused_id in request.refusing:
+                    refused_rows.append((refused_id, index, request.refusing[refused_id]))
             self._last_leaf = entry.leaf_hash
             self._last_recorded_at = now
             request.results.append(Appended(index, entry.leaf_hash, stmt.id, now))
-        db.many(f"INSERT INTO {db.t('dl_entries')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s)", entry_rows)
-        db.many(f"INSERT INTO {db.t('dl_ids')} VALUES (%s,%s,%s,%s)", id_rows)
-        db.many(f"INSERT INTO {db.t('dl_tree')} VALUES (%s,%s,%s)", tree_rows)
-
-    def _check_ids(self, db: Db, stmts: Sequence[Statement]) -> None:
-        ids = [s.id for s in stmts]
-        if len(set(ids)) != len(ids):
-            raise AppendRefused("a statement id appears twice in one batch", "ledger.duplicate_id")
-        found = db.all(
-            f"SELECT statement_id, idx, sha256, refused FROM {db.t('dl_ids')} WHERE statement_id IN ("
-            + ",".join(["%s"] * len(ids)) + ")",
-            ids,
-        )
-        by_id = {s.id: s for s in stmts}
-        for sid, idx, sha, refused in found:
-            if refused:
-                raise AppendRefused(f"statement id {sid} was refused by a rule (entry {idx})", "ledger.refused_id")
-            if bytes(sha) == by_id[sid].sha256:
-                raise AlreadyRecorded(sid, idx)
-            raise AppendRefused(f"statement id {sid} is already used by entry {idx}", "ledger.duplicate_id")
+        db.many(f"INSERT INTO {db.t('dl_entries')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)", entry_rows)
+        db.many(f"INSERT INTO {db.t('dl_refused')} VALUES (%s,%s,%s)", refused_rows)
 
     def _admit(self, db: Db, request: AppendRequest, position: int, stmt: Statement, index: int, now: str) -> None:
         try:
@@ -255,9 +257,8 @@ class ChainWriter:
                 rules.db = db
             violations = rules.check(stmt, index, self._trust)
             if violations:
-                raise RuleRefusal(
-                    stmt.id, [rule for rule, _ in violations], "; ".join(f"{r}: {m}" for r, m in violations)
-                )
+                rule_ids = list(dict.fromkeys(rule for rule, _ in violations))
+                raise RuleRefusal(stmt.id, rule_ids, "; ".join(f"{r}: {m}" for r, m in violations))
         self._trust.apply(stmt, index)
         if rules is not None:
             rules.apply(stmt, index, self._trust)

@@ -34,8 +34,8 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
     """Verify everything stored; stop at the first problem, naming the index."""
     report = FsckReport()
     verifier = LogVerifier()
-    expected_nodes: dict[tuple[int, int], bytes] = {}
-    verifier.on_node = lambda level, pos, h: expected_nodes.__setitem__((level, pos), h)
+    completed: list[bytes] = []
+    verifier.on_node = lambda level, pos, h: completed.append(h) if level else None
     with recorder.reading() as db:
         checkpoints = {
             int(s): (bytes(r), n)
@@ -46,27 +46,30 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
         while True:
             with recorder.reading() as db:
                 rows = db.all(
-                    f"SELECT idx, prev, leaf_hash, entry FROM {db.t('dl_entries')} "
+                    f"SELECT idx, prev, leaf_hash, nodes, entry FROM {db.t('dl_entries')} "
                     "WHERE idx >= %s ORDER BY idx LIMIT %s",
                     (at, PAGE),
                 )
             if not rows:
                 break
-            for idx, prev, leaf, data in rows:
+            for idx, prev, leaf, nodes, data in rows:
                 idx = int(idx)
                 if idx != verifier.size:
                     raise VerificationError("entry missing from the store", verifier.size, verifier.size, idx)
+                completed.clear()
                 entry = verifier.add(bytes(data), idx)
                 if bytes(leaf) != entry.leaf_hash:
                     raise VerificationError("stored leaf hash differs", idx, entry.leaf_hash.hex(), bytes(leaf).hex())
                 if bytes(prev).hex() != entry.prev:
                     raise VerificationError("stored prev column differs", idx, entry.prev, bytes(prev).hex())
+                if bytes(nodes) != b"".join(completed):
+                    want = b"".join(completed).hex()
+                    raise VerificationError("stored tree nodes differ", idx, want, bytes(nodes).hex())
                 if verifier.size in checkpoints:
                     _check_checkpoint(verifier, checkpoints[verifier.size], report)
                 if progress:
                     progress(1)
             at = int(rows[-1][0]) + 1
-            _compare_nodes(recorder, expected_nodes)
         if report.checkpoints_checked != len(checkpoints):
             beyond = max(checkpoints) if checkpoints else 0
             raise VerificationError(
@@ -77,30 +80,6 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
     report.size = verifier.size
     report.root = verifier.root()
     return report
-
-
-def _compare_nodes(recorder: Any, nodes: dict[tuple[int, int], bytes]) -> None:
-    if not nodes:
-        return
-    by_level: dict[int, list[int]] = {}
-    for level, pos in nodes:
-        by_level.setdefault(level, []).append(pos)
-    with recorder.reading() as db:
-        for level, positions in by_level.items():
-            rows = db.all(
-                f"SELECT pos, hash FROM {db.t('dl_tree')} WHERE level = %s AND pos >= %s AND pos <= %s",
-                (level, min(positions), max(positions)),
-            )
-            stored = {int(p): bytes(h) for p, h in rows}
-            for pos in sorted(positions):
-                want = nodes[(level, pos)]
-                if stored.get(pos) != want:
-                    first = pos << level
-                    raise VerificationError(
-                        f"stored tree node (level {level}, position {pos}) differs",
-                        first, want.hex(), (stored.get(pos) or b"").hex() or None,
-                    )
-    nodes.clear()
 
 
 def _check_checkpoint(verifier: LogVerifier, stored: tuple[bytes, str], report: FsckReport) -> None:

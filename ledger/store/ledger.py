@@ -26,8 +26,9 @@ from ledger.statement import Statement, make_envelope, parse_statement, sign_sta
 from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
-from ledger.store.errors import AlreadyRecorded, AppendRefused, NotInitialised, RuleRefusal
+from ledger.store.errors import AppendRefused, NotInitialised, RuleRefusal
 from ledger.store.service_keys import ServiceKeys
+from ledger.store.tree import read_nodes
 from ledger.times import format_time, utc_now
 from ledger.trust import TrustState
 
@@ -146,11 +147,13 @@ class Ledger:
         aggregates = [LoggedStatement(s.id, s.raw) for s in stmts]
         try:
             self.app.save(*aggregates, ledger=request)
-        except (AlreadyRecorded, IntegrityError):
+        except IntegrityError:
             return self._resubmission(stmts)
         except RuleRefusal as refusal:
-            if len(stmts) == 1:
-                refusal.blocked_index = self._record_blocked(stmts[0], refusal.rules).index
+            # The refused statement is recorded once as `blocked` (contract point 11); the rest of
+            # its batch is not stored and may be resubmitted without it.
+            refused = next(s for s in stmts if s.id == refusal.statement_id)
+            refusal.blocked_index = self._record_blocked(refused, refusal.rules).index
             raise
         self._maybe_checkpoint()
         return request.results
@@ -166,25 +169,27 @@ class Ledger:
         return keys
 
     def _resubmission(self, stmts: list[Statement]) -> list[Appended]:
+        """After a duplicate-id conflict: the original indices if every statement is an exact resubmission."""
+        ids = [s.id for s in stmts]
+        marks = ",".join(["%s"] * len(ids))
         with self.recorder.reading() as db:
+            refused = db.all(f"SELECT statement_id, idx FROM {db.t('dl_refused')} WHERE statement_id IN ({marks})", ids)
             rows = db.all(
-                "SELECT i.statement_id, i.idx, i.sha256, i.refused, e.leaf_hash, e.recorded_at "
-                f"FROM {db.t('dl_ids')} i "
-                f"JOIN {db.t('dl_entries')} e ON e.idx = i.idx WHERE i.statement_id IN ("
-                + ",".join(["%s"] * len(stmts)) + ")",
-                [s.id for s in stmts],
+                f"SELECT statement_id, idx, leaf_hash, recorded_at, entry FROM {db.t('dl_entries')} "
+                f"WHERE statement_id IN ({marks})",
+                ids,
+            )
+        if refused:
+            raise AppendRefused(
+                f"statement id {refused[0][0]} was refused by a rule (entry {refused[0][1]})", "ledger.refused_id"
             )
         found = {r[0]: r for r in rows}
         results = []
         for s in stmts:
             row = found.get(s.id)
-            if row is None or row[3] or bytes(row[2]) != s.sha256:
-                if row is not None and row[3]:
-                    raise AppendRefused(
-                        f"statement id {s.id} was refused by a rule (entry {row[1]})", "ledger.refused_id"
-                    )
+            if row is None or _entry_statement(bytes(row[4])) != s.raw:
                 raise AppendRefused(f"statement id {s.id} is already used by another statement", "ledger.duplicate_id")
-            results.append(Appended(row[1], bytes(row[4]), s.id, row[5], duplicate=True))
+            results.append(Appended(int(row[1]), bytes(row[2]), s.id, row[3], duplicate=True))
         return results
 
     def _record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
@@ -231,7 +236,7 @@ class Ledger:
 
     def statement_index(self, statement_id: str) -> int | None:
         with self.recorder.reading() as db:
-            rows = db.all(f"SELECT idx FROM {db.t('dl_ids')} WHERE statement_id = %s", (statement_id,))
+            rows = db.all(f"SELECT idx FROM {db.t('dl_entries')} WHERE statement_id = %s", (statement_id,))
         return int(rows[0][0]) if rows else None
 
     def trust(self) -> TrustState:
@@ -256,15 +261,8 @@ class Ledger:
     # ---- tree ------------------------------------------------------------------
     def _nodes(self, coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         wanted = sorted(set(coords))
-        out: dict[tuple[int, int], bytes] = {}
         with self.recorder.reading() as db:
-            for i in range(0, len(wanted), 200):
-                part = wanted[i : i + 200]
-                where = " OR ".join(["(level = %s AND pos = %s)"] * len(part))
-                rows = db.all(
-                    f"SELECT level, pos, hash FROM {db.t('dl_tree')} WHERE {where}", [v for c in part for v in c]
-                )
-                out.update({(int(lv), int(p)): bytes(h) for lv, p, h in rows})
+            out = read_nodes(db, wanted)
         missing = [c for c in wanted if c not in out]
         if missing:
             raise LedgerError(f"tree nodes missing from the store: {missing[:5]}")

@@ -2,32 +2,32 @@
 
 from __future__ import annotations
 
-TABLES = ("dl_entries", "dl_ids", "dl_tree", "dl_checkpoints", "dl_pseudonyms")
+TABLES = ("dl_entries", "dl_refused", "dl_checkpoints", "dl_pseudonyms")
 
 
 def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
-    """CREATE statements; ``prefix`` is '' (SQLite) or '"schema".' (PostgreSQL)."""
+    """CREATE statements; ``prefix`` is '' (SQLite) or '"schema".' (PostgreSQL).
+
+    One row per entry: its bytes, its leaf hash and the tree nodes its append completed
+    (see ledger/store/tree.py), so an append writes one row besides the event store's.
+    """
     p = prefix
     return [
         f"CREATE TABLE IF NOT EXISTS {p}dl_entries ("
         f" idx {bigint} PRIMARY KEY,"
-        f" prev {blob} NOT NULL UNIQUE,"
+        f" prev {blob} NOT NULL UNIQUE,"  # a second guard against forks: one successor per entry
         f" leaf_hash {blob} NOT NULL,"
         " recorded_at TEXT NOT NULL,"
-        " statement_id TEXT NOT NULL,"
+        " statement_id TEXT NOT NULL UNIQUE,"
         " stype TEXT NOT NULL,"
         f" notification_id {bigint} NOT NULL,"
+        f" nodes {blob} NOT NULL,"
         f" entry {blob} NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {p}dl_ids ("
+        # Ids of statements a rule refused (each recorded by a `blocked` entry): refused from then on.
+        f"CREATE TABLE IF NOT EXISTS {p}dl_refused ("
         " statement_id TEXT PRIMARY KEY,"
         f" idx {bigint} NOT NULL,"
-        f" sha256 {blob} NOT NULL,"
-        " refused INTEGER NOT NULL)",
-        f"CREATE TABLE IF NOT EXISTS {p}dl_tree ("
-        " level INTEGER NOT NULL,"
-        f" pos {bigint} NOT NULL,"
-        f" hash {blob} NOT NULL,"
-        " PRIMARY KEY (level, pos))",
+        f" sha256 {blob} NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {p}dl_checkpoints ("
         f" size {bigint} PRIMARY KEY,"
         f" root {blob} NOT NULL,"

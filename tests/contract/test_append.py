@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 
 from ledger.b64 import b64decode
@@ -27,7 +28,7 @@ def test_indices_are_contiguous_and_prev_links(world):
     entries = _entries(world)
     assert [e.index for e in entries] == list(range(len(entries)))
     assert entries[0].prev == ZERO_HASH_HEX
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.prev == before.leaf_hash.hex()
         assert parse_time(after.recorded_at) >= parse_time(before.recorded_at)
 

@@ -4,10 +4,10 @@ older database makes checkpoint signing refuse."""
 from __future__ import annotations
 
 import pytest
+from storefix import events_table
 
 from ledger.store.errors import AppendRefused, CheckpointRefused
 from ledger.store.fsck import fsck
-from storefix import events_table
 
 
 def _fill(world, n=12):
@@ -19,7 +19,7 @@ def _fill(world, n=12):
 def _exec(world, sql, rows):
     """Run a write statement directly on the database; {t[name]} stands for a qualified table."""
     with world.ledger.recorder.writing() as db:
-        tables = {name: db.t(name) for name in ("dl_entries", "dl_tree", "dl_ids")}
+        tables = {name: db.t(name) for name in ("dl_entries", "dl_refused")}
         db.many(sql.format(t=tables), rows)
 
 
@@ -57,12 +57,13 @@ def test_swapped_rows_named(world):
 def test_tampered_tree_node_named(world):
     """A stored tree node that differs from the recomputed one is found."""
     _fill(world)
-    _exec(world, "UPDATE {t[dl_tree]} SET hash = %s WHERE level = %s AND pos = %s", [(bytes(32), 1, 2)])
-    assert _problem(world).index == 4
+    # node (level 1, position 2) covers leaves 4-5 and is stored with entry 5
+    _exec(world, "UPDATE {t[dl_entries]} SET nodes = %s WHERE idx = %s", [(bytes(32), 5)])
+    assert _problem(world).index == 5
 
 
 def _snapshot(world):
-    tables = [events_table(world.ledger), "dl_entries", "dl_ids", "dl_tree", "dl_checkpoints"]
+    tables = [events_table(world.ledger), "dl_entries", "dl_refused", "dl_checkpoints"]
     with world.ledger.recorder.reading() as db:
         return {t: db.all(f"SELECT * FROM {db.t(t)}") for t in tables}
 
@@ -99,7 +100,6 @@ def test_reopened_ledger_refuses_appends_to_a_restored_database(world, settings)
     snap = _snapshot(world)
     _fill(world, 3)
     _restore(world, snap)
-    with Ledger(settings) as again:
-        with pytest.raises(AppendRefused) as info:
-            again.append(world.statement(n=7))
+    with Ledger(settings) as again, pytest.raises(AppendRefused) as info:
+        again.append(world.statement(n=7))
     assert info.value.rule == "ledger.behind_checkpoint"

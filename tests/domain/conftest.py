@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from domainfix import open_domain
 
 

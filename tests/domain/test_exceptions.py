@@ -4,14 +4,14 @@ one precondition is refused with the rule's name, and the refusal is a `blocked`
 from __future__ import annotations
 
 import pytest
-
 from domainfix import open_domain, run_exception
+from storefix import make_settings
+
 from ledger.entry import parse_entry
 from ledger.rules.catalog import CATALOG
 from ledger.statement import parse_statement
 from ledger.store.errors import RuleRefusal
 from ledger.store.fsck import fsck
-from storefix import make_settings
 
 CASES = [(code, p) for code, rule in sorted(CATALOG.items()) for p in rule.preconditions()]
 

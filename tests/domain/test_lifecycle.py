@@ -6,8 +6,8 @@ import multiprocessing as mp
 import time
 
 import pytest
-
 from domainfix import AGENCY, CRIMINAL, run_exception
+
 from ledger.client import disclosure as dc
 from ledger.entry import parse_entry
 from ledger.statement import parse_statement

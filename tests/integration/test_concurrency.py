@@ -3,16 +3,17 @@ leave a gap; a key revoked while they run signs nothing after its revocation."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import time
 
 import pytest
+from workers import append_worker
 
 from ledger.client.trust import key_revocation
 from ledger.entry import parse_entry
 from ledger.statement import parse_statement
 from ledger.store.fsck import fsck
-from workers import append_worker
 
 WORKERS = 4
 APPENDS = 250
@@ -42,7 +43,7 @@ def test_four_processes_one_chain_and_revocation_holds(world):
     assert victim_result["refused"] == "trust.revoked_key"
     entries = [parse_entry(d) for _, d in ledger.iter_entries()]
     assert [e.index for e in entries] == list(range(len(entries)))
-    for before, after in zip(entries, entries[1:], strict=False):
+    for before, after in itertools.pairwise(entries):
         assert after.prev == before.leaf_hash.hex()
     landed = [idx for r in results for idx, _ in r["landed"]]
     assert len(landed) == WORKERS * APPENDS
