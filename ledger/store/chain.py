@@ -221,7 +221,7 @@ class ChainWriter:
             try:
                 entry = encode_entry(index, prev.hex(), now, stmt.raw)
             except EntryError as e:  # escaping inside the entry can push a large statement over the limit
-                raise AppendRefused(str(e), "statement.size") from None
+                raise AppendRefused(str(e), "statement.size", stmt.id) from None
             completed.clear()
             self._frontier.append(entry.leaf_hash, on_node)
             entry_rows.append(
@@ -244,15 +244,15 @@ class ChainWriter:
             if pre is None or [(k.name, k.public_key) for k in pre] != [(k.name, k.public_key) for k in keys]:
                 self._trust.check_signatures(stmt, keys)
         except (TrustError, SignatureError) as e:
-            raise AppendRefused(str(e), getattr(e, "rule", "signature")) from None
+            raise AppendRefused(str(e), getattr(e, "rule", "signature"), stmt.id) from None
         except LedgerError as e:
-            raise AppendRefused(str(e), "statement.shape") from None
+            raise AppendRefused(str(e), "statement.shape", stmt.id) from None
         rules = self._rules
         if rules is not None and stmt.type != "blocked":
             try:
                 rules.check_schema(stmt)
             except LedgerError as e:
-                raise AppendRefused(str(e), "statement.schema") from None
+                raise AppendRefused(str(e), "statement.schema", stmt.id) from None
             if isinstance(rules, FunctionRules):
                 rules.db = db
             violations = rules.check(stmt, index, self._trust)

@@ -12,8 +12,9 @@ class StoreError(LedgerError):
 class AppendRefused(StoreError):
     """A statement that stores nothing: bad signature, unknown or revoked key, role, shape."""
 
-    def __init__(self, message: str, rule: str) -> None:
+    def __init__(self, message: str, rule: str, statement_id: str | None = None) -> None:
         self.rule = rule
+        self.statement_id = statement_id  # which statement of a batch, when known
         super().__init__(message)
 
 

@@ -6,8 +6,10 @@ This is the one object the CLI and (later) the API talk to.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,7 +19,7 @@ from ledger.b64 import b64encode
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import Settings
-from ledger.errors import LedgerError, SignatureError, TrustError
+from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, parse_vkey
 from ledger.merkle import EMPTY_ROOT, fold_right, perfect_ranges
 from ledger.note import verify_exactly
@@ -34,6 +36,21 @@ from ledger.trust import TrustState
 
 log = logging.getLogger("ledger.store")
 PAGE = 2000
+GROUP_MAX = 256  # statements committed together at most by one group commit
+
+
+@dataclass
+class _Pending:
+    """A statement waiting for a group commit, and its outcome."""
+
+    stmt: Statement
+    keys: list[VerifierKey] | None
+    done: bool = False
+    result: Appended | None = None
+    error: BaseException | None = None
+
+    def finish(self, result: Appended | None = None, error: BaseException | None = None) -> None:
+        self.result, self.error, self.done = result, error, True
 
 
 def _ensure_pg_schema(settings: Settings) -> None:
@@ -66,6 +83,9 @@ class Ledger:
         self._keys: ServiceKeys | None = None
         self._origin: str | None = None
         self._last_checkpoint_at = 0.0
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
+        self._leader = threading.Lock()
         self._guard_against_rollback()
 
     def _guard_against_rollback(self) -> None:
@@ -125,8 +145,77 @@ class Ledger:
         return appended
 
     def append(self, note: str) -> Appended:
-        """Append one signed statement; see append_batch."""
-        return self.append_batch([note])[0]
+        """Append one signed statement.
+
+        Concurrent callers are grouped into one transaction (group commit): each waits while
+        one of them, the leader, commits what is queued. Every statement keeps its own outcome:
+        a refused one is taken out of the group (and, for a rule refusal, recorded as
+        `blocked`) and the rest are committed without it. Raises AppendRefused (nothing stored)
+        or RuleRefusal (a `blocked` entry stored); an exact resubmission returns the original.
+        """
+        try:
+            stmt = parse_statement(note)
+        except LedgerError as e:
+            raise AppendRefused(str(e), "statement.shape") from None
+        item = _Pending(stmt, self._preverify(stmt))  # signatures checked here, in parallel
+        with self._queue_lock:
+            self._queue.append(item)
+        while not item.done:
+            with self._leader:
+                if item.done:
+                    break
+                with self._queue_lock:
+                    group, self._queue = self._queue[:GROUP_MAX], self._queue[GROUP_MAX:]
+                self._commit_group(group)
+        if item.error is not None:
+            raise item.error
+        assert item.result is not None
+        return item.result
+
+    def _commit_group(self, group: list[_Pending]) -> None:
+        pending = list(group)
+        try:
+            while pending:
+                try:
+                    results = self._save([p.stmt for p in pending], [p.keys for p in pending])
+                except RuleRefusal as refusal:
+                    refused_one = next(p for p in pending if p.stmt.id == refusal.statement_id)
+                    refusal.blocked_index = self._record_blocked(refused_one.stmt, refusal.rules).index
+                    refused_one.finish(error=refusal)
+                    pending.remove(refused_one)
+                    continue
+                except AppendRefused as refused:
+                    culprit = next((p for p in pending if p.stmt.id == refused.statement_id), None)
+                    if culprit is None and len(pending) == 1:
+                        culprit = pending[0]
+                    if culprit is not None:
+                        culprit.finish(error=refused)
+                        pending.remove(culprit)
+                        continue
+                    results = None
+                except IntegrityError:
+                    results = None
+                if results is None:  # not attributable to one statement: one transaction each
+                    if len(pending) == 1:
+                        try:
+                            pending[0].finish(result=self._resubmission([pending[0].stmt])[0])
+                        except LedgerError as e:
+                            pending[0].finish(error=e)
+                    else:
+                        for p in pending:
+                            self._commit_group([p])
+                    return
+                for p, r in zip(pending, results, strict=True):
+                    p.finish(result=r)
+                pending = []
+        except BaseException as e:  # a database failure: every waiting caller hears of it
+            for p in pending:
+                if not p.done:
+                    p.finish(error=e)
+            if not isinstance(e, Exception):
+                raise
+        finally:
+            self._maybe_checkpoint()
 
     def append_batch(self, notes: Sequence[str]) -> list[Appended]:
         """Append statements in one transaction, all or none.
@@ -142,11 +231,16 @@ class Ledger:
             raise AppendRefused(str(e), "statement.shape") from None
         return self._append_statements(stmts)
 
+    def _save(self, stmts: list[Statement], verified: list[list[VerifierKey] | None],
+              refusing: dict[str, bytes] | None = None) -> list[Appended]:
+        """One transaction: the events and their chained entries, or nothing."""
+        request = AppendRequest(stmts, verified, refusing or {})
+        self.app.save(*[LoggedStatement(s.id, s.raw) for s in stmts], ledger=request)
+        return request.results
+
     def _append_statements(self, stmts: list[Statement], refusing: dict[str, bytes] | None = None) -> list[Appended]:
-        request = AppendRequest(stmts, [self._preverify(s) for s in stmts], refusing or {})
-        aggregates = [LoggedStatement(s.id, s.raw) for s in stmts]
         try:
-            self.app.save(*aggregates, ledger=request)
+            results = self._save(stmts, [self._preverify(s) for s in stmts], refusing)
         except IntegrityError:
             return self._resubmission(stmts)
         except RuleRefusal as refusal:
@@ -156,7 +250,7 @@ class Ledger:
             refusal.blocked_index = self._record_blocked(refused, refusal.rules).index
             raise
         self._maybe_checkpoint()
-        return request.results
+        return results
 
     def _preverify(self, stmt: Statement) -> list[VerifierKey] | None:
         """Check signatures outside the transaction against the last known keys (re-checked inside)."""
@@ -164,7 +258,7 @@ class Ledger:
         try:
             keys = [trust._signer_key(stmt, name, trust.size)[0] for name in stmt.signers]
             verify_exactly(stmt.note, keys)
-        except (TrustError, SignatureError, LedgerError):
+        except Exception:  # any doubt: the transaction checks again
             return None
         return keys
 
