@@ -20,16 +20,28 @@ PRAGMAs in force are read from every connection either application opens.
 PostgreSQL: one fresh schema ``bench_<random>`` for both, dropped at the end;
 ``SHOW synchronous_commit`` is read on the applications' own pooled connections.
 
+``--clients T`` (default 4): both sides are driven by T client threads at once, the same T
+on both. Raw: T threads each calling ``app.save(Item(...))`` in a loop, still exactly one
+event per save. Ledger: T threads each calling ``ledger.append(note)`` with pre-signed notes;
+the ledger may group concurrent appends into one transaction (group commit), the raw side
+does not. A round is N appends in total, split as evenly as possible across the T threads,
+timed on the wall clock from releasing the threads (all started and parked first) to the
+last one joined. ``--clients 1`` runs the appends in the main thread, no threads, the same
+loop as before the option existed: figures from before stay comparable.
+
 Rounds alternate raw/ledger (the order flips every round) so that noise on a shared
 machine hits both; the result is the median rate of each and ratio = ledger / raw.
 Goal: ratio >= 0.6 on each backend. Also printed: CPU time of this process per append
 (wall minus CPU is waiting: fsync, the PostgreSQL server, other processes) and, after the
-timed rounds, an instrumented extra round (where ledger time goes: parse, Ed25519, the
+timed rounds, an instrumented extra single-client round (where ledger time goes: parse, Ed25519, the
 chain's SELECTs and INSERTs, event insert + commit, checkpoint) and, on SQLite, the WAL
-pages each commit writes. ``--batch K`` writes K per transaction on both sides (what group
-commit would give); ``--sqlite-synchronous OFF`` is a diagnostic (CPU-only) run.
+pages each commit writes (single-client too). Row counts are checked after every round and
+at the end (ledger size, the indices the appends returned, raw rows); a mismatch fails the
+backend. ``--batch K`` writes K per transaction on both sides, per client (what group commit
+would give); ``--sqlite-synchronous OFF`` is a diagnostic (CPU-only) run.
 
-    .venv/bin/python bench/bench_append.py                       # both backends, N=500, 5 rounds
+    .venv/bin/python bench/bench_append.py                       # both backends, N=500, 5 rounds, 4 clients
+    .venv/bin/python bench/bench_append.py --clients 1           # single client (the figures before --clients)
     .venv/bin/python bench/bench_append.py --backends sqlite --n 200 --rounds 3
     .venv/bin/python bench/bench_append.py --json bench/results/append.json --profile bench/results
 """
@@ -39,6 +51,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import io
 import json
 import os
@@ -48,6 +61,7 @@ import secrets
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -175,6 +189,51 @@ class Timers:
         return timed
 
 
+def split(n: int, parts: int) -> list[int]:
+    """n as `parts` counts differing by at most one (the first ones get the extra)."""
+    q, r = divmod(n, parts)
+    return [q + (1 if i < r else 0) for i in range(parts)]
+
+
+def drive(jobs: list[Callable[[], None]]) -> tuple[float, float]:
+    """Run the jobs at once; (wall seconds, CPU seconds of this process) from start to all done.
+
+    One job runs inline in the calling thread (the single-client measurement, unchanged).
+    Several run one per thread: the threads are started and parked first, then released
+    together; the clock runs from the release to the last join. An exception in any job is
+    raised here after all have joined.
+    """
+    if len(jobs) == 1:
+        c0, t0 = time.process_time(), time.perf_counter()
+        jobs[0]()
+        return time.perf_counter() - t0, time.process_time() - c0
+    ready = threading.Barrier(len(jobs) + 1)
+    go = threading.Event()
+    errors: list[BaseException] = []
+
+    def client(job: Callable[[], None]) -> None:
+        ready.wait()
+        go.wait()
+        try:
+            job()
+        except BaseException as e:  # reported by drive() after the join
+            errors.append(e)
+
+    threads = [threading.Thread(target=client, args=(job,), name=f"bench-client-{i}", daemon=True)
+               for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    ready.wait()  # every client is parked on `go`
+    c0, t0 = time.process_time(), time.perf_counter()
+    go.set()
+    for t in threads:
+        t.join()
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if errors:
+        raise errors[0]
+    return dt, cpu
+
+
 @contextlib.contextmanager
 def patched(obj: Any, attr: str, value: Any) -> Iterator[None]:
     """Set an attribute for the duration; restore (or delete an instance override) after."""
@@ -222,6 +281,8 @@ class Backend:
         self.cpu_us: dict[str, list[float]] = {"raw": [], "ledger": []}
         self.ledger_appends = 0
         self.raw_saves = 0
+        self.clients: int = args.clients
+        self.problems: list[str] = []  # count checks that failed (the backend then fails)
 
     # -- set-up / tear-down
     def setup(self) -> None:
@@ -261,38 +322,64 @@ class Backend:
     def notes(self, n: int) -> list[str]:
         return [make_request(self.requester, self.args.statement_bytes, self.pad) for _ in range(n)]
 
-    def raw_round(self, n: int) -> float:
+    def _raw_client(self, count: int) -> None:
+        """One client's share of a raw round: `count` new aggregates, one event each."""
         assert self.raw is not None
         payload = self.sample_note
         save = self.raw.save
         k = self.args.batch
-        c0, t0 = time.process_time(), time.perf_counter()
         if k == 1:
-            for _ in range(n):
+            for _ in range(count):
                 save(Item(payload))
         else:
-            for i in range(0, n, k):
-                save(*[Item(payload) for _ in range(min(k, n - i))])
-        dt = time.perf_counter() - t0
-        self.cpu_us["raw"].append((time.process_time() - c0) / n * 1e6)
+            for i in range(0, count, k):
+                save(*[Item(payload) for _ in range(min(k, count - i))])
+
+    def _ledger_client(self, notes: list[str], out: list[Any]) -> None:
+        """One client's share of a ledger round: its pre-signed notes, appended in order."""
+        assert self.ledger is not None
+        k = self.args.batch
+        if k == 1:
+            append = self.ledger.append
+            for note in notes:
+                out.append(append(note))
+        else:
+            for i in range(0, len(notes), k):
+                out.extend(self.ledger.append_batch(notes[i : i + k]))
+
+    def raw_round(self, n: int) -> float:
+        assert self.raw is not None
+        before = self.raw.recorder.max_notification_id() or 0
+        dt, cpu = drive([functools.partial(self._raw_client, c) for c in split(n, self.clients) if c])
+        self.cpu_us["raw"].append(cpu / n * 1e6)
         self.raw_saves += n
+        after = self.raw.recorder.max_notification_id() or 0
+        if after - before != n:
+            self.problems.append(f"raw round: notification ids {before} -> {after}, expected +{n}")
         return n / dt
 
     def ledger_round(self, notes: list[str]) -> float:
         assert self.ledger is not None
-        append = self.ledger.append
-        k = self.args.batch
-        c0, t0 = time.process_time(), time.perf_counter()
-        if k == 1:
-            for note in notes:
-                append(note)
-        else:
-            for i in range(0, len(notes), k):
-                self.ledger.append_batch(notes[i : i + k])
-        dt = time.perf_counter() - t0
-        self.cpu_us["ledger"].append((time.process_time() - c0) / len(notes) * 1e6)
-        self.ledger_appends += len(notes)
-        return len(notes) / dt
+        n = len(notes)
+        before = self.ledger.size()
+        shares, start = [], 0
+        for c in split(n, self.clients):
+            shares.append(notes[start : start + c])
+            start += c
+        outs: list[list[Any]] = [[] for _ in shares]
+        dt, cpu = drive([functools.partial(self._ledger_client, mine, out)
+                         for mine, out in zip(shares, outs, strict=True) if mine])
+        self.cpu_us["ledger"].append(cpu / n * 1e6)
+        self.ledger_appends += n
+        # Every append got its own new entry: the returned indices are exactly the next n.
+        results = [a for out in outs for a in out]
+        indices = sorted(a.index for a in results)
+        after = self.ledger.size()
+        if indices != list(range(before, before + n)) or any(a.duplicate for a in results) or after != before + n:
+            self.problems.append(f"ledger round: size {before} -> {after}, {len(results)} results, "
+                                 f"{len(set(indices))} distinct indices, expected {n} new entries "
+                                 f"{before}..{before + n - 1}")
+        return n / dt
 
     # -- durability settings actually in force
     def durability(self) -> dict[str, Any]:
@@ -309,9 +396,11 @@ class Backend:
             assert app is not None
             ds: Any = getattr(app.recorder, "datastore")  # noqa: B009
             values = []
-            # Hold the pool's standing connections at once so that each one is asked.
+            # Hold the pool's connections at once so that each one is asked: the standing ones
+            # and any the clients opened beyond them (still open: idle ones close after minutes).
+            open_now = int(ds.pool.get_stats().get("pool_size", 0))
             with contextlib.ExitStack() as stack:
-                for _ in range(ds.pool.min_size):
+                for _ in range(min(max(ds.pool.min_size, open_now), ds.pool.max_size)):
                     conn = stack.enter_context(ds.get_connection())
                     row = {}
                     for name in ("synchronous_commit", "fsync", "wal_sync_method", "commit_delay"):
@@ -323,15 +412,40 @@ class Backend:
             out[role] = {"schema": ds.schema, "connections": values}
         return out
 
-    def check_counts(self) -> dict[str, int]:
+    def raw_rows(self) -> int:
+        """Rows in the raw application's events table (one per save)."""
+        assert self.raw is not None
+        rec: Any = self.raw.recorder
+        ds = rec.datastore
+        name = rec.events_table_name
+        table = name if self.kind == "sqlite" else f'"{ds.schema}"."{name}"'
+        with ds.transaction(commit=False) as c:
+            c.execute(f"SELECT COUNT(*) AS n FROM {table}")
+            row = c.fetchone()
+        return int(row["n"] if not isinstance(row, tuple) else row[0])
+
+    def check_counts(self) -> dict[str, Any]:
         assert self.ledger is not None and self.raw is not None
-        return {"ledger_size": self.ledger.size(), "ledger_expected": self.ledger_appends,
-                "raw_max_notification_id": self.raw.recorder.max_notification_id() or 0,
-                "raw_expected": self.raw_saves}
+        counts: dict[str, Any] = {
+            "ledger_size": self.ledger.size(), "ledger_expected": self.ledger_appends,
+            "raw_max_notification_id": self.raw.recorder.max_notification_id() or 0,
+            "raw_rows": self.raw_rows(), "raw_expected": self.raw_saves,
+        }
+        if counts["ledger_size"] != counts["ledger_expected"]:
+            self.problems.append(f"ledger size {counts['ledger_size']} != expected {counts['ledger_expected']}")
+        if not counts["raw_rows"] == counts["raw_max_notification_id"] == counts["raw_expected"]:
+            self.problems.append(f"raw rows {counts['raw_rows']} / max notification id "
+                                 f"{counts['raw_max_notification_id']} != saves {counts['raw_expected']}")
+        counts["problems"] = list(self.problems)
+        counts["ok"] = not self.problems
+        return counts
 
     # -- breakdown: one extra, instrumented round of each (not counted in the rates)
     def breakdown(self, n: int) -> dict[str, Any]:
-        """Time spent in the ledger's stages, by wrapping them (private names: a missing one is skipped)."""
+        """Time spent in the ledger's stages, by wrapping them (private names: a missing one is skipped).
+
+        Single-client whatever --clients says: the timers are per call, not per thread.
+        """
         assert self.ledger is not None and self.raw is not None
         lt = Timers()
         lg = self.ledger
@@ -461,10 +575,12 @@ def run_backend(kind: str, args: argparse.Namespace, tmp: Path, pragmas: SqliteP
           flush=True)
     try:
         b.setup()
-        print(f"statement note: {len(b.sample_note.encode())} bytes (raw payload: the same note text)")
-        # warm-up: connections, prepared statements, caches
-        b.raw_round(args.warmup)
-        b.ledger_round(b.notes(args.warmup))
+        print(f"statement note: {len(b.sample_note.encode())} bytes (raw payload: the same note text); "
+              f"{args.clients} client(s) on each side")
+        # warm-up, with the same clients: connections (one per client), prepared statements, caches
+        if args.warmup > 0:
+            b.raw_round(args.warmup)
+            b.ledger_round(b.notes(args.warmup))
         b.cpu_us = {"raw": [], "ledger": []}
         for r in range(args.rounds):
             order = ("raw", "ledger") if r % 2 == 0 else ("ledger", "raw")
@@ -486,6 +602,7 @@ def run_backend(kind: str, args: argparse.Namespace, tmp: Path, pragmas: SqliteP
             "backend": kind,
             "url": where,
             "n": args.n,
+            "clients": args.clients,
             "batch": args.batch,
             "rounds": args.rounds,
             "statement_bytes": len(b.sample_note.encode()),
@@ -515,6 +632,8 @@ def run_backend(kind: str, args: argparse.Namespace, tmp: Path, pragmas: SqliteP
                 print(f"  ({key} not available: {type(e).__name__}: {e})", file=sys.stderr)
         result["durability"] = b.durability()
         result["counts"] = b.check_counts()
+        if not result["counts"]["ok"]:
+            result["verdict"] = "COUNT MISMATCH"
         return result
     finally:
         b.close()
@@ -581,6 +700,10 @@ def main(argv: list[str] | None = None) -> int:
                    or os.environ.get("LEDGER_TEST_POSTGRES_URL") or DEFAULT_PG_URL,
                    help=f"PostgreSQL database (default $BENCH_POSTGRES_URL, $LEDGER_TEST_POSTGRES_URL or "
                         f"{DEFAULT_PG_URL}); a fresh schema is used and dropped")
+    p.add_argument("--clients", type=int, default=8,
+                   help="client threads appending at once, the same number on both sides; each round's N is "
+                        "split across them (default 4; 1 = one client in the main thread, the figures from "
+                        "before this option)")
     p.add_argument("--batch", type=int, default=1,
                    help="statements per transaction on both sides (default 1; >1 shows what group commit "
                         "would give: Ledger.append_batch vs Application.save(*aggregates))")
@@ -595,6 +718,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="diagnostic only: run both SQLite apps with another synchronous setting")
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL schema (and print it)")
     args = p.parse_args(argv)
+    if args.clients < 1:
+        p.error("--clients must be >= 1")
+    if args.n < 1 or args.rounds < 1:
+        p.error("--n and --rounds must be >= 1")
+    if args.batch < 1:
+        p.error("--batch must be >= 1")
 
     kinds = [k.strip() for k in args.backends.split(",") if k.strip()]
     for k in kinds:
@@ -609,7 +738,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"bench_append: eventsourcing {es_version()}, "
           f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-          f"N={args.n} x {args.rounds} rounds, {args.batch} per transaction, goal ledger/raw >= {GOAL}")
+          f"N={args.n} x {args.rounds} rounds, {args.clients} client(s) per side, "
+          f"{args.batch} per transaction (per client), goal ledger/raw >= {GOAL}")
     pragmas = SqlitePragmas(args.sqlite_synchronous)
     pragmas.install()
     results = []
@@ -633,9 +763,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         good = durability_ok(res)
         res["durability_ok"] = good
-        if not good:
+        if not good and res["verdict"] != "COUNT MISMATCH":
             res["verdict"] = "NOT COMPARABLE"
-        print(f"\n{res['backend']}: raw {res['median_raw']:.1f}/s   ledger {res['median_ledger']:.1f}/s   "
+        print(f"\n{res['backend']} ({res['clients']} client(s) per side): raw {res['median_raw']:.1f}/s   "
+              f"ledger {res['median_ledger']:.1f}/s   "
               f"ratio {res['ratio']:.3f} (median of paired rounds {res['median_paired_ratio']:.3f})   "
               f"goal >= {GOAL}: {res['verdict']}")
         cpu = res["median_cpu_us"]
@@ -650,14 +781,17 @@ def main(argv: list[str] | None = None) -> int:
                   " this run is a diagnostic, not comparable with the goal")
         c = res["counts"]
         print(f"  rows: ledger size {c['ledger_size']} (expected {c['ledger_expected']}), "
-              f"raw max notification id {c['raw_max_notification_id']} (saves {c['raw_expected']})")
+              f"raw rows {c['raw_rows']}, max notification id {c['raw_max_notification_id']} "
+              f"(saves {c['raw_expected']}): {'OK' if c['ok'] else 'MISMATCH'}")
+        for problem in c["problems"]:
+            print(f"  COUNT CHECK FAILED: {problem}")
         if "breakdown" in res:
             bd = res["breakdown"]
             led, rw = bd["ledger_us_per_append"], bd["raw_us_per_save"]
             def g(k: str, led: dict[str, float] = led) -> float:
                 return led.get(k, float("nan"))
 
-            print(f"  breakdown (extra instrumented round of {bd['n']} single appends, µs per append):")
+            print(f"  breakdown (extra instrumented single-client round of {bd['n']} appends, µs per append):")
             print(f"    ledger total {g('append_total'):.0f}: parse {g('parse_statement'):.0f}, "
                   f"pre-verify {g('preverify_total'):.0f} (Ed25519 {g('ed25519_verify'):.0f}), "
                   f"db transaction {g('db_transaction'):.0f} [chain {g('chain_in_txn'):.0f} = "
@@ -671,15 +805,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    (not instrumented, names not found: {', '.join(bd['not_instrumented'])})")
         if "wal_frames" in res:
             w = res["wal_frames"]
-            print(f"  SQLite WAL frames (pages) written per append, {w['n']} appends each with autocheckpoint off: "
+            print(f"  SQLite WAL frames (pages) written per append, {w['n']} single-client appends each, "
+                  f"autocheckpoint off: "
                   f"raw {w['raw']:.2f}, ledger {w['ledger']:.2f} (page size {w['page_size']} B)")
         if res["verdict"] != "PASS":
             ok = False
         if "profile_text" in res:
-            print(f"\n  cProfile of {res['n']} ledger appends ({res['backend']}):")
+            print(f"\n  cProfile of {res['n']} single-client ledger appends ({res['backend']}):")
             print("\n".join("    " + line for line in res["profile_text"].splitlines()[:90]))
     verdicts = {r["verdict"] for r in results}
-    overall = "PASS" if ok else next(v for v in ("FAILED", "NOT COMPARABLE", "BELOW GOAL") if v in verdicts)
+    overall = "PASS" if ok else next(v for v in ("FAILED", "COUNT MISMATCH", "NOT COMPARABLE", "BELOW GOAL")
+                                              if v in verdicts)
     print("\nOVERALL:", overall, f"(ledger/raw >= {GOAL} on every backend run)")
 
     if args.json:

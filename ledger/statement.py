@@ -10,6 +10,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,11 +38,11 @@ class Statement:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sha256", hashlib.sha256(self.raw.encode("utf-8")).digest())
 
-    @property
+    @cached_property
     def type(self) -> str:
         return str(self.envelope["type"])
 
-    @property
+    @cached_property
     def id(self) -> str:
         return str(self.envelope["id"])
 
@@ -53,11 +54,11 @@ class Statement:
     def body(self) -> dict[str, Any]:
         return dict(self.envelope["body"])
 
-    @property
+    @cached_property
     def issued_at(self) -> datetime:
         return parse_time(self.envelope["issued_at"])
 
-    @property
+    @cached_property
     def not_after(self) -> datetime:
         return parse_time(self.envelope["not_after"])
 
