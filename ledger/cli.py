@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.bootstrap import open_ledger
+from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
+from ledger.commitments import Opening
 from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, parse_vkey
@@ -84,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("new", type=int)
     app = sub.add_parser("append", help="append a signed statement from a file ('-' for stdin)")
     app.add_argument("file")
+    sm = sub.add_parser("submit", help="submit a signed statement with its openings (JSON from `client …`)")
+    sm.add_argument("file", help="submission JSON file ('-' for stdin)")
+    client_cli.add_parser(sub)
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log; names the first bad index")
@@ -128,6 +133,23 @@ def main(argv: list[str] | None = None) -> int:
     except LedgerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+
+
+def _parse_submission(text: str) -> tuple[str, list[Opening]]:
+    try:
+        obj = json.loads(text)
+        return obj["statement"], [Opening.from_json(o) for o in obj.get("openings", [])]
+    except (ValueError, KeyError, TypeError) as e:
+        raise LedgerError(f"a submission is {{\"statement\": note, \"openings\": [...]}}: {e}") from None
+
+
+def _service(ledger: Ledger) -> Any:
+    """The disclosure service: openings sealed under the operator's sealed-store keys (no default)."""
+    from ledger.domain.service import DisclosureService
+    from ledger.sealed import SealedKeys, SealedStore
+
+    keys = SealedKeys.from_env()
+    return DisclosureService(ledger, SealedStore(ledger.settings.db_url, keys), keys)
 
 
 def _print_appended(a: Any) -> None:
@@ -215,6 +237,12 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
     if cmd == "append":
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
         _print_appended(ledger.append(text))
+        return 0
+    if cmd == "client":
+        return client_cli.run(args, keyring)
+    if cmd == "submit":
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        _print_appended(_service(ledger).submit(*_parse_submission(text)))
         return 0
     if cmd == "entry":
         sys.stdout.write(ledger.entry(args.index).decode("utf-8") + "\n")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from domainfix import open_domain, run_exception
-from storefix import make_settings
 
 from ledger.entry import parse_entry
 from ledger.rules.catalog import CATALOG
@@ -17,8 +16,9 @@ CASES = [(code, p) for code, rule in sorted(CATALOG.items()) for p in rule.preco
 
 
 @pytest.fixture
-def domain(tmp_path):
-    d = open_domain(make_settings(f"sqlite:///{tmp_path}/ledger.sqlite3", tmp_path))
+def domain(settings):
+    """The whole matrix runs on SQLite and on PostgreSQL."""
+    d = open_domain(settings)
     yield d
     d.ledger.close()
 
