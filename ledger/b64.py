@@ -18,6 +18,18 @@ def b64encode(data: bytes) -> str:
 
 def b64decode(text: str, *, length: int | None = None) -> bytes:
     """Decode standard padded base64, refusing anything else (and non-canonical padding bits)."""
+    # Fast path: text that decodes strictly and re-encodes to itself is canonical base64.
+    # Anything else goes through the checks below, which refuse it and say why.
+    if isinstance(text, str) and text.isascii():
+        try:
+            data = binascii.a2b_base64(text, strict_mode=True)
+        except binascii.Error:
+            pass
+        else:
+            if binascii.b2a_base64(data, newline=False).decode("ascii") == text and (
+                length is None or len(data) == length
+            ):
+                return data
     if not isinstance(text, str) or not _B64_RE.match(text):
         raise EncodingError(f"expected standard padded base64, found {str(text)[:80]!r}")
     try:

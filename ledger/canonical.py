@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from json.decoder import scanstring  # type: ignore[attr-defined]  # C-accelerated, not in typeshed
+from json.encoder import encode_basestring
 from typing import Any
 
 from ledger.errors import CanonicalError
@@ -58,32 +60,63 @@ def _check_string(value: str, path: str) -> None:
         raise CanonicalError(f"{path}: string is not NFC-normalised")
 
 
-def _is_allowed(value: Any, depth: int) -> bool:
-    """Exactly the test of _check_value, without building paths: the fast path.
-
-    False sends the caller to _check_value, which says where and why.
-    """
-    if depth > MAX_DEPTH:
-        return False
-    if isinstance(value, str):
-        if value.isascii():
-            return True
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return False
-        return unicodedata.is_normalized("NFC", value)
-    if value is None or isinstance(value, bool):
+def _string_allowed(value: str) -> bool:
+    if value.isascii():  # ASCII is always NFC and has no surrogates
         return True
-    if isinstance(value, int):
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-    if isinstance(value, dict):
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return unicodedata.is_normalized("NFC", value)
+
+
+_KNOWN_KEYS: set[str] = set()  # keys already matched against _KEY_RE (a memo; entries repeat keys)
+
+
+def _key_allowed(key: Any) -> bool:
+    if type(key) is not str:
+        return False
+    if key in _KNOWN_KEYS:
+        return True
+    if not _KEY_RE.match(key):
+        return False
+    if len(_KNOWN_KEYS) < 4096:
+        _KNOWN_KEYS.add(key)
+    return True
+
+
+def _is_allowed(value: Any, depth: int) -> bool:
+    """The fast path of _check_value: True only if _check_value would accept the value.
+
+    It may say False for values _check_value accepts (containers near MAX_DEPTH, subclasses
+    of the allowed types); False sends the caller to _check_value, which decides and says
+    where and why. Leaves of objects are tested inline: this runs for every entry.
+    """
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
         for key, item in value.items():
-            if not isinstance(key, str) or not _KEY_RE.match(key) or not _is_allowed(item, depth + 1):
+            if not _key_allowed(key):
+                return False
+            kind = type(item)
+            if kind is str:
+                if not (item.isascii() or _string_allowed(item)):
+                    return False
+            elif kind is int:
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return False
+            elif not (item is None or kind is bool or _is_allowed(item, depth + 1)):
                 return False
         return True
-    if isinstance(value, (list, tuple)):
-        return all(_is_allowed(item, depth + 1) for item in value)
+    if kind is str:
+        return _string_allowed(value)
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if value is None or kind is bool:
+        return True
+    if kind is list or kind is tuple:
+        return depth < MAX_DEPTH and all(_is_allowed(item, depth + 1) for item in value)
     return False
 
 
@@ -96,6 +129,25 @@ def canonical_bytes(value: Any) -> bytes:
     if not _is_allowed(value, 0):
         _check_value(value, "$", 0)
     return _ENCODER.encode(value).encode("utf-8")
+
+
+def canonical_string_at(text: str, start: int) -> tuple[str, int] | None:
+    """The string whose JSON literal opens at ``text[start]`` (a quote), if that literal is
+    exactly the canonical encoding of an allowed string: (value, index after the literal).
+
+    None means "not shown canonical here" (the caller falls back to parse_canonical).
+    Lets a parser of a fixed-shape document check its one long string without decoding
+    and re-encoding the whole document.
+    """
+    if not text.startswith('"', start):
+        return None
+    try:
+        value, end = scanstring(text, start + 1, True)
+    except ValueError:
+        return None
+    if encode_basestring(value) != text[start:end] or not _string_allowed(value):
+        return None
+    return value, end
 
 
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -120,6 +172,22 @@ _DECODER = json.JSONDecoder(
 )
 
 
+# Without the duplicate-key hook the C decoder builds dicts directly. A document with a
+# duplicate key still never passes: the merged object re-encodes to fewer bytes.
+_FAST_DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant)
+
+
+def _decode(decoder: json.JSONDecoder, text: str) -> Any:
+    try:
+        return decoder.decode(text)
+    except CanonicalError:
+        raise
+    except RecursionError:
+        raise CanonicalError("JSON nested too deeply") from None
+    except ValueError as e:
+        raise CanonicalError(f"not JSON: {e}") from None
+
+
 def parse_canonical(data: bytes) -> Any:
     """Parse bytes that must be exactly the canonical encoding of their value."""
     if not isinstance(data, (bytes, bytearray)):
@@ -128,16 +196,11 @@ def parse_canonical(data: bytes) -> Any:
         text = bytes(data).decode("utf-8")
     except UnicodeDecodeError as e:
         raise CanonicalError(f"not valid UTF-8 at byte {e.start}") from None
-    try:
-        value = _DECODER.decode(text)
-    except CanonicalError:
-        raise
-    except RecursionError:
-        raise CanonicalError("JSON nested too deeply") from None
-    except ValueError as e:
-        raise CanonicalError(f"not JSON: {e}") from None
+    value = _decode(_FAST_DECODER, text)
     again = canonical_bytes(value)
     if again != bytes(data):
+        # Duplicate keys (which the fast decoder merges) also land here: find them for the message.
+        _decode(_DECODER, text)
         raise CanonicalError(
             f"not canonical: expected {len(again)} bytes of RFC 8785 encoding, "
             f"found a different encoding of {len(data)} bytes"

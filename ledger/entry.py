@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from ledger.canonical import canonical_bytes, parse_canonical
+from ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, canonical_string_at, parse_canonical
 from ledger.errors import EntryError
 from ledger.merkle import leaf_hash
 from ledger.times import parse_time
@@ -14,6 +15,10 @@ MAX_ENTRY_BYTES = 65_535
 ZERO_HASH_HEX = "0" * 64
 ENTRY_KEYS = frozenset({"index", "prev", "recorded_at", "statement"})
 _HEX64_RE = re.compile(r"[0-9a-f]{64}\Z")
+# The fixed head of a canonical entry; the statement string follows, then "}".
+_HEAD_RE = re.compile(
+    r'\{"index":(0|[1-9][0-9]{0,15}),"prev":"([0-9a-f]{64})","recorded_at":"([0-9TZ:.-]{27})","statement":'
+)
 
 
 @dataclass(frozen=True)
@@ -45,7 +50,9 @@ def parse_entry(data: bytes) -> Entry:
     """Parse entry bytes; refuse anything not exactly canonical and well-formed."""
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
-    value = parse_canonical(data)
+    value = _parse_fast(data)
+    if value is None:
+        value = parse_canonical(data)
     if not isinstance(value, dict) or set(value) != ENTRY_KEYS:
         found = sorted(value) if isinstance(value, dict) else type(value).__name__
         raise EntryError(f"entry must have exactly {sorted(ENTRY_KEYS)}, found {found}")
@@ -60,3 +67,25 @@ def parse_entry(data: bytes) -> Entry:
     if not isinstance(statement, str):
         raise EntryError("entry statement must be a string")
     return Entry(index, prev, recorded_at, statement, bytes(data))
+
+
+def _parse_fast(data: bytes) -> dict[str, Any] | None:
+    """The value of an entry shown canonical by its shape, or None (then parse_canonical decides).
+
+    Bytes of exactly the form {"index":N,"prev":"<hex>","recorded_at":"<27 chars>","statement":S}
+    with S a canonical string literal are the RFC 8785 encoding of that object (its keys are
+    in sorted order and nothing but S needs escaping), so parse_canonical would return the
+    same value; this avoids decoding and re-encoding every entry as a whole.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD_RE.match(text)
+    if head is None or int(head[1]) > MAX_SAFE_INTEGER:
+        return None
+    literal = canonical_string_at(text, head.end())
+    if literal is None or literal[1] != len(text) - 1 or not text.endswith("}"):
+        return None
+    return {"index": int(head[1]), "prev": head[2], "recorded_at": head[3], "statement": literal[0]}
+

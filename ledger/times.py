@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from ledger.errors import TimeFormatError
 
 # [0-9], not \d: in a str pattern \d also matches non-ASCII digits (e.g. U+0662).
-_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
+_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z\Z")
 
 
 def format_time(moment: datetime) -> str:
@@ -20,15 +20,13 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     """Parse a contract time, refusing every other form."""
-    if not isinstance(text, str) or not _TIME_RE.match(text):
+    match = _TIME_RE.match(text) if isinstance(text, str) else None
+    if match is None:
         raise TimeFormatError(f"expected YYYY-MM-DDTHH:MM:SS.ffffffZ, found {str(text)[:40]!r}")
     try:
-        # The regex fixed every position, so slicing is exact (and much faster than strptime).
-        return datetime(
-            int(text[0:4]), int(text[5:7]), int(text[8:10]),
-            int(text[11:13]), int(text[14:16]), int(text[17:19]), int(text[20:26]),
-            tzinfo=UTC,
-        )
+        # year, month, day, hour, minute, second, microsecond: much faster than strptime.
+        year, month, day, hour, minute, second, micro = map(int, match.groups())
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
     except ValueError:
         raise TimeFormatError(f"not a real date and time: {text!r}") from None
 

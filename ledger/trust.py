@@ -53,6 +53,12 @@ def _check_roles(roles: Any, where: str) -> tuple[str, ...]:
     return tuple(roles)
 
 
+def _check_attributes(attributes: Any, where: str) -> None:
+    # Absent (or null) means none; anything else must be an object (it is applied as a dict).
+    if attributes is not None and not isinstance(attributes, dict):
+        raise StatementError(f"{where}: attributes must be an object, found {type(attributes).__name__}")
+
+
 def check_policy(policy: Any) -> dict[str, tuple[str, ...]]:
     """A policy maps statement types to the roles allowed to sign them."""
     if not isinstance(policy, dict) or not policy:
@@ -163,6 +169,7 @@ class TrustState:
             raise StatementError("genesis body.administrator must be an object")
         parse_vkey(_body_str(admin, "vkey"))
         _check_roles(admin.get("roles"), "genesis administrator roles")
+        _check_attributes(admin.get("attributes"), "genesis administrator")
         policy = check_policy(body["policy"])
         if LEDGER_ROLE not in policy.get("blocked", ()):
             raise StatementError("genesis policy must let the ledger sign 'blocked'")
@@ -188,6 +195,7 @@ class TrustState:
                 if current is not None:
                     raise TrustError(f"{name} already has a valid key; rotate it instead", "trust.name_taken")
                 _check_roles(body.get("roles"), "key_registration roles")
+                _check_attributes(body.get("attributes"), "key_registration")
                 if LEDGER_ROLE in body["roles"]:
                     raise TrustError("the ledger role cannot be registered", "trust.role")
             else:

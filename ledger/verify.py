@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ledger.entry import ZERO_HASH_HEX, Entry, parse_entry
 from ledger.errors import LedgerError, VerificationError
@@ -19,6 +20,22 @@ from ledger.merkle import Frontier
 from ledger.note import match_signatures
 from ledger.statement import Statement, parse_statement
 from ledger.trust import TrustState
+
+
+class ChainLink(Protocol):
+    """What the chain checks read of an entry: an Entry, or a lighter record of these four."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def prev(self) -> str: ...
+
+    @property
+    def recorded_at(self) -> str: ...
+
+    @property
+    def leaf_hash(self) -> bytes: ...
 
 
 @dataclass
@@ -73,10 +90,15 @@ class LogVerifier:
         expected = self.size
         if index is not None and index != expected:
             raise VerificationError("index out of sequence", expected, expected, index)
-        return self.add_parsed(*parse_log_entry(data, expected))
+        entry, stmt = parse_log_entry(data, expected)
+        self.add_parsed(entry, stmt)
+        return entry
 
-    def add_parsed(self, entry: Entry, stmt: Statement | str) -> Entry:
-        """``add`` for an entry already through ``parse_log_entry`` (perhaps in another process)."""
+    def add_parsed(self, entry: ChainLink, stmt: Statement | str) -> None:
+        """``add`` for an entry already through ``parse_log_entry`` (perhaps in another process).
+
+        ``entry`` may be the Entry or any record of its index, prev, recorded_at and leaf hash.
+        """
         expected = self.size
         if entry.index != expected:
             raise VerificationError("entry index out of sequence", expected, expected, entry.index)
@@ -92,7 +114,6 @@ class LogVerifier:
         self.frontier.append(entry.leaf_hash, self.on_node)
         self.prev_hex = entry.leaf_hash.hex()
         self.last_recorded_at = entry.recorded_at
-        return entry
 
     def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
         try:

@@ -136,3 +136,11 @@ def safeguard_status(signer: SignerKey, agency: str, *, ssr_approved: bool, open
 def receipt(signer: SignerKey, release_id: str, delivered_file: bytes) -> Submission:
     body = {"release": release_id, "file_sha256": hashlib.sha256(delivered_file).hexdigest()}
     return _submit([signer], "receipt", body, _Openings())
+
+
+def inspection(signer: SignerKey, *, view: str, subject_pseudonym: str, role: str, purpose: str) -> Submission:
+    """Record an authorised read of a taxpayer's history (every such read is itself logged)."""
+    c = _Openings()
+    body = {"view": view, "subject": c("pseudonym", subject_pseudonym), "role": role,
+            "purpose": c("inspection_purpose", purpose)}
+    return _submit([signer], "inspection", body, c)

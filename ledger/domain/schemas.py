@@ -213,7 +213,17 @@ def _receipt(b: _Body) -> None:
     b.match("file_sha256", b.body["file_sha256"], _HEX64, "hex SHA-256")
 
 
+def _inspection(b: _Body) -> None:
+    """An authorised read of a taxpayer's history: who looked, under which role, why."""
+    b.keys({"view", "subject", "role", "purpose"})
+    b.code("view", b.body["view"])
+    b.commitment("subject", b.body["subject"])  # commitment to the taxpayer pseudonym looked up
+    b.code("role", b.body["role"])
+    b.commitment("purpose", b.body["purpose"])
+
+
 SCHEMAS = {
+    "inspection": _inspection,
     "request": _request,
     "match_result": _match_result,
     "review": _review,

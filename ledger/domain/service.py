@@ -34,6 +34,8 @@ def body_commitments(stmt: Statement) -> list[tuple[str, str]]:
         out.extend(("tin", line["taxpayer"]) for line in body["lines"])
     elif stmt.type == "court_order":
         out.append(("docket", body["docket"]))
+    elif stmt.type == "inspection":
+        out.extend([("pseudonym", body["subject"]), ("inspection_purpose", body["purpose"])])
     return [(f, c) for f, c in out if c is not None]
 
 

@@ -191,3 +191,25 @@ def test_injunction_recorded_during_concurrent_releases(domain_any):
     assert all(idx > hold.index and "hold.active" in rules for idx, rules in blocked)
     assert len(landed) + len(blocked) == 90
     assert fsck(d.ledger.recorder).ok
+
+
+def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
+    """An oversight read of a taxpayer's history is a signed entry; the pseudonym is committed, not clear."""
+    from ledger.domain.service import DisclosureService
+    from ledger.sealed import SealedKeys, SealedStore
+
+    d = domain_any
+    auditor = d.principal("tigta.gov/auditor-9", ["oversight"], agency="TIGTA")
+    keys = SealedKeys.random()
+    with SealedStore(d.ledger.settings.db_url, keys) as sealed:
+        service = DisclosureService(d.ledger, sealed, keys)
+        pseudonym = keys.pseudonym("900700001")
+        sub = dc.inspection(auditor, view="taxpayer_history", subject_pseudonym=pseudonym, role="oversight",
+                            purpose="audit of (i)(2) releases")
+        appended = service.submit(sub.note, sub.openings)
+        entry = d.ledger.entry(appended.index)
+        assert pseudonym.encode() not in entry and b"audit of" not in entry
+        size = d.ledger.size()
+        with pytest.raises(AppendRefused):
+            service.submit(sub.note.replace("taxpayer_history", "x"), sub.openings)  # altered after signing
+        assert d.ledger.size() == size
