@@ -1,0 +1,2372 @@
+#!/usr/bin/env python3
+# GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
+# ledger/{errors,canonical,b64,times,keys,note,merkle,proofs,checkpoint,statement,entry,trust,verify}.py
+# and scripts/_verifier_cli.py. Regenerate with:  python scripts/build_verifier.py
+# tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
+
+"""The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
+
+    python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
+        [--previous-checkpoint FILE [--consistency-proof FILE]]
+        [--inclusion-proof FILE --entry FILE] [--json] [--workers N]
+
+Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
+else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
+root (a C2SP verifier key string, or a file holding it). Exit status: 0 when every
+check holds, 1 when anything in the export, checkpoint or proofs fails (the report
+names the first failing entry and the reason), 2 for usage errors and unreadable files.
+
+This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
+bundles it with the integrity core (ledger/*.py) into that one standalone file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import gc
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import sys
+import time
+import unicodedata
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from json.decoder import scanstring
+from json.encoder import encode_basestring
+from typing import IO, Any, NamedTuple, Protocol
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+
+# ------------------------------ ledger/errors.py --------------------------------------------
+# One error hierarchy for the ledger: every failure is typed and says what was
+# expected and what was found.
+
+class LedgerError(Exception):
+    """Base class of every error the ledger raises on purpose."""
+
+
+class FormatError(LedgerError):
+    """Bytes that do not have the form the contract requires."""
+
+
+class CanonicalError(FormatError):
+    """A document that is not canonical JSON under the contract's restrictions."""
+
+
+class EncodingError(FormatError):
+    """Base64 or UTF-8 that does not decode strictly."""
+
+
+class KeyFormatError(FormatError):
+    """A key name, verifier key or signer key that is malformed or unsafe."""
+
+
+class NoteError(FormatError):
+    """A signed note that is malformed."""
+
+
+class StatementError(FormatError):
+    """A statement envelope that breaks the contract."""
+
+
+class EntryError(FormatError):
+    """A ledger entry that breaks the contract."""
+
+
+class CheckpointFormatError(FormatError):
+    """A checkpoint note body that breaks the contract."""
+
+
+class TimeFormatError(FormatError):
+    """A time that is not YYYY-MM-DDTHH:MM:SS.ffffffZ."""
+
+
+class ProofError(LedgerError):
+    """A Merkle proof that is malformed or does not verify."""
+
+
+class RootMismatchError(ProofError):
+    """A computed root differs from the expected one."""
+
+    def __init__(self, expected: bytes, calculated: bytes, what: str = "root") -> None:
+        self.expected = expected
+        self.calculated = calculated
+        super().__init__(
+            f"{what} mismatch: expected {expected.hex()}, calculated {calculated.hex()}"
+        )
+
+
+class SignatureError(LedgerError):
+    """A signature that is missing, extra, by the wrong key, or invalid."""
+
+
+class TrustError(LedgerError):
+    """A statement the trust state refuses: unknown or revoked key, role not allowed."""
+
+    def __init__(self, message: str, rule: str = "trust") -> None:
+        self.rule = rule
+        super().__init__(message)
+
+
+class VerificationError(LedgerError):
+    """Verification of a log failed at an index (None when not about one entry)."""
+
+    def __init__(
+        self,
+        reason: str,
+        index: int | None = None,
+        expected: object | None = None,
+        found: object | None = None,
+    ) -> None:
+        self.reason = reason
+        self.index = index
+        self.expected = expected
+        self.found = found
+        where = f"entry {index}: " if index is not None else ""
+        detail = ""
+        if expected is not None or found is not None:
+            detail = f" (expected {expected!r}, found {found!r})"
+        super().__init__(f"{where}{reason}{detail}")
+
+
+# ------------------------------ ledger/canonical.py -----------------------------------------
+# Canonical JSON (contract point 1): RFC 8785 with the contract's restrictions.
+#
+# Values are str, int within +/-(2**53-1), bool, None, list and dict; floats are
+# refused before encoding; object keys match [a-z0-9_]+; strings are NFC.
+# With such inputs, stdlib json with sorted keys yields exactly the JCS bytes
+# (the fast path); tests check it against the rfc8785 package.
+
+MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 32
+_KEY_RE = re.compile(r"[a-z0-9_]+\Z")
+
+
+def _check_value(value: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"{path}: nesting deeper than {MAX_DEPTH}")
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalError(f"{path}: integer outside +/-(2^53-1): {value}")
+        return
+    if isinstance(value, str):
+        _check_string(value, path)
+        return
+    if isinstance(value, float):
+        raise CanonicalError(f"{path}: floats are not allowed, found {value!r}")
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_value(item, f"{path}[{i}]", depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _KEY_RE.match(key):
+                raise CanonicalError(f"{path}: object key must match [a-z0-9_]+, found {key!r}")
+            _check_value(item, f"{path}.{key}", depth + 1)
+        return
+    raise CanonicalError(f"{path}: type {type(value).__name__} is not allowed in canonical JSON")
+
+
+def _check_string(value: str, path: str) -> None:
+    if value.isascii():  # ASCII is always NFC and has no surrogates
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise CanonicalError(f"{path}: string is not valid Unicode (lone surrogate)") from None
+    if not unicodedata.is_normalized("NFC", value):
+        raise CanonicalError(f"{path}: string is not NFC-normalised")
+
+
+def _string_allowed(value: str) -> bool:
+    if value.isascii():  # ASCII is always NFC and has no surrogates
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return unicodedata.is_normalized("NFC", value)
+
+
+_KNOWN_KEYS: set[str] = set()  # keys already matched against _KEY_RE (a memo; entries repeat keys)
+
+
+def _key_allowed(key: Any) -> bool:
+    if type(key) is not str:
+        return False
+    if key in _KNOWN_KEYS:
+        return True
+    if not _KEY_RE.match(key):
+        return False
+    if len(_KNOWN_KEYS) < 4096:
+        _KNOWN_KEYS.add(key)
+    return True
+
+
+def _is_allowed(value: Any, depth: int) -> bool:
+    """The fast path of _check_value: True only if _check_value would accept the value.
+
+    It may say False for values _check_value accepts (containers near MAX_DEPTH, subclasses
+    of the allowed types); False sends the caller to _check_value, which decides and says
+    where and why. Leaves of objects are tested inline: this runs for every entry.
+    """
+    kind = type(value)
+    if kind is dict:
+        if depth >= MAX_DEPTH:
+            return False
+        for key, item in value.items():
+            if not _key_allowed(key):
+                return False
+            kind = type(item)
+            if kind is str:
+                if not (item.isascii() or _string_allowed(item)):
+                    return False
+            elif kind is int:
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return False
+            elif not (item is None or kind is bool or _is_allowed(item, depth + 1)):
+                return False
+        return True
+    if kind is str:
+        return _string_allowed(value)
+    if kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    if value is None or kind is bool:
+        return True
+    if kind is list or kind is tuple:
+        return depth < MAX_DEPTH and all(_is_allowed(item, depth + 1) for item in value)
+    return False
+
+
+# Built once: json.dumps / json.loads with keyword arguments build a new coder on every call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """Return the RFC 8785 bytes of a value, refusing what the contract forbids."""
+    if not _is_allowed(value, 0):
+        _check_value(value, "$", 0)
+    return _ENCODER.encode(value).encode("utf-8")
+
+
+def canonical_string_at(text: str, start: int) -> tuple[str, int] | None:
+    """The string whose JSON literal opens at ``text[start]`` (a quote), if that literal is
+    exactly the canonical encoding of an allowed string: (value, index after the literal).
+
+    None means "not shown canonical here" (the caller falls back to parse_canonical).
+    Lets a parser of a fixed-shape document check its one long string without decoding
+    and re-encoding the whole document.
+    """
+    if not text.startswith('"', start):
+        return None
+    try:
+        value, end = scanstring(text, start + 1, True)
+    except ValueError:
+        return None
+    if encode_basestring(value) != text[start:end] or not _string_allowed(value):
+        return None
+    return value, end
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in result:
+            raise CanonicalError(f"duplicate object key {key!r}")
+        result[key] = item
+    return result
+
+
+def _refuse_float(text: str) -> Any:
+    raise CanonicalError(f"floats are not allowed, found {text}")
+
+
+def _refuse_constant(text: str) -> Any:
+    raise CanonicalError(f"{text} is not allowed")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_refuse_duplicates, parse_float=_refuse_float, parse_constant=_refuse_constant
+)
+
+
+# Without the duplicate-key hook the C decoder builds dicts directly. A document with a
+# duplicate key still never passes: the merged object re-encodes to fewer bytes.
+_FAST_DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_constant)
+
+
+def _decode(decoder: json.JSONDecoder, text: str) -> Any:
+    try:
+        return decoder.decode(text)
+    except CanonicalError:
+        raise
+    except RecursionError:
+        raise CanonicalError("JSON nested too deeply") from None
+    except ValueError as e:
+        raise CanonicalError(f"not JSON: {e}") from None
+
+
+def parse_canonical(data: bytes) -> Any:
+    """Parse bytes that must be exactly the canonical encoding of their value."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise CanonicalError(f"expected bytes, found {type(data).__name__}")
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise CanonicalError(f"not valid UTF-8 at byte {e.start}") from None
+    value = _decode(_FAST_DECODER, text)
+    again = canonical_bytes(value)
+    if again != bytes(data):
+        # Duplicate keys (which the fast decoder merges) also land here: find them for the message.
+        _decode(_DECODER, text)
+        raise CanonicalError(
+            f"not canonical: expected {len(again)} bytes of RFC 8785 encoding, "
+            f"found a different encoding of {len(data)} bytes"
+        )
+    return value
+
+
+# ------------------------------ ledger/b64.py -----------------------------------------------
+# Strict standard base64 (contract point 2): padded, no whitespace, no junk.
+
+_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
+
+
+def b64encode(data: bytes) -> str:
+    """Standard padded base64 of bytes."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, *, length: int | None = None) -> bytes:
+    """Decode standard padded base64, refusing anything else (and non-canonical padding bits)."""
+    # Fast path: text that decodes strictly and re-encodes to itself is canonical base64.
+    # Anything else goes through the checks below, which refuse it and say why.
+    if isinstance(text, str) and text.isascii():
+        try:
+            data = binascii.a2b_base64(text, strict_mode=True)
+        except binascii.Error:
+            pass
+        else:
+            if binascii.b2a_base64(data, newline=False).decode("ascii") == text and (
+                length is None or len(data) == length
+            ):
+                return data
+    if not isinstance(text, str) or not _B64_RE.match(text):
+        raise EncodingError(f"expected standard padded base64, found {str(text)[:80]!r}")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except binascii.Error as e:  # pragma: no cover - the regex already filters
+        raise EncodingError(f"bad base64: {e}") from None
+    if base64.b64encode(data).decode("ascii") != text:
+        raise EncodingError("base64 with non-zero padding bits is not canonical")
+    if length is not None and len(data) != length:
+        raise EncodingError(f"expected {length} bytes, found {len(data)}")
+    return data
+
+
+# ------------------------------ ledger/times.py ---------------------------------------------
+# Times (contract point 5): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, six fraction digits.
+
+# [0-9], not \d: in a str pattern \d also matches non-ASCII digits (e.g. U+0662).
+_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z\Z")
+
+
+def format_time(moment: datetime) -> str:
+    """Format an aware datetime in the contract's form."""
+    if moment.tzinfo is None:
+        raise TimeFormatError("expected an aware datetime, found a naive one")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse a contract time, refusing every other form."""
+    match = _TIME_RE.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise TimeFormatError(f"expected YYYY-MM-DDTHH:MM:SS.ffffffZ, found {str(text)[:40]!r}")
+    try:
+        # year, month, day, hour, minute, second, microsecond: much faster than strptime.
+        year, month, day, hour, minute, second, micro = map(int, match.groups())
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+    except ValueError:
+        raise TimeFormatError(f"not a real date and time: {text!r}") from None
+
+
+def utc_now() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+# ------------------------------ ledger/keys.py ----------------------------------------------
+# Ed25519 keys with C2SP signed-note key names, key IDs and key strings (contract point 3).
+#
+# Verifier key: ``name+hex8(keyhash)+base64(0x01 || pubkey)``.
+# Signer key:   ``PRIVATE+KEY+name+hex8(keyhash)+base64(0x01 || seed)``.
+# keyhash = first 4 bytes (big-endian) of SHA-256(name || 0x0A || 0x01 || pubkey).
+
+ALG_ED25519 = 0x01
+_NAME_RE = re.compile(r"[!-*,-~]+\Z")  # printable ASCII, no space, no '+'
+_HEX8_RE = re.compile(r"[0-9a-f]{8}\Z")
+
+
+def check_key_name(name: str) -> str:
+    """Return the name if it is a valid key name (non-empty, printable ASCII, no space or '+')."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise KeyFormatError(
+            f"expected a key name of printable ASCII without spaces or '+', found {str(name)[:80]!r}"
+        )
+    return name
+
+
+def key_id(name: str, public_key: bytes) -> int:
+    """The 32-bit C2SP key ID of an Ed25519 public key under a name."""
+    digest = hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ALG_ED25519]) + public_key)
+    return int.from_bytes(digest.digest()[:4], "big")
+
+
+def check_public_key(public_key: bytes) -> bytes:
+    """Refuse public keys that are not 32 bytes, non-canonical, small-order or off the main subgroup."""
+    if len(public_key) != 32:
+        raise KeyFormatError(f"expected a 32-byte Ed25519 public key, found {len(public_key)} bytes")
+    if not nacl.bindings.crypto_core_ed25519_is_valid_point(public_key):
+        raise KeyFormatError(
+            "Ed25519 public key is non-canonical, small-order or not on the main subgroup"
+        )
+    return public_key
+
+
+@dataclass(frozen=True)
+class VerifierKey:
+    """A named Ed25519 public key; built once, validated at construction."""
+
+    name: str
+    public_key: bytes
+    key_id: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_key_name(self.name)
+        check_public_key(self.public_key)
+        object.__setattr__(self, "key_id", key_id(self.name, self.public_key))
+
+    @property
+    def key_hash(self) -> bytes:
+        """The 4-byte key hash that prefixes this key's signatures."""
+        return self.key_id.to_bytes(4, "big")
+
+    def __str__(self) -> str:
+        return f"{self.name}+{self.key_id:08x}+{b64encode(bytes([ALG_ED25519]) + self.public_key)}"
+
+    def verify(self, message: bytes, signature: bytes) -> None:
+        """Raise SignatureError unless signature is this key's Ed25519 signature of message."""
+        if len(signature) != 64:
+            raise SignatureError(f"expected a 64-byte signature, found {len(signature)} bytes")
+        try:
+            nacl.signing.VerifyKey(self.public_key).verify(message, signature)
+        except nacl.exceptions.BadSignatureError:
+            raise SignatureError(f"signature by {self.name} ({self.key_id:08x}) does not verify") from None
+
+
+def parse_vkey(text: str) -> VerifierKey:
+    """Parse a C2SP verifier-key string, refusing unsafe or malformed keys."""
+    if not isinstance(text, str):
+        raise KeyFormatError(f"expected a verifier key string, found {type(text).__name__}")
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        raise KeyFormatError(f"expected name+hex8+base64, found {len(parts)} '+'-separated parts")
+    name, hex8, blob = parts
+    check_key_name(name)
+    if not _HEX8_RE.match(hex8):
+        raise KeyFormatError(f"expected 8 lowercase hex digits of key hash, found {hex8!r}")
+    raw = b64decode(blob)
+    if len(raw) != 33 or raw[0] != ALG_ED25519:
+        raise KeyFormatError("expected 0x01 followed by a 32-byte Ed25519 public key")
+    key = VerifierKey(name, raw[1:])
+    if f"{key.key_id:08x}" != hex8:
+        raise KeyFormatError(f"key hash mismatch: expected {key.key_id:08x}, found {hex8}")
+    return key
+
+
+@dataclass(frozen=True)
+class SignerKey:
+    """A named Ed25519 private key (seed). Never logged: repr hides the seed."""
+
+    name: str
+    seed: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        check_key_name(self.name)
+        if len(self.seed) != 32:
+            raise KeyFormatError(f"expected a 32-byte Ed25519 seed, found {len(self.seed)} bytes")
+
+    @classmethod
+    def generate(cls, name: str) -> SignerKey:
+        """A new random key for a name."""
+        return cls(name, bytes(nacl.signing.SigningKey.generate()))
+
+    @property
+    def verifier(self) -> VerifierKey:
+        """The public half."""
+        return VerifierKey(self.name, bytes(nacl.signing.SigningKey(self.seed).verify_key))
+
+    def sign(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of message."""
+        return nacl.signing.SigningKey(self.seed).sign(message).signature
+
+    def to_string(self) -> str:
+        """The C2SP signer-key string (a secret)."""
+        kid = key_id(self.name, self.verifier.public_key)
+        return f"PRIVATE+KEY+{self.name}+{kid:08x}+{b64encode(bytes([ALG_ED25519]) + self.seed)}"
+
+
+def parse_signer_key(text: str) -> SignerKey:
+    """Parse a C2SP signer-key string."""
+    parts = text.strip().split("+", 4)
+    if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
+        raise KeyFormatError("expected PRIVATE+KEY+name+hex8+base64")
+    raw = b64decode(parts[4])
+    if len(raw) != 33 or raw[0] != ALG_ED25519:
+        raise KeyFormatError("expected 0x01 followed by a 32-byte Ed25519 seed")
+    key = SignerKey(parts[2], raw[1:])
+    if f"{key.verifier.key_id:08x}" != parts[3]:
+        raise KeyFormatError("signer key hash does not match its key")
+    return key
+
+
+# ------------------------------ ledger/note.py ----------------------------------------------
+# C2SP signed notes: text, a blank line, then one line per signature.
+#
+# A signature line is ``— <key name> <base64(keyhash(4) || ed25519 signature(64))>``.
+
+SIG_PREFIX = "\u2014 "
+MAX_SIGNATURES = 100
+_CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f]")  # every C0 control but LF, and DEL
+
+
+@dataclass(frozen=True)
+class NoteSignature:
+    """One signature line: key name, key ID and the raw signature."""
+
+    name: str
+    key_id: int
+    signature: bytes
+
+    def line(self) -> str:
+        blob = self.key_id.to_bytes(4, "big") + self.signature
+        return f"{SIG_PREFIX}{self.name} {b64encode(blob)}\n"
+
+
+@dataclass(frozen=True)
+class Note:
+    """A parsed signed note; text is exactly the signed bytes."""
+
+    text: str
+    signatures: tuple[NoteSignature, ...]
+
+    def encode(self) -> str:
+        return self.text + "\n" + "".join(s.line() for s in self.signatures)
+
+
+def _check_text(text: str) -> None:
+    if not text.endswith("\n"):
+        raise NoteError("note text must end with a newline")
+    if "\n\n" in text:
+        raise NoteError("note text must not contain a blank line")
+    control = _CONTROL_RE.search(text)
+    if control:
+        raise NoteError(f"note text contains control character U+{ord(control.group()):04X}")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
+            raise NoteError("note text is not valid Unicode (lone surrogate)") from None
+
+
+def parse_note(data: str | bytes) -> Note:
+    """Parse a signed note; refuse anything C2SP does not allow."""
+    if isinstance(data, (bytes, bytearray)):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise NoteError("note is not valid UTF-8") from None
+    split = data.rfind("\n\n")
+    if split < 0:
+        raise NoteError("note has no blank line before its signatures")
+    text, sig_block = data[: split + 1], data[split + 2 :]
+    _check_text(text)
+    if not sig_block.endswith("\n"):
+        raise NoteError("signature block must end with a newline")
+    lines = sig_block[:-1].split("\n")
+    if len(lines) > MAX_SIGNATURES:
+        raise NoteError(f"more than {MAX_SIGNATURES} signature lines")
+    sigs = []
+    for number, line in enumerate(lines, 1):
+        if not line.startswith(SIG_PREFIX):
+            raise NoteError(f"signature line {number} does not start with '— '")
+        rest = line[len(SIG_PREFIX) :]
+        parts = rest.split(" ")
+        if len(parts) != 2:
+            raise NoteError(f"signature line {number}: expected '— name base64', found {rest[:80]!r}")
+        name, blob_text = parts
+        check_key_name(name)
+        blob = b64decode(blob_text)
+        if len(blob) != 68:
+            raise NoteError(
+                f"signature line {number}: expected 68 bytes (key hash + Ed25519), found {len(blob)}"
+            )
+        sigs.append(NoteSignature(name, int.from_bytes(blob[:4], "big"), blob[4:]))
+    if not sigs:
+        raise NoteError("note has no signatures")
+    return Note(text, tuple(sigs))
+
+
+def sign_note(text: str, signers: Iterable[SignerKey]) -> Note:
+    """Sign a note text with each key, in order."""
+    _check_text(text)
+    message = text.encode("utf-8")
+    sigs = tuple(
+        NoteSignature(k.name, k.verifier.key_id, k.sign(message)) for k in signers
+    )
+    if not sigs:
+        raise NoteError("a note needs at least one signer")
+    return Note(text, sigs)
+
+
+def add_signatures(note: Note, signers: Iterable[SignerKey]) -> Note:
+    """Add signatures to an already-signed note (cosigning)."""
+    extra = sign_note(note.text, signers).signatures
+    return Note(note.text, note.signatures + extra)
+
+
+def verify_by(note: Note, key: VerifierKey) -> NoteSignature:
+    """Return the one valid signature by key; raise SignatureError if there is none."""
+    message = note.text.encode("utf-8")
+    matching = [s for s in note.signatures if s.name == key.name and s.key_id == key.key_id]
+    if not matching:
+        raise SignatureError(f"no signature by {key.name} ({key.key_id:08x})")
+    if len(matching) > 1:
+        raise SignatureError(f"more than one signature by {key.name} ({key.key_id:08x})")
+    key.verify(message, matching[0].signature)
+    return matching[0]
+
+
+def match_signatures(note: Note, keys: Sequence[VerifierKey]) -> list[NoteSignature]:
+    """The one signature line of each key, in key order, with no line left over.
+
+    Raises SignatureError when a key has no line or several, or a line belongs to no key.
+    Checks no Ed25519 signature: ``verify_exactly`` does, and a verifier that runs the
+    Ed25519 checks in parallel calls this first, in order.
+    """
+    matched = []
+    for key in keys:
+        matching = [s for s in note.signatures if s.name == key.name and s.key_id == key.key_id]
+        if not matching:
+            raise SignatureError(f"no signature by {key.name} ({key.key_id:08x})")
+        if len(matching) > 1:
+            raise SignatureError(f"more than one signature by {key.name} ({key.key_id:08x})")
+        matched.append(matching[0])
+    if len(note.signatures) != len(keys):
+        wanted = {(k.name, k.key_id) for k in keys}
+        extra = [s for s in note.signatures if (s.name, s.key_id) not in wanted]
+        names = ", ".join(f"{s.name} ({s.key_id:08x})" for s in extra)
+        raise SignatureError(f"signature lines by keys that are not listed signers: {names}")
+    return matched
+
+
+def verify_exactly(note: Note, keys: Sequence[VerifierKey]) -> None:
+    """Every key signed exactly once and no other signature line is present."""
+    message = note.text.encode("utf-8")
+    for key, signature in zip(keys, match_signatures(note, keys), strict=True):
+        key.verify(message, signature.signature)
+
+
+# ------------------------------ ledger/merkle.py --------------------------------------------
+# RFC 6962 / RFC 9162 Merkle tree hashing (contract point 7).
+#
+# leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || left || right),
+# empty tree = SHA-256("").
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """RFC 6962 leaf hash of entry bytes."""
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 6962 interior node hash."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def split_point(n: int) -> int:
+    """The largest power of two strictly less than n (n >= 2)."""
+    k = 1
+    while k << 1 < n:
+        k <<= 1
+    return k
+
+
+def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
+    """MTH over a list of leaf hashes."""
+    frontier = Frontier()
+    for h in hashes:
+        frontier.append(h)
+    return frontier.root()
+
+
+class Frontier:
+    """The right edge of a growing tree: one perfect-subtree hash per set bit of size.
+
+    Appending a leaf is amortised O(1); the root is O(log n). ``on_node`` receives
+    (level, index, hash) for every perfect subtree completed, leaves included, which
+    is how the store writes its tree table.
+    """
+
+    def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
+        # nodes[i] is the hash of the i-th perfect subtree from the left (largest first).
+        if len(nodes) != bin(size).count("1"):
+            raise ValueError(f"a frontier of size {size} has {bin(size).count('1')} nodes, got {len(nodes)}")
+        self.size = size
+        self.nodes: list[bytes] = list(nodes)
+
+    def append(
+        self, leaf: bytes, on_node: Callable[[int, int, bytes], None] | None = None
+    ) -> None:
+        index = self.size
+        h = leaf
+        level = 0
+        if on_node:
+            on_node(0, index, h)
+        while (index >> level) & 1:
+            h = node_hash(self.nodes.pop(), h)
+            level += 1
+            if on_node:
+                on_node(level, index >> level, h)
+        self.nodes.append(h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.nodes:
+            return EMPTY_ROOT
+        h = self.nodes[-1]
+        for left in reversed(self.nodes[:-1]):
+            h = node_hash(left, h)
+        return h
+
+    @staticmethod
+    def coordinates(size: int) -> list[tuple[int, int]]:
+        """(level, index) of the perfect subtrees on the right edge of a tree of size, left first."""
+        coords = []
+        start = 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                coords.append((level, start >> level))
+                start += 1 << level
+        return coords
+
+
+def perfect_ranges(start: int, end: int) -> list[tuple[int, int]]:
+    """Decompose [start, end) of an RFC 6962 subtree into (level, index) perfect subtrees, left first."""
+    out = []
+    while start < end:
+        level = (start & -start).bit_length() - 1 if start else (end - start).bit_length() - 1
+        while (1 << level) > end - start:
+            level -= 1
+        out.append((level, start >> level))
+        start += 1 << level
+    return out
+
+
+def fold_right(hashes: Iterable[bytes]) -> bytes:
+    """Hash of a right-edge subtree from its perfect parts, left first."""
+    parts = list(hashes)
+    h = parts[-1]
+    for left in reversed(parts[:-1]):
+        h = node_hash(left, h)
+    return h
+
+
+# ------------------------------ ledger/proofs.py --------------------------------------------
+# Inclusion and consistency proofs exactly as RFC 9162 § 2.1.3–2.1.4.
+#
+# Generation needs only MTH of subtrees [a, b), which the caller supplies through a
+# ``range_hash`` function; verification is pure.
+
+RangeHash = Callable[[int, int], bytes]
+
+
+def inclusion_path(index: int, size: int, range_hash: RangeHash) -> list[bytes]:
+    """PATH(index, D[0:size]) of RFC 6962 § 2.1.1."""
+    if not 0 <= index < size:
+        raise ProofError(f"index {index} is outside a tree of size {size}")
+    path: list[bytes] = []
+
+    def walk(m: int, lo: int, hi: int) -> None:
+        n = hi - lo
+        if n == 1:
+            return
+        k = split_point(n)
+        if m < k:
+            walk(m, lo, lo + k)
+            path.append(range_hash(lo + k, hi))
+        else:
+            walk(m - k, lo + k, hi)
+            path.append(range_hash(lo, lo + k))
+
+    walk(index, 0, size)
+    return path
+
+
+def consistency_path(old_size: int, new_size: int, range_hash: RangeHash) -> list[bytes]:
+    """PROOF(old_size, D[0:new_size]) of RFC 6962 § 2.1.2."""
+    if not 0 <= old_size <= new_size:
+        raise ProofError(f"cannot prove size {old_size} consistent with size {new_size}")
+    if old_size == 0 or old_size == new_size:
+        return []
+    path: list[bytes] = []
+
+    def subproof(m: int, lo: int, hi: int, complete: bool) -> None:
+        n = hi - lo
+        if m == n:
+            if not complete:
+                path.append(range_hash(lo, hi))
+            return
+        k = split_point(n)
+        if m <= k:
+            subproof(m, lo, lo + k, complete)
+            path.append(range_hash(lo + k, hi))
+        else:
+            subproof(m - k, lo + k, hi, False)
+            path.append(range_hash(lo, lo + k))
+
+    subproof(old_size, 0, new_size, True)
+    return path
+
+
+def _check_hashes(path: Sequence[bytes], what: str) -> None:
+    for i, h in enumerate(path):
+        if not isinstance(h, (bytes, bytearray)) or len(h) != 32:
+            raise ProofError(f"{what}[{i}] is not a 32-byte hash")
+
+
+def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
+    """RFC 9162 § 2.1.3.2: the root implied by an inclusion proof."""
+    if not 0 <= index < size:
+        raise ProofError(f"index {index} is outside a tree of size {size}")
+    _check_hashes([leaf, *path], "inclusion proof")
+    fn, sn = index, size - 1
+    r = leaf
+    for p in path:
+        if sn == 0:
+            raise ProofError("inclusion proof is longer than the tree allows")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("inclusion proof is shorter than the tree requires")
+    return r
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> None:
+    """Raise unless path proves leaf at index in the tree of size with root."""
+    calculated = root_from_inclusion(index, size, leaf, path)
+    if calculated != root:
+        raise RootMismatchError(root, calculated)
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, path: Sequence[bytes]
+) -> None:
+    """RFC 9162 § 2.1.4.2: raise unless path proves old tree is a prefix of the new."""
+    _check_hashes([old_root, new_root, *path], "consistency proof")
+    if not 0 <= old_size <= new_size:
+        raise ProofError(f"old size {old_size} is larger than new size {new_size}")
+    if old_size == new_size:
+        if path:
+            raise ProofError("consistency proof between equal sizes must be empty")
+        if old_root != new_root:
+            raise RootMismatchError(new_root, old_root)
+        return
+    if old_size == 0:
+        if path:
+            raise ProofError("consistency proof from the empty tree must be empty")
+        return
+    if not path:
+        raise ProofError("consistency proof is empty")
+    proof = list(path)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is the first node
+        proof.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            raise ProofError("consistency proof is longer than the trees allow")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("consistency proof is shorter than the trees require")
+    if fr != old_root:
+        raise RootMismatchError(old_root, fr, "old root")
+    if sr != new_root:
+        raise RootMismatchError(new_root, sr, "new root")
+
+
+# ------------------------------ ledger/checkpoint.py ----------------------------------------
+# C2SP tlog-checkpoint notes (contract point 8): ``<origin>\n<size>\n<base64 root>\n``.
+
+_SIZE_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A tree head: origin, size and root."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def text(self) -> str:
+        return f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
+
+
+def parse_checkpoint_text(text: str) -> Checkpoint:
+    """Parse the body of a checkpoint note; no extension lines are allowed."""
+    lines = text.split("\n")
+    if len(lines) != 4 or lines[3] != "":
+        raise CheckpointFormatError(
+            f"expected exactly 3 lines (origin, size, root), found {len(lines) - 1}"
+        )
+    origin, size_text, root_text = lines[:3]
+    if not origin:
+        raise CheckpointFormatError("checkpoint origin is empty")
+    if not _SIZE_RE.match(size_text):
+        raise CheckpointFormatError(f"expected a decimal tree size, found {size_text[:40]!r}")
+    root = b64decode(root_text)
+    if len(root) != 32:
+        raise CheckpointFormatError(f"expected a 32-byte root, found {len(root)} bytes")
+    return Checkpoint(origin, int(size_text), root)
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint with its signed note."""
+
+    checkpoint: Checkpoint
+    note: Note
+
+    def encode(self) -> str:
+        return self.note.encode()
+
+
+def sign_checkpoint(checkpoint: Checkpoint, keys: Sequence[SignerKey]) -> SignedCheckpoint:
+    """Sign a checkpoint with the checkpoint key(s); each key name must equal the origin."""
+    for key in keys:
+        if key.name != checkpoint.origin:
+            raise CheckpointFormatError(
+                f"checkpoint key name must equal origin {checkpoint.origin!r}, found {key.name!r}"
+            )
+    return SignedCheckpoint(checkpoint, sign_note(checkpoint.text(), keys))
+
+
+def open_checkpoint(data: str | bytes, trust_root: VerifierKey) -> SignedCheckpoint:
+    """Parse a signed checkpoint and verify it against the trust root (other signatures are ignored)."""
+    note = parse_note(data)
+    checkpoint = parse_checkpoint_text(note.text)
+    if checkpoint.origin != trust_root.name:
+        raise SignatureError(
+            f"checkpoint origin {checkpoint.origin!r} differs from the trust root's name {trust_root.name!r}"
+        )
+    verify_by(note, trust_root)
+    return SignedCheckpoint(checkpoint, note)
+
+
+def open_with_any(data: str | bytes, keys: Sequence[VerifierKey]) -> SignedCheckpoint:
+    """Open a checkpoint signed by at least one of several keys (a rotation's overlap)."""
+    errors = []
+    for key in keys:
+        try:
+            return open_checkpoint(data, key)
+        except (SignatureError, CheckpointFormatError) as e:
+            errors.append(str(e))
+    raise SignatureError("checkpoint verifies with none of the keys: " + "; ".join(errors))
+
+
+# ------------------------------ ledger/statement.py -----------------------------------------
+# Statements (contract point 4): a signed note whose text is JCS(envelope) + "\n".
+#
+# Envelope: {"v":1,"type","id","signers","issued_at","not_after","body"}. This module
+# answers "what bytes does a principal sign?" and nothing else checks them twice.
+
+MAX_STATEMENT_BYTES = 60_000
+ENVELOPE_KEYS = frozenset({"v", "type", "id", "signers", "issued_at", "not_after", "body"})
+_TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A parsed, structurally valid statement. ``raw`` is the exact note text."""
+
+    raw: str
+    note: Note
+    envelope: dict[str, Any]
+    sha256: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.raw.encode("utf-8")).digest())
+
+    @cached_property
+    def type(self) -> str:
+        return str(self.envelope["type"])
+
+    @cached_property
+    def id(self) -> str:
+        return str(self.envelope["id"])
+
+    @property
+    def signers(self) -> list[str]:
+        return list(self.envelope["signers"])
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return dict(self.envelope["body"])
+
+    @cached_property
+    def issued_at(self) -> datetime:
+        return parse_time(self.envelope["issued_at"])
+
+    @cached_property
+    def not_after(self) -> datetime:
+        return parse_time(self.envelope["not_after"])
+
+
+def check_envelope(envelope: Any) -> dict[str, Any]:
+    """Refuse envelopes that break the contract's shape."""
+    if not isinstance(envelope, dict):
+        raise StatementError(f"envelope must be an object, found {type(envelope).__name__}")
+    keys = set(envelope)
+    if keys != ENVELOPE_KEYS:
+        missing = sorted(ENVELOPE_KEYS - keys)
+        extra = sorted(keys - ENVELOPE_KEYS)
+        raise StatementError(f"envelope keys: missing {missing}, unexpected {extra}")
+    if envelope["v"] != 1 or isinstance(envelope["v"], bool):
+        raise StatementError(f"envelope v: expected 1, found {envelope['v']!r}")
+    if not isinstance(envelope["type"], str) or not _TYPE_RE.match(envelope["type"]):
+        raise StatementError(f"envelope type: expected [a-z][a-z0-9_]*, found {envelope['type']!r}")
+    if not isinstance(envelope["id"], str) or not _ID_RE.match(envelope["id"]):
+        raise StatementError(
+            f"envelope id: expected 1-128 of [A-Za-z0-9._:-], found {str(envelope['id'])[:80]!r}"
+        )
+    signers = envelope["signers"]
+    if not isinstance(signers, list) or not signers:
+        raise StatementError("envelope signers: expected a non-empty list of key names")
+    for name in signers:
+        check_key_name(name)
+    if len(set(signers)) != len(signers):
+        raise StatementError("envelope signers: a name is listed twice")
+    issued = parse_time(envelope["issued_at"])
+    not_after = parse_time(envelope["not_after"])
+    if not_after < issued:
+        raise StatementError("envelope not_after is before issued_at")
+    if not isinstance(envelope["body"], dict):
+        raise StatementError("envelope body must be an object")
+    return envelope
+
+
+def parse_statement(data: str | bytes) -> Statement:
+    """Parse a statement note: size, note syntax, canonical envelope, envelope shape."""
+    try:
+        raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
+        raise StatementError("statement is not valid Unicode (lone surrogate)") from None
+    if len(raw_bytes) > MAX_STATEMENT_BYTES:
+        raise StatementError(
+            f"statement is {len(raw_bytes)} bytes, at most {MAX_STATEMENT_BYTES} are allowed"
+        )
+    note = parse_note(raw_bytes)
+    envelope = check_envelope(parse_canonical(note.text[:-1].encode("utf-8")))
+    if "\n" in note.text[:-1]:  # pragma: no cover - canonical JSON has no raw newline
+        raise StatementError("statement text must be one line")
+    signed_names = [s.name for s in note.signatures]
+    if sorted(signed_names) != sorted(envelope["signers"]):
+        raise StatementError(
+            f"signature lines {sorted(signed_names)} do not match the listed signers "
+            f"{sorted(envelope['signers'])}"
+        )
+    return Statement(raw_bytes.decode("utf-8"), note, envelope)
+
+
+def make_envelope(
+    type_: str,
+    id_: str,
+    signers: Sequence[str],
+    body: dict[str, Any],
+    *,
+    issued_at: datetime | None = None,
+    valid_for: timedelta = timedelta(hours=1),
+) -> dict[str, Any]:
+    """Build an envelope with contract times."""
+    issued = issued_at or utc_now()
+    return check_envelope(
+        {
+            "v": 1,
+            "type": type_,
+            "id": id_,
+            "signers": list(signers),
+            "issued_at": format_time(issued),
+            "not_after": format_time(issued + valid_for),
+            "body": body,
+        }
+    )
+
+
+def sign_statement(envelope: dict[str, Any], keys: Sequence[SignerKey]) -> str:
+    """Sign an envelope with each key; the result is the note text to submit."""
+    check_envelope(envelope)
+    text = canonical_bytes(envelope).decode("utf-8") + "\n"
+    note = sign_note(text, keys).encode()
+    parse_statement(note)  # the same checks a server will run
+    return note
+
+
+# ------------------------------ ledger/entry.py ---------------------------------------------
+# Ledger entries (contract point 6): JCS of {"index","prev","recorded_at","statement"}.
+
+MAX_ENTRY_BYTES = 65_535
+ZERO_HASH_HEX = "0" * 64
+ENTRY_KEYS = frozenset({"index", "prev", "recorded_at", "statement"})
+_HEX64_RE = re.compile(r"[0-9a-f]{64}\Z")
+# The fixed head of a canonical entry; the statement string follows, then "}".
+_HEAD_RE = re.compile(
+    r'\{"index":(0|[1-9][0-9]{0,15}),"prev":"([0-9a-f]{64})","recorded_at":"([0-9TZ:.-]{27})","statement":'
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry, kept with the exact bytes it was parsed from or encoded to."""
+
+    index: int
+    prev: str
+    recorded_at: str
+    statement: str
+    data: bytes = field(repr=False)
+    leaf_hash: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "leaf_hash", leaf_hash(self.data))
+
+
+def encode_entry(index: int, prev: str, recorded_at: str, statement: str) -> Entry:
+    """Build an entry and its bytes."""
+    data = canonical_bytes(
+        {"index": index, "prev": prev, "recorded_at": recorded_at, "statement": statement}
+    )
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
+    return Entry(index, prev, recorded_at, statement, data)
+
+
+def parse_entry(data: bytes) -> Entry:
+    """Parse entry bytes; refuse anything not exactly canonical and well-formed."""
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
+    value = _parse_fast(data)
+    if value is None:
+        value = parse_canonical(data)
+    if not isinstance(value, dict) or set(value) != ENTRY_KEYS:
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise EntryError(f"entry must have exactly {sorted(ENTRY_KEYS)}, found {found}")
+    index, prev, recorded_at, statement = (
+        value["index"], value["prev"], value["recorded_at"], value["statement"],
+    )
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise EntryError(f"entry index must be a non-negative integer, found {index!r}")
+    if not isinstance(prev, str) or not _HEX64_RE.match(prev):
+        raise EntryError(f"entry prev must be 64 lowercase hex digits, found {str(prev)[:80]!r}")
+    parse_time(recorded_at)
+    if not isinstance(statement, str):
+        raise EntryError("entry statement must be a string")
+    return Entry(index, prev, recorded_at, statement, bytes(data))
+
+
+def _parse_fast(data: bytes) -> dict[str, Any] | None:
+    """The value of an entry shown canonical by its shape, or None (then parse_canonical decides).
+
+    Bytes of exactly the form {"index":N,"prev":"<hex>","recorded_at":"<27 chars>","statement":S}
+    with S a canonical string literal are the RFC 8785 encoding of that object (its keys are
+    in sorted order and nothing but S needs escaping), so parse_canonical would return the
+    same value; this avoids decoding and re-encoding every entry as a whole.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD_RE.match(text)
+    if head is None or int(head[1]) > MAX_SAFE_INTEGER:
+        return None
+    literal = canonical_string_at(text, head.end())
+    if literal is None or literal[1] != len(text) - 1 or not text.endswith("}"):
+        return None
+    return {"index": int(head[1]), "prev": head[2], "recorded_at": head[3], "statement": literal[0]}
+
+
+# ------------------------------ ledger/trust.py ---------------------------------------------
+# The trust state read from the log itself (contract points 9-11).
+#
+# Genesis, policy, key registrations, revocations and rotations (principal keys and
+# the ledger's own) are applied in index order; ``authorize`` says whether a statement
+# may land at a given index and which signatures must verify. Pure: no I/O.
+
+LEDGER_ROLE = "ledger"
+ADMIN_ROLE = "administrator"
+CLOCK_SKEW = timedelta(minutes=5)
+SELF_SIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
+TRUST_TYPES = frozenset(
+    {"genesis", "policy", "key_registration", "key_revocation", "key_rotation",
+     "ledger_key_rotation", "blocked"}
+)
+_ROLE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+
+
+@dataclass
+class KeyRecord:
+    """One key of one principal and the span of indices it may sign."""
+
+    key: VerifierKey
+    roles: tuple[str, ...]
+    attributes: dict[str, Any]
+    registered_at: int
+    revoked_at: int | None = None
+
+    def valid_at(self, index: int) -> bool:
+        return self.registered_at < index and (self.revoked_at is None or index <= self.revoked_at)
+
+
+def _check_roles(roles: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(roles, list) or not roles:
+        raise StatementError(f"{where}: expected a non-empty list of roles")
+    for role in roles:
+        if not isinstance(role, str) or not _ROLE_RE.match(role):
+            raise StatementError(f"{where}: bad role {role!r}")
+    return tuple(roles)
+
+
+def _check_attributes(attributes: Any, where: str) -> None:
+    # Absent (or null) means none; anything else must be an object (it is applied as a dict).
+    if attributes is not None and not isinstance(attributes, dict):
+        raise StatementError(f"{where}: attributes must be an object, found {type(attributes).__name__}")
+
+
+def check_policy(policy: Any) -> dict[str, tuple[str, ...]]:
+    """A policy maps statement types to the roles allowed to sign them."""
+    if not isinstance(policy, dict) or not policy:
+        raise StatementError("policy must be a non-empty object of type -> roles")
+    return {t: _check_roles(r, f"policy[{t}]") for t, r in policy.items()}
+
+
+def _body_str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise StatementError(f"body.{key}: expected a string, found {type(value).__name__}")
+    return value
+
+
+@dataclass
+class TrustState:
+    """Keys, roles and policy as of ``size`` applied entries."""
+
+    size: int = 0
+    origin: str | None = None
+    policy: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    keys: dict[str, list[KeyRecord]] = field(default_factory=dict)
+    checkpoint_keys: list[VerifierKey] = field(default_factory=list)
+    statement_key_name: str | None = None
+
+    # ---- queries -------------------------------------------------------------
+    def active(self, name: str, index: int) -> KeyRecord | None:
+        for record in reversed(self.keys.get(name, [])):
+            if record.valid_at(index):
+                return record
+        return None
+
+    def current(self, name: str) -> KeyRecord | None:
+        """The key a name may sign the next entry with."""
+        return self.active(name, self.size)
+
+    def _signer_key(self, stmt: Statement, name: str, index: int) -> tuple[VerifierKey, KeyRecord | None]:
+        body = stmt.envelope["body"]
+        if stmt.type in SELF_SIGNED_TYPES and name == body.get("name"):
+            key = parse_vkey(_body_str(body, "vkey"))
+            if key.name != name:
+                raise TrustError(f"vkey is named {key.name!r}, not {name!r}", "trust.key_name")
+            return key, None
+        if stmt.type == "ledger_key_rotation" and name == self.statement_key_name and body.get("statement_vkey"):
+            return parse_vkey(_body_str(body, "statement_vkey")), None
+        record = self.active(name, index)
+        if record is None:
+            known = self.keys.get(name)
+            if known and any(r.revoked_at is not None and r.revoked_at < index for r in known):
+                raise TrustError(f"the key of {name} was revoked before entry {index}", "trust.revoked_key")
+            raise TrustError(f"no key is registered for {name} at entry {index}", "trust.unknown_key")
+        return record.key, record
+
+    # ---- the check -----------------------------------------------------------
+    def authorize(self, stmt: Statement, index: int, recorded_at: str) -> list[VerifierKey]:
+        """Raise unless stmt may be entry ``index``; return the keys whose signatures must verify.
+
+        Signatures themselves are checked by ``check_signatures`` so that a verifier can
+        run them in parallel.
+        """
+        if index != self.size:
+            raise TrustError(f"trust state holds {self.size} entries, asked about entry {index}", "trust.order")
+        recorded = parse_time(recorded_at)
+        if index == 0:
+            if stmt.type != "genesis":
+                raise TrustError(f"entry 0 must be genesis, found {stmt.type}", "trust.genesis")
+            return self._authorize_genesis(stmt)
+        if stmt.type == "genesis":
+            raise TrustError("genesis is only allowed at entry 0", "trust.genesis")
+        if recorded > stmt.not_after:
+            raise TrustError(
+                f"statement expired: not_after {stmt.envelope['not_after']} is before {recorded_at}",
+                "trust.expired",
+            )
+        if stmt.issued_at > recorded + CLOCK_SKEW:
+            raise TrustError(
+                f"statement issued in the future: {stmt.envelope['issued_at']} vs {recorded_at}",
+                "trust.future",
+            )
+        allowed = self.policy.get(stmt.type)
+        if allowed is None:
+            raise TrustError(f"statement type {stmt.type!r} is not in the policy", "trust.type")
+        keys = []
+        for name in stmt.signers:
+            key, record = self._signer_key(stmt, name, index)
+            keys.append(key)
+            if record is not None and not set(record.roles) & set(allowed):
+                raise TrustError(
+                    f"{name} has roles {list(record.roles)}; {stmt.type} needs one of {list(allowed)}",
+                    "trust.role",
+                )
+        self._check_type_rules(stmt, index)
+        return keys
+
+    def _authorize_genesis(self, stmt: Statement) -> list[VerifierKey]:
+        body = stmt.envelope["body"]
+        for key in ("origin", "checkpoint_vkey", "statement_vkey", "administrator", "policy"):
+            if key not in body:
+                raise StatementError(f"genesis body.{key} is missing")
+        checkpoint_key = parse_vkey(_body_str(body, "checkpoint_vkey"))
+        statement_key = parse_vkey(_body_str(body, "statement_vkey"))
+        if checkpoint_key.name != body["origin"]:
+            raise StatementError("genesis checkpoint_vkey must be named after the origin")
+        if statement_key.name == checkpoint_key.name:
+            raise StatementError("genesis statement key must have its own name")
+        admin = body["administrator"]
+        if not isinstance(admin, dict):
+            raise StatementError("genesis body.administrator must be an object")
+        parse_vkey(_body_str(admin, "vkey"))
+        _check_roles(admin.get("roles"), "genesis administrator roles")
+        _check_attributes(admin.get("attributes"), "genesis administrator")
+        policy = check_policy(body["policy"])
+        if LEDGER_ROLE not in policy.get("blocked", ()):
+            raise StatementError("genesis policy must let the ledger sign 'blocked'")
+        if stmt.signers != [statement_key.name]:
+            raise TrustError("genesis must be signed by the ledger's statement key alone", "trust.genesis")
+        return [statement_key]
+
+    def _check_type_rules(self, stmt: Statement, index: int) -> None:
+        body = stmt.envelope["body"]
+        others = [n for n in stmt.signers if not (stmt.type in SELF_SIGNED_TYPES and n == body.get("name"))]
+        if stmt.type in SELF_SIGNED_TYPES:
+            name = _body_str(body, "name")
+            if name not in stmt.signers:
+                raise TrustError(f"{stmt.type} must be signed by the new key itself", "trust.proof_of_possession")
+            if not others:
+                raise TrustError(f"{stmt.type} needs an administrator's signature too", "trust.role")
+            new_key = parse_vkey(_body_str(body, "vkey"))
+            for records in self.keys.values():
+                if any(r.key.public_key == new_key.public_key for r in records):
+                    raise TrustError("this public key is already registered", "trust.key_reuse")
+            current = self.active(name, index)
+            if stmt.type == "key_registration":
+                if current is not None:
+                    raise TrustError(f"{name} already has a valid key; rotate it instead", "trust.name_taken")
+                _check_roles(body.get("roles"), "key_registration roles")
+                _check_attributes(body.get("attributes"), "key_registration")
+                if LEDGER_ROLE in body["roles"]:
+                    raise TrustError("the ledger role cannot be registered", "trust.role")
+            else:
+                if current is None:
+                    raise TrustError(f"{name} has no valid key to rotate", "trust.unknown_key")
+                if _body_str(body, "retires") != f"{current.key.key_id:08x}":
+                    raise TrustError("rotation must name the key it retires", "trust.rotation")
+        elif stmt.type == "key_revocation":
+            name = _body_str(body, "name")
+            key_id = _body_str(body, "key_id")
+            if not any(f"{r.key.key_id:08x}" == key_id and r.valid_at(index) for r in self.keys.get(name, [])):
+                raise TrustError(f"{name} has no valid key {key_id} to revoke", "trust.unknown_key")
+            if name == self.statement_key_name:
+                raise TrustError("the ledger's key is replaced by ledger_key_rotation", "trust.rotation")
+        elif stmt.type == "ledger_key_rotation":
+            if self.statement_key_name not in stmt.signers:
+                raise TrustError("ledger_key_rotation must be signed by the ledger's key", "trust.rotation")
+            # A new statement key signs for the ledger's name itself (proof of possession),
+            # so without a second signer nobody who already holds a key would have authorised it.
+            if body.get("statement_vkey") and len(stmt.signers) < 2:
+                raise TrustError(
+                    "ledger_key_rotation of the statement key needs an administrator's signature too",
+                    "trust.role",
+                )
+            if body.get("checkpoint_vkey"):
+                key = parse_vkey(_body_str(body, "checkpoint_vkey"))
+                if key.name != self.origin:
+                    raise StatementError("a new checkpoint key must be named after the origin")
+            if body.get("statement_vkey"):
+                key = parse_vkey(_body_str(body, "statement_vkey"))
+                if key.name != self.statement_key_name:
+                    raise StatementError("a new statement key keeps the statement key's name")
+        elif stmt.type == "policy":
+            check_policy(body.get("policy"))
+        elif stmt.type == "blocked" and stmt.signers != [self.statement_key_name]:
+            raise TrustError("blocked entries are signed by the ledger alone", "trust.role")
+
+    @staticmethod
+    def check_signatures(stmt: Statement, keys: Sequence[VerifierKey]) -> None:
+        """Every listed signer signed exactly once with its key; no other signature line."""
+        verify_exactly(stmt.note, keys)
+
+    # ---- state changes -------------------------------------------------------
+    def apply(self, stmt: Statement, index: int) -> None:
+        """Apply an authorised statement at ``index`` (the next one)."""
+        if index != self.size:
+            raise TrustError(f"applying entry {index} to a state of {self.size} entries", "trust.order")
+        body = stmt.envelope["body"]
+        if stmt.type == "genesis":
+            self.origin = body["origin"]
+            self.policy = check_policy(body["policy"])
+            self.checkpoint_keys = [parse_vkey(body["checkpoint_vkey"])]
+            statement_key = parse_vkey(body["statement_vkey"])
+            self.statement_key_name = statement_key.name
+            self._add(statement_key, (LEDGER_ROLE,), {}, index)
+            admin = body["administrator"]
+            self._add(parse_vkey(admin["vkey"]), tuple(admin["roles"]), dict(admin.get("attributes") or {}), index)
+        elif stmt.type == "policy":
+            self.policy = check_policy(body["policy"])
+        elif stmt.type == "key_registration":
+            self._add(parse_vkey(body["vkey"]), tuple(body["roles"]), dict(body.get("attributes") or {}), index)
+        elif stmt.type == "key_rotation":
+            old = self.active(body["name"], index)
+            assert old is not None
+            old.revoked_at = index
+            self._add(parse_vkey(body["vkey"]), old.roles, old.attributes, index)
+        elif stmt.type == "key_revocation":
+            for record in self.keys.get(body["name"], []):
+                if f"{record.key.key_id:08x}" == body["key_id"] and record.revoked_at is None:
+                    record.revoked_at = index
+        elif stmt.type == "ledger_key_rotation":
+            if body.get("checkpoint_vkey"):
+                self.checkpoint_keys.append(parse_vkey(body["checkpoint_vkey"]))
+            if body.get("statement_vkey"):
+                assert self.statement_key_name is not None
+                old = self.active(self.statement_key_name, index)
+                assert old is not None
+                old.revoked_at = index
+                self._add(parse_vkey(body["statement_vkey"]), (LEDGER_ROLE,), {}, index)
+        self.size = index + 1
+
+    def _add(self, key: VerifierKey, roles: tuple[str, ...], attributes: dict[str, Any], index: int) -> None:
+        self.keys.setdefault(key.name, []).append(KeyRecord(key, roles, attributes, index))
+
+    def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
+        """authorize + check_signatures + apply, in that order."""
+        keys = self.authorize(stmt, index, recorded_at)
+        try:
+            self.check_signatures(stmt, keys)
+        except SignatureError:
+            raise
+        self.apply(stmt, index)
+
+
+# ------------------------------ ledger/verify.py --------------------------------------------
+# Verification of a whole log, entry by entry, from the entry bytes alone.
+#
+# Shared by ``disclosure-ledger verify`` (on the stored log) and the court's script
+# (on an export). Every check is on. Two parts can run in other processes: the
+# stateless parsing of an entry (``parse_log_entry``, then ``add_parsed``), and the
+# Ed25519 checks themselves (``defer_signatures``, then ``check_deferred``). The reasons
+# given are the same whichever way the work is split.
+
+class ChainLink(Protocol):
+    """What the chain checks read of an entry: an Entry, or a lighter record of these four."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def prev(self) -> str: ...
+
+    @property
+    def recorded_at(self) -> str: ...
+
+    @property
+    def leaf_hash(self) -> bytes: ...
+
+
+@dataclass
+class DeferredSignatures:
+    """Ed25519 checks collected for a range of entries: (index, signed text, [(key, signature)]).
+
+    Which signature line belongs to which key was settled when the entry was admitted
+    (``match_signatures``); only the Ed25519 verifications remain.
+    """
+
+    items: list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]] = field(default_factory=list)
+
+
+def parse_log_entry(data: bytes, index: int) -> tuple[Entry, Statement | str]:
+    """The stateless checks of entry ``index``, which need no earlier entry.
+
+    Raises VerificationError if the entry is malformed. A malformed statement is returned
+    as its reason, for ``add_parsed`` to raise after the chain checks (as ``add`` does).
+    """
+    try:
+        entry = parse_entry(data)
+    except LedgerError as e:
+        raise VerificationError(f"malformed entry: {e}", index) from None
+    try:
+        return entry, parse_statement(entry.statement)
+    except LedgerError as e:
+        return entry, f"malformed statement: {e}"
+
+
+class LogVerifier:
+    """Feed entries in order; every structural, chain, time and trust check runs as they arrive."""
+
+    def __init__(self, *, defer_signatures: bool = False) -> None:
+        self.trust = TrustState()
+        self.frontier = Frontier()
+        self.prev_hex = ZERO_HASH_HEX
+        self.last_recorded_at: str | None = None
+        self.defer = defer_signatures
+        self.deferred = DeferredSignatures()
+        # Receives (level, position, hash) of every tree node completed; fsck compares stored nodes.
+        self.on_node: Callable[[int, int, bytes], None] | None = None
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
+
+    def root(self) -> bytes:
+        return self.frontier.root()
+
+    def add(self, data: bytes, index: int | None = None) -> Entry:
+        """Check one entry's bytes as the next entry; raise VerificationError naming it."""
+        expected = self.size
+        if index is not None and index != expected:
+            raise VerificationError("index out of sequence", expected, expected, index)
+        entry, stmt = parse_log_entry(data, expected)
+        self.add_parsed(entry, stmt)
+        return entry
+
+    def add_parsed(self, entry: ChainLink, stmt: Statement | str) -> None:
+        """``add`` for an entry already through ``parse_log_entry`` (perhaps in another process).
+
+        ``entry`` may be the Entry or any record of its index, prev, recorded_at and leaf hash.
+        """
+        expected = self.size
+        if entry.index != expected:
+            raise VerificationError("entry index out of sequence", expected, expected, entry.index)
+        if entry.prev != self.prev_hex:
+            raise VerificationError("prev does not link to the previous entry", expected, self.prev_hex, entry.prev)
+        if self.last_recorded_at is not None and entry.recorded_at < self.last_recorded_at:
+            raise VerificationError(
+                "recorded_at decreases", expected, f">= {self.last_recorded_at}", entry.recorded_at
+            )
+        if isinstance(stmt, str):
+            raise VerificationError(stmt, expected)
+        self.admit(stmt, expected, entry.recorded_at)
+        self.frontier.append(entry.leaf_hash, self.on_node)
+        self.prev_hex = entry.leaf_hash.hex()
+        self.last_recorded_at = entry.recorded_at
+
+    def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
+        try:
+            keys = self.trust.authorize(stmt, index, recorded_at)
+            if self.defer:
+                lines = match_signatures(stmt.note, keys)
+                self.deferred.items.append(
+                    (index, stmt.note.text.encode("utf-8"),
+                     [(k, line.signature) for k, line in zip(keys, lines, strict=True)])
+                )
+            else:
+                self.trust.check_signatures(stmt, keys)
+            self.trust.apply(stmt, index)
+        except VerificationError:
+            raise
+        except LedgerError as e:
+            rule = getattr(e, "rule", None)
+            reason = f"{rule}: {e}" if rule else str(e)
+            raise VerificationError(reason, index) from None
+
+
+def check_deferred(
+    items: Sequence[tuple[int, bytes, Sequence[tuple[VerifierKey, bytes]]]],
+) -> tuple[int, str] | None:
+    """Check deferred signatures; return (index, reason) of the first failure, else None.
+
+    The reason is the one ``add`` gives without deferring.
+    """
+    for index, message, checks in items:
+        for key, signature in checks:
+            try:
+                key.verify(message, signature)
+            except LedgerError as e:
+                return index, str(e)
+    return None
+
+
+# ------------------------------ scripts/_verifier_cli.py ------------------------------------
+# The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
+#
+#     python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
+#         [--previous-checkpoint FILE [--consistency-proof FILE]]
+#         [--inclusion-proof FILE --entry FILE] [--json] [--workers N]
+#
+# Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
+# else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
+# root (a C2SP verifier key string, or a file holding it). Exit status: 0 when every
+# check holds, 1 when anything in the export, checkpoint or proofs fails (the report
+# names the first failing entry and the reason), 2 for usage errors and unreadable files.
+#
+# This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
+# bundles it with the integrity core (ledger/*.py) into that one standalone file.
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# An entry is at most 65,535 bytes, so its export line (base64 plus framing) is under 87,500.
+MAX_LINE_BYTES = 100_000
+DEFAULT_CHUNK = 1000
+# An export line is JCS of {"entry_b64": ..., "index": ...} + LF. A line that is exactly
+# _LINE_HEAD + canonical base64 + _LINE_MID + decimal + "}\n" is canonical (base64 needs no
+# JSON escaping); any other line takes the slow path through parse_canonical, which
+# refuses it or accepts it with the same result.
+_LINE_HEAD = b'{"entry_b64":"'
+_LINE_MID = b'","index":'
+_LINE_TAIL_RE = re.compile(rb"(0|[1-9][0-9]{0,15})\}\n\Z")
+_HASH_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class CheckFailed(Exception):
+    """Something in the export, checkpoint or proofs does not hold (exit 1)."""
+
+    def __init__(self, reason: str, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        super().__init__(reason)
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable file (exit 2)."""
+
+
+def _reason(error: VerificationError) -> str:
+    """A VerificationError's message without its 'entry N: ' prefix (the index is reported apart)."""
+    text = str(error)
+    prefix = f"entry {error.index}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _unexpected(error: Exception) -> str:
+    return f"unexpected error while checking this entry ({type(error).__name__}: {error}); please report it"
+
+
+# ---- export lines (contract point 12) -----------------------------------------------
+def parse_export_line(line: bytes, position: int) -> bytes:
+    """Return the entry bytes of export line ``position``; raise VerificationError naming it."""
+    mid = line.rfind(_LINE_MID)
+    tail = _LINE_TAIL_RE.match(line, mid + len(_LINE_MID)) if mid > 0 and line.startswith(_LINE_HEAD) else None
+    if tail is not None and int(tail[1]) == position:
+        try:
+            return b64decode(line[len(_LINE_HEAD) : mid].decode("ascii"))
+        except (LedgerError, UnicodeDecodeError):
+            pass  # the slow path says what is wrong
+    b64_text, index = _parse_odd_line(line, position)
+    if index != position:
+        raise VerificationError("export line index out of sequence", position, position, index)
+    try:
+        return b64decode(b64_text)
+    except LedgerError as e:
+        raise VerificationError(f"export line: entry_b64 is not strict base64: {e}", position) from None
+
+
+def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
+    """The slow path: a precise reason for a line the fast pattern does not match."""
+    if not line.endswith(b"\n"):
+        if len(line) >= MAX_LINE_BYTES:
+            raise VerificationError(f"export line is longer than {MAX_LINE_BYTES} bytes", position)
+        raise VerificationError("export line does not end with LF (the file ends inside a line)", position)
+    if line == b"\n":
+        raise VerificationError("blank line in the export", position)
+    try:
+        value = parse_canonical(line[:-1])
+    except LedgerError as e:
+        raise VerificationError(f"export line is not canonical JSON: {e}", position) from None
+    if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise VerificationError(
+            "export line must be an object of exactly entry_b64 and index", position, None, found
+        )
+    b64_text, index = value["entry_b64"], value["index"]
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise VerificationError("export line index must be a non-negative integer", position, None, index)
+    if not isinstance(b64_text, str):
+        raise VerificationError("export line entry_b64 must be a string", position)
+    return b64_text, index
+
+
+# ---- work that any process can do ---------------------------------------------------
+class Link(NamedTuple):
+    """What the chain checks need of an entry (see ledger.verify.ChainLink)."""
+
+    index: int
+    prev: str
+    recorded_at: str
+    leaf_hash: bytes
+
+
+# A parsed entry crosses processes as plain tuples (a third of the pickling cost of the
+# Entry and Statement objects): the Link fields, then the statement's raw text, note text,
+# signature lines and envelope, or the reason it is malformed.
+StatementParts = tuple[str, str, tuple[tuple[str, int, bytes], ...], dict[str, Any]] | str
+ParsedChunk = tuple[list[tuple[tuple[int, str, str, bytes], StatementParts]], tuple[int, str] | None]
+Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
+
+
+def parse_chunk(start: int, lines: list[bytes]) -> ParsedChunk:
+    """The stateless checks of export lines start, start+1, ...: stop at the first failure."""
+    parsed: list[tuple[tuple[int, str, str, bytes], StatementParts]] = []
+    for offset, line in enumerate(lines):
+        position = start + offset
+        try:
+            entry, stmt = parse_log_entry(parse_export_line(line, position), position)
+        except VerificationError as e:
+            return parsed, (position, _reason(e))
+        except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+            return parsed, (position, _unexpected(e))
+        link = (entry.index, entry.prev, entry.recorded_at, entry.leaf_hash)
+        if isinstance(stmt, str):
+            parsed.append((link, stmt))
+        else:
+            lines_ = tuple((s.name, s.key_id, s.signature) for s in stmt.note.signatures)
+            parsed.append((link, (stmt.raw, stmt.note.text, lines_, stmt.envelope)))
+    return parsed, None
+
+
+def rebuild(parts: StatementParts) -> Statement | str:
+    """The Statement that parse_chunk took apart (no check is repeated: they all passed)."""
+    if isinstance(parts, str):
+        return parts
+    raw, text, signatures, envelope = parts
+    return Statement(raw, Note(text, tuple(NoteSignature(*s) for s in signatures)), envelope)
+
+
+def check_signatures(items: Deferred) -> tuple[int, str] | None:
+    """The Ed25519 checks of admitted entries: (index, reason) of the first failure, or None."""
+    return check_deferred(items)
+
+
+def _worker_init() -> None:
+    # Verification allocates many short-lived objects and makes no reference cycles;
+    # the default collector thresholds would spend a third of the time scanning them.
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
+
+
+class _Done:
+    """A finished task, for the single-process path (the part of Future we use)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _InlinePool:
+    """Runs tasks at once in this process (the part of ProcessPoolExecutor we use)."""
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> _Done:
+        return _Done(func(*args))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+# ---- the report ---------------------------------------------------------------------
+@dataclass
+class Report:
+    """Everything the verifier found, printed as text or JSON."""
+
+    exit: int = EXIT_OK
+    index: int | None = None
+    reason: str | None = None
+    trust_root: str | None = None
+    origin: str | None = None
+    checkpoint_size: int | None = None
+    checkpoint_root: str | None = None
+    size: int | None = None
+    signatures: int = 0
+    uncommitted: int | None = None
+    root: str | None = None
+    checks: list[tuple[str, str]] = field(default_factory=list)
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit == EXIT_OK
+
+    def passed(self, name: str, detail: str) -> None:
+        self.checks.append((name, detail))
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "exit": self.exit,
+            "index": self.index,
+            "reason": self.reason,
+            "trust_root": self.trust_root,
+            "origin": self.origin,
+            "checkpoint_size": self.checkpoint_size,
+            "checkpoint_root": self.checkpoint_root,
+            "size": self.size,
+            "signatures": self.signatures,
+            "uncommitted": self.uncommitted,
+            "root": self.root,
+            "checks": [{"check": n, "detail": d} for n, d in self.checks],
+            "elapsed_seconds": round(self.elapsed, 3),
+        }
+
+    def as_text(self) -> str:
+        out = ["Disclosure Ledger verification"]
+        out += [f"  ok    {name:<12} {detail}" for name, detail in self.checks]
+        if self.ok:
+            if self.uncommitted:
+                out.append(
+                    f"  note: the last {self.uncommitted} entries of the export are verified but not yet "
+                    "committed to by the checkpoint; a later checkpoint must cover them"
+                )
+            out.append("RESULT: OK (exit 0)")
+        elif self.exit == EXIT_USAGE:
+            out.append(f"RESULT: NOT VERIFIED, usage error: {self.reason} (exit 2)")
+        else:
+            where = f"at entry {self.index}" if self.index is not None else "(not about one entry)"
+            out.append(f"  FAIL  {where}: {self.reason}")
+            out.append(f"RESULT: FAILED {where}: {self.reason} (exit 1)")
+        return "\n".join(out) + "\n"
+
+
+# ---- progress on stderr -------------------------------------------------------------
+class _Progress:
+    """tqdm when it is installed, else a plain counter; both on stderr."""
+
+    def __init__(self, total_bytes: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = 0
+        self.total = total_bytes
+        self.last = 0.0
+        if not enabled:
+            return
+        try:
+            import tqdm
+
+            tqdm.tqdm.monitor_interval = 0  # no monitor thread
+            self.bar = tqdm.tqdm(total=total_bytes, unit="B", unit_scale=True, desc="verify", file=sys.stderr)
+        except ImportError:
+            self.bar = None
+
+    def update(self, nbytes: int, entries: int) -> None:
+        if not self.enabled:
+            return
+        self.done += nbytes
+        if self.bar is not None:
+            self.bar.update(nbytes)
+            self.bar.set_postfix(entries=entries, refresh=False)
+            return
+        now = time.monotonic()
+        if now - self.last >= 0.5:
+            self.last = now
+            share = 100.0 * self.done / self.total if self.total else 100.0
+            sys.stderr.write(f"\rverify: {entries} entries ({share:.0f}%)")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+# ---- reading inputs -----------------------------------------------------------------
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path!r}: {e.strerror or e}") from None
+
+
+def _trust_root(value: str) -> VerifierKey:
+    text = value
+    if os.path.isfile(value):
+        try:
+            text = _read(value, "trust root file").decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise UsageError(f"trust root file {value!r} is not UTF-8 text") from None
+    try:
+        return parse_vkey(text)
+    except LedgerError as e:
+        raise UsageError(f"--vkey is neither a verifier key nor a file holding one: {e}") from None
+
+
+def _open_checkpoint(data: bytes, keys: list[VerifierKey], what: str) -> SignedCheckpoint:
+    try:
+        return open_checkpoint(data, keys[0]) if len(keys) == 1 else open_with_any(data, keys)
+    except LedgerError as e:
+        raise CheckFailed(f"{what}: {e}") from None
+
+
+def _hex32(value: Any, where: str) -> bytes:
+    if not isinstance(value, str) or not _HASH_HEX_RE.match(value):
+        raise CheckFailed(f"{where}: expected 64 lowercase hex digits, found {str(value)[:80]!r}")
+    return bytes.fromhex(value)
+
+
+def _size(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise CheckFailed(f"{where}: expected a non-negative integer, found {value!r}")
+    return value
+
+
+def _proof_file(path: str, what: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    data = _read(path, what)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CheckFailed(f"{what} is not JSON: {e}") from None
+    if not isinstance(value, dict) or not set(keys) <= set(value):
+        raise CheckFailed(f"{what} must be an object with {', '.join(keys)}")
+    path_value = value["path"]
+    if not isinstance(path_value, list):
+        raise CheckFailed(f"{what}: path must be a list of hashes")
+    value["path"] = [_hex32(h, f"{what} path[{i}]") for i, h in enumerate(path_value)]
+    return value
+
+
+def _entry_file(path: str) -> bytes:
+    """Raw entry bytes (``disclosure-ledger entry`` output, one trailing LF allowed) or an export line."""
+    data = _read(path, "entry file")
+    if data.startswith(b'{"entry_b64":'):
+        try:
+            value = parse_canonical(data.removesuffix(b"\n"))
+            if not isinstance(value, dict) or not isinstance(value.get("entry_b64"), str):
+                raise CheckFailed("entry file: an export line needs a string entry_b64")
+            return b64decode(value["entry_b64"])
+        except LedgerError as e:
+            raise CheckFailed(f"entry file: not an export line: {e}") from None
+    return data.removesuffix(b"\n")
+
+
+# ---- the export ---------------------------------------------------------------------
+@dataclass
+class ExportResult:
+    """What streaming the export established."""
+
+    size: int
+    signatures: int
+    roots: dict[int, bytes]  # root at each size of interest
+    checkpoint_keys: dict[int, list[VerifierKey]]  # the log's checkpoint keys at those sizes
+    origin: str | None
+    failure: tuple[int, str] | None
+
+
+def _lines(f: IO[bytes], chunk: int) -> Iterator[tuple[list[bytes], int]]:
+    """Chunks of export lines and their byte count; a line is cut at MAX_LINE_BYTES."""
+    while True:
+        lines = []
+        nbytes = 0
+        for _ in range(chunk):
+            line = f.readline(MAX_LINE_BYTES)
+            if not line:
+                break
+            lines.append(line)
+            nbytes += len(line)
+        if not lines:
+            return
+        yield lines, nbytes
+
+
+def verify_export(
+    path: str, marks: set[int], workers: int, chunk: int, progress: _Progress
+) -> ExportResult:
+    """Stream the export through every entry check; stop at the first failing entry.
+
+    Parsing (stateless) and Ed25519 checks run in a process pool; the chain, time and
+    trust checks, which depend on every earlier entry, run here, in index order.
+    """
+    verifier = LogVerifier(defer_signatures=True)
+    roots: dict[int, bytes] = {}
+    keys_at: dict[int, list[VerifierKey]] = {}
+    if 0 in marks:
+        roots[0], keys_at[0] = EMPTY_ROOT, []
+    signatures = 0
+    failures: list[tuple[int, str]] = []
+    pool: Any = _InlinePool()
+    depth = 1
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed in finally, after the pool
+    except OSError as e:
+        raise UsageError(f"cannot read export {path!r}: {e.strerror or e}") from None
+    if workers > 1 and os.fstat(f.fileno()).st_size > 2 * chunk * 700:
+        # With fork, ProcessPoolExecutor starts every worker before any thread of its own.
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context(), initializer=_worker_init)
+        depth = 2 * workers
+    parsing: deque[tuple[Any, int]] = deque()
+    checking: deque[Any] = deque()
+
+    def collect(result: Any) -> None:
+        found = result.result()
+        if found is not None:
+            failures.append(found)
+
+    def admit(task: Any, nbytes: int) -> bool:
+        nonlocal signatures
+        parsed, parse_failure = task.result()
+        try:
+            for link, parts in parsed:
+                verifier.add_parsed(Link(*link), rebuild(parts))
+                if verifier.size in marks:
+                    roots[verifier.size] = verifier.root()
+                    keys_at[verifier.size] = list(verifier.trust.checkpoint_keys)
+        except VerificationError as e:
+            failures.append((e.index if e.index is not None else verifier.size, _reason(e)))
+        except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+            failures.append((verifier.size, _unexpected(e)))
+        if not failures and parse_failure is not None:
+            failures.append(parse_failure)
+        items = verifier.deferred.items
+        verifier.deferred.items = []
+        if items:
+            signatures += sum(len(checks) for _, _, checks in items)
+            checking.append(pool.submit(check_signatures, items))
+        while checking and (checking[0].done() or len(checking) > depth):
+            collect(checking.popleft())
+        progress.update(nbytes, verifier.size)
+        return not failures
+
+    gc_state = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 1000)
+    try:
+        going = True
+        position = 0
+        for lines, nbytes in _lines(f, chunk):
+            parsing.append((pool.submit(parse_chunk, position, lines), nbytes))
+            position += len(lines)
+            if len(parsing) >= depth:
+                going = admit(*parsing.popleft())
+                if not going:
+                    break
+        while going and parsing:
+            going = admit(*parsing.popleft())
+        while checking:  # every entry admitted so far is signature-checked before we report
+            collect(checking.popleft())
+    finally:
+        gc.set_threshold(*gc_state)
+        pool.shutdown(wait=True, cancel_futures=True)  # chunks after a failure are not looked at
+        f.close()
+    return ExportResult(
+        size=verifier.size,
+        signatures=signatures,
+        roots=roots,
+        checkpoint_keys=keys_at,
+        origin=verifier.trust.origin,
+        failure=min(failures) if failures else None,
+    )
+
+
+# ---- the whole verification ---------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = _ArgumentParser(
+        prog="verify_ledger.py",
+        description="Verify a Disclosure Ledger export, checkpoint and proofs offline (exit 0 = all hold).",
+        epilog="Exit status: 0 every check holds; 1 a check fails; 2 usage error or unreadable file.",
+    )
+    p.add_argument("--vkey", required=True, help="trust root: the checkpoint verifier key, or a file holding it")
+    p.add_argument("--checkpoint", required=True, metavar="FILE", help="signed checkpoint (C2SP tlog-checkpoint)")
+    p.add_argument("--export", metavar="FILE", help="export (JSON Lines); optional when checking proofs only")
+    p.add_argument("--previous-checkpoint", metavar="FILE", help="an older checkpoint to check consistency with")
+    p.add_argument("--consistency-proof", metavar="FILE", help="consistency proof old -> checkpoint (JSON)")
+    p.add_argument("--inclusion-proof", metavar="FILE", help="inclusion proof of one entry (JSON)")
+    p.add_argument("--entry", metavar="FILE", help="that entry: raw entry bytes, or its export line")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--workers", type=int, default=_cpu_count(), help="processes to use (default: all cores)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help=argparse.SUPPRESS)
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None, help="progress on stderr (default: on a tty)")
+    bar.add_argument("--no-progress", action="store_false", dest="progress")
+    return p
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # report usage errors as exit 2, without SystemExit
+        raise UsageError(message)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    if args.export is None and args.inclusion_proof is None and args.consistency_proof is None:
+        raise UsageError("--export is required (unless only --inclusion-proof or --consistency-proof is checked)")
+    if (args.inclusion_proof is None) != (args.entry is None):
+        raise UsageError("--inclusion-proof and --entry go together")
+    if args.consistency_proof is not None and args.previous_checkpoint is None:
+        raise UsageError("--consistency-proof needs --previous-checkpoint")
+    if args.previous_checkpoint is not None and args.consistency_proof is None and args.export is None:
+        raise UsageError("--previous-checkpoint without --export needs --consistency-proof")
+    if args.workers < 1 or args.chunk_size < 1:
+        raise UsageError("--workers and --chunk-size must be at least 1")
+
+
+def run(args: argparse.Namespace, report: Report) -> None:
+    """Every check, in the order of docs/VERIFYING.md; raise at the first that fails."""
+    _check_arguments(args)
+    trust_root = _trust_root(args.vkey)
+    report.trust_root = str(trust_root)
+    checkpoint_data = _read(args.checkpoint, "checkpoint")
+    previous_data = _read(args.previous_checkpoint, "previous checkpoint") if args.previous_checkpoint else None
+    for name in ("export", "consistency_proof", "inclusion_proof", "entry"):
+        path = getattr(args, name)
+        if path is not None and not os.access(path, os.R_OK):
+            raise UsageError(f"cannot read {name.replace('_', ' ')} {path!r}")
+
+    signed = _open_checkpoint(checkpoint_data, [trust_root], "checkpoint")
+    cp = signed.checkpoint
+    report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
+    report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+
+    previous = None
+    if previous_data is not None:
+        # An older checkpoint may carry only a checkpoint key the log has since rotated away
+        # from; the log's lineage is known once the export is read, so open it then.
+        previous_keys = [trust_root]
+        if args.export is None:
+            previous = _open_checkpoint(previous_data, previous_keys, "previous checkpoint")
+
+    if args.export is not None:
+        marks = {cp.size}
+        previous_size = _peek_size(previous_data) if previous_data is not None else None
+        if previous_size is not None:
+            marks.add(previous_size)
+        progress = _Progress(os.path.getsize(args.export), _progress_wanted(args))
+        try:
+            result = verify_export(args.export, marks, args.workers, args.chunk_size, progress)
+        finally:
+            progress.close()
+        report.size, report.signatures = result.size, result.signatures
+        if result.failure is not None:
+            raise CheckFailed(result.failure[1], result.failure[0])
+        report.passed(
+            "entries",
+            f"{result.size} entries, {result.signatures} signatures: encoding, index, prev chain, times, "
+            "envelopes, signers, keys and roles under the log's policy",
+        )
+        _check_against_checkpoint(result, cp, trust_root, report)
+        if previous_data is not None:
+            lineage = result.checkpoint_keys.get(previous_size or 0, [])
+            previous = _open_checkpoint(previous_data, [trust_root, *lineage], "previous checkpoint")
+            _check_previous_against_export(previous, result, cp.size, report)
+
+    if previous is not None and args.consistency_proof is not None:
+        _check_consistency(previous, signed, args.consistency_proof, report)
+    if args.inclusion_proof is not None:
+        _check_inclusion(signed, args.inclusion_proof, args.entry, report)
+
+
+def _peek_size(data: bytes) -> int | None:
+    """The tree size a checkpoint claims, before its signature is checked (to know what to record)."""
+    lines = data.split(b"\n", 3)
+    if len(lines) >= 2 and lines[1].isdigit() and len(lines[1]) <= 19:
+        return int(lines[1])
+    return None
+
+
+def _progress_wanted(args: argparse.Namespace) -> bool:
+    return bool(args.progress) if args.progress is not None else sys.stderr.isatty()
+
+
+def _check_against_checkpoint(
+    result: ExportResult, cp: Any, trust_root: VerifierKey, report: Report
+) -> None:
+    if result.size < cp.size:
+        raise CheckFailed(
+            f"the export ends after {result.size} entries but the checkpoint commits to {cp.size}", result.size
+        )
+    if result.origin != cp.origin:
+        raise CheckFailed(f"the log's origin (genesis) is {result.origin!r}, the checkpoint's is {cp.origin!r}")
+    lineage = result.checkpoint_keys.get(cp.size, [])
+    if trust_root not in lineage:
+        raise CheckFailed(
+            f"the trust root {trust_root} is not one of the log's checkpoint keys at size {cp.size} "
+            f"(genesis checkpoint_vkey and ledger_key_rotation): {[str(k) for k in lineage]}"
+        )
+    report.passed("key lineage", "the trust root is a checkpoint key named by the log itself")
+    root = result.roots[cp.size]
+    report.root = root.hex()
+    if root != cp.root:
+        raise CheckFailed(
+            f"the RFC 6962 root of the first {cp.size} entries is {root.hex()}, "
+            f"the checkpoint's root is {cp.root.hex()}"
+        )
+    report.passed("root", f"RFC 6962 root of entries 0..{cp.size - 1} equals the checkpoint's root")
+    report.uncommitted = result.size - cp.size
+    if report.uncommitted:
+        report.passed(
+            "uncommitted", f"entries {cp.size}..{result.size - 1} verified, not yet committed to by the checkpoint"
+        )
+
+
+def _check_previous_against_export(
+    previous: SignedCheckpoint, result: ExportResult, size: int, report: Report
+) -> None:
+    old = previous.checkpoint
+    if old.origin != report.origin:
+        raise CheckFailed(f"previous checkpoint: origin {old.origin!r} differs from {report.origin!r}")
+    if old.size > size:
+        raise CheckFailed(f"previous checkpoint: size {old.size} is larger than the checkpoint's {size}")
+    root = result.roots.get(old.size)
+    if root is None:  # pragma: no cover - old.size <= size <= result.size, and old.size was a mark
+        raise CheckFailed(f"previous checkpoint: no root recorded at size {old.size}")
+    if root != old.root:
+        raise CheckFailed(
+            f"previous checkpoint: the export's root at size {old.size} is {root.hex()}, the previous "
+            f"checkpoint's is {old.root.hex()}: the log was rewritten or forked since then"
+        )
+    report.passed("previous", f"previous checkpoint (size {old.size}) is a prefix of this export")
+
+
+def _check_consistency(previous: SignedCheckpoint, signed: SignedCheckpoint, path: str, report: Report) -> None:
+    old, new = previous.checkpoint, signed.checkpoint
+    if old.origin != new.origin:
+        raise CheckFailed(f"previous checkpoint: origin {old.origin!r} differs from {new.origin!r}")
+    proof = _proof_file(path, "consistency proof", ("old_size", "new_size", "old_root", "new_root", "path"))
+    sizes = (
+        _size(proof["old_size"], "consistency proof old_size"),
+        _size(proof["new_size"], "consistency proof new_size"),
+    )
+    if sizes != (old.size, new.size):
+        raise CheckFailed(f"consistency proof is for sizes {sizes}, the checkpoints have {(old.size, new.size)}")
+    if _hex32(proof["old_root"], "consistency proof old_root") != old.root:
+        raise CheckFailed("consistency proof old_root differs from the previous checkpoint's root")
+    if _hex32(proof["new_root"], "consistency proof new_root") != new.root:
+        raise CheckFailed("consistency proof new_root differs from the checkpoint's root")
+    try:
+        verify_consistency(old.size, new.size, old.root, new.root, proof["path"])
+    except LedgerError as e:
+        raise CheckFailed(f"consistency proof: {e}") from None
+    report.passed("consistency", f"checkpoint of size {old.size} is a prefix of the one of size {new.size}")
+
+
+def _check_inclusion(signed: SignedCheckpoint, path: str, entry_path: str, report: Report) -> None:
+    cp = signed.checkpoint
+    proof = _proof_file(path, "inclusion proof", ("index", "tree_size", "leaf_hash", "root", "path"))
+    index = _size(proof["index"], "inclusion proof index")
+    data = _entry_file(entry_path)
+    try:
+        entry = parse_entry(data)
+    except LedgerError as e:
+        raise CheckFailed(f"entry file: malformed entry: {e}", index) from None
+    if entry.index != index:
+        raise CheckFailed(f"the entry is entry {entry.index}, the proof is for entry {index}", index)
+    tree_size = _size(proof["tree_size"], "inclusion proof tree_size")
+    if tree_size != cp.size:
+        raise CheckFailed(f"inclusion proof is for tree size {tree_size}, the checkpoint's is {cp.size}", index)
+    if _hex32(proof["root"], "inclusion proof root") != cp.root:
+        raise CheckFailed("inclusion proof root differs from the checkpoint's root", index)
+    if _hex32(proof["leaf_hash"], "inclusion proof leaf_hash") != leaf_hash(data):
+        raise CheckFailed("inclusion proof leaf_hash is not the hash of the entry", index)
+    try:
+        verify_inclusion(index, cp.size, leaf_hash(data), proof["path"], cp.root)
+    except LedgerError as e:
+        raise CheckFailed(f"inclusion proof: {e}", index) from None
+    report.passed("inclusion", f"entry {index} is included in the checkpoint's tree of size {cp.size}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the verifier; return the exit status (0 holds, 1 fails, 2 usage)."""
+    started = time.monotonic()
+    report = Report()
+    as_json = "--json" in (sys.argv[1:] if argv is None else argv)
+    try:
+        args = _parser().parse_args(argv)
+        run(args, report)
+    except SystemExit as e:  # --help
+        return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
+    except UsageError as e:
+        report.exit, report.reason = EXIT_USAGE, str(e)
+        if not as_json:
+            print(f"verify_ledger.py: error: {e}", file=sys.stderr)
+    except CheckFailed as e:
+        report.exit, report.index, report.reason = EXIT_FAILED, e.index, e.reason
+    report.elapsed = time.monotonic() - started
+    if as_json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        print(report.as_text(), end="")
+    return report.exit
+
+
+if __name__ == "__main__":
+    sys.exit(main())
