@@ -144,3 +144,27 @@ def inspection(signer: SignerKey, *, view: str, subject_pseudonym: str, role: st
     body = {"view": view, "subject": c("pseudonym", subject_pseudonym), "role": role,
             "purpose": c("inspection_purpose", purpose)}
     return _submit([signer], "inspection", body, c)
+
+
+def correction(signer: SignerKey, corrects: str, field_: str, old_value: int | str, new_value: int | str,
+               reason: str) -> Submission:
+    """Correct an earlier statement's count or field, linked to what it corrects."""
+    c = _Openings()
+    body = {"corrects": corrects, "field": field_, "old_value": old_value, "new_value": new_value,
+            "reason": c("correction_reason", reason)}
+    return _submit([signer], "correction", body, c)
+
+
+def disposition(signer: SignerKey, release_id: str, disposition_: str, count: int) -> Submission:
+    return _submit([signer], "disposition", {"release": release_id, "disposition": disposition_, "count": count},
+                   _Openings())
+
+
+def use_freeze(signer: SignerKey, order_id: str, agency: str) -> Submission:
+    return _submit([signer], "use_freeze", {"order": order_id, "agency": agency}, _Openings())
+
+
+def erasure(signer: SignerKey, request_id: str, commitments: Sequence[str], reason: str) -> Submission:
+    """Erase the openings of commitments (signed; refused while a hold applies); the chain stays intact."""
+    body = {"request": request_id, "commitments": list(commitments), "reason": reason}
+    return _submit([signer], "erasure", body, _Openings())

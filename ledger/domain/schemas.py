@@ -222,7 +222,47 @@ def _inspection(b: _Body) -> None:
     b.commitment("purpose", b.body["purpose"])
 
 
+def _correction(b: _Body) -> None:
+    """A signed correction of an earlier statement's count or field (e.g. 47,289 vs 47,489 released)."""
+    b.keys({"corrects", "field", "old_value", "new_value", "reason"})
+    b.ref("corrects", b.body["corrects"])
+    b.code("field", b.body["field"])
+    for key in ("old_value", "new_value"):
+        value = b.body[key]
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise _fail("correction", key, "an integer or a code", value)
+        if isinstance(value, str):
+            b.code(key, value)
+    b.commitment("reason", b.body["reason"])
+
+
+def _disposition(b: _Body) -> None:
+    b.keys({"release", "disposition", "count"})
+    b.ref("release", b.body["release"])
+    if b.body["disposition"] not in ("returned", "destroyed", "retained"):
+        raise _fail("disposition", "disposition", "returned, destroyed or retained", b.body["disposition"])
+    b.count("count", b.body["count"])
+
+
+def _use_freeze(b: _Body) -> None:
+    b.keys({"order", "agency"})
+    b.ref("order", b.body["order"])
+    b.code("agency", b.body["agency"])
+
+
+def _erasure(b: _Body) -> None:
+    b.keys({"request", "commitments", "reason"})
+    b.ref("request", b.body["request"])
+    for i, c in enumerate(b.items("commitments", b.body["commitments"], min_items=1, max_items=1000)):
+        b.commitment(f"commitments[{i}]", c)
+    b.code("reason", b.body["reason"])
+
+
 SCHEMAS = {
+    "correction": _correction,
+    "disposition": _disposition,
+    "use_freeze": _use_freeze,
+    "erasure": _erasure,
     "inspection": _inspection,
     "request": _request,
     "match_result": _match_result,

@@ -34,6 +34,8 @@ def body_commitments(stmt: Statement) -> list[tuple[str, str]]:
         out.extend(("tin", line["taxpayer"]) for line in body["lines"])
     elif stmt.type == "court_order":
         out.append(("docket", body["docket"]))
+    elif stmt.type == "correction":
+        out.append(("correction_reason", body["reason"]))
     elif stmt.type == "inspection":
         out.extend([("pseudonym", body["subject"]), ("inspection_purpose", body["purpose"])])
     return [(f, c) for f, c in out if c is not None]
@@ -94,6 +96,8 @@ class DisclosureService:
             raise
         if pseudonyms and not appended.duplicate:
             self._store_pseudonyms(appended.index, pseudonyms)
+        if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
+            self.sealed.erase(stmt.envelope["body"]["commitments"])
         return appended
 
     def _pseudonyms(self, stmt: Statement, openings: dict[str, Opening]) -> list[tuple[int, str]]:

@@ -14,7 +14,8 @@ from ledger.statement import Statement
 
 DOMAIN_TYPES = frozenset({
     "request", "withdrawal", "match_result", "review", "release", "court_order", "vacatur",
-    "supporting_document", "safeguard_status", "receipt",
+    "supporting_document", "safeguard_status", "receipt", "correction", "disposition", "use_freeze",
+    "erasure", "inspection",
 })
 
 
@@ -64,11 +65,20 @@ class DomainState:
     orders: dict[str, OrderFacts] = field(default_factory=dict)
     safeguards: dict[str, dict[str, Any]] = field(default_factory=dict)
     releases: dict[str, str] = field(default_factory=dict)  # release id -> request id
+    statements: dict[str, tuple[str, int]] = field(default_factory=dict)  # domain statement id -> (type, index)
+    corrections: dict[str, list[tuple[str, Any, Any]]] = field(default_factory=dict)  # corrected id -> changes
+    erased: set[str] = field(default_factory=set)  # commitments whose openings were erased
 
     def apply(self, stmt: Statement, index: int) -> None:
         body = stmt.envelope["body"]
         t = stmt.type
-        if t == "request":
+        self.statements[stmt.id] = (t, index)
+        if t == "correction":
+            self.corrections.setdefault(body["corrects"], []).append(
+                (body["field"], body["old_value"], body["new_value"]))
+        elif t == "erasure":
+            self.erased.update(body["commitments"])
+        elif t == "request":
             self.requests[stmt.id] = RequestFacts(stmt.id, index, stmt.signers[0], body)
         elif t == "withdrawal":
             self.requests[body["request"]].withdrawn = True

@@ -303,6 +303,36 @@ class RuleEngine:
             out.append(("sod.document", "supporting documents are recorded by the IRS, not the requester"))
         return out
 
+    def _check_correction(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        if stmt.envelope["body"]["corrects"] not in self.state.statements:
+            return [("ref.corrects", "a correction names a § 6103 statement in the log")]
+        return []
+
+    def _check_disposition(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        if stmt.envelope["body"]["release"] not in self.state.releases:
+            return [("ref.release", "no such release in the log")]
+        return []
+
+    def _check_use_freeze(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        order = self.state.orders.get(stmt.envelope["body"]["order"])
+        if order is None or "use" not in order.forbids:
+            return [("ref.order", "a use-freeze attestation names a court order that forbids use")]
+        return []
+
+    def _check_erasure(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        """Erasure of openings is refused while a hold covers the request (the log keeps its commitments)."""
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        req = self.state.requests.get(body["request"])
+        if req is None:
+            return [("ref.request", f"no request {body['request']} in the log")]
+        held = [o for o in self.state.orders.values()
+                if o.vacated_at is None and o.kind in ("injunction", "legal_hold") and o.covers_request(req)]
+        if held:
+            out.append(("hold.erasure", f"court order {held[0].id} (entry {held[0].index}) holds this request's "
+                                        "records: erasure is refused while it applies"))
+        return out
+
     def _check_receipt(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         if stmt.envelope["body"]["release"] not in self.state.releases:
             return [("ref.release", "no such release in the log")]

@@ -1,0 +1,95 @@
+"""After release: corrections linked to what they correct, recipients' dispositions and use-freeze
+attestations, and erasure of openings — refused while a hold applies, the chain left intact."""
+
+from __future__ import annotations
+
+import pytest
+
+from domainfix import AGENCY, CRIMINAL
+from ledger.client import disclosure as dc
+from ledger.domain.service import DisclosureService
+from ledger.sealed import SealedKeys, SealedStore
+from ledger.statement import parse_statement
+from ledger.store.errors import RuleRefusal
+from ledger.store.fsck import fsck
+
+
+@pytest.fixture
+def service(domain_any):
+    keys = SealedKeys.random()
+    with SealedStore(domain_any.ledger.settings.db_url, keys) as sealed:
+        yield DisclosureService(domain_any.ledger, sealed, keys)
+
+
+def _released(d, service):
+    k = {
+        "requester": d.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="agency_head"),
+        "reviewer": d.principal("irs.gov/officer-1", ["reviewer"], agency="IRS"),
+        "releaser": d.principal("irs.gov/releaser-1", ["releaser"], agency="IRS"),
+        "matcher": d.principal("irs.gov/matcher", ["matcher"], agency="IRS"),
+        "court": d.principal("uscourts.gov/judge", ["court"]),
+        "recipient": d.principal("ice.dhs.gov/records-officer", ["recipient"], agency=AGENCY),
+        "admin": d.admin,
+    }
+    service.submit(*_s(dc.safeguard_status(d.principal("tigta.gov/a", ["oversight"]), AGENCY, ssr_approved=True)))
+    req = dc.request(k["requester"], exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
+                     purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
+                     recipients=[dc.Recipient("Agent", AGENCY)],
+                     lines=[dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(2)])
+    service.submit(req.note, req.openings)
+    d.match_all(k["matcher"], req.statement_id, 2)
+    rev = dc.review(k["reviewer"], req.statement_id, [(0, "approve", "ok"), (1, "approve", "ok")],
+                    d.flags(req.statement_id))
+    service.submit(rev.note)
+    rel = dc.release(k["releaser"], req.statement_id, rev.statement_id, [0, 1], ["name", "address"], [0], b"file")
+    service.submit(rel.note)
+    return req, rel, k
+
+
+def _s(sub):
+    return sub.note, sub.openings
+
+
+def test_correction_links_to_what_it_corrects(domain_any, service):
+    """A correction of a release count lands linked; one naming nothing is blocked."""
+    d = domain_any
+    req, rel, k = _released(d, service)
+    fix = dc.correction(k["releaser"], rel.statement_id, "released_count", 47289, 47489, "recount")
+    appended = service.submit(*_s(fix))
+    assert d.engine.state.corrections[rel.statement_id] == [("released_count", 47289, 47489)]
+    assert parse_statement(fix.note).body["corrects"] == rel.statement_id and appended.index > 0
+    with pytest.raises(RuleRefusal) as info:
+        service.submit(*_s(dc.correction(k["releaser"], "no-such-statement", "released_count", 1, 2, "x")))
+    assert info.value.rules == ["ref.corrects"]
+
+
+def test_disposition_and_use_freeze(domain_any, service):
+    """Recipients attest disposition of a release and a use freeze under an order forbidding use."""
+    d = domain_any
+    req, rel, k = _released(d, service)
+    service.submit(*_s(dc.disposition(k["recipient"], rel.statement_id, "destroyed", 2)))
+    order = dc.court_order(k["court"], kind="injunction", court="D. Mass.", docket="26-cv-1",
+                           covers={"agencies": [AGENCY]}, forbids=["use"])
+    service.submit(*_s(order))
+    service.submit(*_s(dc.use_freeze(k["recipient"], order.statement_id, AGENCY)))
+    with pytest.raises(RuleRefusal) as info:
+        service.submit(*_s(dc.disposition(k["recipient"], "not-a-release", "destroyed", 1)))
+    assert info.value.rules == ["ref.release"]
+
+
+def test_erasure_refused_under_hold_then_erases_openings(domain_any, service):
+    """Erasure is refused while a legal hold covers the request; after vacatur the openings go, the chain stays."""
+    d = domain_any
+    req, rel, k = _released(d, service)
+    commitments = [o.commitment for o in req.openings]
+    hold = dc.court_order(k["court"], kind="legal_hold", court="D.D.C.", docket="26-cv-2",
+                          covers={"requests": [req.statement_id]}, forbids=["use"])
+    service.submit(*_s(hold))
+    with pytest.raises(RuleRefusal) as info:
+        service.submit(*_s(dc.erasure(k["admin"], req.statement_id, commitments, "retention_expired")))
+    assert info.value.rules == ["hold.erasure"]
+    assert len(service.sealed.get_many(commitments)) == len(commitments)
+    service.submit(*_s(dc.vacatur(k["court"], hold.statement_id)))
+    service.submit(*_s(dc.erasure(k["admin"], req.statement_id, commitments, "retention_expired")))
+    assert service.sealed.get_many(commitments) == {}
+    assert fsck(d.ledger.recorder).ok
