@@ -4,8 +4,8 @@ attestations, and erasure of openings — refused while a hold applies, the chai
 from __future__ import annotations
 
 import pytest
-
 from domainfix import AGENCY, CRIMINAL
+
 from ledger.client import disclosure as dc
 from ledger.domain.service import DisclosureService
 from ledger.sealed import SealedKeys, SealedStore
@@ -53,7 +53,7 @@ def _s(sub):
 def test_correction_links_to_what_it_corrects(domain_any, service):
     """A correction of a release count lands linked; one naming nothing is blocked."""
     d = domain_any
-    req, rel, k = _released(d, service)
+    _req, rel, k = _released(d, service)
     fix = dc.correction(k["releaser"], rel.statement_id, "released_count", 47289, 47489, "recount")
     appended = service.submit(*_s(fix))
     assert d.engine.state.corrections[rel.statement_id] == [("released_count", 47289, 47489)]
@@ -66,7 +66,7 @@ def test_correction_links_to_what_it_corrects(domain_any, service):
 def test_disposition_and_use_freeze(domain_any, service):
     """Recipients attest disposition of a release and a use freeze under an order forbidding use."""
     d = domain_any
-    req, rel, k = _released(d, service)
+    _req, rel, k = _released(d, service)
     service.submit(*_s(dc.disposition(k["recipient"], rel.statement_id, "destroyed", 2)))
     order = dc.court_order(k["court"], kind="injunction", court="D. Mass.", docket="26-cv-1",
                            covers={"agencies": [AGENCY]}, forbids=["use"])
@@ -80,7 +80,7 @@ def test_disposition_and_use_freeze(domain_any, service):
 def test_erasure_refused_under_hold_then_erases_openings(domain_any, service):
     """Erasure is refused while a legal hold covers the request; after vacatur the openings go, the chain stays."""
     d = domain_any
-    req, rel, k = _released(d, service)
+    req, _rel, k = _released(d, service)
     commitments = [o.commitment for o in req.openings]
     hold = dc.court_order(k["court"], kind="legal_hold", court="D.D.C.", docket="26-cv-2",
                           covers={"requests": [req.statement_id]}, forbids=["use"])
