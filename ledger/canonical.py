@@ -97,7 +97,7 @@ def _is_allowed(value: Any, depth: int) -> bool:
         if depth >= MAX_DEPTH:
             return False
         for key, item in value.items():
-            if not _key_allowed(key):
+            if key not in _KNOWN_KEYS and not _key_allowed(key):
                 return False
             kind = type(item)
             if kind is str:

@@ -48,6 +48,11 @@ def encode_entry(index: int, prev: str, recorded_at: str, statement: str) -> Ent
 
 def parse_entry(data: bytes) -> Entry:
     """Parse entry bytes; refuse anything not exactly canonical and well-formed."""
+    return Entry(*parse_entry_fields(data), bytes(data))
+
+
+def parse_entry_fields(data: bytes) -> tuple[int, str, str, str]:
+    """``parse_entry`` without building the Entry: (index, prev, recorded_at, statement)."""
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
     value = _parse_fast(data)
@@ -66,7 +71,7 @@ def parse_entry(data: bytes) -> Entry:
     parse_time(recorded_at)
     if not isinstance(statement, str):
         raise EntryError("entry statement must be a string")
-    return Entry(index, prev, recorded_at, statement, bytes(data))
+    return index, prev, recorded_at, statement
 
 
 def _parse_fast(data: bytes) -> dict[str, Any] | None:

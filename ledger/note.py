@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from ledger.b64 import b64decode, b64encode
 from ledger.errors import NoteError, SignatureError
@@ -125,6 +126,19 @@ def verify_by(note: Note, key: VerifierKey) -> NoteSignature:
     return matching[0]
 
 
+class SignatureLineLike(Protocol):
+    """A signature line as ``match_signature_lines`` reads it (NoteSignature, or a lighter record)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> int: ...
+
+
+_Line = TypeVar("_Line", bound=SignatureLineLike)
+
+
 def match_signatures(note: Note, keys: Sequence[VerifierKey]) -> list[NoteSignature]:
     """The one signature line of each key, in key order, with no line left over.
 
@@ -132,17 +146,22 @@ def match_signatures(note: Note, keys: Sequence[VerifierKey]) -> list[NoteSignat
     Checks no Ed25519 signature: ``verify_exactly`` does, and a verifier that runs the
     Ed25519 checks in parallel calls this first, in order.
     """
+    return match_signature_lines(note.signatures, keys)
+
+
+def match_signature_lines(lines: Sequence[_Line], keys: Sequence[VerifierKey]) -> list[_Line]:
+    """``match_signatures`` on a note's signature lines alone."""
     matched = []
     for key in keys:
-        matching = [s for s in note.signatures if s.name == key.name and s.key_id == key.key_id]
+        matching = [s for s in lines if s.name == key.name and s.key_id == key.key_id]
         if not matching:
             raise SignatureError(f"no signature by {key.name} ({key.key_id:08x})")
         if len(matching) > 1:
             raise SignatureError(f"more than one signature by {key.name} ({key.key_id:08x})")
         matched.append(matching[0])
-    if len(note.signatures) != len(keys):
+    if len(lines) != len(keys):
         wanted = {(k.name, k.key_id) for k in keys}
-        extra = [s for s in note.signatures if (s.name, s.key_id) not in wanted]
+        extra = [s for s in lines if (s.name, s.key_id) not in wanted]
         names = ", ".join(f"{s.name} ({s.key_id:08x})" for s in extra)
         raise SignatureError(f"signature lines by keys that are not listed signers: {names}")
     return matched

@@ -98,6 +98,12 @@ def check_envelope(envelope: Any) -> dict[str, Any]:
 
 def parse_statement(data: str | bytes) -> Statement:
     """Parse a statement note: size, note syntax, canonical envelope, envelope shape."""
+    raw_bytes, note, envelope = parse_statement_parts(data)
+    return Statement(raw_bytes.decode("utf-8"), note, envelope)
+
+
+def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any]]:
+    """``parse_statement`` without building the Statement: (UTF-8 bytes, note, envelope)."""
     try:
         raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
@@ -116,7 +122,7 @@ def parse_statement(data: str | bytes) -> Statement:
             f"signature lines {sorted(signed_names)} do not match the listed signers "
             f"{sorted(envelope['signers'])}"
         )
-    return Statement(raw_bytes.decode("utf-8"), note, envelope)
+    return raw_bytes, note, envelope
 
 
 def make_envelope(

@@ -23,10 +23,12 @@ def parse_time(text: str) -> datetime:
     match = _TIME_RE.match(text) if isinstance(text, str) else None
     if match is None:
         raise TimeFormatError(f"expected YYYY-MM-DDTHH:MM:SS.ffffffZ, found {str(text)[:40]!r}")
+    if text[11:13] == "24":  # datetime() refuses hour 24; newer fromisoformat reads it as midnight
+        raise TimeFormatError(f"not a real date and time: {text!r}")
     try:
-        # year, month, day, hour, minute, second, microsecond: much faster than strptime.
-        year, month, day, hour, minute, second, micro = map(int, match.groups())
-        return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+        # The pattern has fixed the form; fromisoformat (C) reads it as datetime(...) would,
+        # refusing the same impossible dates, and reads the Z as UTC. Much faster than strptime.
+        return datetime.fromisoformat(text)
     except ValueError:
         raise TimeFormatError(f"not a real date and time: {text!r}") from None
 

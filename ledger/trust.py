@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from ledger.errors import SignatureError, StatementError, TrustError
 from ledger.keys import VerifierKey, parse_vkey
@@ -28,6 +28,29 @@ TRUST_TYPES = frozenset(
      "ledger_key_rotation", "blocked"}
 )
 _ROLE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+
+
+class TrustInput(Protocol):
+    """What the trust checks read of a statement: a Statement, or a lighter record of it.
+
+    The envelope holds at least body, issued_at and not_after; the body matters only for
+    the TRUST_TYPES (the checks read no other type's body).
+    """
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def signers(self) -> list[str]: ...
+
+    @property
+    def envelope(self) -> dict[str, Any]: ...
+
+    @property
+    def issued_at(self) -> datetime: ...
+
+    @property
+    def not_after(self) -> datetime: ...
 
 
 @dataclass
@@ -95,7 +118,7 @@ class TrustState:
         """The key a name may sign the next entry with."""
         return self.active(name, self.size)
 
-    def _signer_key(self, stmt: Statement, name: str, index: int) -> tuple[VerifierKey, KeyRecord | None]:
+    def _signer_key(self, stmt: TrustInput, name: str, index: int) -> tuple[VerifierKey, KeyRecord | None]:
         body = stmt.envelope["body"]
         if stmt.type in SELF_SIGNED_TYPES and name == body.get("name"):
             key = parse_vkey(_body_str(body, "vkey"))
@@ -113,7 +136,7 @@ class TrustState:
         return record.key, record
 
     # ---- the check -----------------------------------------------------------
-    def authorize(self, stmt: Statement, index: int, recorded_at: str) -> list[VerifierKey]:
+    def authorize(self, stmt: TrustInput, index: int, recorded_at: str) -> list[VerifierKey]:
         """Raise unless stmt may be entry ``index``; return the keys whose signatures must verify.
 
         Signatures themselves are checked by ``check_signatures`` so that a verifier can
@@ -153,7 +176,7 @@ class TrustState:
         self._check_type_rules(stmt, index)
         return keys
 
-    def _authorize_genesis(self, stmt: Statement) -> list[VerifierKey]:
+    def _authorize_genesis(self, stmt: TrustInput) -> list[VerifierKey]:
         body = stmt.envelope["body"]
         for key in ("origin", "checkpoint_vkey", "statement_vkey", "administrator", "policy"):
             if key not in body:
@@ -177,7 +200,7 @@ class TrustState:
             raise TrustError("genesis must be signed by the ledger's statement key alone", "trust.genesis")
         return [statement_key]
 
-    def _check_type_rules(self, stmt: Statement, index: int) -> None:
+    def _check_type_rules(self, stmt: TrustInput, index: int) -> None:
         body = stmt.envelope["body"]
         others = [n for n in stmt.signers if not (stmt.type in SELF_SIGNED_TYPES and n == body.get("name"))]
         if stmt.type in SELF_SIGNED_TYPES:
@@ -239,7 +262,7 @@ class TrustState:
         verify_exactly(stmt.note, keys)
 
     # ---- state changes -------------------------------------------------------
-    def apply(self, stmt: Statement, index: int) -> None:
+    def apply(self, stmt: TrustInput, index: int) -> None:
         """Apply an authorised statement at ``index`` (the next one)."""
         if index != self.size:
             raise TrustError(f"applying entry {index} to a state of {self.size} entries", "trust.order")

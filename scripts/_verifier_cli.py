@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from ledger.b64 import b64decode
 from ledger.canonical import MAX_SAFE_INTEGER, parse_canonical
@@ -37,10 +37,8 @@ from ledger.entry import parse_entry
 from ledger.errors import LedgerError, VerificationError
 from ledger.keys import VerifierKey, parse_vkey
 from ledger.merkle import EMPTY_ROOT, leaf_hash
-from ledger.note import Note, NoteSignature
 from ledger.proofs import verify_consistency, verify_inclusion
-from ledger.statement import Statement
-from ledger.verify import LogVerifier, check_deferred, parse_log_entry
+from ledger.verify import EntryRecord, LogVerifier, check_deferred, entry_record
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # An entry is at most 65,535 bytes, so its export line (base64 plus framing) is under 87,500.
@@ -125,49 +123,26 @@ def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
 
 
 # ---- work that any process can do ---------------------------------------------------
-class Link(NamedTuple):
-    """What the chain checks need of an entry (see ledger.verify.ChainLink)."""
-
-    index: int
-    prev: str
-    recorded_at: str
-    leaf_hash: bytes
-
-
-# A parsed entry crosses processes as plain tuples (a third of the pickling cost of the
-# Entry and Statement objects): the Link fields, then the statement's raw text, note text,
-# signature lines and envelope, or the reason it is malformed.
-StatementParts = tuple[str, str, tuple[tuple[str, int, bytes], ...], dict[str, Any]] | str
-ParsedChunk = tuple[list[tuple[tuple[int, str, str, bytes], StatementParts]], tuple[int, str] | None]
+# A chunk of export lines, parsed: the compact record of each entry (ledger.verify's
+# EntryRecord: plain tuples, cheap to pickle), up to the first failure and its reason.
+ParsedChunk = tuple[list[EntryRecord], tuple[int, str] | None]
 Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
 
 
 def parse_chunk(start: int, lines: list[bytes]) -> ParsedChunk:
     """The stateless checks of export lines start, start+1, ...: stop at the first failure."""
-    parsed: list[tuple[tuple[int, str, str, bytes], StatementParts]] = []
-    for offset, line in enumerate(lines):
-        position = start + offset
-        try:
-            entry, stmt = parse_log_entry(parse_export_line(line, position), position)
-        except VerificationError as e:
-            return parsed, (position, _reason(e))
-        except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
-            return parsed, (position, _unexpected(e))
-        link = (entry.index, entry.prev, entry.recorded_at, entry.leaf_hash)
-        if isinstance(stmt, str):
-            parsed.append((link, stmt))
-        else:
-            lines_ = tuple((s.name, s.key_id, s.signature) for s in stmt.note.signatures)
-            parsed.append((link, (stmt.raw, stmt.note.text, lines_, stmt.envelope)))
-    return parsed, None
-
-
-def rebuild(parts: StatementParts) -> Statement | str:
-    """The Statement that parse_chunk took apart (no check is repeated: they all passed)."""
-    if isinstance(parts, str):
-        return parts
-    raw, text, signatures, envelope = parts
-    return Statement(raw, Note(text, tuple(NoteSignature(*s) for s in signatures)), envelope)
+    records: list[EntryRecord] = []
+    append = records.append
+    position = start
+    try:
+        for line in lines:
+            append(entry_record(parse_export_line(line, position), position))
+            position += 1
+    except VerificationError as e:
+        return records, (position, _reason(e))
+    except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+        return records, (position, _unexpected(e))
+    return records, None
 
 
 def check_signatures(items: Deferred) -> tuple[int, str] | None:
@@ -448,9 +423,10 @@ def verify_export(
     def admit(task: Any, nbytes: int) -> bool:
         nonlocal signatures
         parsed, parse_failure = task.result()
+        add = verifier.add_record
         try:
-            for link, parts in parsed:
-                verifier.add_parsed(Link(*link), rebuild(parts))
+            for record in parsed:
+                add(record)
                 if verifier.size in marks:
                     roots[verifier.size] = verifier.root()
                     keys_at[verifier.size] = list(verifier.trust.checkpoint_keys)

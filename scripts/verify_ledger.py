@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from json.decoder import scanstring
 from json.encoder import encode_basestring
-from typing import IO, Any, NamedTuple, Protocol
+from typing import IO, Any, NamedTuple, Protocol, TypeVar
 
 import nacl.bindings
 import nacl.exceptions
@@ -228,7 +228,7 @@ def _is_allowed(value: Any, depth: int) -> bool:
         if depth >= MAX_DEPTH:
             return False
         for key, item in value.items():
-            if not _key_allowed(key):
+            if key not in _KNOWN_KEYS and not _key_allowed(key):
                 return False
             kind = type(item)
             if kind is str:
@@ -396,10 +396,12 @@ def parse_time(text: str) -> datetime:
     match = _TIME_RE.match(text) if isinstance(text, str) else None
     if match is None:
         raise TimeFormatError(f"expected YYYY-MM-DDTHH:MM:SS.ffffffZ, found {str(text)[:40]!r}")
+    if text[11:13] == "24":  # datetime() refuses hour 24; newer fromisoformat reads it as midnight
+        raise TimeFormatError(f"not a real date and time: {text!r}")
     try:
-        # year, month, day, hour, minute, second, microsecond: much faster than strptime.
-        year, month, day, hour, minute, second, micro = map(int, match.groups())
-        return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+        # The pattern has fixed the form; fromisoformat (C) reads it as datetime(...) would,
+        # refusing the same impossible dates, and reads the Z as UTC. Much faster than strptime.
+        return datetime.fromisoformat(text)
     except ValueError:
         raise TimeFormatError(f"not a real date and time: {text!r}") from None
 
@@ -473,7 +475,9 @@ class VerifierKey:
         if len(signature) != 64:
             raise SignatureError(f"expected a 64-byte signature, found {len(signature)} bytes")
         try:
-            nacl.signing.VerifyKey(self.public_key).verify(message, signature)
+            # What nacl.signing.VerifyKey(public_key).verify(message, signature) does, without
+            # building the VerifyKey (the key was checked when this VerifierKey was built).
+            nacl.bindings.crypto_sign_open(signature + message, self.public_key)
         except nacl.exceptions.BadSignatureError:
             raise SignatureError(f"signature by {self.name} ({self.key_id:08x}) does not verify") from None
 
@@ -661,6 +665,19 @@ def verify_by(note: Note, key: VerifierKey) -> NoteSignature:
     return matching[0]
 
 
+class SignatureLineLike(Protocol):
+    """A signature line as ``match_signature_lines`` reads it (NoteSignature, or a lighter record)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_id(self) -> int: ...
+
+
+_Line = TypeVar("_Line", bound=SignatureLineLike)
+
+
 def match_signatures(note: Note, keys: Sequence[VerifierKey]) -> list[NoteSignature]:
     """The one signature line of each key, in key order, with no line left over.
 
@@ -668,17 +685,22 @@ def match_signatures(note: Note, keys: Sequence[VerifierKey]) -> list[NoteSignat
     Checks no Ed25519 signature: ``verify_exactly`` does, and a verifier that runs the
     Ed25519 checks in parallel calls this first, in order.
     """
+    return match_signature_lines(note.signatures, keys)
+
+
+def match_signature_lines(lines: Sequence[_Line], keys: Sequence[VerifierKey]) -> list[_Line]:
+    """``match_signatures`` on a note's signature lines alone."""
     matched = []
     for key in keys:
-        matching = [s for s in note.signatures if s.name == key.name and s.key_id == key.key_id]
+        matching = [s for s in lines if s.name == key.name and s.key_id == key.key_id]
         if not matching:
             raise SignatureError(f"no signature by {key.name} ({key.key_id:08x})")
         if len(matching) > 1:
             raise SignatureError(f"more than one signature by {key.name} ({key.key_id:08x})")
         matched.append(matching[0])
-    if len(note.signatures) != len(keys):
+    if len(lines) != len(keys):
         wanted = {(k.name, k.key_id) for k in keys}
-        extra = [s for s in note.signatures if (s.name, s.key_id) not in wanted]
+        extra = [s for s in lines if (s.name, s.key_id) not in wanted]
         names = ", ".join(f"{s.name} ({s.key_id:08x})" for s in extra)
         raise SignatureError(f"signature lines by keys that are not listed signers: {names}")
     return matched
@@ -1106,6 +1128,12 @@ def check_envelope(envelope: Any) -> dict[str, Any]:
 
 def parse_statement(data: str | bytes) -> Statement:
     """Parse a statement note: size, note syntax, canonical envelope, envelope shape."""
+    raw_bytes, note, envelope = parse_statement_parts(data)
+    return Statement(raw_bytes.decode("utf-8"), note, envelope)
+
+
+def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any]]:
+    """``parse_statement`` without building the Statement: (UTF-8 bytes, note, envelope)."""
     try:
         raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
     except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
@@ -1124,7 +1152,7 @@ def parse_statement(data: str | bytes) -> Statement:
             f"signature lines {sorted(signed_names)} do not match the listed signers "
             f"{sorted(envelope['signers'])}"
         )
-    return Statement(raw_bytes.decode("utf-8"), note, envelope)
+    return raw_bytes, note, envelope
 
 
 def make_envelope(
@@ -1200,6 +1228,11 @@ def encode_entry(index: int, prev: str, recorded_at: str, statement: str) -> Ent
 
 def parse_entry(data: bytes) -> Entry:
     """Parse entry bytes; refuse anything not exactly canonical and well-formed."""
+    return Entry(*parse_entry_fields(data), bytes(data))
+
+
+def parse_entry_fields(data: bytes) -> tuple[int, str, str, str]:
+    """``parse_entry`` without building the Entry: (index, prev, recorded_at, statement)."""
     if len(data) > MAX_ENTRY_BYTES:
         raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
     value = _parse_fast(data)
@@ -1218,7 +1251,7 @@ def parse_entry(data: bytes) -> Entry:
     parse_time(recorded_at)
     if not isinstance(statement, str):
         raise EntryError("entry statement must be a string")
-    return Entry(index, prev, recorded_at, statement, bytes(data))
+    return index, prev, recorded_at, statement
 
 
 def _parse_fast(data: bytes) -> dict[str, Any] | None:
@@ -1258,6 +1291,29 @@ TRUST_TYPES = frozenset(
      "ledger_key_rotation", "blocked"}
 )
 _ROLE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+
+
+class TrustInput(Protocol):
+    """What the trust checks read of a statement: a Statement, or a lighter record of it.
+
+    The envelope holds at least body, issued_at and not_after; the body matters only for
+    the TRUST_TYPES (the checks read no other type's body).
+    """
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def signers(self) -> list[str]: ...
+
+    @property
+    def envelope(self) -> dict[str, Any]: ...
+
+    @property
+    def issued_at(self) -> datetime: ...
+
+    @property
+    def not_after(self) -> datetime: ...
 
 
 @dataclass
@@ -1325,7 +1381,7 @@ class TrustState:
         """The key a name may sign the next entry with."""
         return self.active(name, self.size)
 
-    def _signer_key(self, stmt: Statement, name: str, index: int) -> tuple[VerifierKey, KeyRecord | None]:
+    def _signer_key(self, stmt: TrustInput, name: str, index: int) -> tuple[VerifierKey, KeyRecord | None]:
         body = stmt.envelope["body"]
         if stmt.type in SELF_SIGNED_TYPES and name == body.get("name"):
             key = parse_vkey(_body_str(body, "vkey"))
@@ -1343,7 +1399,7 @@ class TrustState:
         return record.key, record
 
     # ---- the check -----------------------------------------------------------
-    def authorize(self, stmt: Statement, index: int, recorded_at: str) -> list[VerifierKey]:
+    def authorize(self, stmt: TrustInput, index: int, recorded_at: str) -> list[VerifierKey]:
         """Raise unless stmt may be entry ``index``; return the keys whose signatures must verify.
 
         Signatures themselves are checked by ``check_signatures`` so that a verifier can
@@ -1383,7 +1439,7 @@ class TrustState:
         self._check_type_rules(stmt, index)
         return keys
 
-    def _authorize_genesis(self, stmt: Statement) -> list[VerifierKey]:
+    def _authorize_genesis(self, stmt: TrustInput) -> list[VerifierKey]:
         body = stmt.envelope["body"]
         for key in ("origin", "checkpoint_vkey", "statement_vkey", "administrator", "policy"):
             if key not in body:
@@ -1407,7 +1463,7 @@ class TrustState:
             raise TrustError("genesis must be signed by the ledger's statement key alone", "trust.genesis")
         return [statement_key]
 
-    def _check_type_rules(self, stmt: Statement, index: int) -> None:
+    def _check_type_rules(self, stmt: TrustInput, index: int) -> None:
         body = stmt.envelope["body"]
         others = [n for n in stmt.signers if not (stmt.type in SELF_SIGNED_TYPES and n == body.get("name"))]
         if stmt.type in SELF_SIGNED_TYPES:
@@ -1469,7 +1525,7 @@ class TrustState:
         verify_exactly(stmt.note, keys)
 
     # ---- state changes -------------------------------------------------------
-    def apply(self, stmt: Statement, index: int) -> None:
+    def apply(self, stmt: TrustInput, index: int) -> None:
         """Apply an authorised statement at ``index`` (the next one)."""
         if index != self.size:
             raise TrustError(f"applying entry {index} to a state of {self.size} entries", "trust.order")
@@ -1525,9 +1581,10 @@ class TrustState:
 #
 # Shared by ``disclosure-ledger verify`` (on the stored log) and the court's script
 # (on an export). Every check is on. Two parts can run in other processes: the
-# stateless parsing of an entry (``parse_log_entry``, then ``add_parsed``), and the
-# Ed25519 checks themselves (``defer_signatures``, then ``check_deferred``). The reasons
-# given are the same whichever way the work is split.
+# stateless parsing of an entry (``parse_log_entry``, then ``add_parsed``; or, sending
+# less between processes, ``entry_record``, then ``add_record``), and the Ed25519 checks
+# themselves (``defer_signatures``, then ``check_deferred``). The reasons given are the
+# same whichever way the work is split.
 
 class ChainLink(Protocol):
     """What the chain checks read of an entry: an Entry, or a lighter record of these four."""
@@ -1570,6 +1627,71 @@ def parse_log_entry(data: bytes, index: int) -> tuple[Entry, Statement | str]:
         return entry, parse_statement(entry.statement)
     except LedgerError as e:
         return entry, f"malformed statement: {e}"
+
+
+# ---- an entry as a compact record, to cross processes ------------------------------
+# The stateless checks of an entry (parse_log_entry) can run in another process; what the
+# in-order checks then need of it travels as plain tuples, which pickle cheaply:
+#   (index, prev, recorded_at, leaf_hash, statement), statement being the reason it is
+#   malformed, or (type, id, signers, issued_at, not_after, body, signed text, lines),
+#   body only for the TRUST_TYPES (None otherwise: no check reads another type's body),
+#   lines the signature lines as (name, key_id, signature).
+StatementFacts = tuple[
+    str, str, list[str], str, str, "dict[str, Any] | None", bytes, tuple[tuple[str, int, bytes], ...]
+]
+EntryRecord = tuple[int, str, str, bytes, "StatementFacts | str"]
+
+
+def entry_record(data: bytes, index: int) -> EntryRecord:
+    """``parse_log_entry`` of entry ``index``, as a compact record for ``LogVerifier.add_record``.
+
+    Raises VerificationError if the entry is malformed (a malformed statement is recorded).
+    """
+    try:
+        entry_index, prev, recorded_at, statement = parse_entry_fields(data)
+    except LedgerError as e:
+        raise VerificationError(f"malformed entry: {e}", index) from None
+    leaf = leaf_hash(data)
+    try:
+        _, note, envelope = parse_statement_parts(statement)
+    except LedgerError as e:
+        return entry_index, prev, recorded_at, leaf, f"malformed statement: {e}"
+    type_ = envelope["type"]
+    facts: StatementFacts = (
+        type_, envelope["id"], envelope["signers"], envelope["issued_at"], envelope["not_after"],
+        envelope["body"] if type_ in TRUST_TYPES else None,
+        note.text.encode("utf-8"),
+        tuple([(s.name, s.key_id, s.signature) for s in note.signatures]),
+    )
+    return entry_index, prev, recorded_at, leaf, facts
+
+
+class SignatureLine(NamedTuple):
+    name: str
+    key_id: int
+    signature: bytes
+
+
+class StatementRecord:
+    """What the trust checks read of a statement (ledger.trust.TrustInput), rebuilt from
+    StatementFacts without parsing the statement again. Its envelope carries the body only
+    for the TRUST_TYPES ({} for any other type)."""
+
+    __slots__ = ("envelope", "id", "issued_at", "lines", "message", "not_after", "signers", "type")
+
+    def __init__(self, facts: StatementFacts) -> None:
+        type_, id_, signers, issued_at, not_after, body, message, lines = facts
+        self.type: str = type_
+        self.id: str = id_
+        self.signers: list[str] = signers
+        self.envelope: dict[str, Any] = {
+            "v": 1, "type": type_, "id": id_, "signers": signers, "issued_at": issued_at,
+            "not_after": not_after, "body": {} if body is None else body,
+        }
+        self.issued_at: datetime = parse_time(issued_at)
+        self.not_after: datetime = parse_time(not_after)
+        self.message = message
+        self.lines = [SignatureLine(*line) for line in lines]
 
 
 class LogVerifier:
@@ -1622,6 +1744,37 @@ class LogVerifier:
         self.prev_hex = entry.leaf_hash.hex()
         self.last_recorded_at = entry.recorded_at
 
+    def add_record(self, record: EntryRecord) -> None:
+        """``add`` for an entry already through ``entry_record`` (perhaps in another process).
+
+        Deferred signatures only: the Ed25519 checks are collected in ``deferred``.
+        """
+        index, prev, recorded_at, leaf, facts = record
+        expected = self.size
+        if index != expected:
+            raise VerificationError("entry index out of sequence", expected, expected, index)
+        if prev != self.prev_hex:
+            raise VerificationError("prev does not link to the previous entry", expected, self.prev_hex, prev)
+        if self.last_recorded_at is not None and recorded_at < self.last_recorded_at:
+            raise VerificationError("recorded_at decreases", expected, f">= {self.last_recorded_at}", recorded_at)
+        if isinstance(facts, str):
+            raise VerificationError(facts, expected)
+        try:
+            stmt = StatementRecord(facts)
+            keys = self.trust.authorize(stmt, expected, recorded_at)
+            lines = match_signature_lines(stmt.lines, keys)
+            self.deferred.items.append(
+                (expected, stmt.message, [(k, line.signature) for k, line in zip(keys, lines, strict=True)])
+            )
+            self.trust.apply(stmt, expected)
+        except VerificationError:
+            raise
+        except LedgerError as e:
+            raise VerificationError(_rule_reason(e), expected) from None
+        self.frontier.append(leaf, self.on_node)
+        self.prev_hex = leaf.hex()
+        self.last_recorded_at = recorded_at
+
     def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
         try:
             keys = self.trust.authorize(stmt, index, recorded_at)
@@ -1637,9 +1790,12 @@ class LogVerifier:
         except VerificationError:
             raise
         except LedgerError as e:
-            rule = getattr(e, "rule", None)
-            reason = f"{rule}: {e}" if rule else str(e)
-            raise VerificationError(reason, index) from None
+            raise VerificationError(_rule_reason(e), index) from None
+
+
+def _rule_reason(error: LedgerError) -> str:
+    rule = getattr(error, "rule", None)
+    return f"{rule}: {error}" if rule else str(error)
 
 
 def check_deferred(
@@ -1757,49 +1913,26 @@ def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
 
 
 # ---- work that any process can do ---------------------------------------------------
-class Link(NamedTuple):
-    """What the chain checks need of an entry (see ledger.verify.ChainLink)."""
-
-    index: int
-    prev: str
-    recorded_at: str
-    leaf_hash: bytes
-
-
-# A parsed entry crosses processes as plain tuples (a third of the pickling cost of the
-# Entry and Statement objects): the Link fields, then the statement's raw text, note text,
-# signature lines and envelope, or the reason it is malformed.
-StatementParts = tuple[str, str, tuple[tuple[str, int, bytes], ...], dict[str, Any]] | str
-ParsedChunk = tuple[list[tuple[tuple[int, str, str, bytes], StatementParts]], tuple[int, str] | None]
+# A chunk of export lines, parsed: the compact record of each entry (ledger.verify's
+# EntryRecord: plain tuples, cheap to pickle), up to the first failure and its reason.
+ParsedChunk = tuple[list[EntryRecord], tuple[int, str] | None]
 Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
 
 
 def parse_chunk(start: int, lines: list[bytes]) -> ParsedChunk:
     """The stateless checks of export lines start, start+1, ...: stop at the first failure."""
-    parsed: list[tuple[tuple[int, str, str, bytes], StatementParts]] = []
-    for offset, line in enumerate(lines):
-        position = start + offset
-        try:
-            entry, stmt = parse_log_entry(parse_export_line(line, position), position)
-        except VerificationError as e:
-            return parsed, (position, _reason(e))
-        except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
-            return parsed, (position, _unexpected(e))
-        link = (entry.index, entry.prev, entry.recorded_at, entry.leaf_hash)
-        if isinstance(stmt, str):
-            parsed.append((link, stmt))
-        else:
-            lines_ = tuple((s.name, s.key_id, s.signature) for s in stmt.note.signatures)
-            parsed.append((link, (stmt.raw, stmt.note.text, lines_, stmt.envelope)))
-    return parsed, None
-
-
-def rebuild(parts: StatementParts) -> Statement | str:
-    """The Statement that parse_chunk took apart (no check is repeated: they all passed)."""
-    if isinstance(parts, str):
-        return parts
-    raw, text, signatures, envelope = parts
-    return Statement(raw, Note(text, tuple(NoteSignature(*s) for s in signatures)), envelope)
+    records: list[EntryRecord] = []
+    append = records.append
+    position = start
+    try:
+        for line in lines:
+            append(entry_record(parse_export_line(line, position), position))
+            position += 1
+    except VerificationError as e:
+        return records, (position, _reason(e))
+    except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+        return records, (position, _unexpected(e))
+    return records, None
 
 
 def check_signatures(items: Deferred) -> tuple[int, str] | None:
@@ -2080,9 +2213,10 @@ def verify_export(
     def admit(task: Any, nbytes: int) -> bool:
         nonlocal signatures
         parsed, parse_failure = task.result()
+        add = verifier.add_record
         try:
-            for link, parts in parsed:
-                verifier.add_parsed(Link(*link), rebuild(parts))
+            for record in parsed:
+                add(record)
                 if verifier.size in marks:
                     roots[verifier.size] = verifier.root()
                     keys_at[verifier.size] = list(verifier.trust.checkpoint_keys)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import pickle
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from corebuild import LogBuilder, chain, flip_signature_bit, key, small_log, stamp
@@ -11,7 +14,7 @@ from ledger.checkpoint import open_checkpoint
 from ledger.entry import encode_entry
 from ledger.errors import VerificationError
 from ledger.merkle import root_from_leaf_hashes
-from ledger.verify import LogVerifier, check_deferred
+from ledger.verify import LogVerifier, check_deferred, entry_record
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +249,60 @@ def test_on_node_sees_every_tree_node(log: LogBuilder) -> None:
     for data in log.data():
         verifier.add(data)
     assert sorted(seen) == sorted((lvl, i) for lvl in range(4) for i in range(8 >> lvl))
+
+
+def _outcome(
+    verify_one: Callable[[LogVerifier, bytes, int], None], data: list[bytes]
+) -> tuple[int, bytes, Any, str | None]:
+    verifier = LogVerifier(defer_signatures=True)
+    reason = None
+    try:
+        for index, data_i in enumerate(data):
+            verify_one(verifier, data_i, index)
+    except VerificationError as e:
+        reason = str(e)
+    return verifier.size, verifier.root(), verifier.deferred.items, reason
+
+
+def _by_add(verifier: LogVerifier, data: bytes, index: int) -> None:
+    verifier.add(data)
+
+
+def _by_record(verifier: LogVerifier, data: bytes, index: int) -> None:
+    # The record crosses processes in the verifier: check it survives pickling.
+    verifier.add_record(pickle.loads(pickle.dumps(entry_record(data, index))))
+
+
+@pytest.mark.parametrize("mutation", ["none", "signature", "swap", "statement", "entry", "unregistered"])
+def test_entry_record_then_add_record_decides_as_add(log: LogBuilder, mutation: str) -> None:
+    """The compact record path (entry_record in a worker, add_record in order) accepts,
+    refuses and collects signatures exactly as add() with deferred signatures."""
+    statements = log.statements()
+    data = log.data()
+    if mutation == "signature":
+        statements[5] = flip_signature_bit(statements[5], bit=3)
+        data = [e.data for e in chain(statements, log.recorded_ats())]
+    elif mutation == "swap":
+        data[3], data[4] = data[4], data[3]
+    elif mutation == "statement":
+        statements[4] = "not a statement\n"
+        data = [e.data for e in chain(statements, log.recorded_ats())]
+    elif mutation == "entry":
+        data[6] = data[6][:-1]
+    elif mutation == "unregistered":
+        forger = LogBuilder()
+        forged = forger.statement("memo", [key("ice.dhs.gov/impostor")], {"text": "x"}, issued_at=forger.now())
+        statements.insert(3, forged)
+        data = [e.data for e in chain(statements, [stamp(0)] * len(statements))]
+    outcome = _outcome(_by_record, data)
+    assert outcome == _outcome(_by_add, data)
+    size, _, items, reason = outcome
+    if mutation == "none":
+        assert (size, reason, check_deferred(items)) == (log.size, None, None)
+    elif mutation == "signature":
+        assert reason is None
+        failed = check_deferred(items)
+        assert failed is not None and failed[0] == 5 and "does not verify" in failed[1]
+    else:
+        assert reason is not None
+
