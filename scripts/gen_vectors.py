@@ -853,7 +853,7 @@ def _revoke_by_reviewer() -> Files:
 
 
 @vector("ledger-key-rotation-without-administrator", "the new ledger statement key alone signs its rotation "
-        "at entry 10", index=10, reason="needs an administrator's signature too")
+        "at entry 10", index=10, reason="needs an administrator's signature beside the ledger's key")
 def _lkr_alone() -> Files:
     b = base()
     new_statement = signer(b.origin + "/ledger", "ledger-statement-key-2")

@@ -1499,11 +1499,12 @@ class TrustState:
         elif stmt.type == "ledger_key_rotation":
             if self.statement_key_name not in stmt.signers:
                 raise TrustError("ledger_key_rotation must be signed by the ledger's key", "trust.rotation")
-            # A new statement key signs for the ledger's name itself (proof of possession),
-            # so without a second signer nobody who already holds a key would have authorised it.
-            if body.get("statement_vkey") and len(stmt.signers) < 2:
+            # A new statement key signs for the ledger's name itself (proof of possession), and a
+            # new checkpoint key changes the trust root: either way an administrator must authorise
+            # it, so neither a fresh key nor the ledger's own key alone can rotate the ledger's keys.
+            if len(stmt.signers) < 2:
                 raise TrustError(
-                    "ledger_key_rotation of the statement key needs an administrator's signature too",
+                    "ledger_key_rotation needs an administrator's signature beside the ledger's key",
                     "trust.role",
                 )
             if body.get("checkpoint_vkey"):

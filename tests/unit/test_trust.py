@@ -374,11 +374,13 @@ def test_ledger_key_rotation_needs_the_ledger_name(with_requester: LogBuilder) -
     refused(log, log.statement("ledger_key_rotation", [log.admin], body), "trust.rotation")
 
 
-def test_checkpoint_key_rotation_signed_by_current_ledger_key(log: LogBuilder) -> None:
-    """A checkpoint-key-only rotation is signed by the current ledger key and adds the key."""
+def test_checkpoint_key_rotation_signed_by_ledger_key_and_administrator(log: LogBuilder) -> None:
+    """A checkpoint-key-only rotation needs the ledger key and an administrator; it adds the key."""
     new_checkpoint = key(ORIGIN, 1)
     body = {"checkpoint_vkey": str(new_checkpoint.verifier)}
-    log.append(log.statement("ledger_key_rotation", [log.statement_key], body))
+    with pytest.raises(TrustError, match="administrator"):
+        log.append(log.statement("ledger_key_rotation", [log.statement_key], body))
+    log.append(log.statement("ledger_key_rotation", [log.statement_key, log.admin], body))
     assert log.state.checkpoint_keys[-1] == new_checkpoint.verifier
 
 
@@ -386,7 +388,7 @@ def test_new_checkpoint_key_must_be_named_after_origin(log: LogBuilder) -> None:
     """A new checkpoint key keeps the origin as its name."""
     body = {"checkpoint_vkey": str(key("elsewhere.example/log").verifier)}
     with pytest.raises(StatementError, match="origin"):
-        log.append(log.statement("ledger_key_rotation", [log.statement_key], body))
+        log.append(log.statement("ledger_key_rotation", [log.statement_key, log.admin], body))
 
 
 def test_new_statement_key_keeps_its_name(log: LogBuilder) -> None:
