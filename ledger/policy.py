@@ -37,6 +37,7 @@ DEFAULT_POLICY: dict[str, list[str]] = {
     "return_for_correction": ["reviewer"],
     "release": ["releaser"],
     "receipt": ["recipient"],
+    "recipient_attestation": ["recipient"],
     "disposition": ["recipient"],
     "use_freeze": ["recipient"],
     "safeguard_status": ["oversight", "reviewer"],

@@ -58,6 +58,12 @@ class Domain:
 
         return self.ledger.append(signed([matcher], "match_result", body))
 
+    def attest(self, request_id: str, recipient: int = 0, agency: str = AGENCY) -> None:
+        """The named recipient signs their own attestation (a recipient key of that agency)."""
+        name = f"recipient.{agency.replace('/', '-').lower()}.example.gov/officer"
+        key = self.keys.get(name) or self.principal(name, ["recipient"], agency=agency)
+        self.submit(dc.recipient_attestation(key, request_id, recipient))
+
     def flags(self, request_id: str) -> list[str]:
         return server_red_flags(self.engine.state.requests[request_id])
 
@@ -113,6 +119,8 @@ def run_exception(d: Domain, code: str, drop: str | None = None, lines: int = 3)
                      recipients=[dc.Recipient("Agent One", recipient_agency, attested, attested, 3)],
                      lines=the_lines, case_ids=["case-1"], court_order=order_id)
     d.submit(req)
+    if rule.recipient_attestation:
+        d.attest(req.statement_id)
     d.match_all(matcher, req.statement_id, lines)
     for doc in sorted(rule.documents):
         if drop != f"document:{doc}":

@@ -168,3 +168,10 @@ def erasure(signer: SignerKey, request_id: str, commitments: Sequence[str], reas
     """Erase the openings of commitments (signed; refused while a hold applies); the chain stays intact."""
     body = {"request": request_id, "commitments": list(commitments), "reason": reason}
     return _submit([signer], "erasure", body, _Openings())
+
+
+def recipient_attestation(signer: SignerKey, request_id: str, recipient: int) -> Submission:
+    """A named recipient attests, with their own key, personal and direct engagement and sole use."""
+    body = {"request": request_id, "recipient": recipient, "personally_and_directly_engaged": True,
+            "solely_for_use": True}
+    return _submit([signer], "recipient_attestation", body, _Openings())

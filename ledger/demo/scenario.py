@@ -40,6 +40,7 @@ PRINCIPALS: dict[str, tuple[list[str], dict[str, str]]] = {
     "irs.gov/matcher": (["matcher"], {"agency": "IRS", "office": "Matching"}),
     "uscourts.gov/mad/judge-a": (["court"], {"court": "D. Mass."}),
     "tigta.gov/auditor-01": (["oversight"], {"agency": "TIGTA"}),
+    **{f"ice.dhs.gov/agent-{i}": (["recipient"], {"agency": AGENCY}) for i in range(3)},
 }
 
 
@@ -104,6 +105,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
                                      "Subject is subject to a final order of removal"))
     r3 = dc.request(ice, statute="8 USC 1253(a)(1)", lines=request_lines, case_ids=["FICT-2025-0003"], **common)
     service.submit(r3.note, r3.openings)
+    _attest(service, keys, r3.statement_id)
     report.requests["placeholder request"] = r3.statement_id
     report.lines_requested = len(request_lines)
     stmt = parse_statement(r3.note)
@@ -138,6 +140,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     r4 = dc.request(ice, statute="8 USC 1326", lines=clean, case_ids=["FICT-2026-0004"],
                     resubmits=r3.statement_id, **common)
     service.submit(r4.note, r4.openings)
+    _attest(service, keys, r4.statement_id)
     m4 = matcher.match_request(parse_statement(r4.note), {o.commitment: o for o in r4.openings})
     service.submit(m4.note, m4.openings)
     ok4 = [m["line"] for m in parse_statement(m4.note).envelope["body"]["lines"]
@@ -152,6 +155,12 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         _attempt(service, after, "release after the injunction", report)
     report.requests["request after injunction"] = r4.statement_id
     return report
+
+
+def _attest(service: DisclosureService, keys: dict[str, SignerKey], request_id: str) -> None:
+    """Each named agent signs their own attestation (personally and directly engaged, solely for use)."""
+    for i in range(3):
+        service.submit(dc.recipient_attestation(keys[f"ice.dhs.gov/agent-{i}"], request_id, i).note)
 
 
 def _pair(sub: dc.Submission) -> tuple[str, tuple]:  # type: ignore[type-arg]

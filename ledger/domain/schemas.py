@@ -258,7 +258,17 @@ def _erasure(b: _Body) -> None:
     b.code("reason", b.body["reason"])
 
 
+def _recipient_attestation(b: _Body) -> None:
+    """A named recipient's own attestation: personally and directly engaged, solely for use."""
+    b.keys({"request", "recipient", "personally_and_directly_engaged", "solely_for_use"})
+    b.ref("request", b.body["request"])
+    b.count("recipient", b.body["recipient"])
+    b.boolean("personally_and_directly_engaged", b.body["personally_and_directly_engaged"])
+    b.boolean("solely_for_use", b.body["solely_for_use"])
+
+
 SCHEMAS = {
+    "recipient_attestation": _recipient_attestation,
     "correction": _correction,
     "disposition": _disposition,
     "use_freeze": _use_freeze,

@@ -15,7 +15,7 @@ from ledger.statement import Statement
 DOMAIN_TYPES = frozenset({
     "request", "withdrawal", "match_result", "review", "release", "court_order", "vacatur",
     "supporting_document", "safeguard_status", "receipt", "correction", "disposition", "use_freeze",
-    "erasure", "inspection",
+    "erasure", "inspection", "recipient_attestation",
 })
 
 
@@ -34,6 +34,7 @@ class RequestFacts:
     decisions: dict[int, str] = field(default_factory=dict)
     releases: list[tuple[str, str]] = field(default_factory=list)  # (release id, releaser)
     released_lines: set[int] = field(default_factory=set)
+    attested: dict[int, str] = field(default_factory=dict)  # recipient number -> attesting principal
 
     @property
     def line_count(self) -> int:
@@ -102,6 +103,8 @@ class DomainState:
             self.orders[body["order"]].vacated_at = index
         elif t == "supporting_document":
             self.requests[body["request"]].documents.add(body["kind"])
+        elif t == "recipient_attestation":
+            self.requests[body["request"]].attested[body["recipient"]] = stmt.signers[0]
         elif t == "safeguard_status":
             self.safeguards[body["agency"]] = body
 

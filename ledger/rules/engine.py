@@ -260,6 +260,11 @@ class RuleEngine:
                 out.extend(self._line_releasable(req, k))
         if any(r >= len(req.body["recipients"]) for r in body["recipients"]):
             out.append(("release.recipients", "recipients must be named in the request"))
+        elif rule.recipient_attestation:
+            missing = [r for r in body["recipients"] if r not in req.attested]
+            if missing:
+                out.append((f"{rule.code}.recipient_attestation", f"recipients {missing} have not signed their own "
+                            "attestation (personally and directly engaged, solely for use)"))
         if rule.court_order:
             order = self.state.orders.get(req.body["court_order"] or "")
             if order is None or order.vacated_at is not None:
@@ -301,6 +306,24 @@ class RuleEngine:
         req = self._request(stmt.envelope["body"]["request"], out)
         if req is not None and stmt.signers[0] == req.signer:
             out.append(("sod.document", "supporting documents are recorded by the IRS, not the requester"))
+        return out
+
+    def _check_recipient_attestation(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        req = self._request(body["request"], out)
+        if req is None:
+            return out
+        recipients = req.body["recipients"]
+        if body["recipient"] >= len(recipients):
+            return [("attestation.recipient", f"the request names {len(recipients)} recipients")]
+        attrs = signer_attributes(trust, stmt.signers[0], index)
+        if attrs.get("agency") != recipients[body["recipient"]]["agency"]:
+            out.append(("attestation.agency", "a recipient attests for themselves, as an officer of the agency "
+                                              "the request names for them"))
+        if not (body["personally_and_directly_engaged"] and body["solely_for_use"]):
+            out.append(("attestation.incomplete", "the attestation must affirm personal and direct engagement "
+                                                  "and use solely for the proceeding"))
         return out
 
     def _check_correction(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:

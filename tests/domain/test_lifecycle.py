@@ -29,6 +29,7 @@ def _setup(d, lines=2, **match):
                      purpose_text="p", fields=["name", "address"], recipients=[dc.Recipient("Agent", AGENCY)],
                      lines=[dc.Line(f"9{k:08d}", f"Name {k}", f"{k} Elm St, Boston, MA 02110") for k in range(lines)])
     d.submit(req)
+    d.attest(req.statement_id)
     d.match_all(matcher, req.statement_id, lines, **match)
     return req, {"requester": req_key, "reviewer": rev, "releaser": rel, "court": court, "matcher": matcher}
 
@@ -164,6 +165,7 @@ def test_injunction_recorded_during_concurrent_releases(domain_any):
                          purpose_text="p", fields=["address"], recipients=[dc.Recipient("Agent", AGENCY)],
                          lines=[dc.Line(f"9{i:08d}", f"N {i}", f"{i} Oak St, Austin, TX 73301")])
         d.submit(req)
+        d.attest(req.statement_id)
         d.match_all(matcher, req.statement_id, 1)
         rev = dc.review(reviewer, req.statement_id, [(0, "approve", "ok")], d.flags(req.statement_id))
         d.submit(rev)
@@ -213,3 +215,30 @@ def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
         with pytest.raises(AppendRefused):
             service.submit(sub.note.replace("taxpayer_history", "x"), sub.openings)  # altered after signing
         assert d.ledger.size() == size
+
+
+def test_release_needs_the_recipients_own_attestation(domain_any):
+    """The requester's word is not enough: without the recipient's signed attestation the release is blocked."""
+    d = domain_any
+    req_key = d.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="agency_head")
+    reviewer = d.principal("irs.gov/officer-1", ["reviewer"], agency="IRS")
+    releaser = d.principal("irs.gov/releaser-1", ["releaser"], agency="IRS")
+    matcher = d.principal("irs.gov/matcher", ["matcher"], agency="IRS")
+    d.submit(dc.safeguard_status(d.principal("tigta.gov/a", ["oversight"]), AGENCY, ssr_approved=True))
+    req = dc.request(req_key, exception=CODE, agency=AGENCY, statute=CRIMINAL, purpose="criminal_investigation",
+                     purpose_text="p", fields=["address"], recipients=[dc.Recipient("Agent", AGENCY)],
+                     lines=[dc.Line("900000001", "N", "1 Oak St, Austin, TX 73301")])
+    d.submit(req)
+    d.match_all(matcher, req.statement_id, 1)
+    rev = dc.review(reviewer, req.statement_id, [(0, "approve", "ok")], d.flags(req.statement_id))
+    d.submit(rev)
+    release = dc.release(releaser, req.statement_id, rev.statement_id, [0], ["address"], [0], b"f")
+    with pytest.raises(RuleRefusal) as info:
+        d.submit(release)
+    _blocked(d, info, f"{CODE}.recipient_attestation")
+    outsider = d.principal("other.example.gov/officer", ["recipient"], agency="DOJ/OTHER")
+    with pytest.raises(RuleRefusal) as info:
+        d.submit(dc.recipient_attestation(outsider, req.statement_id, 0))
+    _blocked(d, info, "attestation.agency")
+    d.attest(req.statement_id)
+    d.submit(dc.release(releaser, req.statement_id, rev.statement_id, [0], ["address"], [0], b"f"))

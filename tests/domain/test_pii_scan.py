@@ -74,7 +74,7 @@ def test_no_personal_data_outside_the_sealed_store(settings, tmp_path: Path):
             service = DisclosureService(ledger, sealed, keys)
             principals = scenario.register_principals(service, admin, keyring)
             report = scenario.run(service, principals, master, seed=scenario_seed)
-            assert report.lines_requested and report.blocked
+            assert report.lines_requested and report.lines_released and report.blocked
             assert sealed.count() > 0
             export = io.BytesIO()
             ledger.export(export)

@@ -37,6 +37,7 @@ def _released(d, service):
                      recipients=[dc.Recipient("Agent", AGENCY)],
                      lines=[dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(2)])
     service.submit(req.note, req.openings)
+    d.attest(req.statement_id)
     d.match_all(k["matcher"], req.statement_id, 2)
     rev = dc.review(k["reviewer"], req.statement_id, [(0, "approve", "ok"), (1, "approve", "ok")],
                     d.flags(req.statement_id))
