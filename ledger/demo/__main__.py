@@ -32,12 +32,13 @@ def main() -> int:
     var = Path(os.environ.get("LEDGER_VAR", "var"))
     settings = Settings.from_env(var=var)
     keyring = Keyring(Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
-    with open_ledger(settings) as ledger, SealedStore(settings.db_url, sealed_keys(var)) as sealed:
+    secrets = sealed_keys(var)
+    with open_ledger(settings) as ledger, SealedStore(settings.db_url, secrets) as sealed:
         if ledger.size() == 0:
             admin_name = f"{scenario.ORIGIN}/admin"
             admin = keyring.get(admin_name) if keyring.has(admin_name) else keyring.new(admin_name)
             ledger.initialise(scenario.ORIGIN, str(admin.verifier), DEFAULT_POLICY)
-            service = DisclosureService(ledger, sealed, sealed_keys(var))
+            service = DisclosureService(ledger, sealed, secrets)
             keys = scenario.register_principals(service, admin, keyring)
             report = scenario.run(service, keys, MasterFile.generate(400, SEED), seed=SEED)
             print(f"loaded the demo into {settings.redacted_url()}: {report.lines_requested} lines requested, "

@@ -86,7 +86,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
               "purpose_text": "Investigation of failure to depart (fictional)", "fields": ["name", "address"],
               "recipients": agents}
 
-    service.submit(*_pair(dc.safeguard_status(keys["tigta.gov/auditor-01"], AGENCY, ssr_approved=True)))
+    service.submit(dc.safeguard_status(keys["tigta.gov/auditor-01"], AGENCY, ssr_approved=True).note)
 
     # 1. over-broad, addresses missing
     broad = [dc.Line(p.tin, p.name, None if rng.random() < 0.7 else p.address, ("2023", "2024"),
@@ -162,6 +162,3 @@ def _attest(service: DisclosureService, keys: dict[str, SignerKey], request_id: 
     for i in range(3):
         service.submit(dc.recipient_attestation(keys[f"ice.dhs.gov/agent-{i}"], request_id, i).note)
 
-
-def _pair(sub: dc.Submission) -> tuple[str, tuple]:  # type: ignore[type-arg]
-    return sub.note, sub.openings

@@ -131,8 +131,8 @@ class ChainWriter:
         count, idx, leaf, recorded_at = rows[0]
         return (None if idx is None else (int(idx), bytes(leaf), recorded_at)), int(count)
 
-    def _sync(self, db: Db, known_head: tuple[Any, ...] | None = None, *, head_known: bool = False) -> None:
-        head = known_head if head_known else self._head(db)[0]
+    def _sync(self, db: Db, head: tuple[Any, ...] | None) -> None:
+        """Bring the caches to ``head`` (the last entry as ``_head`` read it, None for an empty log)."""
         size = head[0] + 1 if head else 0
         if size == self._frontier.size and (head is None or head[1] == self._last_leaf):
             return
@@ -201,7 +201,7 @@ class ChainWriter:
         head, refused = self._head(db, ids)
         if refused:
             raise AppendRefused("the statement id was refused by a rule before", "ledger.refused_id")
-        self._sync(db, head, head_known=True)
+        self._sync(db, head)
         if self._frontier.size < self.min_size:
             raise AppendRefused(
                 f"the log holds {self._frontier.size} entries but a checkpoint of {self.min_size} was signed: "

@@ -28,15 +28,6 @@ class RuleRefusal(StoreError):
         super().__init__(message)
 
 
-class AlreadyRecorded(StoreError):
-    """The exact statement is already in the log (raised inside the transaction, answered outside)."""
-
-    def __init__(self, statement_id: str, index: int) -> None:
-        self.statement_id = statement_id
-        self.index = index
-        super().__init__(f"statement {statement_id} is already entry {index}")
-
-
 class CheckpointRefused(StoreError):
     """The ledger will not sign a checkpoint inconsistent with the last one it signed."""
 

@@ -339,7 +339,7 @@ class Ledger:
 
         writer = ChainWriter()
         with self.recorder.reading() as db:
-            writer._sync(db)
+            writer._sync(db, writer._head(db)[0])
         return writer.trust_snapshot()
 
     @property
@@ -440,7 +440,7 @@ class Ledger:
         with self.recorder.reading() as db:
             rows = db.all(f"SELECT note FROM {db.t('dl_checkpoints')} ORDER BY size DESC LIMIT %s", (limit,))
         keys = [k.verifier for k in self.keys.checkpoint]
-        if rows and len(rows) > 1:
+        if len(rows) > 1:
             keys += self.trust().checkpoint_keys  # older checkpoints may carry only retired keys
         return [open_with_any(r[0], keys) for r in rows]
 

@@ -55,12 +55,9 @@ class _PostgresDb:
 
 
 class LedgerRecorderMixin:
-    """What both recorders share: the chain writer and read access to the side tables."""
+    """What both recorders share: the chain writer (each also offers ``reading()`` and ``writing()``)."""
 
     chain: ChainWriter
-
-    def read_db(self) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
 
 
 class LedgerSQLiteRecorder(SQLiteApplicationRecorder, LedgerRecorderMixin):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-TABLES = ("dl_entries", "dl_refused", "dl_checkpoints", "dl_pseudonyms")
-
 
 def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
     """CREATE statements; ``prefix`` is '' (SQLite) or '"schema".' (PostgreSQL).
