@@ -92,7 +92,21 @@ def _parser() -> argparse.ArgumentParser:
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log; names the first bad index")
+    for plugin in _plugins():
+        plugin(sub)
     return p
+
+
+def _plugins() -> list[Any]:
+    """Commands from the layers above the ledger (projections, api), found by entry point.
+
+    The ledger does not import them (dependency direction api -> projections -> ledger): each
+    registers ``disclosure_ledger.commands = NAME = module:register`` in its package metadata;
+    ``register(subparsers)`` adds its parser and sets ``plugin_run(args, settings) -> int``.
+    """
+    from importlib.metadata import entry_points
+
+    return [ep.load() for ep in sorted(entry_points(group="disclosure_ledger.commands"), key=lambda e: e.name)]
 
 
 def _attrs(pairs: list[str]) -> dict[str, str]:
@@ -122,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     var = args.var or Path(os.environ.get("LEDGER_VAR", "var"))
     keyring = Keyring(args.keyring or Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
     try:
+        plugin_run = getattr(args, "plugin_run", None)
+        if plugin_run is not None:
+            return int(plugin_run(args, settings))
         with open_ledger(settings) as ledger:
             return _run(args, ledger, keyring)
     except RuleRefusal as e:
