@@ -8,7 +8,8 @@ so projections never need to decrypt anything. Nothing in clear reaches the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ledger.commitments import Opening, verify_opening
 from ledger.domain.schemas import check_body
@@ -24,14 +25,16 @@ def body_commitments(stmt: Statement) -> list[tuple[str, str]]:
     """(field, commitment) for every commitment a domain statement carries."""
     body = stmt.envelope["body"]
     out: list[tuple[str, str | None]] = []
+    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
     if stmt.type == "request":
         out.append(("purpose_text", body["purpose_text"]))
         out.extend(("recipient_name", r["name"]) for r in body["recipients"])
         out.extend(("case_id", c) for c in body["case_ids"])
-        for line in body["lines"]:
+    if kind == "request":
+        for line in body.get("lines", ()):
             out.extend((f, line[f]) for f in ("tin", "name", "address", "reason"))
-    elif stmt.type == "match_result":
-        out.extend(("tin", line["taxpayer"]) for line in body["lines"])
+    elif kind == "match_result":
+        out.extend(("tin", line["taxpayer"]) for line in body.get("lines", ()))
     elif stmt.type == "court_order":
         out.append(("docket", body["docket"]))
     elif stmt.type == "correction":
@@ -41,10 +44,10 @@ def body_commitments(stmt: Statement) -> list[tuple[str, str]]:
     return [(f, c) for f, c in out if c is not None]
 
 
-def check_openings(stmt: Statement, openings: Iterable[Opening]) -> dict[str, Opening]:
-    """Every commitment of the statement has its opening, and there is no other opening."""
+def check_openings(stmt: Statement | Sequence[Statement], openings: Iterable[Opening]) -> dict[str, Opening]:
+    """Every commitment of the statements has its opening, and there is no other opening."""
     given = {o.commitment: o for o in openings}
-    needed = body_commitments(stmt)
+    needed = [fc for s in ([stmt] if isinstance(stmt, Statement) else stmt) for fc in body_commitments(s)]
     for field, commitment in needed:
         opening = given.get(commitment)
         if opening is None:
@@ -62,6 +65,13 @@ def check_openings(stmt: Statement, openings: Iterable[Opening]) -> dict[str, Op
     return given
 
 
+def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
+    body = stmt.envelope["body"]
+    if stmt.type == "match_result" or (stmt.type == "chunk" and body["kind"] == "match_result"):
+        return list(body.get("lines", ()))
+    return []
+
+
 class DisclosureService:
     """The write path for § 6103 statements with their openings."""
 
@@ -72,21 +82,34 @@ class DisclosureService:
 
     def submit(self, note: str, openings: Sequence[Opening] = ()) -> Appended:
         """Check openings, seal them, append; refusals raise as the ledger's do."""
-        try:
-            stmt = parse_statement(note)
-        except LedgerError as e:
-            raise AppendRefused(str(e), "statement.shape") from None
-        try:
-            check_body(stmt.type, stmt.envelope["body"])
-        except LedgerError as e:
-            raise AppendRefused(str(e), "statement.schema") from None
-        by_commitment = check_openings(stmt, openings)
-        pseudonyms = self._pseudonyms(stmt, by_commitment) if stmt.type == "match_result" else []
-        new = set(by_commitment) - set(self.sealed.get_many(by_commitment)) if by_commitment else set()
+        return self._submit([note], openings, lambda notes: [self.ledger.append(notes[0])])[0]
+
+    def submit_batch(self, notes: Sequence[str], openings: Sequence[Opening] = ()) -> list[Appended]:
+        """Several statements (a bulk manifest and its chunks, say) in one transaction, all or none."""
+        if not notes:
+            return []
+        return self._submit(list(notes), openings, self.ledger.append_batch)
+
+    def _submit(self, notes: list[str], openings: Sequence[Opening],
+                append: Callable[[list[str]], list[Appended]]) -> list[Appended]:
+        stmts = []
+        for note in notes:
+            try:
+                stmt = parse_statement(note)
+            except LedgerError as e:
+                raise AppendRefused(str(e), "statement.shape") from None
+            try:
+                check_body(stmt.type, stmt.envelope["body"])
+            except LedgerError as e:
+                raise AppendRefused(str(e), "statement.schema", stmt.id) from None
+            stmts.append(stmt)
+        by_commitment = check_openings(stmts, openings)
+        pseudonyms = [self._pseudonyms(_match_lines(stmt), by_commitment) for stmt in stmts]
+        new = set(by_commitment) - self.sealed.present(by_commitment) if by_commitment else set()
         if new:
             self.sealed.put_many(by_commitment[c] for c in new)
         try:
-            appended = self.ledger.append(note)
+            appended = append(notes)
         except AppendRefused:
             # Nothing was stored: keep none of the openings this submission brought. (A rule
             # refusal keeps them: the blocked entry holds the statement's hash, and an audit may
@@ -94,16 +117,19 @@ class DisclosureService:
             if new:
                 self.sealed.erase(new)
             raise
-        if pseudonyms and not appended.duplicate:
-            self._store_pseudonyms(appended.index, pseudonyms)
-        if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
-            self.sealed.erase(stmt.envelope["body"]["commitments"])
+        rows = [(a.index, line, p) for a, ps in zip(appended, pseudonyms, strict=True) if not a.duplicate
+                for line, p in ps]
+        if rows:
+            self._store_pseudonyms(rows)
+        for stmt in stmts:
+            if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
+                self.sealed.erase(stmt.envelope["body"]["commitments"])
         return appended
 
-    def _pseudonyms(self, stmt: Statement, openings: dict[str, Opening]) -> list[tuple[int, str]]:
+    def _pseudonyms(self, lines: list[dict[str, Any]], openings: dict[str, Opening]) -> list[tuple[int, str]]:
         """(line, pseudonym) for each matched line, computed before anything is stored."""
         out = []
-        for line in stmt.envelope["body"]["lines"]:
+        for line in lines:
             if line["taxpayer"] is not None:
                 try:
                     out.append((line["line"], self.keys.pseudonym(str(openings[line["taxpayer"]].value))))
@@ -112,8 +138,7 @@ class DisclosureService:
                                         "openings.tin") from None
         return out
 
-    def _store_pseudonyms(self, index: int, pseudonyms: list[tuple[int, str]]) -> None:
-        rows = [(index, line, p) for line, p in pseudonyms]
+    def _store_pseudonyms(self, rows: list[tuple[int, int, str]]) -> None:
         with self.ledger.recorder.writing() as db:
             sql = f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s) ON CONFLICT DO NOTHING"  # noqa: S608
             db.many(sql, rows)

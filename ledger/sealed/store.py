@@ -201,6 +201,16 @@ class SealedStore:
             raise OpeningNotFound(commitment)
         return self._box.unseal(commitment, ciphertext)
 
+    def present(self, commitments: Iterable[str]) -> set[str]:
+        """Which of ``commitments`` have a stored opening (nothing decrypted)."""
+        wanted = list(dict.fromkeys(check_commitment_hex(c) for c in commitments))
+        found: set[str] = set()
+        column = self.openings.c.commitment
+        with _database_errors(), self.engine.connect() as conn:
+            for batch in _chunks(wanted, READ_BATCH):
+                found.update(conn.execute(sa.select(column).where(column.in_(batch))).scalars())
+        return found
+
     def get_many(self, commitments: Iterable[str]) -> dict[str, Opening]:
         """Openings by commitment, each checked as in :meth:`get`; absent commitments
         (never stored, or erased) are simply missing from the result."""
