@@ -124,6 +124,7 @@ class DomainState:
     corrections: dict[str, list[tuple[str, Any, Any]]] = field(default_factory=dict)  # corrected id -> changes
     erased: set[str] = field(default_factory=set)  # commitments whose openings were erased
     bulk: dict[str, BulkFacts] = field(default_factory=dict)  # incomplete bulk statements by id
+    parts: dict[str, list[int]] = field(default_factory=dict)  # bulk statement id -> its chunks' indices
 
     def apply(self, stmt: Statement, index: int) -> None:
         body = stmt.envelope["body"]
@@ -183,6 +184,7 @@ class DomainState:
 
     def _apply_chunk(self, body: dict[str, Any], index: int) -> None:
         bulk = self.bulk[body["of"]]
+        self.parts.setdefault(bulk.id, []).append(index)
         req = self.requests[bulk.request]
         items = body["lines"]
         self.apply_items(bulk.kind, req, body["first_line"], items)
