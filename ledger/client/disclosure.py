@@ -175,3 +175,9 @@ def recipient_attestation(signer: SignerKey, request_id: str, recipient: int) ->
     body = {"request": request_id, "recipient": recipient, "personally_and_directly_engaged": True,
             "solely_for_use": True}
     return _submit([signer], "recipient_attestation", body, _Openings())
+
+
+def return_for_correction(signer: SignerKey, request_id: str, reason: str, lines: Sequence[int] = ()) -> Submission:
+    """The reviewer returns a request to its requester, naming the lines to correct (if any)."""
+    body = {"request": request_id, "reason": reason, "lines": sorted(lines)}
+    return _submit([signer], "return_for_correction", body, _Openings())

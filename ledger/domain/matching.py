@@ -28,7 +28,6 @@ from ledger.domain.address import ADDRESS_RULES_VERSION
 from ledger.domain.bulk import BulkSubmission, bulk_statement, derived_salt
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher import MATCHER_VERSION, match_line
-from ledger.errors import LedgerError
 from ledger.keys import SignerKey
 from ledger.lines import CHUNK_LINES
 from ledger.statement import Statement
@@ -83,31 +82,43 @@ class MatcherPrincipal:
         if block:
             yield from flush()
 
-    def match_request(self, request: Statement, openings: Mapping[str, Opening] | Callable[..., Any],
-                      lines: Iterable[dict[str, Any]] | None = None) -> Submission | BulkSubmission:
-        """The signed match result of every line of a request: inline for an inline request, in
-        bulk form for a bulk one (then ``lines`` are its items, e.g. from ``statement_items``).
+    def match_request(self, request: Statement, openings: Mapping[str, Opening]) -> Submission:
+        """The signed match result of every line of an inline request."""
+        head, items, tin_openings = self._run(request, request.envelope["body"]["lines"], lambda wanted: openings,
+                                              bulk=False)
+        sid = str(uuid.uuid4())
+        note = signed([self.key], "match_result", {**head, "lines": json.loads(items[0]) if items else []}, sid)
+        return Submission(note, tuple(tin_openings(range(request_line_count(request)))), sid)
 
-        ``openings`` is a mapping by commitment or a function from a list of commitments to one
-        (the sealed store's ``get_many``), called for a block of lines at a time.
-        """
-        body = request.envelope["body"]
-        bulk = "bulk" in body
-        opener = openings if callable(openings) else (lambda wanted: openings)
-        source = body["lines"] if not bulk else lines
-        if source is None:
-            raise LedgerError("a bulk request is matched from its items (pass lines=…)")
-        seed = secrets.token_bytes(32)
-        chunks: list[bytes] = []  # a bulk result's items, one canonical JSON array per chunk
-        inline: list[dict[str, Any]] = []
+    def match_bulk(self, request: Statement, lines: Iterable[dict[str, Any]],
+                   openings: Callable[[list[str]], Mapping[str, Opening]]) -> BulkSubmission:
+        """The signed match result of a bulk request, in bulk form. ``lines`` are its items (e.g. from
+        ``statement_items``); ``openings`` opens a block of commitments at a time (the sealed store's
+        ``get_many``), so the whole request is never opened at once."""
+        head, chunks, tin_openings = self._run(request, lines, openings, bulk=True)
+
+        def source(c: int) -> tuple[list[Any], list[Opening]]:
+            items = json.loads(chunks[c])
+            return items, tin_openings(item["line"] for item in items)
+
+        count = request.envelope["body"]["bulk"]["line_count"]
+        return bulk_statement([self.key], "match_result", head, count, source)
+
+    def _run(self, request: Statement, lines: Iterable[dict[str, Any]],
+             opener: Callable[[list[str]], Mapping[str, Opening]], bulk: bool,
+             ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]]]:
+        """Match every line: the head of the result, its items as canonical JSON arrays (one per chunk,
+        or one for an inline result) and a function giving the openings of the matched TINs."""
+        seed = secrets.token_bytes(32)  # derives the TIN commitments' salts; never leaves this process
+        chunks: list[bytes] = []
         current: list[dict[str, Any]] = []
         tins: dict[int, str] = {}
         flags: set[str] = set()
         reasons: Counter[str] = Counter()
         count = 0
-        for k, _line, values in self._lines(source, opener):
+        for k, line, values in self._lines(lines, opener):
             reasons[_norm_reason(values["reason"])] += 1
-            item, tin = self._match(k, _line, values)
+            item, tin = self._match(k, line, values)
             if item.pop("_placeholder"):
                 flags.add("placeholder_addresses")
             if item["irs_address_differs"]:
@@ -116,13 +127,10 @@ class MatcherPrincipal:
                 tins[k] = tin
                 item["taxpayer"] = commit("tin", tin, derived_salt(seed, k, "tin")).commitment
             count += 1
-            if bulk:
-                current.append(item)
-                if len(current) == CHUNK_LINES:
-                    chunks.append(canonical_bytes(current))
-                    current = []
-            else:
-                inline.append(item)
+            current.append(item)
+            if bulk and len(current) == CHUNK_LINES:
+                chunks.append(canonical_bytes(current))
+                current = []
         if current:
             chunks.append(canonical_bytes(current))
         reasons.pop("", None)
@@ -135,13 +143,9 @@ class MatcherPrincipal:
         def tin_openings(ks: Iterable[int]) -> list[Opening]:
             return [commit("tin", tins[k], derived_salt(seed, k, "tin")) for k in ks if k in tins]
 
-        if not bulk:
-            sid = str(uuid.uuid4())
-            note = signed([self.key], "match_result", {**head, "lines": inline}, sid)
-            return Submission(note, tuple(tin_openings(range(count))), sid)
+        return head, chunks, tin_openings
 
-        def source(c: int) -> tuple[list[Any], list[Opening]]:
-            items = json.loads(chunks[c])
-            return items, tin_openings(item["line"] for item in items)
 
-        return bulk_statement([self.key], "match_result", head, count, source)
+def request_line_count(request: Statement) -> int:
+    body = request.envelope["body"]
+    return len(body["lines"]) if "lines" in body else int(body["bulk"]["line_count"])

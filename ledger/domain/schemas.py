@@ -325,6 +325,15 @@ def _erasure(b: _Body) -> None:
     b.code("reason", b.body["reason"])
 
 
+def _return_for_correction(b: _Body) -> None:
+    """The reviewer sends a request back to its requester (who may file a corrected resubmission)."""
+    b.keys({"request", "reason", "lines"})
+    b.ref("request", b.body["request"])
+    b.code("reason", b.body["reason"])
+    for i, k in enumerate(b.items("lines", b.body["lines"], max_items=1000)):
+        b.count(f"lines[{i}]", k)
+
+
 def _recipient_attestation(b: _Body) -> None:
     """A named recipient's own attestation: personally and directly engaged, solely for use."""
     b.keys({"request", "recipient", "personally_and_directly_engaged", "solely_for_use"})
@@ -342,6 +351,7 @@ _LINE_CHECKS: dict[str, LineCheck] = {
 }
 
 SCHEMAS = {
+    "return_for_correction": _return_for_correction,
     "chunk": _chunk,
     "recipient_attestation": _recipient_attestation,
     "correction": _correction,

@@ -19,7 +19,7 @@ from ledger.statement import Statement
 DOMAIN_TYPES = frozenset({
     "request", "withdrawal", "match_result", "review", "release", "court_order", "vacatur",
     "supporting_document", "safeguard_status", "receipt", "correction", "disposition", "use_freeze",
-    "erasure", "inspection", "recipient_attestation", "chunk",
+    "erasure", "inspection", "recipient_attestation", "chunk", "return_for_correction",
 })
 
 # request line flags
@@ -72,6 +72,7 @@ class RequestFacts:
     complete: bool = True
     filed_at: int = -1
     withdrawn: bool = False
+    returned: int | None = None  # index of a return_for_correction
     documents: set[str] = field(default_factory=set)
     match_id: str | None = None
     match_complete: bool = False
@@ -141,6 +142,8 @@ class DomainState:
             self.erased.update(body["commitments"])
         elif t == "withdrawal":
             self.requests[body["request"]].withdrawn = True
+        elif t == "return_for_correction":
+            self.requests[body["request"]].returned = index
         elif t == "court_order":
             self.orders[stmt.id] = OrderFacts(stmt.id, index, body["kind"], body["covers"], body["forbids"])
         elif t == "vacatur":
@@ -155,9 +158,8 @@ class DomainState:
     def _apply_lifecycle(self, stmt: Statement, body: dict[str, Any], index: int) -> None:
         t = stmt.type
         bulk = body.get("bulk")
-        inline = body.get("lines")
         if t == "request":
-            n = bulk["line_count"] if bulk else len(inline)
+            n = bulk["line_count"] if bulk else len(body["lines"])
             head = {k: v for k, v in body.items() if k not in ("lines", "bulk")}
             req = RequestFacts(stmt.id, index, stmt.signers[0], head, n, bytearray(n), complete=bulk is None,
                                filed_at=-1 if bulk else index)
@@ -180,7 +182,7 @@ class DomainState:
             self.bulk[stmt.id] = BulkFacts(stmt.id, t, index, list(stmt.signers), req.id, bulk["line_count"],
                                            bulk["chunk_count"], bulk["lines_root"], fields=body.get("fields", []))
         else:
-            self.apply_items(t, req, 0, inline)
+            self.apply_items(t, req, 0, body["lines"])
 
     def _apply_chunk(self, body: dict[str, Any], index: int) -> None:
         bulk = self.bulk[body["of"]]

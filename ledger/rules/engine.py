@@ -101,6 +101,9 @@ class RuleEngine:
             out.append(("ref.request", f"no request {request_id} in the log"))
         elif req.withdrawn:
             out.append(("request.withdrawn", f"request {request_id} was withdrawn"))
+        elif req.returned is not None:
+            out.append(("request.returned", f"request {request_id} was returned for correction (entry "
+                                            f"{req.returned}); file a corrected request that resubmits it"))
         elif not req.complete:
             out.append(("bulk.incomplete", f"request {request_id} is missing chunks: it is filed at its last chunk"))
         return req
@@ -191,6 +194,21 @@ class RuleEngine:
         req = self._request(stmt.envelope["body"]["request"], out)
         if req is not None and req.signer not in stmt.signers:
             out.append(("sod.withdrawal", "only the requesting official withdraws a request"))
+        return out
+
+    def _check_return_for_correction(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        req = self._request(body["request"], out)
+        if req is None:
+            return out
+        if stmt.signers[0] == req.signer:
+            out.append(("sod.return", "the requester does not return their own request"))
+        if req.review_id is not None:
+            out.append(("review.already_reviewed", f"request {req.id} was already reviewed ({req.review_id})"))
+        bad = [k for k in body["lines"] if k >= req.line_count]
+        if bad:
+            out.append(("return.lines", f"lines {bad[:10]} are outside the request"))
         return out
 
     def _check_match_result(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
