@@ -76,7 +76,7 @@ def derived_salt(seed: bytes, k: int, field: str) -> bytes:
     As hiding as a random salt while the seed stays secret (the seed never leaves the client),
     and lets a bulk builder recompute line k's commitments instead of holding millions of openings.
     """
-    return hmac.new(seed, f"{k}:{field}".encode(), hashlib.sha256).digest()[:16]
+    return hmac.digest(seed, f"{k}:{field}".encode(), "sha256")[:16]
 
 
 def list_source(items: Sequence[Any], openings: Callable[[int], Sequence[Opening]] | None = None) -> ChunkSource:
