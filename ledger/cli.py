@@ -92,6 +92,13 @@ def _parser() -> argparse.ArgumentParser:
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log; names the first bad index")
+    bun = sub.add_parser("bundle", help="write the evidence bundle of one request (docs/VERIFYING.md)")
+    bun.add_argument("request", help="the request's statement id")
+    bun.add_argument("--out", type=Path, required=True, help="a new (or empty) folder to write it into")
+    bun.add_argument("--openings", action="store_true",
+                     help="include the openings of its commitments (needs the sealed-store keys: LEDGER_SEALED_*)")
+    bun.add_argument("--line", type=int, action="append", default=[], metavar="K",
+                     help="add the proof of line K inside each bulk statement holding it (repeatable)")
     for plugin in _plugins():
         plugin(sub)
     return p
@@ -275,7 +282,29 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         problem = report.problems[0]
         print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
         return 1
+    if cmd == "bundle":
+        return _bundle(args, ledger)
     raise AssertionError(cmd)  # pragma: no cover
+
+
+def _bundle(args: argparse.Namespace, ledger: Ledger) -> int:
+    from ledger.domain.bundle import write_bundle
+
+    if args.openings:
+        from ledger.sealed import SealedKeys, SealedStore
+
+        keys = SealedKeys.from_env()  # no default: only an operator holding the keys can open
+        with SealedStore(ledger.settings.db_url, keys) as store:
+            done = write_bundle(ledger, args.request, args.out, lines=args.line, openings=store.get_many)
+    else:
+        done = write_bundle(ledger, args.request, args.out, lines=args.line)
+    print(f"wrote {args.out}: {len(done.entries)} entries against tree size {done.tree_size}, "
+          f"{len(done.bulk)} bulk statements, {done.lines} line proofs, "
+          f"{done.openings if args.openings else 'no'} openings", file=sys.stderr)
+    if done.incomplete:
+        print(f"warning: bulk statements incomplete in the log at that size: {', '.join(done.incomplete)}",
+              file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
