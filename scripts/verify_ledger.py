@@ -2367,8 +2367,10 @@ def _bundle_inclusion(files: BundleFiles, manifest: dict[str, Any], cp: Checkpoi
             raise BundleError(f"entries.jsonl line {number}: entry {index} is out of index order")
         if index >= cp.size:
             raise BundleError(f"entry {index} is past the checkpoint's tree size {cp.size}", index)
+        if not isinstance(value["entry_b64"], str):
+            raise BundleError("entries.jsonl: entry_b64 must be a string", index)
         try:
-            raw.append((index, b64decode(value["entry_b64"]) if isinstance(value["entry_b64"], str) else b""))
+            raw.append((index, b64decode(value["entry_b64"])))
         except LedgerError as e:
             raise BundleError(f"entries.jsonl: entry_b64 is not strict base64: {e}", index) from None
     proofs: dict[int, list[bytes]] = {}

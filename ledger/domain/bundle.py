@@ -42,10 +42,10 @@ PAGE = 1000
 _TYPES = sorted(TRUST_TYPES | {
     "request", "match_result", "review", "release", "chunk", "withdrawal", "supporting_document",
     "recipient_attestation", "receipt", "disposition", "correction", "court_order", "vacatur", "use_freeze",
-    "erasure",
+    "erasure", "return_for_correction",
 })
 _BY_REQUEST = frozenset({"match_result", "review", "release", "withdrawal", "supporting_document",
-                         "recipient_attestation", "erasure"})
+                         "recipient_attestation", "erasure", "return_for_correction"})
 _BY_RELEASE = frozenset({"receipt", "disposition"})
 _BY_ORDER = frozenset({"vacatur", "use_freeze"})
 

@@ -19,6 +19,7 @@ from bundlefix import HELD_BACK, LINES, Scenario, tin
 from ledger.b64 import b64encode
 from ledger.bundle_check import BundleError, BundleFiles, statement_commitments, verify_bundle
 from ledger.canonical import canonical_bytes
+from ledger.client import disclosure as dc
 from ledger.commitments import Opening
 from ledger.domain.bundle import BundleWriteError, write_bundle
 from ledger.domain.service import body_commitments
@@ -223,6 +224,22 @@ def test_writer_refusals(scenario: Scenario, tmp_path: Path) -> None:
         scenario.bundle(tmp_path / "c")
 
 
+def test_inline_request_and_its_return_for_correction(scenario: Scenario, tmp_path: Path) -> None:
+    """An inline request's bundle: no bulk statements; the reviewer's return_for_correction is in it."""
+    reviewer = scenario.domain.keys["irs.gov/disclosure/officer-0042"]
+    back = dc.return_for_correction(reviewer, scenario.other_request, "address_missing", [0])
+    scenario.service.submit(back.note)
+    out = tmp_path / "b"
+    write_bundle(scenario.domain.ledger, scenario.other_request, out, openings=scenario.service.openings)
+    ids = {parse_statement(parse_entry(data).statement).id for data in entries(out).values()}
+    assert {scenario.other_request, back.statement_id} <= ids
+    assert scenario.ids["request"] not in ids
+    assert json.loads((out / "bundle.json").read_text())["bulk"] == []
+    assert [n for n, _ in check(out)] == ["checkpoint", "inclusion", "signatures", "openings"]
+    with pytest.raises(BundleWriteError, match="line 0 is in no complete bulk statement"):
+        write_bundle(scenario.domain.ledger, scenario.other_request, tmp_path / "c", lines=(0,))
+
+
 # ---- tampering: each fails with its exact reason -------------------------------------------------
 def test_tampered_opening(copy: Any) -> None:
     """An opening whose value was changed: named by commitment and field, never by value."""
@@ -353,6 +370,42 @@ def test_missing_trust_entry_fails_the_signature_check(copy: Any) -> None:
     write_jsonl(d / "proofs.jsonl", [r for r in read_jsonl(d / "proofs.jsonl") if r["index"] != reg])
     e = failure(d)
     assert e.reason.startswith("trust.unknown_key: no key is registered for irs.gov/matcher")
+
+
+def test_incomplete_bulk_statement_says_so(scenario: Scenario, copy: Any) -> None:
+    """A bulk statement the writer found incomplete in the log: the missing-chunk reason says so."""
+    d = copy()
+    gone = chunks_of(d, scenario.ids["release"])[2]
+    write_jsonl(d / "entries.jsonl", [r for r in read_jsonl(d / "entries.jsonl") if r["index"] != gone])
+    write_jsonl(d / "proofs.jsonl", [r for r in read_jsonl(d / "proofs.jsonl") if r["index"] != gone])
+    manifest = json.loads((d / "bundle.json").read_text())
+    manifest["incomplete"] = [scenario.ids["release"]]
+    (d / "bundle.json").write_bytes(canonical_bytes(manifest) + b"\n")
+    assert failure(d).reason == (f"release {scenario.ids['release']}: chunk 2 of 3 is missing from the bundle "
+                                 "(bundle.json says the log itself holds only the chunks before it: the statement "
+                                 "is incomplete in the log)")
+
+
+@pytest.mark.parametrize("name,content,reason", [
+    ("bundle.json", b"not json", "bundle.json is not canonical JSON"),
+    ("bundle.json", b'{"format":"dl-bundle/v2"}\n', "bundle.json must hold exactly"),
+    ("entries.jsonl", b'{"entry_b64":"@@","index":3}\n', "entry_b64 is not strict base64"),
+    ("entries.jsonl", b'{"entry_b64":7,"index":3}\n', "entry_b64 must be a string"),
+    ("entries.jsonl", b'[1,2]', "does not end with LF"),
+    ("proofs.jsonl", b'{"index":0,"path":"x","tree_size":1}\n', "inclusion proof is for tree size 1"),
+    ("lines.jsonl", b'{"line":1}\n', "lines.jsonl line 1: expected exactly"),
+    ("openings.jsonl", b'{"commitment":"zz","opening":{}}\n', "expected a commitment of 64 lowercase hex"),
+    ("openings.jsonl", b'{"commitment":"' + b"a" * 64 + b'","opening":{"field":"tin"}}\n', "an opening has exactly"),
+    ("checkpoint", b"", "checkpoint: "),
+])
+def test_malformed_files_fail_with_a_reason(copy: Any, name: str, content: bytes, reason: str) -> None:
+    """Malformed files are reported (exit 1) with what is wrong, never a traceback or an 'unexpected error'."""
+    d = copy()
+    (d / name).write_bytes(content)
+    code, report, _ = run_verifier(["--bundle", str(d), "--openings"])
+    assert code == 1, report
+    assert reason in report["reason"]
+    assert "unexpected" not in report["reason"]
 
 
 def test_usage_errors(tmp_path: Path, bundle_dir: Path) -> None:
