@@ -137,7 +137,7 @@ try:
         out = _C_ENCODE(value, 0)
         return out if isinstance(out, str) else "".join(out)
 except ImportError:  # pragma: no cover - CPython without the C accelerator
-    _encode = _ENCODER.encode
+    _encode = _ENCODER.encode  # type: ignore[assignment]
 
 
 def canonical_bytes(value: Any) -> bytes:

@@ -106,7 +106,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     """File a request of ``n`` lines under (i)(2), match it, review it from a CSV sheet, release
     ``release_share`` of the approved lines (the rest later, in a second release), correct a count."""
     story = BulkStory()
-    engine: RuleEngine = service.ledger.recorder.chain.rules  # type: ignore[assignment]
+    engine: RuleEngine = service.ledger.recorder.chain.rules
     ice = keys["ice.dhs.gov/acting-director"]
     lines, story.kinds = make_lines(master, n, seed, mix)
 

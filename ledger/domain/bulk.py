@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ledger.client.disclosure import Line, Recipient, Submission
@@ -26,6 +27,7 @@ from ledger.lines import CHUNK_LINES, LinesTree, chunk_count, item_leaf
 from ledger.rules.catalog import LAW_VERSION
 from ledger.statement import Statement, parse_statement
 from ledger.store.chain import Appended
+from ledger.times import utc_now
 
 BATCH_CHUNKS = 64  # chunks per transaction when submitting (about 3 MB of statements)
 
@@ -48,6 +50,7 @@ class BulkSubmission:
     kind: str
     line_count: int
     source: ChunkSource
+    issued_at: datetime
 
     @property
     def statement_id(self) -> str:
@@ -58,10 +61,13 @@ class BulkSubmission:
         return chunk_count(self.line_count)
 
     def chunk(self, c: int) -> Submission:
+        """Chunk c, signed: the same bytes every time (id, time and items are fixed, Ed25519 is
+        deterministic), so resubmitting a batch after a failure returns the original indices."""
         items, openings = self.source(c)
-        cid = str(uuid.uuid4())
+        cid = f"{self.statement_id}.c{c}"
         note = signed(list(self.signers), "chunk", {"of": self.statement_id, "kind": self.kind, "chunk": c,
-                                                    "first_line": c * CHUNK_LINES, "lines": items}, cid)
+                                                    "first_line": c * CHUNK_LINES, "lines": items}, cid,
+                      issued_at=self.issued_at)
         return Submission(note, tuple(openings), cid)
 
     def parts(self) -> Iterator[Submission]:
@@ -109,8 +115,9 @@ def bulk_statement(signers: Sequence[SignerKey], type_: str, head: dict[str, Any
     body = dict(head)
     body["bulk"] = {"line_count": line_count, "chunk_count": chunk_count(line_count),
                     "lines_root": tree.root().hex()}
-    manifest = Submission(signed(list(signers), type_, body, sid), tuple(head_openings), sid)
-    return BulkSubmission(manifest, tuple(signers), type_, line_count, source)
+    issued_at = utc_now()
+    manifest = Submission(signed(list(signers), type_, body, sid, issued_at=issued_at), tuple(head_openings), sid)
+    return BulkSubmission(manifest, tuple(signers), type_, line_count, source, issued_at)
 
 
 def submit_bulk(submit_batch: Callable[[list[str], list[Opening]], list[Appended]], bulk: BulkSubmission,

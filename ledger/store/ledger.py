@@ -278,13 +278,21 @@ class Ledger:
                 f"statement id {refused[0][0]} was refused by a rule (entry {refused[0][1]})", "ledger.refused_id"
             )
         found = {r[0]: r for r in rows}
-        results = []
+        results: list[Appended | None] = []
         for s in stmts:
             row = found.get(s.id)
-            if row is None or _entry_statement(bytes(row[4])) != s.raw:
+            if row is not None and _entry_statement(bytes(row[4])) != s.raw:
                 raise AppendRefused(f"statement id {s.id} is already used by another statement", "ledger.duplicate_id")
-            results.append(Appended(int(row[1]), bytes(row[2]), s.id, row[3], duplicate=True))
-        return results
+            results.append(None if row is None else Appended(int(row[1]), bytes(row[2]), s.id, row[3], duplicate=True))
+        missing = [s for s, r in zip(stmts, results, strict=True) if r is None]
+        if missing:
+            # A batch resubmitted after a partial failure: the stored part is returned as it was,
+            # the rest is appended now (in the batch's order, after what is stored).
+            if len(missing) == len(stmts):
+                raise AppendRefused("the statements conflict with stored ones", "ledger.duplicate_id")
+            appended = iter(self._append_statements(missing))
+            results = [r if r is not None else next(appended) for r in results]
+        return [r for r in results if r is not None]
 
     def _record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
         key = self.keys.statement
