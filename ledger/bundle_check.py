@@ -215,6 +215,8 @@ def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings
 
     entries = _bundle_inclusion(files, manifest, cp, passed)
     signatures = _bundle_signatures(entries, trust_root, cp, passed)
+    if not any(be.stmt.type == "request" and be.stmt.id == manifest["request"] for be in entries):
+        raise BundleError(f"bundle.json names request {manifest['request'][:130]!r}, which is not in the bundle")
     bulk = _bundle_bulk(entries, manifest, passed)
     listed, held = manifest["entries"], [be.index for be in entries]
     if held != listed:

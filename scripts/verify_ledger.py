@@ -274,7 +274,7 @@ try:
         out = _C_ENCODE(value, 0)
         return out if isinstance(out, str) else "".join(out)
 except ImportError:  # pragma: no cover - CPython without the C accelerator
-    _encode = _ENCODER.encode
+    _encode = _ENCODER.encode  # type: ignore[assignment]
 
 
 def canonical_bytes(value: Any) -> bytes:
@@ -2340,6 +2340,8 @@ def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings
 
     entries = _bundle_inclusion(files, manifest, cp, passed)
     signatures = _bundle_signatures(entries, trust_root, cp, passed)
+    if not any(be.stmt.type == "request" and be.stmt.id == manifest["request"] for be in entries):
+        raise BundleError(f"bundle.json names request {manifest['request'][:130]!r}, which is not in the bundle")
     bulk = _bundle_bulk(entries, manifest, passed)
     listed, held = manifest["entries"], [be.index for be in entries]
     if held != listed:

@@ -389,6 +389,7 @@ def test_incomplete_bulk_statement_says_so(scenario: Scenario, copy: Any) -> Non
 @pytest.mark.parametrize("name,content,reason", [
     ("bundle.json", b"not json", "bundle.json is not canonical JSON"),
     ("bundle.json", b'{"format":"dl-bundle/v2"}\n', "bundle.json must hold exactly"),
+    ("bundle.json", b"REQUEST", "bundle.json names request 'no-such-request', which is not in the bundle"),
     ("entries.jsonl", b'{"entry_b64":"@@","index":3}\n', "entry_b64 is not strict base64"),
     ("entries.jsonl", b'{"entry_b64":7,"index":3}\n', "entry_b64 must be a string"),
     ("entries.jsonl", b'[1,2]', "does not end with LF"),
@@ -401,6 +402,9 @@ def test_incomplete_bulk_statement_says_so(scenario: Scenario, copy: Any) -> Non
 def test_malformed_files_fail_with_a_reason(copy: Any, name: str, content: bytes, reason: str) -> None:
     """Malformed files are reported (exit 1) with what is wrong, never a traceback or an 'unexpected error'."""
     d = copy()
+    if content == b"REQUEST":
+        manifest = json.loads((d / "bundle.json").read_text())
+        content = canonical_bytes({**manifest, "request": "no-such-request"}) + b"\n"
     (d / name).write_bytes(content)
     code, report, _ = run_verifier(["--bundle", str(d), "--openings"])
     assert code == 1, report
