@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ledger import officer_cli
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log; names the first bad index")
+    officer_cli.add_parser(sub)
     bun = sub.add_parser("bundle", help="write the evidence bundle of one request (docs/VERIFYING.md)")
     bun.add_argument("request", help="the request's statement id")
     bun.add_argument("--out", type=Path, required=True, help="a new (or empty) folder to write it into")
@@ -284,6 +286,9 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return 1
     if cmd == "bundle":
         return _bundle(args, ledger)
+    if cmd == "officer":
+        needs_service = args.officer_command in ("review", "return")
+        return officer_cli.run(args, ledger, keyring, _service(ledger) if needs_service else None)
     raise AssertionError(cmd)  # pragma: no cover
 
 

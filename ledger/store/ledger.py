@@ -341,6 +341,14 @@ class Ledger:
             rows = db.all(f"SELECT idx FROM {db.t('dl_entries')} WHERE statement_id = %s", (statement_id,))
         return int(rows[0][0]) if rows else None
 
+    def synced_rules(self) -> Any:
+        """This process's rules engine brought up to the log's head (for read-only tools: the
+        officer's queue, bundles). Its state is what the next append will be checked against."""
+        chain = self.recorder.chain
+        with chain._lock, self.recorder.reading() as db:
+            chain._sync(db, chain._head(db)[0])
+        return chain.rules
+
     def trust(self) -> TrustState:
         """The trust state at the current head, read from the log."""
         from ledger.store.chain import ChainWriter
