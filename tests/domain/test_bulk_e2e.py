@@ -8,8 +8,13 @@ statements from the log itself.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from domainfix import open_domain
@@ -18,6 +23,7 @@ from ledger.client import disclosure as dc
 from ledger.client.trust import signed
 from ledger.demo import bulk_story
 from ledger.domain.bulk import bulk_release, bulk_request, statement_items, submit_bulk
+from ledger.domain.bundle import write_bundle
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.officer import read_decisions, review_from_decisions, work_queue, write_review, write_sheet
@@ -31,6 +37,7 @@ from ledger.store.errors import RuleRefusal
 from ledger.store.fsck import fsck
 
 LINES = 20_000
+VERIFIER = Path(__file__).resolve().parents[2] / "scripts" / "verify_ledger.py"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +59,7 @@ def _log_statements(ledger):
         yield parse_statement(parse_entry(data).statement)
 
 
-def test_bulk_request_end_to_end(world, master):
+def test_bulk_request_end_to_end(world, master, tmp_path):
     d, service, keys = world
     story = bulk_story.run(service, keys, master, LINES, seed=7)
     expected = bulk_story.expected_counts(story.kinds)
@@ -99,6 +106,24 @@ def test_bulk_request_end_to_end(world, master):
     logged = [(r["line"], r["decision"], r["reason"]) for r in csv.DictReader(io.StringIO(out.getvalue()))]
     assert logged == sheet
     assert fsck(d.ledger.recorder).ok
+
+    # The evidence bundle, verified offline by the court's one-file verifier, with the openings;
+    # and the counts once more from the bundle's own entries.
+    exact_line = exact[0]
+    placeholder_line = story.kinds.index("placeholder")
+    bundle = tmp_path / "bundle"
+    write_bundle(d.ledger, story.request_id, bundle, lines=(exact_line, placeholder_line), openings=service.openings)
+    proc = subprocess.run([sys.executable, str(VERIFIER), "--bundle", str(bundle), "--openings",
+                           "--vkey", str(d.ledger.trust_root())], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bundled = [parse_statement(parse_entry(base64.b64decode(json.loads(line)["entry_b64"])).statement)
+               for line in (bundle / "entries.jsonl").read_text().splitlines()]
+    bundled_released = [k for s in bundled if s.type == "chunk" and s.envelope["body"]["of"] in story.release_ids
+                        for k in s.envelope["body"]["lines"]]
+    assert sorted(bundled_released) == exact
+    line_records = [json.loads(x) for x in (bundle / "lines.jsonl").read_text().splitlines()]
+    assert {(r["kind"], r["line"]) for r in line_records} >= {("request", exact_line), ("release", exact_line),
+                                                             ("request", placeholder_line)}
 
 
 def test_bulk_rules_per_chunk(world, master):
