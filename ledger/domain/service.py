@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ledger.bundle_check import statement_commitments
 from ledger.commitments import Opening, verify_opening
 from ledger.domain.schemas import check_body
 from ledger.errors import LedgerError
@@ -20,28 +21,9 @@ from ledger.store.chain import Appended
 from ledger.store.errors import AppendRefused
 from ledger.store.ledger import Ledger
 
-
-def body_commitments(stmt: Statement) -> list[tuple[str, str]]:
-    """(field, commitment) for every commitment a domain statement carries."""
-    body = stmt.envelope["body"]
-    out: list[tuple[str, str | None]] = []
-    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
-    if stmt.type == "request":
-        out.append(("purpose_text", body["purpose_text"]))
-        out.extend(("recipient_name", r["name"]) for r in body["recipients"])
-        out.extend(("case_id", c) for c in body["case_ids"])
-    if kind == "request":
-        for line in body.get("lines", ()):
-            out.extend((f, line[f]) for f in ("tin", "name", "address", "reason"))
-    elif kind == "match_result":
-        out.extend(("tin", line["taxpayer"]) for line in body.get("lines", ()))
-    elif stmt.type == "court_order":
-        out.append(("docket", body["docket"]))
-    elif stmt.type == "correction":
-        out.append(("correction_reason", body["reason"]))
-    elif stmt.type == "inspection":
-        out.extend([("pseudonym", body["subject"]), ("inspection_purpose", body["purpose"])])
-    return [(f, c) for f, c in out if c is not None]
+# (field, commitment) for every commitment a domain statement carries: one definition, in the
+# core, so that the court's verifier checks a bundle's openings against the same list.
+body_commitments = statement_commitments
 
 
 def check_openings(stmt: Statement | Sequence[Statement], openings: Iterable[Opening]) -> dict[str, Opening]:

@@ -17,12 +17,11 @@ import pytest
 from bundlefix import HELD_BACK, LINES, Scenario, tin
 
 from ledger.b64 import b64encode
-from ledger.bundle_check import BundleError, BundleFiles, statement_commitments, verify_bundle
+from ledger.bundle_check import BundleError, BundleFiles, verify_bundle
 from ledger.canonical import canonical_bytes
 from ledger.client import disclosure as dc
 from ledger.commitments import Opening
 from ledger.domain.bundle import BundleWriteError, write_bundle
-from ledger.domain.service import body_commitments
 from ledger.entry import parse_entry
 from ledger.keys import SignerKey, parse_vkey
 from ledger.lines import CHUNK_LINES
@@ -155,14 +154,6 @@ def test_held_back_line_has_no_release_record(scenario: Scenario, tmp_path: Path
     assert kinds == ["match_result", "request", "review"]
     assert not (tmp_path / "b" / "openings.jsonl").exists()
     assert [n for n, _ in check(tmp_path / "b", openings=False)][-1] == "lines"
-
-
-def test_commitments_agree_with_the_service(bundle_dir: Path) -> None:
-    """The verifier's list of commitments is the disclosure service's, statement by statement."""
-    for data in entries(bundle_dir).values():
-        stmt = parse_statement(parse_entry(data).statement)
-        if stmt.type not in ("genesis", "key_registration", "policy", "blocked"):
-            assert statement_commitments(stmt) == body_commitments(stmt)
 
 
 def test_good_bundle_verifies_with_the_generated_script(bundle_dir: Path) -> None:
