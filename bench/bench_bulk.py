@@ -7,7 +7,8 @@ transaction, openings sealed), the matcher over a synthetic master file (opening
 block by block from the sealed store), the officer's review sheet written to CSV and read back
 into a signed bulk review, two bulk releases (half the approved lines, then the rest) and a
 correction — against a new SQLite file or a new PostgreSQL schema. Reported per run: seconds
-per stage and in all, peak resident memory of that process (``ru_maxrss``), the ledger size;
+per stage and in all, peak resident memory of that process (``ru_maxrss``), the ledger size,
+how long a restarted process takes to replay the log into its rules engine;
 the counts are checked against the line kinds (a mismatch fails the run). Then, per backend,
 time(large) / time(small) beside the size ratio.
 
@@ -74,10 +75,16 @@ def one_run(backend: str, n: int, seed: int) -> dict[str, object]:
         ok = story.counts == expected
         size = ledger.size()
         ledger.close()
+        # A restarted process replays the log into its rules engine before its first append.
+        start = time.perf_counter()
+        again = Ledger(settings, rules=RuleEngine())
+        again.synced_rules()
+        replay = time.perf_counter() - start
+        again.close()
         return {"backend": backend, "lines": n, "seconds": round(total, 2), "stages": {
             k: round(v, 2) for k, v in story.seconds.items()}, "master_file_seconds": round(master_seconds, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "entries": size, "counts": story.counts, "counts_ok": ok,
+            "entries": size, "restart_replay_seconds": round(replay, 2), "counts": story.counts, "counts_ok": ok,
             "db_bytes": sum(p.stat().st_size for p in tmp.glob("ledger.sqlite3*")) if backend == "sqlite" else None}
     finally:
         if schema is not None:
@@ -112,14 +119,16 @@ def main() -> int:
             run = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(run)
             print(f"{backend:8} {n:>9,} lines  {run['seconds']:8.1f} s  {run['stages']}  peak {run['peak_rss_mb']} MB"
+                  f"  restart replay {run['restart_replay_seconds']} s"
                   f"  entries {run['entries']:,}  counts {'ok' if run['counts_ok'] else 'WRONG'}", flush=True)
     failed = any(not r["counts_ok"] for r in results)
     for backend in args.backends:
         runs = sorted((r for r in results if r["backend"] == backend), key=lambda r: r["lines"])
         if len(runs) >= 2:
             small, large = runs[0], runs[-1]
-            print(f"{backend}: time({large['lines']:,}) / time({small['lines']:,}) = "
-                  f"{large['seconds'] / small['seconds']:.2f} for a size ratio of {large['lines'] / small['lines']:.0f}")
+            ratio = large["seconds"] / small["seconds"]
+            print(f"{backend}: time({large['lines']:,}) / time({small['lines']:,}) = {ratio:.2f} "
+                  f"for a size ratio of {large['lines'] / small['lines']:.0f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
