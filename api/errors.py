@@ -112,7 +112,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kinds = {404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+        kinds = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
         p = Problem(exc.status_code, kinds.get(exc.status_code, "http-error"), str(exc.detail))
         if exc.headers:
             p.headers.update(exc.headers)
