@@ -23,7 +23,7 @@ def register(subparsers: Any) -> None:
     serve.set_defaults(plugin_run=run_serve)
 
     tok = subparsers.add_parser("api-token", help="API tokens for oversight, court and operator principals")
-    sub = tok.add_subparsers(dest="token_command", required=True)
+    sub = tok.add_subparsers(dest="api_token_command", required=True)
     create = sub.add_parser("create", help="make a token (printed once; only its hash is stored)")
     create.add_argument("principal", help="who the token speaks for, e.g. tigta.gov/auditor-7")
     create.add_argument("--role", required=True, choices=["oversight", "court", "operator"])
@@ -39,12 +39,13 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
 
     store = TokenStore(settings.db_url)
     try:
-        if args.token_command == "create":
+        action = args.api_token_command
+        if action == "create":
             text, row = store.create(args.principal, args.role, timedelta(days=args.days))
             print(text)
             print(f"token id {row.token_id}, {row.role} for {row.principal}, expires {row.expires_at}",
                   file=sys.stderr)
-        elif args.token_command == "revoke":
+        elif action == "revoke":
             if not store.revoke(args.token_id):
                 print(f"no unrevoked token {args.token_id}", file=sys.stderr)
                 return 1

@@ -52,7 +52,7 @@ class Api:
 
     def row_counts(self) -> dict[str, int]:
         with self.ledger.recorder.reading() as db:
-            return {t: int(db.all(f"SELECT COUNT(*) FROM {db.t(t)}")[0][0])  # noqa: S608
+            return {t: int(db.all(f"SELECT COUNT(*) FROM {db.t(t)}")[0][0])
                     for t in ("dl_entries", "dl_refused")}
 
 
