@@ -6,14 +6,17 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from api.errors import Problem, install_handlers, problem_response
 from api.middleware import AccessLog, BodyLimit
 from api.routes import log as log_routes
 from api.routes import ops, oversight, statements
+from api.schemas import problems
 from api.settings import ApiSettings
 from api.state import AppState, TaxpayerHistory
 from api.tokens import TokenStore
@@ -80,9 +83,32 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
         if state is not None:
             state.metrics.count(state.metrics.requests, status_class)
 
+    _problem_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(AccessLog, count=count)  # outermost: logs the 413s too
     return app
+
+
+def _problem_openapi(app: FastAPI) -> None:
+    """Document FastAPI's validation errors as what they are here: 422 problem details."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            for operation in (op for item in schema["paths"].values() for op in item.values()):
+                responses = operation.setdefault("responses", {})
+                if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
+                    responses["422"] = problems(422)[422]
+                if operation.get("requestBody"):
+                    responses.setdefault("400", problems(400)[400])
+                    responses.setdefault("413", problems(413)[413])
+            schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+            schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _sign_behind(state: AppState, stop: threading.Event) -> None:
