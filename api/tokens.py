@@ -16,6 +16,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -65,6 +66,8 @@ class TokenStore:
     def __init__(self, db_url: str, *, create_tables: bool = True) -> None:
         database = sealed_database(db_url)
         is_sqlite = database.url.get_backend_name() == "sqlite"
+        if is_sqlite and database.url.database:
+            Path(database.url.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine = sa.create_engine(database.url, hide_parameters=True, pool_pre_ping=not is_sqlite,
                                        connect_args={"timeout": 30} if is_sqlite else {})
         metadata = sa.MetaData(schema=database.schema)
