@@ -245,3 +245,25 @@ def test_unknown_paths_and_methods_are_problems(api):
     assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
     r = api.client.delete("/v1/checkpoint")
     assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_background_signer_covers_entries_that_arrive_after_the_last_checkpoint(settings):
+    """With no further appends, the service still signs a checkpoint for the latest entries."""
+    import time
+
+    from apifix import open_api
+
+    a, close = open_api(settings, background_checkpoints=True)
+    try:
+        a.ledger.checkpoint()
+        a.ledger._last_checkpoint_at = float("inf")  # the append itself will not sign one
+        index = a.client.post("/v1/statements", json=a.submission(a.request())).json()["index"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if open_checkpoint(a.client.get("/v1/checkpoint").text, a.ledger.trust_root()).checkpoint.size > index:
+                break
+            time.sleep(0.05)
+        else:
+            raise AssertionError("no checkpoint covered the entry")
+    finally:
+        close()
