@@ -200,3 +200,20 @@ def test_monitor_alarms_on_forged_fork_and_bad_signature(fake_ledger, tmp_path):
     # unreachable is not an alarm
     _Fake.routes = {}
     assert _monitor(url, vkey, archive).returncode == 2
+
+
+def test_monitor_imports_only_the_bundled_core(tmp_path):
+    """monitor.py copied beside verify_ledger.py runs without the ledger package: it never imports it."""
+    folder = tmp_path / "oversight"
+    folder.mkdir()
+    for name in ("monitor.py", "verify_ledger.py"):
+        shutil.copy(ROOT / "scripts" / name, folder / name)
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import monitor; "
+             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('ledger', 'api', 'eventsourcing', "
+             "'sqlalchemy', 'fastapi')); print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-I", "-c", probe, str(folder)], capture_output=True, text=True, cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    usage = subprocess.run([sys.executable, "-I", str(folder / "monitor.py"), "--url", "http://127.0.0.1:9",
+                            "--vkey", "not a key", "--archive", str(tmp_path / "a"), "--once"],
+                           capture_output=True, text=True)
+    assert usage.returncode == 2 and "--vkey" in usage.stderr
