@@ -11,7 +11,7 @@ from domainfix import AGENCY, CIVIL, CRIMINAL
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
-from storefix import make_settings
+from storefix import drop_schema, make_settings, postgres_base_url
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
@@ -25,12 +25,20 @@ PURPOSES = ["criminal_investigation", "civil_enforcement", "tax_administration"]
 FIELDS = [["name", "address"], ["address"], ["tin"], ["return"], ["bogus field"]]
 
 
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("stateful")
-    a, close = open_api(make_settings(f"sqlite:///{tmp}/ledger.sqlite3", tmp))
+    if request.param == "sqlite":
+        a, close = open_api(make_settings(f"sqlite:///{tmp}/ledger.sqlite3", tmp))
+        yield a
+        close()
+        return
+    base = postgres_base_url()
+    schema = "t_" + uuid.uuid4().hex[:16]
+    a, close = open_api(make_settings(f"{base}?schema={schema}", tmp))
     yield a
     close()
+    drop_schema(base, schema)
 
 
 def _body(exception: str, statute: str | None, purpose: str, fields: list[str], tin: str, address: str | None) -> dict:
