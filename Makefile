@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run serve test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -14,6 +14,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python -m ledger.demo
+
+# The HTTP API over the ledger under ./var (run `make run` once first). The sealed-store keys
+# have no default: LEDGER_SEALED_KEY_DIR (the demo keeps them in var/sealed-keys).
+serve: $(STAMP)
+	LEDGER_SEALED_KEY_DIR=$${LEDGER_SEALED_KEY_DIR:-var/sealed-keys} $(BIN)/disclosure-ledger serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
