@@ -63,21 +63,16 @@ def submit(body: SubmissionIn, state: State, response: Response, wait: Wait | No
 
 
 def _append_batch(state: AppState, body: BatchIn) -> list[Appended]:
-    service: Any = state.service
-    items = [(s.statement, _openings(s.openings)) for s in body.statements]
-    if hasattr(service, "submit_batch"):  # the disclosure service's all-or-none path, once it exists
-        return list(service.submit_batch(items))
-    if any(openings for _, openings in items):
-        # Sealing openings all-or-none with the batch is the disclosure service's job (not built yet).
-        raise Problem(501, "batch-openings-unsupported", "Batches with openings are not supported yet",
-                      "submit statements that carry commitments one by one")
-    return state.ledger.append_batch([note for note, _ in items])
+    # The disclosure service checks every statement's openings, seals them, appends the batch in
+    # one transaction (all or none) and stores the pseudonyms of bulk match chunks.
+    openings = [o for s in body.statements for o in _openings(s.openings)]
+    return list(state.service.submit_batch([s.statement for s in body.statements], openings))
 
 
 @router.post(
     "/batch", status_code=201, response_model=BatchOut,
     responses={200: {"description": "an exact resubmission of the whole batch", "model": BatchOut},
-               **problems(400, 403, 409, 413, 422, 501, 503)},
+               **problems(400, 403, 409, 413, 422, 503)},
     summary="Append statements in one transaction, all or none",
 )
 def submit_batch(body: BatchIn, state: State, response: Response, wait: Wait | None = None) -> BatchOut:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from domainfix import CIVIL
+from domainfix import AGENCY, CIVIL, CRIMINAL
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
@@ -217,9 +217,26 @@ def test_batch_all_or_none(api):
     assert api.row_counts() == counts
 
 
-def test_batch_with_openings_is_501(api):
-    """Openings in a batch need the disclosure service's batch path (not built): 501, nothing stored."""
+def test_bulk_request_in_batches_with_openings(api):
+    """A bulk request (manifest + chunks, with the openings of every line) through the batch endpoint:
+    one transaction per batch; a batch whose openings are incomplete is refused and stores nothing."""
+    from ledger.domain.bulk import bulk_request
+
+    lines = [dc.Line(f"900-70-{k:04d}", f"Fictional {k}", f"{k} Elm St, Boston, MA 02110", ("2024",), "case")
+             for k in range(300)]
+    bulk = bulk_request(api.requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
+                        purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
+                        recipients=[dc.Recipient("Agent A", AGENCY)], lines=lines)
+    parts = list(bulk.parts())
     counts = api.row_counts()
-    r = api.client.post("/v1/statements/batch", json={"statements": [api.submission(api.request())]})
-    _problem(r, 501, "batch-openings-unsupported")
+    broken = [api.submission(p) for p in parts[:2]]
+    broken[1]["openings"] = broken[1]["openings"][1:]
+    r = api.client.post("/v1/statements/batch", json={"statements": broken})
+    _problem(r, 400, "statement-malformed")
     assert api.row_counts() == counts
+    r = api.client.post("/v1/statements/batch", json={"statements": [api.submission(p) for p in parts[:2]]})
+    assert r.status_code == 201, r.text
+    r = api.client.post("/v1/statements/batch", json={"statements": [api.submission(p) for p in parts[2:]]})
+    assert r.status_code == 201, r.text
+    assert api.domain.engine.state.requests[bulk.statement_id].complete
+
