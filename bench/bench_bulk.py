@@ -82,7 +82,8 @@ def one_run(backend: str, n: int, seed: int) -> dict[str, object]:
         replay = time.perf_counter() - start
         again.close()
         return {"backend": backend, "lines": n, "seconds": round(total, 2), "stages": {
-            k: round(v, 2) for k, v in story.seconds.items()}, "master_file_seconds": round(master_seconds, 2),
+            k: round(v, 2) for k, v in story.seconds.items()}, "cpu_seconds": round(sum(story.cpu_seconds.values()), 2),
+            "master_file_seconds": round(master_seconds, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "entries": size, "restart_replay_seconds": round(replay, 2), "counts": story.counts, "counts_ok": ok,
             "db_bytes": sum(p.stat().st_size for p in tmp.glob("ledger.sqlite3*")) if backend == "sqlite" else None}
@@ -118,7 +119,8 @@ def main() -> int:
                 return 1
             run = json.loads(out.stdout.strip().splitlines()[-1])
             results.append(run)
-            print(f"{backend:8} {n:>9,} lines  {run['seconds']:8.1f} s  {run['stages']}  peak {run['peak_rss_mb']} MB"
+            print(f"{backend:8} {n:>9,} lines  {run['seconds']:8.1f} s (CPU {run['cpu_seconds']} s)  {run['stages']}"
+                  f"  peak {run['peak_rss_mb']} MB"
                   f"  restart replay {run['restart_replay_seconds']} s"
                   f"  entries {run['entries']:,}  counts {'ok' if run['counts_ok'] else 'WRONG'}", flush=True)
     failed = any(not r["counts_ok"] for r in results)
