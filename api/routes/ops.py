@@ -31,10 +31,10 @@ def readyz(state: State) -> JSONResponse:
         checks["database"] = f"unreachable ({type(e).__name__})"
         return JSONResponse(ReadyOut(status="not_ready", checks=checks).model_dump(), status_code=503)
     # A restored older database: the log is shorter than the last checkpoint signed (kept outside
-    # the database). The ledger refuses appends then; it should say so publicly (see the report).
-    signed_size = int(getattr(state.ledger.recorder.chain, "min_size", 0))
-    checks["log"] = "ok" if size >= signed_size else (
-        f"behind the last signed checkpoint ({size} < {signed_size} entries): restored from an old backup?")
+    # the database). The ledger refuses appends and checkpoints then.
+    behind = state.ledger.behind_last_checkpoint()
+    checks["log"] = "ok" if not behind else (
+        f"behind the last signed checkpoint by {behind} entries: restored from an old backup?")
     latest = state.ledger.latest_checkpoint()
     if latest is None:
         checks["checkpoint"] = "none signed"

@@ -28,7 +28,7 @@ from ledger.statement import Statement, make_envelope, parse_statement, sign_sta
 from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
-from ledger.store.errors import AppendRefused, NotInitialised, RuleRefusal
+from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, RuleRefusal
 from ledger.store.service_keys import ServiceKeys
 from ledger.store.tree import read_nodes
 from ledger.times import format_time, utc_now
@@ -420,6 +420,11 @@ class Ledger:
         size = self.size()
         if size == 0:
             raise NotInitialised("the ledger is empty")
+        behind = self.behind_last_checkpoint()
+        if behind:
+            # A restored older database: its stored checkpoints are older than one already published.
+            raise CheckpointRefused(f"the log holds {size} entries, {behind} fewer than the last checkpoint signed: "
+                                    "a restored older database? restore the missing entries first")
         latest = self.latest_checkpoint()
         if latest is not None and latest.checkpoint.size == size and not force:
             return latest
@@ -428,6 +433,10 @@ class Ledger:
         self.recorder.chain.min_size = signed.checkpoint.size
         self._last_checkpoint_at = time.monotonic()
         return signed
+
+    def behind_last_checkpoint(self) -> int:
+        """How many entries the log lacks against the last checkpoint signed (0 when it is not behind)."""
+        return max(0, int(self.recorder.chain.min_size) - self.size())
 
     def _store_checkpoint(self, signed: SignedCheckpoint) -> None:
         cp = signed.checkpoint
