@@ -55,7 +55,7 @@ from ledger.store.ledger import Ledger  # noqa: E402
 ORIGIN = "ledger.crash.example/disclosures"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SETUP_ENTRIES = 2  # genesis and the principal's registration
-PER_TRIAL = 600  # statements pre-signed per trial (more than a writer appends before its kill)
+PER_TRIAL = 1000  # statements pre-signed per trial (more than a writer appends before its kill)
 
 
 # ---- the writer (child process) ------------------------------------------------------

@@ -203,7 +203,21 @@ def _backup_postgres(settings: Settings, out: Path) -> int:
     if count is None:
         raise BackupError(f"schema {schema!r} holds no ledger tables")
     _run([_tool("pg_dump"), "--schema", schema, "--no-owner", "--no-privileges", "--file", str(out)], pg)
-    return count
+    return _dump_entry_count(out)
+
+
+def _dump_entry_count(dump: Path) -> int:
+    """Rows of dl_entries in a plain pg_dump (its own snapshot, not a count taken before it)."""
+    count, inside = 0, False
+    with open(dump, encoding="utf-8") as f:
+        for line in f:
+            if inside:
+                if line.startswith("\\."):
+                    return count
+                count += 1
+            elif line.startswith("COPY ") and ".dl_entries (" in line:
+                inside = True
+    raise BackupError(f"{dump} holds no dl_entries data")
 
 
 def _restore_postgres(settings: Settings, backup: Path, force: bool) -> int:

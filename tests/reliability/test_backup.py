@@ -156,3 +156,34 @@ def test_cli_backup_and_restore(world, settings, tmp_path, capsys, monkeypatch):
     assert cli.main([*base, "export", "--out", str(tmp_path / "y.jsonl")]) == 0
     assert (tmp_path / "y.jsonl").read_bytes() == full
     assert cli.main([*base, "verify"]) == 0
+
+
+def test_backup_taken_while_appending_is_a_consistent_prefix(world, settings, tmp_path):
+    """A backup taken while another thread appends holds a verifiable prefix of the final log."""
+    import threading
+
+    notes = [world.statement(n=i) for i in range(120)]
+    started = threading.Event()
+
+    def writer() -> None:
+        for i, note in enumerate(notes):
+            world.ledger.append(note)
+            if i == 20:
+                started.set()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    started.wait(60)
+    n = bk.backup(settings, tmp_path / "hot")
+    t.join()
+    world.ledger.checkpoint()
+    full = _export(world.ledger, tmp_path / "full.jsonl")
+    world.ledger.close()
+    bk.restore(settings, tmp_path / "hot", force=True)
+    with Ledger(settings) as restored:
+        assert restored.size() == n
+        assert fsck(restored.recorder).ok
+        prefix = _export(restored, tmp_path / "prefix.jsonl")
+        assert full.startswith(prefix) and prefix.count(b"\n") == n
+        bk.import_export(restored, tmp_path / "full.jsonl")
+        assert _export(restored, tmp_path / "again.jsonl") == full
