@@ -305,7 +305,8 @@ class _ImportChain(ChainWriter):
     """Writes given, already verified entries unchanged (instead of making new ones)."""
 
     def _append(self, db: Db, request: AppendRequest, notification_ids: Sequence[int]) -> None:
-        assert isinstance(request, _ImportRequest)
+        if not isinstance(request, _ImportRequest):  # another writer in this process during an import
+            raise BackupError("an append arrived while entries are being imported: stop every writer first")
         head, _ = self._head(db)
         self._sync(db, head)
         first = request.entries[0]
