@@ -29,7 +29,7 @@ def taxpayer_history(body: TaxpayerQueryIn, state: State, who: Inspector) -> Tax
     try:
         subject = state.sealed_keys.pseudonym(body.tin)
         sub = dc.inspection(state.ledger.keys.statement, view=VIEW, subject_pseudonym=subject, role=who.role,
-                            purpose=body.purpose)
+                            purpose=body.purpose, reader=who.name)
     except LedgerError as e:  # messages never repeat the TIN or the purpose
         raise Problem(400, "bad-request", "Invalid TIN or purpose", str(e)) from None
     recorded = state.service.submit(sub.note, sub.openings)  # before anything is read: fail closed

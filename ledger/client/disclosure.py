@@ -138,11 +138,15 @@ def receipt(signer: SignerKey, release_id: str, delivered_file: bytes) -> Submis
     return _submit([signer], "receipt", body, _Openings())
 
 
-def inspection(signer: SignerKey, *, view: str, subject_pseudonym: str, role: str, purpose: str) -> Submission:
-    """Record an authorised read of a taxpayer's history (every such read is itself logged)."""
+def inspection(signer: SignerKey, *, view: str, subject_pseudonym: str, role: str, purpose: str,
+               reader: str | None = None) -> Submission:
+    """Record an authorised read of a taxpayer's history (every such read is itself logged).
+
+    ``reader`` names who looked (an API token's principal when the ledger signs for a reader;
+    the signer's own name by default)."""
     c = _Openings()
     body = {"view": view, "subject": c("pseudonym", subject_pseudonym), "role": role,
-            "purpose": c("inspection_purpose", purpose)}
+            "reader": reader or signer.name, "purpose": c("inspection_purpose", purpose)}
     return _submit([signer], "inspection", body, c)
 
 

@@ -282,8 +282,9 @@ def _receipt(b: _Body) -> None:
 
 def _inspection(b: _Body) -> None:
     """An authorised read of a taxpayer's history: who looked, under which role, why."""
-    b.keys({"view", "subject", "role", "purpose"})
+    b.keys({"view", "subject", "role", "reader", "purpose"})
     b.code("view", b.body["view"])
+    b.code("reader", b.body["reader"])  # who looked: the principal the read was made for
     b.commitment("subject", b.body["subject"])  # commitment to the taxpayer pseudonym looked up
     b.code("role", b.body["role"])
     b.commitment("purpose", b.body["purpose"])

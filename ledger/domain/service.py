@@ -8,6 +8,7 @@ so projections never need to decrypt anything. Nothing in clear reaches the log.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -45,6 +46,9 @@ def check_openings(stmt: Statement | Sequence[Statement], openings: Iterable[Ope
     if extra:
         raise AppendRefused(f"{len(extra)} openings match no commitment of the statement", "openings.extra")
     return given
+
+
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}\Z")
 
 
 def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
@@ -87,6 +91,9 @@ class DisclosureService:
             stmts.append(stmt)
         by_commitment = check_openings(stmts, openings)
         pseudonyms = [self._pseudonyms(_match_lines(stmt), by_commitment) for stmt in stmts]
+        for stmt, found in zip(stmts, pseudonyms, strict=True):
+            if stmt.type == "inspection":  # whose history was read: (index, 0, pseudonym) for the projections
+                found.append((0, self._subject(stmt, by_commitment)))
         new = set(by_commitment) - self.sealed.present(by_commitment) if by_commitment else set()
         if new:
             self.sealed.put_many(by_commitment[c] for c in new)
@@ -119,6 +126,13 @@ class DisclosureService:
                     raise AppendRefused(f"line {line['line']}: the matched TIN is not a TIN ({type(e).__name__})",
                                         "openings.tin") from None
         return out
+
+    @staticmethod
+    def _subject(stmt: Statement, openings: dict[str, Opening]) -> str:
+        value = openings[stmt.envelope["body"]["subject"]].value
+        if not isinstance(value, str) or not _PSEUDONYM.match(value):
+            raise AppendRefused("an inspection's subject opens to a pseudonym (64 lowercase hex)", "openings.subject")
+        return value
 
     def _store_pseudonyms(self, rows: list[tuple[int, int, str]]) -> None:
         with self.ledger.recorder.writing() as db:

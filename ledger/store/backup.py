@@ -309,10 +309,6 @@ class _ImportChain(ChainWriter):
             raise BackupError("an append arrived while entries are being imported: stop every writer first")
         head, _ = self._head(db)
         self._sync(db, head)
-        first = request.entries[0]
-        last_leaf = self._last_leaf or bytes(32)
-        if first.index != self._frontier.size or first.prev != last_leaf.hex():
-            raise BackupError(f"the log changed while importing: it holds {self._frontier.size} entries")
         rows, refused = [], []
         completed: list[bytes] = []
 
@@ -321,6 +317,12 @@ class _ImportChain(ChainWriter):
                 completed.append(h)
 
         for entry, stmt, nid in zip(request.entries, request.statements, notification_ids, strict=True):
+            # Re-checked here, in the transaction: the log (or the export file) may have changed since pass 1.
+            last_leaf = self._last_leaf or bytes(32)
+            if entry.index != self._frontier.size or entry.prev != last_leaf.hex():
+                raise BackupError(f"entry {entry.index} does not extend the log of {self._frontier.size} entries")
+            if self._last_recorded_at is not None and entry.recorded_at < self._last_recorded_at:
+                raise BackupError(f"entry {entry.index}: recorded_at decreases")
             keys: list[VerifierKey] = self._trust.authorize(stmt, entry.index, entry.recorded_at)
             self._trust.check_signatures(stmt, keys)
             self._trust.apply(stmt, entry.index)
