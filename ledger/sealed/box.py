@@ -14,6 +14,7 @@ ciphertext lengths reveal only a coarse size of the value, not e.g. the length o
 from __future__ import annotations
 
 import hmac
+import json
 import os
 
 import nacl.exceptions
@@ -69,7 +70,9 @@ class OpeningBox:
         except nacl.exceptions.CryptoError:
             raise SealedDecryptionError(commitment, "wrong sealed key, or the ciphertext was altered") from None
         try:
-            opening = Opening.from_bytes(unpad(plaintext))
+            # Authenticated under our key, so these are the bytes we sealed (canonical by construction):
+            # parse them without the canonical round trip; the commitment check below binds the row.
+            opening = Opening.from_json(json.loads(unpad(plaintext)))
         except (ValueError, CommitmentFormatError) as e:
             # Authenticated under our key yet malformed: written by a broken or foreign writer.
             raise SealedDecryptionError(commitment, f"decrypted opening is malformed ({type(e).__name__})") from None
