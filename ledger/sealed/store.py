@@ -210,24 +210,27 @@ class SealedStore:
         """Which of ``commitments`` have a stored opening (nothing decrypted)."""
         wanted = list(dict.fromkeys(check_commitment_hex(c) for c in commitments))
         found: set[str] = set()
-        column = self.openings.c.commitment
         with _database_errors(), self.engine.connect() as conn:
             for batch in _chunks(wanted, READ_BATCH):
-                found.update(conn.execute(sa.select(column).where(column.in_(batch))).scalars())
+                found.update(row[0] for row in conn.exec_driver_sql(self._select_in("commitment", len(batch)),
+                                                                    tuple(batch)))
         return found
+
+    def _select_in(self, columns: str, n: int) -> str:
+        """SELECT columns FROM the openings table WHERE commitment IN (n driver placeholders)."""
+        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        table = self.engine.dialect.identifier_preparer.format_table(self.openings)
+        return f"SELECT {columns} FROM {table} WHERE commitment IN ({','.join([mark] * n)})"  # noqa: S608
 
     def get_many(self, commitments: Iterable[str]) -> dict[str, Opening]:
         """Openings by commitment, each checked as in :meth:`get`; absent commitments
         (never stored, or erased) are simply missing from the result."""
         wanted = list(dict.fromkeys(check_commitment_hex(c) for c in commitments))
         found: dict[str, Opening] = {}
-        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        table = self.engine.dialect.identifier_preparer.format_table(self.openings)
         unseal = self._box.unseal
         with _database_errors(), self.engine.connect() as conn:
             for batch in _chunks(wanted, READ_BATCH):
-                sql = (f"SELECT commitment, ciphertext FROM {table} WHERE commitment IN "  # noqa: S608
-                       f"({','.join([mark] * len(batch))})")
+                sql = self._select_in("commitment, ciphertext", len(batch))
                 for commitment, ciphertext in conn.exec_driver_sql(sql, tuple(batch)):
                     found[commitment] = unseal(commitment, ciphertext)
         return {c: found[c] for c in wanted if c in found}
