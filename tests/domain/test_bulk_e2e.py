@@ -92,6 +92,16 @@ def test_bulk_request_end_to_end(world, master, tmp_path):
     correction = by_id[story.correction_id].envelope["body"]
     assert correction["corrects"] == story.release_ids[0] and correction["new_value"] == expected["released"]
 
+    # Each chunk is its own aggregate: loading the request's aggregate reads one small event (the
+    # manifest), not the 20,000 lines; a chunk's aggregate holds one chunk.
+    from ledger.store.app import LoggedStatement
+
+    repo = d.ledger.app.repository
+    manifest = repo.get(LoggedStatement.create_id(story.request_id, ""))
+    assert len(manifest.statement) < 5_000 and manifest.version == 1
+    chunk0 = repo.get(LoggedStatement.create_id(f"{story.request_id}.c0", ""))
+    assert len(json.loads(chunk0.statement.split("\n")[0])["body"]["lines"]) == CHUNK_LINES
+
     # Pseudonyms were stored at ingest for every matched line, keyed by the chunk's index.
     with d.ledger.recorder.reading() as db:
         (count,), = db.all(f"SELECT COUNT(*) FROM {db.t('dl_pseudonyms')}")
