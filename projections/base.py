@@ -39,11 +39,16 @@ class Projection(ABC):
 
 
 class EntryProjection(Projection):
-    """A projection of log entries; its position is the number of entries applied."""
+    """A projection of log entries; its position is the number of entries applied.
+
+    ``types``: the statement types it reads; other entries are passed over (not parsed), but
+    counted in its position all the same.
+    """
+
+    types: frozenset[str] = frozenset()
 
     def head(self, source: LogSource) -> int:
         return source.head()
 
     def read(self, source: LogSource, position: int, page: int) -> tuple[Sequence[LogEntry], int]:
-        entries = source.read(position, page)
-        return entries, (entries[-1].index + 1 if entries else position)
+        return source.read(position, page, self.types)

@@ -38,6 +38,7 @@ def _csv(values: Sequence[Any]) -> str:
 
 class DisclosuresProjection(EntryProjection):
     name = "disclosures"
+    types = frozenset({"request", "withdrawal", "match_result", "review", "release", "chunk", "blocked"})
 
     def tables(self, t: ViewTables) -> list[sa.Table]:
         return [t.statement, t.request, t.request_recipient, t.line, t.release, t.release_recipient,
@@ -74,33 +75,33 @@ class _Page:
         bulk = e.body.get("bulk")
         chunk_count = int(bulk["chunk_count"]) if isinstance(bulk, dict) else None
         self.conn.execute(sa.insert(self.t.statement), [{
-            "statement_id": e.statement.id, "stype": e.statement.type, "idx": e.index,
+            "statement_id": e.id, "stype": e.type, "idx": e.index,
             "request_id": request_id, "chunk_count": chunk_count}])
 
     # ---- dispatch ---------------------------------------------------------------------
     def apply(self, e: LogEntry) -> None:
-        handler = _HANDLERS.get(e.statement.type)
+        handler = _HANDLERS.get(e.type)
         if handler is not None:
             handler(self, e)
 
     def on_request(self, e: LogEntry) -> None:
         b = e.body
         bulk = b.get("bulk")
-        self._remember(e, e.statement.id)
+        self._remember(e, e.id)
         self.conn.execute(sa.insert(self.t.request), [{
-            "request_id": e.statement.id, "idx": e.index, "recorded_at": e.recorded_at,
+            "request_id": e.id, "idx": e.index, "recorded_at": e.recorded_at,
             "filed_idx": None if bulk else e.index, "filed_at": None if bulk else e.recorded_at,
-            "signer": e.statement.signers[0], "agency": b["agency"], "exception": b["exception"],
+            "signer": e.signers[0], "agency": b["agency"], "exception": b["exception"],
             "purpose": b["purpose"], "statute": b["statute"], "fields": _csv(b["fields"]),
             "court_order": b["court_order"], "resubmits": b["resubmits"],
             "line_count": int(bulk["line_count"]) if bulk else len(b["lines"]), "bulk": bool(bulk),
             "withdrawn_idx": None}])
-        self._requests.pop(e.statement.id, None)
+        self._requests.pop(e.id, None)
         self.conn.execute(sa.insert(self.t.request_recipient), [
-            {"request_id": e.statement.id, "position": i, "agency": r["agency"], "name_commitment": r["name"],
+            {"request_id": e.id, "position": i, "agency": r["agency"], "name_commitment": r["name"],
              "caseload": r["caseload"]} for i, r in enumerate(b["recipients"])])
         if not bulk:
-            self.request_lines(e.statement.id, e.index, 0, b["lines"])
+            self.request_lines(e.id, e.index, 0, b["lines"])
 
     def request_lines(self, request_id: str, request_idx: int, first: int, items: list[dict[str, Any]]) -> None:
         if items:
@@ -168,17 +169,17 @@ class _Page:
             return
         self._remember(e, b["request"])
         self.conn.execute(sa.insert(self.t.release), [{
-            "release_id": e.statement.id, "idx": e.index, "recorded_at": e.recorded_at, "request_id": b["request"],
-            "review_id": b["review"], "signer": e.statement.signers[0], "fields": _csv(b["fields"]),
+            "release_id": e.id, "idx": e.index, "recorded_at": e.recorded_at, "request_id": b["request"],
+            "review_id": b["review"], "signer": e.signers[0], "fields": _csv(b["fields"]),
             "channel": b["channel"], "file_sha256": b["file_sha256"], "bulk": "bulk" in b}])
         rr = self.t.request_recipient
         named = {int(p): (a, n) for p, a, n in self.conn.execute(
             sa.select(rr.c.position, rr.c.agency, rr.c.name_commitment).where(rr.c.request_id == b["request"]))}
         self.conn.execute(sa.insert(self.t.release_recipient), [
-            {"release_id": e.statement.id, "position": p, "agency": named.get(p, (None, None))[0],
+            {"release_id": e.id, "position": p, "agency": named.get(p, (None, None))[0],
              "name_commitment": named.get(p, (None, None))[1]} for p in sorted(set(b["recipients"]))])
         if "lines" in b:
-            self.release_lines(e.statement.id, e, b["lines"])
+            self.release_lines(e.id, e, b["lines"])
 
     def release_lines(self, release_id: str, e: LogEntry, lines: list[int]) -> None:
         rel = self.t.release

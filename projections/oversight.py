@@ -17,6 +17,7 @@ class SafeguardsProjection(EntryProjection):
     """Every ``safeguard_status`` statement; the latest per agency is the current posture."""
 
     name = "safeguards"
+    types = frozenset({"safeguard_status"})
 
     def tables(self, t: ViewTables) -> list[sa.Table]:
         return [t.safeguard]
@@ -24,8 +25,8 @@ class SafeguardsProjection(EntryProjection):
     def apply(self, conn: sa.Connection, t: ViewTables, items: Sequence[Any]) -> None:
         rows = [{"idx": e.index, "recorded_at": e.recorded_at, "agency": e.body["agency"],
                  "ssr_approved": bool(e.body["ssr_approved"]), "open_findings": int(e.body["open_findings"]),
-                 "cap_implementation_date": e.body["cap_implementation_date"], "signer": e.statement.signers[0]}
-                for e in items if e.statement.type == "safeguard_status"]
+                 "cap_implementation_date": e.body["cap_implementation_date"], "signer": e.signers[0]}
+                for e in items if e.type == "safeguard_status"]
         if rows:
             conn.execute(sa.insert(t.safeguard), rows)
 
@@ -39,15 +40,16 @@ class InspectionsProjection(EntryProjection):
     """
 
     name = "inspections"
+    types = frozenset({"inspection"})
 
     def tables(self, t: ViewTables) -> list[sa.Table]:
         return [t.inspection]
 
     def apply(self, conn: sa.Connection, t: ViewTables, items: Sequence[Any]) -> None:
-        rows = [{"idx": e.index, "recorded_at": e.recorded_at, "signer": e.statement.signers[0],
+        rows = [{"idx": e.index, "recorded_at": e.recorded_at, "signer": e.signers[0],
                  "view": e.body["view"], "role": e.body["role"], "subject_commitment": e.body["subject"],
                  "pseudonym": e.pseudonyms.get(0)}
-                for e in items if e.statement.type == "inspection"]
+                for e in items if e.type == "inspection"]
         if rows:
             conn.execute(sa.insert(t.inspection), rows)
 

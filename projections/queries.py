@@ -116,9 +116,12 @@ class Queries:
     def __post_init__(self) -> None:
         self.t = view_tables(self.views.schema)
 
-    def _all(self, query: sa.Executable) -> list[dict[str, Any]]:
-        with database_errors(), self.views.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings()]
+    def _all(self, query: sa.Executable, conn: sa.Connection | None = None) -> list[dict[str, Any]]:
+        if conn is not None:
+            with database_errors():
+                return [dict(r) for r in conn.execute(query).mappings()]
+        with database_errors(), self.views.engine.connect() as own:
+            return [dict(r) for r in own.execute(query).mappings()]
 
     # ---- 1. taxpayer access history ------------------------------------------------------
     def taxpayer_history_by_tin(self, tin: str, keys: SealedKeys, **kwargs: Any) -> Page:
@@ -170,16 +173,17 @@ class Queries:
                         *after_cond(ins.c.idx, 2, None))
                  .order_by(ins.c.idx).limit(limit))
         events: list[tuple[tuple[int, int, int], dict[str, Any]]] = []
-        for r in self._all(q_req):
+        with database_errors(), self.views.engine.connect() as conn:
+            found_req, releases, found_ins = self._all(q_req, conn), self._all(q_rel, conn), self._all(q_ins, conn)
+            recipients = self._release_recipients({r["release_id"] for r in releases}, conn)
+        for r in found_req:
             r["fields"], r["match_basis"] = _split(r["fields"]), _split(r["match_basis"])
             events.append(((r["index"], 0, r["line"]), {"kind": "request", **r}))
-        releases = self._all(q_rel)
-        recipients = self._release_recipients({r["release_id"] for r in releases})
         for r in releases:
             r["fields"] = _split(r["fields"])
             r["recipients"] = recipients.get(r["release_id"], [])
             events.append(((r["index"], 1, r["line"]), {"kind": "release", **r}))
-        for r in self._all(q_ins):
+        for r in found_ins:
             events.append(((r["index"], 2, 0), {"kind": "inspection", **r}))
         events.sort(key=lambda e: e[0])
         page = events[:limit]
@@ -187,13 +191,15 @@ class Queries:
         next_after = ".".join(str(x) for x in page[-1][0]) if page and more else None
         return Page([e for _, e in page], next_after)
 
-    def _release_recipients(self, release_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    def _release_recipients(self, release_ids: Iterable[str],
+                            conn: sa.Connection | None = None) -> dict[str, list[dict[str, Any]]]:
         ids = sorted(release_ids)
         if not ids:
             return {}
         rr = self.t.release_recipient
         out: dict[str, list[dict[str, Any]]] = {}
-        for r in self._all(sa.select(rr).where(rr.c.release_id.in_(ids)).order_by(rr.c.release_id, rr.c.position)):
+        query = sa.select(rr).where(rr.c.release_id.in_(ids)).order_by(rr.c.release_id, rr.c.position)
+        for r in self._all(query, conn):
             out.setdefault(r.pop("release_id"), []).append(r)
         return out
 

@@ -6,10 +6,11 @@ projection's new position (``projections.tracking``). Pages default to 500 entri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from projections.base import Projection
+from projections.base import EntryProjection, Projection
 from projections.db import Database, database_errors
 from projections.disclosures import DisclosuresProjection
 from projections.errors import UnknownView
@@ -68,33 +69,64 @@ class Runner:
                 self.tracking.ensure(conn, p.name)
 
     def step(self, p: Projection) -> int:
-        """Apply one page of ``p``; return how many items it applied (0: caught up)."""
-        position = self.tracking.position(p.name)
-        items, new = p.read(self.source, position, self.page)
-        if not items:
+        """Apply one page of ``p``; return how many positions it advanced (0: caught up)."""
+        return self.step_group([p])
+
+    def step_group(self, group: list[Projection]) -> int:
+        """One page for projections at the same position, in one transaction: entry projections
+        share one read of the log (each applies only its statement types)."""
+        position = self.tracking.position(group[0].name)
+        per: dict[str, Sequence[Any]]
+        if all(isinstance(p, EntryProjection) for p in group):
+            types = frozenset().union(*(p.types for p in group if isinstance(p, EntryProjection)))
+            entries, new = self.source.read(position, self.page, types)
+            per = {p.name: [e for e in entries if e.type in p.types] for p in group if isinstance(p, EntryProjection)}
+        elif len(group) == 1:
+            items, new = group[0].read(self.source, position, self.page)
+            per = {group[0].name: items}
+        else:
+            raise ValueError("only entry projections share a page")
+        if new == position:
             return 0
         with database_errors(), self.views.engine.begin() as conn:
-            self.tracking.lock(conn, p.name, position)
-            p.apply(conn, self.t, items)
-            self.tracking.advance(conn, p.name, position, new)
-        return len(items)
+            for p in group:  # every row locked (or found moved) before any view row is written
+                self.tracking.lock(conn, p.name, position)
+            for p in group:
+                p.apply(conn, self.t, per[p.name])
+            for p in group:
+                self.tracking.advance(conn, p.name, position, new)
+        return new - position
+
+    def _groups(self, targets: list[Projection]) -> list[list[Projection]]:
+        by_position: dict[int, list[Projection]] = {}
+        singles: list[list[Projection]] = []
+        for p in targets:
+            if isinstance(p, EntryProjection):
+                by_position.setdefault(self.tracking.position(p.name), []).append(p)
+            else:
+                singles.append([p])
+        return [*by_position.values(), *singles]
 
     def catch_up(self, name: str | None = None, progress: Callable[[str, int], None] | None = None,
                  max_pages: int | None = None) -> dict[str, int]:
-        """Apply pages until each named projection reaches the head it sees; return items applied."""
+        """Apply pages until each named projection reaches the head it sees; return positions advanced."""
         self.create()
-        applied: dict[str, int] = {}
-        for p in self._named(name):
-            total, pages = 0, 0
-            while max_pages is None or pages < max_pages:
-                n = self.step(p)
-                if n == 0:
-                    break
-                total += n
-                pages += 1
-                if progress:
-                    progress(p.name, n)
-            applied[p.name] = total
+        targets = self._named(name)
+        applied = {p.name: 0 for p in targets}
+        pages = 0
+        while max_pages is None or pages < max_pages:
+            moved = False
+            for group in self._groups(targets):
+                n = self.step_group(group)
+                if n:
+                    moved = True
+                    for p in group:
+                        applied[p.name] += n
+                        if progress:
+                            progress(p.name, n)
+            if not moved:
+                break
+            pages += 1
         return applied
 
     def reset(self, name: str | None = None) -> None:

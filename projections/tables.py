@@ -102,7 +102,7 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("review_idx", sa.BigInteger),
         c("decision", sa.String(10)),
         c("decision_reason", _CODE),
-        sa.Index("pj_line_pseudonym", "pseudonym", "request_idx"),
+        sa.Index("pj_line_pseudonym", "pseudonym", "request_idx", "line"),
     )
     release = sa.Table(
         "pj_release", m,
@@ -137,7 +137,7 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("exception", _CODE),
         c("fields", sa.Text, nullable=False),
         c("bulk", sa.Boolean, nullable=False),
-        sa.Index("pj_release_line_pseudonym", "pseudonym", "idx"),
+        sa.Index("pj_release_line_pseudonym", "pseudonym", "idx", "line"),
         sa.Index("pj_release_line_agency_at", "agency", "recorded_at"),
         sa.Index("pj_release_line_exception_at", "exception", "recorded_at"),
     )

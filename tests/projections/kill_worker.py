@@ -30,8 +30,10 @@ def main() -> None:
     ledger_url, views_url, page = sys.argv[1], sys.argv[2], int(sys.argv[3])
     runner = Runner(LogSource(open_database(ledger_url)), open_database(views_url), page=page,
                     projections={"disclosures": SlowDisclosures()})
-    print("ready", flush=True)
-    runner.catch_up("disclosures")
+    runner.create()
+    projection = runner.projections["disclosures"]
+    while runner.step(projection):
+        print(f"committed {runner.tracking.position('disclosures')}", flush=True)
     print("done", flush=True)
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from storefix import ORIGIN
 
+from ledger.canonical import canonical_bytes
 from ledger.client.trust import key_registration, signed
 from ledger.config import Settings
 from ledger.keys import SignerKey
 from ledger.merkle import leaf_hash
-from ledger.canonical import canonical_bytes
 from ledger.policy import DEFAULT_POLICY
 from ledger.statement import make_envelope, sign_statement
 from ledger.store.ledger import Ledger
@@ -122,8 +122,9 @@ class LogBuilder:
                           "method": "+".join(b.upper() for b in basis) or "NONE", "address_class": cls,
                           "address_usable": usable, "irs_address_differs": None if tp is None else False,
                           "taxpayer": None if tp is None else h("tp", tp, self.n, k)})
+        unusable = any(not CLASSES[c % len(CLASSES)][1] for c in classes)
         body = {"request": req.id, "matcher_version": "m1", "address_rules_version": "addr-2026.1",
-                "red_flags": ["placeholder_addresses"] if any(not CLASSES[c % len(CLASSES)][1] for c in classes) else []}
+                "red_flags": ["placeholder_addresses"] if unusable else []}
         if req.bulk:
             for idx in self._bulk("matcher", "match_result", body, items):
                 self._pseudonyms(idx, items, taxpayers, chunk_idx=idx)
@@ -190,7 +191,7 @@ class LogBuilder:
     def blocked(self, stype: str) -> None:
         key = self.ledger.keys.statement
         self.n += 1
-        body = {"statement_id": h("refused", self.n)[:40], "statement_sha256": h("sha", self.n), "statement_type": stype,
-                "signers": ["ice.dhs.gov/director"], "rules": ["match.tin_only"]}
+        body = {"statement_id": h("refused", self.n)[:40], "statement_sha256": h("sha", self.n),
+                "statement_type": stype, "signers": ["ice.dhs.gov/director"], "rules": ["match.tin_only"]}
         env = make_envelope("blocked", f"blocked:{h('b', self.n)[:40]}", [key.name], body)
         self.ledger.append(sign_statement(env, [key]))

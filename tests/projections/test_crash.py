@@ -39,18 +39,21 @@ def test_sigkill_mid_page_then_restart(settings, tmp_path):
                             stdout=subprocess.PIPE, text=True, env=env)
     try:
         assert proc.stdout is not None
-        seen = []
+        committed, in_page = [], 0
         for line in proc.stdout:
-            if line.startswith("applied"):
-                seen.append(int(line.split()[1]))
-                if len(seen) == 3 * PAGE + 2:  # two entries into the fourth page
+            if line.startswith("committed"):
+                committed.append(int(line.split()[1]))
+                in_page = 0
+            elif line.startswith("applied"):
+                in_page += 1
+                if len(committed) == 3 and in_page == 2:  # two entries into the fourth page
                     proc.send_signal(signal.SIGKILL)
                     break
         assert proc.wait(timeout=30) == -signal.SIGKILL
         after_kill = runner(settings.db_url, views_url)
         after_kill.create()  # the worker ran only `disclosures`: add the other (empty) tables for the dump
         position = after_kill.tracking.position("disclosures")
-        assert position == 3 * PAGE < head  # the three committed pages; the fourth rolled back
+        assert position == committed[-1] < head  # the three committed pages; the fourth rolled back
         # exactly the first `position` entries are reflected: compare with a build stopped there
         ref_url, cleanup_ref = other_views_url(settings.db_url, tmp_path)
         try:

@@ -19,7 +19,8 @@ def _raw(ledger):
     """Requests, releases, match lines and pseudonyms straight from the log."""
     stmts = [(i, parse_entry(data)) for i, data in ledger.iter_entries()]
     with ledger.recorder.reading() as db:
-        pseudonyms = {(int(i), int(k)): p for i, k, p in db.all(f"SELECT idx, line, pseudonym FROM {db.t('dl_pseudonyms')}")}
+        rows = db.all(f"SELECT idx, line, pseudonym FROM {db.t('dl_pseudonyms')}")
+    pseudonyms = {(int(i), int(k)): p for i, k, p in rows}
     out = []
     for i, e in stmts:
         out.append((i, e.recorded_at, parse_statement(e.statement)))

@@ -4,7 +4,9 @@ while the log grows — equal the views rebuilt from scratch, row for row, on bo
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from logbuild import LogBuilder
 from pjfix import dump, other_views_url, runner
 
