@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ledger.rules.catalog import CATALOG
 from projections.base import EntryProjection
+from projections.errors import ProjectionError
 from projections.source import LogEntry
 from projections.tables import ViewTables
 
@@ -48,6 +49,7 @@ class DisclosuresProjection(EntryProjection):
         page = _Page(conn, t)
         for entry in items:
             page.apply(entry)
+        page.flush()
 
 
 class _Page:
@@ -57,6 +59,30 @@ class _Page:
         self.conn = conn
         self.t = t
         self._requests: dict[str, dict[str, Any] | None] = {}
+        # pj_line rows first seen in this page, written once by flush(): a rebuild then inserts a
+        # line with its match and decision instead of inserting it and updating it twice.
+        self._new_lines: dict[tuple[str, int], dict[str, Any]] = {}
+
+    def flush(self) -> None:
+        if self._new_lines:
+            self.conn.execute(sa.insert(self.t.line), list(self._new_lines.values()))
+            self._new_lines = {}
+
+    def update_lines(self, request_id: str, rows: list[dict[str, Any]]) -> None:
+        """Set columns of pj_line rows (keyed by ``line``), in this page's buffer or in the table."""
+        stored = []
+        for r in rows:
+            buffered = self._new_lines.get((request_id, r["line"]))
+            if buffered is not None:
+                buffered.update((k, v) for k, v in r.items() if k != "line")
+            else:
+                stored.append({"b_request": request_id, "b_line": r["line"],
+                               **{k: v for k, v in r.items() if k != "line"}})
+        if stored:
+            ln = self.t.line
+            self.conn.execute(
+                sa.update(ln).where(ln.c.request_id == sa.bindparam("b_request"), ln.c.line == sa.bindparam("b_line"))
+                .values({k: sa.bindparam(k) for k in stored[0] if not k.startswith("b_")}), stored)
 
     # ---- lookups --------------------------------------------------------------------
     def request(self, request_id: str) -> dict[str, Any] | None:
@@ -104,11 +130,17 @@ class _Page:
             self.request_lines(e.id, e.index, 0, b["lines"])
 
     def request_lines(self, request_id: str, request_idx: int, first: int, items: list[dict[str, Any]]) -> None:
-        if items:
-            self.conn.execute(sa.insert(self.t.line), [
-                {"request_id": request_id, "line": first + k, "request_idx": request_idx,
-                 "has_tin": item["tin"] is not None, "has_name": item["name"] is not None,
-                 "has_address": item["address"] is not None} for k, item in enumerate(items)])
+        for k, item in enumerate(items):
+            key = (request_id, first + k)
+            if key in self._new_lines:
+                raise ProjectionError(f"request {request_id} line {first + k} is given twice")
+            self._new_lines[key] = {
+                "request_id": request_id, "line": first + k, "request_idx": request_idx,
+                "has_tin": item["tin"] is not None, "has_name": item["name"] is not None,
+                "has_address": item["address"] is not None, "match_idx": None, "matched": None,
+                "match_basis": None, "method": None, "address_class": None, "address_usable": None,
+                "irs_address_differs": None, "pseudonym": None, "review_idx": None, "decision": None,
+                "decision_reason": None}
 
     def on_withdrawal(self, e: LogEntry) -> None:
         r = self.t.request
@@ -132,16 +164,12 @@ class _Page:
             self.match_lines(request_id, e, e.body["lines"])
 
     def match_lines(self, request_id: str, e: LogEntry, items: list[dict[str, Any]]) -> None:
-        ln = self.t.line
-        rows = [{"b_request": request_id, "b_line": item["line"], "match_idx": e.index, "matched": item["matched"],
+        rows = [{"line": item["line"], "match_idx": e.index, "matched": item["matched"],
                  "match_basis": _csv(sorted(item["match_basis"])), "method": item["method"],
                  "address_class": item["address_class"], "address_usable": item["address_usable"],
                  "irs_address_differs": item["irs_address_differs"],
                  "pseudonym": e.pseudonyms.get(item["line"]) if item["taxpayer"] else None} for item in items]
-        if rows:
-            self.conn.execute(
-                sa.update(ln).where(ln.c.request_id == sa.bindparam("b_request"), ln.c.line == sa.bindparam("b_line"))
-                .values({k: sa.bindparam(k) for k in rows[0] if not k.startswith("b_")}), rows)
+        self.update_lines(request_id, rows)
 
     def on_review(self, e: LogEntry) -> None:
         request_id = e.body["request"]
@@ -153,14 +181,8 @@ class _Page:
             self.review_lines(request_id, e, e.body["lines"])
 
     def review_lines(self, request_id: str, e: LogEntry, items: list[dict[str, Any]]) -> None:
-        ln = self.t.line
-        rows = [{"b_request": request_id, "b_line": item["line"], "review_idx": e.index,
-                 "decision": item["decision"], "decision_reason": item["reason"]} for item in items]
-        if rows:
-            self.conn.execute(
-                sa.update(ln).where(ln.c.request_id == sa.bindparam("b_request"), ln.c.line == sa.bindparam("b_line"))
-                .values(review_idx=sa.bindparam("review_idx"), decision=sa.bindparam("decision"),
-                        decision_reason=sa.bindparam("decision_reason")), rows)
+        self.update_lines(request_id, [{"line": item["line"], "review_idx": e.index, "decision": item["decision"],
+                                        "decision_reason": item["reason"]} for item in items])
 
     def on_release(self, e: LogEntry) -> None:
         b = e.body
@@ -191,8 +213,14 @@ class _Page:
         ln = self.t.line
         pseudonyms: dict[int, str | None] = {}
         wanted = sorted(set(lines))
-        for start in range(0, len(wanted), 500):
-            part = wanted[start:start + 500]
+        rid = request["request_id"]
+        for k in wanted:
+            buffered = self._new_lines.get((rid, k))
+            if buffered is not None:
+                pseudonyms[k] = buffered["pseudonym"]
+        in_table = [k for k in wanted if k not in pseudonyms]
+        for start in range(0, len(in_table), 500):
+            part = in_table[start:start + 500]
             for line, pseudonym in self.conn.execute(
                     sa.select(ln.c.line, ln.c.pseudonym).where(ln.c.request_id == request["request_id"],
                                                                ln.c.line.in_(part))):

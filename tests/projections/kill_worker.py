@@ -24,6 +24,7 @@ class SlowDisclosures(DisclosuresProjection):
             page.apply(entry)
             print(f"applied {entry.index}", flush=True)
             time.sleep(0.02)
+        page.flush()
 
 
 def main() -> None:
