@@ -53,14 +53,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         from tqdm import tqdm
 
-        targets = [args.name] if args.name else sorted(runner.projections)
-        for name in targets:
-            if args.projections_command == "rebuild":
-                runner.reset(name)
-            todo = max(0, runner.status([name])[0].lag)
-            with tqdm(total=todo, desc=name, unit="entry", file=sys.stderr, disable=None) as bar:
-                done = runner.catch_up(name, progress=lambda _n, k: bar.update(k))[name]
-            print(f"{name}: applied {done}", file=sys.stderr)
+        if args.projections_command == "rebuild":
+            runner.reset(args.name)
+        names = [args.name] if args.name else None
+        todo = sum(s.lag for s in runner.status(names))
+        with tqdm(total=todo, desc=args.projections_command, unit="entry", file=sys.stderr, disable=None) as bar:
+            done = runner.catch_up(args.name, progress=lambda _name, n: bar.update(n))
+        for name, n in sorted(done.items()):
+            print(f"{name}: applied {n}", file=sys.stderr)
         return 0
     finally:
         runner.source.db.close()
