@@ -102,3 +102,27 @@ def test_demo_views_tell_the_story(demo, settings):
         q.taxpayer_history_by_tin("not a tin", secrets)
     with pytest.raises(BadQuery):
         q.taxpayer_history(line["pseudonym"], since="2026-13-01")
+
+
+def test_lookup_by_tin_and_no_personal_data_in_views(demo, settings):
+    """A released taxpayer is found by TIN; no TIN, name or address of the demo's people is in any view."""
+    import re
+
+    from pjfix import dump
+
+    from ledger.domain.masterfile import MasterFile
+
+    _, secrets, _ = demo
+    r = runner(settings.db_url)
+    r.catch_up()
+    q = Queries(r.views)
+    people = MasterFile.generate(400, 2025).records
+    released = {x["pseudonym"] for x in q.release_audit(limit=1000)["lines"].items}
+    person = next(p for p in people if secrets.pseudonym(p.tin) in released)
+    history = q.taxpayer_history_by_tin(person.tin, secrets)
+    assert any(e["kind"] == "release" for e in history.items)
+    cells = " ".join(str(v) for rows in dump(r.views).values() for row in rows for v in row)
+    for p in people:
+        tin = re.sub(r"\D", "", p.tin)
+        for needle in (tin, f"{tin[:3]}-{tin[3:5]}-{tin[5:]}", p.name, p.address.split(",")[0]):
+            assert needle not in cells
