@@ -1,0 +1,79 @@
+"""Exact tracking: each projection's position, written in the same transaction as its rows.
+
+This is eventsourcing's ``TrackingRecorder`` port (so ``wait()`` / ``has_tracking_id()`` work
+for read-after-write in the API), with the *ledger index* as the notification id. The
+library's own runners and recorders are not used, because:
+
+* ``ProjectionRunner`` follows an application's notification log by notification id; on
+  PostgreSQL those ids have gaps (sequence values of rolled-back inserts) and are not the
+  leaf index the log proves, while the views must say "applied through entry *i*";
+* the library's recorders (``eventsourcing.sqlite`` / ``eventsourcing.postgres``) own their
+  connections, so view rows written through SQLAlchemy could not commit in the same
+  transaction as their ``Tracking`` row; and ``Projection.process_event`` takes one event
+  per transaction, where a rebuild needs pages of hundreds of entries per transaction.
+
+``advance`` moves a position only from the value the runner read (compare-and-set on the
+tracking row, which also locks it first): a crash rolls the page back with its rows, and two
+runners cannot both apply the same page.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from eventsourcing.persistence import Tracking, TrackingRecorder
+
+from ledger.times import format_time, utc_now
+from projections.db import Database, database_errors
+from projections.errors import TrackingConflict
+from projections.tables import ViewTables
+
+
+class ViewTracking(TrackingRecorder):
+    """``pj_tracking``: one row per projection, ``position`` = entries applied (next index)."""
+
+    def __init__(self, views: Database, t: ViewTables) -> None:
+        self.views = views
+        self.table = t.tracking
+
+    def ensure(self, conn: sa.Connection, name: str) -> None:
+        """Create the projection's row at position 0 if it has none."""
+        tr = self.table
+        if conn.execute(sa.select(tr.c.position).where(tr.c.name == name)).first() is None:
+            conn.execute(sa.insert(tr).values(name=name, position=0, updated_at=format_time(utc_now())))
+
+    def position(self, name: str, conn: sa.Connection | None = None) -> int:
+        tr = self.table
+        query = sa.select(tr.c.position).where(tr.c.name == name)
+        if conn is not None:
+            value = conn.execute(query).scalar()
+        else:
+            with database_errors(), self.views.engine.connect() as own:
+                value = own.execute(query).scalar()
+        return 0 if value is None else int(value)
+
+    def lock(self, conn: sa.Connection, name: str, expected: int) -> None:
+        """First write of a page's transaction: take the row's lock, or fail if it moved."""
+        tr = self.table
+        done = conn.execute(sa.update(tr).where(tr.c.name == name, tr.c.position == expected)
+                            .values(updated_at=format_time(utc_now())))
+        if done.rowcount != 1:
+            raise TrackingConflict(name, expected)
+
+    def advance(self, conn: sa.Connection, name: str, expected: int, new: int) -> None:
+        tr = self.table
+        done = conn.execute(sa.update(tr).where(tr.c.name == name, tr.c.position == expected)
+                            .values(position=new, updated_at=format_time(utc_now())))
+        if done.rowcount != 1:
+            raise TrackingConflict(name, expected)
+
+    # ---- eventsourcing's TrackingRecorder port ----------------------------------------------
+    def insert_tracking(self, tracking: Tracking) -> None:
+        """Record that ``tracking.application_name`` applied entry ``tracking.notification_id``."""
+        with database_errors(), self.views.engine.begin() as conn:
+            current = self.position(tracking.application_name, conn)
+            self.advance(conn, tracking.application_name, current, tracking.notification_id + 1)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        """The last ledger index the projection applied, or None."""
+        position = self.position(application_name)
+        return position - 1 if position > 0 else None
