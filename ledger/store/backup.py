@@ -413,6 +413,6 @@ def _parse(data: bytes) -> Entry:
 
 def _write(ledger: Any, batch: list[tuple[Entry, Statement]]) -> int:
     stmts = [s for _, s in batch]
-    request = _ImportRequest(stmts, [None] * len(stmts), {}, [], [e for e, _ in batch])
+    request = _ImportRequest(stmts, [None] * len(stmts), {}, [], entries=[e for e, _ in batch])
     ledger.app.save(*[LoggedStatement(s.id, s.raw) for s in stmts], ledger=request)
     return len(batch)
