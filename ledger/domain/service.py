@@ -68,7 +68,7 @@ class DisclosureService:
 
     def submit(self, note: str, openings: Sequence[Opening] = ()) -> Appended:
         """Check openings, seal them, append; refusals raise as the ledger's do."""
-        return self._submit([note], openings, lambda notes: [self.ledger.append(notes[0])])[0]
+        return self._submit([note], openings, None)[0]
 
     def submit_batch(self, notes: Sequence[str], openings: Sequence[Opening] = ()) -> list[Appended]:
         """Several statements (a bulk manifest and its chunks, say) in one transaction, all or none."""
@@ -77,7 +77,7 @@ class DisclosureService:
         return self._submit(list(notes), openings, self.ledger.append_batch)
 
     def _submit(self, notes: list[str], openings: Sequence[Opening],
-                append: Callable[[list[str]], list[Appended]]) -> list[Appended]:
+                append_batch: Callable[..., list[Appended]] | None) -> list[Appended]:
         stmts = []
         for note in notes:
             try:
@@ -97,8 +97,14 @@ class DisclosureService:
         new = set(by_commitment) - self.sealed.present(by_commitment) if by_commitment else set()
         if new:
             self.sealed.put_many(by_commitment[c] for c in new)
+        by_id = {stmt.id: found for stmt, found in zip(stmts, pseudonyms, strict=True) if found}
         try:
-            appended = append(notes)
+            if by_id:  # the pseudonyms land in the entries' own transaction
+                appended = self.ledger.append_batch(notes, by_id)
+            elif append_batch is None:  # one statement: the ledger's group commit
+                appended = [self.ledger.append(notes[0])]
+            else:
+                appended = append_batch(notes)
         except AppendRefused:
             # Nothing was stored: keep none of the openings this submission brought. (A rule
             # refusal keeps them: the blocked entry holds the statement's hash, and an audit may
@@ -106,10 +112,6 @@ class DisclosureService:
             if new:
                 self.sealed.erase(new)
             raise
-        rows = [(a.index, line, p) for a, ps in zip(appended, pseudonyms, strict=True) if not a.duplicate
-                for line, p in ps]
-        if rows:
-            self._store_pseudonyms(rows)
         for stmt in stmts:
             if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
                 self.sealed.erase(stmt.envelope["body"]["commitments"])
@@ -133,11 +135,6 @@ class DisclosureService:
         if not isinstance(value, str) or not _PSEUDONYM.match(value):
             raise AppendRefused("an inspection's subject opens to a pseudonym (64 lowercase hex)", "openings.subject")
         return value
-
-    def _store_pseudonyms(self, rows: list[tuple[int, int, str]]) -> None:
-        with self.ledger.recorder.writing() as db:
-            sql = f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s) ON CONFLICT DO NOTHING"  # noqa: S608
-            db.many(sql, rows)
 
     def openings(self, commitments: Iterable[str]) -> dict[str, Opening]:
         """Openings from the sealed store (an authorised, audited path only)."""

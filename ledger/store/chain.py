@@ -89,6 +89,9 @@ class AppendRequest:
     verified: list[list[VerifierKey] | None] = field(default_factory=list)
     refusing: dict[str, bytes] = field(default_factory=dict)  # blocked: refused id -> its hash
     results: list[Appended] = field(default_factory=list)
+    # Taxpayer pseudonyms computed at ingest, by statement id: (line, pseudonym) rows written to
+    # dl_pseudonyms in the same transaction as the entry (so a reader never sees one without the other).
+    pseudonyms: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
 
 
 class ChainWriter:
@@ -212,6 +215,7 @@ class ChainWriter:
         if self._last_recorded_at is not None and now < self._last_recorded_at:
             now = self._last_recorded_at  # recorded_at never decreases, whatever the clock does
         entry_rows, refused_rows = [], []
+        pseudonym_rows: list[tuple[int, int, str]] = []
         completed: list[bytes] = []
         on_node = lambda level, pos, h: completed.append(h) if level else None  # noqa: E731
         for position, (stmt, nid) in enumerate(zip(stmts, notification_ids, strict=True)):
@@ -231,11 +235,14 @@ class ChainWriter:
                 refused_id = stmt.body.get("statement_id")
                 if isinstance(refused_id, str) and refused_id in request.refusing:
                     refused_rows.append((refused_id, index, request.refusing[refused_id]))
+            pseudonym_rows.extend((index, line, p) for line, p in request.pseudonyms.get(stmt.id, ()))
             self._last_leaf = entry.leaf_hash
             self._last_recorded_at = now
             request.results.append(Appended(index, entry.leaf_hash, stmt.id, now))
         db.many(f"INSERT INTO {db.t('dl_entries')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)", entry_rows)
         db.many(f"INSERT INTO {db.t('dl_refused')} VALUES (%s,%s,%s)", refused_rows)
+        if pseudonym_rows:
+            db.many(f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s)", pseudonym_rows)
 
     def _admit(self, db: Db, request: AppendRequest, position: int, stmt: Statement, index: int, now: str) -> None:
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -217,11 +217,14 @@ class Ledger:
         finally:
             self._maybe_checkpoint()
 
-    def append_batch(self, notes: Sequence[str]) -> list[Appended]:
+    def append_batch(self, notes: Sequence[str],
+                     pseudonyms: Mapping[str, list[tuple[int, str]]] | None = None) -> list[Appended]:
         """Append statements in one transaction, all or none.
 
         Raises AppendRefused (nothing stored) or RuleRefusal (a `blocked` entry stored).
         An exact resubmission returns the original indices with ``duplicate=True``.
+        ``pseudonyms`` (by statement id: (line, pseudonym) rows computed at ingest) are stored in
+        the same transaction as the entries.
         """
         if not notes:
             return []
@@ -229,20 +232,22 @@ class Ledger:
             stmts = [parse_statement(n) for n in notes]
         except LedgerError as e:
             raise AppendRefused(str(e), "statement.shape") from None
-        return self._append_statements(stmts)
+        return self._append_statements(stmts, pseudonyms=dict(pseudonyms or {}))
 
     def _save(self, stmts: list[Statement], verified: list[list[VerifierKey] | None],
-              refusing: dict[str, bytes] | None = None) -> list[Appended]:
+              refusing: dict[str, bytes] | None = None,
+              pseudonyms: dict[str, list[tuple[int, str]]] | None = None) -> list[Appended]:
         """One transaction: the events and their chained entries, or nothing."""
-        request = AppendRequest(stmts, verified, refusing or {})
+        request = AppendRequest(stmts, verified, refusing or {}, pseudonyms=pseudonyms or {})
         self.app.save(*[LoggedStatement(s.id, s.raw) for s in stmts], ledger=request)
         return request.results
 
-    def _append_statements(self, stmts: list[Statement], refusing: dict[str, bytes] | None = None) -> list[Appended]:
+    def _append_statements(self, stmts: list[Statement], refusing: dict[str, bytes] | None = None,
+                           pseudonyms: dict[str, list[tuple[int, str]]] | None = None) -> list[Appended]:
         try:
-            results = self._save(stmts, [self._preverify(s) for s in stmts], refusing)
+            results = self._save(stmts, [self._preverify(s) for s in stmts], refusing, pseudonyms)
         except IntegrityError:
-            return self._resubmission(stmts)
+            return self._resubmission(stmts, pseudonyms)
         except RuleRefusal as refusal:
             # The refused statement is recorded once as `blocked` (contract point 11); the rest of
             # its batch is not stored and may be resubmitted without it.
@@ -262,7 +267,8 @@ class Ledger:
             return None
         return keys
 
-    def _resubmission(self, stmts: list[Statement]) -> list[Appended]:
+    def _resubmission(self, stmts: list[Statement],
+                      pseudonyms: dict[str, list[tuple[int, str]]] | None = None) -> list[Appended]:
         """After a duplicate-id conflict: the original indices if every statement is an exact resubmission."""
         ids = [s.id for s in stmts]
         marks = ",".join(["%s"] * len(ids))
@@ -290,7 +296,7 @@ class Ledger:
             # the rest is appended now (in the batch's order, after what is stored).
             if len(missing) == len(stmts):
                 raise AppendRefused("the statements conflict with stored ones", "ledger.duplicate_id")
-            appended = iter(self._append_statements(missing))
+            appended = iter(self._append_statements(missing, pseudonyms=pseudonyms))
             results = [r if r is not None else next(appended) for r in results]
         return [r for r in results if r is not None]
 
