@@ -33,7 +33,13 @@ def test_four_processes_one_chain_and_revocation_holds(world):
                 for k in keys]
         victim_job = pool.apply_async(append_worker, (world.settings.db_url, key_dir, victim.to_string(), 5000, True))
         deadline = time.monotonic() + 120
-        while ledger.size() < start_size + 200 and time.monotonic() < deadline:
+        # Revoke once the log has grown and the victim has landed something (on a loaded machine
+        # the victim's process may start after the others have done 200 appends).
+        seen, victim_landed = start_size, False
+        while (ledger.size() < start_size + 200 or not victim_landed) and time.monotonic() < deadline:
+            for _, data in ledger.iter_entries(seen):
+                seen += 1
+                victim_landed = victim_landed or parse_statement(parse_entry(data).statement).signers == [victim.name]
             time.sleep(0.05)
         current = ledger.trust().current(victim.name)
         revocation = ledger.append(key_revocation(world.admin, victim.name, current.key))
