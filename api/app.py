@@ -20,6 +20,7 @@ from api.schemas import problems
 from api.settings import ApiSettings
 from api.state import AppState, TaxpayerHistory
 from api.tokens import TokenStore
+from api.web.routes import router as web_router
 from ledger.bootstrap import open_ledger
 from ledger.domain.service import DisclosureService
 from ledger.errors import LedgerError
@@ -77,6 +78,7 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
     app.include_router(log_routes.restricted)
     app.include_router(oversight.router)
     app.include_router(ops.router)
+    app.include_router(web_router)  # the browser dashboard (api/web), with its static files
 
     def count(status_class: str) -> None:
         state: AppState | None = getattr(app.state, "dl", None)

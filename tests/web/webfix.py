@@ -1,0 +1,145 @@
+"""The dashboard over the demo ledger (the `make run` story), served by a real uvicorn on a free port,
+with a token per role; and the browser: Debian's Chromium driven by Playwright (no downloads).
+
+Browser tests skip only when Chromium or Playwright is genuinely missing AND neither ``CI`` nor
+``LEDGER_TEST_REQUIRE_BROWSER`` is set; under CI they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.app import create_app
+from api.settings import ApiSettings
+from api.tokens import TokenStore
+from ledger.bootstrap import open_ledger
+from ledger.client.keyring import Keyring
+from ledger.config import Settings
+from ledger.demo import scenario
+from ledger.domain.masterfile import MasterFile
+from ledger.domain.service import DisclosureService
+from ledger.policy import DEFAULT_POLICY
+from ledger.sealed import SealedKeys, SealedStore
+
+ROLES = ("oversight", "court", "operator")
+CHROMIUM = os.environ.get("LEDGER_TEST_CHROMIUM", "/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("LEDGER_TEST_ARTIFACTS", REPO / "var" / "test-artifacts" / "web"))
+AXE_CACHE = Path(os.environ.get("LEDGER_AXE_CACHE", Path.home() / ".cache" / "disclosure-ledger" / "axe"))
+
+
+def browser_required() -> bool:
+    return bool(os.environ.get("CI") or os.environ.get("LEDGER_TEST_REQUIRE_BROWSER"))
+
+
+def need(reason: str) -> None:
+    """Skip with the reason, or fail when the browser is required (CI)."""
+    if browser_required():
+        pytest.fail(f"{reason} (required: CI or LEDGER_TEST_REQUIRE_BROWSER is set)")
+    pytest.skip(f"{reason}; install Debian's chromium and `pip install playwright` (CI requires them)")
+
+
+def axe_source() -> str:
+    """axe-core's axe.min.js, fetched once from the npm registry with `npm pack` into a cache dir."""
+    target = AXE_CACHE / "axe.min.js"
+    if not target.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            need("npm is not installed (needed once to fetch axe-core)")
+        AXE_CACHE.mkdir(parents=True, exist_ok=True)
+        out = subprocess.run([npm, "pack", "axe-core@4", "--pack-destination", str(AXE_CACHE)],
+                             capture_output=True, text=True, timeout=120, cwd=AXE_CACHE)
+        tgz = [p for p in AXE_CACHE.glob("axe-core-*.tgz")]
+        if out.returncode != 0 or not tgz:
+            need(f"npm pack axe-core failed: {out.stderr[-300:]}")
+        with tarfile.open(tgz[0]) as tar:
+            member = tar.extractfile("package/axe.min.js")
+            assert member is not None
+            tmp = target.with_suffix(".tmp")
+            tmp.write_bytes(member.read())
+            tmp.replace(target)
+    return target.read_text()
+
+
+@dataclass
+class Demo:
+    base: str
+    tokens: dict[str, str]
+    ledger: Any
+    keys: SealedKeys
+    report: scenario.ScenarioReport
+    master: MasterFile
+
+    def released_tin(self) -> str:
+        """A demo taxpayer whose line was released (found through the views, by pseudonym)."""
+        from projections.db import open_database
+        from projections.queries import Queries
+
+        views = open_database(self.ledger.settings.db_url)
+        try:
+            released = {x["pseudonym"] for x in Queries(views).release_audit(limit=1000)["lines"].items}
+        finally:
+            views.close()
+        for person in self.master.records:
+            if self.keys.pseudonym(person.tin) in released:
+                return str(person.tin)
+        raise AssertionError("no released demo taxpayer")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_demo(tmp: Path) -> tuple[Demo, Any]:
+    """Load the demo into a fresh SQLite ledger and serve the app; returns the Demo and a closer."""
+    import uvicorn
+
+    settings = Settings(f"sqlite:///{tmp}/ledger.sqlite3", tmp / "service-keys",
+                        tmp / "service-keys" / "last-checkpoint.txt")
+    ledger = open_ledger(settings)
+    secrets = SealedKeys.generate(tmp / "sealed-keys")
+    sealed = SealedStore(settings.db_url, secrets)
+    keyring = Keyring(tmp / "keyring")
+    admin = keyring.new(f"{scenario.ORIGIN}/admin")
+    ledger.initialise(scenario.ORIGIN, str(admin.verifier), DEFAULT_POLICY)
+    service = DisclosureService(ledger, sealed, secrets)
+    keys = scenario.register_principals(service, admin, keyring)
+    master = MasterFile.generate(400, 2025)
+    report = scenario.run(service, keys, master, seed=2025)
+    ledger.checkpoint(force=True)
+    sealed.close()
+    store = TokenStore(settings.db_url)
+    tokens = {r: store.create(f"test.example/{r}", r, timedelta(hours=1))[0] for r in ROLES}
+    store.close()
+
+    app = create_app(ApiSettings(settings, background_checkpoints=False), secrets, ledger=ledger)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+
+    def close() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+        ledger.close()
+
+    return Demo(f"http://127.0.0.1:{port}", tokens, ledger, secrets, report, master), close
