@@ -67,7 +67,7 @@ def _headers(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Origin "null" on POSTs
     response.headers["X-Frame-Options"] = "DENY"
     return response
 

@@ -1,0 +1,206 @@
+"""End to end in a real headless Chromium (Debian's, through Playwright; nothing downloaded): sign in,
+pin the trust root, look up a demo taxpayer, open a request, see a chart, download the CSV and check it
+against the projections, watch the in-page verification pass — and fail on a tampered proof. axe-core
+runs on every page (no serious or critical violations); each page is screenshotted into ARTIFACTS."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from webfix import ARTIFACTS, CHROMIUM, axe_source, need
+
+from ledger.entry import parse_entry
+from projections.db import open_database
+from projections.queries import Queries
+
+pytestmark = pytest.mark.xdist_group("web-browser")  # one worker, one browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need("Playwright's Python package is not installed")
+    if not Path(CHROMIUM).exists():
+        need(f"Chromium is not installed at {CHROMIUM}")
+    axe = axe_source()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        b.axe = axe
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, demo):
+    ctx = browser.new_context(base_url=demo.base, accept_downloads=True, viewport={"width": 1280, "height": 900})
+    ctx.add_init_script(browser.axe)  # injected outside the page's CSP
+    pg = ctx.new_page()
+    pg.set_default_timeout(10_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def sign_in(page, token: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def check(page, name: str) -> None:
+    """axe-core on the page as it is now: no serious or critical violations; and a screenshot."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{name}: {bad}"
+
+
+def test_oversight_journey(page, demo):
+    sign_in(page, demo.tokens["oversight"])
+    assert page.get_by_role("heading", name="Overview").is_visible()
+    assert "✔ verified" in page.locator("#verify-status").inner_text()
+    check(page, "overview")
+
+    # pin the published key (pasted, not taken from the server), then see its fingerprint
+    page.get_by_role("link", name="Trust root").click()
+    page.get_by_label("Published verifier key").fill(str(demo.ledger.trust_root()))
+    page.get_by_role("button", name="Pin this key").click()
+    assert "✔ Pinned" in page.locator("#pinned").inner_text()
+    check(page, "trust")
+
+    # taxpayer lookup: the TIN goes in the POST body, never the URL or history
+    tin = demo.released_tin()
+    page.get_by_role("link", name="Taxpayer lookup").click()
+    page.get_by_label("Taxpayer identification number (TIN)").fill(tin)
+    page.get_by_label("Purpose of this read").fill("fictional oversight review")
+    page.get_by_role("button", name="Look up and record the inspection").click()
+    page.wait_for_selector("#history")
+    assert tin not in page.url and tin.replace("-", "") not in page.url
+    assert "recorded as entry" in page.locator("#inspection-recorded").inner_text()
+    assert page.locator("#history").get_by_text("Release").count() >= 1
+    check(page, "taxpayer")
+    history_urls = page.evaluate("() => [location.href, document.referrer]")
+    assert all(tin not in u for u in history_urls)
+
+    # open a request from the history; it has a chart
+    page.locator("#history a[href^='/requests/']").first.click()
+    page.wait_for_selector("#line-counts")
+    chart = page.locator("svg.chart")
+    assert chart.is_visible() and "Requested" in chart.inner_html()
+    check(page, "request")
+
+    for name in ("Requests", "Agencies & exceptions", "Release audit", "Checkpoints"):
+        page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+        page.wait_for_load_state()
+        check(page, name.lower().replace(" & ", "-").replace(" ", "-"))
+
+    # the checkpoint's signature, checked in the page against the pinned key
+    page.get_by_role("button", name="Check its signature in this browser").click()
+    page.wait_for_function("document.getElementById('verify-result').textContent.length > 0")
+    assert page.locator("#verify-result").inner_text().startswith("✔")
+
+    # the annual table: CSV download, rows equal to the projections' table
+    year = int(parse_entry(demo.ledger.entry(0)).recorded_at[:4])
+    page.goto(f"/annual?year={year}")
+    assert page.locator("svg.chart").is_visible()
+    check(page, "annual")
+    with page.expect_download() as info:
+        page.get_by_role("link", name="Download the table as CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
+    want = Queries(open_database(demo.ledger.settings.db_url)).jct_table(year)
+    assert rows and len(rows) == len(want)
+    for got, w in zip(rows, want, strict=True):
+        assert got == {k: str(v) for k, v in w.items()}
+
+    # sign out: the session is gone
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/signin")
+    page.goto("/")
+    assert page.url.endswith("/signin")
+    check(page, "signin")
+
+
+def _verify(page, index: int) -> str:
+    page.goto(f"/entries/{index}")
+    page.wait_for_function("!['Not checked yet.', 'Checking…'].includes("
+                           "document.getElementById('verify-result').textContent)")
+    return page.locator("#verify-result").inner_text()
+
+
+def test_in_page_verification_passes_and_catches_tampering(page, demo):
+    sign_in(page, demo.tokens["court"])
+    # nothing pinned yet: the page refuses to vouch for anything
+    assert "no key pinned" in _verify(page, 3)
+    page.evaluate("k => localStorage.setItem('dl.trustRoot', k)", str(demo.ledger.trust_root()))
+    size = demo.ledger.size()
+    for index in (0, size // 2, size - 1):
+        result = _verify(page, index)
+        assert result.startswith("✔ Verified"), (index, result)
+    assert page.locator("#verify-steps li").count() == 6
+    check(page, "entry")
+
+    def tamper(field: str):
+        def handle(route):
+            body = route.fetch().json()
+            if field == "path":
+                h = body["path"][0]
+                body["path"][0] = ("0" if h[0] != "0" else "1") + h[1:]
+            elif field == "entry":
+                data = bytearray(base64.b64decode(body["entry_b64"]))
+                at = data.index(b'"statement":') + 20
+                while not chr(data[at]).isalnum():
+                    at += 1
+                data[at] = ord("x") if data[at] != ord("x") else ord("y")  # still JSON, another leaf
+                body["entry_b64"] = base64.b64encode(bytes(data)).decode()
+            elif field == "checkpoint":
+                lines = body["checkpoint"].split("\n")
+                lines[1] = str(int(lines[1]) + 1)
+                body["checkpoint"] = "\n".join(lines)
+            route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+        return handle
+
+    index = size // 2
+    for field, why in (("path", "Inclusion proof"), ("entry", "Inclusion proof"), ("checkpoint", "Checkpoint")):
+        page.route("**/proof.json", tamper(field))
+        result = _verify(page, index)
+        page.unroute("**/proof.json")
+        assert result.startswith("✘ Verification failed") and why in result, (field, result)
+    check(page, "entry-tampered")
+    # a key the server might serve, if pinned by mistake, is just another key: the wrong one fails
+    from ledger.keys import SignerKey
+
+    other = SignerKey.generate(str(demo.ledger.trust_root()).split("+")[0]).verifier
+    page.evaluate("k => localStorage.setItem('dl.trustRoot', k)", str(other))
+    assert "no signature by the pinned key" in _verify(page, index)
+
+
+def test_keyboard_and_phone(page, demo):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/signin")
+    page.keyboard.press("Tab")  # skip link first
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")
+    page.keyboard.type(demo.tokens["operator"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/")
+    nav = page.get_by_role("navigation", name="Main")
+    assert [a.inner_text() for a in nav.get_by_role("link").all()] == ["Overview", "Checkpoints", "Trust root"]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390 + 1, width
+    check(page, "overview-operator-phone")
+    page.goto("/taxpayer")
+    assert "may not see this page" in page.content()
+    check(page, "refused-operator")
+
