@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 from api.errors import Problem, install_handlers, problem_response
 from api.middleware import AccessLog, BodyLimit
 from api.routes import log as log_routes
-from api.routes import ops, oversight, statements
+from api.routes import ops, oversight, statements, views
 from api.schemas import problems
 from api.settings import ApiSettings
-from api.state import AppState, TaxpayerHistory
+from api.state import AppState, Views
 from api.tokens import TokenStore
 from api.web.routes import router as web_router
 from ledger.bootstrap import open_ledger
@@ -26,17 +26,24 @@ from ledger.domain.service import DisclosureService
 from ledger.errors import LedgerError
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.store.ledger import Ledger
+from projections.db import open_database
+from projections.queries import Queries
+from projections.runner import Runner
+from projections.source import LogSource
 
 log = logging.getLogger("api")
+VIEWS_INTERVAL = 0.5  # seconds between the background catch-ups of the projections when idle
 
 
 def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger | None = None,
-               history: TaxpayerHistory | None = None) -> FastAPI:
+               views_db_url: str | None = None, views_interval: float | None = VIEWS_INTERVAL) -> FastAPI:
     """The FastAPI app over the ledger the settings name (or ``ledger``, which the caller closes).
 
-    ``sealed_keys`` (no default) seal openings and compute pseudonyms. ``history`` is the
-    projections' per-taxpayer query; without it the oversight read answers 501.
-    Nothing connects to a database until the app starts (its lifespan).
+    ``sealed_keys`` (no default) seal openings and compute pseudonyms. The oversight reads
+    query the projections in ``views_db_url`` (default: the ledger's database); a background
+    thread applies new entries to them every ``views_interval`` seconds (``None``: no thread —
+    the taxpayer read still catches up to its own inspection). Nothing connects to a database
+    until the app starts (its lifespan).
     """
 
     @asynccontextmanager
@@ -45,20 +52,35 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
         the_ledger = open_ledger(settings.ledger) if ledger is None else ledger
         sealed = SealedStore(settings.ledger.db_url, sealed_keys)
         tokens = TokenStore(settings.ledger.db_url)
+        source = open_database(settings.ledger.db_url)
+        views_db = open_database(views_db_url) if views_db_url else source
+        read_models = Views(Queries(views_db), Runner(LogSource(source), views_db))
         state = AppState(settings, the_ledger, DisclosureService(the_ledger, sealed, sealed_keys), tokens,
-                         sealed_keys, history)
+                         sealed_keys, read_models)
         app.state.dl = state
+        try:
+            read_models.create()
+        except Exception as e:  # the database may come later: the catch-up and the reads retry
+            log.error("projections not created: %s", type(e).__name__)
         stop = threading.Event()
-        signer = None
+        threads = []
         if settings.background_checkpoints:
-            signer = threading.Thread(target=_sign_behind, args=(state, stop), name="checkpoint-signer", daemon=True)
-            signer.start()
+            threads.append(threading.Thread(target=_sign_behind, args=(state, stop), name="checkpoint-signer",
+                                            daemon=True))
+        if views_interval is not None:
+            threads.append(threading.Thread(target=_follow_log, args=(state, stop, views_interval),
+                                            name="projections", daemon=True))
+        for t in threads:
+            t.start()
         try:
             yield
         finally:
             stop.set()
-            if signer is not None:
-                signer.join(timeout=5)
+            for t in threads:
+                t.join(timeout=5)
+            if views_db is not source:
+                views_db.close()
+            source.close()
             tokens.close()
             sealed.close()
             if own_ledger:
@@ -77,6 +99,8 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
     app.include_router(log_routes.public)
     app.include_router(log_routes.restricted)
     app.include_router(oversight.router)
+    app.include_router(views.router)
+    app.include_router(views.public)
     app.include_router(ops.router)
     app.include_router(web_router)  # the browser dashboard (api/web), with its static files
 
@@ -123,3 +147,15 @@ def _sign_behind(state: AppState, stop: threading.Event) -> None:
             log.error("checkpoint not signed: %s", e)
         except Exception as e:
             log.error("checkpoint signer: %s", type(e).__name__)
+
+
+def _follow_log(state: AppState, stop: threading.Event, interval: float) -> None:
+    """Apply new entries to the projections, a page at a time, while the app runs."""
+    assert state.views is not None
+    while not stop.is_set():
+        try:
+            if state.views.step():
+                continue  # more may be waiting: no pause between pages of a backlog
+        except Exception as e:  # a database hiccup: status shows the lag; the next round retries
+            log.error("projections catch-up: %s", type(e).__name__)
+        stop.wait(interval)

@@ -20,6 +20,7 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="run the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--views-db", help="projections database URL (default: LEDGER_VIEWS_DB_URL or the ledger's)")
     serve.set_defaults(plugin_run=run_serve)
 
     tok = subparsers.add_parser("api-token", help="API tokens for oversight, court and operator principals")
@@ -62,14 +63,18 @@ def run_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+
     import uvicorn
 
     from api.app import create_app
     from api.settings import ApiSettings
     from ledger.sealed import SealedKeys
+    from projections.cli import VIEWS_DB_ENV
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env())  # no default keys
+    views_db = args.views_db or os.environ.get(VIEWS_DB_ENV) or None
+    app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env(), views_db_url=views_db)  # no default keys
     # uvicorn's own access log would print query strings; ours (api.access) does not.
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
     return 0

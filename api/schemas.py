@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MAX_NOTE_CHARS = 65_536  # the note itself is refused past 60,000 bytes by the ledger
+CURSOR_CHARS = 64  # a page cursor (``next_after``): dot-separated integers
+TAXPAYER_CURSOR = r"^(0|[1-9][0-9]{0,17})\.(0|[1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})$"  # as projections.queries
 
 
 class OpeningIn(BaseModel):
@@ -90,6 +93,17 @@ class TaxpayerQueryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     tin: str = Field(min_length=1, max_length=32)
     purpose: str = Field(min_length=1, max_length=2000, description="why this history is read (committed to)")
+    since: date | None = Field(None, description="events recorded on or after this day (UTC)")
+    until: date | None = Field(None, description="events recorded before this day (UTC)")
+    limit: int = Field(100, ge=1, le=1000, description="most events in this page")
+    after: str | None = Field(None, max_length=CURSOR_CHARS, pattern=TAXPAYER_CURSOR,
+                              description="the previous page's next_after")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> TaxpayerQueryIn:
+        if self.since is not None and self.until is not None and self.until < self.since:
+            raise ValueError("until is before since")
+        return self
 
 
 class InspectionOut(BaseModel):
@@ -99,8 +113,47 @@ class InspectionOut(BaseModel):
 
 
 class TaxpayerHistoryOut(BaseModel):
-    inspection: InspectionOut
-    history: list[dict[str, Any]]
+    inspection: InspectionOut = Field(description="the inspection this read recorded, before reading")
+    caught_up: bool = Field(description="true: the views include the inspection (the history shows this read); "
+                                        "false: they still lag, see /v1/oversight/status")
+    items: list[dict[str, Any]] = Field(description="events oldest first: kind request, release or inspection")
+    next_after: str | None = Field(description="pass as after for the next page; null: no more")
+
+
+class PageOut(BaseModel):
+    """One page of a view's rows (``?format=csv``: the rows as CSV, the cursor in ``X-Next-After``)."""
+
+    items: list[dict[str, Any]]
+    next_after: str | None = Field(description="pass as after for the next page; null: no more")
+
+
+class RowsOut(BaseModel):
+    """A whole table (aggregates; no pagination)."""
+
+    items: list[dict[str, Any]]
+
+
+class ReleaseAuditOut(BaseModel):
+    """The unlawful-release audit: both measures over the selected released lines, and a page of the lines."""
+
+    lines_released: int
+    no_usable_address: int = Field(description="the court's measure: no usable requester-supplied address")
+    potentially_incomplete: int = Field(description="an address supplied, classed as a fragment of one")
+    tin_only: int = Field(description="lines matched on the TIN alone")
+    items: list[dict[str, Any]] = Field(description="the released lines, each with both flags")
+    next_after: str | None
+
+
+class ViewStatusOut(BaseModel):
+    name: str
+    position: int = Field(description="entries applied (checkpoints: the largest size copied)")
+    head: int = Field(description="the log's size (checkpoints: the largest size signed)")
+    lag: int
+
+
+class ViewsStatusOut(BaseModel):
+    log_size: int
+    views: list[ViewStatusOut]
 
 
 class HealthOut(BaseModel):

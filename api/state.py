@@ -5,9 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from api.settings import ApiSettings
 from api.tokens import TokenStore
@@ -16,10 +15,61 @@ from ledger.domain.service import DisclosureService
 from ledger.sealed import SealedKeys
 from ledger.store.errors import CheckpointRefused
 from ledger.store.ledger import Ledger
+from projections.queries import Queries
+from projections.runner import Runner, ViewStatus
 
-# The projections package's query for one taxpayer's access history, keyed by pseudonym.
-# Not built yet (issue 6): until it is wired, /v1/oversight/taxpayer answers 501.
-TaxpayerHistory = Callable[[str], Sequence[Mapping[str, Any]]]
+# The projections the taxpayer history reads (a read must see its own inspection).
+HISTORY_VIEWS = ("disclosures", "inspections")
+
+
+@dataclass
+class Views:
+    """The projections' query API and the runner that keeps the views up with the log.
+
+    One runner per process: the background thread and the readers that need their own read
+    (the taxpayer history) take turns through ``lock``, one page at a time, so a reader never
+    waits for a whole backlog and two catch-ups never race for a tracking row.
+    """
+
+    queries: Queries
+    runner: Runner
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _created: bool = False
+
+    def create(self) -> None:
+        """Create the views' missing tables and tracking rows, once per process."""
+        if not self._created:
+            with self.lock:
+                self.runner.create()
+                self._created = True
+
+    def step(self) -> bool:
+        """Apply at most one page of every projection; True if anything moved."""
+        with self.lock:
+            return any(self.runner.catch_up(max_pages=1).values())
+
+    def status(self) -> list[ViewStatus]:
+        with self.lock:  # status creates missing tables: never beside a catch-up doing the same
+            return self.runner.status()
+
+    def positions(self, names: Sequence[str] = HISTORY_VIEWS) -> dict[str, int]:
+        self.create()
+        return {n: self.runner.tracking.position(n) for n in names}
+
+    def catch_up_to(self, index: int, timeout: float) -> bool:
+        """Apply pages until the history views include entry ``index``; False if ``timeout`` ran out."""
+        deadline = time.monotonic() + timeout
+        while min(self.positions().values()) <= index:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.lock.acquire(timeout=left):
+                return False
+            try:
+                moved = any(self.runner.catch_up(max_pages=1).values())
+            finally:
+                self.lock.release()
+            if not moved and min(self.positions().values()) <= index:
+                time.sleep(0.01)  # e.g. a match result held back for its pseudonyms
+        return True
 
 
 @dataclass
@@ -42,7 +92,7 @@ class AppState:
     service: DisclosureService
     tokens: TokenStore
     sealed_keys: SealedKeys
-    history: TaxpayerHistory | None
+    views: Views | None
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.monotonic)
     _checkpoint_lock: threading.Lock = field(default_factory=threading.Lock)

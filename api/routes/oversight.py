@@ -1,14 +1,17 @@
 """Oversight reads of a taxpayer's history. Every read is first recorded in the ledger as an
-`inspection` statement signed by the ledger's statement key (FORMAT § 17.4.10)."""
+`inspection` statement signed by the ledger's statement key (FORMAT § 17.4.10), then the
+history is read from the projections (view 1, docs/PROJECTIONS.md § 3) once they include it."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
 
 from api.deps import State, require
 from api.errors import Problem
+from api.routes.views import TABLE, csv_response, reading, views_of
 from api.schemas import InspectionOut, TaxpayerHistoryOut, TaxpayerQueryIn, problems
 from api.tokens import Principal
 from ledger.client import disclosure as dc
@@ -17,15 +20,14 @@ from ledger.errors import LedgerError
 router = APIRouter(prefix="/v1/oversight", tags=["oversight"])
 Inspector = Annotated[Principal, Depends(require("oversight", "court"))]
 VIEW = "taxpayer_history"
+CATCH_UP_TIMEOUT = 2.0  # seconds a read waits for the views to include its own inspection
 
 
-@router.post("/taxpayer", response_model=TaxpayerHistoryOut, responses=problems(400, 401, 403, 501, 503),
+@router.post("/taxpayer", response_model=TaxpayerHistoryOut, responses={**TABLE, **problems(400, 401, 403, 503)},
              summary="A taxpayer's access history, by TIN in the body; the read is recorded first")
-def taxpayer_history(body: TaxpayerQueryIn, state: State, who: Inspector) -> TaxpayerHistoryOut:
-    if state.history is None:
-        # Nothing was read, so nothing is recorded. An empty list would read as "no disclosures".
-        raise Problem(501, "projections-unavailable", "Taxpayer history is not available yet",
-                      "the projections' query API is not wired into this service")
+def taxpayer_history(request: Request, body: TaxpayerQueryIn, state: State,
+                     who: Inspector) -> TaxpayerHistoryOut | Response:
+    views = views_of(state)
     try:
         subject = state.sealed_keys.pseudonym(body.tin)
         sub = dc.inspection(state.ledger.keys.statement, view=VIEW, subject_pseudonym=subject, role=who.role,
@@ -34,8 +36,16 @@ def taxpayer_history(body: TaxpayerQueryIn, state: State, who: Inspector) -> Tax
         raise Problem(400, "bad-request", "Invalid TIN or purpose", str(e)) from None
     recorded = state.service.submit(sub.note, sub.openings)  # before anything is read: fail closed
     state.metrics.count(state.metrics.appends, "inspection")
-    history = [dict(row) for row in state.history(subject)]
+    with reading():
+        caught_up = views.catch_up_to(recorded.index, CATCH_UP_TIMEOUT)  # the reader sees their own read
+        page = views.queries.taxpayer_history(subject, since=body.since, until=body.until, limit=body.limit,
+                                              after=body.after)
+    headers = {"X-Inspection-Index": str(recorded.index)}
+    if "text/csv" in request.headers.get("accept", ""):
+        response = csv_response(page.items, "taxpayer-history", page.next_after)
+        response.headers.update(headers)
+        return response
     return TaxpayerHistoryOut(
         inspection=InspectionOut(index=recorded.index, leaf_hash=recorded.leaf_hash.hex(),
                                  statement_id=recorded.statement_id),
-        history=history)
+        caught_up=caught_up, items=page.items, next_after=page.next_after)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +29,6 @@ class Api:
     keys: SealedKeys
     tokens: dict[str, str]  # role or "expired"/"revoked" -> bearer token
     requester: SignerKey
-    history_calls: list[str] = field(default_factory=list)
 
     @property
     def ledger(self) -> Any:
@@ -76,24 +75,18 @@ def fast(settings: Settings) -> Settings:
     return dataclasses.replace(settings, checkpoint_interval=0.1)
 
 
-def open_api(settings: Settings, *, history: bool = True, **api_settings: Any) -> tuple[Api, Any]:
-    """A started app (TestClient entered); returns the Api and a closer."""
+def open_api(settings: Settings, *, views_interval: float | None = None, **api_settings: Any) -> tuple[Api, Any]:
+    """A started app (TestClient entered); returns the Api and a closer. The projections follow the
+    log only when a read needs it (``views_interval=None``: no background thread), unless asked."""
     settings = fast(settings)
     domain = open_domain(settings)
     requester = domain.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="agency_head")
     keys = SealedKeys.random()
-    calls: list[str] = []
-
-    def fake_history(pseudonym: str) -> list[dict[str, Any]]:
-        calls.append(pseudonym)
-        return [{"pseudonym": pseudonym, "note": "test stand-in for the projections query"}]
-
     api_settings.setdefault("background_checkpoints", False)
-    app = create_app(ApiSettings(settings, **api_settings), keys, ledger=domain.ledger,
-                     history=fake_history if history else None)
+    app = create_app(ApiSettings(settings, **api_settings), keys, ledger=domain.ledger, views_interval=views_interval)
     client = TestClient(app)
     client.__enter__()
-    api = Api(client, domain, keys, make_tokens(settings), requester, calls)
+    api = Api(client, domain, keys, make_tokens(settings), requester)
 
     def close() -> None:
         client.__exit__(None, None, None)

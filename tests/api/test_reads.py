@@ -159,8 +159,8 @@ def test_taxpayer_read_is_recorded_as_inspection_before_history(api):
     assert r.status_code == 200, r.text
     body = r.json()
     pseudonym = api.keys.pseudonym(TAXPAYER_BODY["tin"])
-    assert body["inspection"]["index"] == size and api.history_calls == [pseudonym]
-    assert body["history"][0]["pseudonym"] == pseudonym
+    assert body["inspection"]["index"] == size and body["caught_up"] is True
+    assert [(e["kind"], e["index"], e["role"]) for e in body["items"]] == [("inspection", size, "oversight")]
     stmt = parse_statement(parse_entry(api.ledger.entry(size)).statement)
     assert stmt.type == "inspection" and stmt.signers == [api.ledger.keys.statement.name]
     assert stmt.body["role"] == "oversight" and stmt.body["view"] == "taxpayer_history"
@@ -179,21 +179,8 @@ def test_taxpayer_read_bad_input_records_nothing(api, body):
     """A TIN that is not 9 digits, or no purpose: a 4xx problem, no inspection recorded, no TIN echoed."""
     size = api.ledger.size()
     r = api.client.post("/v1/oversight/taxpayer", json=body, headers=api.auth("oversight"))
-    assert r.status_code in (400, 422) and api.ledger.size() == size and api.history_calls == []
+    assert r.status_code in (400, 422) and api.ledger.size() == size
     assert body.get("tin", "") not in r.text
-
-
-def test_taxpayer_read_without_projections_is_501_and_records_nothing(settings):
-    """Until the projections' query is wired, the read answers 501 and records nothing."""
-    from apifix import open_api
-
-    a, close = open_api(settings, history=False)
-    try:
-        size = a.ledger.size()
-        r = a.client.post("/v1/oversight/taxpayer", json=TAXPAYER_BODY, headers=a.auth("oversight"))
-        assert r.status_code == 501 and a.ledger.size() == size
-    finally:
-        close()
 
 
 def test_readyz_reports_checkpoint_lag(settings):
