@@ -72,9 +72,12 @@ const DL = (() => {
 
   // Verifier key: name+hex8(keyhash)+base64(0x01 || pubkey); keyhash = SHA-256(name || 0x0A || 0x01 || pubkey)[:4].
   async function parseVkey(text) {
-    const parts = text.trim().split("+");
-    if (parts.length !== 3) throw new Error("expected name+hex8+base64");
-    const [name, idHex, b64] = parts;
+    // name and hex8 hold no '+'; the base64 may.
+    const t = text.trim();
+    const first = t.indexOf("+");
+    const second = first < 0 ? -1 : t.indexOf("+", first + 1);
+    if (first <= 0 || second < 0) throw new Error("expected name+hex8+base64");
+    const name = t.slice(0, first), idHex = t.slice(first + 1, second), b64 = t.slice(second + 1);
     if (!/^[0-9a-f]{8}$/.test(idHex)) throw new Error("key id is not 8 hex digits");
     const blob = b64decode(b64);
     if (blob.length !== 33 || blob[0] !== 1) throw new Error("expected 0x01 followed by a 32-byte Ed25519 key");
