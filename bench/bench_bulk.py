@@ -69,7 +69,7 @@ def one_run(backend: str, n: int, seed: int) -> dict[str, object]:
         master = MasterFile.generate(max(2000, n // 10), seed)
         master_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        story = bulk_story.run(service, principals, master, n, seed=seed)
+        story = bulk_story.run(service, principals, master, n, tmp, seed=seed)
         total = time.perf_counter() - start
         expected = bulk_story.expected_counts(story.kinds)
         ok = story.counts == expected

@@ -12,11 +12,11 @@ Used by tests/domain/test_bulk_e2e.py (20,000 lines) and bench/bench_bulk.py (1,
 
 from __future__ import annotations
 
-import io
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ledger.client import disclosure as dc
@@ -57,7 +57,7 @@ class BulkStory:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # this process's CPU time (a noisy machine)
-    sheet_csv: str = ""
+    sheet_path: Path | None = None  # the officer's review sheet (CSV), as written and read back
 
 
 def register(service: DisclosureService, admin: SignerKey) -> dict[str, SignerKey]:
@@ -101,8 +101,8 @@ def make_lines(master: MasterFile, n: int, seed: int,
     return lines, kinds
 
 
-def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFile, n: int, seed: int = 2025,
-        release_share: float = 0.5, mix: dict[str, float] | None = None,
+def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFile, n: int, sheet_dir: Path,
+        seed: int = 2025, release_share: float = 0.5, mix: dict[str, float] | None = None,
         progress: Callable[[str, int], None] | None = None) -> BulkStory:
     """File a request of ``n`` lines under (i)(2), match it, review it from a CSV sheet, release
     ``release_share`` of the approved lines (the rest later, in a second release), correct a count."""
@@ -138,15 +138,17 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     match = matcher.match_bulk(manifest, statement_items(service.ledger, manifest, state.parts),
                                lambda wanted: service.openings(wanted))
     submit_bulk(service.submit_batch, match, progress=(lambda m: progress("match", m)) if progress else None)
-    story.match_id = match.statement_id
+    story.match_id, match_note = match.statement_id, match.manifest.note
+    del match  # its items and matched TINs: the log and the sealed store hold them now
     done()
 
     done = stage("review")
-    match_manifest = parse_statement(match.manifest.note)
-    sheet = io.StringIO()
-    write_sheet(statement_items(service.ledger, match_manifest, state.parts), manifest.envelope["body"], sheet)
-    story.sheet_csv = sheet.getvalue()
-    decisions = read_decisions(io.StringIO(story.sheet_csv), n)
+    match_manifest = parse_statement(match_note)
+    story.sheet_path = sheet_dir / f"review-sheet-{req.statement_id}.csv"
+    with story.sheet_path.open("w", encoding="utf-8", newline="") as sheet:
+        write_sheet(statement_items(service.ledger, match_manifest, state.parts), manifest.envelope["body"], sheet)
+    with story.sheet_path.open(encoding="utf-8", newline="") as sheet:
+        decisions = read_decisions(sheet, n)
     flags = server_red_flags(state.requests[req.statement_id])
     review = review_from_decisions(keys["irs.gov/disclosure/officer-0042"], req.statement_id, decisions, flags)
     if isinstance(review, dc.Submission):

@@ -61,7 +61,7 @@ def _log_statements(ledger):
 
 def test_bulk_request_end_to_end(world, master, tmp_path):
     d, service, keys = world
-    story = bulk_story.run(service, keys, master, LINES, seed=7)
+    story = bulk_story.run(service, keys, master, LINES, tmp_path, seed=7)
     expected = bulk_story.expected_counts(story.kinds)
     assert story.counts == expected
     assert expected["approved"] > 500 and expected["matched"] < LINES  # the draw has every kind
@@ -112,7 +112,7 @@ def test_bulk_request_end_to_end(world, master, tmp_path):
     review = by_id[story.review_id]
     out = io.StringIO()
     assert write_review(statement_items(d.ledger, review, state.parts), out) == LINES
-    sheet = [(r["line"], r["decision"], r["reason"]) for r in csv.DictReader(io.StringIO(story.sheet_csv))]
+    sheet = [(r["line"], r["decision"], r["reason"]) for r in csv.DictReader(story.sheet_path.open())]
     logged = [(r["line"], r["decision"], r["reason"]) for r in csv.DictReader(io.StringIO(out.getvalue()))]
     assert logged == sheet
     assert fsck(d.ledger.recorder).ok
