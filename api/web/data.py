@@ -26,6 +26,7 @@ class WebData:
     verify_lock: threading.Lock = field(default_factory=threading.Lock)
     verified_size: int = -1
     verified_ok: bool | None = None
+    verifying: bool = False
 
     def fresh(self) -> Queries:
         """The queries, after applying the entries appended since the last page."""
@@ -53,13 +54,28 @@ def web_data(request: Request, state: AppState) -> WebData:
 
 
 def log_verified(data: WebData, state: AppState) -> tuple[bool | None, int]:
-    """Whether the stored log re-verifies (fsck), for the size it had when last checked."""
-    size = state.ledger.size()
+    """Whether the stored log re-verifies (fsck), and the size it had when checked.
+
+    The first call checks in line; later ones return the last result at once and, if the log
+    has grown since, start one re-check in the background (a large log takes a while)."""
+
+    def run() -> None:
+        size = state.ledger.size()
+        try:
+            ok = fsck(state.ledger.recorder).ok
+        except Exception:  # shown as "not verified", never as a 500
+            ok = False
+        with data.verify_lock:
+            data.verified_ok, data.verified_size, data.verifying = ok, size, False
+
     with data.verify_lock:
-        if data.verified_size != size:
-            try:
-                data.verified_ok = fsck(state.ledger.recorder).ok
-            except Exception:  # shown as "not verified", never as a 500
-                data.verified_ok = False
-            data.verified_size = size
+        first = data.verified_size < 0
+        stale = not first and not data.verifying and data.verified_size != state.ledger.size()
+        if stale:
+            data.verifying = True
+    if first:
+        run()
+    elif stale:
+        threading.Thread(target=run, name="web-fsck", daemon=True).start()
+    with data.verify_lock:
         return data.verified_ok, data.verified_size

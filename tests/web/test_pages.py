@@ -139,3 +139,19 @@ def test_bad_input_is_never_a_5xx(demo, path):
     r = c.get(path)
     assert r.status_code < 500, (path, r.status_code)
     assert "<b>" not in r.text
+
+
+def test_date_filters_and_entry_jump(demo):
+    c = signed_in(demo, "oversight")
+    year = int(parse_entry(demo.ledger.entry(0)).recorded_at[:4])
+    assert "DHS/ICE" in c.get(f"/disclosures?since={year}-01-01").text
+    empty = c.get(f"/disclosures?until={year - 1}-01-01&by=exception")
+    assert empty.status_code == 200 and "No disclosures match" in empty.text
+    assert "No requests match" in c.get(f"/requests?since={year + 1}-01-01").text
+    assert "No requests match" in c.get("/requests?agency=NOPE").text
+    assert c.get(f"/audit?since={year + 1}-01-01").status_code == 200
+    r = c.get("/entries?index=4")
+    assert r.status_code == 303 and r.headers["location"] == "/entries/4"
+    assert 'action="/entries"' in c.get("/checkpoints").text
+    operator = signed_in(demo, "operator")
+    assert 'action="/entries"' not in operator.get("/checkpoints").text
