@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -488,6 +488,3 @@ def entry_proof(request: Request, state: State, raw: str) -> Response:
                                   "tree_size": proof["tree_size"], "path": proof["path"],
                                   "checkpoint": signed.encode()}))
 
-
-def nav_paths() -> Sequence[str]:
-    return [p for p, _, _ in PAGES]

@@ -155,3 +155,19 @@ def test_date_filters_and_entry_jump(demo):
     assert 'action="/entries"' in c.get("/checkpoints").text
     operator = signed_in(demo, "operator")
     assert 'action="/entries"' not in operator.get("/checkpoints").text
+
+
+def test_overview_shows_a_tampered_stored_log(tmp_path):
+    """One flipped byte in a stored entry: the overview says the log is NOT verified."""
+    from webfix import start_demo
+
+    demo, close = start_demo(tmp_path)
+    try:
+        data = bytearray(demo.ledger.entry(7))
+        data[data.index(b'"recorded_at"') + 20] ^= 0x01
+        with demo.ledger.recorder.writing() as db:
+            db.many(f"UPDATE {db.t('dl_entries')} SET entry = %s WHERE idx = %s", [(bytes(data), 7)])
+        page = signed_in(demo, "operator").get("/").text
+        assert "✘ NOT verified" in page and "✔ verified" not in page
+    finally:
+        close()
