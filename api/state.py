@@ -57,19 +57,29 @@ class Views:
         return {n: self.runner.tracking.position(n) for n in names}
 
     def catch_up_to(self, index: int, timeout: float) -> bool:
-        """Apply pages until the history views include entry ``index``; False if ``timeout`` ran out."""
+        """Apply pages to the history's views until they include entry ``index``; False if ``timeout`` ran out.
+
+        Only the views the history reads are stepped (one shared read of the log when they are
+        at the same position), without the runner's table checks: this is on a reader's path.
+        """
+        self.create()
         deadline = time.monotonic() + timeout
-        while min(self.positions().values()) <= index:
+        while True:
+            if min(self.positions().values()) > index:
+                return True
             left = deadline - time.monotonic()
             if left <= 0 or not self.lock.acquire(timeout=left):
                 return False
             try:
-                moved = any(self.runner.catch_up(max_pages=1).values())
+                at = self.positions()  # again, under the lock: the background thread may have moved them
+                low = min(at.values())
+                if low > index:
+                    return True
+                moved = self.runner.step_group([self.runner.projections[n] for n in HISTORY_VIEWS if at[n] == low])
             finally:
                 self.lock.release()
-            if not moved and min(self.positions().values()) <= index:
+            if not moved:
                 time.sleep(0.01)  # e.g. a match result held back for its pseudonyms
-        return True
 
 
 @dataclass
