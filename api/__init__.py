@@ -1,3 +1,5 @@
-"""The FastAPI service (issue 7): a thin translation of HTTP into ledger commands and projection queries.
+"""The HTTP API (issue 7): a thin translation of HTTP into ledger commands and queries.
 
-Not built yet; see README.md."""
+``api.app:create_app(settings, sealed_keys)`` builds the FastAPI application; ``disclosure-ledger
+serve`` runs it (``api.cli``). docs/API.md lists every endpoint.
+"""

@@ -120,15 +120,31 @@ def _is_allowed(value: Any, depth: int) -> bool:
     return False
 
 
-# Built once: json.dumps / json.loads with keyword arguments build a new coder on every call.
+# Built once: json.dumps / json.loads with keyword arguments build a new coder on every call,
+# and JSONEncoder.encode builds a new C encoder on every call too; the C encoder itself is reusable.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+try:
+    from _json import encode_basestring as _c_encode_basestring
+    from _json import make_encoder as _c_make_encoder
+
+    def _no_default(value: Any) -> Any:
+        raise TypeError(f"not JSON: {type(value).__name__}")
+
+    _C_ENCODE = _c_make_encoder(None, _no_default, _c_encode_basestring, None, ":", ",", True, False, False)
+
+    def _encode(value: Any) -> str:
+        # A bare string is returned by the C encoder as its literal, not a tuple of parts.
+        out = _C_ENCODE(value, 0)
+        return out if isinstance(out, str) else "".join(out)
+except ImportError:  # pragma: no cover - CPython without the C accelerator
+    _encode = _ENCODER.encode  # type: ignore[assignment]
 
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 bytes of a value, refusing what the contract forbids."""
     if not _is_allowed(value, 0):
         _check_value(value, "$", 0)
-    return _ENCODER.encode(value).encode("utf-8")
+    return _encode(value).encode("utf-8")
 
 
 def canonical_string_at(text: str, start: int) -> tuple[str, int] | None:

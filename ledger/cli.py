@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ledger import officer_cli
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
@@ -92,6 +93,21 @@ def _parser() -> argparse.ArgumentParser:
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log; names the first bad index")
+    officer_cli.add_parser(sub)
+    bun = sub.add_parser("bundle", help="write the evidence bundle of one request (docs/VERIFYING.md)")
+    bun.add_argument("request", help="the request's statement id")
+    bun.add_argument("--out", type=Path, required=True, help="a new (or empty) folder to write it into")
+    bun.add_argument("--openings", action="store_true",
+                     help="include the openings of its commitments (needs the sealed-store keys: LEDGER_SEALED_*)")
+    bun.add_argument("--line", type=int, action="append", default=[], metavar="K",
+                     help="add the proof of line K inside each bulk statement holding it (repeatable)")
+    bk = sub.add_parser("backup", help="write a consistent copy of the ledger's database (docs/OPERATIONS.md § 11)")
+    bk.add_argument("--out", type=Path, required=True, help="a new file")
+    rs = sub.add_parser("restore", help="put a backup back, or restore missing entries from an export")
+    rs.add_argument("file", nargs="?", type=Path, help="a file written by `backup`")
+    rs.add_argument("--force", action="store_true", help="overwrite a database that holds entries")
+    rs.add_argument("--from-export", type=Path, metavar="EXPORT",
+                    help="write the entries the log lacks, byte for byte, from a verified export")
     for plugin in _plugins():
         plugin(sub)
     return p
@@ -139,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
         plugin_run = getattr(args, "plugin_run", None)
         if plugin_run is not None:
             return int(plugin_run(args, settings))
+        if args.command in ("backup", "restore"):
+            return _backup_restore(args, settings)
         with open_ledger(settings) as ledger:
             return _run(args, ledger, keyring)
     except RuleRefusal as e:
@@ -275,7 +293,58 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         problem = report.problems[0]
         print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
         return 1
+    if cmd == "bundle":
+        return _bundle(args, ledger)
+    if cmd == "officer":
+        needs_service = args.officer_command in ("review", "return")
+        return officer_cli.run(args, ledger, keyring, _service(ledger) if needs_service else None)
     raise AssertionError(cmd)  # pragma: no cover
+
+
+def _backup_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from ledger.store import backup
+
+    if args.command == "backup":
+        n = backup.backup(settings, args.out)
+        print(f"backed up {n} entries from {settings.redacted_url()} to {args.out}", file=sys.stderr)
+        return 0
+    if (args.file is None) == (args.from_export is None):
+        raise LedgerError("restore takes a backup FILE or --from-export EXPORT (one of them)")
+    if args.file is not None:
+        n = backup.restore(settings, args.file, force=args.force)
+        print(f"restored {n} entries from {args.file}", file=sys.stderr)
+    with open_ledger(settings) as ledger:
+        if args.from_export is not None:
+            done = backup.import_export(ledger, args.from_export)
+            print(f"imported {done.imported} entries from {args.from_export}: "
+                  f"{done.size_before} -> {done.size_after}", file=sys.stderr)
+        report = fsck(ledger.recorder)
+        if not report.ok:
+            print(f"verify FAILED at entry {report.problems[0].index}: {report.problems[0]}", file=sys.stderr)
+            return 1
+        status = backup.restore_status(ledger)
+        print(f"verify ok: {report.size} entries; {status.describe()}", file=sys.stderr)
+        return 0 if status.missing == 0 and status.root_matches is not False else 1
+
+
+def _bundle(args: argparse.Namespace, ledger: Ledger) -> int:
+    from ledger.domain.bundle import write_bundle
+
+    if args.openings:
+        from ledger.sealed import SealedKeys, SealedStore
+
+        keys = SealedKeys.from_env()  # no default: only an operator holding the keys can open
+        with SealedStore(ledger.settings.db_url, keys) as store:
+            done = write_bundle(ledger, args.request, args.out, lines=args.line, openings=store.get_many)
+    else:
+        done = write_bundle(ledger, args.request, args.out, lines=args.line)
+    print(f"wrote {args.out}: {len(done.entries)} entries against tree size {done.tree_size}, "
+          f"{len(done.bulk)} bulk statements, {done.lines} line proofs, "
+          f"{done.openings if args.openings else 'no'} openings", file=sys.stderr)
+    if done.incomplete:
+        print(f"warning: bulk statements incomplete in the log at that size: {', '.join(done.incomplete)}",
+              file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
 from ledger.b64 import b64decode, b64encode
@@ -88,10 +91,26 @@ def _check_salt(salt: bytes) -> None:
         raise CommitmentFormatError(f"salt must be {SALT_SIZE} bytes, found {len(salt)}")
 
 
+def _string_document(field: str, value: str) -> bytes | None:
+    """JCS of {"field": field, "value": value} for a string value, built directly (the common case:
+    TINs, names, addresses), or None to take the general path. ``field`` is already checked (ASCII,
+    no character JSON escapes); the value's literal is the same as the canonical encoder's."""
+    if not (value.isascii() or unicodedata.is_normalized("NFC", value)):
+        return None
+    try:
+        return ('{"field":"' + field + '","value":' + _encode_string(value) + "}").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the general path refuses it with the right error
+        return None
+
+
 def commitment_digest(field: str, value: Any, salt: bytes) -> str:
     """The commitment (lowercase hex) to ``value`` under ``field`` and ``salt``: the one place it is built."""
     _check_field(field)
     _check_salt(salt)
+    if type(value) is str:
+        fast = _string_document(field, value)
+        if fast is not None:
+            return hashlib.sha256(COMMIT_TAG + salt + fast).hexdigest()
     try:
         document = canonical_bytes({"field": field, "value": value})
     except CanonicalError:
@@ -145,11 +164,34 @@ class Opening:
 
     def to_bytes(self) -> bytes:
         """The canonical (RFC 8785) bytes of :meth:`to_json`: what the sealed store encrypts."""
-        return canonical_bytes(self.to_json())
+        fast = self._string_bytes()
+        return fast if fast is not None else canonical_bytes(self.to_json())
+
+    def _string_bytes(self) -> bytes | None:
+        """The canonical bytes built directly for a string value (keys in JCS order), or None."""
+        if type(self.value) is not str:
+            return None
+        document = _string_document(self.field, self.value)
+        if document is None:
+            return None
+        # {"field":…,"value":…} -> {"field":…,"salt":…,"value":…}: "salt" sorts between them.
+        head, _, tail = document.partition(b',"value":')
+        return head + b',"salt":"' + b64encode(self.salt).encode("ascii") + b'","value":' + tail
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Opening:
         """Parse bytes that must be exactly the canonical encoding of an opening."""
+        try:
+            obj = json.loads(data)
+        except (ValueError, TypeError):
+            obj = None
+        if isinstance(obj, dict) and type(obj.get("value")) is str and isinstance(obj.get("salt"), str):
+            try:
+                opening = cls.from_json(obj)
+            except CommitmentFormatError:
+                opening = None
+            if opening is not None and opening._string_bytes() == bytes(data):
+                return opening
         try:
             obj = parse_canonical(data)
         except FormatError:

@@ -30,7 +30,7 @@ DEFAULT_POLICY: dict[str, list[str]] = {
     "ledger_key_rotation": ["ledger", "administrator"],
     # the § 6103 lifecycle
     "request": ["requester"],
-    "request_chunk": ["requester"],
+    "chunk": ["requester", "matcher", "reviewer", "releaser"],  # a bulk statement's chunks (same signers)
     "withdrawal": ["requester"],
     "match_result": ["matcher"],
     "review": ["reviewer"],

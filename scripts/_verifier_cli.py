@@ -3,6 +3,7 @@
     python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
         [--previous-checkpoint FILE [--consistency-proof FILE]]
         [--inclusion-proof FILE --entry FILE] [--json] [--workers N]
+    python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json]
 
 Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
 else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ledger.b64 import b64decode
+from ledger.bundle_check import BundleError, BundleFiles, verify_bundle
 from ledger.canonical import MAX_SAFE_INTEGER, parse_canonical
 from ledger.checkpoint import SignedCheckpoint, open_checkpoint, open_with_any
 from ledger.entry import parse_entry
@@ -197,6 +199,7 @@ class Report:
     uncommitted: int | None = None
     root: str | None = None
     checks: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
     @property
@@ -221,12 +224,14 @@ class Report:
             "uncommitted": self.uncommitted,
             "root": self.root,
             "checks": [{"check": n, "detail": d} for n, d in self.checks],
+            "notes": list(self.notes),
             "elapsed_seconds": round(self.elapsed, 3),
         }
 
     def as_text(self) -> str:
         out = ["Disclosure Ledger verification"]
         out += [f"  ok    {name:<12} {detail}" for name, detail in self.checks]
+        out += [f"  note: {note}" for note in self.notes]
         if self.ok:
             if self.uncommitted:
                 out.append(
@@ -483,13 +488,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Verify a Disclosure Ledger export, checkpoint and proofs offline (exit 0 = all hold).",
         epilog="Exit status: 0 every check holds; 1 a check fails; 2 usage error or unreadable file.",
     )
-    p.add_argument("--vkey", required=True, help="trust root: the checkpoint verifier key, or a file holding it")
-    p.add_argument("--checkpoint", required=True, metavar="FILE", help="signed checkpoint (C2SP tlog-checkpoint)")
+    p.add_argument("--vkey", help="trust root: the checkpoint verifier key, or a file holding it")
+    p.add_argument("--checkpoint", metavar="FILE", help="signed checkpoint (C2SP tlog-checkpoint)")
     p.add_argument("--export", metavar="FILE", help="export (JSON Lines); optional when checking proofs only")
     p.add_argument("--previous-checkpoint", metavar="FILE", help="an older checkpoint to check consistency with")
     p.add_argument("--consistency-proof", metavar="FILE", help="consistency proof old -> checkpoint (JSON)")
     p.add_argument("--inclusion-proof", metavar="FILE", help="inclusion proof of one entry (JSON)")
     p.add_argument("--entry", metavar="FILE", help="that entry: raw entry bytes, or its export line")
+    p.add_argument("--bundle", metavar="DIR", help="an evidence bundle (disclosure-ledger bundle) to verify")
+    p.add_argument("--openings", action="store_true", help="with --bundle: check the bundle's openings too")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--workers", type=int, default=_cpu_count(), help="processes to use (default: all cores)")
     p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help=argparse.SUPPRESS)
@@ -512,6 +519,18 @@ def _cpu_count() -> int:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
+    if args.bundle is not None:
+        others = ("checkpoint", "export", "previous_checkpoint", "consistency_proof", "inclusion_proof", "entry")
+        given = [f"--{n.replace('_', '-')}" for n in others if getattr(args, n) is not None]
+        if given:
+            raise UsageError(f"--bundle holds its own checkpoint and proofs: {', '.join(given)} cannot go with it")
+        return
+    if args.openings:
+        raise UsageError("--openings goes with --bundle")
+    if args.vkey is None:
+        raise UsageError("--vkey is required: the ledger's published trust root (or a file holding it)")
+    if args.checkpoint is None:
+        raise UsageError("--checkpoint is required (or --bundle)")
     if args.export is None and args.inclusion_proof is None and args.consistency_proof is None:
         raise UsageError("--export is required (unless only --inclusion-proof or --consistency-proof is checked)")
     if (args.inclusion_proof is None) != (args.entry is None):
@@ -527,6 +546,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, report: Report) -> None:
     """Every check, in the order of docs/VERIFYING.md; raise at the first that fails."""
     _check_arguments(args)
+    if args.bundle is not None:
+        run_bundle(args, report)
+        return
     trust_root = _trust_root(args.vkey)
     report.trust_root = str(trust_root)
     checkpoint_data = _read(args.checkpoint, "checkpoint")
@@ -577,6 +599,58 @@ def run(args: argparse.Namespace, report: Report) -> None:
         _check_consistency(previous, signed, args.consistency_proof, report)
     if args.inclusion_proof is not None:
         _check_inclusion(signed, args.inclusion_proof, args.entry, report)
+
+
+BUNDLE_FILES = ("bundle.json", "checkpoint", "entries.jsonl", "proofs.jsonl")
+
+
+def run_bundle(args: argparse.Namespace, report: Report) -> None:
+    """Verify an evidence bundle: the order of docs/VERIFYING.md, "Evidence bundles"."""
+    folder = args.bundle
+    if not os.path.isdir(folder):
+        raise UsageError(f"--bundle {folder!r} is not a folder")
+
+    def optional(name: str) -> bytes | None:
+        path = os.path.join(folder, name)
+        return _read(path, f"bundle file {name}") if os.path.exists(path) else None
+
+    required = {name: _read(os.path.join(folder, name), f"bundle file {name}") for name in BUNDLE_FILES}
+    if args.vkey is not None:
+        trust_root = _trust_root(args.vkey)
+    else:
+        data = optional("trust_root.vkey")
+        if data is None:
+            raise UsageError("the bundle has no trust_root.vkey: pass the ledger's published key with --vkey")
+        try:
+            trust_root = parse_vkey(data.decode("utf-8").strip())
+        except (LedgerError, UnicodeDecodeError) as e:
+            raise CheckFailed(f"trust_root.vkey is not a verifier key: {e}") from None
+        report.notes.append(
+            "no --vkey given: the trust root is the bundle's own trust_root.vkey, so this shows the bundle is "
+            "consistent with itself, not that it comes from the ledger; pin the published key with --vkey"
+        )
+    report.trust_root = str(trust_root)
+    openings = optional("openings.jsonl")
+    files = BundleFiles(required["bundle.json"], required["checkpoint"], required["entries.jsonl"],
+                        required["proofs.jsonl"], optional("lines.jsonl"), openings)
+    try:
+        summary = verify_bundle(files, trust_root, check_openings=args.openings, passed=report.passed)
+    except BundleError as e:
+        raise CheckFailed(e.reason, e.index) from None
+    except Exception as e:  # a verifier bug or input nobody foresaw: still a report, not a traceback
+        raise CheckFailed(
+            f"unexpected error while checking the bundle ({type(e).__name__}); please report it"
+        ) from None
+    report.origin, report.checkpoint_size = summary.origin, summary.tree_size
+    report.checkpoint_root = report.root = summary.root.hex()
+    report.size, report.signatures = summary.entries, summary.signatures
+    report.notes.append(
+        f"bundle of request {summary.request}: a bundle cannot prove that no entry was left out of it "
+        "(a trust entry such as a key revocation, or a later statement about the request); the full export "
+        "proves that"
+    )
+    if openings is not None and not args.openings:
+        report.notes.append("openings.jsonl was not checked: pass --openings to check it")
 
 
 def _peek_size(data: bytes) -> int | None:

@@ -24,14 +24,14 @@ CLI = ROOT / "scripts" / "_verifier_cli.py"
 # Dependency order: each module imports only modules before it.
 CORE = (
     "errors", "canonical", "b64", "times", "keys", "note", "merkle", "proofs",
-    "checkpoint", "statement", "entry", "trust", "verify",
+    "checkpoint", "statement", "entry", "trust", "verify", "commitments", "lines", "bundle_check",
 )
 STDLIB = frozenset(sys.stdlib_module_names)
 
 HEADER = '''\
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
-# ledger/{{{core}}}.py
+{{{core}}}
 # and scripts/_verifier_cli.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 '''
@@ -148,8 +148,12 @@ class Bundle:
             straight = sorted((p for p in self.plain if wanted(p[0])), key=lambda p: _sort_key(p[0]))
             out = [f"import {m}" + (f" as {a}" if a else "") for m, a in straight]
             for module in sorted((m for m in self.from_ if wanted(m)), key=_sort_key):
-                names = sorted(self.from_[module], key=lambda a: _name_key(a[0]))
-                out.append(f"from {module} import " + ", ".join(n + (f" as {a}" if a else "") for n, a in names))
+                # isort (combine-as-imports off): plain names on one line, each aliased name on its own.
+                names = sorted((x for x in self.from_[module] if not x[1]), key=lambda a: _name_key(a[0]))
+                if names:
+                    out.append(f"from {module} import " + ", ".join(n for n, _ in names))
+                aliased = sorted((x for x in self.from_[module] if x[1]), key=lambda a: _name_key(a[0]))
+                out += [f"from {module} import {n} as {a}" for n, a in aliased]
             return out
 
         return "\n".join(["from __future__ import annotations", "", *section(True), "", *section(False)])
@@ -168,6 +172,18 @@ def _name_key(name: str) -> tuple[int, str]:
     return (2, name)
 
 
+def _core_comment() -> str:
+    """``# ledger/{a,b,...}.py`` wrapped to comment lines of at most 100 characters."""
+    lines, line = [], "# ledger/{"
+    for i, module in enumerate(CORE):
+        part = module + (",", "}.py")[i == len(CORE) - 1]
+        if len(line) + len(part) > 100:
+            lines.append(line)
+            line = "#     "
+        line += part
+    return "\n".join([*lines, line])
+
+
 def build() -> str:
     """The text of scripts/verify_ledger.py for the current sources."""
     bundle = Bundle()
@@ -176,7 +192,7 @@ def build() -> str:
     bundle.add(CLI, None)
     cli_doc = ast.get_docstring(ast.parse(CLI.read_text(encoding="utf-8")), clean=True) or ""
     parts = [
-        HEADER.replace("{{{core}}}", "{" + ",".join(CORE) + "}"),
+        HEADER.replace("{{{core}}}", _core_comment()),
         '"""' + cli_doc.replace('"""', '\\"\\"\\"') + '\n"""',
         "",
         bundle.imports(),

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
-# ledger/{errors,canonical,b64,times,keys,note,merkle,proofs,checkpoint,statement,entry,trust,verify}.py
+# ledger/{errors,canonical,b64,times,keys,note,merkle,proofs,checkpoint,statement,entry,trust,
+#     verify,commitments,lines,bundle_check}.py
 # and scripts/_verifier_cli.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 
@@ -9,6 +10,7 @@
     python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
         [--previous-checkpoint FILE [--consistency-proof FILE]]
         [--inclusion-proof FILE --entry FILE] [--json] [--workers N]
+    python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json]
 
 Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
 else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
@@ -27,10 +29,12 @@ import base64
 import binascii
 import gc
 import hashlib
+import hmac
 import json
 import multiprocessing
 import os
 import re
+import secrets
 import sys
 import time
 import unicodedata
@@ -38,10 +42,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from dataclasses import field as dc_field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from json.decoder import scanstring
 from json.encoder import encode_basestring
+from json.encoder import encode_basestring as _encode_string
 from typing import IO, Any, NamedTuple, Protocol, TypeVar
 
 import nacl.bindings
@@ -251,15 +257,31 @@ def _is_allowed(value: Any, depth: int) -> bool:
     return False
 
 
-# Built once: json.dumps / json.loads with keyword arguments build a new coder on every call.
+# Built once: json.dumps / json.loads with keyword arguments build a new coder on every call,
+# and JSONEncoder.encode builds a new C encoder on every call too; the C encoder itself is reusable.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+try:
+    from _json import encode_basestring as _c_encode_basestring
+    from _json import make_encoder as _c_make_encoder
+
+    def _no_default(value: Any) -> Any:
+        raise TypeError(f"not JSON: {type(value).__name__}")
+
+    _C_ENCODE = _c_make_encoder(None, _no_default, _c_encode_basestring, None, ":", ",", True, False, False)
+
+    def _encode(value: Any) -> str:
+        # A bare string is returned by the C encoder as its literal, not a tuple of parts.
+        out = _C_ENCODE(value, 0)
+        return out if isinstance(out, str) else "".join(out)
+except ImportError:  # pragma: no cover - CPython without the C accelerator
+    _encode = _ENCODER.encode  # type: ignore[assignment]
 
 
 def canonical_bytes(value: Any) -> bytes:
     """Return the RFC 8785 bytes of a value, refusing what the contract forbids."""
     if not _is_allowed(value, 0):
         _check_value(value, "$", 0)
-    return _ENCODER.encode(value).encode("utf-8")
+    return _encode(value).encode("utf-8")
 
 
 def canonical_string_at(text: str, start: int) -> tuple[str, int] | None:
@@ -1815,12 +1837,818 @@ def check_deferred(
     return None
 
 
+# ------------------------------ ledger/commitments.py ---------------------------------------
+# Salted commitments to return information and their openings (DESIGN § 6103 domain, Privacy).
+#
+# A statement never carries a TIN, name, address, case number or free-text reason in
+# clear; it carries a commitment
+#
+#     hex(SHA-256("dl/commit/v1\n" || salt (16 bytes) || JCS({"field": f, "value": v})))
+#
+# and the *opening* ``(field, value, salt)`` lives in the sealed store. Anyone holding an
+# opening can check it against the log with :func:`verify_opening` alone, so this module is
+# pure (stdlib and ``ledger.canonical``; no I/O) and usable by the court's verifier.
+#
+# The 16-byte random salt makes the commitment hiding: without it a commitment to a
+# 9-digit TIN could be brute-forced in seconds.
+
+COMMIT_TAG = b"dl/commit/v1\n"
+SALT_SIZE = 16
+COMMITMENT_HEX_LEN = 64
+
+# A field names what is committed to ("tin", "address", "request.reason"): lowercase
+# ASCII words joined by dots, so that a field name is also usable as a JSON key.
+_FIELD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\Z")
+MAX_FIELD_LEN = 128
+_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+_OPENING_KEYS = frozenset({"field", "salt", "value"})
+
+
+class SealedError(LedgerError):
+    """Base class of failures around commitments, openings, pseudonyms and the sealed store.
+
+    Messages never contain a committed value, a TIN or a key: only field names,
+    commitments, lengths and key ids.
+    """
+
+
+class CommitmentFormatError(SealedError, FormatError):
+    """A field name, salt, commitment or serialised opening that is malformed."""
+
+
+class OpeningMismatch(SealedError):
+    """An opening whose recomputed commitment differs from the expected one."""
+
+    def __init__(self, expected: str, found: str, field: str) -> None:
+        self.expected = expected
+        self.found = found
+        self.field = field
+        super().__init__(
+            f"opening for field {field!r} does not match its commitment: "
+            f"expected {expected}, found {found}"
+        )
+
+
+def check_commitment_hex(commitment: str) -> str:
+    """Return ``commitment`` if it is 64 lowercase hex digits, else raise CommitmentFormatError."""
+    if not isinstance(commitment, str) or not _HEX_RE.match(commitment):
+        raise CommitmentFormatError(
+            f"expected a commitment of 64 lowercase hex digits, found {str(commitment)[:80]!r}"
+        )
+    return commitment
+
+
+def _check_field(name: str) -> None:
+    if not isinstance(name, str) or len(name) > MAX_FIELD_LEN or not _FIELD_RE.match(name):
+        raise CommitmentFormatError(
+            f"field must match [a-z0-9_]+(.[a-z0-9_]+)* and be at most {MAX_FIELD_LEN} characters, "
+            f"found {str(name)[:80]!r}"
+        )
+
+
+def _check_salt(salt: bytes) -> None:
+    if not isinstance(salt, bytes):
+        raise CommitmentFormatError(f"salt must be bytes, found {type(salt).__name__}")
+    if len(salt) != SALT_SIZE:
+        raise CommitmentFormatError(f"salt must be {SALT_SIZE} bytes, found {len(salt)}")
+
+
+def _string_document(field: str, value: str) -> bytes | None:
+    """JCS of {"field": field, "value": value} for a string value, built directly (the common case:
+    TINs, names, addresses), or None to take the general path. ``field`` is already checked (ASCII,
+    no character JSON escapes); the value's literal is the same as the canonical encoder's."""
+    if not (value.isascii() or unicodedata.is_normalized("NFC", value)):
+        return None
+    try:
+        return ('{"field":"' + field + '","value":' + _encode_string(value) + "}").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the general path refuses it with the right error
+        return None
+
+
+def commitment_digest(field: str, value: Any, salt: bytes) -> str:
+    """The commitment (lowercase hex) to ``value`` under ``field`` and ``salt``: the one place it is built."""
+    _check_field(field)
+    _check_salt(salt)
+    if type(value) is str:
+        fast = _string_document(field, value)
+        if fast is not None:
+            return hashlib.sha256(COMMIT_TAG + salt + fast).hexdigest()
+    try:
+        document = canonical_bytes({"field": field, "value": value})
+    except CanonicalError:
+        # canonical's message may quote the value (e.g. an out-of-range integer): never repeat it.
+        raise CommitmentFormatError(
+            f"value for field {field!r} is not canonical JSON: it must hold only strings (NFC), "
+            "integers within +/-(2^53-1), booleans, null, arrays and objects with [a-z0-9_]+ keys"
+        ) from None
+    return hashlib.sha256(COMMIT_TAG + salt + document).hexdigest()
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What opens one commitment: the field, the value and the salt.
+
+    The commitment is computed once, at construction (the value must be canonical
+    JSON; it is treated as immutable). ``repr`` shows the field and the commitment,
+    never the value or the salt, so an opening cannot leak into a log by accident.
+    """
+
+    # Equality and hashing go by the commitment alone: it binds field, value and salt
+    # exactly (Python's ``1 == True`` would not), and the value may be an unhashable list.
+    field: str = dc_field(compare=False)
+    value: Any = dc_field(repr=False, compare=False)
+    salt: bytes = dc_field(repr=False, compare=False)
+    commitment: str = dc_field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "commitment", commitment_digest(self.field, self.value, self.salt))
+
+    def to_json(self) -> dict[str, Any]:
+        """The opening as a JSON object: ``{"field": f, "salt": base64(salt), "value": v}``."""
+        return {"field": self.field, "salt": b64encode(self.salt), "value": self.value}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Opening:
+        """Parse the object written by :meth:`to_json`, refusing missing or extra members."""
+        if not isinstance(obj, dict):
+            raise CommitmentFormatError(f"an opening must be a JSON object, found {type(obj).__name__}")
+        if set(obj) != _OPENING_KEYS:
+            raise CommitmentFormatError(
+                f"an opening has exactly the members {sorted(_OPENING_KEYS)}, found {sorted(map(str, obj))}"
+            )
+        if not isinstance(obj["salt"], str):
+            raise CommitmentFormatError("opening salt must be a base64 string")
+        try:
+            salt = b64decode(obj["salt"], length=SALT_SIZE)
+        except FormatError as e:
+            raise CommitmentFormatError(f"opening salt: {e}") from None
+        return cls(obj["field"], obj["value"], salt)
+
+    def to_bytes(self) -> bytes:
+        """The canonical (RFC 8785) bytes of :meth:`to_json`: what the sealed store encrypts."""
+        fast = self._string_bytes()
+        return fast if fast is not None else canonical_bytes(self.to_json())
+
+    def _string_bytes(self) -> bytes | None:
+        """The canonical bytes built directly for a string value (keys in JCS order), or None."""
+        if type(self.value) is not str:
+            return None
+        document = _string_document(self.field, self.value)
+        if document is None:
+            return None
+        # {"field":…,"value":…} -> {"field":…,"salt":…,"value":…}: "salt" sorts between them.
+        head, _, tail = document.partition(b',"value":')
+        return head + b',"salt":"' + b64encode(self.salt).encode("ascii") + b'","value":' + tail
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Opening:
+        """Parse bytes that must be exactly the canonical encoding of an opening."""
+        try:
+            obj = json.loads(data)
+        except (ValueError, TypeError):
+            obj = None
+        if isinstance(obj, dict) and type(obj.get("value")) is str and isinstance(obj.get("salt"), str):
+            try:
+                opening = cls.from_json(obj)
+            except CommitmentFormatError:
+                opening = None
+            if opening is not None and opening._string_bytes() == bytes(data):
+                return opening
+        try:
+            obj = parse_canonical(data)
+        except FormatError:
+            # Not repeating the parser's message: it may quote part of the value.
+            raise CommitmentFormatError("serialised opening is not the canonical JSON of an object") from None
+        return cls.from_json(obj)
+
+
+def commit(field: str, value: Any, salt: bytes | None = None) -> Opening:
+    """Commit to ``value`` under ``field``; a fresh random 16-byte salt unless one is given.
+
+    The returned opening's ``.commitment`` goes into the statement; the opening itself
+    goes to the sealed store.
+    """
+    return Opening(field, value, secrets.token_bytes(SALT_SIZE) if salt is None else salt)
+
+
+def verify_opening(commitment: str, opening: Opening) -> None:
+    """Check that ``opening`` opens ``commitment``; return None or raise OpeningMismatch.
+
+    The commitment is recomputed from the opening's field, value and salt (not taken
+    from the cached ``opening.commitment``).
+    """
+    check_commitment_hex(commitment)
+    found = commitment_digest(opening.field, opening.value, opening.salt)
+    if not hmac.compare_digest(found, commitment):
+        raise OpeningMismatch(commitment, found, opening.field)
+
+
+# ------------------------------ ledger/lines.py ---------------------------------------------
+# Bulk statements: line commitments, the manifest's root, and where a line sits (FORMAT § 17.7).
+#
+# A bulk statement (a request naming 1.3 million taxpayers, its match results, its review, its
+# release) is a manifest holding ``{"line_count", "chunk_count", "lines_root"}`` plus ``chunk``
+# statements of ``CHUNK_LINES`` items each. An item's *line commitment* is the RFC 6962 leaf hash
+# of its canonical JSON; ``lines_root`` is the RFC 6962 root over all of them. Because
+# ``CHUNK_LINES`` is a power of two, chunk *c* is a complete subtree of that tree, so the ordinary
+# inclusion path of item *k* is the path inside its chunk followed by the chunk's path in the root.
+
+CHUNK_LINES = 128  # a power of two: a chunk is a complete subtree of the manifest's tree
+BULK_KINDS = ("request", "match_result", "review", "release")
+
+
+def chunk_count(line_count: int) -> int:
+    """How many chunks carry ``line_count`` items."""
+    return -(-line_count // CHUNK_LINES)
+
+
+def item_leaf(item: Any) -> bytes:
+    """The line commitment of one item: SHA-256(0x00 || JCS(item))."""
+    return leaf_hash(canonical_bytes(item))
+
+
+class LinesTree:
+    """Builds ``lines_root`` incrementally, chunk by chunk, and keeps each chunk's subtree root."""
+
+    def __init__(self) -> None:
+        self.frontier = Frontier()
+        self.chunk_roots: list[bytes] = []
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
+
+    def add_chunk(self, leaves: Sequence[bytes]) -> None:
+        if self.frontier.size % CHUNK_LINES:
+            raise ProofError("only the last chunk may hold fewer than CHUNK_LINES items")
+        for leaf in leaves:
+            self.frontier.append(leaf)
+        self.chunk_roots.append(_subtree_root(leaves))
+
+    def root(self) -> bytes:
+        return self.frontier.root()
+
+
+def _subtree_root(leaves: Sequence[bytes]) -> bytes:
+    """RFC 6962 root of a chunk's leaves (a list of at most CHUNK_LINES hashes)."""
+    frontier = Frontier()
+    for leaf in leaves:
+        frontier.append(leaf)
+    return frontier.root()
+
+
+def lines_root(leaves: Sequence[bytes]) -> bytes:
+    tree = LinesTree()
+    for start in range(0, len(leaves), CHUNK_LINES):
+        tree.add_chunk(leaves[start:start + CHUNK_LINES])
+    return tree.root()
+
+
+def line_path(k: int, chunk_leaves: Sequence[bytes], chunk_roots: Sequence[bytes], line_count: int) -> list[bytes]:
+    """The RFC 6962 inclusion path of item ``k`` in the manifest's tree.
+
+    Needs only the leaves of item k's own chunk and every chunk's subtree root: the path inside
+    the chunk, then the chunk's path among the chunk roots (a tree of chunk roots is the upper
+    part of the manifest's tree because every chunk but the last is full).
+    """
+    if not 0 <= k < line_count:
+        raise ProofError(f"line {k} is outside a bulk statement of {line_count} lines")
+    c, pos = divmod(k, CHUNK_LINES)
+    if len(chunk_roots) != chunk_count(line_count):
+        raise ProofError(f"{len(chunk_roots)} chunk roots for {line_count} lines")
+    inner = inclusion_path(pos, len(chunk_leaves), _ranges(chunk_leaves))
+    outer = inclusion_path(c, len(chunk_roots), _ranges(chunk_roots))
+    return inner + outer
+
+
+def verify_line(k: int, line_count: int, item: Any, path: Sequence[bytes], root: bytes) -> None:
+    """Check that ``item`` is line ``k`` of the bulk statement whose ``lines_root`` is ``root``."""
+    verify_inclusion(k, line_count, item_leaf(item), path, root)
+
+
+def _ranges(hashes: Sequence[bytes]) -> Any:
+    cache: dict[tuple[int, int], bytes] = {}
+
+    def range_hash(a: int, b: int) -> bytes:
+        if b - a == 1:
+            return hashes[a]
+        got = cache.get((a, b))
+        if got is None:
+            k = 1
+            while k << 1 < b - a:
+                k <<= 1
+            got = cache[(a, b)] = node_hash(range_hash(a, a + k), range_hash(a + k, b))
+        return got
+
+    return range_hash
+
+
+# ------------------------------ ledger/bundle_check.py --------------------------------------
+# Checking an evidence bundle: one request's entries, proved against one checkpoint (docs/VERIFYING.md).
+#
+# A bundle holds, for one request, a signed checkpoint, the entries of the request's life (request,
+# match results, reviews, releases and all their chunks, orders, attestations, ...) and every trust
+# entry up to the checkpoint's size, each entry with its inclusion proof; optionally paths of chosen
+# lines inside bulk statements (FORMAT § 17.7) and the openings of the bundled commitments.
+#
+# Pure: the caller reads the files and passes their bytes; every failure is a ``BundleError`` whose
+# message names what failed and never repeats a committed value (openings are named by field and
+# commitment only). The order of the checks is fixed: checkpoint, inclusion proofs, signatures under
+# the trust state of the bundled trust entries, bulk statements complete, line paths, openings.
+
+BUNDLE_FORMAT = "dl-bundle/v1"
+BUNDLE_KEYS = frozenset({"format", "origin", "request", "tree_size", "entries", "bulk", "incomplete", "lines",
+                         "openings"})
+LINE_RECORD_KEYS = frozenset({"statement", "kind", "line", "chunk_index", "position", "path"})
+_BUNDLE_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class BundleError(LedgerError):
+    """A bundle that does not verify: ``reason`` says what, ``index`` names the entry when there is one."""
+
+    def __init__(self, reason: str, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        super().__init__(f"entry {index}: {reason}" if index is not None else reason)
+
+
+@dataclass(frozen=True)
+class BundleFiles:
+    """The bytes of a bundle's files (None: the file is absent)."""
+
+    manifest: bytes
+    checkpoint: bytes
+    entries: bytes
+    proofs: bytes
+    lines: bytes | None = None
+    openings: bytes | None = None
+
+
+@dataclass
+class BundleEntry:
+    index: int
+    data: bytes
+    entry: Entry
+    stmt: Statement
+
+
+@dataclass
+class BulkStatement:
+    """A bundled bulk statement and its chunks (by chunk number), checked complete."""
+
+    stmt: BundleEntry
+    line_count: int
+    chunk_count: int
+    lines_root: bytes
+    chunks: dict[int, BundleEntry] = field(default_factory=dict)
+
+
+@dataclass
+class BundleSummary:
+    """What a verified bundle established."""
+
+    origin: str
+    request: str
+    tree_size: int
+    root: bytes
+    entries: int
+    signatures: int
+    bulk: list[str]
+    lines: int
+    openings: int
+    erased: int
+
+
+# ---- small parsers ------------------------------------------------------------------------------
+def _bundle_jsonl(data: bytes, what: str) -> Iterator[tuple[int, Any]]:
+    """(line number from 1, canonical JSON value) of a JSON Lines file."""
+    if data and not data.endswith(b"\n"):
+        raise BundleError(f"{what}: the file does not end with LF")
+    for number, line in enumerate(data.split(b"\n")[:-1] if data else [], 1):
+        try:
+            yield number, parse_canonical(line)
+        except LedgerError as e:
+            raise BundleError(f"{what} line {number} is not canonical JSON: {e}") from None
+
+
+def _bundle_count(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BundleError(f"{where}: expected a non-negative integer, found {str(value)[:40]!r}")
+    return value
+
+
+def _bundle_path(value: Any, where: str) -> list[bytes]:
+    if not isinstance(value, list):
+        raise BundleError(f"{where}: path must be a list of base64 hashes")
+    out = []
+    for i, h in enumerate(value):
+        if not isinstance(h, str):
+            raise BundleError(f"{where}: path[{i}] is not a string")
+        try:
+            out.append(b64decode(h, length=32))
+        except LedgerError as e:
+            raise BundleError(f"{where}: path[{i}] is not a base64 32-byte hash: {e}") from None
+    return out
+
+
+def parse_bundle_manifest(data: bytes) -> dict[str, Any]:
+    """bundle.json: an object with exactly BUNDLE_KEYS, of the right types."""
+    try:
+        value = parse_canonical(data.removesuffix(b"\n"))
+    except LedgerError as e:
+        raise BundleError(f"bundle.json is not canonical JSON: {e}") from None
+    if not isinstance(value, dict) or set(value) != BUNDLE_KEYS:
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise BundleError(f"bundle.json must hold exactly {sorted(BUNDLE_KEYS)}, found {found}")
+    if value["format"] != BUNDLE_FORMAT:
+        raise BundleError(f"bundle.json: format is {str(value['format'])[:40]!r}, expected {BUNDLE_FORMAT!r}")
+    for key in ("origin", "request"):
+        if not isinstance(value[key], str):
+            raise BundleError(f"bundle.json: {key} must be a string")
+    _bundle_count(value["tree_size"], "bundle.json tree_size")
+    for key in ("entries", "lines"):
+        if not isinstance(value[key], list):
+            raise BundleError(f"bundle.json: {key} must be a list of integers")
+        for i, x in enumerate(value[key]):
+            _bundle_count(x, f"bundle.json {key}[{i}]")
+    for key in ("bulk", "incomplete"):
+        if not isinstance(value[key], list) or not all(isinstance(x, str) for x in value[key]):
+            raise BundleError(f"bundle.json: {key} must be a list of statement ids")
+    if not isinstance(value["openings"], bool):
+        raise BundleError("bundle.json: openings must be true or false")
+    return value
+
+
+def statement_commitments(stmt: Statement) -> list[tuple[str, str]]:
+    """(field, commitment) of every commitment a § 6103 statement carries (FORMAT § 17.3, 17.4.10, 17.7).
+
+    The same list as the disclosure service's ``body_commitments``, computed here from the
+    statement alone so that the court's verifier can check openings without the service.
+    """
+    body = stmt.envelope["body"]
+    out: list[tuple[str, Any]] = []
+    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
+    if stmt.type == "request":
+        out.append(("purpose_text", body.get("purpose_text")))
+        out.extend(("recipient_name", r.get("name")) for r in _bundle_dicts(body.get("recipients")))
+        out.extend(("case_id", c) for c in _bundle_list(body.get("case_ids")))
+    if kind == "request":
+        for line in _bundle_dicts(body.get("lines")):
+            out.extend((f, line.get(f)) for f in ("tin", "name", "address", "reason"))
+    elif kind == "match_result":
+        out.extend(("tin", line.get("taxpayer")) for line in _bundle_dicts(body.get("lines")))
+    elif stmt.type == "court_order":
+        out.append(("docket", body.get("docket")))
+    elif stmt.type == "correction":
+        out.append(("correction_reason", body.get("reason")))
+    elif stmt.type == "inspection":
+        out.extend([("pseudonym", body.get("subject")), ("inspection_purpose", body.get("purpose"))])
+    return [(f, c) for f, c in out if isinstance(c, str)]
+
+
+def _bundle_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _bundle_dicts(value: Any) -> list[dict[str, Any]]:
+    return [x for x in _bundle_list(value) if isinstance(x, dict)]
+
+
+# ---- the verification ---------------------------------------------------------------------------
+Passed = Callable[[str, str], None]
+
+
+def open_bundle_checkpoint(data: bytes, trust_root: VerifierKey) -> Checkpoint:
+    """Check 1: the checkpoint is signed by the trust root."""
+    try:
+        return open_checkpoint(data, trust_root).checkpoint
+    except LedgerError as e:
+        raise BundleError(f"checkpoint: {e}") from None
+
+
+def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings: bool,
+                  passed: Passed) -> BundleSummary:
+    """Every check of a bundle, in order; raise BundleError at the first that fails."""
+    manifest = parse_bundle_manifest(files.manifest)
+    cp = open_bundle_checkpoint(files.checkpoint, trust_root)
+    if cp.origin != manifest["origin"] or cp.size != manifest["tree_size"]:
+        raise BundleError(
+            f"bundle.json names origin {manifest['origin']!r} and tree size {manifest['tree_size']}, "
+            f"the checkpoint {cp.origin!r} and {cp.size}"
+        )
+    passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+
+    entries = _bundle_inclusion(files, manifest, cp, passed)
+    signatures = _bundle_signatures(entries, trust_root, cp, passed)
+    if not any(be.stmt.type == "request" and be.stmt.id == manifest["request"] for be in entries):
+        raise BundleError(f"bundle.json names request {manifest['request'][:130]!r}, which is not in the bundle")
+    bulk = _bundle_bulk(entries, manifest, passed)
+    listed, held = manifest["entries"], [be.index for be in entries]
+    if held != listed:
+        missing = sorted(set(listed) - set(held))
+        extra = sorted(set(held) - set(listed))
+        raise BundleError(f"entries.jsonl does not hold the entries bundle.json lists "
+                          f"(missing {missing[:10]}, not listed {extra[:10]})")
+    lines = _bundle_lines(files.lines, manifest, entries, bulk, passed)
+    opened = erased = 0
+    if check_openings:
+        opened, erased = _bundle_openings(files.openings, manifest, entries, passed)
+    return BundleSummary(cp.origin, manifest["request"], cp.size, cp.root, len(entries), signatures,
+                         sorted(bulk), lines, opened, erased)
+
+
+def _bundle_inclusion(files: BundleFiles, manifest: dict[str, Any], cp: Checkpoint,
+                     passed: Passed) -> list[BundleEntry]:
+    """Check 2: every entry parses and its inclusion proof leads to the checkpoint's root."""
+    raw: list[tuple[int, bytes]] = []
+    for number, value in _bundle_jsonl(files.entries, "entries.jsonl"):
+        if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
+            raise BundleError(f"entries.jsonl line {number}: expected an export line {{entry_b64, index}}")
+        index = _bundle_count(value["index"], f"entries.jsonl line {number} index")
+        if raw and index <= raw[-1][0]:
+            raise BundleError(f"entries.jsonl line {number}: entry {index} is out of index order")
+        if index >= cp.size:
+            raise BundleError(f"entry {index} is past the checkpoint's tree size {cp.size}", index)
+        if not isinstance(value["entry_b64"], str):
+            raise BundleError("entries.jsonl: entry_b64 must be a string", index)
+        try:
+            raw.append((index, b64decode(value["entry_b64"])))
+        except LedgerError as e:
+            raise BundleError(f"entries.jsonl: entry_b64 is not strict base64: {e}", index) from None
+    proofs: dict[int, list[bytes]] = {}
+    for number, value in _bundle_jsonl(files.proofs, "proofs.jsonl"):
+        if not isinstance(value, dict) or set(value) != {"index", "tree_size", "path"}:
+            raise BundleError(f"proofs.jsonl line {number}: expected {{index, tree_size, path}}")
+        index = _bundle_count(value["index"], f"proofs.jsonl line {number} index")
+        if _bundle_count(value["tree_size"], f"proofs.jsonl line {number} tree_size") != cp.size:
+            raise BundleError(f"inclusion proof is for tree size {value['tree_size']}, "
+                              f"the checkpoint's is {cp.size}", index)
+        if index in proofs:
+            raise BundleError("two inclusion proofs in proofs.jsonl", index)
+        proofs[index] = _bundle_path(value["path"], f"inclusion proof of entry {index}")
+    out = []
+    for index, data in raw:
+        path = proofs.pop(index, None)
+        if path is None:
+            raise BundleError("no inclusion proof in proofs.jsonl", index)
+        try:
+            verify_inclusion(index, cp.size, leaf_hash(data), path, cp.root)
+        except LedgerError as e:
+            raise BundleError(f"inclusion proof does not lead to the checkpoint's root: {e}", index) from None
+        try:
+            entry = parse_entry(data)
+            stmt = parse_statement(entry.statement)
+        except LedgerError as e:
+            raise BundleError(f"malformed entry: {e}", index) from None
+        if entry.index != index:
+            raise BundleError(f"the entry's own index is {entry.index}", index)
+        out.append(BundleEntry(index, data, entry, stmt))
+    if proofs:
+        raise BundleError(f"proofs.jsonl holds proofs of entries not in the bundle: {sorted(proofs)[:10]}")
+    passed("inclusion", f"{len(out)} entries, each included in the checkpoint's tree of size {cp.size}")
+    return out
+
+
+def _bundle_signatures(entries: list[BundleEntry], trust_root: VerifierKey, cp: Checkpoint,
+                      passed: Passed) -> int:
+    """Check 3: every statement is signed as the trust state of the bundled trust entries requires."""
+    if not entries or entries[0].index != 0:
+        raise BundleError("entry 0 (genesis) is missing from the bundle: the trust state starts there")
+    trust = TrustState()
+    signatures = 0
+    previous: BundleEntry | None = None
+    for be in entries:
+        if previous is not None:
+            if be.index == previous.index + 1 and be.entry.prev != leaf_hash(previous.data).hex():
+                raise BundleError("prev does not link to the previous entry", be.index)
+            if be.entry.recorded_at < previous.entry.recorded_at:
+                raise BundleError(f"recorded_at decreases (entry {previous.index} was recorded at "
+                                  f"{previous.entry.recorded_at})", be.index)
+        elif be.entry.prev != ZERO_HASH_HEX:
+            raise BundleError("entry 0 must have prev of 64 zeros", be.index)
+        trust.size = be.index  # entries of other types change no trust state
+        try:
+            keys = trust.authorize(be.stmt, be.index, be.entry.recorded_at)
+            trust.check_signatures(be.stmt, keys)
+            trust.apply(be.stmt, be.index)
+        except LedgerError as e:
+            rule = getattr(e, "rule", None)
+            raise BundleError(f"{rule}: {e}" if rule else str(e), be.index) from None
+        signatures += len(keys)
+        previous = be
+    trust.size = cp.size
+    if trust.origin != cp.origin:
+        raise BundleError(f"the log's origin (genesis) is {trust.origin!r}, the checkpoint's is {cp.origin!r}")
+    if trust_root not in trust.checkpoint_keys:
+        raise BundleError(f"the trust root {trust_root} is not one of the log's checkpoint keys "
+                          f"(genesis and ledger_key_rotation): {[str(k) for k in trust.checkpoint_keys]}")
+    trust_count = sum(1 for be in entries if be.stmt.type in TRUST_TYPES)
+    passed("signatures", f"{signatures} signatures on {len(entries)} statements, under the keys, roles and "
+                         f"policy of the {trust_count} bundled trust entries")
+    return signatures
+
+
+def _bundle_bulk(entries: list[BundleEntry], manifest: dict[str, Any], passed: Passed) -> dict[str, BulkStatement]:
+    """Check 4: every bulk statement has all its chunks, in place, and their items give its lines_root."""
+    bulk: dict[str, BulkStatement] = {}
+    for be in entries:
+        stmt = be.stmt
+        body = stmt.envelope["body"]
+        if stmt.type in BULK_KINDS and "bulk" in body:
+            b = body["bulk"]
+            try:
+                n = _bundle_count(b["line_count"], "bulk.line_count")
+                c = _bundle_count(b["chunk_count"], "bulk.chunk_count")
+                root = bytes.fromhex(b["lines_root"]) if _BUNDLE_HEX_RE.match(b["lines_root"]) else b""
+            except (TypeError, KeyError, BundleError):
+                raise BundleError(f"{stmt.type} {stmt.id}: malformed bulk member", be.index) from None
+            if n < 1 or c != chunk_count(n) or len(root) != 32:
+                raise BundleError(f"{stmt.type} {stmt.id}: bulk member is inconsistent ({n} lines, {c} chunks)",
+                                  be.index)
+            bulk[stmt.id] = BulkStatement(be, n, c, root)
+        elif stmt.type == "chunk":
+            of = body.get("of")
+            owner = bulk.get(of) if isinstance(of, str) else None
+            if owner is None:
+                raise BundleError(f"chunk {stmt.id} belongs to {str(of)[:130]!r}, which is not a bulk statement "
+                                  "before it in the bundle", be.index)
+            what = f"{owner.stmt.stmt.type} {owner.stmt.stmt.id}"
+            if body.get("kind") != owner.stmt.stmt.type:
+                raise BundleError(f"{what}: chunk {stmt.id} says its kind is {str(body.get('kind'))[:40]!r}",
+                                  be.index)
+            if stmt.signers != owner.stmt.stmt.signers:
+                raise BundleError(f"{what}: chunk {stmt.id} is signed by {stmt.signers}, the manifest by "
+                                  f"{owner.stmt.stmt.signers}", be.index)
+            number = body.get("chunk")
+            if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < owner.chunk_count:
+                raise BundleError(f"{what}: chunk number {str(number)[:20]} is not in 0..{owner.chunk_count - 1}",
+                                  be.index)
+            if number in owner.chunks:
+                raise BundleError(f"{what}: chunk {number} appears twice (entries {owner.chunks[number].index} "
+                                  f"and {be.index})", be.index)
+            owner.chunks[number] = be
+    listed = manifest["bulk"]
+    if sorted(listed) != sorted(bulk):
+        raise BundleError(f"bundle.json lists bulk statements {sorted(listed)}, the bundle holds {sorted(bulk)}")
+    incomplete = set(manifest["incomplete"])
+    for sid, b in bulk.items():
+        what = f"{b.stmt.stmt.type} {sid}"
+        tree = LinesTree()
+        for number in range(b.chunk_count):
+            part = b.chunks.get(number)
+            if part is None:
+                note = (" (bundle.json says the log itself holds only the chunks before it: the statement is "
+                        "incomplete in the log)") if sid in incomplete else ""
+                raise BundleError(f"{what}: chunk {number} of {b.chunk_count} is missing from the bundle{note}")
+            if number and part.index < b.chunks[number - 1].index:
+                raise BundleError(f"{what}: chunk {number} is at entry {part.index}, before chunk {number - 1}",
+                                  part.index)
+            body = part.stmt.envelope["body"]
+            items = body.get("lines")
+            expected = min(CHUNK_LINES, b.line_count - number * CHUNK_LINES)
+            if body.get("first_line") != number * CHUNK_LINES:
+                raise BundleError(f"{what}: chunk {number} has first_line {str(body.get('first_line'))[:20]}, "
+                                  f"expected {number * CHUNK_LINES}", part.index)
+            if not isinstance(items, list) or len(items) != expected:
+                found = len(items) if isinstance(items, list) else "no"
+                raise BundleError(f"{what}: chunk {number} holds {found} items, expected {expected}", part.index)
+            try:
+                tree.add_chunk([item_leaf(item) for item in items])
+            except LedgerError as e:
+                raise BundleError(f"{what}: chunk {number}: {e}", part.index) from None
+        if tree.root() != b.lines_root:
+            raise BundleError(f"{what}: the items of its {b.chunk_count} chunks give the root {tree.root().hex()}, "
+                              f"the manifest's lines_root is {b.lines_root.hex()}", b.stmt.index)
+    if bulk:
+        passed("bulk", f"{len(bulk)} bulk statements complete: every chunk present and in place, items recomputed "
+                       "to each manifest's lines_root")
+    return bulk
+
+
+def _bundle_line_of(kind: str, item: Any, global_position: int) -> int | None:
+    """The request line an item is about (None when the item names none)."""
+    if kind == "request":
+        return global_position
+    if kind == "release":
+        return item if isinstance(item, int) and not isinstance(item, bool) else None
+    line = item.get("line") if isinstance(item, dict) else None
+    return line if isinstance(line, int) and not isinstance(line, bool) else None
+
+
+def _bundle_held(kind: str, items: list[Any], first: int) -> str:
+    if kind == "release":
+        return f"released lines {items[0]}..{items[-1]}" if items else "no lines"
+    return f"lines {first}..{first + len(items) - 1}"
+
+
+def _bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
+                 bulk: dict[str, BulkStatement], passed: Passed) -> int:
+    """Check 5: each lines.jsonl record proves line K of a bulk statement inside its lines_root."""
+    if data is None:
+        if manifest["lines"]:
+            raise BundleError("bundle.json lists lines but the bundle has no lines.jsonl")
+        return 0
+    count = 0
+    for number, rec in _bundle_jsonl(data, "lines.jsonl"):
+        where = f"lines.jsonl line {number}"
+        if not isinstance(rec, dict) or set(rec) != LINE_RECORD_KEYS:
+            raise BundleError(f"{where}: expected exactly {sorted(LINE_RECORD_KEYS)}")
+        k = _bundle_count(rec["line"], f"{where} line")
+        chunk_index = _bundle_count(rec["chunk_index"], f"{where} chunk_index")
+        position = _bundle_count(rec["position"], f"{where} position")
+        sid = rec["statement"]
+        b = bulk.get(sid) if isinstance(sid, str) else None
+        if b is None:
+            raise BundleError(f"{where}: {str(sid)[:130]!r} is not a bulk statement of the bundle")
+        kind = b.stmt.stmt.type
+        if rec["kind"] != kind:
+            raise BundleError(f"{where}: kind {str(rec['kind'])[:40]!r}, but {sid} is a {kind}")
+        chunk = next((c for c in b.chunks.values() if c.index == chunk_index), None)
+        if chunk is None:
+            raise BundleError(f"line {k} of {kind} {sid}: entry {chunk_index} is not one of its chunks")
+        body = chunk.stmt.envelope["body"]
+        items, first = body["lines"], body["first_line"]
+        held = [_bundle_line_of(kind, item, first + p) for p, item in enumerate(items)]
+        if k not in held:
+            raise BundleError(
+                f"line {k} is not in chunk entry {chunk_index}: it holds {_bundle_held(kind, items, first)}"
+            )
+        if position >= len(items) or held[position] != k:
+            raise BundleError(f"line {k} of {kind} {sid} is not at position {position} of chunk entry "
+                              f"{chunk_index}: it is at position {held.index(k)}")
+        path = _bundle_path(rec["path"], f"{where} (line {k} of {kind} {sid})")
+        try:
+            verify_line(first + position, b.line_count, items[position], path, b.lines_root)
+        except LedgerError as e:
+            raise BundleError(f"line {k} of {kind} {sid}: its path does not lead to lines_root: {e}") from None
+        count += 1
+    wanted = set(manifest["lines"])
+    if count:
+        passed("lines", f"{count} line proofs ({', '.join(map(str, sorted(wanted))) or 'none listed'}) verify "
+                        "inside their chunks and their manifests' lines_root")
+    return count
+
+
+def _bundle_openings(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
+                    passed: Passed) -> tuple[int, int]:
+    """Check 6: every bundled commitment has its opening, each opening verifies, none is left over."""
+    if data is None or not manifest["openings"]:
+        raise BundleError("--openings: the bundle holds no openings.jsonl (it was written without --openings)")
+    needed: dict[str, tuple[str, BundleEntry]] = {}
+    erased: set[str] = set()
+    for be in entries:
+        for f, c in statement_commitments(be.stmt):
+            needed.setdefault(c, (f, be))
+        if be.stmt.type == "erasure":
+            erased.update(c for c in _bundle_list(be.stmt.envelope["body"].get("commitments")) if isinstance(c, str))
+    given: dict[str, Opening] = {}
+    for number, rec in _bundle_jsonl(data, "openings.jsonl"):
+        where = f"openings.jsonl line {number}"
+        if not isinstance(rec, dict) or set(rec) != {"commitment", "opening"}:
+            raise BundleError(f"{where}: expected exactly commitment and opening")
+        try:
+            commitment = check_commitment_hex(rec["commitment"])
+            opening = Opening.from_json(rec["opening"])
+        except LedgerError as e:
+            raise BundleError(f"{where}: {e}") from None
+        if commitment in given:
+            raise BundleError(f"{where}: a second opening of {commitment[:16]}…")
+        given[commitment] = opening
+    skipped = 0
+    for commitment, (f, be) in needed.items():
+        found = given.pop(commitment) if commitment in given else None
+        what = f"{be.stmt.type} {be.stmt.id}"
+        if found is None:
+            if commitment in erased:
+                skipped += 1
+                continue
+            raise BundleError(f"no opening of {commitment[:16]}… (field {f}) of {what}", be.index)
+        if found.field != f:
+            raise BundleError(f"opening of {commitment[:16]}… is for field {found.field}, {what} commits "
+                              f"field {f} there", be.index)
+        try:
+            verify_opening(commitment, found)
+        except OpeningMismatch:
+            raise BundleError(f"opening of {commitment[:16]}… (field {f}) does not match its commitment",
+                              be.index) from None
+        except LedgerError as e:
+            raise BundleError(f"opening of {commitment[:16]}… (field {f}): {type(e).__name__}", be.index) from None
+    if given:
+        extra = sorted(given)
+        raise BundleError(f"{len(extra)} openings match no commitment of the bundled statements "
+                          f"(first {extra[0][:16]}…)")
+    passed("openings", f"{len(needed) - skipped} openings verify against their commitments"
+                       + (f"; {skipped} erased by a bundled erasure statement" if skipped else ""))
+    return len(needed) - skipped, skipped
+
+
 # ------------------------------ scripts/_verifier_cli.py ------------------------------------
 # The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
 #
 #     python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
 #         [--previous-checkpoint FILE [--consistency-proof FILE]]
 #         [--inclusion-proof FILE --entry FILE] [--json] [--workers N]
+#     python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json]
 #
 # Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
 # else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
@@ -1988,6 +2816,7 @@ class Report:
     uncommitted: int | None = None
     root: str | None = None
     checks: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     elapsed: float = 0.0
 
     @property
@@ -2012,12 +2841,14 @@ class Report:
             "uncommitted": self.uncommitted,
             "root": self.root,
             "checks": [{"check": n, "detail": d} for n, d in self.checks],
+            "notes": list(self.notes),
             "elapsed_seconds": round(self.elapsed, 3),
         }
 
     def as_text(self) -> str:
         out = ["Disclosure Ledger verification"]
         out += [f"  ok    {name:<12} {detail}" for name, detail in self.checks]
+        out += [f"  note: {note}" for note in self.notes]
         if self.ok:
             if self.uncommitted:
                 out.append(
@@ -2274,13 +3105,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Verify a Disclosure Ledger export, checkpoint and proofs offline (exit 0 = all hold).",
         epilog="Exit status: 0 every check holds; 1 a check fails; 2 usage error or unreadable file.",
     )
-    p.add_argument("--vkey", required=True, help="trust root: the checkpoint verifier key, or a file holding it")
-    p.add_argument("--checkpoint", required=True, metavar="FILE", help="signed checkpoint (C2SP tlog-checkpoint)")
+    p.add_argument("--vkey", help="trust root: the checkpoint verifier key, or a file holding it")
+    p.add_argument("--checkpoint", metavar="FILE", help="signed checkpoint (C2SP tlog-checkpoint)")
     p.add_argument("--export", metavar="FILE", help="export (JSON Lines); optional when checking proofs only")
     p.add_argument("--previous-checkpoint", metavar="FILE", help="an older checkpoint to check consistency with")
     p.add_argument("--consistency-proof", metavar="FILE", help="consistency proof old -> checkpoint (JSON)")
     p.add_argument("--inclusion-proof", metavar="FILE", help="inclusion proof of one entry (JSON)")
     p.add_argument("--entry", metavar="FILE", help="that entry: raw entry bytes, or its export line")
+    p.add_argument("--bundle", metavar="DIR", help="an evidence bundle (disclosure-ledger bundle) to verify")
+    p.add_argument("--openings", action="store_true", help="with --bundle: check the bundle's openings too")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--workers", type=int, default=_cpu_count(), help="processes to use (default: all cores)")
     p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help=argparse.SUPPRESS)
@@ -2303,6 +3136,18 @@ def _cpu_count() -> int:
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
+    if args.bundle is not None:
+        others = ("checkpoint", "export", "previous_checkpoint", "consistency_proof", "inclusion_proof", "entry")
+        given = [f"--{n.replace('_', '-')}" for n in others if getattr(args, n) is not None]
+        if given:
+            raise UsageError(f"--bundle holds its own checkpoint and proofs: {', '.join(given)} cannot go with it")
+        return
+    if args.openings:
+        raise UsageError("--openings goes with --bundle")
+    if args.vkey is None:
+        raise UsageError("--vkey is required: the ledger's published trust root (or a file holding it)")
+    if args.checkpoint is None:
+        raise UsageError("--checkpoint is required (or --bundle)")
     if args.export is None and args.inclusion_proof is None and args.consistency_proof is None:
         raise UsageError("--export is required (unless only --inclusion-proof or --consistency-proof is checked)")
     if (args.inclusion_proof is None) != (args.entry is None):
@@ -2318,6 +3163,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, report: Report) -> None:
     """Every check, in the order of docs/VERIFYING.md; raise at the first that fails."""
     _check_arguments(args)
+    if args.bundle is not None:
+        run_bundle(args, report)
+        return
     trust_root = _trust_root(args.vkey)
     report.trust_root = str(trust_root)
     checkpoint_data = _read(args.checkpoint, "checkpoint")
@@ -2368,6 +3216,58 @@ def run(args: argparse.Namespace, report: Report) -> None:
         _check_consistency(previous, signed, args.consistency_proof, report)
     if args.inclusion_proof is not None:
         _check_inclusion(signed, args.inclusion_proof, args.entry, report)
+
+
+BUNDLE_FILES = ("bundle.json", "checkpoint", "entries.jsonl", "proofs.jsonl")
+
+
+def run_bundle(args: argparse.Namespace, report: Report) -> None:
+    """Verify an evidence bundle: the order of docs/VERIFYING.md, "Evidence bundles"."""
+    folder = args.bundle
+    if not os.path.isdir(folder):
+        raise UsageError(f"--bundle {folder!r} is not a folder")
+
+    def optional(name: str) -> bytes | None:
+        path = os.path.join(folder, name)
+        return _read(path, f"bundle file {name}") if os.path.exists(path) else None
+
+    required = {name: _read(os.path.join(folder, name), f"bundle file {name}") for name in BUNDLE_FILES}
+    if args.vkey is not None:
+        trust_root = _trust_root(args.vkey)
+    else:
+        data = optional("trust_root.vkey")
+        if data is None:
+            raise UsageError("the bundle has no trust_root.vkey: pass the ledger's published key with --vkey")
+        try:
+            trust_root = parse_vkey(data.decode("utf-8").strip())
+        except (LedgerError, UnicodeDecodeError) as e:
+            raise CheckFailed(f"trust_root.vkey is not a verifier key: {e}") from None
+        report.notes.append(
+            "no --vkey given: the trust root is the bundle's own trust_root.vkey, so this shows the bundle is "
+            "consistent with itself, not that it comes from the ledger; pin the published key with --vkey"
+        )
+    report.trust_root = str(trust_root)
+    openings = optional("openings.jsonl")
+    files = BundleFiles(required["bundle.json"], required["checkpoint"], required["entries.jsonl"],
+                        required["proofs.jsonl"], optional("lines.jsonl"), openings)
+    try:
+        summary = verify_bundle(files, trust_root, check_openings=args.openings, passed=report.passed)
+    except BundleError as e:
+        raise CheckFailed(e.reason, e.index) from None
+    except Exception as e:  # a verifier bug or input nobody foresaw: still a report, not a traceback
+        raise CheckFailed(
+            f"unexpected error while checking the bundle ({type(e).__name__}); please report it"
+        ) from None
+    report.origin, report.checkpoint_size = summary.origin, summary.tree_size
+    report.checkpoint_root = report.root = summary.root.hex()
+    report.size, report.signatures = summary.entries, summary.signatures
+    report.notes.append(
+        f"bundle of request {summary.request}: a bundle cannot prove that no entry was left out of it "
+        "(a trust entry such as a key revocation, or a later statement about the request); the full export "
+        "proves that"
+    )
+    if openings is not None and not args.openings:
+        report.notes.append("openings.jsonl was not checked: pass --openings to check it")
 
 
 def _peek_size(data: bytes) -> int | None:

@@ -138,11 +138,15 @@ def receipt(signer: SignerKey, release_id: str, delivered_file: bytes) -> Submis
     return _submit([signer], "receipt", body, _Openings())
 
 
-def inspection(signer: SignerKey, *, view: str, subject_pseudonym: str, role: str, purpose: str) -> Submission:
-    """Record an authorised read of a taxpayer's history (every such read is itself logged)."""
+def inspection(signer: SignerKey, *, view: str, subject_pseudonym: str, role: str, purpose: str,
+               reader: str | None = None) -> Submission:
+    """Record an authorised read of a taxpayer's history (every such read is itself logged).
+
+    ``reader`` names who looked (an API token's principal when the ledger signs for a reader;
+    the signer's own name by default)."""
     c = _Openings()
     body = {"view": view, "subject": c("pseudonym", subject_pseudonym), "role": role,
-            "purpose": c("inspection_purpose", purpose)}
+            "reader": reader or signer.name, "purpose": c("inspection_purpose", purpose)}
     return _submit([signer], "inspection", body, c)
 
 
@@ -175,3 +179,9 @@ def recipient_attestation(signer: SignerKey, request_id: str, recipient: int) ->
     body = {"request": request_id, "recipient": recipient, "personally_and_directly_engaged": True,
             "solely_for_use": True}
     return _submit([signer], "recipient_attestation", body, _Openings())
+
+
+def return_for_correction(signer: SignerKey, request_id: str, reason: str, lines: Sequence[int] = ()) -> Submission:
+    """The reviewer returns a request to its requester, naming the lines to correct (if any)."""
+    body = {"request": request_id, "reason": reason, "lines": sorted(lines)}
+    return _submit([signer], "return_for_correction", body, _Openings())

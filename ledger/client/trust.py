@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from ledger.canonical import canonical_bytes
@@ -57,7 +58,8 @@ def ledger_key_rotation_proof(new_statement_key: SignerKey, new_checkpoint_key: 
     return sign_note(canonical_bytes(envelope).decode() + "\n", [new_statement_key]).encode()
 
 
-def signed(signers: Sequence[SignerKey], type_: str, body: dict[str, Any], statement_id: str | None = None) -> str:
+def signed(signers: Sequence[SignerKey], type_: str, body: dict[str, Any], statement_id: str | None = None,
+           issued_at: datetime | None = None) -> str:
     """Any statement signed by the given keys."""
-    envelope = make_envelope(type_, statement_id or _id(), [k.name for k in signers], body)
+    envelope = make_envelope(type_, statement_id or _id(), [k.name for k in signers], body, issued_at=issued_at)
     return sign_statement(envelope, list(signers))

@@ -1,6 +1,6 @@
-"""`make run` until the API exists: on first run, initialise a ledger on the embedded SQLite
-default and load the demo scenario (the 2025 story at small scale, fictional people); on
-every run, re-verify the stored log and print the signed checkpoint and the trust root."""
+"""The first half of `make run` (the second serves the API): on first run, initialise a ledger on
+the embedded SQLite default and load the demo scenario (the 2025 story at small scale, fictional
+people); on every run, re-verify the stored log and print the signed checkpoint and the trust root."""
 
 from __future__ import annotations
 

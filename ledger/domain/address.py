@@ -19,6 +19,7 @@ address with the IRS record.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -75,8 +76,13 @@ def _verdict(address_class: str, reason: str) -> AddressVerdict:
     return AddressVerdict(address_class, address_class in USABLE_CLASSES, reason)
 
 
+@functools.lru_cache(maxsize=4096)
 def classify_address(text: str | None) -> AddressVerdict:
-    """Classify a requester-supplied address by its content (rules ``addr-2026.1``)."""
+    """Classify a requester-supplied address by its content (rules ``addr-2026.1``).
+
+    A pure function of the text with an immutable result, cached: a bulk request repeats the same
+    few placeholders ("Failed to Provide", "NA NA") hundreds of thousands of times. The cache is
+    small and in this process only (the verdict never quotes the text)."""
     if text is None or not text.strip():
         return _verdict("missing", "no address given")
     if not re.search(r"[A-Z0-9]", fold(text)):

@@ -9,16 +9,19 @@ malformed statement: nothing is stored.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ledger.errors import StatementError
+from ledger.lines import BULK_KINDS, CHUNK_LINES, chunk_count
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _CODE = re.compile(r"[A-Za-z0-9_ ./()+:-]{1,80}\Z")
 _DATE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
 _PERIOD = re.compile(r"[0-9]{4}(-(0[1-9]|1[0-2]))?\Z")
-MAX_LINES = 150  # per statement; bulk requests arrive in chunks
+MAX_LINES = 150  # per statement inline; more lines travel in bulk form (manifest + chunks)
+MAX_BULK_LINES = 10_000_000
 DECISIONS = ("approve", "refuse")
 ORDER_KINDS = ("ex_parte_order", "injunction", "legal_hold")
 
@@ -67,10 +70,57 @@ class _Body:
         return value
 
 
+LineCheck = Callable[[_Body, str, Any, "int | None"], None]
+
+
+def _lines_key(b: _Body) -> str:
+    """A bulk-capable statement holds its lines inline (``lines``) or a manifest (``bulk``)."""
+    return "bulk" if "bulk" in b.body and "lines" not in b.body else "lines"
+
+
+def _lines(b: _Body, check: LineCheck) -> None:
+    if _lines_key(b) == "lines":
+        for i, line in enumerate(b.items("lines", b.body["lines"], min_items=1)):
+            check(b, f"lines[{i}]", line, None)
+        return
+    bulk = b.body["bulk"]
+    if not isinstance(bulk, dict):
+        raise _fail(b.type, "bulk", "an object", bulk)
+    mb = _Body(b.type, bulk)
+    mb.keys({"line_count", "chunk_count", "lines_root"})
+    mb.count("bulk.line_count", bulk["line_count"])
+    if not 1 <= bulk["line_count"] <= MAX_BULK_LINES:
+        raise _fail(b.type, "bulk.line_count", f"1..{MAX_BULK_LINES}", bulk["line_count"])
+    if bulk["chunk_count"] != chunk_count(bulk["line_count"]):
+        raise _fail(b.type, "bulk.chunk_count", f"ceil(line_count / {CHUNK_LINES}) = "
+                    f"{chunk_count(bulk['line_count'])}", bulk["chunk_count"])
+    mb.match("bulk.lines_root", bulk["lines_root"], _HEX64, "hex RFC 6962 root of the line commitments")
+
+
+def _chunk(b: _Body) -> None:
+    """One chunk of a bulk statement: its items in order, the first at ``first_line``."""
+    body = b.body
+    b.keys({"of", "kind", "chunk", "first_line", "lines"})
+    b.ref("of", body["of"])
+    if body["kind"] not in BULK_KINDS:
+        raise _fail("chunk", "kind", " / ".join(BULK_KINDS), body["kind"])
+    b.count("chunk", body["chunk"])
+    b.count("first_line", body["first_line"])
+    if body["first_line"] != body["chunk"] * CHUNK_LINES:
+        raise _fail("chunk", "first_line", f"chunk * {CHUNK_LINES} = {body['chunk'] * CHUNK_LINES}",
+                    body["first_line"])
+    check = _LINE_CHECKS[body["kind"]]
+    first = body["first_line"]
+    items = b.items("lines", body["lines"], min_items=1, max_items=CHUNK_LINES)
+    ib = _Body(body["kind"], {})
+    for i, line in enumerate(items):
+        check(ib, f"lines[{i}]", line, first + i)
+
+
 def _request(b: _Body) -> None:
     body = b.body
     b.keys({"exception", "agency", "statute", "purpose", "purpose_text", "fields", "recipients", "case_ids",
-            "court_order", "resubmits", "lines"})
+            "court_order", "resubmits", _lines_key(b)})
     b.code("exception", body["exception"])
     b.code("agency", body["agency"])
     b.code("statute", body["statute"], nullable=True)
@@ -92,71 +142,88 @@ def _request(b: _Body) -> None:
         b.commitment(f"case_ids[{i}]", c)
     b.ref("court_order", body["court_order"], nullable=True)
     b.ref("resubmits", body["resubmits"], nullable=True)
-    for i, line in enumerate(b.items("lines", body["lines"], min_items=1)):
-        if not isinstance(line, dict):
-            raise _fail("request", f"lines[{i}]", "an object", line)
-        lb = _Body("request", line)
-        lb.keys({"tin", "name", "address", "periods", "reason"})
-        lb.commitment(f"lines[{i}].tin", line["tin"], nullable=True)
-        lb.commitment(f"lines[{i}].name", line["name"], nullable=True)
-        lb.commitment(f"lines[{i}].address", line["address"], nullable=True)
-        lb.commitment(f"lines[{i}].reason", line["reason"], nullable=True)
-        for j, p in enumerate(lb.items(f"lines[{i}].periods", line["periods"], max_items=20)):
-            lb.match(f"lines[{i}].periods[{j}]", p, _PERIOD, "YYYY or YYYY-MM")
+    _lines(b, _request_line)
+
+
+def _request_line(b: _Body, path: str, line: Any, position: int | None) -> None:
+    if not isinstance(line, dict):
+        raise _fail(b.type, path, "an object", line)
+    lb = _Body(b.type, line)
+    lb.keys({"tin", "name", "address", "periods", "reason"})
+    for key in ("tin", "name", "address", "reason"):
+        lb.commitment(f"{path}.{key}", line[key], nullable=True)
+    for j, p in enumerate(lb.items(f"{path}.periods", line["periods"], max_items=20)):
+        lb.match(f"{path}.periods[{j}]", p, _PERIOD, "YYYY or YYYY-MM")
 
 
 def _match_result(b: _Body) -> None:
     body = b.body
-    b.keys({"request", "matcher_version", "address_rules_version", "lines", "red_flags"})
+    b.keys({"request", "matcher_version", "address_rules_version", _lines_key(b), "red_flags"})
     b.ref("request", body["request"])
     b.code("matcher_version", body["matcher_version"])
     b.code("address_rules_version", body["address_rules_version"])
-    for i, line in enumerate(b.items("lines", body["lines"], min_items=1)):
-        if not isinstance(line, dict):
-            raise _fail("match_result", f"lines[{i}]", "an object", line)
-        lb = _Body("match_result", line)
-        lb.keys({"line", "matched", "match_basis", "method", "address_class", "address_usable",
-                 "irs_address_differs", "taxpayer"})
-        lb.count(f"lines[{i}].line", line["line"])
-        lb.boolean(f"lines[{i}].matched", line["matched"])
-        for j, f in enumerate(lb.items(f"lines[{i}].match_basis", line["match_basis"], max_items=5)):
-            if f not in ("tin", "name", "address", "dob"):
-                raise _fail("match_result", f"lines[{i}].match_basis[{j}]", "tin, name, address or dob", f)
-        lb.code(f"lines[{i}].method", line["method"])
-        lb.code(f"lines[{i}].address_class", line["address_class"])
-        lb.boolean(f"lines[{i}].address_usable", line["address_usable"])
-        if line["irs_address_differs"] is not None:
-            lb.boolean(f"lines[{i}].irs_address_differs", line["irs_address_differs"])
-        lb.commitment(f"lines[{i}].taxpayer", line["taxpayer"], nullable=True)
+    _lines(b, _match_line)
     for i, f in enumerate(b.items("red_flags", body["red_flags"], max_items=50)):
         b.code(f"red_flags[{i}]", f)
+
+
+def _match_line(b: _Body, path: str, line: Any, position: int | None) -> None:
+    if not isinstance(line, dict):
+        raise _fail(b.type, path, "an object", line)
+    lb = _Body(b.type, line)
+    lb.keys({"line", "matched", "match_basis", "method", "address_class", "address_usable",
+             "irs_address_differs", "taxpayer"})
+    _line_number(lb, path, line["line"], position)
+    lb.boolean(f"{path}.matched", line["matched"])
+    for j, f in enumerate(lb.items(f"{path}.match_basis", line["match_basis"], max_items=5)):
+        if f not in ("tin", "name", "address", "dob"):
+            raise _fail(b.type, f"{path}.match_basis[{j}]", "tin, name, address or dob", f)
+    lb.code(f"{path}.method", line["method"])
+    lb.code(f"{path}.address_class", line["address_class"])
+    lb.boolean(f"{path}.address_usable", line["address_usable"])
+    if line["irs_address_differs"] is not None:
+        lb.boolean(f"{path}.irs_address_differs", line["irs_address_differs"])
+    lb.commitment(f"{path}.taxpayer", line["taxpayer"], nullable=True)
+
+
+def _line_number(b: _Body, path: str, value: Any, position: int | None) -> None:
+    """Inline, a line number; in a chunk, exactly the item's position in the bulk statement."""
+    b.count(f"{path}.line", value)
+    if position is not None and value != position:
+        raise _fail(b.type, f"{path}.line", f"line {position} (bulk items are in line order)", value)
 
 
 def _review(b: _Body) -> None:
     body = b.body
-    b.keys({"request", "law_version", "lines", "red_flags"})
+    b.keys({"request", "law_version", _lines_key(b), "red_flags"})
     b.ref("request", body["request"])
     b.code("law_version", body["law_version"])
-    for i, line in enumerate(b.items("lines", body["lines"], min_items=1)):
-        if not isinstance(line, dict):
-            raise _fail("review", f"lines[{i}]", "an object", line)
-        lb = _Body("review", line)
-        lb.keys({"line", "decision", "reason"})
-        lb.count(f"lines[{i}].line", line["line"])
-        if line["decision"] not in DECISIONS:
-            raise _fail("review", f"lines[{i}].decision", "approve or refuse", line["decision"])
-        lb.code(f"lines[{i}].reason", line["reason"])
+    _lines(b, _review_line)
     for i, f in enumerate(b.items("red_flags", body["red_flags"], max_items=50)):
         b.code(f"red_flags[{i}]", f)
 
 
+def _review_line(b: _Body, path: str, line: Any, position: int | None) -> None:
+    if not isinstance(line, dict):
+        raise _fail(b.type, path, "an object", line)
+    lb = _Body(b.type, line)
+    lb.keys({"line", "decision", "reason"})
+    _line_number(lb, path, line["line"], position)
+    if line["decision"] not in DECISIONS:
+        raise _fail(b.type, f"{path}.decision", "approve or refuse", line["decision"])
+    lb.code(f"{path}.reason", line["reason"])
+
+
+def _release_line(b: _Body, path: str, line: Any, position: int | None) -> None:
+    b.count(path, line)
+
+
 def _release(b: _Body) -> None:
     body = b.body
-    b.keys({"request", "review", "lines", "fields", "recipients", "file_sha256", "channel"})
+    b.keys({"request", "review", _lines_key(b), "fields", "recipients", "file_sha256", "channel"})
     b.ref("request", body["request"])
     b.ref("review", body["review"])
-    for i, k in enumerate(b.items("lines", body["lines"], min_items=1)):
-        b.count(f"lines[{i}]", k)
+    _lines(b, _release_line)
     for i, f in enumerate(b.items("fields", body["fields"], min_items=1, max_items=10)):
         b.code(f"fields[{i}]", f)
     for i, r in enumerate(b.items("recipients", body["recipients"], min_items=1, max_items=50)):
@@ -215,8 +282,9 @@ def _receipt(b: _Body) -> None:
 
 def _inspection(b: _Body) -> None:
     """An authorised read of a taxpayer's history: who looked, under which role, why."""
-    b.keys({"view", "subject", "role", "purpose"})
+    b.keys({"view", "subject", "role", "reader", "purpose"})
     b.code("view", b.body["view"])
+    b.code("reader", b.body["reader"])  # who looked: the principal the read was made for
     b.commitment("subject", b.body["subject"])  # commitment to the taxpayer pseudonym looked up
     b.code("role", b.body["role"])
     b.commitment("purpose", b.body["purpose"])
@@ -258,6 +326,15 @@ def _erasure(b: _Body) -> None:
     b.code("reason", b.body["reason"])
 
 
+def _return_for_correction(b: _Body) -> None:
+    """The reviewer sends a request back to its requester (who may file a corrected resubmission)."""
+    b.keys({"request", "reason", "lines"})
+    b.ref("request", b.body["request"])
+    b.code("reason", b.body["reason"])
+    for i, k in enumerate(b.items("lines", b.body["lines"], max_items=1000)):
+        b.count(f"lines[{i}]", k)
+
+
 def _recipient_attestation(b: _Body) -> None:
     """A named recipient's own attestation: personally and directly engaged, solely for use."""
     b.keys({"request", "recipient", "personally_and_directly_engaged", "solely_for_use"})
@@ -267,7 +344,16 @@ def _recipient_attestation(b: _Body) -> None:
     b.boolean("solely_for_use", b.body["solely_for_use"])
 
 
+_LINE_CHECKS: dict[str, LineCheck] = {
+    "request": _request_line,
+    "match_result": _match_line,
+    "review": _review_line,
+    "release": _release_line,
+}
+
 SCHEMAS = {
+    "return_for_correction": _return_for_correction,
+    "chunk": _chunk,
     "recipient_attestation": _recipient_attestation,
     "correction": _correction,
     "disposition": _disposition,

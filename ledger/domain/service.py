@@ -8,9 +8,12 @@ so projections never need to decrypt anything. Nothing in clear reaches the log.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from ledger.commitments import Opening, verify_opening
+from ledger.bundle_check import statement_commitments
+from ledger.commitments import Opening
 from ledger.domain.schemas import check_body
 from ledger.errors import LedgerError
 from ledger.sealed import SealedKeys, SealedStore
@@ -19,32 +22,15 @@ from ledger.store.chain import Appended
 from ledger.store.errors import AppendRefused
 from ledger.store.ledger import Ledger
 
-
-def body_commitments(stmt: Statement) -> list[tuple[str, str]]:
-    """(field, commitment) for every commitment a domain statement carries."""
-    body = stmt.envelope["body"]
-    out: list[tuple[str, str | None]] = []
-    if stmt.type == "request":
-        out.append(("purpose_text", body["purpose_text"]))
-        out.extend(("recipient_name", r["name"]) for r in body["recipients"])
-        out.extend(("case_id", c) for c in body["case_ids"])
-        for line in body["lines"]:
-            out.extend((f, line[f]) for f in ("tin", "name", "address", "reason"))
-    elif stmt.type == "match_result":
-        out.extend(("tin", line["taxpayer"]) for line in body["lines"])
-    elif stmt.type == "court_order":
-        out.append(("docket", body["docket"]))
-    elif stmt.type == "correction":
-        out.append(("correction_reason", body["reason"]))
-    elif stmt.type == "inspection":
-        out.extend([("pseudonym", body["subject"]), ("inspection_purpose", body["purpose"])])
-    return [(f, c) for f, c in out if c is not None]
+# (field, commitment) for every commitment a domain statement carries: one definition, in the
+# core, so that the court's verifier checks a bundle's openings against the same list.
+body_commitments = statement_commitments
 
 
-def check_openings(stmt: Statement, openings: Iterable[Opening]) -> dict[str, Opening]:
-    """Every commitment of the statement has its opening, and there is no other opening."""
+def check_openings(stmt: Statement | Sequence[Statement], openings: Iterable[Opening]) -> dict[str, Opening]:
+    """Every commitment of the statements has its opening, and there is no other opening."""
     given = {o.commitment: o for o in openings}
-    needed = body_commitments(stmt)
+    needed = [fc for s in ([stmt] if isinstance(stmt, Statement) else stmt) for fc in body_commitments(s)]
     for field, commitment in needed:
         opening = given.get(commitment)
         if opening is None:
@@ -52,14 +38,24 @@ def check_openings(stmt: Statement, openings: Iterable[Opening]) -> dict[str, Op
         if opening.field != field:
             raise AppendRefused(f"the opening of {commitment[:16]}… is for {opening.field}, not {field}",
                                 "openings.field")
-        try:
-            verify_opening(commitment, opening)
-        except LedgerError as e:
-            raise AppendRefused(str(e), "openings.mismatch") from None
+        if opening.commitment != commitment:  # cannot happen: ``given`` is keyed by it; kept as a guard
+            raise AppendRefused(f"the opening of {commitment[:16]}… does not match it", "openings.mismatch")
+        # An Opening computes its commitment from its own field, value and salt when it is built
+        # (a frozen value), so matching ``given`` by commitment is the check verify_opening makes.
     extra = set(given) - {c for _, c in needed}
     if extra:
         raise AppendRefused(f"{len(extra)} openings match no commitment of the statement", "openings.extra")
     return given
+
+
+_PSEUDONYM = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
+    body = stmt.envelope["body"]
+    if stmt.type == "match_result" or (stmt.type == "chunk" and body["kind"] == "match_result"):
+        return list(body.get("lines", ()))
+    return []
 
 
 class DisclosureService:
@@ -72,21 +68,37 @@ class DisclosureService:
 
     def submit(self, note: str, openings: Sequence[Opening] = ()) -> Appended:
         """Check openings, seal them, append; refusals raise as the ledger's do."""
-        try:
-            stmt = parse_statement(note)
-        except LedgerError as e:
-            raise AppendRefused(str(e), "statement.shape") from None
-        try:
-            check_body(stmt.type, stmt.envelope["body"])
-        except LedgerError as e:
-            raise AppendRefused(str(e), "statement.schema") from None
-        by_commitment = check_openings(stmt, openings)
-        pseudonyms = self._pseudonyms(stmt, by_commitment) if stmt.type == "match_result" else []
-        new = set(by_commitment) - set(self.sealed.get_many(by_commitment)) if by_commitment else set()
+        return self._submit([note], openings, lambda notes: [self.ledger.append(notes[0])])[0]
+
+    def submit_batch(self, notes: Sequence[str], openings: Sequence[Opening] = ()) -> list[Appended]:
+        """Several statements (a bulk manifest and its chunks, say) in one transaction, all or none."""
+        if not notes:
+            return []
+        return self._submit(list(notes), openings, self.ledger.append_batch)
+
+    def _submit(self, notes: list[str], openings: Sequence[Opening],
+                append: Callable[[list[str]], list[Appended]]) -> list[Appended]:
+        stmts = []
+        for note in notes:
+            try:
+                stmt = parse_statement(note)
+            except LedgerError as e:
+                raise AppendRefused(str(e), "statement.shape") from None
+            try:
+                check_body(stmt.type, stmt.envelope["body"])
+            except LedgerError as e:
+                raise AppendRefused(str(e), "statement.schema", stmt.id) from None
+            stmts.append(stmt)
+        by_commitment = check_openings(stmts, openings)
+        pseudonyms = [self._pseudonyms(_match_lines(stmt), by_commitment) for stmt in stmts]
+        for stmt, found in zip(stmts, pseudonyms, strict=True):
+            if stmt.type == "inspection":  # whose history was read: (index, 0, pseudonym) for the projections
+                found.append((0, self._subject(stmt, by_commitment)))
+        new = set(by_commitment) - self.sealed.present(by_commitment) if by_commitment else set()
         if new:
             self.sealed.put_many(by_commitment[c] for c in new)
         try:
-            appended = self.ledger.append(note)
+            appended = append(notes)
         except AppendRefused:
             # Nothing was stored: keep none of the openings this submission brought. (A rule
             # refusal keeps them: the blocked entry holds the statement's hash, and an audit may
@@ -94,16 +106,19 @@ class DisclosureService:
             if new:
                 self.sealed.erase(new)
             raise
-        if pseudonyms and not appended.duplicate:
-            self._store_pseudonyms(appended.index, pseudonyms)
-        if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
-            self.sealed.erase(stmt.envelope["body"]["commitments"])
+        rows = [(a.index, line, p) for a, ps in zip(appended, pseudonyms, strict=True) if not a.duplicate
+                for line, p in ps]
+        if rows:
+            self._store_pseudonyms(rows)
+        for stmt in stmts:
+            if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
+                self.sealed.erase(stmt.envelope["body"]["commitments"])
         return appended
 
-    def _pseudonyms(self, stmt: Statement, openings: dict[str, Opening]) -> list[tuple[int, str]]:
+    def _pseudonyms(self, lines: list[dict[str, Any]], openings: dict[str, Opening]) -> list[tuple[int, str]]:
         """(line, pseudonym) for each matched line, computed before anything is stored."""
         out = []
-        for line in stmt.envelope["body"]["lines"]:
+        for line in lines:
             if line["taxpayer"] is not None:
                 try:
                     out.append((line["line"], self.keys.pseudonym(str(openings[line["taxpayer"]].value))))
@@ -112,8 +127,14 @@ class DisclosureService:
                                         "openings.tin") from None
         return out
 
-    def _store_pseudonyms(self, index: int, pseudonyms: list[tuple[int, str]]) -> None:
-        rows = [(index, line, p) for line, p in pseudonyms]
+    @staticmethod
+    def _subject(stmt: Statement, openings: dict[str, Opening]) -> str:
+        value = openings[stmt.envelope["body"]["subject"]].value
+        if not isinstance(value, str) or not _PSEUDONYM.match(value):
+            raise AppendRefused("an inspection's subject opens to a pseudonym (64 lowercase hex)", "openings.subject")
+        return value
+
+    def _store_pseudonyms(self, rows: list[tuple[int, int, str]]) -> None:
         with self.ledger.recorder.writing() as db:
             sql = f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s) ON CONFLICT DO NOTHING"  # noqa: S608
             db.many(sql, rows)

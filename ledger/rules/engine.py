@@ -10,10 +10,22 @@ and ``<area>.<rule>`` for the rules every release obeys (``sod.*``, ``match.*``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 from ledger.domain.schemas import check_body
-from ledger.domain.state import DOMAIN_TYPES, DomainState, RequestFacts
+from ledger.domain.state import (
+    BASIS_BITS,
+    DOMAIN_TYPES,
+    M_ADDRESS,
+    M_MATCHED,
+    M_NAME,
+    M_USABLE,
+    DomainState,
+    RequestFacts,
+)
+from ledger.lines import CHUNK_LINES, item_leaf
+from ledger.merkle import Frontier
 from ledger.rules.catalog import CATALOG, LAW_VERSION, STATUTES, ExceptionRule
 from ledger.statement import Statement
 from ledger.trust import TrustState
@@ -49,11 +61,10 @@ def server_red_flags(req: RequestFacts, thresholds: Thresholds = Thresholds()) -
         flags.add("civil_purpose_under_criminal_authority")
     if body["resubmits"]:
         flags.add("resubmission")
-    for line in req.match.values():
-        if line["matched"] and line["match_basis"] == ["tin"]:
-            flags.add("tin_only_match")
-        if not line["address_usable"]:
-            flags.add("unusable_address")
+    if req.tin_only_lines:
+        flags.add("tin_only_match")
+    if req.unusable_lines:
+        flags.add("unusable_address")
     return sorted(flags)
 
 
@@ -90,7 +101,24 @@ class RuleEngine:
             out.append(("ref.request", f"no request {request_id} in the log"))
         elif req.withdrawn:
             out.append(("request.withdrawn", f"request {request_id} was withdrawn"))
+        elif req.returned is not None:
+            out.append(("request.returned", f"request {request_id} was returned for correction (entry "
+                                            f"{req.returned}); file a corrected request that resubmits it"))
+        elif not req.complete:
+            out.append(("bulk.incomplete", f"request {request_id} is missing chunks: it is filed at its last chunk"))
         return req
+
+    @staticmethod
+    def _line_numbers(kind: str, body: dict[str, Any], req: RequestFacts, out: list[Violation]) -> None:
+        """A match result or review covers every line of the request exactly once."""
+        bulk = body.get("bulk")
+        if bulk is not None:
+            ok = bulk["line_count"] == req.line_count
+        else:
+            ok = sorted(line["line"] for line in body["lines"]) == list(range(req.line_count))
+        if not ok:
+            area = "match" if kind == "match_result" else kind
+            out.append((f"{area}.lines", f"a {kind} covers every line 0..{req.line_count - 1} exactly once"))
 
     # ---- request -------------------------------------------------------------------
     def _check_request(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
@@ -107,6 +135,8 @@ class RuleEngine:
             out.append(("request.agency", f"the signer is registered for agency {attrs.get('agency')!r}, "
                                           f"the request names {body['agency']!r}"))
         out.extend(self._filing_preconditions(rule, body, attrs, stmt.id))
+        if "lines" in body:
+            out.extend(self._request_lines(rule, 0, body["lines"]))
         if body["resubmits"] and body["resubmits"] not in self.state.requests:
             out.append(("ref.resubmits", f"the resubmitted request {body['resubmits']} is not in the log"))
         return out
@@ -137,11 +167,6 @@ class RuleEngine:
             if order is None or order.kind != "ex_parte_order" or order.vacated_at is not None or not covered:
                 out.append((f"{code}.court_order", f"{code} needs an ex parte court order in force in the log "
                             "that covers this request"))
-        if rule.address_per_line:
-            missing = [i for i, line in enumerate(body["lines"]) if not line["address"] or not line["name"]]
-            if missing:
-                out.append((f"{code}.address_per_line", f"lines {missing[:10]} carry no requester-supplied "
-                            "name and address"))
         if rule.recipient_attestation and not all(
             r["personally_and_directly_engaged"] and r["solely_for_use"] for r in body["recipients"]
         ):
@@ -154,6 +179,15 @@ class RuleEngine:
             out.append((f"{code}.fields", f"fields {bad_fields} cannot be disclosed under {code}"))
         return out
 
+    @staticmethod
+    def _request_lines(rule: ExceptionRule, first: int, lines: list[dict[str, Any]]) -> list[Violation]:
+        if rule.address_per_line:
+            missing = [k for k, line in enumerate(lines, first) if not line["address"] or not line["name"]]
+            if missing:
+                return [(f"{rule.code}.address_per_line", f"lines {missing[:10]} carry no requester-supplied "
+                         "name and address")]
+        return []
+
     # ---- lifecycle -------------------------------------------------------------------
     def _check_withdrawal(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         out: list[Violation] = []
@@ -162,19 +196,39 @@ class RuleEngine:
             out.append(("sod.withdrawal", "only the requesting official withdraws a request"))
         return out
 
+    def _check_return_for_correction(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        req = self._request(body["request"], out)
+        if req is None:
+            return out
+        if stmt.signers[0] == req.signer:
+            out.append(("sod.return", "the requester does not return their own request"))
+        if req.review_id is not None:
+            out.append(("review.already_reviewed", f"request {req.id} was already reviewed ({req.review_id})"))
+        bad = [k for k in body["lines"] if k >= req.line_count]
+        if bad:
+            out.append(("return.lines", f"lines {bad[:10]} are outside the request"))
+        return out
+
     def _check_match_result(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         body = stmt.envelope["body"]
         out: list[Violation] = []
         req = self._request(body["request"], out)
         if req is None:
             return out
-        if req.match:
+        if req.match_id is not None:
             out.append(("match.already_matched", f"request {req.id} already has a match result; record a "
                                                   "correction instead"))
-        lines = [line["line"] for line in body["lines"]]
-        if sorted(lines) != list(range(req.line_count)):
-            out.append(("match.lines", f"a match result covers every line 0..{req.line_count - 1} exactly once"))
-        for line in body["lines"]:
+        self._line_numbers("match_result", body, req, out)
+        if "lines" in body:
+            out.extend(self._match_lines(body["lines"]))
+        return out
+
+    @staticmethod
+    def _match_lines(lines: list[dict[str, Any]]) -> list[Violation]:
+        out: list[Violation] = []
+        for line in lines:
             basis = set(line["match_basis"])
             if line["matched"] != bool(basis) or (not line["matched"] and line["taxpayer"] is not None):
                 out.append(("match.consistent", f"line {line['line']}: matched, basis and taxpayer disagree"))
@@ -195,35 +249,40 @@ class RuleEngine:
         if req.review_id is not None:
             out.append(("review.already_reviewed", f"request {req.id} was already reviewed ({req.review_id}); "
                                                    "record a correction instead"))
-        if not req.match:
+        if not req.match_complete:
             out.append(("review.not_matched", "a request is reviewed after the matcher's results are logged"))
             return out
-        lines = [line["line"] for line in body["lines"]]
-        if sorted(lines) != list(range(req.line_count)):
-            out.append(("review.lines", f"a review decides every line 0..{req.line_count - 1} exactly once"))
+        self._line_numbers("review", body, req, out)
         if body["law_version"] != LAW_VERSION:
             out.append(("review.law_version", f"reviewed against {body['law_version']!r}, the rules are "
                                               f"{LAW_VERSION!r}"))
-        for line in body["lines"]:
-            if line["decision"] == "approve":
-                out.extend(self._line_releasable(req, line["line"]))
+        if "lines" in body:
+            out.extend(self._review_lines(req, body["lines"]))
         flags = server_red_flags(req, self.thresholds)
         if sorted(body["red_flags"]) != flags:
             out.append(("review.red_flags", f"the review must log the server's red flags {flags}"))
         return out
 
+    def _review_lines(self, req: RequestFacts, lines: list[dict[str, Any]]) -> list[Violation]:
+        out: list[Violation] = []
+        for line in lines:
+            if line["decision"] == "approve":
+                out.extend(self._line_releasable(req, line["line"]))
+        return out
+
     def _line_releasable(self, req: RequestFacts, k: int) -> list[Violation]:
-        match = req.match.get(k)
-        if match is None or not match["matched"]:
+        bits = req.match[k] if 0 <= k < len(req.match) else 0
+        if not bits & M_MATCHED:
             return [("match.unmatched", f"line {k} matched no taxpayer")]
         rule = CATALOG.get(req.body["exception"])
         needs_address = "address" in req.body["fields"] or (rule is not None and rule.address_per_line)
         if needs_address:
-            if not match["address_usable"]:
-                return [("match.address_unusable", f"line {k}: the requester-supplied address is "
-                                                   f"{match['address_class']!r}, not a usable address")]
-            if not {"name", "address"} <= set(match["match_basis"]):
-                return [("match.tin_only", f"line {k}: matched on {match['match_basis']}; an address is released "
+            if not bits & M_USABLE:
+                return [("match.address_unusable", f"line {k}: the requester-supplied address is not a usable "
+                                                   "address")]
+            if not bits & M_NAME or not bits & M_ADDRESS:
+                basis = [f for f, bit in BASIS_BITS.items() if bits & bit]
+                return [("match.tin_only", f"line {k}: matched on {basis}; an address is released "
                                            "only on a match of the requester-supplied name and address")]
         return []
 
@@ -239,25 +298,20 @@ class RuleEngine:
                                                      f"({LAW_VERSION}): deny by default"))
             return out
         releaser = stmt.signers[0]
-        if req.review_id is None or req.review_id != body["review"]:
-            out.append(("release.not_reviewed", "a release cites the request's review"))
+        if req.review_id is None or req.review_id != body["review"] or not req.review_complete:
+            out.append(("release.not_reviewed", "a release cites the request's (complete) review"))
             return out
         if releaser in (req.signer, req.reviewer):
             out.append(("sod.releaser", "requester, reviewer and releaser of one request are three principals"))
-        approved = {k for k, d in req.decisions.items() if d == "approve"}
-        extra = sorted(set(body["lines"]) - approved)
-        if extra:
-            out.append(("release.unapproved_lines", f"lines {extra[:10]} were not approved"))
-        again = sorted(set(body["lines"]) & req.released_lines)
-        if again:
-            out.append(("release.already_released", f"lines {again[:10]} were already released"))
         fields = set(body["fields"])
         if not fields <= set(req.body["fields"]) & rule.allowed_fields:
             out.append((f"{rule.code}.fields", f"fields {sorted(fields)} exceed what was requested and what "
                                                f"{rule.code} allows"))
-        for k in body["lines"]:
-            if "address" in fields:
-                out.extend(self._line_releasable(req, k))
+        if "lines" in body:
+            out.extend(self._release_lines(req, body["lines"], fields))
+        elif body["bulk"]["line_count"] > req.line_count:
+            out.append(("release.lines", f"a release of {body['bulk']['line_count']} lines from a request of "
+                                         f"{req.line_count}"))
         if any(r >= len(req.body["recipients"]) for r in body["recipients"]):
             out.append(("release.recipients", "recipients must be named in the request"))
         elif rule.recipient_attestation:
@@ -274,10 +328,67 @@ class RuleEngine:
                 out.append((f"{rule.code}.document:{doc}", f"{rule.code} needs a recorded {doc} before release"))
         if rule.safeguards:
             out.extend(self._safeguards(rule, req))
-        for order in self.state.active_orders("release"):
-            if order.covers_request(req):
-                out.append(("hold.active", f"court order {order.id} ({order.kind}, entry {order.index}) forbids "
-                                           "this release"))
+        out.extend(self._holds(req))
+        return out
+
+    def _holds(self, req: RequestFacts) -> list[Violation]:
+        return [("hold.active", f"court order {order.id} ({order.kind}, entry {order.index}) forbids this release")
+                for order in self.state.active_orders("release") if order.covers_request(req)]
+
+    def _release_lines(self, req: RequestFacts, lines: list[int], fields: set[str]) -> list[Violation]:
+        out: list[Violation] = []
+        extra = [k for k in lines if not req.approved(k)]
+        if extra:
+            out.append(("release.unapproved_lines", f"lines {extra[:10]} were not approved"))
+        again = [k for k in lines if 0 <= k < len(req.released) and req.released[k]]
+        if again:
+            out.append(("release.already_released", f"lines {again[:10]} were already released"))
+        if "address" in fields:
+            for k in lines:
+                if req.approved(k):
+                    out.extend(self._line_releasable(req, k))
+        return out
+
+    # ---- bulk chunks -------------------------------------------------------------------
+    def _check_chunk(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        bulk = self.state.bulk.get(body["of"])
+        if bulk is None:
+            return [("bulk.manifest", f"{body['of']} is not a bulk statement waiting for chunks")]
+        if body["kind"] != bulk.kind:
+            return [("bulk.kind", f"{bulk.id} is a {bulk.kind}, the chunk says {body['kind']}")]
+        if stmt.signers != bulk.signers:
+            return [("bulk.signers", "a chunk is signed by exactly the signers of its manifest")]
+        if body["chunk"] != bulk.next_chunk:
+            return [("bulk.order", f"chunk {body['chunk']} of {bulk.id} arrived; chunk {bulk.next_chunk} is next")]
+        items = body["lines"]
+        last = body["chunk"] == bulk.chunk_count - 1
+        expected = bulk.line_count - body["first_line"] if last else CHUNK_LINES
+        if len(items) != expected:
+            return [("bulk.size", f"chunk {body['chunk']} holds {len(items)} items, expected {expected}")]
+        out: list[Violation] = []
+        if last:
+            frontier = Frontier(bulk.tree.frontier.size, bulk.tree.frontier.nodes)
+            for item in items:
+                frontier.append(item_leaf(item))
+            root = frontier.root()
+            if root.hex() != bulk.lines_root:
+                out.append(("bulk.root", f"the {bulk.line_count} items hash to {root.hex()[:16]}…, the manifest "
+                                         f"says {bulk.lines_root[:16]}…"))
+        req = self.state.requests[bulk.request]
+        if bulk.kind == "request":
+            rule = CATALOG.get(req.body["exception"])
+            if rule is not None:
+                out.extend(self._request_lines(rule, body["first_line"], items))
+        elif bulk.kind == "match_result":
+            out.extend(self._match_lines(items))
+        elif bulk.kind == "review":
+            out.extend(self._review_lines(req, items))
+        else:
+            if items[0] <= bulk.last_item or any(a >= b for a, b in pairwise(items)):
+                out.append(("bulk.lines", "a bulk release lists its lines in strictly increasing order"))
+            out.extend(self._release_lines(req, items, set(bulk.fields)))
+            out.extend(self._holds(req))
         return out
 
     def _safeguards(self, rule: ExceptionRule, req: RequestFacts) -> list[Violation]:

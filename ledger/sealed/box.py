@@ -13,13 +13,19 @@ ciphertext lengths reveal only a coarse size of the value, not e.g. the length o
 
 from __future__ import annotations
 
+import hmac
+import json
+import os
+
 import nacl.exceptions
 import nacl.secret
+from nacl.bindings import crypto_secretbox_easy
 
-from ledger.commitments import CommitmentFormatError, Opening, check_commitment_hex, verify_opening
+from ledger.commitments import CommitmentFormatError, Opening, OpeningMismatch, check_commitment_hex
 from ledger.sealed.errors import SealedDecryptionError
 
 PAD_BLOCK = 64
+NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE
 
 
 def pad(data: bytes, block: int = PAD_BLOCK) -> bytes:
@@ -41,13 +47,16 @@ class OpeningBox:
 
     def __init__(self, sealed_key: bytes) -> None:
         self._box = nacl.secret.SecretBox(sealed_key)
+        self._key = bytes(sealed_key)
 
     def __repr__(self) -> str:
         return "OpeningBox(<sealed key hidden>)"
 
     def seal(self, opening: Opening) -> bytes:
         """nonce || ciphertext of the padded canonical opening."""
-        return bytes(self._box.encrypt(pad(opening.to_bytes())))
+        # What SecretBox.encrypt returns (random nonce || MAC || ciphertext), without its wrapper objects.
+        nonce = os.urandom(NONCE_SIZE)
+        return nonce + crypto_secretbox_easy(pad(opening.to_bytes()), nonce, self._key)
 
     def unseal(self, commitment: str, ciphertext: bytes) -> Opening:
         """Decrypt a row's ciphertext and check that it opens the row's ``commitment``.
@@ -61,9 +70,13 @@ class OpeningBox:
         except nacl.exceptions.CryptoError:
             raise SealedDecryptionError(commitment, "wrong sealed key, or the ciphertext was altered") from None
         try:
-            opening = Opening.from_bytes(unpad(plaintext))
+            # Authenticated under our key, so these are the bytes we sealed (canonical by construction):
+            # parse them without the canonical round trip; the commitment check below binds the row.
+            opening = Opening.from_json(json.loads(unpad(plaintext)))
         except (ValueError, CommitmentFormatError) as e:
             # Authenticated under our key yet malformed: written by a broken or foreign writer.
             raise SealedDecryptionError(commitment, f"decrypted opening is malformed ({type(e).__name__})") from None
-        verify_opening(commitment, opening)
+        if not hmac.compare_digest(opening.commitment, commitment):
+            # (``opening.commitment`` was just computed from the decrypted field, value and salt.)
+            raise OpeningMismatch(commitment, opening.commitment, opening.field)
         return opening

@@ -28,7 +28,7 @@ from ledger.statement import Statement, make_envelope, parse_statement, sign_sta
 from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
-from ledger.store.errors import AppendRefused, NotInitialised, RuleRefusal
+from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, RuleRefusal
 from ledger.store.service_keys import ServiceKeys
 from ledger.store.tree import read_nodes
 from ledger.times import format_time, utc_now
@@ -278,13 +278,21 @@ class Ledger:
                 f"statement id {refused[0][0]} was refused by a rule (entry {refused[0][1]})", "ledger.refused_id"
             )
         found = {r[0]: r for r in rows}
-        results = []
+        results: list[Appended | None] = []
         for s in stmts:
             row = found.get(s.id)
-            if row is None or _entry_statement(bytes(row[4])) != s.raw:
+            if row is not None and _entry_statement(bytes(row[4])) != s.raw:
                 raise AppendRefused(f"statement id {s.id} is already used by another statement", "ledger.duplicate_id")
-            results.append(Appended(int(row[1]), bytes(row[2]), s.id, row[3], duplicate=True))
-        return results
+            results.append(None if row is None else Appended(int(row[1]), bytes(row[2]), s.id, row[3], duplicate=True))
+        missing = [s for s, r in zip(stmts, results, strict=True) if r is None]
+        if missing:
+            # A batch resubmitted after a partial failure: the stored part is returned as it was,
+            # the rest is appended now (in the batch's order, after what is stored).
+            if len(missing) == len(stmts):
+                raise AppendRefused("the statements conflict with stored ones", "ledger.duplicate_id")
+            appended = iter(self._append_statements(missing))
+            results = [r if r is not None else next(appended) for r in results]
+        return [r for r in results if r is not None]
 
     def _record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
         key = self.keys.statement
@@ -332,6 +340,14 @@ class Ledger:
         with self.recorder.reading() as db:
             rows = db.all(f"SELECT idx FROM {db.t('dl_entries')} WHERE statement_id = %s", (statement_id,))
         return int(rows[0][0]) if rows else None
+
+    def synced_rules(self) -> Any:
+        """This process's rules engine brought up to the log's head (for read-only tools: the
+        officer's queue, bundles). Its state is what the next append will be checked against."""
+        chain = self.recorder.chain
+        with chain._lock, self.recorder.reading() as db:
+            chain._sync(db, chain._head(db)[0])
+        return chain.rules
 
     def trust(self) -> TrustState:
         """The trust state at the current head, read from the log."""
@@ -404,6 +420,11 @@ class Ledger:
         size = self.size()
         if size == 0:
             raise NotInitialised("the ledger is empty")
+        behind = self.behind_last_checkpoint()
+        if behind:
+            # A restored older database: its stored checkpoints are older than one already published.
+            raise CheckpointRefused(f"the log holds {size} entries, {behind} fewer than the last checkpoint signed: "
+                                    "a restored older database? restore the missing entries first")
         latest = self.latest_checkpoint()
         if latest is not None and latest.checkpoint.size == size and not force:
             return latest
@@ -412,6 +433,10 @@ class Ledger:
         self.recorder.chain.min_size = signed.checkpoint.size
         self._last_checkpoint_at = time.monotonic()
         return signed
+
+    def behind_last_checkpoint(self) -> int:
+        """How many entries the log lacks against the last checkpoint signed (0 when it is not behind)."""
+        return max(0, int(self.recorder.chain.min_size) - self.size())
 
     def _store_checkpoint(self, signed: SignedCheckpoint) -> None:
         cp = signed.checkpoint

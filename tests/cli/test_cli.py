@@ -86,3 +86,67 @@ def test_sealed_keys_have_no_default(env, capsys, monkeypatch):
     sub.write_text(json.dumps({"statement": "x", "openings": []}))
     code, _, err = _run(capsys, "submit", str(sub))
     assert code == 1 and "LEDGER_SEALED_KEY" in err
+
+
+def test_officer_queue_sheet_review_and_return(env, capsys):
+    """The officer's commands: queue, sheet (CSV), review from the edited sheet, the review back
+    out to CSV, a bad sheet refused with its row, and a request returned for correction."""
+    import csv
+
+    from ledger.bootstrap import open_ledger
+    from ledger.client.keyring import Keyring
+    from ledger.client.trust import signed
+    from ledger.commitments import commit
+    from ledger.config import Settings
+
+    _run(capsys, "init", "--origin", "ledger.test.example/disclosures")
+    _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester", "--attr", "agency=DHS/ICE",
+         "--attr", "category=agency_head")
+    for name, role in (("irs.gov/matcher", "matcher"), ("irs.gov/disclosure/officer-0042", "reviewer")):
+        _run(capsys, "keys", "new", name, "--role", role, "--attr", "agency=IRS")
+    request_ids = []
+    for _ in range(2):
+        _, out, _ = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
+                         "--spec", str(_spec(env, "8 USC 1253(a)(1)")))
+        (env / "sub.json").write_text(out)
+        request_ids.append(json.loads(json.loads(out)["statement"].split("\n")[0])["id"])
+        assert _run(capsys, "submit", str(env / "sub.json"))[0] == 0
+    first, second = request_ids
+    code, out, _ = _run(capsys, "officer", "queue")
+    assert code == 0 and out == ""  # filed but not matched: nothing to review yet
+    matcher = Keyring(env / "var" / "keyring").get("irs.gov/matcher")
+    line = {"line": 0, "matched": True, "match_basis": ["address", "name", "tin"], "method": "TIN+NAME+ADDRESS",
+            "address_class": "street", "address_usable": True, "irs_address_differs": False,
+            "taxpayer": commit("tin", "900700001").commitment}
+    with open_ledger(Settings.from_env(None, env / "var")) as ledger:
+        ledger.append(signed([matcher], "match_result", {
+            "request": first, "matcher_version": "m-1", "address_rules_version": "a-1", "lines": [line],
+            "red_flags": []}))
+    code, out, _ = _run(capsys, "officer", "queue")
+    queue = [json.loads(x) for x in out.splitlines()]
+    assert code == 0 and [q["request"] for q in queue] == [first] and queue[0]["lines"] == 1
+
+    sheet = env / "sheet.csv"
+    assert _run(capsys, "officer", "sheet", first, "--out", str(sheet))[0] == 0
+    rows = list(csv.DictReader(sheet.open()))
+    assert [(r["line"], r["decision"], r["reason"], r["method"]) for r in rows] == [
+        ("0", "approve", "ok", "TIN+NAME+ADDRESS")]
+    bad = env / "bad.csv"
+    bad.write_text("line,decision,reason\n0,maybe,ok\n")
+    code, _, err = _run(capsys, "officer", "review", first, "--csv", str(bad), "--key",
+                        "irs.gov/disclosure/officer-0042")
+    assert code == 1 and "row 2: decision must be approve or refuse" in err
+    code, out, _ = _run(capsys, "officer", "review", first, "--csv", str(sheet), "--key",
+                        "irs.gov/disclosure/officer-0042")
+    assert code == 0 and json.loads(out)["index"] > 0
+    back = env / "review.csv"
+    assert _run(capsys, "officer", "review-csv", first, "--out", str(back))[0] == 0
+    assert back.read_text() == "line,decision,reason\n0,approve,ok\n"
+    assert _run(capsys, "officer", "queue")[1] == ""
+
+    code, out, _ = _run(capsys, "officer", "return", second, "--reason", "addresses_missing", "--key",
+                        "irs.gov/disclosure/officer-0042", "--line", "0")
+    assert code == 0
+    code, _, err = _run(capsys, "officer", "return", second, "--reason", "again", "--key",
+                        "irs.gov/disclosure/officer-0042")
+    assert code == 1 and "request.returned" in err

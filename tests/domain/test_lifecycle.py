@@ -211,7 +211,19 @@ def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
         appended = service.submit(sub.note, sub.openings)
         entry = d.ledger.entry(appended.index)
         assert pseudonym.encode() not in entry and b"audit of" not in entry
+        from ledger.entry import parse_entry
+        from ledger.statement import parse_statement
+
+        assert parse_statement(parse_entry(entry).statement).body["reader"] == "tigta.gov/auditor-9"  # who looked
+        with d.ledger.recorder.reading() as db:  # whose history: stored at ingest, outside the log
+            assert db.all(f"SELECT line, pseudonym FROM {db.t('dl_pseudonyms')} WHERE idx = %s",
+                          (appended.index,)) == [(0, pseudonym)]
+        not_a_pseudonym = dc.inspection(auditor, view="taxpayer_history", subject_pseudonym="900700001",
+                                        role="oversight", purpose="x")
         size = d.ledger.size()
+        with pytest.raises(AppendRefused) as refused:
+            service.submit(not_a_pseudonym.note, not_a_pseudonym.openings)
+        assert refused.value.rule == "openings.subject" and d.ledger.size() == size
         with pytest.raises(AppendRefused):
             service.submit(sub.note.replace("taxpayer_history", "x"), sub.openings)  # altered after signing
         assert d.ledger.size() == size

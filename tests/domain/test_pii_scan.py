@@ -47,11 +47,23 @@ def _needles(records) -> list[bytes]:
             needles.add(v.encode("utf-8"))
             needles.add(v.encode("utf-16-le"))
             needles.add(base64.b64encode(v.encode()))
+            needles.add(v.encode().hex().encode())
     return sorted(needles)
 
 
 def _hits(haystack: bytes, needles: list[bytes]) -> list[bytes]:
-    return [n for n in needles if n in haystack]
+    """Needles found in the haystack. A needle of digits only counts where it is not part of a
+    longer run of hex digits: bytea columns are dumped as hex, and a 9-digit TIN turns up by
+    chance in megabytes of random hex (a TIN stored in clear would still be found, as its own
+    digits between non-hex bytes or as the hex of its ASCII, another needle, 18 digits long)."""
+    out = []
+    for n in needles:
+        if n not in haystack:
+            continue
+        if n.isdigit() and len(n) <= 11 and not re.search(rb"(?<![0-9a-fA-F])" + n + rb"(?![0-9a-fA-F])", haystack):
+            continue
+        out.append(n)
+    return out
 
 
 @pytest.mark.slow

@@ -1,0 +1,123 @@
+"""The composition root of the HTTP service: ``create_app(settings, sealed_keys)``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+
+from api.errors import Problem, install_handlers, problem_response
+from api.middleware import AccessLog, BodyLimit
+from api.routes import log as log_routes
+from api.routes import ops, oversight, statements
+from api.schemas import problems
+from api.settings import ApiSettings
+from api.state import AppState, TaxpayerHistory
+from api.tokens import TokenStore
+from ledger.bootstrap import open_ledger
+from ledger.domain.service import DisclosureService
+from ledger.errors import LedgerError
+from ledger.sealed import SealedKeys, SealedStore
+from ledger.store.ledger import Ledger
+
+log = logging.getLogger("api")
+
+
+def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger | None = None,
+               history: TaxpayerHistory | None = None) -> FastAPI:
+    """The FastAPI app over the ledger the settings name (or ``ledger``, which the caller closes).
+
+    ``sealed_keys`` (no default) seal openings and compute pseudonyms. ``history`` is the
+    projections' per-taxpayer query; without it the oversight read answers 501.
+    Nothing connects to a database until the app starts (its lifespan).
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_ledger = ledger is None
+        the_ledger = open_ledger(settings.ledger) if ledger is None else ledger
+        sealed = SealedStore(settings.ledger.db_url, sealed_keys)
+        tokens = TokenStore(settings.ledger.db_url)
+        state = AppState(settings, the_ledger, DisclosureService(the_ledger, sealed, sealed_keys), tokens,
+                         sealed_keys, history)
+        app.state.dl = state
+        stop = threading.Event()
+        signer = None
+        if settings.background_checkpoints:
+            signer = threading.Thread(target=_sign_behind, args=(state, stop), name="checkpoint-signer", daemon=True)
+            signer.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if signer is not None:
+                signer.join(timeout=5)
+            tokens.close()
+            sealed.close()
+            if own_ledger:
+                the_ledger.close()
+
+    app = FastAPI(title="Disclosure Ledger API", version="1", lifespan=lifespan,
+                  description="A tamper-evident ledger of § 6103 disclosures. See docs/API.md.")
+    install_handlers(app)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s on %s", type(exc).__name__, request.url.path)  # no message: it may hold input
+        return problem_response(Problem(500, "internal", "Internal error", "the error was logged"))
+
+    app.include_router(statements.router)
+    app.include_router(log_routes.public)
+    app.include_router(log_routes.restricted)
+    app.include_router(oversight.router)
+    app.include_router(ops.router)
+
+    def count(status_class: str) -> None:
+        state: AppState | None = getattr(app.state, "dl", None)
+        if state is not None:
+            state.metrics.count(state.metrics.requests, status_class)
+
+    _problem_openapi(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(AccessLog, count=count)  # outermost: logs the 413s too
+    return app
+
+
+def _problem_openapi(app: FastAPI) -> None:
+    """Document FastAPI's validation errors as what they are here: 422 problem details."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                 routes=app.routes)
+            for operation in (op for item in schema["paths"].values() for op in item.values()):
+                responses = operation.setdefault("responses", {})
+                if "422" in responses or operation.get("parameters") or operation.get("requestBody"):
+                    responses["422"] = problems(422)[422]
+                if operation.get("requestBody"):
+                    responses.setdefault("400", problems(400)[400])
+                    responses.setdefault("413", problems(413)[413])
+            schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
+            schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _sign_behind(state: AppState, stop: threading.Event) -> None:
+    """Sign a checkpoint for entries that arrived after the last one (appends sign at most once a second)."""
+    interval = max(state.settings.ledger.checkpoint_interval, 0.2)
+    while not stop.wait(interval):
+        try:
+            state.sign_if_behind()
+        except LedgerError as e:  # e.g. a restored older database: readiness shows it, the log says why
+            log.error("checkpoint not signed: %s", e)
+        except Exception as e:
+            log.error("checkpoint signer: %s", type(e).__name__)

@@ -1,0 +1,54 @@
+"""Dependencies shared by the routers: the app state, and the bearer-token role check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.errors import Problem, forbidden, unauthorized
+from api.state import AppState
+from api.tokens import Principal, TokenError
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.dl
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting a valid bearer token whose role is one of ``roles`` (401, else 403)."""
+
+    def check(request: Request, state: State) -> Principal:
+        header = request.headers.get("authorization")
+        if not header:
+            raise unauthorized("an Authorization: Bearer token is required")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise unauthorized("the Authorization header must be 'Bearer <token>'")
+        try:
+            principal = state.tokens.authenticate(token.strip())
+        except TokenError as e:
+            raise unauthorized(str(e)) from None
+        if principal.role not in roles:
+            raise forbidden(principal.role, roles)
+        request.state.principal = principal
+        return principal
+
+    return check
+
+
+COURT_OR_OVERSIGHT = ("court", "oversight")
+Reader = Annotated[Principal, Depends(require(*COURT_OR_OVERSIGHT))]
+Operator = Annotated[Principal, Depends(require("operator"))]
+
+
+def page_limit(state: AppState, limit: int) -> int:
+    if limit < 1 or limit > state.settings.max_page:
+        raise Problem(400, "bad-page-size", "Page size out of range",
+                      f"limit must be between 1 and {state.settings.max_page}")
+    return limit

@@ -1,0 +1,119 @@
+"""RFC 9457 problem details: every refusal the API gives, and the mapping from ledger errors.
+
+The mapping from domain errors to HTTP statuses lives here and nowhere else (STYLE § 3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import LedgerError
+from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, RuleRefusal
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://disclosure-ledger.example/problems/"
+
+
+class Problem(Exception):
+    """An HTTP refusal with a problem type (the last part of its type URI), title and detail."""
+
+    def __init__(self, status: int, kind: str, title: str, detail: str = "", **extra: Any) -> None:
+        self.status = status
+        self.kind = kind
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+        self.headers: dict[str, str] = {}
+        super().__init__(f"{status} {kind}: {detail}")
+
+    def body(self, instance: str | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": TYPE_BASE + self.kind, "title": self.title, "status": self.status}
+        if self.detail:
+            out["detail"] = self.detail
+        if instance:
+            out["instance"] = instance
+        out.update(self.extra)
+        return out
+
+
+def unauthorized(detail: str) -> Problem:
+    p = Problem(401, "unauthorized", "Missing or invalid API token", detail)
+    p.headers["WWW-Authenticate"] = 'Bearer realm="disclosure-ledger"'
+    return p
+
+
+def forbidden(role: str, allowed: tuple[str, ...]) -> Problem:
+    return Problem(403, "forbidden", "Role not allowed",
+                   f"role {role!r} may not use this endpoint (allowed: {', '.join(allowed)})")
+
+
+def refusal_problem(e: AppendRefused) -> Problem:
+    """A statement the ledger refused and did not store (contract point 11)."""
+    rule = e.rule
+    if rule in ("ledger.duplicate_id", "ledger.refused_id"):
+        return Problem(409, "statement-id-conflict", "Statement id already used or refused", str(e), rule=rule)
+    if rule == "ledger.behind_checkpoint":
+        return Problem(503, "ledger-behind-checkpoint", "The ledger refuses appends", str(e), rule=rule)
+    if rule == "signature" or rule.startswith(("trust.", "time")):
+        return Problem(403, "statement-not-trusted", "Signature or trust check failed; nothing stored", str(e),
+                       rule=rule)
+    return Problem(400, "statement-malformed", "Malformed statement or openings; nothing stored", str(e), rule=rule)
+
+
+def rule_problem(e: RuleRefusal) -> Problem:
+    """A validly signed statement a § 6103 rule refused: stored once as a `blocked` entry."""
+    return Problem(422, "rule-refusal", "Refused by a rule; recorded as a blocked entry", str(e),
+                   rule=e.rules[0] if e.rules else "", rules=list(e.rules), blocked_index=e.blocked_index,
+                   statement_id=e.statement_id)
+
+
+def problem_response(p: Problem, request: Request | None = None) -> JSONResponse:
+    return JSONResponse(p.body(), status_code=p.status, media_type=PROBLEM_JSON, headers=p.headers or None)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Every error leaves as problem details; nothing else escapes as a 5xx page."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc, request)
+
+    @app.exception_handler(RuleRefusal)
+    async def _rule(request: Request, exc: RuleRefusal) -> JSONResponse:
+        return problem_response(rule_problem(exc), request)
+
+    @app.exception_handler(AppendRefused)
+    async def _refused(request: Request, exc: AppendRefused) -> JSONResponse:
+        return problem_response(refusal_problem(exc), request)
+
+    @app.exception_handler(CheckpointRefused)
+    async def _checkpoint(request: Request, exc: CheckpointRefused) -> JSONResponse:
+        return problem_response(Problem(503, "checkpoint-refused", "The ledger refuses to sign a checkpoint", str(exc)))
+
+    @app.exception_handler(NotInitialised)
+    async def _uninitialised(request: Request, exc: NotInitialised) -> JSONResponse:
+        return problem_response(Problem(503, "not-initialised", "The ledger has no genesis entry", str(exc)))
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(request: Request, exc: LedgerError) -> JSONResponse:
+        return problem_response(Problem(400, "bad-request", "The ledger refused the request", str(exc)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Never echo the input back: a body may hold a TIN.
+        where = sorted({".".join(str(p) for p in err.get("loc", ())) for err in exc.errors()})
+        detail = "invalid request: " + "; ".join(where[:10])
+        return problem_response(Problem(422, "invalid-request", "Request does not match the schema", detail))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kinds = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
+        p = Problem(exc.status_code, kinds.get(exc.status_code, "http-error"), str(exc.detail))
+        if exc.headers:
+            p.headers.update(exc.headers)
+        return problem_response(p, request)

@@ -1,0 +1,97 @@
+"""ASGI middleware: a body-size limit (413 problem) and JSON access logs without personal data.
+
+The access log holds method, path (no query string), status and duration — never bodies,
+headers or query strings, which may carry a TIN or a token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.errors import Problem
+
+access_log = logging.getLogger("api.access")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, whether announced or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = Problem(413, "body-too-large", "Request body too large",
+                            f"request bodies are limited to {self.limit} bytes")
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await _send_problem(send, too_large if length.isdigit() else
+                                Problem(400, "bad-request", "Bad Content-Length", "Content-Length is not a number"))
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await _send_problem(send, too_large)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
+async def _send_problem(send: Send, problem: Problem) -> None:
+    data = json.dumps(problem.body()).encode()
+    await send({"type": "http.response.start", "status": problem.status,
+                "headers": [(b"content-type", b"application/problem+json"),
+                            (b"content-length", str(len(data)).encode())]})
+    await send({"type": "http.response.body", "body": data})
+
+
+class AccessLog:
+    """One JSON line per request on the ``api.access`` logger; counts responses by status class."""
+
+    def __init__(self, app: ASGIApp, count: Any = None) -> None:
+        self.app = app
+        self.count = count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            record = {"event": "access", "method": scope.get("method"), "path": scope.get("path"),
+                      "status": status, "duration_ms": round((time.perf_counter() - start) * 1000, 2)}
+            access_log.info(json.dumps(record, ensure_ascii=True))
+            if self.count is not None:
+                self.count(f"{status // 100}xx")

@@ -1,0 +1,88 @@
+"""Writes: a signed statement (or a batch) with its openings. The signature is the authentication."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from fastapi import APIRouter, Response
+
+from api.deps import State
+from api.errors import Problem
+from api.schemas import AppendedOut, BatchIn, BatchOut, SubmissionIn, problems
+from api.state import AppState
+from ledger.commitments import Opening
+from ledger.errors import LedgerError
+from ledger.store.chain import Appended
+from ledger.store.errors import AppendRefused, RuleRefusal
+
+router = APIRouter(prefix="/v1/statements", tags=["statements"])
+Wait = Literal["checkpoint"]
+
+
+def _openings(items: Sequence[Any]) -> list[Opening]:
+    try:
+        return [Opening.from_json(o.model_dump()) for o in items]
+    except LedgerError as e:
+        raise Problem(400, "statement-malformed", "Malformed statement or openings; nothing stored", str(e),
+                      rule="openings.format") from None
+
+
+def _out(a: Appended, checkpoint: str | None = None) -> AppendedOut:
+    return AppendedOut(index=a.index, leaf_hash=a.leaf_hash.hex(), statement_id=a.statement_id,
+                       recorded_at=a.recorded_at, duplicate=a.duplicate, checkpoint=checkpoint)
+
+
+def _counted(state: AppState, call: Any) -> Any:
+    try:
+        return call()
+    except RuleRefusal:
+        state.metrics.count(state.metrics.appends, "blocked")
+        raise
+    except AppendRefused:
+        state.metrics.count(state.metrics.appends, "refused")
+        raise
+
+
+@router.post(
+    "", status_code=201, response_model=AppendedOut,
+    responses={200: {"description": "an exact resubmission: the original entry", "model": AppendedOut},
+               **problems(400, 403, 409, 413, 422, 503)},
+    summary="Append one signed statement with the openings of its commitments",
+)
+def submit(body: SubmissionIn, state: State, response: Response, wait: Wait | None = None) -> AppendedOut:
+    openings = _openings(body.openings)
+    appended: Appended = _counted(state, lambda: state.service.submit(body.statement, openings))
+    state.metrics.count(state.metrics.appends, "duplicate" if appended.duplicate else "stored")
+    if appended.duplicate:
+        response.status_code = 200
+    checkpoint = None
+    if wait == "checkpoint":
+        checkpoint = state.checkpoint_covering(appended.index, state.settings.wait_timeout).encode()
+    return _out(appended, checkpoint)
+
+
+def _append_batch(state: AppState, body: BatchIn) -> list[Appended]:
+    # The disclosure service checks every statement's openings, seals them, appends the batch in
+    # one transaction (all or none) and stores the pseudonyms of bulk match chunks.
+    openings = [o for s in body.statements for o in _openings(s.openings)]
+    return list(state.service.submit_batch([s.statement for s in body.statements], openings))
+
+
+@router.post(
+    "/batch", status_code=201, response_model=BatchOut,
+    responses={200: {"description": "an exact resubmission of the whole batch", "model": BatchOut},
+               **problems(400, 403, 409, 413, 422, 503)},
+    summary="Append statements in one transaction, all or none",
+)
+def submit_batch(body: BatchIn, state: State, response: Response, wait: Wait | None = None) -> BatchOut:
+    appended: list[Appended] = _counted(state, lambda: _append_batch(state, body))
+    for a in appended:
+        state.metrics.count(state.metrics.appends, "duplicate" if a.duplicate else "stored")
+    if appended and all(a.duplicate for a in appended):
+        response.status_code = 200
+    checkpoint = None
+    if wait == "checkpoint" and appended:
+        last = max(a.index for a in appended)
+        checkpoint = state.checkpoint_covering(last, state.settings.wait_timeout).encode()
+    return BatchOut(appended=[_out(a) for a in appended], checkpoint=checkpoint)

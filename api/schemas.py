@@ -1,0 +1,130 @@
+"""Request and response bodies (separate from the ledger's own types)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_NOTE_CHARS = 65_536  # the note itself is refused past 60,000 bytes by the ledger
+
+
+class OpeningIn(BaseModel):
+    """The opening of one commitment (FORMAT § 13): field, base64 salt (16 bytes), value."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(max_length=128)
+    salt: str = Field(max_length=64)
+    value: Any
+
+
+class SubmissionIn(BaseModel):
+    """A signed statement (C2SP signed note) and the openings of its commitments."""
+
+    model_config = ConfigDict(extra="forbid")
+    statement: str = Field(max_length=MAX_NOTE_CHARS)
+    openings: list[OpeningIn] = Field(default_factory=list, max_length=5000)
+
+
+class BatchIn(BaseModel):
+    """Statements appended in one transaction, all or none (e.g. the chunks of a bulk statement)."""
+
+    model_config = ConfigDict(extra="forbid")
+    statements: list[SubmissionIn] = Field(min_length=1, max_length=256)
+
+
+class AppendedOut(BaseModel):
+    index: int
+    leaf_hash: str = Field(description="lowercase hex SHA-256 leaf hash (RFC 6962) of the entry")
+    statement_id: str
+    recorded_at: str
+    duplicate: bool = Field(description="true: an exact resubmission; index is the original entry's")
+    checkpoint: str | None = Field(None, description="with ?wait=checkpoint: the first checkpoint note covering it")
+
+
+class BatchOut(BaseModel):
+    appended: list[AppendedOut]
+    checkpoint: str | None = None
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    root: str = Field(description="lowercase hex root")
+    note: str = Field(description="the signed checkpoint note, exactly as signed")
+
+
+class CheckpointsOut(BaseModel):
+    checkpoints: list[CheckpointOut]
+
+
+class ConsistencyOut(BaseModel):
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    path: list[str]
+
+
+class InclusionOut(BaseModel):
+    index: int
+    tree_size: int
+    leaf_hash: str
+    root: str
+    path: list[str]
+
+
+class EntryOut(BaseModel):
+    index: int
+    entry_b64: str = Field(description="strict base64 of the entry's stored bytes")
+    leaf_hash: str
+
+
+class EntriesOut(BaseModel):
+    entries: list[EntryOut]
+    next_start: int | None = Field(description="where the next page starts; null at the end of the log")
+
+
+class TaxpayerQueryIn(BaseModel):
+    """An oversight read of one taxpayer's history; the read itself is recorded in the ledger."""
+
+    model_config = ConfigDict(extra="forbid")
+    tin: str = Field(min_length=1, max_length=32)
+    purpose: str = Field(min_length=1, max_length=2000, description="why this history is read (committed to)")
+
+
+class InspectionOut(BaseModel):
+    index: int
+    leaf_hash: str
+    statement_id: str
+
+
+class TaxpayerHistoryOut(BaseModel):
+    inspection: InspectionOut
+    history: list[dict[str, Any]]
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str]
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"}, "rule": {"type": "string"},
+        "rules": {"type": "array", "items": {"type": "string"}},
+        "blocked_index": {"type": ["integer", "null"]}, "statement_id": {"type": ["string", "null"]},
+    },
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for problem-detail statuses."""
+    return {s: {"description": "problem details (RFC 9457)",
+                "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}} for s in statuses}

@@ -1,0 +1,42 @@
+"""The API's settings, read once at the composition root. No secret has a default."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ledger.config import ConfigError, Settings
+
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """What the HTTP service needs beyond the ledger's own settings."""
+
+    ledger: Settings
+    max_body_bytes: int = MIB  # larger request bodies get 413
+    max_page: int = 1000  # most entries or checkpoints one listing returns
+    checkpoint_max_age: float = 60.0  # /readyz fails when entries wait longer than this for a checkpoint
+    wait_timeout: float = 10.0  # ?wait=checkpoint gives up after this many seconds
+    background_checkpoints: bool = True  # sign a checkpoint for entries that arrive after the last one
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < 1024 or self.max_page < 1 or self.checkpoint_max_age <= 0 or self.wait_timeout <= 0:
+            raise ConfigError("API limits must be positive (max_body_bytes at least 1024)")
+
+    @classmethod
+    def from_env(cls, ledger: Settings, environ: Mapping[str, str] | None = None) -> ApiSettings:
+        """LEDGER_API_MAX_BODY_BYTES, LEDGER_API_MAX_PAGE, LEDGER_API_CHECKPOINT_MAX_AGE, LEDGER_API_WAIT_TIMEOUT."""
+        env = os.environ if environ is None else environ
+        try:
+            return cls(
+                ledger,
+                max_body_bytes=int(env.get("LEDGER_API_MAX_BODY_BYTES", MIB)),
+                max_page=int(env.get("LEDGER_API_MAX_PAGE", 1000)),
+                checkpoint_max_age=float(env.get("LEDGER_API_CHECKPOINT_MAX_AGE", 60.0)),
+                wait_timeout=float(env.get("LEDGER_API_WAIT_TIMEOUT", 10.0)),
+            )
+        except ValueError as e:
+            raise ConfigError(f"bad API setting: {e}") from None

@@ -1,0 +1,225 @@
+"""Bulk statements on the principal's side: a manifest and its chunks (FORMAT § 17.7).
+
+``bulk_statement`` turns a statement's head and its items into a signed manifest plus signed
+chunks, each with the openings of the commitments it carries; ``submit_bulk`` sends them to the
+disclosure service in batches (one transaction per batch). ``read_bulk`` reads a bulk
+statement's items back from the log, chunk by chunk, without holding them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.client.disclosure import Line, Recipient, Submission
+from ledger.client.trust import signed
+from ledger.commitments import Opening, commit
+from ledger.entry import parse_entry
+from ledger.errors import LedgerError
+from ledger.keys import SignerKey
+from ledger.lines import CHUNK_LINES, LinesTree, chunk_count, item_leaf
+from ledger.rules.catalog import LAW_VERSION
+from ledger.statement import Statement, parse_statement
+from ledger.store.chain import Appended
+from ledger.times import utc_now
+
+BATCH_CHUNKS = 64  # chunks per transaction when submitting (about 3 MB of statements)
+
+
+ChunkSource = Callable[[int], tuple[list[Any], list[Opening]]]
+
+
+@dataclass(frozen=True)
+class BulkSubmission:
+    """A signed manifest; its chunks are signed on demand, in order, from a reproducible source.
+
+    ``source(c)`` returns chunk c's items and the openings of their commitments. It is called
+    twice per chunk (once to compute the manifest's root, once to sign), so a source can build
+    its items lazily (``derived_salt`` keeps commitments reproducible) and nothing the size of
+    the whole statement is held in memory.
+    """
+
+    manifest: Submission
+    signers: tuple[SignerKey, ...]
+    kind: str
+    line_count: int
+    source: ChunkSource
+    issued_at: datetime
+
+    @property
+    def statement_id(self) -> str:
+        return self.manifest.statement_id
+
+    @property
+    def chunk_count(self) -> int:
+        return chunk_count(self.line_count)
+
+    def chunk(self, c: int) -> Submission:
+        """Chunk c, signed: the same bytes every time (id, time and items are fixed, Ed25519 is
+        deterministic), so resubmitting a batch after a failure returns the original indices."""
+        items, openings = self.source(c)
+        cid = f"{self.statement_id}.c{c}"
+        note = signed(list(self.signers), "chunk", {"of": self.statement_id, "kind": self.kind, "chunk": c,
+                                                    "first_line": c * CHUNK_LINES, "lines": items}, cid,
+                      issued_at=self.issued_at)
+        return Submission(note, tuple(openings), cid)
+
+    def parts(self) -> Iterator[Submission]:
+        yield self.manifest
+        for c in range(self.chunk_count):
+            yield self.chunk(c)
+
+
+def derived_salt(seed: bytes, k: int, field: str) -> bytes:
+    """A commitment salt derived from a secret per-statement seed (16 bytes of HMAC-SHA-256).
+
+    As hiding as a random salt while the seed stays secret (the seed never leaves the client),
+    and lets a bulk builder recompute line k's commitments instead of holding millions of openings.
+    """
+    return hmac.digest(seed, f"{k}:{field}".encode(), "sha256")[:16]
+
+
+def list_source(items: Sequence[Any], openings: Callable[[int], Sequence[Opening]] | None = None) -> ChunkSource:
+    """A chunk source over items held in memory; ``openings(k)`` gives item k's openings."""
+    def source(c: int) -> tuple[list[Any], list[Opening]]:
+        first = c * CHUNK_LINES
+        part = list(items[first:first + CHUNK_LINES])
+        found: list[Opening] = []
+        if openings is not None:
+            for k in range(first, first + len(part)):
+                found.extend(openings(k))
+        return part, found
+    return source
+
+
+def bulk_statement(signers: Sequence[SignerKey], type_: str, head: dict[str, Any], line_count: int,
+                   source: ChunkSource, head_openings: Sequence[Opening] = (),
+                   statement_id: str | None = None) -> BulkSubmission:
+    """Sign ``head`` + ``{"bulk": …}`` as the manifest of ``line_count`` items from ``source``."""
+    if line_count < 1:
+        raise LedgerError("a bulk statement has at least one item")
+    tree = LinesTree()
+    for c in range(chunk_count(line_count)):
+        items, _ = source(c)
+        expected = min(CHUNK_LINES, line_count - c * CHUNK_LINES)
+        if len(items) != expected:
+            raise LedgerError(f"chunk {c} of the source holds {len(items)} items, expected {expected}")
+        tree.add_chunk([item_leaf(it) for it in items])
+    sid = statement_id or str(uuid.uuid4())
+    body = dict(head)
+    body["bulk"] = {"line_count": line_count, "chunk_count": chunk_count(line_count),
+                    "lines_root": tree.root().hex()}
+    issued_at = utc_now()
+    manifest = Submission(signed(list(signers), type_, body, sid, issued_at=issued_at), tuple(head_openings), sid)
+    return BulkSubmission(manifest, tuple(signers), type_, line_count, source, issued_at)
+
+
+def submit_bulk(submit_batch: Callable[[list[str], list[Opening]], list[Appended]], bulk: BulkSubmission,
+                batch_chunks: int = BATCH_CHUNKS, progress: Callable[[int], None] | None = None) -> list[Appended]:
+    """Submit a manifest and its chunks, ``batch_chunks`` statements per transaction, in order.
+
+    Each batch lands whole or not at all; a refusal raises (earlier batches stay).
+    """
+    out: list[Appended] = []
+    batch: list[Submission] = []
+    for part in bulk.parts():
+        batch.append(part)
+        if len(batch) == batch_chunks:
+            out.extend(submit_batch([p.note for p in batch], [o for p in batch for o in p.openings]))
+            if progress is not None:
+                progress(len(batch))
+            batch = []
+    if batch:
+        out.extend(submit_batch([p.note for p in batch], [o for p in batch for o in p.openings]))
+        if progress is not None:
+            progress(len(batch))
+    return out
+
+
+def read_chunks(ledger: Any, indices: Sequence[int]) -> Iterator[tuple[int, Statement]]:
+    """(index, statement) of the chunks at ``indices`` (from ``DomainState.parts``), in order."""
+    for start in range(0, len(indices), 256):
+        part = list(indices[start:start + 256])
+        with ledger.recorder.reading() as db:
+            marks = ",".join(["%s"] * len(part))
+            rows = db.all(f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx IN ({marks}) "  # noqa: S608
+                          "ORDER BY idx", part)
+        for idx, data in rows:
+            yield int(idx), parse_statement(parse_entry(bytes(data)).statement)
+
+
+def statement_items(ledger: Any, stmt: Statement, parts: dict[str, list[int]]) -> Iterator[Any]:
+    """The items of a lifecycle statement, inline or bulk (read from its chunks)."""
+    body = stmt.envelope["body"]
+    if "lines" in body:
+        yield from body["lines"]
+        return
+    for _idx, chunk in read_chunks(ledger, parts.get(stmt.id, [])):
+        yield from chunk.envelope["body"]["lines"]
+
+
+# ---- builders of the four bulk kinds -------------------------------------------------------------
+def bulk_request(signer: SignerKey, *, exception: str, agency: str, statute: str | None, purpose: str,
+                 purpose_text: str, fields: Sequence[str], recipients: Sequence[Recipient],
+                 lines: Sequence[Line], case_ids: Sequence[str] = (), court_order: str | None = None,
+                 resubmits: str | None = None, statement_id: str | None = None) -> BulkSubmission:
+    """A written request naming ``len(lines)`` taxpayers, in bulk form (any size up to 10 million)."""
+    seed = secrets.token_bytes(32)  # never leaves this process: it derives the lines' salts
+    head_openings: list[Opening] = []
+
+    def c(field: str, value: Any) -> str:
+        opening = commit(field, value)
+        head_openings.append(opening)
+        return opening.commitment
+
+    head = {
+        "exception": exception, "agency": agency, "statute": statute, "purpose": purpose,
+        "purpose_text": c("purpose_text", purpose_text), "fields": list(fields),
+        "recipients": [{"name": c("recipient_name", r.name), "agency": r.agency,
+                        "personally_and_directly_engaged": r.personally_and_directly_engaged,
+                        "solely_for_use": r.solely_for_use, "caseload": r.caseload} for r in recipients],
+        "case_ids": [c("case_id", x) for x in case_ids], "court_order": court_order, "resubmits": resubmits,
+    }
+
+    def source(chunk: int) -> tuple[list[Any], list[Opening]]:
+        items: list[Any] = []
+        openings: list[Opening] = []
+        first = chunk * CHUNK_LINES
+        for k in range(first, min(first + CHUNK_LINES, len(lines))):
+            ln = lines[k]
+            item: dict[str, Any] = {"periods": list(ln.periods)}
+            for f in ("tin", "name", "address", "reason"):
+                value = getattr(ln, f)
+                if value is None:
+                    item[f] = None
+                else:
+                    opening = commit(f, value, derived_salt(seed, k, f))
+                    openings.append(opening)
+                    item[f] = opening.commitment
+            items.append(item)
+        return items, openings
+
+    return bulk_statement([signer], "request", head, len(lines), source, head_openings, statement_id)
+
+
+def bulk_review(signer: SignerKey, request_id: str, decisions: Sequence[tuple[int, str, str]],
+                red_flags: Sequence[str]) -> BulkSubmission:
+    """Decisions (line, "approve"|"refuse", reason code) for every line, in line order."""
+    items = [{"line": k, "decision": d, "reason": r} for k, d, r in decisions]
+    head = {"request": request_id, "law_version": LAW_VERSION, "red_flags": sorted(red_flags)}
+    return bulk_statement([signer], "review", head, len(items), list_source(items))
+
+
+def bulk_release(signer: SignerKey, request_id: str, review_id: str, lines: Sequence[int], fields: Sequence[str],
+                 recipients: Sequence[int], delivered_file: bytes,
+                 channel: str = "secure-file-transfer") -> BulkSubmission:
+    """Exactly the approved lines (strictly increasing) and fields, to recipients named in the request."""
+    head = {"request": request_id, "review": review_id, "fields": list(fields), "recipients": list(recipients),
+            "file_sha256": hashlib.sha256(delivered_file).hexdigest(), "channel": channel}
+    return bulk_statement([signer], "release", head, len(lines), list_source(sorted(lines)))

@@ -1,0 +1,108 @@
+"""Bulk statements: line commitments, the manifest's root, and where a line sits (FORMAT § 17.7).
+
+A bulk statement (a request naming 1.3 million taxpayers, its match results, its review, its
+release) is a manifest holding ``{"line_count", "chunk_count", "lines_root"}`` plus ``chunk``
+statements of ``CHUNK_LINES`` items each. An item's *line commitment* is the RFC 6962 leaf hash
+of its canonical JSON; ``lines_root`` is the RFC 6962 root over all of them. Because
+``CHUNK_LINES`` is a power of two, chunk *c* is a complete subtree of that tree, so the ordinary
+inclusion path of item *k* is the path inside its chunk followed by the chunk's path in the root.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ledger.canonical import canonical_bytes
+from ledger.errors import ProofError
+from ledger.merkle import Frontier, leaf_hash, node_hash
+from ledger.proofs import inclusion_path, verify_inclusion
+
+CHUNK_LINES = 128  # a power of two: a chunk is a complete subtree of the manifest's tree
+BULK_KINDS = ("request", "match_result", "review", "release")
+
+
+def chunk_count(line_count: int) -> int:
+    """How many chunks carry ``line_count`` items."""
+    return -(-line_count // CHUNK_LINES)
+
+
+def item_leaf(item: Any) -> bytes:
+    """The line commitment of one item: SHA-256(0x00 || JCS(item))."""
+    return leaf_hash(canonical_bytes(item))
+
+
+class LinesTree:
+    """Builds ``lines_root`` incrementally, chunk by chunk, and keeps each chunk's subtree root."""
+
+    def __init__(self) -> None:
+        self.frontier = Frontier()
+        self.chunk_roots: list[bytes] = []
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
+
+    def add_chunk(self, leaves: Sequence[bytes]) -> None:
+        if self.frontier.size % CHUNK_LINES:
+            raise ProofError("only the last chunk may hold fewer than CHUNK_LINES items")
+        for leaf in leaves:
+            self.frontier.append(leaf)
+        self.chunk_roots.append(_subtree_root(leaves))
+
+    def root(self) -> bytes:
+        return self.frontier.root()
+
+
+def _subtree_root(leaves: Sequence[bytes]) -> bytes:
+    """RFC 6962 root of a chunk's leaves (a list of at most CHUNK_LINES hashes)."""
+    frontier = Frontier()
+    for leaf in leaves:
+        frontier.append(leaf)
+    return frontier.root()
+
+
+def lines_root(leaves: Sequence[bytes]) -> bytes:
+    tree = LinesTree()
+    for start in range(0, len(leaves), CHUNK_LINES):
+        tree.add_chunk(leaves[start:start + CHUNK_LINES])
+    return tree.root()
+
+
+def line_path(k: int, chunk_leaves: Sequence[bytes], chunk_roots: Sequence[bytes], line_count: int) -> list[bytes]:
+    """The RFC 6962 inclusion path of item ``k`` in the manifest's tree.
+
+    Needs only the leaves of item k's own chunk and every chunk's subtree root: the path inside
+    the chunk, then the chunk's path among the chunk roots (a tree of chunk roots is the upper
+    part of the manifest's tree because every chunk but the last is full).
+    """
+    if not 0 <= k < line_count:
+        raise ProofError(f"line {k} is outside a bulk statement of {line_count} lines")
+    c, pos = divmod(k, CHUNK_LINES)
+    if len(chunk_roots) != chunk_count(line_count):
+        raise ProofError(f"{len(chunk_roots)} chunk roots for {line_count} lines")
+    inner = inclusion_path(pos, len(chunk_leaves), _ranges(chunk_leaves))
+    outer = inclusion_path(c, len(chunk_roots), _ranges(chunk_roots))
+    return inner + outer
+
+
+def verify_line(k: int, line_count: int, item: Any, path: Sequence[bytes], root: bytes) -> None:
+    """Check that ``item`` is line ``k`` of the bulk statement whose ``lines_root`` is ``root``."""
+    verify_inclusion(k, line_count, item_leaf(item), path, root)
+
+
+def _ranges(hashes: Sequence[bytes]) -> Any:
+    cache: dict[tuple[int, int], bytes] = {}
+
+    def range_hash(a: int, b: int) -> bytes:
+        if b - a == 1:
+            return hashes[a]
+        got = cache.get((a, b))
+        if got is None:
+            k = 1
+            while k << 1 < b - a:
+                k <<= 1
+            got = cache[(a, b)] = node_hash(range_hash(a, a + k), range_hash(a + k, b))
+        return got
+
+    return range_hash

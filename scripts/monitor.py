@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Checkpoint monitor for oversight bodies: follow a Disclosure Ledger's public checkpoints.
+
+    python monitor.py --url https://ledger.example.gov --vkey KEY --archive DIR
+        [--interval SECONDS] [--once] [--polls N]
+
+Each poll fetches the ledger's latest checkpoint (``GET /v1/checkpoint``), verifies its
+signature with the pinned verifier key ``--vkey`` (the trust root, a C2SP vkey string or a
+file holding it), and checks it against the last checkpoint archived in ``--archive``:
+
+* a smaller tree size is a **rollback** (e.g. the operator restored an old database);
+* the same size with another root is a **fork**;
+* a larger size must come with a consistency proof (``GET /v1/proofs/consistency``) that
+  verifies from the archived root to the new one (RFC 9162 § 2.1.4), else **inconsistent**.
+
+A checkpoint that passes is archived as ``DIR/<size>.checkpoint`` (the exact note bytes),
+so the archive is evidence anyone can re-check offline with the same key.
+
+Exit status: 0 when every poll held (with ``--once`` or ``--polls``); **1 on an alarm**
+(bad signature, rollback, fork, inconsistent proof, or an archive that no longer verifies),
+printed to stderr as ``ALARM <kind>: <details>``; 2 for usage errors, or when the ledger
+cannot be reached with ``--once``. A network failure in the polling loop is reported and
+retried; it is not an alarm.
+
+Standalone: Python 3.11+, pynacl, and ``verify_ledger.py`` (the court's verifier, which
+bundles the ledger's integrity core) in the same folder. Nothing else, no secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import verify_ledger as core  # the bundled integrity core, next to this file
+
+SUFFIX = ".checkpoint"
+
+
+class Alarm(Exception):
+    """Evidence that the ledger misbehaved (or the archive was altered)."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        self.kind = kind
+        super().__init__(f"ALARM {kind}: {detail}")
+
+
+class Unreachable(Exception):
+    """The ledger did not answer as expected (network, HTTP status): not evidence of misbehaviour."""
+
+
+def _get(url: str, timeout: float) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # the operator chooses the URL
+            return bytes(response.read())
+    except urllib.error.HTTPError as e:
+        raise Unreachable(f"{url}: HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise Unreachable(f"{url}: {e}") from None
+
+
+class Monitor:
+    def __init__(self, base_url: str, vkey: core.VerifierKey, archive: Path, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.vkey = vkey
+        self.archive = archive
+        self.timeout = timeout
+        archive.mkdir(parents=True, exist_ok=True)
+
+    def last_archived(self) -> core.SignedCheckpoint | None:
+        """The largest archived checkpoint, re-verified (an altered archive is an alarm too)."""
+        notes = sorted(self.archive.glob("*" + SUFFIX), key=lambda p: int(p.stem) if p.stem.isdigit() else -1)
+        if not notes:
+            return None
+        try:
+            return core.open_checkpoint(notes[-1].read_bytes(), self.vkey)
+        except core.LedgerError as e:
+            raise Alarm("archive", f"{notes[-1]} does not verify with the pinned key: {e}") from None
+
+    def poll(self) -> tuple[core.SignedCheckpoint, bool]:
+        """One poll: (the current checkpoint, whether it is new). Raises Alarm or Unreachable."""
+        data = _get(self.base_url + "/v1/checkpoint", self.timeout)
+        try:
+            signed = core.open_checkpoint(data, self.vkey)
+        except core.LedgerError as e:
+            raise Alarm("bad-signature", f"the served checkpoint does not verify with {self.vkey}: {e}") from None
+        new = signed.checkpoint
+        last = self.last_archived()
+        if last is not None:
+            old = last.checkpoint
+            if new.size < old.size:
+                raise Alarm("rollback", f"the ledger serves a checkpoint of size {new.size}, "
+                                        f"smaller than the archived {old.size}")
+            if new.size == old.size:
+                if new.root != old.root:
+                    raise Alarm("fork", f"two signed checkpoints of size {new.size} with different roots: "
+                                        f"{old.root.hex()} archived, {new.root.hex()} served")
+                return signed, False
+            url = f"{self.base_url}/v1/proofs/consistency?old={old.size}&new={new.size}"
+            try:
+                proof = json.loads(_get(url, self.timeout))
+                path = [bytes.fromhex(h) for h in proof["path"]]
+                core.verify_consistency(old.size, new.size, old.root, new.root, path)
+            except Unreachable:
+                raise
+            except (core.LedgerError, ValueError, KeyError, TypeError) as e:
+                raise Alarm("inconsistent", f"checkpoint {new.size} is not proved to extend the archived "
+                                            f"{old.size}: {e}") from None
+        target = self.archive / f"{new.size}{SUFFIX}"
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(target)
+        return signed, True
+
+
+def _read_vkey(text: str) -> core.VerifierKey:
+    path = Path(text)
+    if "+" not in text and path.exists():
+        text = path.read_text(encoding="utf-8")
+    return core.parse_vkey(text.strip())
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="monitor.py", description=__doc__.split("\n\n")[0])
+    p.add_argument("--url", required=True, help="the ledger's base URL")
+    p.add_argument("--vkey", required=True, help="pinned checkpoint verifier key, or a file holding it")
+    p.add_argument("--archive", required=True, type=Path, help="directory of archived checkpoints")
+    p.add_argument("--interval", type=float, default=60.0, help="seconds between polls (default 60)")
+    p.add_argument("--timeout", type=float, default=10.0, help="HTTP timeout in seconds")
+    p.add_argument("--once", action="store_true", help="poll once and exit")
+    p.add_argument("--polls", type=int, help="poll this many times and exit")
+    args = p.parse_args(argv)
+    try:
+        vkey = _read_vkey(args.vkey)
+    except (core.LedgerError, OSError) as e:
+        print(f"error: --vkey: {e}", file=sys.stderr)
+        return 2
+    monitor = Monitor(args.url, vkey, args.archive, args.timeout)
+    polls = 1 if args.once else args.polls
+    done = 0
+    while True:
+        try:
+            signed, is_new = monitor.poll()
+            cp = signed.checkpoint
+            state = "new" if is_new else "unchanged"
+            print(f"ok: checkpoint size {cp.size} root {cp.root.hex()} ({state})", flush=True)
+        except Alarm as e:
+            print(str(e), file=sys.stderr, flush=True)
+            return 1
+        except Unreachable as e:
+            print(f"unreachable: {e}", file=sys.stderr, flush=True)
+            if args.once:
+                return 2
+        done += 1
+        if polls is not None and done >= polls:
+            return 0
+        time.sleep(args.interval)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
