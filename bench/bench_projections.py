@@ -13,7 +13,8 @@
    match result with pseudonyms, review, release: four entries each, signed, appended
    without the rules engine), ``Runner.rebuild()`` timed; then every row it wrote is
    re-inserted into empty tables by a raw bulk insert (SQLAlchemy Core executemany, 10,000
-   rows per statement batch, one transaction per table). Goal: rebuild rows/s >= 0.25 x raw.
+   rows per statement batch, one transaction per table); ``--rebuild-rounds`` alternating
+   rounds, medians compared. Goal: rebuild rows/s >= 0.25 x raw.
 
 The rows for 1–2 are synthetic view rows loaded in bulk (COPY on PostgreSQL, executemany
 on SQLite; indexes built after loading), not produced through the ledger: building a
@@ -286,37 +287,54 @@ def build_ledger(url: str, tmp: Path, requests: int) -> int:
 
 
 def rebuild_bench(backend: Backend, args: argparse.Namespace) -> dict[str, Any]:
+    """Rounds alternate rebuild and raw insert (order flipped every round), each into fresh
+    tables; the medians are compared, so load from other processes hits both alike."""
     url = backend.url()
     t0 = time.perf_counter()
     size = build_ledger(url, backend.tmp, args.rebuild_requests)
     print(f"  [{backend.name}] ledger of {size:,} entries built in {time.perf_counter() - t0:.1f}s", flush=True)
     src = open_database(url)
-    views = open_database(backend.url())
-    runner = Runner(LogSource(src), views)
-    t0 = time.perf_counter()
-    runner.rebuild()
-    rebuild_s = time.perf_counter() - t0
-    t = view_tables(views.schema)
-    data: dict[str, list[dict[str, Any]]] = {}
-    with views.engine.connect() as conn:
-        for tb in t.metadata.sorted_tables:
-            if tb.name != "pj_tracking":
-                data[tb.name] = [dict(r) for r in conn.execute(sa.select(tb)).mappings()]
+
+    def rebuild() -> tuple[float, dict[str, list[dict[str, Any]]]]:
+        views = open_database(backend.url())
+        runner = Runner(LogSource(src), views)
+        t0 = time.perf_counter()
+        runner.rebuild()
+        secs = time.perf_counter() - t0
+        t = view_tables(views.schema)
+        with views.engine.connect() as conn:
+            data = {tb.name: [dict(r) for r in conn.execute(sa.select(tb)).mappings()]
+                    for tb in t.metadata.sorted_tables if tb.name != "pj_tracking"}
+        views.close()
+        return secs, data
+
+    def raw(data: dict[str, list[dict[str, Any]]]) -> float:
+        views = open_database(backend.url())
+        Runner(LogSource(src), views).create()
+        tables = {tb.name: tb for tb in view_tables(views.schema).metadata.sorted_tables}
+        t0 = time.perf_counter()
+        for name, rows in data.items():
+            with views.engine.begin() as conn:
+                for start in range(0, len(rows), 10_000):
+                    conn.execute(tables[name].insert(), rows[start:start + 10_000])
+        secs = time.perf_counter() - t0
+        views.close()
+        return secs
+
+    first, data = rebuild()
+    rebuild_s, raw_s = [first], [raw(data)]
+    for i in range(1, args.rebuild_rounds):
+        if i % 2:
+            raw_s.append(raw(data))
+            rebuild_s.append(rebuild()[0])
+        else:
+            rebuild_s.append(rebuild()[0])
+            raw_s.append(raw(data))
+    src.close()
     n_rows = sum(len(v) for v in data.values())
-    raw_views = open_database(backend.url())
-    Runner(LogSource(src), raw_views).create()
-    t2 = view_tables(raw_views.schema)
-    tables = {tb.name: tb for tb in t2.metadata.sorted_tables}
-    t0 = time.perf_counter()
-    for name, rows in data.items():
-        with raw_views.engine.begin() as conn:
-            for start in range(0, len(rows), 10_000):
-                conn.execute(tables[name].insert(), rows[start:start + 10_000])
-    raw_s = time.perf_counter() - t0
-    for db in (src, views, raw_views):
-        db.close()
-    return {"entries": size, "rows": n_rows, "rebuild_s": rebuild_s, "raw_s": raw_s,
-            "rebuild_rows_per_s": n_rows / rebuild_s, "raw_rows_per_s": n_rows / raw_s}
+    rb, rw = statistics.median(rebuild_s), statistics.median(raw_s)
+    return {"entries": size, "rows": n_rows, "rebuild_s": rb, "raw_s": rw,
+            "rebuild_rows_per_s": n_rows / rb, "raw_rows_per_s": n_rows / rw}
 
 
 def main() -> int:
@@ -326,6 +344,7 @@ def main() -> int:
     ap.add_argument("--lookups", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--rebuild-requests", type=int, default=400, help="requests of 150 lines for the rebuild run")
+    ap.add_argument("--rebuild-rounds", type=int, default=3, help="alternating rebuild / raw-insert rounds")
     ap.add_argument("--backends", default="sqlite,postgres")
     args = ap.parse_args()
     ok = True

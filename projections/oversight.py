@@ -47,8 +47,8 @@ class InspectionsProjection(EntryProjection):
 
     def apply(self, conn: sa.Connection, t: ViewTables, items: Sequence[Any]) -> None:
         rows = [{"idx": e.index, "recorded_at": e.recorded_at, "signer": e.signers[0],
-                 "view": e.body["view"], "role": e.body["role"], "subject_commitment": e.body["subject"],
-                 "pseudonym": e.pseudonyms.get(0)}
+                 "reader": e.body.get("reader"), "view": e.body["view"], "role": e.body["role"],
+                 "subject_commitment": e.body["subject"], "pseudonym": e.pseudonyms.get(0)}
                 for e in items if e.type == "inspection"]
         if rows:
             conn.execute(sa.insert(t.inspection), rows)

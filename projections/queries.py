@@ -168,7 +168,8 @@ class Queries:
                  .where(rl.c.pseudonym == pseudonym, *rng.where(rl.c.recorded_at),
                         *after_cond(rl.c.idx, 1, rl.c.line))
                  .order_by(rl.c.idx, rl.c.line).limit(limit))
-        q_ins = (sa.select(ins.c.idx.label("index"), ins.c.recorded_at, ins.c.signer, ins.c.view, ins.c.role)
+        q_ins = (sa.select(ins.c.idx.label("index"), ins.c.recorded_at, ins.c.signer, ins.c.reader, ins.c.view,
+                           ins.c.role)
                  .where(ins.c.pseudonym == pseudonym, *rng.where(ins.c.recorded_at),
                         *after_cond(ins.c.idx, 2, None))
                  .order_by(ins.c.idx).limit(limit))

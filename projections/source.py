@@ -23,7 +23,7 @@ from projections.db import Database, database_errors
 from projections.errors import ProjectionError
 from projections.tables import ledger_tables
 
-# How long a match result without its pseudonyms is held back before it is applied without
+# How long a match result or inspection without its pseudonyms is held back before it is applied without
 # them (a match appended by the CLI, not the disclosure service, never gets any).
 PSEUDONYM_GRACE = timedelta(seconds=30)
 
@@ -66,6 +66,8 @@ class CheckpointRow:
 
 def _expects_pseudonyms(entry: LogEntry) -> bool:
     body = entry.body
+    if entry.type == "inspection":  # the subject's pseudonym, stored as (idx, 0)
+        return True
     if entry.type == "match_result" or (entry.type == "chunk" and body.get("kind") == "match_result"):
         lines = body.get("lines")
         return isinstance(lines, list) and any(isinstance(x, dict) and x.get("taxpayer") for x in lines)

@@ -175,6 +175,7 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("idx", sa.BigInteger, primary_key=True),
         c("recorded_at", _TIME, nullable=False),
         c("signer", sa.String(200), nullable=False),
+        c("reader", _CODE),  # the principal the read was made for (inspections that name one)
         c("view", _CODE, nullable=False),
         c("role", _CODE, nullable=False),
         c("subject_commitment", _HEX, nullable=False),

@@ -184,7 +184,8 @@ class LogBuilder:
 
     def inspection(self, taxpayer: int) -> None:
         self.n += 1
-        idx = self._append("oversight", "inspection", {"view": "taxpayer_history", "subject": h("subj", self.n),
+        idx = self._append("oversight", "inspection", {"view": "taxpayer_history", "reader": "tigta.gov/auditor",
+                                                        "subject": h("subj", self.n),
                                                         "role": "oversight", "purpose": h("purpose", self.n)})
         self.store_pseudonyms([(idx, 0, h("pseudonym", taxpayer))])
 
