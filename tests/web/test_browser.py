@@ -129,6 +129,15 @@ def test_oversight_journey(page, demo):
     for got, w in zip(rows, want, strict=True):
         assert got == {k: str(v) for k, v in w.items()}
 
+    # on a phone: no page wider than the screen (wide tables scroll in their own focusable region)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/", "/requests", "/disclosures", "/audit", f"/annual?year={year}", "/entries/1"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 391, path
+    check(page, "entry-phone")
+    page.goto("/audit")
+    check(page, "audit-phone")
+
     # sign out: the session is gone
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/signin")
@@ -205,6 +214,10 @@ def test_keyboard_and_phone(page, demo):
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390 + 1, width
     check(page, "overview-operator-phone")
+    for path in ("/checkpoints", "/trust"):
+        page.goto(path)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 391, path
+    check(page, "checkpoints-phone")
     page.goto("/taxpayer")
     assert "may not see this page" in page.content()
     check(page, "refused-operator")
