@@ -225,6 +225,7 @@ def overview(request: Request, state: State) -> Response:
             out["pending"] = [r for r in reqs if r["withdrawn_index"] is None
                               and r["approved"] + r["refused"] < r["requested"]]
             out["request_count"] = len(reqs)
+            out["blocked"] = q.blocked(limit=1000).items
         return out
 
     got = _query(request, session, state, read)

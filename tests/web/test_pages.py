@@ -171,3 +171,11 @@ def test_overview_shows_a_tampered_stored_log(tmp_path):
         assert "✘ NOT verified" in page and "✔ verified" not in page
     finally:
         close()
+
+
+def test_overview_lists_blocked_attempts_for_readers(demo):
+    page = signed_in(demo, "court").get("/").text
+    assert len(demo.report.blocked) > 0
+    assert f"{len(demo.report.blocked)} statements were refused by the rules" in page
+    for _, rules in demo.report.blocked:
+        assert all(rule in page for rule in rules)
