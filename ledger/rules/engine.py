@@ -84,6 +84,17 @@ class RuleEngine:
         if stmt.type in DOMAIN_TYPES:
             self.state.apply(stmt, index)
 
+    def refers_to(self, stmt: Statement) -> str | None:
+        """The request a statement is about (for a `blocked` entry's ``refers_to``), if any."""
+        body = stmt.envelope["body"]
+        if stmt.type == "chunk":
+            bulk = self.state.bulk.get(body.get("of", ""))
+            return bulk.request if bulk is not None else None
+        if stmt.type == "request":
+            return body.get("resubmits") if isinstance(body.get("resubmits"), str) else None
+        ref = body.get("request")
+        return ref if isinstance(ref, str) else None
+
     def check_schema(self, stmt: Statement) -> None:
         """Malformed bodies are refused outright (nothing stored)."""
         check_body(stmt.type, stmt.envelope["body"])

@@ -300,6 +300,11 @@ class Ledger:
             results = [r if r is not None else next(appended) for r in results]
         return [r for r in results if r is not None]
 
+    def _refers_to(self, stmt: Statement) -> str | None:
+        refers = getattr(self.recorder.chain.rules, "refers_to", None)
+        found = refers(stmt) if refers is not None else None
+        return found if isinstance(found, str) else None
+
     def _record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
         key = self.keys.statement
         body = {
@@ -308,6 +313,9 @@ class Ledger:
             "statement_type": stmt.type,
             "signers": stmt.signers,
             "rules": rules,
+            # The record the refused statement was about (e.g. the request a release names), so that
+            # oversight can count blocked attempts per request; None when the rules name none.
+            "refers_to": self._refers_to(stmt),
         }
         envelope = make_envelope("blocked", f"blocked:{stmt.sha256.hex()[:40]}", [key.name], body)
         blocked = parse_statement(sign_statement(envelope, [key]))

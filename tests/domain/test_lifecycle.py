@@ -254,3 +254,19 @@ def test_release_needs_the_recipients_own_attestation(domain_any):
     _blocked(d, info, "attestation.agency")
     d.attest(req.statement_id)
     d.submit(dc.release(releaser, req.statement_id, rev.statement_id, [0], ["address"], [0], b"f"))
+
+
+def test_blocked_entries_name_the_request_they_were_about(domain_any):
+    """A refused release is recorded as `blocked` with refers_to = its request (for counts per request)."""
+    from ledger.entry import parse_entry
+    from ledger.statement import parse_statement
+    from ledger.store.errors import RuleRefusal
+
+    d = domain_any
+    ids = run_exception(d, "6103(i)(2)")
+    releaser = ids["keys"]["releaser"]
+    again = dc.release(releaser, ids["request"], ids["review"], [0], ["name", "address"], [0], b"again")
+    with pytest.raises(RuleRefusal) as refused:
+        d.submit(again)
+    blocked = parse_statement(parse_entry(d.ledger.entry(refused.value.blocked_index)).statement)
+    assert blocked.body["refers_to"] == ids["request"] and blocked.body["statement_id"] == again.statement_id
