@@ -3,6 +3,7 @@ stored log's verification status (re-checked when the log has grown)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from api.state import AppState
 from ledger.store.fsck import fsck
 from projections.cli import VIEWS_DB_ENV
 from projections.db import open_database
+from projections.errors import TrackingConflict
 from projections.queries import Queries
 from projections.runner import Runner
 from projections.source import LogSource
@@ -30,7 +32,8 @@ class WebData:
 
     def fresh(self) -> Queries:
         """The queries, after applying the entries appended since the last page."""
-        with self.lock:
+        # TrackingConflict: another process (the CLI) moved the views meanwhile, so they are fresh
+        with self.lock, contextlib.suppress(TrackingConflict):
             self.runner.catch_up()
         return self.queries
 

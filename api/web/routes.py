@@ -271,7 +271,11 @@ def _lookup(request: Request, state: AppState, session: Session, tin: str, purpo
     except LedgerError:  # the message is not shown: it never repeats the TIN, but says nothing useful either
         return render(request, "taxpayer.html", session, 400, title="Taxpayer lookup", history=None,
                       error="That is not a TIN (9 digits, optional spaces or hyphens), or the purpose is invalid.")
-    recorded = state.service.submit(sub.note, sub.openings)  # recorded before anything is read: fail closed
+    try:
+        recorded = state.service.submit(sub.note, sub.openings)  # recorded before anything is read: fail closed
+    except LedgerError:
+        return render(request, "error.html", session, 503, title="Not recorded, not read",
+                      message="The inspection could not be recorded in the ledger, so the history was not read.")
     state.metrics.count(state.metrics.appends, "inspection")
     got = _query(request, session, state, lambda q: q.taxpayer_history(subject, limit=1000))
     if isinstance(got, Response):

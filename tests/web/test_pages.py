@@ -179,3 +179,15 @@ def test_overview_lists_blocked_attempts_for_readers(demo):
     assert f"{len(demo.report.blocked)} statements were refused by the rules" in page
     for _, rules in demo.report.blocked:
         assert all(rule in page for rule in rules)
+
+
+def test_lookup_fails_closed_when_the_inspection_is_not_recorded(demo, monkeypatch):
+    from ledger.errors import LedgerError
+
+    def refuse(*_a, **_k):
+        raise LedgerError("append refused (test)")
+
+    monkeypatch.setattr(demo.app.state.dl.service, "submit", refuse)
+    c = signed_in(demo, "oversight")
+    r = c.post("/taxpayer", data={"csrf": csrf_of(c, "/taxpayer"), "tin": demo.released_tin(), "purpose": "x"})
+    assert r.status_code == 503 and "was not read" in r.text and 'id="history"' not in r.text

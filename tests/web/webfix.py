@@ -81,6 +81,7 @@ class Demo:
     keys: SealedKeys
     report: scenario.ScenarioReport
     master: MasterFile
+    app: Any = None
 
     def released_tin(self) -> str:
         """A demo taxpayer whose line was released (found through the views, by pseudonym)."""
@@ -142,4 +143,4 @@ def start_demo(tmp: Path) -> tuple[Demo, Any]:
         thread.join(timeout=10)
         ledger.close()
 
-    return Demo(f"http://127.0.0.1:{port}", tokens, ledger, secrets, report, master), close
+    return Demo(f"http://127.0.0.1:{port}", tokens, ledger, secrets, report, master, app), close
