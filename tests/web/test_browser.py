@@ -97,6 +97,7 @@ def test_oversight_journey(page, demo):
     assert "recorded as entry" in page.locator("#inspection-recorded").inner_text()
     assert page.locator("#history").get_by_text("Release").count() >= 1
     check(page, "taxpayer")
+    inspection = page.locator("#inspection-recorded a").get_attribute("href")
     history_urls = page.evaluate("() => [location.href, document.referrer]")
     assert all(tin not in u for u in history_urls)
 
@@ -112,7 +113,12 @@ def test_oversight_journey(page, demo):
         page.wait_for_load_state()
         check(page, name.lower().replace(" & ", "-").replace(" ", "-"))
 
+    # the inspection just recorded (no checkpoint covered it yet) verifies in the page
+    page.goto(inspection)
+    expect(page.locator("#verify-result")).to_have_text(re.compile("^✔ Verified"))
+
     # the checkpoint's signature, checked in the page against the pinned key
+    page.goto("/checkpoints")
     page.get_by_role("button", name="Check its signature in this browser").click()
     expect(page.locator("#verify-result")).to_have_text(re.compile("^✔ Signature valid"))
 
