@@ -256,7 +256,8 @@ class _Page:
         self.conn.execute(sa.insert(self.t.blocked), [{
             "idx": e.index, "recorded_at": e.recorded_at, "statement_id": b["statement_id"],
             "statement_type": b["statement_type"], "signers": json.dumps(b["signers"]),
-            "rules": json.dumps(b["rules"])}])
+            "rules": json.dumps(b["rules"]),
+            "refers_to": b.get("refers_to") if isinstance(b.get("refers_to"), str) else None}])
 
 
 _HANDLERS = {

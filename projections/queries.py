@@ -296,6 +296,11 @@ class Queries:
                              .where(t.release.c.request_id == request_id).order_by(t.release.c.idx))
         later = self._all(sa.select(t.request.c.request_id, t.request.c.idx.label("index"))
                           .where(t.request.c.resubmits == request_id).order_by(t.request.c.idx))
+        blocked = self._all(sa.select(t.blocked.c.idx.label("index"), t.blocked.c.statement_type,
+                                      t.blocked.c.statement_id, t.blocked.c.rules)
+                            .where(t.blocked.c.refers_to == request_id).order_by(t.blocked.c.idx))
+        for b in blocked:
+            b["rules"] = json.loads(b["rules"])
         return {
             "request_id": request_id, "index": req["idx"], "recorded_at": req["recorded_at"],
             "filed_index": req["filed_idx"], "agency": req["agency"], "exception": req["exception"],
@@ -306,8 +311,8 @@ class Queries:
             "refused": int(counts["refused"] or 0), "released": int(released),
             "refusal_reasons": reasons, "red_flags": flags, "releases": releases,
             "resubmits": req["resubmits"], "resubmitted_by": later,
-            # A rule-refused statement is logged only by its hash (FORMAT § 7.8), so blocked
-            # attempts cannot be tied to a request from the log: see ``blocked``.
+            # Rule-refused statements about this request (a blocked entry's refers_to, FORMAT § 7.8).
+            "blocked": blocked,
         }
 
     def requests(self, *, agency: str | None = None, exception: str | None = None,
@@ -340,7 +345,7 @@ class Queries:
         if cur is not None:
             query = query.where(b.c.idx > cur[0])
         rows = self._all(query.order_by(b.c.idx).limit(limit))
-        for r in rows:
+        for r in rows:  # (refers_to: the request the refused statement was about, or None)
             r["index"] = r.pop("idx")
             r["signers"], r["rules"] = json.loads(r["signers"]), json.loads(r["rules"])
         return Page(rows, str(rows[-1]["index"]) if len(rows) == limit else None)

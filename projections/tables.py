@@ -158,6 +158,8 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("statement_type", sa.String(64), nullable=False),
         c("signers", sa.Text, nullable=False),
         c("rules", sa.Text, nullable=False),
+        c("refers_to", _ID, nullable=True),  # the request the refused statement was about (FORMAT § 7.8)
+        sa.Index("pj_blocked_refers_to", "refers_to"),
     )
     safeguard = sa.Table(
         "pj_safeguard", m,

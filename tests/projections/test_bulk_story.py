@@ -4,19 +4,22 @@ computed from the line kinds the story drew."""
 
 from __future__ import annotations
 
+import pytest
 from pjfix import runner
 
+from ledger.client import disclosure as dc
 from ledger.demo import bulk_story
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.service import DisclosureService
 from ledger.lines import chunk_count
 from ledger.sealed import SealedKeys, SealedStore
+from ledger.store.errors import RuleRefusal
 from projections.queries import Queries
 
 LINES = 700  # 6 chunks per bulk statement
 
 
-def test_bulk_story_counts(settings):
+def test_bulk_story_counts(settings, tmp_path):
     """Requested / matched / approved / refused / released and the (p)(3)(C) bulk column match."""
     from domainfix import open_domain
 
@@ -24,9 +27,15 @@ def test_bulk_story_counts(settings):
     keys = SealedKeys.random()
     service = DisclosureService(d.ledger, SealedStore(settings.db_url, keys), keys)
     try:
-        story = bulk_story.run(service, bulk_story.register(service, d.admin), MasterFile.generate(900, 11),
-                               LINES, seed=7)
+        principals = bulk_story.register(service, d.admin)
+        story = bulk_story.run(service, principals, MasterFile.generate(900, 11), LINES, tmp_path, seed=7)
         expected = bulk_story.expected_counts(story.kinds)
+        # A second release of an already released line is blocked, and the blocked entry names the request.
+        first_released = story.kinds.index("exact")
+        again = dc.release(principals["irs.gov/disclosure/release-0007"], story.request_id, story.review_id,
+                           [first_released], ["name", "address"], [0], b"again")
+        with pytest.raises(RuleRefusal):
+            service.submit(again.note)
         r = runner(settings.db_url, page=7)
         r.catch_up()
         q = Queries(r.views)
@@ -42,6 +51,8 @@ def test_bulk_story_counts(settings):
         audit = q.release_audit(release_ids=story.release_ids)
         assert audit["lines_released"] == expected["released"] and audit["no_usable_address"] == 0
         assert status["filed_index"] > status["index"]
+        assert [(b["statement_id"], b["rules"]) for b in status["blocked"]] == [
+            (again.statement_id, ["release.already_released"])]
         assert chunk_count(LINES) > 1
     finally:
         d.ledger.close()
