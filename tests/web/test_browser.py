@@ -231,6 +231,10 @@ def test_keyboard_and_phone(page, demo):
     page.goto("/taxpayer")
     assert "may not see this page" in page.content()
     check(page, "refused-operator")
+    # the accessibility check can fail: an unlabelled field is a critical violation
+    page.evaluate("() => document.querySelector('main').appendChild(document.createElement('input'))")
+    with pytest.raises(AssertionError, match="'label'"):
+        check(page, "axe-self-test")
 
 
 
