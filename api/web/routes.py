@@ -332,7 +332,8 @@ def disclosures(request: Request, state: State) -> Response:
 
     def read(q: Any) -> dict[str, Any]:
         return {"totals": q.disclosure_totals(by, **f),
-                "releases": q.disclosures(**f, limit=200).items}
+                "releases": q.disclosures(**f, limit=200).items,
+                "safeguards": q.safeguard_posture()}
 
     got = _query(request, session, state, read)
     if isinstance(got, Response):

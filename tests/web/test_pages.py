@@ -144,7 +144,8 @@ def test_bad_input_is_never_a_5xx(demo, path):
 def test_date_filters_and_entry_jump(demo):
     c = signed_in(demo, "oversight")
     year = int(parse_entry(demo.ledger.entry(0)).recorded_at[:4])
-    assert "DHS/ICE" in c.get(f"/disclosures?since={year}-01-01").text
+    page = c.get(f"/disclosures?since={year}-01-01").text
+    assert "DHS/ICE" in page and 'id="safeguards"' in page
     empty = c.get(f"/disclosures?until={year - 1}-01-01&by=exception")
     assert empty.status_code == 200 and "No disclosures match" in empty.text
     assert "No requests match" in c.get(f"/requests?since={year + 1}-01-01").text
