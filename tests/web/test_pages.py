@@ -192,3 +192,18 @@ def test_lookup_fails_closed_when_the_inspection_is_not_recorded(demo, monkeypat
     c = signed_in(demo, "oversight")
     r = c.post("/taxpayer", data={"csrf": csrf_of(c, "/taxpayer"), "tin": demo.released_tin(), "purpose": "x"})
     assert r.status_code == 503 and "was not read" in r.text and 'id="history"' not in r.text
+
+
+def test_request_page_counts_match_the_projections(demo):
+    rid = demo.report.requests["placeholder request"]
+    page = signed_in(demo, "court").get(f"/requests/{rid}").text  # the page catches the views up first
+    status = Queries(open_database(demo.ledger.settings.db_url)).request_status(rid)
+    row = page.split('<table id="line-counts">')[1].split("</table>")[0]
+    cells = [int(x) for x in re.findall(r"<td>(\d+)</td>", row)]
+    assert cells == [status[k] for k in ("requested", "lines_recorded", "matched", "approved", "released", "refused")]
+    assert status["refused"] > 0 and status["refusal_reasons"]
+    for reason in status["refusal_reasons"]:
+        assert f"{reason['reason']}: {reason['lines']} lines" in page
+    assert all(f["flag"] in page for f in status["red_flags"])
+    assert status["resubmitted_by"][0]["request_id"] in page
+    assert 'role="img"' in page and "<title" in page  # the chart, named for screen readers

@@ -123,6 +123,13 @@ def start_demo(tmp: Path) -> tuple[Demo, Any]:
     report = scenario.run(service, keys, master, seed=2025)
     ledger.checkpoint(force=True)
     sealed.close()
+    from projections.db import open_database
+    from projections.runner import Runner
+    from projections.source import LogSource
+
+    views = open_database(settings.db_url)  # the views start caught up: tests may query them directly
+    Runner(LogSource(views), views).catch_up()
+    views.close()
     store = TokenStore(settings.db_url)
     tokens = {r: store.create(f"test.example/{r}", r, timedelta(hours=1))[0] for r in ROLES}
     store.close()
