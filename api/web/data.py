@@ -57,10 +57,9 @@ def web_data(request: Request, state: AppState) -> WebData:
 
 
 def log_verified(data: WebData, state: AppState) -> tuple[bool | None, int]:
-    """Whether the stored log re-verifies (fsck), and the size it had when checked.
-
-    The first call checks in line; later ones return the last result at once and, if the log
-    has grown since, start one re-check in the background (a large log takes a while)."""
+    """Whether the stored log re-verifies (fsck), and the size it had when checked; ``None``
+    while the first check runs. A check runs in the background (a large log takes a while),
+    again whenever the log has grown since the last one."""
 
     def run() -> None:
         size = state.ledger.size()
@@ -72,13 +71,10 @@ def log_verified(data: WebData, state: AppState) -> tuple[bool | None, int]:
             data.verified_ok, data.verified_size, data.verifying = ok, size, False
 
     with data.verify_lock:
-        first = data.verified_size < 0
-        stale = not first and not data.verifying and data.verified_size != state.ledger.size()
-        if stale:
+        start = not data.verifying and data.verified_size != state.ledger.size()
+        if start:
             data.verifying = True
-    if first:
-        run()
-    elif stale:
+    if start:
         threading.Thread(target=run, name="web-fsck", daemon=True).start()
     with data.verify_lock:
         return data.verified_ok, data.verified_size
