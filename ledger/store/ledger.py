@@ -443,8 +443,16 @@ class Ledger:
         if latest is not None and latest.checkpoint.size == size and not force:
             return latest
         keeper = CheckpointKeeper(self.settings.checkpoint_path, self.keys.checkpoint)
-        signed = keeper.sign(size, self.root_at, self.origin, self._store_checkpoint, resign=force)
-        self.recorder.chain.min_size = signed.checkpoint.size
+        try:
+            signed = keeper.sign(size, self.root_at, self.origin, self._store_checkpoint, resign=force)
+        except CheckpointRefused:
+            # Another process may have appended and signed a larger checkpoint between our reading
+            # the size and the keeper reading the outside file: if the log has grown past it, sign
+            # for the new size (the keeper checks again); a log still behind it is a real refusal.
+            if self.size() <= size:
+                raise
+            return self.checkpoint(force)
+        self.recorder.chain.min_size = max(self.recorder.chain.min_size, signed.checkpoint.size)
         self._last_checkpoint_at = time.monotonic()
         return signed
 
