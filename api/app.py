@@ -65,6 +65,7 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
         stop = threading.Event()
         threads = []
         if settings.background_checkpoints:
+            the_ledger.inline_checkpoints = False  # the thread below signs; no request waits for it
             threads.append(threading.Thread(target=_sign_behind, args=(state, stop), name="checkpoint-signer",
                                             daemon=True))
         if views_interval is not None:
@@ -78,6 +79,7 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
             stop.set()
             for t in threads:
                 t.join(timeout=5)
+            the_ledger.inline_checkpoints = True  # a caller's ledger goes back as it came
             if views_db is not source:
                 views_db.close()
             source.close()

@@ -83,6 +83,9 @@ class Ledger:
         self._keys: ServiceKeys | None = None
         self._origin: str | None = None
         self._last_checkpoint_at = 0.0
+        # Sign a checkpoint after an append when the last is older than checkpoint_interval. A
+        # service with its own background signer turns this off: no request then waits for one.
+        self.inline_checkpoints = True
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._leader = threading.Lock()
@@ -471,7 +474,8 @@ class Ledger:
             )
 
     def _maybe_checkpoint(self) -> None:
-        if time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:
+        if not self.inline_checkpoints or \
+                time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:
             return
         try:
             self.checkpoint()
