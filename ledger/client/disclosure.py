@@ -67,23 +67,31 @@ def _submit(signers: Sequence[SignerKey], type_: str, body: dict[str, Any], open
     return Submission(signed(list(signers), type_, body, sid), tuple(openings.items), sid)
 
 
+def request_head(c: Any, *, exception: str, agency: str, statute: str | None, purpose: str, purpose_text: str,
+                 fields: Sequence[str], recipients: Sequence[Recipient], case_ids: Sequence[str] = (),
+                 court_order: str | None = None, resubmits: str | None = None) -> dict[str, Any]:
+    """A request's body without its lines (inline or bulk); ``c(field, value)`` commits to a value."""
+    return {
+        "exception": exception, "agency": agency, "statute": statute, "purpose": purpose,
+        "purpose_text": c("purpose_text", purpose_text), "fields": list(fields),
+        "recipients": [{"name": c("recipient_name", r.name), "agency": r.agency,
+                        "personally_and_directly_engaged": r.personally_and_directly_engaged,
+                        "solely_for_use": r.solely_for_use, "caseload": r.caseload} for r in recipients],
+        "case_ids": [c("case_id", x) for x in case_ids], "court_order": court_order, "resubmits": resubmits,
+    }
+
+
 def request(signer: SignerKey, *, exception: str, agency: str, statute: str | None, purpose: str,
             purpose_text: str, fields: Sequence[str], recipients: Sequence[Recipient], lines: Sequence[Line],
             case_ids: Sequence[str] = (), court_order: str | None = None, resubmits: str | None = None,
             statement_id: str | None = None) -> Submission:
     """A written request under exactly one exception."""
     c = _Openings()
-    body = {
-        "exception": exception, "agency": agency, "statute": statute, "purpose": purpose,
-        "purpose_text": c("purpose_text", purpose_text), "fields": list(fields),
-        "recipients": [{"name": c("recipient_name", r.name), "agency": r.agency,
-                        "personally_and_directly_engaged": r.personally_and_directly_engaged,
-                        "solely_for_use": r.solely_for_use, "caseload": r.caseload} for r in recipients],
-        "case_ids": [c("case_id", x) for x in case_ids],
-        "court_order": court_order, "resubmits": resubmits,
-        "lines": [{"tin": c("tin", ln.tin), "name": c("name", ln.name), "address": c("address", ln.address),
-                   "periods": list(ln.periods), "reason": c("reason", ln.reason)} for ln in lines],
-    }
+    body = request_head(c, exception=exception, agency=agency, statute=statute, purpose=purpose,
+                        purpose_text=purpose_text, fields=fields, recipients=recipients, case_ids=case_ids,
+                        court_order=court_order, resubmits=resubmits)
+    body["lines"] = [{"tin": c("tin", ln.tin), "name": c("name", ln.name), "address": c("address", ln.address),
+                      "periods": list(ln.periods), "reason": c("reason", ln.reason)} for ln in lines]
     return _submit([signer], "request", body, c, statement_id)
 
 

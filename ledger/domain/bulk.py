@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ledger.client.disclosure import Line, Recipient, Submission
+from ledger.client.disclosure import Line, Recipient, Submission, request_head
 from ledger.client.trust import signed
 from ledger.commitments import Opening, commit
 from ledger.entry import parse_entry
@@ -178,14 +178,9 @@ def bulk_request(signer: SignerKey, *, exception: str, agency: str, statute: str
         head_openings.append(opening)
         return opening.commitment
 
-    head = {
-        "exception": exception, "agency": agency, "statute": statute, "purpose": purpose,
-        "purpose_text": c("purpose_text", purpose_text), "fields": list(fields),
-        "recipients": [{"name": c("recipient_name", r.name), "agency": r.agency,
-                        "personally_and_directly_engaged": r.personally_and_directly_engaged,
-                        "solely_for_use": r.solely_for_use, "caseload": r.caseload} for r in recipients],
-        "case_ids": [c("case_id", x) for x in case_ids], "court_order": court_order, "resubmits": resubmits,
-    }
+    head = request_head(c, exception=exception, agency=agency, statute=statute, purpose=purpose,
+                        purpose_text=purpose_text, fields=fields, recipients=recipients, case_ids=case_ids,
+                        court_order=court_order, resubmits=resubmits)
 
     def source(chunk: int) -> tuple[list[Any], list[Opening]]:
         items: list[Any] = []
