@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlparse
 
 import sqlalchemy as sa
@@ -89,6 +89,15 @@ def _database_errors() -> Iterator[None]:
         raise SealedStoreError(f"sealed store database error: {e}") from e
 
 
+SQLITE_CACHE_KIB = 131072  # 128 MiB per connection, at most
+
+
+def _sqlite_cache(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    cursor.close()
+
+
 class SealedStore:
     """Openings encrypted under the sealed key, in the ledger's database. Nothing connects
     before construction; ``close()`` (or ``with``) releases the connections."""
@@ -106,6 +115,10 @@ class SealedStore:
             connect_args={"timeout": 30} if is_sqlite else {},
         )
         self._is_sqlite = is_sqlite
+        if is_sqlite:
+            # Openings are keyed by commitment (random): a bulk request's millions of inserts and
+            # look-ups land all over the index, so give SQLite more than its 2 MB default page cache.
+            sa.event.listen(self.engine, "connect", _sqlite_cache)
         metadata = sa.MetaData(schema=database.schema)
         self.openings = sa.Table(
             OPENINGS_TABLE,
