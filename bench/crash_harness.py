@@ -55,7 +55,8 @@ from ledger.store.ledger import Ledger  # noqa: E402
 ORIGIN = "ledger.crash.example/disclosures"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
 SETUP_ENTRIES = 2  # genesis and the principal's registration
-PER_TRIAL = 1000  # statements pre-signed per trial (more than a writer appends before its kill)
+PER_TRIAL = 4000  # statements pre-signed per trial: more than a writer can append before its kill, even alone
+# on a quiet machine (a writer that runs out of statements exits and is not killed: the trial then fails)
 
 
 # ---- the writer (child process) ------------------------------------------------------
@@ -217,6 +218,10 @@ def run_backend(backend: str, db_url: str, work: Path, trials: int, seed: int,
             os.kill(proc.pid, signal.SIGKILL)
             result.kills += 1
         proc.wait()
+        if proc.returncode != -signal.SIGKILL:
+            err = proc.stderr.read() if proc.stderr else ""
+            result.problems.append(f"trial {trial}: the writer exited by itself (code {proc.returncode}) before "
+                                   f"the kill: {'ran out of statements' if 'done' in lines else err[-400:]}")
         time.sleep(0.05)  # let the reader thread drain the pipe
         for line in lines:
             if line in ("ready", "done"):
