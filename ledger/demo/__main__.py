@@ -12,13 +12,8 @@ from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
 from ledger.config import Settings
 from ledger.demo import scenario
-from ledger.domain.masterfile import MasterFile
-from ledger.domain.service import DisclosureService
-from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.store.fsck import fsck
-
-SEED = 2025
 
 
 def sealed_keys(var: Path) -> SealedKeys:
@@ -35,12 +30,7 @@ def main() -> int:
     secrets = sealed_keys(var)
     with open_ledger(settings) as ledger, SealedStore(settings.db_url, secrets) as sealed:
         if ledger.size() == 0:
-            admin_name = f"{scenario.ORIGIN}/admin"
-            admin = keyring.get(admin_name) if keyring.has(admin_name) else keyring.new(admin_name)
-            ledger.initialise(scenario.ORIGIN, str(admin.verifier), DEFAULT_POLICY)
-            service = DisclosureService(ledger, sealed, secrets)
-            keys = scenario.register_principals(service, admin, keyring)
-            report = scenario.run(service, keys, MasterFile.generate(400, SEED), seed=SEED)
+            report = scenario.load(ledger, sealed, secrets, keyring)
             print(f"loaded the demo into {settings.redacted_url()}: {report.lines_requested} lines requested, "
                   f"{report.lines_released} released; blocked: "
                   + "; ".join(f"{label} ({', '.join(rules)})" for label, rules in report.blocked), file=sys.stderr)

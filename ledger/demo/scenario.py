@@ -26,6 +26,7 @@ from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.service import DisclosureService
 from ledger.keys import SignerKey
+from ledger.policy import DEFAULT_POLICY
 from ledger.rules.engine import server_red_flags
 from ledger.statement import parse_statement
 from ledger.store.errors import RuleRefusal
@@ -162,3 +163,19 @@ def _attest(service: DisclosureService, keys: dict[str, SignerKey], request_id: 
     for i in range(3):
         service.submit(dc.recipient_attestation(keys[f"ice.dhs.gov/agent-{i}"], request_id, i).note)
 
+
+
+SEED = 2025
+MASTER_RECORDS = 400
+
+
+def load(ledger: Any, sealed: Any, secrets: Any, keyring: Keyring,
+         master: MasterFile | None = None) -> ScenarioReport:
+    """Initialise an empty ledger and load the demo through the disclosure service (what `make run`
+    does on first start; tests load the same data). The master file defaults to the demo's seeded one."""
+    admin_name = f"{ORIGIN}/admin"
+    admin = keyring.get(admin_name) if keyring.has(admin_name) else keyring.new(admin_name)
+    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY)
+    service = DisclosureService(ledger, sealed, secrets)
+    keys = register_principals(service, admin, keyring)
+    return run(service, keys, master or MasterFile.generate(MASTER_RECORDS, SEED), seed=SEED)

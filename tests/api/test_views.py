@@ -25,9 +25,7 @@ from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
 from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
-from ledger.domain.service import DisclosureService
 from ledger.entry import parse_entry
-from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.statement import parse_statement
 from projections.queries import Queries
@@ -74,20 +72,16 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
     settings = make_settings(url, tmp)
     ledger = open_ledger(settings)
     secrets = SealedKeys.generate(tmp / "sealed-keys")
-    keyring = Keyring(tmp / "keyring")
-    admin = keyring.new(f"{scenario.ORIGIN}/admin")
-    ledger.initialise(scenario.ORIGIN, str(admin.verifier), DEFAULT_POLICY)
+    master = MasterFile.generate(scenario.MASTER_RECORDS, scenario.SEED)
     with SealedStore(settings.db_url, secrets) as sealed:
-        service = DisclosureService(ledger, sealed, secrets)
-        report = scenario.run(service, scenario.register_principals(service, admin, keyring),
-                              MasterFile.generate(400, 2025), seed=2025)
+        report = scenario.load(ledger, sealed, secrets, Keyring(tmp / "keyring"), master)
     ledger.checkpoint(force=True)
     app = create_app(ApiSettings(settings, background_checkpoints=False, max_page=500), secrets, ledger=ledger,
                      views_interval=None)
     client = TestClient(app)
     client.__enter__()
     api = Api(client, None, secrets, make_tokens(settings), None)  # type: ignore[arg-type]
-    d = Demo(api, MasterFile.generate(400, 2025).records, 0, report.requests["placeholder request"])
+    d = Demo(api, master.records, 0, report.requests["placeholder request"])
     d.catch_up()
     d.year = int(d.queries.checkpoints(limit=1).items[0]["signed_at"][:4])
     yield d

@@ -19,9 +19,7 @@ from ledger.canonical import parse_canonical
 from ledger.client.keyring import Keyring
 from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
-from ledger.domain.service import DisclosureService
 from ledger.entry import parse_entry
-from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.statement import parse_statement
 
@@ -77,15 +75,10 @@ def test_no_personal_data_outside_the_sealed_store(settings, tmp_path: Path):
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
     try:
-        master = MasterFile.generate(400, scenario_seed := 2025)
+        master = MasterFile.generate(scenario.MASTER_RECORDS, scenario.SEED)
         keys = SealedKeys.generate(tmp_path / "sealed-keys")
-        keyring = Keyring(tmp_path / "keyring")
         with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
-            admin = keyring.new(f"{scenario.ORIGIN}/admin")
-            ledger.initialise(scenario.ORIGIN, str(admin.verifier), DEFAULT_POLICY)
-            service = DisclosureService(ledger, sealed, keys)
-            principals = scenario.register_principals(service, admin, keyring)
-            report = scenario.run(service, principals, master, seed=scenario_seed)
+            report = scenario.load(ledger, sealed, keys, Keyring(tmp_path / "keyring"), master)
             assert report.lines_requested and report.lines_released and report.blocked
             assert sealed.count() > 0
             export = io.BytesIO()

@@ -15,9 +15,6 @@ from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
 from ledger.config import Settings
 from ledger.demo import scenario
-from ledger.domain.masterfile import MasterFile
-from ledger.domain.service import DisclosureService
-from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
 from projections.db import Database, open_database
 from projections.runner import Runner
@@ -61,12 +58,7 @@ def load_demo(settings: Settings, tmp: Path) -> tuple[Any, SealedKeys, scenario.
     ledger = open_ledger(settings)
     secrets = SealedKeys.generate(tmp / "sealed-keys")
     sealed = SealedStore(settings.db_url, secrets)
-    keyring = Keyring(tmp / "keyring")
-    admin = keyring.new(f"{scenario.ORIGIN}/admin")
-    ledger.initialise(scenario.ORIGIN, str(admin.verifier), DEFAULT_POLICY)
-    service = DisclosureService(ledger, sealed, secrets)
-    keys = scenario.register_principals(service, admin, keyring)
-    report = scenario.run(service, keys, MasterFile.generate(400, 2025), seed=2025)
+    report = scenario.load(ledger, sealed, secrets, Keyring(tmp / "keyring"))
     ledger.checkpoint(force=True)
     sealed.close()
     return ledger, secrets, report

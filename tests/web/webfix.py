@@ -29,8 +29,6 @@ from ledger.client.keyring import Keyring
 from ledger.config import Settings
 from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
-from ledger.domain.service import DisclosureService
-from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
 
 ROLES = ("oversight", "court", "operator")
@@ -114,13 +112,8 @@ def start_demo(tmp: Path) -> tuple[Demo, Any]:
     ledger = open_ledger(settings)
     secrets = SealedKeys.generate(tmp / "sealed-keys")
     sealed = SealedStore(settings.db_url, secrets)
-    keyring = Keyring(tmp / "keyring")
-    admin = keyring.new(f"{scenario.ORIGIN}/admin")
-    ledger.initialise(scenario.ORIGIN, str(admin.verifier), DEFAULT_POLICY)
-    service = DisclosureService(ledger, sealed, secrets)
-    keys = scenario.register_principals(service, admin, keyring)
-    master = MasterFile.generate(400, 2025)
-    report = scenario.run(service, keys, master, seed=2025)
+    master = MasterFile.generate(scenario.MASTER_RECORDS, scenario.SEED)
+    report = scenario.load(ledger, sealed, secrets, Keyring(tmp / "keyring"), master)
     ledger.checkpoint(force=True)
     sealed.close()
     from projections.db import open_database
