@@ -16,6 +16,7 @@ Goals (issue 5): 1.3M lines in <= 10 min on SQLite and <= 15 min on PostgreSQL, 
 <= 2 GB, time(1.3M) <= 12 x time(130k) in the same run.
 
     .venv/bin/python bench/bench_bulk.py                               # both backends, 130k and 1.3M
+    .venv/bin/python bench/bench_bulk.py --modes forked in-process     # and the one-process baseline
     .venv/bin/python bench/bench_bulk.py --sizes 2000 20000 --backends sqlite
     .venv/bin/python bench/bench_bulk.py --json bench/results/bulk.json
 """
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("LEDGER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def one_run(backend: str, n: int, seed: int) -> dict[str, object]:
+def one_run(backend: str, n: int, seed: int, forked: bool = False) -> dict[str, object]:
     """Runs in a child process: the whole story once, returns its figures."""
     sys.path.insert(0, str(ROOT))
     from ledger.config import Settings
@@ -69,7 +70,7 @@ def one_run(backend: str, n: int, seed: int) -> dict[str, object]:
         master = MasterFile.generate(max(2000, n // 10), seed)
         master_seconds = time.perf_counter() - start
         start = time.perf_counter()
-        story = bulk_story.run(service, principals, master, n, tmp, seed=seed)
+        story = bulk_story.run(service, principals, master, n, tmp, seed=seed, forked=forked)
         total = time.perf_counter() - start
         expected = bulk_story.expected_counts(story.kinds)
         ok = story.counts == expected
@@ -81,10 +82,15 @@ def one_run(backend: str, n: int, seed: int) -> dict[str, object]:
         again.synced_rules()
         replay = time.perf_counter() - start
         again.close()
-        return {"backend": backend, "lines": n, "seconds": round(total, 2), "stages": {
+        return {"backend": backend, "lines": n, "forked": forked, "seconds": round(total, 2), "stages": {
             k: round(v, 2) for k, v in story.seconds.items()}, "cpu_seconds": round(sum(story.cpu_seconds.values()), 2),
+            "child_cpu_seconds": round(sum(story.child_cpu_seconds.values()), 2),
+            "cpu_by_stage": {k: [round(story.cpu_seconds[k], 1), round(story.child_cpu_seconds[k], 1)]
+                             for k in story.seconds},
             "master_file_seconds": round(master_seconds, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            # the largest principal's process (forked: it shares pages with this one until written)
+            "child_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
             "entries": size, "restart_replay_seconds": round(replay, 2), "counts": story.counts, "counts_ok": ok,
             "db_bytes": sum(p.stat().st_size for p in tmp.glob("ledger.sqlite3*")) if backend == "sqlite" else None}
     finally:
@@ -104,33 +110,46 @@ def main() -> int:
     p.add_argument("--backends", nargs="+", default=["sqlite", "postgres"], choices=["sqlite", "postgres"])
     p.add_argument("--seed", type=int, default=2025)
     p.add_argument("--json", type=Path)
-    p.add_argument("--child", nargs=2, metavar=("BACKEND", "N"), help=argparse.SUPPRESS)
+    p.add_argument("--modes", nargs="+", default=["forked"], choices=["forked", "in-process"],
+                   help="forked: the requester, matcher and officer build and sign in processes of their own "
+                        "while the service appends (two cores); in-process: all in one process, taking turns")
+    p.add_argument("--child", nargs=3, metavar=("BACKEND", "N", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
-        print(json.dumps(one_run(args.child[0], int(args.child[1]), args.seed)))
+        print(json.dumps(one_run(args.child[0], int(args.child[1]), args.seed, forked=args.child[2] == "forked")))
         return 0
     results = []
     for backend in args.backends:
-        for n in args.sizes:
-            out = subprocess.run([sys.executable, __file__, "--child", backend, str(n), "--seed", str(args.seed)],
-                                 capture_output=True, text=True, check=False)
-            if out.returncode != 0:
-                print(out.stderr[-3000:], file=sys.stderr)
-                return 1
-            run = json.loads(out.stdout.strip().splitlines()[-1])
-            results.append(run)
-            print(f"{backend:8} {n:>9,} lines  {run['seconds']:8.1f} s (CPU {run['cpu_seconds']} s)  {run['stages']}"
-                  f"  peak {run['peak_rss_mb']} MB"
-                  f"  restart replay {run['restart_replay_seconds']} s"
-                  f"  entries {run['entries']:,}  counts {'ok' if run['counts_ok'] else 'WRONG'}", flush=True)
+        for mode in args.modes:
+            for n in args.sizes:
+                out = subprocess.run([sys.executable, __file__, "--child", backend, str(n), mode,
+                                      "--seed", str(args.seed)], capture_output=True, text=True, check=False)
+                if out.returncode != 0:
+                    print(out.stderr[-3000:], file=sys.stderr)
+                    return 1
+                run = json.loads(out.stdout.strip().splitlines()[-1])
+                results.append(run)
+                print(f"{backend:8} {mode:10} {n:>9,} lines  {run['seconds']:8.1f} s  stages {run['stages']}"
+                      f"  CPU service {run['cpu_seconds']} s + principals {run['child_cpu_seconds']} s"
+                      f"  by stage {run['cpu_by_stage']}"
+                      f"  peak {run['peak_rss_mb']} MB (+ principal {run['child_peak_rss_mb']} MB)"
+                      f"  restart replay {run['restart_replay_seconds']} s"
+                      f"  entries {run['entries']:,}  counts {'ok' if run['counts_ok'] else 'WRONG'}", flush=True)
     failed = any(not r["counts_ok"] for r in results)
     for backend in args.backends:
-        runs = sorted((r for r in results if r["backend"] == backend), key=lambda r: r["lines"])
-        if len(runs) >= 2:
-            small, large = runs[0], runs[-1]
-            ratio = large["seconds"] / small["seconds"]
-            print(f"{backend}: time({large['lines']:,}) / time({small['lines']:,}) = {ratio:.2f} "
-                  f"for a size ratio of {large['lines'] / small['lines']:.0f}")
+        for mode in args.modes:
+            runs = sorted((r for r in results if r["backend"] == backend and r["forked"] == (mode == "forked")),
+                          key=lambda r: r["lines"])
+            if len(runs) >= 2:
+                small, large = runs[0], runs[-1]
+                print(f"{backend} {mode}: time({large['lines']:,}) / time({small['lines']:,}) = "
+                      f"{large['seconds'] / small['seconds']:.2f} for a size ratio of "
+                      f"{large['lines'] / small['lines']:.0f}")
+        if len(args.modes) == 2:
+            for n in args.sizes:
+                pair = {r["forked"]: r["seconds"] for r in results if r["backend"] == backend and r["lines"] == n}
+                if len(pair) == 2:
+                    print(f"{backend} {n:,} lines: forked / in-process = {pair[True] / pair[False]:.2f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")

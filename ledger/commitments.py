@@ -141,6 +141,11 @@ class Opening:
     def __post_init__(self) -> None:
         object.__setattr__(self, "commitment", commitment_digest(self.field, self.value, self.salt))
 
+    def __reduce__(self) -> tuple[Any, tuple[str, Any, bytes]]:
+        # Pickled (e.g. sent from a principal's process to the service) as its field, value and
+        # salt only: unpickling builds it again, so the commitment is recomputed, never trusted.
+        return (Opening, (self.field, self.value, self.salt))
+
     def to_json(self) -> dict[str, Any]:
         """The opening as a JSON object: ``{"field": f, "salt": base64(salt), "value": v}``."""
         return {"field": self.field, "salt": b64encode(self.salt), "value": self.value}

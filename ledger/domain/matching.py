@@ -12,12 +12,15 @@ before anything is committed.
 
 from __future__ import annotations
 
+import itertools
 import json
+import multiprocessing
 import re
 import secrets
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.canonical import canonical_bytes
@@ -28,6 +31,7 @@ from ledger.domain.address import ADDRESS_RULES_VERSION
 from ledger.domain.bulk import BulkSubmission, bulk_statement, derived_salt
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher import MATCHER_VERSION, match_line
+from ledger.errors import LedgerError
 from ledger.keys import SignerKey
 from ledger.lines import CHUNK_LINES
 from ledger.statement import Statement
@@ -61,10 +65,11 @@ class MatcherPrincipal:
         return item, matched_tin
 
     def _lines(self, lines: Iterable[dict[str, Any]], openings: Callable[[list[str]], Mapping[str, Opening]],
-               ) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
-        """(k, request line, opened values) for each line, opening a block of lines at a time."""
+               first: int = 0) -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
+        """(k, request line, opened values) for each line from line ``first`` on, opening a block of
+        lines at a time."""
         block: list[dict[str, Any]] = []
-        k = 0
+        k = first
 
         def flush() -> Iterator[tuple[int, dict[str, Any], dict[str, Any]]]:
             nonlocal k
@@ -95,8 +100,41 @@ class MatcherPrincipal:
         """The signed match result of a bulk request, in bulk form. ``lines`` are its items (e.g. from
         ``statement_items``); ``openings`` opens a block of commitments at a time (the sealed store's
         ``get_many``), so the whole request is never opened at once."""
-        head, chunks, tin_openings = self._run(request, lines, openings, bulk=True)
+        return self._bulk(request, *self._run(request, lines, openings, bulk=True))
 
+    def match_bulk_split(self, request: Statement, open_range: RangeOpener, workers: int = 2) -> BulkSubmission:
+        """As :meth:`match_bulk`, the matching pass split over ``workers`` forked processes, each
+        taking a contiguous range of chunks. ``open_range(first_chunk, stop_chunk)`` runs in the
+        worker: it opens its own connections and returns that range's items and an opener."""
+        chunk_total = request.envelope["body"]["bulk"]["chunk_count"]
+        bounds = [chunk_total * i // workers for i in range(workers + 1)]
+        seed = secrets.token_bytes(32)
+        ranges = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+        # Forked processes, not a pool: the key, the master file and ``open_range`` are inherited,
+        # never pickled; each range's result comes back through the queue.
+        ctx = multiprocessing.get_context("fork")
+        results: Any = ctx.Queue()
+        procs = [ctx.Process(target=_match_range, args=(self, open_range, i, a, b, seed, results), daemon=True)
+                 for i, (a, b) in enumerate(ranges)]
+        for proc in procs:
+            proc.start()
+        parts: dict[int, _Pass] = {}
+        try:
+            while len(parts) < len(procs):
+                i, found = results.get(timeout=3600)
+                if isinstance(found, str):
+                    raise LedgerError(f"matching chunks {ranges[i][0]}..{ranges[i][1] - 1} failed: {found}")
+                parts[i] = found
+        finally:
+            for proc in procs:
+                if proc.is_alive() and len(parts) < len(procs):
+                    proc.terminate()
+                proc.join(timeout=30)
+        total = _Pass.merge(parts[i] for i in range(len(procs)))
+        return self._bulk(request, *self._finish(request, total, seed))
+
+    def _bulk(self, request: Statement, head: dict[str, Any], chunks: list[bytes],
+              tin_openings: Callable[[Iterable[int]], list[Opening]]) -> BulkSubmission:
         def source(c: int) -> tuple[list[Any], list[Opening]]:
             items = json.loads(chunks[c])
             return items, tin_openings(item["line"] for item in items)
@@ -110,32 +148,39 @@ class MatcherPrincipal:
         """Match every line: the head of the result, its items as canonical JSON arrays (one per chunk,
         or one for an inline result) and a function giving the openings of the matched TINs."""
         seed = secrets.token_bytes(32)  # derives the TIN commitments' salts; never leaves this process
-        chunks: list[bytes] = []
+        return self._finish(request, self._pass(lines, opener, seed, bulk), seed)
+
+    def _pass(self, lines: Iterable[dict[str, Any]], opener: Callable[[list[str]], Mapping[str, Opening]],
+              seed: bytes, bulk: bool = True, first: int = 0) -> _Pass:
+        """Match the lines from line ``first`` on (a chunk boundary when ``bulk``)."""
+        out = _Pass()
         current: list[dict[str, Any]] = []
-        tins: dict[int, str] = {}
-        flags: set[str] = set()
-        reasons: Counter[str] = Counter()
-        count = 0
-        for k, line, values in self._lines(lines, opener):
-            reasons[_norm_reason(values["reason"])] += 1
+        for k, line, values in self._lines(lines, opener, first):
+            out.reasons[_norm_reason(values["reason"])] += 1
             item, tin = self._match(k, line, values)
             if item.pop("_placeholder"):
-                flags.add("placeholder_addresses")
+                out.flags.add("placeholder_addresses")
             if item["irs_address_differs"]:
-                flags.add("requester_address_differs")
+                out.flags.add("requester_address_differs")
             if tin is not None:
-                tins[k] = tin
+                out.tins[k] = tin
                 item["taxpayer"] = commit("tin", tin, derived_salt(seed, k, "tin")).commitment
-            count += 1
+            out.count += 1
             current.append(item)
             if bulk and len(current) == CHUNK_LINES:
-                chunks.append(canonical_bytes(current))
+                out.chunks.append(canonical_bytes(current))
                 current = []
         if current:
-            chunks.append(canonical_bytes(current))
+            out.chunks.append(canonical_bytes(current))
+        return out
+
+    @staticmethod
+    def _finish(request: Statement, done: _Pass, seed: bytes,
+                ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]]]:
+        flags, reasons, tins = set(done.flags), Counter(done.reasons), done.tins
         reasons.pop("", None)
         common = reasons.most_common(1)
-        if common and common[0][1] >= 2 and common[0][1] >= BOILERPLATE_SHARE * count:
+        if common and common[0][1] >= 2 and common[0][1] >= BOILERPLATE_SHARE * done.count:
             flags.add("boilerplate_reasons")
         head = {"request": request.id, "matcher_version": MATCHER_VERSION,
                 "address_rules_version": ADDRESS_RULES_VERSION, "red_flags": sorted(flags)}
@@ -143,7 +188,44 @@ class MatcherPrincipal:
         def tin_openings(ks: Iterable[int]) -> list[Opening]:
             return [commit("tin", tins[k], derived_salt(seed, k, "tin")) for k in ks if k in tins]
 
-        return head, chunks, tin_openings
+        return head, done.chunks, tin_openings
+
+
+RangeOpener = Callable[[int, int], tuple[Iterable[dict[str, Any]], Callable[[list[str]], Mapping[str, Opening]]]]
+
+
+@dataclass
+class _Pass:
+    """What matching a run of lines found: items (canonical JSON per chunk), matched TINs by line,
+    red flags, normalised reasons, and how many lines."""
+
+    chunks: list[bytes] = field(default_factory=list)
+    tins: dict[int, str] = field(default_factory=dict)
+    flags: set[str] = field(default_factory=set)
+    reasons: Counter[str] = field(default_factory=Counter)
+    count: int = 0
+
+    @staticmethod
+    def merge(parts: Iterable[_Pass]) -> _Pass:
+        """The passes over consecutive ranges, in order, as one."""
+        out = _Pass()
+        for part in parts:
+            out.chunks.extend(part.chunks)
+            out.tins.update(part.tins)
+            out.flags |= part.flags
+            out.reasons.update(part.reasons)
+            out.count += part.count
+        return out
+
+
+def _match_range(matcher: MatcherPrincipal, open_range: RangeOpener, i: int, first_chunk: int, stop_chunk: int,
+                 seed: bytes, results: Any) -> None:
+    """In a worker process: match chunks [first_chunk, stop_chunk) of a bulk request; put (i, result)."""
+    try:
+        lines, opener = open_range(first_chunk, stop_chunk)
+        results.put((i, matcher._pass(lines, opener, seed, True, first_chunk * CHUNK_LINES)))
+    except Exception as e:  # reported to the parent by type and message
+        results.put((i, f"{type(e).__name__}: {e}"))
 
 
 def request_line_count(request: Statement) -> int:
