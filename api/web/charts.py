@@ -97,11 +97,11 @@ def timeline(periods: Sequence[str], keys: Sequence[str], cells: dict[tuple[str,
     parts += [f'<pattern id="{ident}-p-{name}" width="8" height="8" patternUnits="userSpaceOnUse">{body}</pattern>'
               for name, body in PATTERNS[:len(names)]]
     parts.append("</defs>")
-    for i, k in enumerate(names):  # the legend: the same pattern and the name beside it
+    for i, name in enumerate(names):  # the legend: the same pattern and the name beside it
         x, y = (i % 3) * (width // 3), 4 + (i // 3) * ROW
-        parts.append(f'<rect x="{x + 2}" y="{y + 4}" width="18" height="16" fill="url(#{ident}-p-{pattern[k]})" '
+        parts.append(f'<rect x="{x + 2}" y="{y + 4}" width="18" height="16" fill="url(#{ident}-p-{pattern[name]})" '
                      f'stroke="#000" stroke-width="1"/><text x="{x + 26}" y="{y + 17}" class="chart-label">'
-                     f"{escape(_short(k, 26))}</text>")
+                     f"{escape(_short(name, 26))}</text>")
     for i, (p, k, value) in enumerate(rows):
         y = legend_h + i * ROW
         if k is None:

@@ -558,7 +558,7 @@ def audit(request: Request, state: State) -> Response:
 
     def read(q: Any) -> dict[str, Any]:
         sl, page = _slot(q, "release_audit", pa[0], pa[1], f)
-        a = q.release_audit(**f, limit=pa[1], after=sl.after)
+        a: dict[str, Any] = q.release_audit(**f, limit=pa[1], after=sl.after)
         shown = len(a["lines"].items) if sl.total else 0
         a["pager"] = pager("/audit", f, page, pa[1], sl.total, shown)
         return a
