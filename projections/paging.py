@@ -18,7 +18,7 @@ from projections.errors import BadQuery
 from projections.queries import _CODE, _check, dates
 from projections.tables import ViewTables, view_tables
 
-LISTS = ("requests", "disclosures", "release_audit", "checkpoints")
+LISTS = ("requests", "disclosures", "release_audit", "checkpoints", "blocked")
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,16 @@ def _checkpoints(t: ViewTables, f: dict[str, Any]) -> tuple[Any, list[Any], list
     return t.checkpoint, [], [t.checkpoint.c.size.desc()]
 
 
+def _blocked(t: ViewTables, f: dict[str, Any]) -> tuple[Any, list[Any], list[Any]]:
+    b = t.blocked
+    where = [*dates(f.get("since"), f.get("until")).where(b.c.recorded_at)]
+    if f.get("statement_type") is not None:
+        where.append(b.c.statement_type == f["statement_type"])
+    return b, where, [b.c.idx]
+
+
 _BUILD = {"requests": _requests, "disclosures": _disclosures, "release_audit": _release_audit,
-          "checkpoints": _checkpoints}
+          "checkpoints": _checkpoints, "blocked": _blocked}
 
 
 def slot(views: Database, name: str, offset: int, **filters: Any) -> Slot:
@@ -76,7 +84,7 @@ def slot(views: Database, name: str, offset: int, **filters: Any) -> Slot:
         raise BadQuery(f"list: expected one of {', '.join(LISTS)}")
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise BadQuery("offset: expected a whole number")
-    for key in ("agency", "exception", "recipient_agency"):
+    for key in ("agency", "exception", "recipient_agency", "statement_type"):
         _check(_CODE, filters.get(key), key)
     source, where, order = _BUILD[name](view_tables(views.schema), filters)
     keys = [o.element if isinstance(o, sa.UnaryExpression) else o for o in order]

@@ -47,6 +47,7 @@ from ledger.entry import parse_entry
 from ledger.errors import LedgerError
 from ledger.merkle import leaf_hash
 from ledger.statement import parse_statement
+from projections import overview as overview_reads
 from projections import paging, taxpayer, timeline
 from projections.errors import BadQuery, ProjectionError
 from projections.queries import dates
@@ -277,16 +278,19 @@ def overview(request: Request, state: State) -> Response:
     latest = state.ledger.latest_checkpoint()
     verified, verified_size = log_verified(data, state)
 
+    pa = _page_args(request)
+    if pa is None:
+        return bad(request, session, f"page, size: expected a page number and a size of 1-{MAX_PAGE_SIZE}")
+
     def read(q: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"checkpoints": q.checkpoints(limit=1).items}
         if session.principal.role in READERS:
             out["flags"] = q.red_flag_counts()
-            out["recent_flags"] = q.red_flags(limit=1000).items[-10:]
-            reqs = q.requests(limit=1000).items
-            out["pending"] = [r for r in reqs if r["withdrawn_index"] is None
-                              and r["approved"] + r["refused"] < r["requested"]]
-            out["request_count"] = len(reqs)
-            out["blocked"] = q.blocked(limit=1000).items
+            out["recent_flags"] = overview_reads.recent_red_flags(q.views)
+            out["pending"] = overview_reads.pending_requests(q.views)
+            sl, page = _slot(q, "blocked", pa[0], pa[1], {})
+            out["blocked"] = q.blocked(limit=pa[1], after=sl.after).items if sl.total else []
+            out["blocked_pager"] = pager("/", {}, page, pa[1], sl.total, len(out["blocked"]))
         return out
 
     got = _query(request, session, state, read)

@@ -260,3 +260,18 @@ def test_sign_in_rate_limit(demo):
     finally:
         with store.engine.begin() as conn:
             conn.execute(store.failures.delete())
+
+
+def test_overview_counts_and_blocked_pages_match_the_api(demo):
+    """Pending requests counted from the API's request statuses; the blocked table walked page by page."""
+    reqs = api_all(demo, "/v1/oversight/requests")
+    pending = [r["request_id"] for r in reqs
+               if r["withdrawn_index"] is None and r["approved"] + r["refused"] < r["requested"]]
+    c = signed_in(demo, "court")
+    page = c.get("/").text
+    text = re.sub(r"\s+", " ", page.split('<p id="pending-count">')[1].split("</p>")[0])
+    assert text.startswith(f"{len(pending)} of {len(reqs)} requests")
+    assert all(f'href="/requests/{rid}"' in page.split('id="pending-h"')[1] for rid in pending)
+    want = [b["index"] for b in api_all(demo, "/v1/oversight/blocked")]
+    seen, total, pages = _walk(c, "/?size=1", re.compile(r"<tr><td>(?:<a href=\"/entries/\d+\">)?(\d+)"))
+    assert [int(x) for x in seen] == want and total == len(want) and pages == len(want) > 1
