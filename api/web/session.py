@@ -82,11 +82,15 @@ class WebStore:
             sa.Column("window_start", sa.Float, nullable=False),
             sa.Column("failures", sa.Integer, nullable=False),
         )
-        try:
-            with self.engine.begin() as conn:
-                metadata.create_all(conn)
-        except SQLAlchemyError as e:
-            raise SessionStoreError(f"session tables: database error {type(e).__name__}") from None
+        for attempt in range(3):  # several workers may create the tables at once: the loser looks again
+            try:
+                with self.engine.begin() as conn:
+                    metadata.create_all(conn)
+                break
+            except SQLAlchemyError as e:
+                if attempt == 2:
+                    raise SessionStoreError(f"session tables: database error {type(e).__name__}") from None
+                time.sleep(0.1)
 
     # ---- sessions ------------------------------------------------------------------------------
     def create(self, principal: Principal) -> Session:
