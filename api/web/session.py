@@ -1,87 +1,188 @@
-"""Browser sessions: an API token exchanged for a random session id in an HttpOnly, SameSite=Strict
-cookie (Secure over TLS), with a per-session CSRF token for every form.
+"""Browser sessions and the sign-in rate limit, kept in the ledger's database (next to ``api_tokens``)
+so that they hold across restarts and across several uvicorn workers.
 
-Sessions live in the process's memory (a restart signs everyone out). The token is kept server
-side and re-checked on every request, so a revoked or expired token ends its sessions at once.
+* A session is a random id in an HttpOnly, SameSite=Strict cookie (Secure over TLS). The table
+  ``web_sessions`` keeps only SHA-256 of that id — a copy of the database does not sign anybody
+  in — with the id of the API token it was opened with (never the token), its start and its last
+  use. Each request re-checks that token's row, so revoking or expiring the token ends its
+  sessions at once; a session also ends after ``IDLE_SECONDS`` unused or ``MAX_AGE_SECONDS`` in all,
+  and sign-out deletes its row.
+* The CSRF token of a session's forms is HMAC-SHA256(session id, "csrf"): derived, not stored, and
+  unknown to anybody who cannot read the HttpOnly cookie.
+* ``web_signin_failures`` counts failed sign-ins per client address — stored as SHA-256 of the
+  address, and never the token tried — in a window of ``FAILURE_WINDOW`` seconds; after
+  ``MAX_FAILURES`` the address is refused (HTTP 429) until the window ends.
+
+Why a table and not a signed cookie: a signed cookie needs one more secret to configure and
+cannot be revoked at sign-out before it expires; the table needs nothing new and revokes at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
-import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 from fastapi import Request
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from starlette.responses import Response
 
-from api.tokens import Principal, TokenError, TokenStore
+from api.state import AppState
+from api.tokens import Principal, TokenStore
+from ledger.times import parse_time, utc_now
 
 COOKIE = "dl_session"
 PRE_COOKIE = "dl_signin"  # the sign-in form's CSRF token (double submit, before there is a session)
 IDLE_SECONDS = 30 * 60
-MAX_SESSIONS = 10_000
+MAX_AGE_SECONDS = 12 * 3600
+TOUCH_SECONDS = 60  # last use is written at most once a minute per session
+MAX_FAILURES = 5
+FAILURE_WINDOW = 15 * 60
 
 
-@dataclass
+class SessionStoreError(Exception):
+    """The sessions' tables could not be read or written."""
+
+
+@dataclass(frozen=True)
 class Session:
     sid: str
-    token: str
     principal: Principal
     csrf: str
-    last_seen: float
 
 
-@dataclass
-class Sessions:
-    items: dict[str, Session] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
-    def create(self, token: str, principal: Principal) -> Session:
-        s = Session(secrets.token_urlsafe(32), token, principal, secrets.token_urlsafe(32), time.monotonic())
-        with self.lock:
-            if len(self.items) >= MAX_SESSIONS:
-                self._expire()
-            self.items[s.sid] = s
-        return s
 
-    def _expire(self) -> None:
-        now = time.monotonic()
-        for sid in [k for k, v in self.items.items() if now - v.last_seen > IDLE_SECONDS]:
-            del self.items[sid]
+def csrf_of(sid: str) -> str:
+    return hmac.new(sid.encode(), b"dl-web-csrf", hashlib.sha256).hexdigest()
 
-    def get(self, sid: str | None, tokens: TokenStore) -> Session | None:
-        if not sid:
+
+class WebStore:
+    """``web_sessions`` and ``web_signin_failures``, through the token store's engine."""
+
+    def __init__(self, tokens: TokenStore, clock: Callable[[], float] = time.time) -> None:
+        self.tokens, self.engine, self.clock = tokens, tokens.engine, clock
+        metadata = sa.MetaData(schema=tokens.table.schema)
+        self.sessions = sa.Table(
+            "web_sessions", metadata,
+            sa.Column("sid_sha256", sa.String(64), primary_key=True),
+            sa.Column("token_id", sa.String(32), nullable=False),
+            sa.Column("created", sa.Float, nullable=False),
+            sa.Column("last_seen", sa.Float, nullable=False),
+        )
+        self.failures = sa.Table(
+            "web_signin_failures", metadata,
+            sa.Column("client_sha256", sa.String(64), primary_key=True),
+            sa.Column("window_start", sa.Float, nullable=False),
+            sa.Column("failures", sa.Integer, nullable=False),
+        )
+        for attempt in range(3):  # several workers may create the tables at once: the loser looks again
+            try:
+                with self.engine.begin() as conn:
+                    metadata.create_all(conn)
+                break
+            except SQLAlchemyError as e:
+                if attempt == 2:
+                    raise SessionStoreError(f"session tables: database error {type(e).__name__}") from None
+                time.sleep(0.1)
+
+    # ---- sessions ------------------------------------------------------------------------------
+    def create(self, principal: Principal) -> Session:
+        sid, now = secrets.token_urlsafe(32), self.clock()
+        s = self.sessions.c
+        with self.engine.begin() as conn:
+            conn.execute(self.sessions.delete().where(
+                sa.or_(s.last_seen < now - IDLE_SECONDS, s.created < now - MAX_AGE_SECONDS)))
+            conn.execute(self.sessions.insert().values(sid_sha256=_digest(sid), token_id=principal.token_id,
+                                                       created=now, last_seen=now))
+        return Session(sid, principal, csrf_of(sid))
+
+    def get(self, sid: str | None) -> Session | None:
+        """The live session of the cookie's id, or None (unknown, idle, too old, token invalid)."""
+        if not sid or len(sid) > 100:
             return None
-        with self.lock:
-            s = self.items.get(sid)
-            if s is None:
-                return None
-            if time.monotonic() - s.last_seen > IDLE_SECONDS:
-                del self.items[sid]
-                return None
-        try:
-            principal = tokens.authenticate(s.token)
-        except TokenError:
-            self.drop(sid)
+        now, key, s = self.clock(), _digest(sid), self.sessions.c
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.sessions).where(s.sid_sha256 == key)).first()
+        if row is None:
             return None
-        s.principal = principal
-        s.last_seen = time.monotonic()
-        return s
+        principal = self._principal(row.token_id)
+        if principal is None or now - row.last_seen > IDLE_SECONDS or now - row.created > MAX_AGE_SECONDS:
+            self._delete(key)
+            return None
+        if now - row.last_seen > TOUCH_SECONDS:
+            with self.engine.begin() as conn:
+                conn.execute(self.sessions.update().where(s.sid_sha256 == key).values(last_seen=now))
+        return Session(sid, principal, csrf_of(sid))
+
+    def _principal(self, token_id: str) -> Principal | None:
+        t = self.tokens.table
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t).where(t.c.token_id == token_id)).first()
+        if row is None or row.revoked_at is not None or parse_time(row.expires_at) <= utc_now():
+            return None
+        return Principal(row.token_id, row.principal, row.role, row.expires_at)
 
     def drop(self, sid: str | None) -> None:
-        if sid:
-            with self.lock:
-                self.items.pop(sid, None)
+        if sid and len(sid) <= 100:
+            self._delete(_digest(sid))
+
+    def _delete(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.sessions.delete().where(self.sessions.c.sid_sha256 == key))
+
+    # ---- sign-in rate limit --------------------------------------------------------------------
+    def refused_for(self, client: str) -> int:
+        """Seconds until ``client`` may try to sign in again (0: now)."""
+        f, now = self.failures.c, self.clock()
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.failures).where(f.client_sha256 == _digest(client))).first()
+        if row is None or row.failures < MAX_FAILURES or now - row.window_start >= FAILURE_WINDOW:
+            return 0
+        return max(1, int(row.window_start + FAILURE_WINDOW - now + 0.999))
+
+    def failed(self, client: str) -> int:
+        """Count a failed sign-in; returns the failures in the current window."""
+        f, now, key = self.failures.c, self.clock(), _digest(client)
+        for _ in range(3):  # another worker may insert the same client meanwhile
+            try:
+                with self.engine.begin() as conn:
+                    done = conn.execute(self.failures.update().where(
+                        f.client_sha256 == key, f.window_start > now - FAILURE_WINDOW,
+                    ).values(failures=f.failures + 1))
+                    if not done.rowcount:
+                        conn.execute(self.failures.delete().where(f.client_sha256 == key))
+                        conn.execute(self.failures.insert().values(client_sha256=key, window_start=now, failures=1))
+                    count = conn.execute(sa.select(f.failures).where(f.client_sha256 == key)).scalar_one()
+                return int(count)
+            except IntegrityError:
+                continue
+        return MAX_FAILURES
+
+    def succeeded(self, client: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.failures.delete().where(self.failures.c.client_sha256 == _digest(client)))
 
 
-def sessions(request: Request) -> Sessions:
-    store: Sessions | None = getattr(request.app.state, "web_sessions", None)
-    if store is None:
-        store = Sessions()
+def web_store(request: Request, state: AppState) -> WebStore:
+    """The app's session store, over the app's token store (made on first use)."""
+    store: WebStore | None = getattr(request.app.state, "web_sessions", None)
+    if store is None or store.tokens is not state.tokens:
+        store = WebStore(state.tokens)
         request.app.state.web_sessions = store
     return store
+
+
+def client_of(request: Request) -> str:
+    """The address failed sign-ins are counted against (behind a proxy: run uvicorn with
+    ``--proxy-headers --forwarded-allow-ips`` so that this is the client's, not the proxy's)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 def secure(request: Request) -> bool:

@@ -289,3 +289,89 @@ def test_js_ports_match_python(page, demo):
     wrong_id = f"{bad[0]}+{(int(bad[1], 16) ^ 1):08x}+{bad[2]}"
     assert "does not match" in page.evaluate(
         "async (k) => { try { await DL.parseVkey(k); return 'ok'; } catch (e) { return e.message; } }", wrong_id)
+
+
+def test_chart_paging_and_taxpayer_history_in_the_browser(page, demo):
+    """The time chart with its table, paging by keyboard, a taxpayer's blocked attempts and dates,
+    the history's POST pages — each page checked by axe-core and screenshotted."""
+    sign_in(page, demo.tokens["oversight"])
+    page.goto("/disclosures?by=exception")
+    chart = page.locator("svg.chart-timeline")
+    expect(chart).to_be_visible()
+    bars = chart.locator("rect.chart-bar")
+    assert bars.count() >= 1
+    table = page.locator("#over-time-table tbody tr")
+    assert table.count() == bars.count()
+    for i in range(bars.count()):  # each bar's number is the table's, row by row
+        cells = table.nth(i).locator("td").all_inner_texts()
+        assert [bars.nth(i).get_attribute(a) for a in ("data-period", "data-series", "data-value")] == cells
+    check(page, "disclosures-over-time")
+
+    # paging with the keyboard only: focus "Next page" and press Enter until the last page
+    page.goto("/requests?size=1")
+    total = int(page.locator("#requests-pages .total").inner_text())
+    seen = [page.locator("#requests tbody a").first.inner_text()]
+    check(page, "requests-paged")
+    while page.locator("#requests-pages a[rel=next]").count():
+        page.locator("#requests-pages a[rel=next]").focus()
+        page.keyboard.press("Enter")
+        page.wait_for_load_state()
+        seen.append(page.locator("#requests tbody a").first.inner_text())
+    assert len(seen) == total == len(set(seen)) > 1
+    page.locator("#requests-pages a[rel=prev]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    assert page.locator("#requests tbody a").first.inner_text() == seen[-2]
+
+    # the taxpayer's history: blocked attempts, then the same taxpayer on a later day: nothing
+    tin = demo.released_tin()
+    page.goto("/taxpayer")
+    page.get_by_label("Taxpayer identification number (TIN)").fill(tin)
+    page.get_by_label("Purpose of this read").fill("fictional oversight review")
+    page.get_by_role("button", name="Look up and record the inspection").click()
+    page.wait_for_selector("#history")
+    assert page.locator("#taxpayer-blocked tbody tr").count() >= 1
+    assert tin not in page.url
+    check(page, "taxpayer-blocked")
+    for _ in range(2):  # more inspections, so that the history runs past one page
+        page.locator("#history-dates").get_by_role("button").click()
+        page.wait_for_selector("#history")
+    while page.locator("[data-rel=next]").count() == 0:
+        page.locator("#history-dates").get_by_role("button").click()
+        page.wait_for_selector("#history")
+    first = page.locator("#history tbody tr").first.inner_text()
+    page.locator("[data-rel=next]").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("[data-rel=prev]")
+    assert page.locator("#history tbody tr").first.inner_text() != first
+    assert tin not in page.url and page.url.endswith("/taxpayer")
+    check(page, "taxpayer-page-2")
+    page.locator("#h-since").fill("2999-01-01")
+    page.locator("#history-dates").get_by_role("button").click()
+    page.wait_for_selector("#history-counts")
+    assert page.locator("#history").count() == 0 and page.locator("#taxpayer-blocked").count() == 0
+    assert "0 request lines" in page.locator("#history-counts").inner_text()
+    check(page, "taxpayer-dates")
+
+
+def test_sign_in_limit_page(page, demo):
+    """After the failures allowed, the sign-in page says so (429), accessibly."""
+    from api.web.session import MAX_FAILURES
+
+    try:
+        for _ in range(MAX_FAILURES):
+            page.goto("/signin")
+            page.get_by_label("API token").fill("dlt_wrong")
+            page.get_by_role("button", name="Sign in").click()
+            expect(page.locator(".error")).to_contain_text("not accepted")
+        page.goto("/signin")
+        page.get_by_label("API token").fill(demo.tokens["oversight"])
+        with page.expect_response("**/signin") as info:
+            page.get_by_role("button", name="Sign in").click()
+        assert info.value.status == 429
+        expect(page.locator(".error")).to_contain_text("Too many failed sign-ins")
+        check(page, "signin-limited")
+    finally:
+        store = demo.app.state.web_sessions
+        with store.engine.begin() as conn:
+            conn.execute(store.failures.delete())

@@ -103,11 +103,31 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_demo(tmp: Path) -> tuple[Demo, Any]:
-    """Load the demo into a fresh SQLite ledger and serve the app; returns the Demo and a closer."""
+def serve(app: Any) -> tuple[str, Any]:
+    """Serve an app with a real uvicorn on a free port; returns its base URL and a stopper."""
     import uvicorn
 
-    settings = Settings(f"sqlite:///{tmp}/ledger.sqlite3", tmp / "service-keys",
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+def start_demo(tmp: Path, db_url: str | None = None) -> tuple[Demo, Any]:
+    """Load the demo into a fresh ledger (SQLite under ``tmp`` unless ``db_url`` names another
+    database) and serve the app; returns the Demo and a closer."""
+    settings = Settings(db_url or f"sqlite:///{tmp}/ledger.sqlite3", tmp / "service-keys",
                         tmp / "service-keys" / "last-checkpoint.txt")
     ledger = open_ledger(settings)
     secrets = SealedKeys.generate(tmp / "sealed-keys")
@@ -128,19 +148,10 @@ def start_demo(tmp: Path) -> tuple[Demo, Any]:
     store.close()
 
     app = create_app(ApiSettings(settings, background_checkpoints=False), secrets, ledger=ledger)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.05)
+    base, stop = serve(app)
 
     def close() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop()
         ledger.close()
 
-    return Demo(f"http://127.0.0.1:{port}", tokens, ledger, secrets, report, master, app), close
+    return Demo(base, tokens, ledger, secrets, report, master, app), close
