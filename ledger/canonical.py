@@ -147,6 +147,16 @@ def canonical_bytes(value: Any) -> bytes:
     return _encode(value).encode("utf-8")
 
 
+def canonical_bytes_of_checked(value: Any) -> bytes:
+    """The RFC 8785 bytes of a value taken from a document that canonical_bytes or parse_canonical
+    has already accepted (an item of a parsed chunk, say), without checking it a second time.
+
+    A value that was never checked may encode to bytes no canonical document holds; any use of
+    such bytes must end in a check of the whole document (signing or parsing it) before it counts.
+    """
+    return _encode(value).encode("utf-8")
+
+
 def canonical_string_at(text: str, start: int) -> tuple[str, int] | None:
     """The string whose JSON literal opens at ``text[start]`` (a quote), if that literal is
     exactly the canonical encoding of an allowed string: (value, index after the literal).

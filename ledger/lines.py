@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.canonical import canonical_bytes
+from ledger.canonical import canonical_bytes, canonical_bytes_of_checked
 from ledger.errors import ProofError
 from ledger.merkle import Frontier, leaf_hash, node_hash
 from ledger.proofs import inclusion_path, verify_inclusion
@@ -27,9 +27,14 @@ def chunk_count(line_count: int) -> int:
     return -(-line_count // CHUNK_LINES)
 
 
-def item_leaf(item: Any) -> bytes:
-    """The line commitment of one item: SHA-256(0x00 || JCS(item))."""
-    return leaf_hash(canonical_bytes(item))
+def item_leaf(item: Any, parsed: bool = False) -> bytes:
+    """The line commitment of one item: SHA-256(0x00 || JCS(item)).
+
+    ``parsed``: the item was read from a document parse_canonical accepted (a chunk from the log or
+    a bundle), so it is encoded without being checked a second time. A principal's own new items
+    are checked here, before a manifest's root is computed over them and the manifest is sent.
+    """
+    return leaf_hash(canonical_bytes_of_checked(item) if parsed else canonical_bytes(item))
 
 
 class LinesTree:

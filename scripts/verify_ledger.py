@@ -284,6 +284,16 @@ def canonical_bytes(value: Any) -> bytes:
     return _encode(value).encode("utf-8")
 
 
+def canonical_bytes_of_checked(value: Any) -> bytes:
+    """The RFC 8785 bytes of a value taken from a document that canonical_bytes or parse_canonical
+    has already accepted (an item of a parsed chunk, say), without checking it a second time.
+
+    A value that was never checked may encode to bytes no canonical document holds; any use of
+    such bytes must end in a check of the whole document (signing or parsing it) before it counts.
+    """
+    return _encode(value).encode("utf-8")
+
+
 def canonical_string_at(text: str, start: int) -> tuple[str, int] | None:
     """The string whose JSON literal opens at ``text[start]`` (a quote), if that literal is
     exactly the canonical encoding of an allowed string: (value, index after the literal).
@@ -1963,6 +1973,11 @@ class Opening:
     def __post_init__(self) -> None:
         object.__setattr__(self, "commitment", commitment_digest(self.field, self.value, self.salt))
 
+    def __reduce__(self) -> tuple[Any, tuple[str, Any, bytes]]:
+        # Pickled (e.g. sent from a principal's process to the service) as its field, value and
+        # salt only: unpickling builds it again, so the commitment is recomputed, never trusted.
+        return (Opening, (self.field, self.value, self.salt))
+
     def to_json(self) -> dict[str, Any]:
         """The opening as a JSON object: ``{"field": f, "salt": base64(salt), "value": v}``."""
         return {"field": self.field, "salt": b64encode(self.salt), "value": self.value}
@@ -2062,9 +2077,14 @@ def chunk_count(line_count: int) -> int:
     return -(-line_count // CHUNK_LINES)
 
 
-def item_leaf(item: Any) -> bytes:
-    """The line commitment of one item: SHA-256(0x00 || JCS(item))."""
-    return leaf_hash(canonical_bytes(item))
+def item_leaf(item: Any, parsed: bool = False) -> bytes:
+    """The line commitment of one item: SHA-256(0x00 || JCS(item)).
+
+    ``parsed``: the item was read from a document parse_canonical accepted (a chunk from the log or
+    a bundle), so it is encoded without being checked a second time. A principal's own new items
+    are checked here, before a manifest's root is computed over them and the manifest is sent.
+    """
+    return leaf_hash(canonical_bytes_of_checked(item) if parsed else canonical_bytes(item))
 
 
 class LinesTree:

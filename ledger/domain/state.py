@@ -190,7 +190,7 @@ class DomainState:
         req = self.requests[bulk.request]
         items = body["lines"]
         self.apply_items(bulk.kind, req, body["first_line"], items)
-        bulk.tree.add_chunk([item_leaf(item) for item in items])
+        bulk.tree.add_chunk([item_leaf(item, parsed=True) for item in items])  # items of a parsed chunk
         bulk.next_chunk += 1
         if bulk.kind == "release":
             bulk.last_item = items[-1]

@@ -381,7 +381,7 @@ class RuleEngine:
         if last:
             frontier = Frontier(bulk.tree.frontier.size, bulk.tree.frontier.nodes)
             for item in items:
-                frontier.append(item_leaf(item))
+                frontier.append(item_leaf(item, parsed=True))
             root = frontier.root()
             if root.hex() != bulk.lines_root:
                 out.append(("bulk.root", f"the {bulk.line_count} items hash to {root.hex()[:16]}…, the manifest "

@@ -12,7 +12,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
+from ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, canonical_bytes_of_checked, parse_canonical
 from ledger.errors import CanonicalError
 
 EXAMPLES = settings(max_examples=200, deadline=None)
@@ -44,6 +44,16 @@ values = st.recursive(
 def test_fast_path_equals_rfc8785(value: Any) -> None:
     """canonical_bytes (stdlib json, sorted keys) yields exactly rfc8785.dumps."""
     assert canonical_bytes(value) == rfc8785.dumps(value)
+
+
+@EXAMPLES
+@given(values)
+def test_unchecked_encoding_of_parsed_values_is_rfc8785(value: Any) -> None:
+    """What the server uses for items of a parsed chunk: the same bytes, every part of a parsed value."""
+    parsed = parse_canonical(rfc8785.dumps(value))
+    assert canonical_bytes_of_checked(parsed) == rfc8785.dumps(value)
+    for part in parsed.values() if isinstance(parsed, dict) else parsed if isinstance(parsed, list) else ():
+        assert canonical_bytes_of_checked(part) == rfc8785.dumps(part)
 
 
 @EXAMPLES
