@@ -32,6 +32,7 @@ from projections.runner import Runner
 from projections.source import LogSource
 
 log = logging.getLogger("api")
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 VIEWS_INTERVAL = 0.5  # seconds between the background catch-ups of the projections when idle
 
 
@@ -106,14 +107,15 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
     app.include_router(ops.router)
     app.include_router(web_router)  # the browser dashboard (api/web), with its static files
 
-    def count(status_class: str) -> None:
+    def observe(route: str, method: str, status: int, seconds: float) -> None:
         state: AppState | None = getattr(app.state, "dl", None)
         if state is not None:
-            state.metrics.count(state.metrics.requests, status_class)
+            known = method if method in HTTP_METHODS else "other"  # a client may send any method name
+            state.metrics.prom.http_seconds.labels(route, known, str(status)).observe(seconds)
 
     _problem_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(AccessLog, count=count)  # outermost: logs the 413s too
+    app.add_middleware(AccessLog, observe=observe)  # outermost: logs the 413s too
     return app
 
 

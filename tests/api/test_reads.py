@@ -204,13 +204,13 @@ def test_readyz_reports_checkpoint_lag(settings):
 
 
 def test_metrics_count_requests_and_appends(api):
-    """Operator metrics: log size, checkpoint size, requests by status class, appends by outcome."""
+    """Operator metrics: log size, checkpoint size, requests by route and status, statements by outcome."""
     api.client.post("/v1/statements", json=api.submission(api.request()))
     api.client.post("/v1/statements", json={"statement": "junk"})
     text = api.client.get("/metrics", headers=api.auth("operator")).text
-    assert f"dl_log_size {api.ledger.size()}" in text
-    assert 'dl_appends_total{outcome="stored"} 1' in text and 'dl_appends_total{outcome="refused"} 1' in text
-    assert 'dl_http_requests_total{class="2xx"}' in text and 'dl_http_requests_total{class="4xx"}' in text
+    assert f"dl_log_size {api.ledger.size()}.0" in text
+    assert 'dl_statements_total{outcome="stored"} 1.0' in text and 'dl_statements_total{outcome="refused"} 1.0' in text
+    assert 'route="/v1/statements",status="201"' in text and 'route="/v1/statements",status="400"' in text
 
 
 def test_access_log_is_json_without_bodies_queries_or_tokens(api, caplog):
