@@ -76,6 +76,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    _clear_metrics_dir()
     if args.workers > 1:
         return _serve_workers(args, settings, views_db)
     from api.app import create_app
@@ -98,7 +99,6 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, views_db: str |
     import os
     import shutil
     import tempfile
-    from pathlib import Path
 
     import uvicorn
 
@@ -107,10 +107,7 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, views_db: str |
 
     _create_tables(settings, views_db)  # concurrent CREATEs from the workers could fail on PostgreSQL
     own_dir = None
-    if os.environ.get(MULTIPROC_ENV):
-        for stale in Path(os.environ[MULTIPROC_ENV]).glob("*.db"):  # counts of an earlier run
-            stale.unlink()
-    else:
+    if not os.environ.get(MULTIPROC_ENV):
         own_dir = tempfile.mkdtemp(prefix="dl-metrics-")
         os.environ[MULTIPROC_ENV] = own_dir
     os.environ.update({"LEDGER_DB_URL": settings.db_url, "LEDGER_KEY_DIR": str(settings.key_dir),
@@ -124,6 +121,19 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, views_db: str |
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
     return 0
+
+
+def _clear_metrics_dir() -> None:
+    """Remove the counters an earlier run left in PROMETHEUS_MULTIPROC_DIR (its ``*.db`` files), if set."""
+    import os
+    from pathlib import Path
+
+    from api.metrics import MULTIPROC_ENV
+
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
 
 
 def _create_tables(settings: Settings, views_db: str | None) -> None:
