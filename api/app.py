@@ -27,11 +27,13 @@ from ledger.errors import LedgerError
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.store.ledger import Ledger
 from projections.db import open_database
+from projections.errors import TrackingConflict
 from projections.queries import Queries
 from projections.runner import Runner
 from projections.source import LogSource
 
 log = logging.getLogger("api")
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 VIEWS_INTERVAL = 0.5  # seconds between the background catch-ups of the projections when idle
 
 
@@ -50,8 +52,9 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_ledger = ledger is None
         the_ledger = open_ledger(settings.ledger) if ledger is None else ledger
-        sealed = SealedStore(settings.ledger.db_url, sealed_keys)
-        tokens = TokenStore(settings.ledger.db_url)
+        create = settings.ledger.create_tables  # False in `serve --workers N`: the parent created them
+        sealed = SealedStore(settings.ledger.db_url, sealed_keys, create_tables=create)
+        tokens = TokenStore(settings.ledger.db_url, create_tables=create)
         source = open_database(settings.ledger.db_url)
         views_db = open_database(views_db_url) if views_db_url else source
         read_models = Views(Queries(views_db), Runner(LogSource(source), views_db))
@@ -106,14 +109,15 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
     app.include_router(ops.router)
     app.include_router(web_router)  # the browser dashboard (api/web), with its static files
 
-    def count(status_class: str) -> None:
+    def observe(route: str, method: str, status: int, seconds: float) -> None:
         state: AppState | None = getattr(app.state, "dl", None)
         if state is not None:
-            state.metrics.count(state.metrics.requests, status_class)
+            known = method if method in HTTP_METHODS else "other"  # a client may send any method name
+            state.metrics.prom.http_seconds.labels(route, known, str(status)).observe(seconds)
 
     _problem_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
-    app.add_middleware(AccessLog, count=count)  # outermost: logs the 413s too
+    app.add_middleware(AccessLog, observe=observe)  # outermost: logs the 413s too
     return app
 
 
@@ -158,6 +162,8 @@ def _follow_log(state: AppState, stop: threading.Event, interval: float) -> None
         try:
             if state.views.step():
                 continue  # more may be waiting: no pause between pages of a backlog
+        except TrackingConflict:
+            pass  # another worker process applied this page first (serve --workers N): nothing is wrong
         except Exception as e:  # a database hiccup: status shows the lag; the next round retries
             log.error("projections catch-up: %s", type(e).__name__)
         stop.wait(interval)

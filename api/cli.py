@@ -21,6 +21,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--views-db", help="projections database URL (default: LEDGER_VIEWS_DB_URL or the ledger's)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="uvicorn worker processes (default 1); /metrics sums their counters (OPERATIONS § 14)")
     serve.set_defaults(plugin_run=run_serve)
 
     tok = subparsers.add_parser("api-token", help="API tokens for oversight, court and operator principals")
@@ -67,14 +69,105 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
+    from projections.cli import VIEWS_DB_ENV
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    views_db = args.views_db or os.environ.get(VIEWS_DB_ENV) or None
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    _clear_metrics_dir()
+    if args.workers > 1:
+        return _serve_workers(args, settings, views_db)
+    from api.app import create_app
+    from api.settings import ApiSettings
+    from ledger.sealed import SealedKeys
+
+    app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env(), views_db_url=views_db)  # no default keys
+    # uvicorn's own access log would print query strings; ours (api.access) does not.
+    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
+    return 0
+
+
+def _serve_workers(args: argparse.Namespace, settings: Settings, views_db: str | None) -> int:
+    """Several uvicorn workers over one database: tables created once here, settings passed by environment.
+
+    Each worker builds its app with ``worker_app``. Counters and histograms go to
+    ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary directory unless set; its ``*.db`` files are
+    removed at start), so ``/metrics`` from any worker sums them over all.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from api.metrics import MULTIPROC_ENV
+    from projections.cli import VIEWS_DB_ENV
+
+    _create_tables(settings, views_db)  # concurrent CREATEs from the workers could fail on PostgreSQL
+    own_dir = None
+    if not os.environ.get(MULTIPROC_ENV):
+        own_dir = tempfile.mkdtemp(prefix="dl-metrics-")
+        os.environ[MULTIPROC_ENV] = own_dir
+    os.environ.update({"LEDGER_DB_URL": settings.db_url, "LEDGER_KEY_DIR": str(settings.key_dir),
+                       "LEDGER_CHECKPOINT_FILE": str(settings.checkpoint_path)})
+    if views_db:
+        os.environ[VIEWS_DB_ENV] = views_db
+    try:
+        uvicorn.run("api.cli:worker_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                    access_log=False, log_level="info")
+    finally:
+        if own_dir is not None:
+            shutil.rmtree(own_dir, ignore_errors=True)
+    return 0
+
+
+def _clear_metrics_dir() -> None:
+    """Remove the counters an earlier run left in PROMETHEUS_MULTIPROC_DIR (its ``*.db`` files), if set."""
+    import os
+    from pathlib import Path
+
+    from api.metrics import MULTIPROC_ENV
+
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+
+
+def _create_tables(settings: Settings, views_db: str | None) -> None:
+    from api.tokens import TokenStore
+    from ledger.sealed import SealedKeys, SealedStore
+    from ledger.store.ledger import Ledger
+    from projections.db import open_database
+    from projections.runner import Runner
+    from projections.source import LogSource
+
+    Ledger(settings).close()
+    TokenStore(settings.db_url).close()
+    SealedStore(settings.db_url, SealedKeys.from_env()).close()  # no default keys: fails here, not in a worker
+    source = open_database(settings.db_url)
+    views = open_database(views_db) if views_db else source
+    try:
+        Runner(LogSource(source), views).create()
+    finally:
+        if views is not source:
+            views.close()
+        source.close()
+
+
+def worker_app() -> Any:
+    """The app in each worker of ``serve --workers N`` (uvicorn's factory): settings from the environment."""
+    import dataclasses
+    import os
+
     from api.app import create_app
     from api.settings import ApiSettings
     from ledger.sealed import SealedKeys
     from projections.cli import VIEWS_DB_ENV
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    views_db = args.views_db or os.environ.get(VIEWS_DB_ENV) or None
-    app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env(), views_db_url=views_db)  # no default keys
-    # uvicorn's own access log would print query strings; ours (api.access) does not.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
-    return 0
+    settings = dataclasses.replace(Settings.from_env(), create_tables=False)
+    return create_app(ApiSettings.from_env(settings), SealedKeys.from_env(),
+                      views_db_url=os.environ.get(VIEWS_DB_ENV) or None)

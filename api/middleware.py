@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,12 +67,19 @@ async def _send_problem(send: Send, problem: Problem) -> None:
     await send({"type": "http.response.body", "body": data})
 
 
-class AccessLog:
-    """One JSON line per request on the ``api.access`` logger; counts responses by status class."""
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/v1/entries/{index}``), never the raw path; ``unmatched`` if none."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path else "unmatched"
 
-    def __init__(self, app: ASGIApp, count: Any = None) -> None:
+
+class AccessLog:
+    """One JSON line per request on the ``api.access`` logger; reports each request to ``observe``
+    as (route template, method, status, seconds) for the metrics."""
+
+    def __init__(self, app: ASGIApp, observe: Callable[[str, str, int, float], None] | None = None) -> None:
         self.app = app
-        self.count = count
+        self.observe = observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,8 +97,9 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            seconds = time.perf_counter() - start
             record = {"event": "access", "method": scope.get("method"), "path": scope.get("path"),
-                      "status": status, "duration_ms": round((time.perf_counter() - start) * 1000, 2)}
+                      "status": status, "duration_ms": round(seconds * 1000, 2)}
             access_log.info(json.dumps(record, ensure_ascii=True))
-            if self.count is not None:
-                self.count(f"{status // 100}xx")
+            if self.observe is not None:
+                self.observe(route_template(scope), str(scope.get("method", "")), status, seconds)

@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from api.metrics import ProcessMetrics
 from api.settings import ApiSettings
 from api.tokens import TokenStore
 from ledger.checkpoint import SignedCheckpoint
@@ -100,15 +101,21 @@ class Views:
 
 @dataclass
 class Metrics:
-    """Counters for /metrics (no labels that could carry personal data)."""
+    """What this process counts for /metrics (api/metrics.py); no label carries personal data.
 
-    requests: Counter[str] = field(default_factory=Counter)  # by status class, e.g. "2xx"
-    appends: Counter[str] = field(default_factory=Counter)  # by outcome: stored, duplicate, blocked, refused
+    ``count(metrics.appends, outcome)`` counts a statement by outcome (stored, duplicate,
+    blocked, refused, inspection); ``prom`` holds the Prometheus counters and histograms.
+    """
+
+    appends: Counter[str] = field(default_factory=Counter)  # by outcome, this process only
     lock: threading.Lock = field(default_factory=threading.Lock)
+    prom: ProcessMetrics = field(default_factory=ProcessMetrics)
 
     def count(self, counter: Counter[str], key: str) -> None:
         with self.lock:
             counter[key] += 1
+        if counter is self.appends:
+            self.prom.outcome(key)
 
 
 @dataclass

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger import officer_cli
+from ledger import escrow_cli, officer_cli
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log; names the first bad index")
     officer_cli.add_parser(sub)
+    escrow_cli.add_parser(sub)
     bun = sub.add_parser("bundle", help="write the evidence bundle of one request (docs/VERIFYING.md)")
     bun.add_argument("request", help="the request's statement id")
     bun.add_argument("--out", type=Path, required=True, help="a new (or empty) folder to write it into")
@@ -157,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             return int(plugin_run(args, settings))
         if args.command in ("backup", "restore"):
             return _backup_restore(args, settings)
+        if args.command == "sealed-keys":  # no database: the keys and a file only
+            return escrow_cli.run(args)
         with open_ledger(settings) as ledger:
             return _run(args, ledger, keyring)
     except RuleRefusal as e:

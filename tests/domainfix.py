@@ -68,6 +68,16 @@ class Domain:
         return server_red_flags(self.engine.state.requests[request_id])
 
 
+def one_line_request(signer: SignerKey, statute: str = CRIMINAL, tin: str = "900-70-0001",
+                     name: str = "Fictional One", address: str = "1 Elm St, Boston, MA 02110") -> dc.Submission:
+    """A one-line (i)(2) request about a fictional person; with a civil statute the rules refuse it (blocked)."""
+    return dc.request(signer, exception="6103(i)(2)", agency=AGENCY, statute=statute,
+                      purpose="criminal_investigation", purpose_text="fictional purpose",
+                      fields=["name", "address"], recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
+                      lines=[dc.Line(tin, name, address, ("2024",), "open case")],
+                      case_ids=["FICT-1"], court_order=None)
+
+
 def open_domain(settings: Settings) -> Domain:
     ledger = Ledger(settings, rules=RuleEngine())
     admin = SignerKey.generate(ORIGIN + "/admin")

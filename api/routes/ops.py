@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import Operator, State
+from api.metrics import CONTENT_TYPE
 from api.schemas import HealthOut, ReadyOut, problems
 from ledger.entry import parse_entry
 from ledger.times import parse_time, utc_now
@@ -51,19 +52,8 @@ def readyz(state: State) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-@router.get("/metrics", response_class=PlainTextResponse, responses={
+@router.get("/metrics", response_class=Response, responses={
     200: {"content": {"text/plain": {"schema": {"type": "string"}}}}, **problems(401, 403)},
-    summary="Prometheus text metrics (operator)")
-def metrics(state: State, _who: Operator) -> PlainTextResponse:
-    m = state.metrics
-    latest = state.ledger.latest_checkpoint()
-    lines = [
-        "# TYPE dl_log_size gauge", f"dl_log_size {state.ledger.size()}",
-        "# TYPE dl_checkpoint_size gauge", f"dl_checkpoint_size {latest.checkpoint.size if latest else 0}",
-        "# TYPE dl_http_requests_total counter",
-    ]
-    with m.lock:
-        lines += [f'dl_http_requests_total{{class="{k}"}} {v}' for k, v in sorted(m.requests.items())]
-        lines.append("# TYPE dl_appends_total counter")
-        lines += [f'dl_appends_total{{outcome="{k}"}} {v}' for k, v in sorted(m.appends.items())]
-    return PlainTextResponse("\n".join(lines) + "\n")
+    summary="Prometheus text metrics (operator token; docs/OPERATIONS.md § 14)")
+def metrics(state: State, _who: Operator) -> Response:
+    return Response(state.metrics.prom.scrape(state), media_type=CONTENT_TYPE)

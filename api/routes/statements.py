@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Response
 
 from api.deps import State
 from api.errors import Problem
+from api.metrics import label
 from api.schemas import AppendedOut, BatchIn, BatchOut, SubmissionIn, problems
 from api.state import AppState
 from ledger.commitments import Opening
@@ -33,15 +35,22 @@ def _out(a: Appended, checkpoint: str | None = None) -> AppendedOut:
                        recorded_at=a.recorded_at, duplicate=a.duplicate, checkpoint=checkpoint)
 
 
-def _counted(state: AppState, call: Any) -> Any:
+def _counted(state: AppState, kind: str, call: Any) -> Any:
+    """Run an append, timing it and counting a refusal by its reason (or a blocked one by its rule)."""
+    prom = state.metrics.prom
+    start = time.perf_counter()
     try:
         return call()
-    except RuleRefusal:
+    except RuleRefusal as e:
         state.metrics.count(state.metrics.appends, "blocked")
+        prom.blocked.labels(label(e.rules[0] if e.rules else "none")).inc()
         raise
-    except AppendRefused:
+    except AppendRefused as e:
         state.metrics.count(state.metrics.appends, "refused")
+        prom.refused.labels(label(e.rule)).inc()
         raise
+    finally:
+        prom.append_seconds.labels(kind).observe(time.perf_counter() - start)
 
 
 @router.post(
@@ -52,7 +61,7 @@ def _counted(state: AppState, call: Any) -> Any:
 )
 def submit(body: SubmissionIn, state: State, response: Response, wait: Wait | None = None) -> AppendedOut:
     openings = _openings(body.openings)
-    appended: Appended = _counted(state, lambda: state.service.submit(body.statement, openings))
+    appended: Appended = _counted(state, "statement", lambda: state.service.submit(body.statement, openings))
     state.metrics.count(state.metrics.appends, "duplicate" if appended.duplicate else "stored")
     if appended.duplicate:
         response.status_code = 200
@@ -76,7 +85,7 @@ def _append_batch(state: AppState, body: BatchIn) -> list[Appended]:
     summary="Append statements in one transaction, all or none",
 )
 def submit_batch(body: BatchIn, state: State, response: Response, wait: Wait | None = None) -> BatchOut:
-    appended: list[Appended] = _counted(state, lambda: _append_batch(state, body))
+    appended: list[Appended] = _counted(state, "batch", lambda: _append_batch(state, body))
     for a in appended:
         state.metrics.count(state.metrics.appends, "duplicate" if a.duplicate else "stored")
     if appended and all(a.duplicate for a in appended):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from domainfix import AGENCY, CRIMINAL, Domain, open_domain
+from domainfix import AGENCY, CRIMINAL, Domain, one_line_request, open_domain
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -43,11 +43,7 @@ class Api:
     def request(self, statute: str = CRIMINAL, tin: str = "900-70-0001",
                 signer: SignerKey | None = None) -> dc.Submission:
         """A one-line (i)(2) request; with a civil statute the rules refuse it (blocked)."""
-        return dc.request(signer or self.requester, exception="6103(i)(2)", agency=AGENCY, statute=statute,
-                          purpose="criminal_investigation", purpose_text="fictional purpose",
-                          fields=["name", "address"], recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
-                          lines=[dc.Line(tin, "Fictional One", "1 Elm St, Boston, MA 02110", ("2024",), "open case")],
-                          case_ids=["FICT-1"], court_order=None)
+        return one_line_request(signer or self.requester, statute, tin)
 
     def row_counts(self) -> dict[str, int]:
         with self.ledger.recorder.reading() as db:

@@ -204,13 +204,13 @@ def test_readyz_reports_checkpoint_lag(settings):
 
 
 def test_metrics_count_requests_and_appends(api):
-    """Operator metrics: log size, checkpoint size, requests by status class, appends by outcome."""
+    """Operator metrics: log size, checkpoint size, requests by route and status, statements by outcome."""
     api.client.post("/v1/statements", json=api.submission(api.request()))
     api.client.post("/v1/statements", json={"statement": "junk"})
     text = api.client.get("/metrics", headers=api.auth("operator")).text
-    assert f"dl_log_size {api.ledger.size()}" in text
-    assert 'dl_appends_total{outcome="stored"} 1' in text and 'dl_appends_total{outcome="refused"} 1' in text
-    assert 'dl_http_requests_total{class="2xx"}' in text and 'dl_http_requests_total{class="4xx"}' in text
+    assert f"dl_log_size {api.ledger.size()}.0" in text
+    assert 'dl_statements_total{outcome="stored"} 1.0' in text and 'dl_statements_total{outcome="refused"} 1.0' in text
+    assert 'route="/v1/statements",status="201"' in text and 'route="/v1/statements",status="400"' in text
 
 
 def test_access_log_is_json_without_bodies_queries_or_tokens(api, caplog):
@@ -224,6 +224,47 @@ def test_access_log_is_json_without_bodies_queries_or_tokens(api, caplog):
     text = caplog.text
     for secret in ("900-70-0001", "TIGTA audit", api.tokens["oversight"], "old=1"):
         assert secret not in text
+
+
+def test_no_personal_data_of_the_demo_in_any_log(api, caplog):
+    """Writes (stored, blocked, refused, malformed) and taxpayer lookups naming people of the demo's master
+    file leave no TIN, name or address in any logger's output, at DEBUG, nor the operator's token."""
+    from domainfix import CIVIL, one_line_request
+
+    from ledger.demo import scenario
+    from ledger.domain.masterfile import MasterFile
+    from ledger.keys import SignerKey
+
+    people = MasterFile.generate(scenario.MASTER_RECORDS, scenario.SEED).records[:4]
+    with caplog.at_level(logging.DEBUG):  # every logger: the app's, uvicorn's, the ledger's, SQLAlchemy's
+        stored, blocked, impostor, garbled = (
+            one_line_request(signer, statute, p.tin, p.name, p.address) for p, signer, statute in zip(
+                people, (api.requester, api.requester, SignerKey.generate(api.requester.name), api.requester),
+                ("8 USC 1253(a)(1)", CIVIL, "8 USC 1253(a)(1)", "8 USC 1253(a)(1)"), strict=True))
+        assert api.client.post("/v1/statements", json=api.submission(stored)).status_code == 201
+        assert api.client.post("/v1/statements", json=api.submission(blocked)).status_code == 422
+        assert api.client.post("/v1/statements", json=api.submission(impostor)).status_code == 403
+        bad = api.submission(garbled)
+        bad["openings"][0]["value"] = people[3].name + " " + people[3].address  # an opening that does not open
+        assert api.client.post("/v1/statements", json=bad).status_code == 400
+        assert api.client.post("/v1/statements", content=b'{"statement": "' + people[3].tin.encode()).status_code in (
+            400, 422)
+        for p in people:
+            r = api.client.post("/v1/oversight/taxpayer", json={"tin": p.tin, "purpose": "TIGTA audit 2026-17"},
+                                headers=api.auth("oversight"))
+            assert r.status_code == 200, r.text
+        bad_tin = api.client.post("/v1/oversight/taxpayer", json={"tin": people[0].tin + "9", "purpose": "x"},
+                                  headers=api.auth("oversight"))
+        assert bad_tin.status_code in (400, 422)
+        api.client.get("/metrics", headers=api.auth("operator"))
+    text = caplog.text
+    assert '"path": "/v1/oversight/taxpayer"' in text and '"path": "/v1/statements"' in text  # the logs were seen
+    for p in people:
+        digits = "".join(c for c in p.tin if c.isdigit())
+        street = p.address.split(",")[0].strip()
+        for value in (p.tin, digits, f"{digits[:3]}-{digits[3:5]}-{digits[5:]}", p.name, p.address, street):
+            assert value not in text, "personal data in the logs"
+    assert api.tokens["operator"] not in text and api.tokens["oversight"] not in text
 
 
 def test_unknown_paths_and_methods_are_problems(api):
