@@ -19,6 +19,8 @@ runners cannot both apply the same page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
@@ -50,6 +52,18 @@ class ViewTracking(TrackingRecorder):
             with database_errors(), self.views.engine.connect() as own:
                 value = own.execute(query).scalar()
         return 0 if value is None else int(value)
+
+    def positions(self, names: Iterable[str], conn: sa.Connection | None = None) -> dict[str, int]:
+        """Several projections' positions in one query (0 for a projection without a row)."""
+        wanted = list(names)
+        tr = self.table
+        query = sa.select(tr.c.name, tr.c.position).where(tr.c.name.in_(wanted))
+        if conn is not None:
+            found = {str(n): int(p) for n, p in conn.execute(query)}
+        else:
+            with database_errors(), self.views.engine.connect() as own:
+                found = {str(n): int(p) for n, p in own.execute(query)}
+        return {n: found.get(n, 0) for n in wanted}
 
     def lock(self, conn: sa.Connection, name: str, expected: int) -> None:
         """First write of a page's transaction: take the row's lock, or fail if it moved."""
