@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from api.csvsafe import neutralise_formula
 from api.deps import Reader, State, page_limit, require
 from api.errors import Problem
 from api.schemas import CURSOR_CHARS, ViewsStatusOut, ViewStatusOut, problems
@@ -87,14 +88,15 @@ def queries(state: AppState) -> Queries:
 
 
 def cell(value: Any) -> str:
-    """One CSV cell: empty for null, true/false, lists and objects as compact JSON."""
+    """One CSV cell: empty for null, true/false, lists and objects as compact JSON; never a
+    formula (a cell starting with =, +, -, @, tab or CR gets a leading apostrophe)."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | dict):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
-    return str(value)
+    return neutralise_formula(str(value))
 
 
 def to_csv(rows: Sequence[dict[str, Any]]) -> str:
