@@ -90,19 +90,17 @@ class Views:
 
         Only the views the history reads are stepped (one shared read of the log when they are
         at the same position), without the runner's table checks: this is on a reader's path.
-        Positions are read in one query and carried forward from each page applied.
+        Positions are read once per turn, under the lock (the background thread holds it for
+        one page of these views at most), and carried forward from each page applied.
         """
         self.create()
         deadline = time.monotonic() + timeout
-        at = self.positions()
         while True:
-            if min(at.values()) > index:
-                return True
             left = deadline - time.monotonic()
             if left <= 0 or not self.lock.acquire(timeout=left):
-                return False
+                return min(self.positions().values()) > index
             try:
-                at = self.positions()  # again, under the lock: the background thread may have moved them
+                at = self.positions()
                 low = min(at.values())
                 if low > index:
                     return True
@@ -110,11 +108,11 @@ class Views:
                 moved = self.runner.step_group([self.runner.projections[n] for n in group], low)
             finally:
                 self.lock.release()
-            if moved:
-                at.update(dict.fromkeys(group, low + moved))
-            else:
+            at.update(dict.fromkeys(group, low + moved))
+            if min(at.values()) > index:
+                return True
+            if not moved:
                 time.sleep(0.01)  # e.g. a match result held back for its pseudonyms
-                at = self.positions()
 
 
 @dataclass
