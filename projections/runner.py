@@ -100,12 +100,11 @@ class Runner:
                 # with their positions, so they are applied again); readers waiting for their own
                 # inspection no longer wait for this commit's WAL flush.
                 conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
-            for p in group:  # every row locked (or found moved) before any view row is written
-                self.tracking.lock(conn, p.name, position)
+            names = [p.name for p in group]
+            self.tracking.lock_group(conn, names, position)  # every row locked (or found moved) before any view row
             for p in group:
                 p.apply(conn, self.t, per[p.name])
-            for p in group:
-                self.tracking.advance(conn, p.name, position, new)
+            self.tracking.advance_group(conn, names, position, new)
         return new - position
 
     def _groups(self, targets: list[Projection]) -> list[list[Projection]]:

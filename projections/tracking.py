@@ -19,7 +19,7 @@ runners cannot both apply the same page.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -72,6 +72,22 @@ class ViewTracking(TrackingRecorder):
                             .values(updated_at=format_time(utc_now())))
         if done.rowcount != 1:
             raise TrackingConflict(name, expected)
+
+    def lock_group(self, conn: sa.Connection, names: Sequence[str], expected: int) -> None:
+        """``lock`` for projections at the same position, in one statement."""
+        tr = self.table
+        done = conn.execute(sa.update(tr).where(tr.c.name.in_(names), tr.c.position == expected)
+                            .values(updated_at=format_time(utc_now())))
+        if done.rowcount != len(set(names)):
+            raise TrackingConflict(", ".join(names), expected)
+
+    def advance_group(self, conn: sa.Connection, names: Sequence[str], expected: int, new: int) -> None:
+        """``advance`` for projections at the same position, in one statement."""
+        tr = self.table
+        done = conn.execute(sa.update(tr).where(tr.c.name.in_(names), tr.c.position == expected)
+                            .values(position=new, updated_at=format_time(utc_now())))
+        if done.rowcount != len(set(names)):
+            raise TrackingConflict(", ".join(names), expected)
 
     def advance(self, conn: sa.Connection, name: str, expected: int, new: int) -> None:
         tr = self.table
