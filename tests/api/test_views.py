@@ -131,7 +131,7 @@ def _cell(v: Any) -> str:
         return str(v).lower()
     if isinstance(v, list | dict):
         return json.dumps(v, separators=(",", ":"), sort_keys=True)
-    return str(v)
+    return "'" + str(v) if str(v)[:1] in ("=", "+", "-", "@", "\t", "\r") else str(v)  # never a formula
 
 
 def _walk(d: Demo, path: str, limit: int) -> list[dict[str, Any]]:
