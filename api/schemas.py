@@ -106,44 +106,6 @@ class TaxpayerQueryIn(BaseModel):
         return self
 
 
-class InspectionOut(BaseModel):
-    index: int
-    leaf_hash: str
-    statement_id: str
-
-
-class TaxpayerHistoryOut(BaseModel):
-    inspection: InspectionOut = Field(description="the inspection this read recorded, before reading")
-    caught_up: bool = Field(description="true: the views include the inspection (the history shows this read); "
-                                        "false: they still lag, see /v1/oversight/status")
-    items: list[dict[str, Any]] = Field(description="events oldest first: kind request, release or inspection")
-    next_after: str | None = Field(description="pass as after for the next page; null: no more")
-
-
-class PageOut(BaseModel):
-    """One page of a view's rows (``?format=csv``: the rows as CSV, the cursor in ``X-Next-After``)."""
-
-    items: list[dict[str, Any]]
-    next_after: str | None = Field(description="pass as after for the next page; null: no more")
-
-
-class RowsOut(BaseModel):
-    """A whole table (aggregates; no pagination)."""
-
-    items: list[dict[str, Any]]
-
-
-class ReleaseAuditOut(BaseModel):
-    """The unlawful-release audit: both measures over the selected released lines, and a page of the lines."""
-
-    lines_released: int
-    no_usable_address: int = Field(description="the court's measure: no usable requester-supplied address")
-    potentially_incomplete: int = Field(description="an address supplied, classed as a fragment of one")
-    tin_only: int = Field(description="lines matched on the TIN alone")
-    items: list[dict[str, Any]] = Field(description="the released lines, each with both flags")
-    next_after: str | None
-
-
 class ViewStatusOut(BaseModel):
     name: str
     position: int = Field(description="entries applied (checkpoints: the largest size copied)")

@@ -49,21 +49,34 @@ class Views:
         """Apply at most one page of every projection; True if anything moved.
 
         As ``Runner.catch_up(max_pages=1)`` without its table checks each time (tens of
-        milliseconds of catalog queries on PostgreSQL, under the lock readers wait for).
+        milliseconds of catalog queries on PostgreSQL, under the lock readers wait for). The lock
+        is held for one group of projections at a time, and only for a group holding a view the
+        taxpayer history reads (readers step nothing else): a reader waiting for its own
+        inspection waits for at most one page of those, never for the checkpoints' turn.
         """
         self.create()
-        with self.lock:
-            at = {n: self.runner.tracking.position(n) for n in self.runner.projections}
-            groups: dict[int, list[Projection]] = {}
-            moved = 0
-            for p in self.runner.projections.values():
-                if isinstance(p, EntryProjection):  # at the same position: one shared read of the log
-                    groups.setdefault(at[p.name], []).append(p)
-                else:
-                    moved += self.runner.step(p)
-            for group in groups.values():
-                moved += self.runner.step_group(group)
-            return moved > 0
+        moved = 0
+        left = dict(self.runner.projections)
+        while left:
+            self.lock.acquire()
+            locked = True
+            try:
+                at = self.runner.tracking.positions(left)  # under the lock: readers move the history's views
+                first = left[next(iter(left))]
+                group: list[Projection] = [first]
+                if isinstance(first, EntryProjection):  # at the same position: one shared read of the log
+                    group = [p for p in left.values()
+                             if isinstance(p, EntryProjection) and at[p.name] == at[first.name]]
+                if not any(p.name in HISTORY_VIEWS for p in group):
+                    self.lock.release()  # only this thread steps these
+                    locked = False
+                moved += self.runner.step_group(group, at[first.name])
+            finally:
+                if locked:
+                    self.lock.release()
+            for p in group:
+                del left[p.name]
+        return moved > 0
 
     def status(self) -> list[ViewStatus]:
         with self.lock:  # status creates missing tables: never beside a catch-up doing the same
@@ -71,30 +84,34 @@ class Views:
 
     def positions(self, names: Sequence[str] = HISTORY_VIEWS) -> dict[str, int]:
         self.create()
-        return {n: self.runner.tracking.position(n) for n in names}
+        return self.runner.tracking.positions(names)
 
     def catch_up_to(self, index: int, timeout: float) -> bool:
         """Apply pages to the history's views until they include entry ``index``; False if ``timeout`` ran out.
 
         Only the views the history reads are stepped (one shared read of the log when they are
         at the same position), without the runner's table checks: this is on a reader's path.
+        Positions are read once per turn, under the lock (the background thread holds it for
+        one page of these views at most), and carried forward from each page applied.
         """
         self.create()
         deadline = time.monotonic() + timeout
         while True:
-            if min(self.positions().values()) > index:
-                return True
             left = deadline - time.monotonic()
             if left <= 0 or not self.lock.acquire(timeout=left):
-                return False
+                return min(self.positions().values()) > index
             try:
-                at = self.positions()  # again, under the lock: the background thread may have moved them
+                at = self.positions()
                 low = min(at.values())
                 if low > index:
                     return True
-                moved = self.runner.step_group([self.runner.projections[n] for n in HISTORY_VIEWS if at[n] == low])
+                group = [n for n in HISTORY_VIEWS if at[n] == low]
+                moved = self.runner.step_group([self.runner.projections[n] for n in group], low)
             finally:
                 self.lock.release()
+            at.update(dict.fromkeys(group, low + moved))
+            if min(at.values()) > index:
+                return True
             if not moved:
                 time.sleep(0.01)  # e.g. a match result held back for its pseudonyms
 

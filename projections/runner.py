@@ -72,10 +72,15 @@ class Runner:
         """Apply one page of ``p``; return how many positions it advanced (0: caught up)."""
         return self.step_group([p])
 
-    def step_group(self, group: list[Projection]) -> int:
+    def step_group(self, group: list[Projection], position: int | None = None) -> int:
         """One page for projections at the same position, in one transaction: entry projections
-        share one read of the log (each applies only its statement types)."""
-        position = self.tracking.position(group[0].name)
+        share one read of the log (each applies only its statement types).
+
+        ``position``: where the caller just read them to be (saves a query); a stale value only
+        costs a ``TrackingConflict``, since every row is compared-and-set in the transaction.
+        """
+        if position is None:
+            position = self.tracking.position(group[0].name)
         per: dict[str, Sequence[Any]]
         if all(isinstance(p, EntryProjection) for p in group):
             types = frozenset().union(*(p.types for p in group if isinstance(p, EntryProjection)))
@@ -89,12 +94,17 @@ class Runner:
         if new == position:
             return 0
         with database_errors(), self.views.engine.begin() as conn:
-            for p in group:  # every row locked (or found moved) before any view row is written
-                self.tracking.lock(conn, p.name, position)
+            if not self.views.is_sqlite:
+                # The views are derived from the log and rebuilt from it: a page needs atomicity,
+                # not durability. A crash may lose the last pages committed (their rows together
+                # with their positions, so they are applied again); readers waiting for their own
+                # inspection no longer wait for this commit's WAL flush.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+            names = [p.name for p in group]
+            self.tracking.lock_group(conn, names, position)  # every row locked (or found moved) before any view row
             for p in group:
                 p.apply(conn, self.t, per[p.name])
-            for p in group:
-                self.tracking.advance(conn, p.name, position, new)
+            self.tracking.advance_group(conn, names, position, new)
         return new - position
 
     def _groups(self, targets: list[Projection]) -> list[list[Projection]]:

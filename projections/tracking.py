@@ -19,6 +19,8 @@ runners cannot both apply the same page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import sqlalchemy as sa
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
@@ -51,6 +53,18 @@ class ViewTracking(TrackingRecorder):
                 value = own.execute(query).scalar()
         return 0 if value is None else int(value)
 
+    def positions(self, names: Iterable[str], conn: sa.Connection | None = None) -> dict[str, int]:
+        """Several projections' positions in one query (0 for a projection without a row)."""
+        wanted = list(names)
+        tr = self.table
+        query = sa.select(tr.c.name, tr.c.position).where(tr.c.name.in_(wanted))
+        if conn is not None:
+            found = {str(n): int(p) for n, p in conn.execute(query)}
+        else:
+            with database_errors(), self.views.engine.connect() as own:
+                found = {str(n): int(p) for n, p in own.execute(query)}
+        return {n: found.get(n, 0) for n in wanted}
+
     def lock(self, conn: sa.Connection, name: str, expected: int) -> None:
         """First write of a page's transaction: take the row's lock, or fail if it moved."""
         tr = self.table
@@ -58,6 +72,22 @@ class ViewTracking(TrackingRecorder):
                             .values(updated_at=format_time(utc_now())))
         if done.rowcount != 1:
             raise TrackingConflict(name, expected)
+
+    def lock_group(self, conn: sa.Connection, names: Sequence[str], expected: int) -> None:
+        """``lock`` for projections at the same position, in one statement."""
+        tr = self.table
+        done = conn.execute(sa.update(tr).where(tr.c.name.in_(names), tr.c.position == expected)
+                            .values(updated_at=format_time(utc_now())))
+        if done.rowcount != len(set(names)):
+            raise TrackingConflict(", ".join(names), expected)
+
+    def advance_group(self, conn: sa.Connection, names: Sequence[str], expected: int, new: int) -> None:
+        """``advance`` for projections at the same position, in one statement."""
+        tr = self.table
+        done = conn.execute(sa.update(tr).where(tr.c.name.in_(names), tr.c.position == expected)
+                            .values(position=new, updated_at=format_time(utc_now())))
+        if done.rowcount != len(set(names)):
+            raise TrackingConflict(", ".join(names), expected)
 
     def advance(self, conn: sa.Connection, name: str, expected: int, new: int) -> None:
         tr = self.table

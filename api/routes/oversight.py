@@ -12,8 +12,9 @@ from fastapi.responses import Response
 from api.deps import State, require
 from api.errors import Problem
 from api.routes.views import TABLE, csv_response, reading, views_of
-from api.schemas import InspectionOut, TaxpayerHistoryOut, TaxpayerQueryIn, problems
+from api.schemas import TaxpayerQueryIn, problems
 from api.tokens import Principal
+from api.view_schemas import InspectionOut, TaxpayerHistoryOut
 from ledger.client import disclosure as dc
 from ledger.errors import LedgerError
 
@@ -45,7 +46,7 @@ def taxpayer_history(request: Request, body: TaxpayerQueryIn, state: State,
         response = csv_response(page.items, "taxpayer-history", page.next_after)
         response.headers.update(headers)
         return response
-    return TaxpayerHistoryOut(
-        inspection=InspectionOut(index=recorded.index, leaf_hash=recorded.leaf_hash.hex(),
-                                 statement_id=recorded.statement_id),
-        caught_up=caught_up, items=page.items, next_after=page.next_after)
+    return TaxpayerHistoryOut.model_validate({
+        "inspection": InspectionOut(index=recorded.index, leaf_hash=recorded.leaf_hash.hex(),
+                                    statement_id=recorded.statement_id),
+        "caught_up": caught_up, "items": page.items, "next_after": page.next_after})

@@ -26,6 +26,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from api.csvsafe import neutralise_formula
 from api.deps import State
 from api.state import AppState
 from api.tokens import TokenError
@@ -545,8 +546,7 @@ def annual_csv(request: Request, state: State) -> Response:
 
 
 def _cell(value: Any) -> str:
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text  # no formulas in a spreadsheet
+    return neutralise_formula(str(value))  # no formulas in a spreadsheet (api/csvsafe.py, shared with the API)
 
 
 # ---- unlawful-release audit -----------------------------------------------------------------------

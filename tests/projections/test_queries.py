@@ -140,3 +140,22 @@ def test_a_runner_that_lost_the_race_writes_nothing(log, settings):
     with a.views.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(a.t.line)).scalar() > 0
     assert a.tracking.max_tracking_id(p.name) == a.tracking.position(p.name) - 1
+
+
+def test_a_group_step_from_a_stale_position_writes_nothing(log, settings):
+    """Projections stepped together from a position one of them has left: refused, rolled back, none moved."""
+    _history_log(log)
+    a, b = runner(settings.db_url, page=4), runner(settings.db_url, page=4)
+    a.create()
+    group = [a.projections["disclosures"], a.projections["inspections"]]
+    stale = a.tracking.position("disclosures")
+    assert a.tracking.positions(["disclosures", "inspections"]) == {"disclosures": stale, "inspections": stale}
+    b.step(b.projections["inspections"])  # only one of the two moves on
+    moved = a.tracking.position("inspections")
+    assert moved > stale
+    before = dump(a.views)
+    with pytest.raises(TrackingConflict):
+        a.step_group(group, stale)
+    assert dump(a.views) == before
+    assert a.tracking.positions(["disclosures", "inspections"]) == {"disclosures": stale, "inspections": moved}
+    assert a.step_group([group[0]], stale) == moved - stale  # alone, from its own position, it steps
