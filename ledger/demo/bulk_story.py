@@ -12,6 +12,7 @@ Used by tests/domain/test_bulk_e2e.py (20,000 lines) and bench/bench_bulk.py (1,
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import resource
 import time
@@ -171,7 +172,9 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
                                       lambda wanted: service.openings(wanted))
         # The matcher's own processes, one per core, each with its own connections to the log and
         # the sealed store, each matching a range of the request's chunks.
-        settings, chunk_indices = service.ledger.settings, state.parts.get(manifest.id, [])
+        # (readers only: no DDL, which two processes at once would race on PostgreSQL's catalog)
+        settings = dataclasses.replace(service.ledger.settings, create_tables=False)
+        chunk_indices = state.parts.get(manifest.id, [])
 
         def open_range(first: int, stop: int) -> tuple[Iterator[Any], Callable[[list[str]], Any]]:
             reader, sealed = Ledger(settings), SealedStore(settings.db_url, service.keys, create_tables=False)
