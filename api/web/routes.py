@@ -128,7 +128,8 @@ async def form(request: Request) -> dict[str, str]:
 
 
 def _int(value: str | None, lo: int, hi: int) -> int | None:
-    if value is None or not value.isdigit() or len(value) > 16:
+    # isascii: str.isdigit() admits digits int() refuses ("²"), which would be a 500
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > 16:
         return None
     n = int(value)
     return n if lo <= n <= hi else None

@@ -145,7 +145,10 @@ def test_annual_csv_matches_the_projections(demo):
                                   "/disclosures?by=nope", "/annual?year=abc", "/annual.csv?year=99999",
                                   "/entries/-1", "/entries/99999999999999999999", "/entries?index=x",
                                   "/requests/%3Cb%3E", "/static/../app.py", "/entries/1/proof.json?x=%ff",
-                                  "/audit?since=%3Cb%3Ex", "/disclosures?by=%3Cb%3E"])
+                                  "/audit?since=%3Cb%3Ex", "/disclosures?by=%3Cb%3E",
+                                  # digits to str.isdigit() that int() refuses (superscript two)
+                                  "/requests?page=%C2%B2", "/checkpoints?size=%C2%B2", "/annual?year=%C2%B2",
+                                  "/entries/%C2%B2", "/entries?index=%C2%B2", "/entries/%C2%B2/proof.json"])
 def test_bad_input_is_never_a_5xx(demo, path):
     c = signed_in(demo, "oversight")
     r = c.get(path)
