@@ -11,7 +11,8 @@ import time
 import httpx
 import pytest
 
-from api.web.routes import JCT_COLUMNS, PAGES
+from api.web.pages import PAGES
+from api.web.routes.reports import JCT_COLUMNS
 from ledger.entry import parse_entry
 from projections.db import open_database
 from projections.queries import Queries
