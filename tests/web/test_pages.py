@@ -11,7 +11,8 @@ import time
 import httpx
 import pytest
 
-from api.web.routes import JCT_COLUMNS, PAGES
+from api.web.pages import PAGES
+from api.web.routes.reports import JCT_COLUMNS
 from ledger.entry import parse_entry
 from projections.db import open_database
 from projections.queries import Queries
@@ -145,7 +146,10 @@ def test_annual_csv_matches_the_projections(demo):
                                   "/disclosures?by=nope", "/annual?year=abc", "/annual.csv?year=99999",
                                   "/entries/-1", "/entries/99999999999999999999", "/entries?index=x",
                                   "/requests/%3Cb%3E", "/static/../app.py", "/entries/1/proof.json?x=%ff",
-                                  "/audit?since=%3Cb%3Ex", "/disclosures?by=%3Cb%3E"])
+                                  "/audit?since=%3Cb%3Ex", "/disclosures?by=%3Cb%3E",
+                                  # digits to str.isdigit() that int() refuses (superscript two)
+                                  "/requests?page=%C2%B2", "/checkpoints?size=%C2%B2", "/annual?year=%C2%B2",
+                                  "/entries/%C2%B2", "/entries?index=%C2%B2", "/entries/%C2%B2/proof.json"])
 def test_bad_input_is_never_a_5xx(demo, path):
     c = signed_in(demo, "oversight")
     r = c.get(path)

@@ -236,6 +236,7 @@ def test_session_outlives_its_app_and_sign_out_revokes_it(demo):
 
 def test_sign_in_rate_limit(demo):
     """MAX_FAILURES wrong tokens are each a 401; the next try is a 429, even with a good token."""
+    httpx.get(demo.base + "/signin")  # the app makes its session store at its first page: this may be it
     store = demo.app.state.web_sessions
     with store.engine.begin() as conn:
         conn.execute(store.failures.delete())

@@ -1,0 +1,131 @@
+"""Taxpayer lookup: the TIN only in a POST body, the read recorded as an ``inspection`` first, the
+history in pages that later POST forms reach by a handle bound to the session, never by the TIN."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from api.web.pages import Page, Refused, page, web_router
+from api.web.params import PAGE_SIZE, form
+from api.web.session import Session, same, same_origin
+from ledger.client import disclosure as dc
+from ledger.errors import LedgerError
+from projections import taxpayer
+from projections.errors import BadQuery
+from projections.queries import dates
+
+MAX_TRAIL = 200  # pages of a taxpayer's history one can step back through
+_TRAIL = re.compile(r"(?:-|[0-9]{1,18}\.[0-9]\.[0-9]{1,10})\Z")
+
+router = web_router()
+TaxpayerPage = Annotated[Page, page("/taxpayer")]
+
+
+@dataclass(frozen=True)
+class _History:
+    subject: str  # the taxpayer's pseudonym
+    purpose: str
+    since: str | None
+    until: str | None
+    after: str | None  # this page's cursor (None: the first page)
+    trail: list[str]  # the cursors of the pages before it ("-": the first page)
+
+
+@router.get("/taxpayer")
+def taxpayer_form(p: TaxpayerPage) -> Response:
+    return p.render("taxpayer.html", title="Taxpayer lookup", history=None)
+
+
+@router.post("/taxpayer")
+async def taxpayer_lookup(p: TaxpayerPage) -> Response:
+    """A lookup by TIN, or another page of a history already looked up (by its handle). Either
+    way the read is recorded as an inspection first, and nothing personal goes in a URL."""
+    data = await form(p.request)
+    if not same_origin(p.request) or not same(data.get("csrf"), p.session.csrf):
+        raise p.refuse(403, "Form refused", "The form was not this session's (CSRF check failed); nothing was read.")
+    tin, purpose = data.get("tin", "").strip(), data.get("purpose", "").strip()
+    since, until = data.get("since") or None, data.get("until") or None
+    handle = data.get("handle", "")
+    if (not tin and not handle) or not purpose or len(tin) > 32 or len(purpose) > 2000:
+        raise _again(p, "Give a TIN (9 digits) and the purpose of this read.", since, until)
+    try:
+        dates(since, until)
+    except BadQuery as e:
+        raise _again(p, f"Dates: {e}", since, until) from None
+    trail = [t for t in data.get("trail", "").split() if t]
+    after = data.get("after") or None
+    if len(trail) > MAX_TRAIL or not all(_TRAIL.match(t) for t in [*trail, after or "-"]):
+        raise _again(p, "That page of the history is out of range; look the taxpayer up again.", since, until)
+    if handle:
+        subject = _unhandle(p.session, handle)
+        if subject is None:
+            raise _again(p, "That history belongs to another session; look the taxpayer up again.", since, until)
+    else:
+        try:
+            subject = p.state.sealed_keys.pseudonym(tin)
+        except LedgerError:  # the message is not shown: it never repeats the TIN, but says nothing useful either
+            raise _again(p, "That is not a TIN (9 digits, optional spaces or hyphens), "
+                            "or the purpose is invalid.", since, until) from None
+        after, trail = None, []
+    view = _History(subject, purpose, since, until, None if after == "-" else after, trail)
+    return await run_in_threadpool(_lookup, p, view)
+
+
+def _handle(session: Session, subject: str) -> str:
+    """The pseudonym, bound to this session by a MAC: a paging form cannot name another taxpayer."""
+    mac = hmac.new(session.sid.encode(), b"history:" + subject.encode(), hashlib.sha256).hexdigest()
+    return f"{subject}.{mac}"
+
+
+def _unhandle(session: Session, handle: str) -> str | None:
+    subject, _, _mac = handle.partition(".")
+    return subject if len(subject) == 64 and hmac.compare_digest(_handle(session, subject), handle) else None
+
+
+def _again(p: Page, error: str, since: str | None, until: str | None) -> Refused:
+    """The lookup form again, with what was wrong (400)."""
+    return Refused(p.render("taxpayer.html", 400, title="Taxpayer lookup", history=None, error=error,
+                            since=since, until=until))
+
+
+def _lookup(p: Page, view: _History) -> Response:
+    state, principal = p.state, p.session.principal
+    try:
+        sub = dc.inspection(state.ledger.keys.statement, view="taxpayer_history", subject_pseudonym=view.subject,
+                            role=principal.role, purpose=view.purpose, reader=principal.name)
+    except LedgerError:
+        raise _again(p, "The purpose is invalid.", view.since, view.until) from None
+    try:
+        recorded = state.service.submit(sub.note, sub.openings)  # recorded before anything is read: fail closed
+    except LedgerError:
+        raise p.refuse(503, "Not recorded, not read",
+                       "The inspection could not be recorded in the ledger, so the history was not read.") from None
+    state.metrics.count(state.metrics.appends, "inspection")
+    rng = {"since": view.since, "until": view.until}
+
+    def read(q: Any) -> dict[str, Any]:
+        return {"page": q.taxpayer_history(view.subject, **rng, limit=PAGE_SIZE, after=view.after),
+                "counts": taxpayer.history_counts(q.views, view.subject, **rng),
+                "blocked": taxpayer.blocked_attempts(q.views, view.subject, **rng)}
+
+    got = p.query(read)
+    events, counts = got["page"].items, got["counts"]
+    total = counts["request"] + counts["release"] + counts["inspection"]
+    number = len(view.trail) + 1
+    start = (number - 1) * PAGE_SIZE + 1 if events else 0
+    here = view.after or "-"
+    return p.render("taxpayer.html", title="Taxpayer history", history=events,
+                    inspection=recorded.index, subject=view.subject[:12], counts=counts, blocked=got["blocked"],
+                    since=view.since, until=view.until, purpose=view.purpose, handle=_handle(p.session, view.subject),
+                    paging={"number": number, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), "total": total,
+                            "start": start, "end": start + len(events) - 1 if events else 0,
+                            "next": got["page"].next_after if number * PAGE_SIZE < total else None,
+                            "next_trail": " ".join([*view.trail, here]),
+                            "prev": view.trail[-1] if view.trail else None, "prev_trail": " ".join(view.trail[:-1])})
