@@ -9,7 +9,7 @@ so projections never need to decrypt anything. Nothing in clear reaches the log.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.bundle_check import statement_commitments
@@ -68,16 +68,16 @@ class DisclosureService:
 
     def submit(self, note: str, openings: Sequence[Opening] = ()) -> Appended:
         """Check openings, seal them, append; refusals raise as the ledger's do."""
-        return self._submit([note], openings, None)[0]
+        return self._submit([note], openings, batch=False)[0]
 
     def submit_batch(self, notes: Sequence[str], openings: Sequence[Opening] = ()) -> list[Appended]:
         """Several statements (a bulk manifest and its chunks, say) in one transaction, all or none."""
         if not notes:
             return []
-        return self._submit(list(notes), openings, self.ledger.append_batch)
+        return self._submit(list(notes), openings, batch=True)
 
     def _submit(self, notes: list[str], openings: Sequence[Opening],
-                append_batch: Callable[..., list[Appended]] | None) -> list[Appended]:
+                batch: bool) -> list[Appended]:
         stmts = []
         for note in notes:
             try:
@@ -99,12 +99,10 @@ class DisclosureService:
             self.sealed.put_many(by_commitment[c] for c in new)
         by_id = {stmt.id: found for stmt, found in zip(stmts, pseudonyms, strict=True) if found}
         try:
-            if by_id:  # the pseudonyms land in the entries' own transaction
-                appended = self.ledger.append_batch(notes, by_id)
-            elif append_batch is None:  # one statement: the ledger's group commit
+            if not batch and not by_id:  # one statement: the ledger's group commit
                 appended = [self.ledger.append(notes[0])]
-            else:
-                appended = append_batch(notes)
+            else:  # parsed and schema-checked above; pseudonyms land in the entries' own transaction
+                appended = self.ledger.append_parsed(stmts, by_id, schema_checked=True)
         except AppendRefused:
             # Nothing was stored: keep none of the openings this submission brought. (A rule
             # refusal keeps them: the blocked entry holds the statement's hash, and an audit may

@@ -92,6 +92,9 @@ class AppendRequest:
     # Taxpayer pseudonyms computed at ingest, by statement id: (line, pseudonym) rows written to
     # dl_pseudonyms in the same transaction as the entry (so a reader never sees one without the other).
     pseudonyms: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    # The caller ran the rules' own schema check (ledger.domain.schemas.check_body) on every
+    # statement before sealing their openings: the transaction does not run it a second time.
+    schema_checked: bool = False
 
 
 class ChainWriter:
@@ -257,7 +260,8 @@ class ChainWriter:
         rules = self._rules
         if rules is not None and stmt.type != "blocked":
             try:
-                rules.check_schema(stmt)
+                if not request.schema_checked:
+                    rules.check_schema(stmt)
             except LedgerError as e:
                 raise AppendRefused(str(e), "statement.schema", stmt.id) from None
             if isinstance(rules, FunctionRules):

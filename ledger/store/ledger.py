@@ -237,18 +237,32 @@ class Ledger:
             raise AppendRefused(str(e), "statement.shape") from None
         return self._append_statements(stmts, pseudonyms=dict(pseudonyms or {}))
 
+    def append_parsed(self, stmts: Sequence[Statement],
+                      pseudonyms: Mapping[str, list[tuple[int, str]]] | None = None,
+                      schema_checked: bool = False) -> list[Appended]:
+        """As :meth:`append_batch`, for statements ``parse_statement`` already returned in this process
+        (the disclosure service parses each once, to check its openings before anything is stored).
+        ``schema_checked``: the caller ran ``ledger.domain.schemas.check_body`` on each (the rules'
+        schema check), so the transaction does not repeat it; every other check runs as usual."""
+        if not stmts:
+            return []
+        return self._append_statements(list(stmts), pseudonyms=dict(pseudonyms or {}), schema_checked=schema_checked)
+
     def _save(self, stmts: list[Statement], verified: list[list[VerifierKey] | None],
               refusing: dict[str, bytes] | None = None,
-              pseudonyms: dict[str, list[tuple[int, str]]] | None = None) -> list[Appended]:
+              pseudonyms: dict[str, list[tuple[int, str]]] | None = None,
+              schema_checked: bool = False) -> list[Appended]:
         """One transaction: the events and their chained entries, or nothing."""
-        request = AppendRequest(stmts, verified, refusing or {}, pseudonyms=pseudonyms or {})
+        request = AppendRequest(stmts, verified, refusing or {}, pseudonyms=pseudonyms or {},
+                                schema_checked=schema_checked)
         self.app.save(*[LoggedStatement(s.id, s.raw) for s in stmts], ledger=request)
         return request.results
 
     def _append_statements(self, stmts: list[Statement], refusing: dict[str, bytes] | None = None,
-                           pseudonyms: dict[str, list[tuple[int, str]]] | None = None) -> list[Appended]:
+                           pseudonyms: dict[str, list[tuple[int, str]]] | None = None,
+                           schema_checked: bool = False) -> list[Appended]:
         try:
-            results = self._save(stmts, [self._preverify(s) for s in stmts], refusing, pseudonyms)
+            results = self._save(stmts, [self._preverify(s) for s in stmts], refusing, pseudonyms, schema_checked)
         except IntegrityError:
             return self._resubmission(stmts, pseudonyms)
         except RuleRefusal as refusal:

@@ -11,3 +11,17 @@ def domain_any(settings):
     d = open_domain(settings)
     yield d
     d.ledger.close()
+
+
+@pytest.fixture
+def bulk_world(settings):
+    """A domain ledger, its disclosure service (sealed store, fresh keys) and the bulk story's principals."""
+    from ledger.demo import bulk_story
+    from ledger.domain.service import DisclosureService
+    from ledger.sealed import SealedKeys, SealedStore
+
+    d = open_domain(settings)
+    keys = SealedKeys.random()
+    service = DisclosureService(d.ledger, SealedStore(settings.db_url, keys), keys)
+    yield d, service, bulk_story.register(service, d.admin)
+    d.ledger.close()

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from domainfix import open_domain
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
@@ -27,11 +26,9 @@ from ledger.domain.bundle import write_bundle
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.officer import read_decisions, review_from_decisions, work_queue, write_review, write_sheet
-from ledger.domain.service import DisclosureService
 from ledger.entry import parse_entry
 from ledger.lines import CHUNK_LINES, chunk_count
 from ledger.rules.engine import server_red_flags
-from ledger.sealed import SealedKeys, SealedStore
 from ledger.statement import parse_statement
 from ledger.store.errors import RuleRefusal
 from ledger.store.fsck import fsck
@@ -45,22 +42,13 @@ def master():
     return MasterFile.generate(3000, 11)
 
 
-@pytest.fixture
-def world(settings):
-    d = open_domain(settings)
-    keys = SealedKeys.random()
-    service = DisclosureService(d.ledger, SealedStore(settings.db_url, keys), keys)
-    yield d, service, bulk_story.register(service, d.admin)
-    d.ledger.close()
-
-
 def _log_statements(ledger):
     for _idx, data in ledger.iter_entries():
         yield parse_statement(parse_entry(data).statement)
 
 
-def test_bulk_request_end_to_end(world, master, tmp_path):
-    d, service, keys = world
+def test_bulk_request_end_to_end(bulk_world, master, tmp_path):
+    d, service, keys = bulk_world
     story = bulk_story.run(service, keys, master, LINES, tmp_path, seed=7)
     expected = bulk_story.expected_counts(story.kinds)
     assert story.counts == expected
@@ -136,10 +124,10 @@ def test_bulk_request_end_to_end(world, master, tmp_path):
                                                              ("request", placeholder_line)}
 
 
-def test_bulk_rules_per_chunk(world, master):
+def test_bulk_rules_per_chunk(bulk_world, master):
     """A chunk out of order, chunks that do not hash to the manifest's root, and a bulk release
     of a line that was not approved are each refused, naming the rule."""
-    d, service, keys = world
+    d, service, keys = bulk_world
     lines, _ = bulk_story.make_lines(master, 3 * CHUNK_LINES + 5, seed=3)
     ice = keys["ice.dhs.gov/acting-director"]
     common = dict(exception="6103(i)(2)", agency="DHS/ICE", statute="8 USC 1253(a)(1)",

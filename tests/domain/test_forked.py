@@ -8,7 +8,6 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from domainfix import open_domain
 
 from ledger.client import disclosure as dc
 from ledger.commitments import commit
@@ -16,9 +15,7 @@ from ledger.demo import bulk_story
 from ledger.domain.bulk import bulk_request, statement_items
 from ledger.domain.forked import PrincipalProcessError, submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
-from ledger.domain.service import DisclosureService
 from ledger.keys import SignerKey
-from ledger.sealed import SealedKeys, SealedStore
 from ledger.statement import parse_statement
 from ledger.store.errors import AppendRefused, StoreError
 from ledger.store.fsck import fsck
@@ -26,17 +23,8 @@ from ledger.store.fsck import fsck
 LINES = 3_000  # 24 chunks: the matcher's two processes take 12 each
 
 
-@pytest.fixture
-def world(settings):
-    d = open_domain(settings)
-    keys = SealedKeys.random()
-    service = DisclosureService(d.ledger, SealedStore(settings.db_url, keys), keys)
-    yield d, service, bulk_story.register(service, d.admin)
-    d.ledger.close()
-
-
-def test_forked_story_counts_and_order(world, tmp_path):
-    d, service, keys = world
+def test_forked_story_counts_and_order(bulk_world, tmp_path):
+    d, service, keys = bulk_world
     story = bulk_story.run(service, keys, MasterFile.generate(900, 11), LINES, tmp_path, seed=7, forked=True)
     assert story.counts == bulk_story.expected_counts(story.kinds)
     assert story.child_cpu_seconds["match"] > 0  # the work was done in the principals' processes
@@ -49,8 +37,8 @@ def test_forked_story_counts_and_order(world, tmp_path):
     assert fsck(d.ledger.recorder).ok
 
 
-def test_a_failing_principal_lands_nothing(world):
-    d, service, _keys = world
+def test_a_failing_principal_lands_nothing(bulk_world):
+    d, service, _keys = bulk_world
     before = d.ledger.size()
 
     def build():
@@ -61,8 +49,8 @@ def test_a_failing_principal_lands_nothing(world):
     assert d.ledger.size() == before
 
 
-def test_a_refused_batch_stops_the_principal(world):
-    d, service, _keys = world
+def test_a_refused_batch_stops_the_principal(bulk_world):
+    d, service, _keys = bulk_world
     before = d.ledger.size()
     stranger = SignerKey.generate("nobody.example/requester")  # never registered
     lines = [dc.Line(f"9001{k:05d}", f"Name {k}", "1 Main St, Springfield, IL 62701", ("2024",), "reason")
