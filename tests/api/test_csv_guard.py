@@ -10,7 +10,7 @@ import pytest
 
 from api.csvsafe import neutralise_formula
 from api.routes.views import to_csv
-from api.web import routes as web_routes
+from api.web.routes import reports as web_routes
 from ledger.client import disclosure as dc
 
 # What a spreadsheet evaluates (or strips, then evaluates), and values it must leave alone.
