@@ -68,6 +68,10 @@ class Db(Protocol):
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
     def t(self, name: str) -> str: ...
+    def replaying(self) -> None: ...
+
+
+REPLAY_ROWS = 256  # a sync this far behind is a replay: long stretches of Python between statements
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,8 @@ class ChainWriter:
         else:
             start = self._trust.size
         types = sorted(TRUST_TYPES | (self._rules.types if self._rules is not None else frozenset()))
+        if size - start > REPLAY_ROWS:
+            db.replaying()
         rows = db.all(
             f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s AND stype IN ("
             + ",".join(["%s"] * len(types)) + ") ORDER BY idx",

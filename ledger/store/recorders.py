@@ -35,6 +35,9 @@ class _SQLiteDb:
         if rows:
             self.c.executemany(sql.replace("%s", "?"), rows)
 
+    def replaying(self) -> None:
+        """(SQLite ends no transaction for being idle.)"""
+
 
 class _PostgresDb:
     def __init__(self, cursor: Any, schema: str) -> None:
@@ -52,6 +55,12 @@ class _PostgresDb:
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             self.c.executemany(sql, rows)
+
+    def replaying(self) -> None:
+        """This transaction replays the log into the caches: minutes of Python between its
+        statements for a large log. The library ends a session idle in a transaction for 5 s
+        (POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT); lift that for this transaction only."""
+        self.c.execute("SET LOCAL idle_in_transaction_session_timeout = 0")
 
 
 class LedgerRecorderMixin:

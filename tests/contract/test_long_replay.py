@@ -1,0 +1,60 @@
+"""A process that starts over a large log replays it into its caches inside one read transaction,
+spending long stretches in Python between statements. PostgreSQL sessions idle in a transaction
+for longer than the library's timeout (5 s by default) are ended by the server; the replay lifts
+that timeout for its own transaction (found by the 130k-line bulk benchmark's restart replay)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from ledger.config import Settings
+from ledger.store.chain import REPLAY_ROWS
+from ledger.store.ledger import Ledger
+
+
+class SlowRules:
+    """Replays "request" entries; the first one takes longer than the session timeout below."""
+
+    types = frozenset({"request"})
+
+    def __init__(self) -> None:
+        self.applied = 0
+
+    def reset(self) -> None:
+        self.applied = 0
+
+    def apply(self, stmt, index, trust) -> None:  # (the chain also hands over the trust entries)
+        if stmt.type != "request":
+            return
+        if self.applied == 0:
+            time.sleep(2.5)
+        self.applied += 1
+
+    def check_schema(self, stmt) -> None:
+        pass
+
+    def check(self, stmt, index, trust):
+        return []
+
+
+def test_a_long_replay_outlives_the_idle_transaction_timeout(world, monkeypatch):
+    notes = [world.statement(n=k) for k in range(REPLAY_ROWS + 50)]
+    for start in range(0, len(notes), 100):
+        world.ledger.append_batch(notes[start:start + 100])
+    size = world.ledger.size()
+    # The library's timeout, shortened to 1 s so that a 2.5 s replay step outlives it.
+    env = Settings.eventsourcing_env
+    monkeypatch.setattr(Settings, "eventsourcing_env",
+                        lambda self: {**env(self), "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "1"})
+    rules = SlowRules()
+    again = Ledger(replace(world.settings, create_tables=False), rules=rules)
+    try:
+        assert again.synced_rules() is rules
+        with world.ledger.recorder.reading() as db:
+            requests = int(db.all(f"SELECT COUNT(*) FROM {db.t('dl_entries')} WHERE stype = 'request'")[0][0])
+        assert rules.applied == requests >= len(notes)
+        # and the next append, in a transaction of its own, lands after the replayed head
+        assert again.append(world.statement(n=-1)).index == size
+    finally:
+        again.close()
