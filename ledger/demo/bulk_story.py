@@ -141,6 +141,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         return done
 
     service.submit(dc.safeguard_status(keys["tigta.gov/auditor-02"], AGENCY, ssr_approved=True).note)
+
     def submit(build: Callable[[], BulkSubmission], name: str) -> tuple[str, str]:
         """Build, sign and append one bulk statement; its id and manifest note."""
         shown = (lambda m: progress(name, m)) if progress else None
