@@ -229,13 +229,11 @@ class Ledger:
         ``pseudonyms`` (by statement id: (line, pseudonym) rows computed at ingest) are stored in
         the same transaction as the entries.
         """
-        if not notes:
-            return []
         try:
             stmts = [parse_statement(n) for n in notes]
         except LedgerError as e:
             raise AppendRefused(str(e), "statement.shape") from None
-        return self._append_statements(stmts, pseudonyms=dict(pseudonyms or {}))
+        return self.append_parsed(stmts, pseudonyms)
 
     def append_parsed(self, stmts: Sequence[Statement],
                       pseudonyms: Mapping[str, list[tuple[int, str]]] | None = None,
