@@ -19,13 +19,14 @@ import os
 
 import nacl.exceptions
 import nacl.secret
-from nacl.bindings import crypto_secretbox_easy
+from nacl.bindings import crypto_secretbox_easy, crypto_secretbox_open_easy
 
 from ledger.commitments import CommitmentFormatError, Opening, OpeningMismatch, check_commitment_hex
 from ledger.sealed.errors import SealedDecryptionError
 
 PAD_BLOCK = 64
 NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE
+MAC_SIZE = nacl.secret.SecretBox.MACBYTES
 
 
 def pad(data: bytes, block: int = PAD_BLOCK) -> bytes:
@@ -65,8 +66,12 @@ class OpeningBox:
         (a ciphertext that belongs to another commitment).
         """
         check_commitment_hex(commitment)
+        data = bytes(ciphertext)
+        if len(data) < NONCE_SIZE + MAC_SIZE:
+            raise SealedDecryptionError(commitment, "the ciphertext is shorter than a nonce and a MAC")
         try:
-            plaintext = self._box.decrypt(bytes(ciphertext))
+            # What SecretBox.decrypt does (nonce || MAC || ciphertext), without its wrapper objects.
+            plaintext = crypto_secretbox_open_easy(data[NONCE_SIZE:], data[:NONCE_SIZE], self._key)
         except nacl.exceptions.CryptoError:
             raise SealedDecryptionError(commitment, "wrong sealed key, or the ciphertext was altered") from None
         try:

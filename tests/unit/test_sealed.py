@@ -480,6 +480,9 @@ def test_box_refuses_wrong_key_and_altered_bytes() -> None:
     altered[-1] ^= 1
     with pytest.raises(SealedDecryptionError):
         OpeningBox(key).unseal(opening.commitment, bytes(altered))
+    for cut in (0, 10, 24, 39, 40):  # shorter than nonce + MAC, or just a nonce and a MAC
+        with pytest.raises(SealedDecryptionError):
+            OpeningBox(key).unseal(opening.commitment, sealed[:cut])
 
 
 def test_padding_hides_exact_lengths() -> None:
