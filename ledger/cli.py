@@ -25,7 +25,8 @@ from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
 from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
-from ledger.store.ledger import Ledger, retire_old_checkpoint_keys, rotate_ledger_keys
+from ledger.store.ledger import Ledger
+from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys
 from ledger.trust import ADMIN_ROLE
 
 

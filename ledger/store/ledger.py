@@ -1,6 +1,7 @@
-"""The ledger: append statements, read entries, prove, checkpoint, export, re-verify.
+"""The ledger: append statements (one at a time by group commit, or in batches), sign checkpoints.
 
-This is the one object the CLI and (later) the API talk to.
+This is the one object the CLI and the API talk to. Its reads, proofs and export are
+``ledger.store.reading.LogReader``'s; rotating its own keys is ``ledger.store.rotation``.
 """
 
 from __future__ import annotations
@@ -8,34 +9,29 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.b64 import b64encode
-from ledger.canonical import canonical_bytes
 from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, parse_vkey
-from ledger.merkle import EMPTY_ROOT, fold_right, perfect_ranges
 from ledger.note import verify_exactly
-from ledger.proofs import consistency_path, inclusion_path
 from ledger.statement import Statement, make_envelope, parse_statement, sign_statement
 from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
 from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, RuleRefusal
+from ledger.store.reading import LogReader
 from ledger.store.service_keys import ServiceKeys
-from ledger.store.tree import read_nodes
 from ledger.times import format_time, utc_now
 from ledger.trust import TrustState
 
 log = logging.getLogger("ledger.store")
-PAGE = 2000
 GROUP_MAX = 256  # statements committed together at most by one group commit
 
 
@@ -66,8 +62,8 @@ def _ensure_pg_schema(settings: Settings) -> None:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
 
 
-class Ledger:
-    """A ledger over SQLite or PostgreSQL, as the settings say."""
+class Ledger(LogReader):
+    """A ledger over SQLite or PostgreSQL, as the settings say (reads, proofs and export: LogReader)."""
 
     def __init__(self, settings: Settings, rules: Rules | RuleCheck | None = None) -> None:
         self.settings = settings
@@ -336,40 +332,6 @@ class Ledger:
         blocked = parse_statement(sign_statement(envelope, [key]))
         return self._append_statements([blocked], refusing={stmt.id: stmt.sha256})[0]
 
-    # ---- reads -----------------------------------------------------------------
-    def size(self) -> int:
-        with self.recorder.reading() as db:
-            rows = db.all(f"SELECT MAX(idx) FROM {db.t('dl_entries')}")
-        return 0 if rows[0][0] is None else int(rows[0][0]) + 1
-
-    def entry(self, index: int) -> bytes:
-        with self.recorder.reading() as db:
-            rows = db.all(f"SELECT entry FROM {db.t('dl_entries')} WHERE idx = %s", (index,))
-        if not rows:
-            raise LedgerError(f"no entry {index}")
-        return bytes(rows[0][0])
-
-    def iter_entries(self, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, bytes]]:
-        """(index, entry bytes) in index order, a page at a time."""
-        at = start
-        while stop is None or at < stop:
-            limit = PAGE if stop is None else min(PAGE, stop - at)
-            with self.recorder.reading() as db:
-                rows = db.all(
-                    f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s ORDER BY idx LIMIT %s",
-                    (at, limit),
-                )
-            if not rows:
-                return
-            for idx, data in rows:
-                yield int(idx), bytes(data)
-            at = int(rows[-1][0]) + 1
-
-    def statement_index(self, statement_id: str) -> int | None:
-        with self.recorder.reading() as db:
-            rows = db.all(f"SELECT idx FROM {db.t('dl_entries')} WHERE statement_id = %s", (statement_id,))
-        return int(rows[0][0]) if rows else None
-
     def synced_rules(self) -> Any:
         """This process's rules engine brought up to the log's head (for read-only tools: the
         officer's queue, bundles). Its state is what the next append will be checked against."""
@@ -396,52 +358,6 @@ class Ledger:
                 raise NotInitialised("the ledger has no genesis entry: run `disclosure-ledger init`") from None
             self._origin = str(stmt.body["origin"])
         return self._origin
-
-    # ---- tree ------------------------------------------------------------------
-    def _nodes(self, coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        wanted = sorted(set(coords))
-        with self.recorder.reading() as db:
-            out = read_nodes(db, wanted)
-        missing = [c for c in wanted if c not in out]
-        if missing:
-            raise LedgerError(f"tree nodes missing from the store: {missing[:5]}")
-        return out
-
-    def _with_ranges(self, build: Callable[[Callable[[int, int], bytes]], Any]) -> Any:
-        """Run a proof builder twice: once to learn which subtrees it needs, once with their hashes."""
-        needed: list[tuple[int, int]] = []
-
-        def record(a: int, b: int) -> bytes:
-            needed.append((a, b))
-            return bytes(32)
-
-        build(record)
-        nodes = self._nodes([c for a, b in needed for c in perfect_ranges(a, b)])
-
-        def range_hash(a: int, b: int) -> bytes:
-            return fold_right(nodes[c] for c in perfect_ranges(a, b))
-
-        return build(range_hash)
-
-    def root_at(self, size: int) -> bytes:
-        if size == 0:
-            return EMPTY_ROOT
-        return self._with_ranges(lambda rh: rh(0, size))  # type: ignore[no-any-return]
-
-    def inclusion_proof(self, index: int, size: int | None = None) -> dict[str, Any]:
-        size = self.size() if size is None else size
-        path, root = self._with_ranges(lambda rh: (inclusion_path(index, size, rh), rh(0, size)))
-        leaf = self._with_ranges(lambda rh: rh(index, index + 1))
-        return {"index": index, "tree_size": size, "leaf_hash": leaf.hex(), "root": root.hex(),
-                "path": [h.hex() for h in path]}
-
-    def consistency_proof(self, old_size: int, new_size: int | None = None) -> dict[str, Any]:
-        new_size = self.size() if new_size is None else new_size
-        if not 0 <= old_size <= new_size <= self.size():
-            raise LedgerError(f"cannot prove {old_size} -> {new_size} on a log of {self.size()} entries")
-        path = self._with_ranges(lambda rh: consistency_path(old_size, new_size, rh))
-        return {"old_size": old_size, "new_size": new_size, "old_root": self.root_at(old_size).hex(),
-                "new_root": self.root_at(new_size).hex(), "path": [h.hex() for h in path]}
 
     # ---- checkpoints -------------------------------------------------------------
     def checkpoint(self, force: bool = False) -> SignedCheckpoint:
@@ -511,51 +427,7 @@ class Ledger:
         """The checkpoint verifier key a court pins."""
         return self.keys.checkpoint[0].verifier
 
-    # ---- export ----------------------------------------------------------------
-    def export(self, out: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
-        """Write the export (contract point 12), streaming; return the number of entries."""
-        count = 0
-        for index, data in self.iter_entries():
-            out.write(canonical_bytes({"entry_b64": b64encode(data), "index": index}) + b"\n")
-            count += 1
-            if progress:
-                progress(1)
-        return count
-
-
 def _entry_statement(data: bytes) -> str:
     from ledger.entry import parse_entry
 
     return parse_entry(data).statement
-
-
-def rotate_ledger_keys(ledger: Ledger, admin_name: str, countersign: Callable[[str], str]) -> Appended:
-    """Rotate the ledger's statement and checkpoint keys.
-
-    The new statement key signs the rotation (proof of possession), an administrator
-    countersigns, and from then on checkpoints carry both the new and the old checkpoint
-    key's signatures until the old one is retired (``retire_old_checkpoint_keys``).
-    """
-    from ledger.client.trust import ledger_key_rotation_proof
-
-    old = ledger.keys
-    new = ServiceKeys.generate(ledger.origin)
-    pending = ServiceKeys(new.statement, (new.checkpoint[0], *old.checkpoint))
-    pending_dir = ledger.settings.key_dir / "pending"
-    pending.save(pending_dir)  # never lose a key the log is about to name
-    note = countersign(ledger_key_rotation_proof(new.statement, new.checkpoint[0].verifier, admin_name))
-    appended = ledger.append(note)
-    pending.save(ledger.settings.key_dir)
-    for f in pending_dir.iterdir():
-        f.unlink()
-    pending_dir.rmdir()
-    ledger.reload_keys()
-    ledger.checkpoint(force=True)
-    return appended
-
-
-def retire_old_checkpoint_keys(ledger: Ledger) -> None:
-    """End the overlap: sign checkpoints with the newest checkpoint key only."""
-    keys = ledger.keys
-    ServiceKeys(keys.statement, keys.checkpoint[:1]).save(ledger.settings.key_dir)
-    ledger.reload_keys()

@@ -1,0 +1,41 @@
+"""Rotating the ledger's own keys: a new statement and checkpoint key, then the end of the overlap."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ledger.store.chain import Appended
+from ledger.store.ledger import Ledger
+from ledger.store.service_keys import ServiceKeys
+
+
+def rotate_ledger_keys(ledger: Ledger, admin_name: str, countersign: Callable[[str], str]) -> Appended:
+    """Rotate the ledger's statement and checkpoint keys.
+
+    The new statement key signs the rotation (proof of possession), an administrator
+    countersigns, and from then on checkpoints carry both the new and the old checkpoint
+    key's signatures until the old one is retired (``retire_old_checkpoint_keys``).
+    """
+    from ledger.client.trust import ledger_key_rotation_proof
+
+    old = ledger.keys
+    new = ServiceKeys.generate(ledger.origin)
+    pending = ServiceKeys(new.statement, (new.checkpoint[0], *old.checkpoint))
+    pending_dir = ledger.settings.key_dir / "pending"
+    pending.save(pending_dir)  # never lose a key the log is about to name
+    note = countersign(ledger_key_rotation_proof(new.statement, new.checkpoint[0].verifier, admin_name))
+    appended = ledger.append(note)
+    pending.save(ledger.settings.key_dir)
+    for f in pending_dir.iterdir():
+        f.unlink()
+    pending_dir.rmdir()
+    ledger.reload_keys()
+    ledger.checkpoint(force=True)
+    return appended
+
+
+def retire_old_checkpoint_keys(ledger: Ledger) -> None:
+    """End the overlap: sign checkpoints with the newest checkpoint key only."""
+    keys = ledger.keys
+    ServiceKeys(keys.statement, keys.checkpoint[:1]).save(ledger.settings.key_dir)
+    ledger.reload_keys()
