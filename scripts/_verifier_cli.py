@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from ledger.b64 import b64decode
-from ledger.bundle_check import BundleError, BundleFiles, verify_bundle
+from ledger.bundle_check import verify_bundle
+from ledger.bundle_format import BundleError, BundleFiles
 from ledger.canonical import MAX_SAFE_INTEGER, parse_canonical
 from ledger.checkpoint import SignedCheckpoint, open_checkpoint, open_with_any
 from ledger.entry import parse_entry

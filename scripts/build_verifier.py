@@ -24,7 +24,8 @@ CLI = ROOT / "scripts" / "_verifier_cli.py"
 # Dependency order: each module imports only modules before it.
 CORE = (
     "errors", "canonical", "b64", "times", "keys", "note", "merkle", "proofs",
-    "checkpoint", "statement", "entry", "trust", "verify", "commitments", "lines", "bundle_check",
+    "checkpoint", "statement", "entry", "trust", "verify", "commitments", "lines",
+    "bundle_format", "bundle_lines", "bundle_check",
 )
 STDLIB = frozenset(sys.stdlib_module_names)
 

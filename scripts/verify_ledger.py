@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
 # ledger/{errors,canonical,b64,times,keys,note,merkle,proofs,checkpoint,statement,entry,trust,
-#     verify,commitments,lines,bundle_check}.py
+#     verify,commitments,lines,bundle_format,bundle_lines,bundle_check}.py
 # and scripts/_verifier_cli.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 
@@ -2163,24 +2163,16 @@ def _ranges(hashes: Sequence[bytes]) -> Any:
     return range_hash
 
 
-# ------------------------------ ledger/bundle_check.py --------------------------------------
-# Checking an evidence bundle: one request's entries, proved against one checkpoint (docs/VERIFYING.md).
-#
-# A bundle holds, for one request, a signed checkpoint, the entries of the request's life (request,
-# match results, reviews, releases and all their chunks, orders, attestations, ...) and every trust
-# entry up to the checkpoint's size, each entry with its inclusion proof; optionally paths of chosen
-# lines inside bulk statements (FORMAT § 17.7) and the openings of the bundled commitments.
-#
-# Pure: the caller reads the files and passes their bytes; every failure is a ``BundleError`` whose
-# message names what failed and never repeats a committed value (openings are named by field and
-# commitment only). The order of the checks is fixed: checkpoint, inclusion proofs, signatures under
-# the trust state of the bundled trust entries, bulk statements complete, line paths, openings.
+# ------------------------------ ledger/bundle_format.py -------------------------------------
+# An evidence bundle's shape (docs/VERIFYING.md § 7): its files, bundle.json, the small parsers
+# the checks share, and which commitments a statement carries. The checks are ledger.bundle_check's
+# (checkpoint, inclusion, signatures) and ledger.bundle_lines' (bulk statements, line paths, openings).
 
 BUNDLE_FORMAT = "dl-bundle/v1"
 BUNDLE_KEYS = frozenset({"format", "origin", "request", "tree_size", "entries", "bulk", "incomplete", "lines",
                          "openings"})
 LINE_RECORD_KEYS = frozenset({"statement", "kind", "line", "chunk_index", "position", "path"})
-_BUNDLE_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+BUNDLE_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
 
 
 class BundleError(LedgerError):
@@ -2240,7 +2232,7 @@ class BundleSummary:
 
 
 # ---- small parsers ------------------------------------------------------------------------------
-def _bundle_jsonl(data: bytes, what: str) -> Iterator[tuple[int, Any]]:
+def bundle_jsonl(data: bytes, what: str) -> Iterator[tuple[int, Any]]:
     """(line number from 1, canonical JSON value) of a JSON Lines file."""
     if data and not data.endswith(b"\n"):
         raise BundleError(f"{what}: the file does not end with LF")
@@ -2251,13 +2243,13 @@ def _bundle_jsonl(data: bytes, what: str) -> Iterator[tuple[int, Any]]:
             raise BundleError(f"{what} line {number} is not canonical JSON: {e}") from None
 
 
-def _bundle_count(value: Any, where: str) -> int:
+def bundle_count(value: Any, where: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise BundleError(f"{where}: expected a non-negative integer, found {str(value)[:40]!r}")
     return value
 
 
-def _bundle_path(value: Any, where: str) -> list[bytes]:
+def bundle_path(value: Any, where: str) -> list[bytes]:
     if not isinstance(value, list):
         raise BundleError(f"{where}: path must be a list of base64 hashes")
     out = []
@@ -2285,12 +2277,12 @@ def parse_bundle_manifest(data: bytes) -> dict[str, Any]:
     for key in ("origin", "request"):
         if not isinstance(value[key], str):
             raise BundleError(f"bundle.json: {key} must be a string")
-    _bundle_count(value["tree_size"], "bundle.json tree_size")
+    bundle_count(value["tree_size"], "bundle.json tree_size")
     for key in ("entries", "lines"):
         if not isinstance(value[key], list):
             raise BundleError(f"bundle.json: {key} must be a list of integers")
         for i, x in enumerate(value[key]):
-            _bundle_count(x, f"bundle.json {key}[{i}]")
+            bundle_count(x, f"bundle.json {key}[{i}]")
     for key in ("bulk", "incomplete"):
         if not isinstance(value[key], list) or not all(isinstance(x, str) for x in value[key]):
             raise BundleError(f"bundle.json: {key} must be a list of statement ids")
@@ -2310,13 +2302,13 @@ def statement_commitments(stmt: Statement) -> list[tuple[str, str]]:
     kind = body.get("kind") if stmt.type == "chunk" else stmt.type
     if stmt.type == "request":
         out.append(("purpose_text", body.get("purpose_text")))
-        out.extend(("recipient_name", r.get("name")) for r in _bundle_dicts(body.get("recipients")))
-        out.extend(("case_id", c) for c in _bundle_list(body.get("case_ids")))
+        out.extend(("recipient_name", r.get("name")) for r in bundle_dicts(body.get("recipients")))
+        out.extend(("case_id", c) for c in bundle_list(body.get("case_ids")))
     if kind == "request":
-        for line in _bundle_dicts(body.get("lines")):
+        for line in bundle_dicts(body.get("lines")):
             out.extend((f, line.get(f)) for f in ("tin", "name", "address", "reason"))
     elif kind == "match_result":
-        out.extend(("tin", line.get("taxpayer")) for line in _bundle_dicts(body.get("lines")))
+        out.extend(("tin", line.get("taxpayer")) for line in bundle_dicts(body.get("lines")))
     elif stmt.type == "court_order":
         out.append(("docket", body.get("docket")))
     elif stmt.type == "correction":
@@ -2326,149 +2318,22 @@ def statement_commitments(stmt: Statement) -> list[tuple[str, str]]:
     return [(f, c) for f, c in out if isinstance(c, str)]
 
 
-def _bundle_list(value: Any) -> list[Any]:
+def bundle_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _bundle_dicts(value: Any) -> list[dict[str, Any]]:
-    return [x for x in _bundle_list(value) if isinstance(x, dict)]
+def bundle_dicts(value: Any) -> list[dict[str, Any]]:
+    return [x for x in bundle_list(value) if isinstance(x, dict)]
 
 
-# ---- the verification ---------------------------------------------------------------------------
-Passed = Callable[[str, str], None]
+Passed = Callable[[str, str], None]  # passed(check, what it established): the caller reports it
 
 
-def open_bundle_checkpoint(data: bytes, trust_root: VerifierKey) -> Checkpoint:
-    """Check 1: the checkpoint is signed by the trust root."""
-    try:
-        return open_checkpoint(data, trust_root).checkpoint
-    except LedgerError as e:
-        raise BundleError(f"checkpoint: {e}") from None
+# ------------------------------ ledger/bundle_lines.py --------------------------------------
+# Checks 4-6 of an evidence bundle: bulk statements complete (every chunk in place, items giving
+# lines_root), the paths of chosen lines inside their chunks, and the openings of the bundled commitments.
 
-
-def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings: bool,
-                  passed: Passed) -> BundleSummary:
-    """Every check of a bundle, in order; raise BundleError at the first that fails."""
-    manifest = parse_bundle_manifest(files.manifest)
-    cp = open_bundle_checkpoint(files.checkpoint, trust_root)
-    if cp.origin != manifest["origin"] or cp.size != manifest["tree_size"]:
-        raise BundleError(
-            f"bundle.json names origin {manifest['origin']!r} and tree size {manifest['tree_size']}, "
-            f"the checkpoint {cp.origin!r} and {cp.size}"
-        )
-    passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
-
-    entries = _bundle_inclusion(files, manifest, cp, passed)
-    signatures = _bundle_signatures(entries, trust_root, cp, passed)
-    if not any(be.stmt.type == "request" and be.stmt.id == manifest["request"] for be in entries):
-        raise BundleError(f"bundle.json names request {manifest['request'][:130]!r}, which is not in the bundle")
-    bulk = _bundle_bulk(entries, manifest, passed)
-    listed, held = manifest["entries"], [be.index for be in entries]
-    if held != listed:
-        missing = sorted(set(listed) - set(held))
-        extra = sorted(set(held) - set(listed))
-        raise BundleError(f"entries.jsonl does not hold the entries bundle.json lists "
-                          f"(missing {missing[:10]}, not listed {extra[:10]})")
-    lines = _bundle_lines(files.lines, manifest, entries, bulk, passed)
-    opened = erased = 0
-    if check_openings:
-        opened, erased = _bundle_openings(files.openings, manifest, entries, passed)
-    return BundleSummary(cp.origin, manifest["request"], cp.size, cp.root, len(entries), signatures,
-                         sorted(bulk), lines, opened, erased)
-
-
-def _bundle_inclusion(files: BundleFiles, manifest: dict[str, Any], cp: Checkpoint,
-                     passed: Passed) -> list[BundleEntry]:
-    """Check 2: every entry parses and its inclusion proof leads to the checkpoint's root."""
-    raw: list[tuple[int, bytes]] = []
-    for number, value in _bundle_jsonl(files.entries, "entries.jsonl"):
-        if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
-            raise BundleError(f"entries.jsonl line {number}: expected an export line {{entry_b64, index}}")
-        index = _bundle_count(value["index"], f"entries.jsonl line {number} index")
-        if raw and index <= raw[-1][0]:
-            raise BundleError(f"entries.jsonl line {number}: entry {index} is out of index order")
-        if index >= cp.size:
-            raise BundleError(f"entry {index} is past the checkpoint's tree size {cp.size}", index)
-        if not isinstance(value["entry_b64"], str):
-            raise BundleError("entries.jsonl: entry_b64 must be a string", index)
-        try:
-            raw.append((index, b64decode(value["entry_b64"])))
-        except LedgerError as e:
-            raise BundleError(f"entries.jsonl: entry_b64 is not strict base64: {e}", index) from None
-    proofs: dict[int, list[bytes]] = {}
-    for number, value in _bundle_jsonl(files.proofs, "proofs.jsonl"):
-        if not isinstance(value, dict) or set(value) != {"index", "tree_size", "path"}:
-            raise BundleError(f"proofs.jsonl line {number}: expected {{index, tree_size, path}}")
-        index = _bundle_count(value["index"], f"proofs.jsonl line {number} index")
-        if _bundle_count(value["tree_size"], f"proofs.jsonl line {number} tree_size") != cp.size:
-            raise BundleError(f"inclusion proof is for tree size {value['tree_size']}, "
-                              f"the checkpoint's is {cp.size}", index)
-        if index in proofs:
-            raise BundleError("two inclusion proofs in proofs.jsonl", index)
-        proofs[index] = _bundle_path(value["path"], f"inclusion proof of entry {index}")
-    out = []
-    for index, data in raw:
-        path = proofs.pop(index, None)
-        if path is None:
-            raise BundleError("no inclusion proof in proofs.jsonl", index)
-        try:
-            verify_inclusion(index, cp.size, leaf_hash(data), path, cp.root)
-        except LedgerError as e:
-            raise BundleError(f"inclusion proof does not lead to the checkpoint's root: {e}", index) from None
-        try:
-            entry = parse_entry(data)
-            stmt = parse_statement(entry.statement)
-        except LedgerError as e:
-            raise BundleError(f"malformed entry: {e}", index) from None
-        if entry.index != index:
-            raise BundleError(f"the entry's own index is {entry.index}", index)
-        out.append(BundleEntry(index, data, entry, stmt))
-    if proofs:
-        raise BundleError(f"proofs.jsonl holds proofs of entries not in the bundle: {sorted(proofs)[:10]}")
-    passed("inclusion", f"{len(out)} entries, each included in the checkpoint's tree of size {cp.size}")
-    return out
-
-
-def _bundle_signatures(entries: list[BundleEntry], trust_root: VerifierKey, cp: Checkpoint,
-                      passed: Passed) -> int:
-    """Check 3: every statement is signed as the trust state of the bundled trust entries requires."""
-    if not entries or entries[0].index != 0:
-        raise BundleError("entry 0 (genesis) is missing from the bundle: the trust state starts there")
-    trust = TrustState()
-    signatures = 0
-    previous: BundleEntry | None = None
-    for be in entries:
-        if previous is not None:
-            if be.index == previous.index + 1 and be.entry.prev != leaf_hash(previous.data).hex():
-                raise BundleError("prev does not link to the previous entry", be.index)
-            if be.entry.recorded_at < previous.entry.recorded_at:
-                raise BundleError(f"recorded_at decreases (entry {previous.index} was recorded at "
-                                  f"{previous.entry.recorded_at})", be.index)
-        elif be.entry.prev != ZERO_HASH_HEX:
-            raise BundleError("entry 0 must have prev of 64 zeros", be.index)
-        trust.size = be.index  # entries of other types change no trust state
-        try:
-            keys = trust.authorize(be.stmt, be.index, be.entry.recorded_at)
-            trust.check_signatures(be.stmt, keys)
-            trust.apply(be.stmt, be.index)
-        except LedgerError as e:
-            rule = getattr(e, "rule", None)
-            raise BundleError(f"{rule}: {e}" if rule else str(e), be.index) from None
-        signatures += len(keys)
-        previous = be
-    trust.size = cp.size
-    if trust.origin != cp.origin:
-        raise BundleError(f"the log's origin (genesis) is {trust.origin!r}, the checkpoint's is {cp.origin!r}")
-    if trust_root not in trust.checkpoint_keys:
-        raise BundleError(f"the trust root {trust_root} is not one of the log's checkpoint keys "
-                          f"(genesis and ledger_key_rotation): {[str(k) for k in trust.checkpoint_keys]}")
-    trust_count = sum(1 for be in entries if be.stmt.type in TRUST_TYPES)
-    passed("signatures", f"{signatures} signatures on {len(entries)} statements, under the keys, roles and "
-                         f"policy of the {trust_count} bundled trust entries")
-    return signatures
-
-
-def _bundle_bulk(entries: list[BundleEntry], manifest: dict[str, Any], passed: Passed) -> dict[str, BulkStatement]:
+def check_bundle_bulk(entries: list[BundleEntry], manifest: dict[str, Any], passed: Passed) -> dict[str, BulkStatement]:
     """Check 4: every bulk statement has all its chunks, in place, and their items give its lines_root."""
     bulk: dict[str, BulkStatement] = {}
     for be in entries:
@@ -2477,9 +2342,9 @@ def _bundle_bulk(entries: list[BundleEntry], manifest: dict[str, Any], passed: P
         if stmt.type in BULK_KINDS and "bulk" in body:
             b = body["bulk"]
             try:
-                n = _bundle_count(b["line_count"], "bulk.line_count")
-                c = _bundle_count(b["chunk_count"], "bulk.chunk_count")
-                root = bytes.fromhex(b["lines_root"]) if _BUNDLE_HEX_RE.match(b["lines_root"]) else b""
+                n = bundle_count(b["line_count"], "bulk.line_count")
+                c = bundle_count(b["chunk_count"], "bulk.chunk_count")
+                root = bytes.fromhex(b["lines_root"]) if BUNDLE_HEX_RE.match(b["lines_root"]) else b""
             except (TypeError, KeyError, BundleError):
                 raise BundleError(f"{stmt.type} {stmt.id}: malformed bulk member", be.index) from None
             if n < 1 or c != chunk_count(n) or len(root) != 32:
@@ -2561,7 +2426,7 @@ def _bundle_held(kind: str, items: list[Any], first: int) -> str:
     return f"lines {first}..{first + len(items) - 1}"
 
 
-def _bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
+def check_bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
                  bulk: dict[str, BulkStatement], passed: Passed) -> int:
     """Check 5: each lines.jsonl record proves line K of a bulk statement inside its lines_root."""
     if data is None:
@@ -2569,13 +2434,13 @@ def _bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[Bu
             raise BundleError("bundle.json lists lines but the bundle has no lines.jsonl")
         return 0
     count = 0
-    for number, rec in _bundle_jsonl(data, "lines.jsonl"):
+    for number, rec in bundle_jsonl(data, "lines.jsonl"):
         where = f"lines.jsonl line {number}"
         if not isinstance(rec, dict) or set(rec) != LINE_RECORD_KEYS:
             raise BundleError(f"{where}: expected exactly {sorted(LINE_RECORD_KEYS)}")
-        k = _bundle_count(rec["line"], f"{where} line")
-        chunk_index = _bundle_count(rec["chunk_index"], f"{where} chunk_index")
-        position = _bundle_count(rec["position"], f"{where} position")
+        k = bundle_count(rec["line"], f"{where} line")
+        chunk_index = bundle_count(rec["chunk_index"], f"{where} chunk_index")
+        position = bundle_count(rec["position"], f"{where} position")
         sid = rec["statement"]
         b = bulk.get(sid) if isinstance(sid, str) else None
         if b is None:
@@ -2596,7 +2461,7 @@ def _bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[Bu
         if position >= len(items) or held[position] != k:
             raise BundleError(f"line {k} of {kind} {sid} is not at position {position} of chunk entry "
                               f"{chunk_index}: it is at position {held.index(k)}")
-        path = _bundle_path(rec["path"], f"{where} (line {k} of {kind} {sid})")
+        path = bundle_path(rec["path"], f"{where} (line {k} of {kind} {sid})")
         try:
             verify_line(first + position, b.line_count, items[position], path, b.lines_root)
         except LedgerError as e:
@@ -2609,7 +2474,7 @@ def _bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[Bu
     return count
 
 
-def _bundle_openings(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
+def check_bundle_openings(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
                     passed: Passed) -> tuple[int, int]:
     """Check 6: every bundled commitment has its opening, each opening verifies, none is left over."""
     if data is None or not manifest["openings"]:
@@ -2620,9 +2485,9 @@ def _bundle_openings(data: bytes | None, manifest: dict[str, Any], entries: list
         for f, c in statement_commitments(be.stmt):
             needed.setdefault(c, (f, be))
         if be.stmt.type == "erasure":
-            erased.update(c for c in _bundle_list(be.stmt.envelope["body"].get("commitments")) if isinstance(c, str))
+            erased.update(c for c in bundle_list(be.stmt.envelope["body"].get("commitments")) if isinstance(c, str))
     given: dict[str, Opening] = {}
-    for number, rec in _bundle_jsonl(data, "openings.jsonl"):
+    for number, rec in bundle_jsonl(data, "openings.jsonl"):
         where = f"openings.jsonl line {number}"
         if not isinstance(rec, dict) or set(rec) != {"commitment", "opening"}:
             raise BundleError(f"{where}: expected exactly commitment and opening")
@@ -2660,6 +2525,151 @@ def _bundle_openings(data: bytes | None, manifest: dict[str, Any], entries: list
     passed("openings", f"{len(needed) - skipped} openings verify against their commitments"
                        + (f"; {skipped} erased by a bundled erasure statement" if skipped else ""))
     return len(needed) - skipped, skipped
+
+
+# ------------------------------ ledger/bundle_check.py --------------------------------------
+# Checking an evidence bundle: one request's entries, proved against one checkpoint (docs/VERIFYING.md).
+#
+# A bundle holds, for one request, a signed checkpoint, the entries of the request's life (request,
+# match results, reviews, releases and all their chunks, orders, attestations, ...) and every trust
+# entry up to the checkpoint's size, each entry with its inclusion proof; optionally paths of chosen
+# lines inside bulk statements (FORMAT § 17.7) and the openings of the bundled commitments.
+#
+# Pure: the caller reads the files and passes their bytes; every failure is a ``BundleError`` whose
+# message names what failed and never repeats a committed value (openings are named by field and
+# commitment only). The order of the checks is fixed: checkpoint, inclusion proofs, signatures under
+# the trust state of the bundled trust entries (here), then bulk statements complete, line paths and
+# openings (ledger.bundle_lines); the files' shape and bundle.json are ledger.bundle_format's.
+
+# ---- the verification ---------------------------------------------------------------------------
+def open_bundle_checkpoint(data: bytes, trust_root: VerifierKey) -> Checkpoint:
+    """Check 1: the checkpoint is signed by the trust root."""
+    try:
+        return open_checkpoint(data, trust_root).checkpoint
+    except LedgerError as e:
+        raise BundleError(f"checkpoint: {e}") from None
+
+
+def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings: bool,
+                  passed: Passed) -> BundleSummary:
+    """Every check of a bundle, in order; raise BundleError at the first that fails."""
+    manifest = parse_bundle_manifest(files.manifest)
+    cp = open_bundle_checkpoint(files.checkpoint, trust_root)
+    if cp.origin != manifest["origin"] or cp.size != manifest["tree_size"]:
+        raise BundleError(
+            f"bundle.json names origin {manifest['origin']!r} and tree size {manifest['tree_size']}, "
+            f"the checkpoint {cp.origin!r} and {cp.size}"
+        )
+    passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+
+    entries = _bundle_inclusion(files, manifest, cp, passed)
+    signatures = _bundle_signatures(entries, trust_root, cp, passed)
+    if not any(be.stmt.type == "request" and be.stmt.id == manifest["request"] for be in entries):
+        raise BundleError(f"bundle.json names request {manifest['request'][:130]!r}, which is not in the bundle")
+    bulk = check_bundle_bulk(entries, manifest, passed)
+    listed, held = manifest["entries"], [be.index for be in entries]
+    if held != listed:
+        missing = sorted(set(listed) - set(held))
+        extra = sorted(set(held) - set(listed))
+        raise BundleError(f"entries.jsonl does not hold the entries bundle.json lists "
+                          f"(missing {missing[:10]}, not listed {extra[:10]})")
+    lines = check_bundle_lines(files.lines, manifest, entries, bulk, passed)
+    opened = erased = 0
+    if check_openings:
+        opened, erased = check_bundle_openings(files.openings, manifest, entries, passed)
+    return BundleSummary(cp.origin, manifest["request"], cp.size, cp.root, len(entries), signatures,
+                         sorted(bulk), lines, opened, erased)
+
+
+def _bundle_inclusion(files: BundleFiles, manifest: dict[str, Any], cp: Checkpoint,
+                     passed: Passed) -> list[BundleEntry]:
+    """Check 2: every entry parses and its inclusion proof leads to the checkpoint's root."""
+    raw: list[tuple[int, bytes]] = []
+    for number, value in bundle_jsonl(files.entries, "entries.jsonl"):
+        if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
+            raise BundleError(f"entries.jsonl line {number}: expected an export line {{entry_b64, index}}")
+        index = bundle_count(value["index"], f"entries.jsonl line {number} index")
+        if raw and index <= raw[-1][0]:
+            raise BundleError(f"entries.jsonl line {number}: entry {index} is out of index order")
+        if index >= cp.size:
+            raise BundleError(f"entry {index} is past the checkpoint's tree size {cp.size}", index)
+        if not isinstance(value["entry_b64"], str):
+            raise BundleError("entries.jsonl: entry_b64 must be a string", index)
+        try:
+            raw.append((index, b64decode(value["entry_b64"])))
+        except LedgerError as e:
+            raise BundleError(f"entries.jsonl: entry_b64 is not strict base64: {e}", index) from None
+    proofs: dict[int, list[bytes]] = {}
+    for number, value in bundle_jsonl(files.proofs, "proofs.jsonl"):
+        if not isinstance(value, dict) or set(value) != {"index", "tree_size", "path"}:
+            raise BundleError(f"proofs.jsonl line {number}: expected {{index, tree_size, path}}")
+        index = bundle_count(value["index"], f"proofs.jsonl line {number} index")
+        if bundle_count(value["tree_size"], f"proofs.jsonl line {number} tree_size") != cp.size:
+            raise BundleError(f"inclusion proof is for tree size {value['tree_size']}, "
+                              f"the checkpoint's is {cp.size}", index)
+        if index in proofs:
+            raise BundleError("two inclusion proofs in proofs.jsonl", index)
+        proofs[index] = bundle_path(value["path"], f"inclusion proof of entry {index}")
+    out = []
+    for index, data in raw:
+        path = proofs.pop(index, None)
+        if path is None:
+            raise BundleError("no inclusion proof in proofs.jsonl", index)
+        try:
+            verify_inclusion(index, cp.size, leaf_hash(data), path, cp.root)
+        except LedgerError as e:
+            raise BundleError(f"inclusion proof does not lead to the checkpoint's root: {e}", index) from None
+        try:
+            entry = parse_entry(data)
+            stmt = parse_statement(entry.statement)
+        except LedgerError as e:
+            raise BundleError(f"malformed entry: {e}", index) from None
+        if entry.index != index:
+            raise BundleError(f"the entry's own index is {entry.index}", index)
+        out.append(BundleEntry(index, data, entry, stmt))
+    if proofs:
+        raise BundleError(f"proofs.jsonl holds proofs of entries not in the bundle: {sorted(proofs)[:10]}")
+    passed("inclusion", f"{len(out)} entries, each included in the checkpoint's tree of size {cp.size}")
+    return out
+
+
+def _bundle_signatures(entries: list[BundleEntry], trust_root: VerifierKey, cp: Checkpoint,
+                      passed: Passed) -> int:
+    """Check 3: every statement is signed as the trust state of the bundled trust entries requires."""
+    if not entries or entries[0].index != 0:
+        raise BundleError("entry 0 (genesis) is missing from the bundle: the trust state starts there")
+    trust = TrustState()
+    signatures = 0
+    previous: BundleEntry | None = None
+    for be in entries:
+        if previous is not None:
+            if be.index == previous.index + 1 and be.entry.prev != leaf_hash(previous.data).hex():
+                raise BundleError("prev does not link to the previous entry", be.index)
+            if be.entry.recorded_at < previous.entry.recorded_at:
+                raise BundleError(f"recorded_at decreases (entry {previous.index} was recorded at "
+                                  f"{previous.entry.recorded_at})", be.index)
+        elif be.entry.prev != ZERO_HASH_HEX:
+            raise BundleError("entry 0 must have prev of 64 zeros", be.index)
+        trust.size = be.index  # entries of other types change no trust state
+        try:
+            keys = trust.authorize(be.stmt, be.index, be.entry.recorded_at)
+            trust.check_signatures(be.stmt, keys)
+            trust.apply(be.stmt, be.index)
+        except LedgerError as e:
+            rule = getattr(e, "rule", None)
+            raise BundleError(f"{rule}: {e}" if rule else str(e), be.index) from None
+        signatures += len(keys)
+        previous = be
+    trust.size = cp.size
+    if trust.origin != cp.origin:
+        raise BundleError(f"the log's origin (genesis) is {trust.origin!r}, the checkpoint's is {cp.origin!r}")
+    if trust_root not in trust.checkpoint_keys:
+        raise BundleError(f"the trust root {trust_root} is not one of the log's checkpoint keys "
+                          f"(genesis and ledger_key_rotation): {[str(k) for k in trust.checkpoint_keys]}")
+    trust_count = sum(1 for be in entries if be.stmt.type in TRUST_TYPES)
+    passed("signatures", f"{signatures} signatures on {len(entries)} statements, under the keys, roles and "
+                         f"policy of the {trust_count} bundled trust entries")
+    return signatures
 
 
 # ------------------------------ scripts/_verifier_cli.py ------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.b64 import b64encode
-from ledger.bundle_check import BUNDLE_FORMAT, statement_commitments
+from ledger.bundle_format import BUNDLE_FORMAT, statement_commitments
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import SignedCheckpoint
 from ledger.commitments import Opening

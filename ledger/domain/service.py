@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ledger.bundle_check import statement_commitments
+from ledger.bundle_format import statement_commitments
 from ledger.commitments import Opening
 from ledger.domain.schemas import check_body
 from ledger.errors import LedgerError

@@ -17,7 +17,8 @@ import pytest
 from bundlefix import HELD_BACK, LINES, Scenario, tin
 
 from ledger.b64 import b64encode
-from ledger.bundle_check import BundleError, BundleFiles, verify_bundle
+from ledger.bundle_check import verify_bundle
+from ledger.bundle_format import BundleError, BundleFiles
 from ledger.canonical import canonical_bytes
 from ledger.client import disclosure as dc
 from ledger.commitments import Opening

@@ -1,0 +1,177 @@
+"""An evidence bundle's shape (docs/VERIFYING.md § 7): its files, bundle.json, the small parsers
+the checks share, and which commitments a statement carries. The checks are ledger.bundle_check's
+(checkpoint, inclusion, signatures) and ledger.bundle_lines' (bulk statements, line paths, openings).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.b64 import b64decode
+from ledger.canonical import parse_canonical
+from ledger.entry import Entry
+from ledger.errors import LedgerError
+from ledger.statement import Statement
+
+BUNDLE_FORMAT = "dl-bundle/v1"
+BUNDLE_KEYS = frozenset({"format", "origin", "request", "tree_size", "entries", "bulk", "incomplete", "lines",
+                         "openings"})
+LINE_RECORD_KEYS = frozenset({"statement", "kind", "line", "chunk_index", "position", "path"})
+BUNDLE_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class BundleError(LedgerError):
+    """A bundle that does not verify: ``reason`` says what, ``index`` names the entry when there is one."""
+
+    def __init__(self, reason: str, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        super().__init__(f"entry {index}: {reason}" if index is not None else reason)
+
+
+@dataclass(frozen=True)
+class BundleFiles:
+    """The bytes of a bundle's files (None: the file is absent)."""
+
+    manifest: bytes
+    checkpoint: bytes
+    entries: bytes
+    proofs: bytes
+    lines: bytes | None = None
+    openings: bytes | None = None
+
+
+@dataclass
+class BundleEntry:
+    index: int
+    data: bytes
+    entry: Entry
+    stmt: Statement
+
+
+@dataclass
+class BulkStatement:
+    """A bundled bulk statement and its chunks (by chunk number), checked complete."""
+
+    stmt: BundleEntry
+    line_count: int
+    chunk_count: int
+    lines_root: bytes
+    chunks: dict[int, BundleEntry] = field(default_factory=dict)
+
+
+@dataclass
+class BundleSummary:
+    """What a verified bundle established."""
+
+    origin: str
+    request: str
+    tree_size: int
+    root: bytes
+    entries: int
+    signatures: int
+    bulk: list[str]
+    lines: int
+    openings: int
+    erased: int
+
+
+# ---- small parsers ------------------------------------------------------------------------------
+def bundle_jsonl(data: bytes, what: str) -> Iterator[tuple[int, Any]]:
+    """(line number from 1, canonical JSON value) of a JSON Lines file."""
+    if data and not data.endswith(b"\n"):
+        raise BundleError(f"{what}: the file does not end with LF")
+    for number, line in enumerate(data.split(b"\n")[:-1] if data else [], 1):
+        try:
+            yield number, parse_canonical(line)
+        except LedgerError as e:
+            raise BundleError(f"{what} line {number} is not canonical JSON: {e}") from None
+
+
+def bundle_count(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BundleError(f"{where}: expected a non-negative integer, found {str(value)[:40]!r}")
+    return value
+
+
+def bundle_path(value: Any, where: str) -> list[bytes]:
+    if not isinstance(value, list):
+        raise BundleError(f"{where}: path must be a list of base64 hashes")
+    out = []
+    for i, h in enumerate(value):
+        if not isinstance(h, str):
+            raise BundleError(f"{where}: path[{i}] is not a string")
+        try:
+            out.append(b64decode(h, length=32))
+        except LedgerError as e:
+            raise BundleError(f"{where}: path[{i}] is not a base64 32-byte hash: {e}") from None
+    return out
+
+
+def parse_bundle_manifest(data: bytes) -> dict[str, Any]:
+    """bundle.json: an object with exactly BUNDLE_KEYS, of the right types."""
+    try:
+        value = parse_canonical(data.removesuffix(b"\n"))
+    except LedgerError as e:
+        raise BundleError(f"bundle.json is not canonical JSON: {e}") from None
+    if not isinstance(value, dict) or set(value) != BUNDLE_KEYS:
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise BundleError(f"bundle.json must hold exactly {sorted(BUNDLE_KEYS)}, found {found}")
+    if value["format"] != BUNDLE_FORMAT:
+        raise BundleError(f"bundle.json: format is {str(value['format'])[:40]!r}, expected {BUNDLE_FORMAT!r}")
+    for key in ("origin", "request"):
+        if not isinstance(value[key], str):
+            raise BundleError(f"bundle.json: {key} must be a string")
+    bundle_count(value["tree_size"], "bundle.json tree_size")
+    for key in ("entries", "lines"):
+        if not isinstance(value[key], list):
+            raise BundleError(f"bundle.json: {key} must be a list of integers")
+        for i, x in enumerate(value[key]):
+            bundle_count(x, f"bundle.json {key}[{i}]")
+    for key in ("bulk", "incomplete"):
+        if not isinstance(value[key], list) or not all(isinstance(x, str) for x in value[key]):
+            raise BundleError(f"bundle.json: {key} must be a list of statement ids")
+    if not isinstance(value["openings"], bool):
+        raise BundleError("bundle.json: openings must be true or false")
+    return value
+
+
+def statement_commitments(stmt: Statement) -> list[tuple[str, str]]:
+    """(field, commitment) of every commitment a § 6103 statement carries (FORMAT § 17.3, 17.4.10, 17.7).
+
+    The same list as the disclosure service's ``body_commitments``, computed here from the
+    statement alone so that the court's verifier can check openings without the service.
+    """
+    body = stmt.envelope["body"]
+    out: list[tuple[str, Any]] = []
+    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
+    if stmt.type == "request":
+        out.append(("purpose_text", body.get("purpose_text")))
+        out.extend(("recipient_name", r.get("name")) for r in bundle_dicts(body.get("recipients")))
+        out.extend(("case_id", c) for c in bundle_list(body.get("case_ids")))
+    if kind == "request":
+        for line in bundle_dicts(body.get("lines")):
+            out.extend((f, line.get(f)) for f in ("tin", "name", "address", "reason"))
+    elif kind == "match_result":
+        out.extend(("tin", line.get("taxpayer")) for line in bundle_dicts(body.get("lines")))
+    elif stmt.type == "court_order":
+        out.append(("docket", body.get("docket")))
+    elif stmt.type == "correction":
+        out.append(("correction_reason", body.get("reason")))
+    elif stmt.type == "inspection":
+        out.extend([("pseudonym", body.get("subject")), ("inspection_purpose", body.get("purpose"))])
+    return [(f, c) for f, c in out if isinstance(c, str)]
+
+
+def bundle_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def bundle_dicts(value: Any) -> list[dict[str, Any]]:
+    return [x for x in bundle_list(value) if isinstance(x, dict)]
+
+
+Passed = Callable[[str, str], None]  # passed(check, what it established): the caller reports it
