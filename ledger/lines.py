@@ -67,6 +67,23 @@ def _subtree_root(leaves: Sequence[bytes]) -> bytes:
     return frontier.root()
 
 
+def chunk_root(leaves: Sequence[bytes]) -> bytes:
+    """The subtree root of one chunk's line commitments (what ``LinesTree`` keeps per chunk)."""
+    if not 0 < len(leaves) <= CHUNK_LINES:
+        raise ProofError(f"a chunk holds 1 to {CHUNK_LINES} items, found {len(leaves)}")
+    return _subtree_root(leaves)
+
+
+def root_of_chunks(chunk_roots: Sequence[bytes]) -> bytes:
+    """``lines_root`` from every chunk's subtree root, in order: because every chunk but the last
+    is full and CHUNK_LINES is a power of two, the tree over the chunk roots is the upper part of
+    the tree over the lines (the same fact ``line_path`` rests on)."""
+    frontier = Frontier()
+    for root in chunk_roots:
+        frontier.append(root)
+    return frontier.root()
+
+
 def lines_root(leaves: Sequence[bytes]) -> bytes:
     tree = LinesTree()
     for start in range(0, len(leaves), CHUNK_LINES):

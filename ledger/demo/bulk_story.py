@@ -48,6 +48,7 @@ AGENCY = "DHS/ICE"
 KINDS = ("exact", "placeholder", "tin_only", "moved", "unknown")
 DEFAULT_MIX = {"exact": 0.05, "placeholder": 0.55, "tin_only": 0.2, "moved": 0.05, "unknown": 0.15}
 MATCH_WORKERS = 2  # forked: the matcher's processes (this machine has two cores)
+ROOT_WORKERS = 2  # forked: processes computing a bulk manifest's root before anything can be sent
 PLACEHOLDERS = ("Failed to Provide", "NA NA", "FAILED TO PROVIDE", "Unknown Address", "N/A")
 PRINCIPALS: dict[str, tuple[list[str], dict[str, str]]] = {
     "ice.dhs.gov/acting-director": (["requester"], {"agency": AGENCY, "category": "agency_head"}),
@@ -157,7 +158,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         ice, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1253(a)(1)",
         purpose="criminal_investigation", purpose_text="Failure to depart (fictional)",
         fields=["name", "address"], recipients=[dc.Recipient("Fictional ERO Agent", AGENCY)],
-        lines=lines, case_ids=["FICT-2025-BULK"]), "file")
+        lines=lines, case_ids=["FICT-2025-BULK"], workers=ROOT_WORKERS if forked else 1), "file")
     lines = []  # (the build above has run: the log and the sealed store hold them now)
     done()
     service.submit(dc.recipient_attestation(keys["ice.dhs.gov/ero-agent-0"], story.request_id, 0).note)
@@ -203,7 +204,8 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         service.submit(review.note)
         story.review_id = review.statement_id
     else:
-        story.review_id, _ = submit(lambda: bulk_review(officer, story.request_id, decisions, flags), "review")
+        story.review_id, _ = submit(lambda: bulk_review(officer, story.request_id, decisions, flags,
+                                                        workers=ROOT_WORKERS if forked else 1), "review")
     done()
 
     done = stage("release")

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import itertools
+import multiprocessing
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +25,7 @@ from ledger.commitments import Opening, commit
 from ledger.entry import parse_entry
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey
-from ledger.lines import CHUNK_LINES, LinesTree, chunk_count, item_leaf
+from ledger.lines import CHUNK_LINES, chunk_count, chunk_root, item_leaf, root_of_chunks
 from ledger.rules.catalog import LAW_VERSION
 from ledger.statement import Statement, parse_statement
 from ledger.store.chain import Appended
@@ -100,24 +102,88 @@ def list_source(items: Sequence[Any], openings: Callable[[int], Sequence[Opening
 
 def bulk_statement(signers: Sequence[SignerKey], type_: str, head: dict[str, Any], line_count: int,
                    source: ChunkSource, head_openings: Sequence[Opening] = (),
-                   statement_id: str | None = None) -> BulkSubmission:
-    """Sign ``head`` + ``{"bulk": …}`` as the manifest of ``line_count`` items from ``source``."""
+                   statement_id: str | None = None, workers: int = 1) -> BulkSubmission:
+    """Sign ``head`` + ``{"bulk": …}`` as the manifest of ``line_count`` items from ``source``.
+
+    ``workers`` > 1 computes the chunks' subtree roots in that many processes (this one and
+    forked children, each over a range of chunks; the source must then be callable in a fork):
+    nothing can be sent before the manifest is signed, so this pass is a bulk statement's
+    critical path, and the cores are otherwise idle while it runs.
+    """
     if line_count < 1:
         raise LedgerError("a bulk statement has at least one item")
-    tree = LinesTree()
-    for c in range(chunk_count(line_count)):
+    roots = chunk_roots(source, line_count, workers)
+    sid = statement_id or str(uuid.uuid4())
+    body = dict(head)
+    body["bulk"] = {"line_count": line_count, "chunk_count": chunk_count(line_count),
+                    "lines_root": root_of_chunks(roots).hex()}
+    issued_at = utc_now()
+    manifest = Submission(signed(list(signers), type_, body, sid, issued_at=issued_at), tuple(head_openings), sid)
+    return BulkSubmission(manifest, tuple(signers), type_, line_count, source, issued_at)
+
+
+def chunk_roots(source: ChunkSource, line_count: int, workers: int = 1) -> list[bytes]:
+    """Every chunk's subtree root over its items' line commitments, in chunk order.
+
+    With ``workers`` > 1 the chunks are split into that many contiguous ranges; forked children
+    take all but the first and send their roots back through a pipe. A failure in a child (a
+    source of the wrong length, say) is raised here as LedgerError naming the child's error.
+    """
+    n = chunk_count(line_count)
+    workers = max(1, min(workers, n // 2))
+    if workers == 1:
+        return _ranged_roots(source, line_count, 0, n)
+    bounds = [n * i // workers for i in range(workers + 1)]
+    ctx = multiprocessing.get_context("fork")
+    children = []
+    for first, stop in itertools.pairwise(bounds[1:]):
+        receiver, sender = ctx.Pipe(duplex=False)
+        child = ctx.Process(target=_roots_child, args=(sender, source, line_count, first, stop), daemon=True,
+                            name="chunk-roots")
+        child.start()
+        sender.close()
+        children.append((receiver, child))
+    try:
+        out = _ranged_roots(source, line_count, bounds[0], bounds[1])
+        for receiver, child in children:
+            try:
+                got = receiver.recv()
+            except EOFError:
+                raise LedgerError(f"a chunk-roots process ended without an answer (exit code {child.exitcode})") \
+                    from None
+            if isinstance(got, str):
+                raise LedgerError(f"a chunk-roots process failed: {got}")
+            out.extend(got[i:i + 32] for i in range(0, len(got), 32))
+    finally:
+        for receiver, child in children:
+            receiver.close()
+            if child.is_alive():
+                child.terminate()
+            child.join()
+    if len(out) != n:  # (each range answered with its own roots; a short answer would land here)
+        raise LedgerError(f"chunk roots: {len(out)} for {n} chunks")
+    return out
+
+
+def _ranged_roots(source: ChunkSource, line_count: int, first: int, stop: int) -> list[bytes]:
+    roots = []
+    for c in range(first, stop):
         items, _ = source(c)
         expected = min(CHUNK_LINES, line_count - c * CHUNK_LINES)
         if len(items) != expected:
             raise LedgerError(f"chunk {c} of the source holds {len(items)} items, expected {expected}")
-        tree.add_chunk([item_leaf(it) for it in items])
-    sid = statement_id or str(uuid.uuid4())
-    body = dict(head)
-    body["bulk"] = {"line_count": line_count, "chunk_count": chunk_count(line_count),
-                    "lines_root": tree.root().hex()}
-    issued_at = utc_now()
-    manifest = Submission(signed(list(signers), type_, body, sid, issued_at=issued_at), tuple(head_openings), sid)
-    return BulkSubmission(manifest, tuple(signers), type_, line_count, source, issued_at)
+        roots.append(chunk_root([item_leaf(it) for it in items]))
+    return roots
+
+
+def _roots_child(sender: Any, source: ChunkSource, line_count: int, first: int, stop: int) -> None:
+    """A forked child's share of ``chunk_roots``: its range's roots as one byte string, or the error."""
+    try:
+        sender.send(b"".join(_ranged_roots(source, line_count, first, stop)))
+    except Exception as e:  # sent to the parent, which raises it as LedgerError
+        sender.send(f"{type(e).__name__}: {e}")
+    finally:
+        sender.close()
 
 
 def submit_bulk(submit_batch: Callable[[list[str], list[Opening]], list[Appended]], bulk: BulkSubmission,
@@ -168,8 +234,10 @@ def statement_items(ledger: Any, stmt: Statement, parts: dict[str, list[int]]) -
 def bulk_request(signer: SignerKey, *, exception: str, agency: str, statute: str | None, purpose: str,
                  purpose_text: str, fields: Sequence[str], recipients: Sequence[Recipient],
                  lines: Sequence[Line], case_ids: Sequence[str] = (), court_order: str | None = None,
-                 resubmits: str | None = None, statement_id: str | None = None) -> BulkSubmission:
-    """A written request naming ``len(lines)`` taxpayers, in bulk form (any size up to 10 million)."""
+                 resubmits: str | None = None, statement_id: str | None = None, workers: int = 1) -> BulkSubmission:
+    """A written request naming ``len(lines)`` taxpayers, in bulk form (any size up to 10 million).
+
+    ``workers``: processes computing the manifest's root (``bulk_statement``)."""
     seed = secrets.token_bytes(32)  # never leaves this process: it derives the lines' salts
     head_openings: list[Opening] = []
 
@@ -200,15 +268,15 @@ def bulk_request(signer: SignerKey, *, exception: str, agency: str, statute: str
             items.append(item)
         return items, openings
 
-    return bulk_statement([signer], "request", head, len(lines), source, head_openings, statement_id)
+    return bulk_statement([signer], "request", head, len(lines), source, head_openings, statement_id, workers)
 
 
 def bulk_review(signer: SignerKey, request_id: str, decisions: Sequence[tuple[int, str, str]],
-                red_flags: Sequence[str]) -> BulkSubmission:
+                red_flags: Sequence[str], workers: int = 1) -> BulkSubmission:
     """Decisions (line, "approve"|"refuse", reason code) for every line, in line order."""
     items = [{"line": k, "decision": d, "reason": r} for k, d, r in decisions]
     head = {"request": request_id, "law_version": LAW_VERSION, "red_flags": sorted(red_flags)}
-    return bulk_statement([signer], "review", head, len(items), list_source(items))
+    return bulk_statement([signer], "review", head, len(items), list_source(items), workers=workers)
 
 
 def bulk_release(signer: SignerKey, request_id: str, review_id: str, lines: Sequence[int], fields: Sequence[str],

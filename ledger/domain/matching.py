@@ -131,16 +131,16 @@ class MatcherPrincipal:
                     proc.terminate()
                 proc.join(timeout=30)
         total = _Pass.merge(parts[i] for i in range(len(procs)))
-        return self._bulk(request, *self._finish(request, total, seed))
+        return self._bulk(request, *self._finish(request, total, seed), workers=workers)
 
     def _bulk(self, request: Statement, head: dict[str, Any], chunks: list[bytes],
-              tin_openings: Callable[[Iterable[int]], list[Opening]]) -> BulkSubmission:
+              tin_openings: Callable[[Iterable[int]], list[Opening]], workers: int = 1) -> BulkSubmission:
         def source(c: int) -> tuple[list[Any], list[Opening]]:
             items = json.loads(chunks[c])
             return items, tin_openings(item["line"] for item in items)
 
         count = request.envelope["body"]["bulk"]["line_count"]
-        return bulk_statement([self.key], "match_result", head, count, source)
+        return bulk_statement([self.key], "match_result", head, count, source, workers=workers)
 
     def _run(self, request: Statement, lines: Iterable[dict[str, Any]],
              opener: Callable[[list[str]], Mapping[str, Opening]], bulk: bool,
