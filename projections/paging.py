@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from projections.db import Database, database_errors
 from projections.errors import BadQuery
-from projections.queries import _CODE, _check, dates
+from projections.query_args import CODE_RE, check_arg, dates
 from projections.tables import ViewTables, view_tables
 
 LISTS = ("requests", "disclosures", "release_audit", "checkpoints", "blocked")
@@ -85,7 +85,7 @@ def slot(views: Database, name: str, offset: int, **filters: Any) -> Slot:
     if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
         raise BadQuery("offset: expected a whole number")
     for key in ("agency", "exception", "recipient_agency", "statement_type"):
-        _check(_CODE, filters.get(key), key)
+        check_arg(CODE_RE, filters.get(key), key)
     source, where, order = _BUILD[name](view_tables(views.schema), filters)
     keys = [o.element if isinstance(o, sa.UnaryExpression) else o for o in order]
     with database_errors(), views.engine.connect() as conn:

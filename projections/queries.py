@@ -13,10 +13,9 @@ must record that read as an ``inspection`` statement (the API does).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,84 +25,23 @@ from ledger.sealed import SealedKeys
 from projections.db import Database, database_errors
 from projections.disclosures import accounting_required
 from projections.errors import BadQuery
+from projections.query_args import (
+    CODE_RE,
+    HEX64_RE,
+    ID_RE,
+    MAX_LIMIT,
+    Page,
+    check_arg,
+    dates,
+    page_limit,
+    parse_cursor,
+    split_csv,
+)
 from projections.tables import ViewTables, view_tables
 
-MAX_LIMIT = 1000
-_CURSOR = re.compile(r"(0|[1-9][0-9]{0,17})(\.(0|[1-9][0-9]{0,9})){0,2}\Z")
-_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
-_CODE = re.compile(r"[A-Za-z0-9_ ./()+:-]{1,80}\Z")
 # Address classes the matcher writes for a requester-supplied address that is a *fragment* of a
 # real address (ledger/domain/address.py): the "potentially incomplete" measure.
 INCOMPLETE_CLASSES = ("zip_only", "city_only", "street_only", "facility_only")
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]
-    next_after: str | None = None
-
-
-@dataclass(frozen=True)
-class DateRange:
-    since: str | None = None
-    until: str | None = None
-
-    def where(self, column: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
-        out: list[sa.ColumnElement[bool]] = []
-        if self.since is not None:
-            out.append(column >= self.since)
-        if self.until is not None:
-            out.append(column < self.until)
-        return out
-
-
-def _bound(value: date | datetime | str | None, name: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        text = value
-        try:
-            value = date.fromisoformat(text)
-        except ValueError:
-            raise BadQuery(f"{name}: expected YYYY-MM-DD, found {text[:40]!r}") from None
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise BadQuery(f"{name}: a datetime must carry a time zone")
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, date):
-        return value.strftime("%Y-%m-%dT00:00:00.000000Z")
-    raise BadQuery(f"{name}: expected a date, found {type(value).__name__}")
-
-
-def dates(since: date | datetime | str | None = None, until: date | datetime | str | None = None) -> DateRange:
-    r = DateRange(_bound(since, "since"), _bound(until, "until"))
-    if r.since is not None and r.until is not None and r.until < r.since:
-        raise BadQuery("until is before since")
-    return r
-
-
-def _limit(limit: int) -> int:
-    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_LIMIT:
-        raise BadQuery(f"limit: expected 1..{MAX_LIMIT}, found {limit!r}")
-    return limit
-
-
-def _cursor(after: str | None, parts: int) -> tuple[int, ...] | None:
-    if after is None:
-        return None
-    if not isinstance(after, str) or not _CURSOR.match(after) or after.count(".") != parts - 1:
-        raise BadQuery(f"after: not a cursor of this list ({str(after)[:40]!r})")
-    return tuple(int(x) for x in after.split("."))
-
-
-def _check(pattern: re.Pattern[str], value: str | None, name: str) -> None:
-    if value is not None and (not isinstance(value, str) or not pattern.match(value)):
-        raise BadQuery(f"{name}: malformed value")
-
-
-def _split(csv: str | None) -> list[str]:
-    return [x for x in (csv or "").split(",") if x]
 
 
 @dataclass
@@ -139,8 +77,8 @@ class Queries:
 
         Events are ordered by (entry index, kind, line); kinds: request 0, release 1, inspection 2.
         """
-        _check(_HEX64, pseudonym, "pseudonym")
-        limit, rng, cur = _limit(limit), dates(since, until), _cursor(after, 3)
+        check_arg(HEX64_RE, pseudonym, "pseudonym")
+        limit, rng, cur = page_limit(limit), dates(since, until), parse_cursor(after, 3)
         t = self.t
 
         def after_cond(idx: sa.ColumnElement[Any], rank: int, line: sa.ColumnElement[Any] | None) -> list[Any]:
@@ -178,10 +116,10 @@ class Queries:
             found_req, releases, found_ins = self._all(q_req, conn), self._all(q_rel, conn), self._all(q_ins, conn)
             recipients = self._release_recipients({r["release_id"] for r in releases}, conn)
         for r in found_req:
-            r["fields"], r["match_basis"] = _split(r["fields"]), _split(r["match_basis"])
+            r["fields"], r["match_basis"] = split_csv(r["fields"]), split_csv(r["match_basis"])
             events.append(((r["index"], 0, r["line"]), {"kind": "request", **r}))
         for r in releases:
-            r["fields"] = _split(r["fields"])
+            r["fields"] = split_csv(r["fields"])
             r["recipients"] = recipients.get(r["release_id"], [])
             events.append(((r["index"], 1, r["line"]), {"kind": "release", **r}))
         for r in found_ins:
@@ -209,8 +147,8 @@ class Queries:
                           since: date | str | None = None, until: date | str | None = None) -> list[dict[str, Any]]:
         """Releases, instances (lines released) and distinct taxpayers, grouped by the requesting
         ``agency``, the ``exception``, or the ``recipient_agency`` named in the release."""
-        _check(_CODE, agency, "agency")
-        _check(_CODE, exception, "exception")
+        check_arg(CODE_RE, agency, "agency")
+        check_arg(CODE_RE, exception, "exception")
         rng = dates(since, until)
         rl, rr = self.t.release_line, self.t.release_recipient
         where = [*rng.where(rl.c.recorded_at)]
@@ -237,8 +175,8 @@ class Queries:
                     until: date | str | None = None, limit: int = 100, after: str | None = None) -> Page:
         """Releases, newest last, each with its request's agency/exception and its counts."""
         for v, n in ((agency, "agency"), (exception, "exception"), (recipient_agency, "recipient_agency")):
-            _check(_CODE, v, n)
-        limit, rng, cur = _limit(limit), dates(since, until), _cursor(after, 1)
+            check_arg(CODE_RE, v, n)
+        limit, rng, cur = page_limit(limit), dates(since, until), parse_cursor(after, 1)
         rel, rq, rl, rr = self.t.release, self.t.request, self.t.release_line, self.t.release_recipient
         counts = (sa.select(rl.c.release_id, sa.func.count().label("instances"),
                             sa.func.count(sa.distinct(rl.c.pseudonym)).label("taxpayers"))
@@ -261,7 +199,7 @@ class Queries:
         rows = self._all(query.order_by(rel.c.idx).limit(limit))
         recipients = self._release_recipients(r["release_id"] for r in rows)
         for r in rows:
-            r["fields"] = _split(r["fields"])
+            r["fields"] = split_csv(r["fields"])
             r["recipients"] = recipients.get(r["release_id"], [])
         return Page(rows, str(rows[-1]["index"]) if len(rows) == limit else None)
 
@@ -269,7 +207,7 @@ class Queries:
     def request_status(self, request_id: str) -> dict[str, Any] | None:
         """Counts per request (requested, matched, approved, refused, released), refusal reasons,
         red flags, releases, and the requests it resubmits / that resubmit it. None if unknown."""
-        _check(_ID, request_id, "request_id")
+        check_arg(ID_RE, request_id, "request_id")
         t = self.t
         found = self._all(sa.select(t.request).where(t.request.c.request_id == request_id))
         if not found:
@@ -304,7 +242,7 @@ class Queries:
         return {
             "request_id": request_id, "index": req["idx"], "recorded_at": req["recorded_at"],
             "filed_index": req["filed_idx"], "agency": req["agency"], "exception": req["exception"],
-            "purpose": req["purpose"], "statute": req["statute"], "fields": _split(req["fields"]),
+            "purpose": req["purpose"], "statute": req["statute"], "fields": split_csv(req["fields"]),
             "bulk": req["bulk"], "withdrawn_index": req["withdrawn_idx"],
             "requested": req["line_count"], "lines_recorded": counts["lines_recorded"],
             "matched": int(counts["matched"] or 0), "approved": int(counts["approved"] or 0),
@@ -318,9 +256,9 @@ class Queries:
     def requests(self, *, agency: str | None = None, exception: str | None = None,
                  since: date | str | None = None, until: date | str | None = None,
                  limit: int = 100, after: str | None = None) -> Page:
-        _check(_CODE, agency, "agency")
-        _check(_CODE, exception, "exception")
-        limit, rng, cur = _limit(limit), dates(since, until), _cursor(after, 1)
+        check_arg(CODE_RE, agency, "agency")
+        check_arg(CODE_RE, exception, "exception")
+        limit, rng, cur = page_limit(limit), dates(since, until), parse_cursor(after, 1)
         rq = self.t.request
         query = sa.select(rq.c.request_id).where(*rng.where(rq.c.recorded_at))
         if agency is not None:
@@ -336,8 +274,8 @@ class Queries:
     def blocked(self, *, statement_type: str | None = None, since: date | str | None = None,
                 until: date | str | None = None, limit: int = 100, after: str | None = None) -> Page:
         """Rule-refused statements (id, type, signers, rule ids)."""
-        _check(_CODE, statement_type, "statement_type")
-        limit, rng, cur = _limit(limit), dates(since, until), _cursor(after, 1)
+        check_arg(CODE_RE, statement_type, "statement_type")
+        limit, rng, cur = page_limit(limit), dates(since, until), parse_cursor(after, 1)
         b = self.t.blocked
         query = sa.select(b).where(*rng.where(b.c.recorded_at))
         if statement_type is not None:
@@ -416,10 +354,10 @@ class Queries:
             if isinstance(release_ids, str) or len(release_ids) > MAX_LIMIT:
                 raise BadQuery(f"release_ids: expected a list of at most {MAX_LIMIT} ids")
             for rid in release_ids:
-                _check(_ID, rid, "release_ids[]")
-        _check(_CODE, agency, "agency")
-        _check(_CODE, exception, "exception")
-        limit, rng, cur = _limit(limit), dates(since, until), _cursor(after, 2)
+                check_arg(ID_RE, rid, "release_ids[]")
+        check_arg(CODE_RE, agency, "agency")
+        check_arg(CODE_RE, exception, "exception")
+        limit, rng, cur = page_limit(limit), dates(since, until), parse_cursor(after, 2)
         rl, ln = self.t.release_line, self.t.line
         no_usable = sa.or_(ln.c.has_address.is_(False), ln.c.address_usable.is_not(True))
         incomplete = sa.and_(ln.c.has_address.is_(True), ln.c.address_class.in_(INCOMPLETE_CLASSES))
@@ -446,7 +384,7 @@ class Queries:
             query = query.where(sa.or_(rl.c.idx > cur[0], sa.and_(rl.c.idx == cur[0], rl.c.line > cur[1])))
         lines = self._all(query.order_by(rl.c.idx, rl.c.line).limit(limit))
         for r in lines:
-            r["match_basis"] = _split(r["match_basis"])
+            r["match_basis"] = split_csv(r["match_basis"])
             r["no_usable_address"] = bool(r["no_usable_address"])
             r["potentially_incomplete"] = bool(r["potentially_incomplete"])
         return {
@@ -460,8 +398,8 @@ class Queries:
     # ---- 6. red flags and safeguards ------------------------------------------------------------
     def red_flags(self, *, flag: str | None = None, since: date | str | None = None, until: date | str | None = None,
                   limit: int = 100, after: str | None = None) -> Page:
-        _check(_CODE, flag, "flag")
-        limit, rng, cur = _limit(limit), dates(since, until), _cursor(after, 1)
+        check_arg(CODE_RE, flag, "flag")
+        limit, rng, cur = page_limit(limit), dates(since, until), parse_cursor(after, 1)
         f, rq = self.t.red_flag, self.t.request
         query = (sa.select(f.c.idx.label("index"), f.c.recorded_at, f.c.flag, f.c.source, f.c.request_id,
                            rq.c.agency, rq.c.exception)
@@ -487,7 +425,7 @@ class Queries:
 
     def safeguard_posture(self, agency: str | None = None) -> list[dict[str, Any]]:
         """The latest ``safeguard_status`` per agency (one agency if given)."""
-        _check(_CODE, agency, "agency")
+        check_arg(CODE_RE, agency, "agency")
         s = self.t.safeguard
         latest = sa.select(s.c.agency, sa.func.max(s.c.idx).label("idx")).group_by(s.c.agency)
         if agency is not None:
@@ -501,7 +439,7 @@ class Queries:
     # ---- 7. checkpoints ---------------------------------------------------------------------------
     def checkpoints(self, *, limit: int = 100, after: str | None = None) -> Page:
         """Signed checkpoints, newest first; ``after`` is a size (the next page holds smaller ones)."""
-        limit, cur = _limit(limit), _cursor(after, 1)
+        limit, cur = page_limit(limit), parse_cursor(after, 1)
         c = self.t.checkpoint
         query = sa.select(c)
         if cur is not None:

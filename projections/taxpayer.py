@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from projections.db import Database, database_errors
-from projections.queries import _HEX64, _check, dates
+from projections.query_args import HEX64_RE, check_arg, dates
 from projections.tables import view_tables
 
 MAX_BLOCKED = 500
@@ -28,7 +28,7 @@ def history_counts(views: Database, pseudonym: str, *, since: date | str | None 
                    until: date | str | None = None) -> dict[str, int]:
     """Request lines, refused lines, released lines, inspections and blocked attempts for the
     pseudonym in the range (the same selection as ``Queries.taxpayer_history``)."""
-    _check(_HEX64, pseudonym, "pseudonym")
+    check_arg(HEX64_RE, pseudonym, "pseudonym")
     rng = dates(since, until)
     t = view_tables(views.schema)
     ln, rq, rl, ins = t.line, t.request, t.release_line, t.inspection
@@ -63,7 +63,7 @@ def blocked_attempts(views: Database, pseudonym: str, *, since: date | str | Non
                      until: date | str | None = None) -> list[dict[str, Any]]:
     """Rule-refused statements about requests naming the pseudonym, oldest first (at most
     ``MAX_BLOCKED``; ``history_counts`` gives the total)."""
-    _check(_HEX64, pseudonym, "pseudonym")
+    check_arg(HEX64_RE, pseudonym, "pseudonym")
     t = view_tables(views.schema)
     with database_errors(), views.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(_blocked(t, pseudonym, since, until)).mappings()]

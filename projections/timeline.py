@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from projections.db import Database, database_errors
 from projections.errors import BadQuery
-from projections.queries import _CODE, _check, dates
+from projections.query_args import CODE_RE, check_arg, dates
 from projections.tables import view_tables
 
 BY = ("agency", "exception", "recipient_agency")
@@ -65,8 +65,8 @@ def disclosures_over_time(views: Database, by: str = "agency", *, agency: str | 
         raise BadQuery("by: expected agency, exception or recipient_agency")
     if period is not None and period not in PERIOD_CHARS:
         raise BadQuery("period: expected day, month or year")
-    _check(_CODE, agency, "agency")
-    _check(_CODE, exception, "exception")
+    check_arg(CODE_RE, agency, "agency")
+    check_arg(CODE_RE, exception, "exception")
     rng = dates(since, until)
     t = view_tables(views.schema)
     rl, rr = t.release_line, t.release_recipient

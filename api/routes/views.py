@@ -43,7 +43,8 @@ from api.view_schemas import (
     SafeguardsOut,
 )
 from projections.errors import BadQuery, ProjectionError
-from projections.queries import Page, Queries
+from projections.queries import Queries
+from projections.query_args import Page
 
 log = logging.getLogger("api")
 Out = TypeVar("Out", bound=BaseModel)

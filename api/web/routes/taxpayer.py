@@ -19,7 +19,7 @@ from ledger.client import disclosure as dc
 from ledger.errors import LedgerError
 from projections import taxpayer
 from projections.errors import BadQuery
-from projections.queries import dates
+from projections.query_args import dates
 
 MAX_TRAIL = 200  # pages of a taxpayer's history one can step back through
 _TRAIL = re.compile(r"(?:-|[0-9]{1,18}\.[0-9]\.[0-9]{1,10})\Z")
