@@ -20,22 +20,22 @@ acknowledged before the kill are resubmitted: an exact resubmission must return 
 index) and continues. PostgreSQL: ``--pg-url`` (default LEDGER_TEST_POSTGRES_URL or
 postgresql://postgres@127.0.0.1:5432/test); a fresh schema is used and dropped.
 
-``--target service``: the real ``disclosure-ledger serve`` (rules engine, sealed store, background
-checkpoint signer and projection follower; once per ``--workers`` count, each on a fresh database)
-in its own process group. CLIENTS HTTP threads POST validly signed one-line requests with their
-openings; acknowledged = a 200/201 answer with index and leaf hash. The whole process group is
-SIGKILLed a seeded delay after the first request left, with requests in flight; the same checks
-run on the database; then the service is restarted and, before new load: every projection reaches
-exactly its head (the views' request rows are the log's requests, each once, at its index), and a
-seeded acknowledged statement resubmitted answers 200 ``duplicate`` with its original index and
-leaf hash. Requests unanswered at the kill are resubmitted first (committed ones must come back as
-their entry, not a second one). At the end ``disclosure-ledger verify`` must pass.
+``--target service`` (bench/crash_service.py): the real ``disclosure-ledger serve`` (rules engine,
+sealed store, background checkpoint signer and projection follower; once per ``--workers`` count,
+each on a fresh database) in its own process group. CLIENTS HTTP threads POST validly signed
+one-line requests with their openings; acknowledged = a 200/201 answer with index and leaf hash. The
+whole process group is SIGKILLed a seeded delay after the first request left, with requests in
+flight; the same checks run on the database; then the service is restarted and, before new load:
+every projection reaches exactly its head (the views' request rows are the log's requests, each
+once, at its index), and a seeded acknowledged statement resubmitted answers 200 ``duplicate`` with
+its original index and leaf hash. Requests unanswered at the kill are resubmitted first (committed
+ones must come back as their entry, not a second one). At the end ``disclosure-ledger verify`` must
+pass.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import random
@@ -268,292 +268,6 @@ def run_backend(backend: str, db_url: str, work: Path, trials: int, seed: int,
     return result
 
 
-# ---- target "service": the real `disclosure-ledger serve`, statements over HTTP ---------------------------
-AGENCY = "DHS/ICE"
-CLIENTS = 4  # HTTP client threads posting at once, so that requests are in flight at every kill
-
-
-def _request(signer: SignerKey, position: int) -> tuple[str, dict[str, Any]]:
-    """The statement id and the POST body of a one-line (i)(2) request about a fictional person."""
-    from ledger.client import disclosure as dc
-
-    sub = dc.request(signer, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1253(a)(1)",
-                     purpose="criminal_investigation", purpose_text="crash harness",
-                     fields=["name", "address"], recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
-                     lines=[dc.Line(f"900-{position // 10000 % 100:02d}-{position % 10000:04d}", "Fictional One",
-                                    "1 Elm St, Boston, MA 02110", ("2024",), "open case")],
-                     case_ids=["FICT-1"], court_order=None)
-    return parse_statement(sub.note).id, {"statement": sub.note, "openings": [o.to_json() for o in sub.openings]}
-
-
-def _setup_service(settings: Settings, sealed_dir: Path) -> SignerKey:
-    from ledger.rules.engine import RuleEngine
-    from ledger.sealed import SealedKeys
-
-    with Ledger(settings, rules=RuleEngine()) as ledger:
-        admin = SignerKey.generate(ORIGIN + "/admin")
-        ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY)
-        key = SignerKey.generate("agency.crash.example/director")
-        ledger.append(key_registration(admin, key, ["requester"], {"agency": AGENCY, "category": "agency_head"}))
-    SealedKeys.generate(sealed_dir)
-    return key
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Service:
-    """`disclosure-ledger serve` in its own process group (all its workers die with one SIGKILL)."""
-
-    def __init__(self, settings: Settings, work: Path, sealed_dir: Path, workers: int) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        metrics = work / "metrics"
-        metrics.mkdir(exist_ok=True)
-        self.env = {**os.environ, "LEDGER_SEALED_KEY_DIR": str(sealed_dir), "LEDGER_KEY_DIR": str(settings.key_dir),
-                    "LEDGER_CHECKPOINT_FILE": str(settings.checkpoint_path), "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
-        self.cmd = [str(Path(sys.executable).parent / "disclosure-ledger"), "--db", settings.db_url,
-                    "--var", str(work), "serve", "--port", str(self.port), "--workers", str(workers)]
-        self.log_path = work / "serve.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 90) -> str | None:
-        """Start and wait for /readyz; None when ready, else why not."""
-        import httpx
-
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.cmd, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                         start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return f"serve exited with {self.proc.returncode}: {self.log_path.read_text()[-400:]}"
-            try:
-                if httpx.get(self.base + "/readyz", timeout=2).status_code == 200:
-                    return None
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        return "the service did not become ready"
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: the supervisor and every worker at once."""
-        if self.proc is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-            self.proc = None
-
-
-class Feed:
-    """Positions of the statements to post: first those to resubmit (no answer before a kill), then new ones."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.resubmit: list[int] = []
-        self.next_new = 0
-        self.in_flight: set[int] = set()
-        self.started = threading.Event()  # the first request is on its way: the kill delay runs from here
-
-    def take(self) -> int:
-        with self.lock:
-            if self.resubmit:
-                position = self.resubmit.pop(0)
-            else:
-                position, self.next_new = self.next_new, self.next_new + 1
-            self.in_flight.add(position)
-            self.started.set()
-            return position
-
-    def unanswered(self, position: int) -> None:
-        with self.lock:
-            self.in_flight.discard(position)
-            self.resubmit.append(position)
-
-
-def _post_until_killed(base: str, feed: Feed, make: Any, stop: threading.Event,
-                       answers: list[tuple[int, int, dict[str, Any]]], errors: list[str]) -> None:
-    """One client: post statements until the service dies (acknowledged = 200/201 with index and leaf hash)."""
-    import httpx
-
-    with httpx.Client(base_url=base, timeout=60) as http:
-        while not stop.is_set():
-            position = feed.take()
-            try:
-                r = http.post("/v1/statements", json=make(position)[1])
-            except httpx.HTTPError:  # no answer: unacknowledged, resubmitted after the restart
-                feed.unanswered(position)
-                return
-            if r.status_code in (200, 201):
-                with feed.lock:
-                    feed.in_flight.discard(position)
-                    answers.append((position, r.status_code, r.json()))
-            else:
-                feed.unanswered(position)
-                with feed.lock:
-                    errors.append(f"{r.status_code} {r.text[:200]}")
-                if r.status_code < 500:
-                    return
-
-
-def _check_views(db_url: str, settings: Settings, timeout: float = 60) -> str | None:
-    """Wait until every projection of the restarted service is at exactly its head (the log's size; the
-    checkpoints view: the largest signed size); then the request views hold each logged request once,
-    at its index. None if so, else what differs."""
-    import sqlalchemy as sa
-
-    from projections.db import open_database
-    from projections.runner import Runner
-    from projections.source import LogSource
-
-    db = open_database(db_url)
-    try:
-        runner = Runner(LogSource(db), db)
-        deadline = time.monotonic() + timeout
-        while True:
-            status = {p.name: (runner.tracking.position(p.name), p.head(runner.source))
-                      for p in runner.projections.values()}
-            ahead = {n: s for n, s in status.items() if s[0] > s[1]}
-            if ahead:
-                return f"projections past the head: {ahead}"
-            if all(pos == head for pos, head in status.values()):
-                break
-            if time.monotonic() > deadline:
-                return f"projections did not catch up in {timeout:.0f} s: {status}"
-            time.sleep(0.2)
-        with Ledger(replace(settings, create_tables=False)) as ledger:
-            logged = {}
-            for index, data in ledger.iter_entries():
-                stmt = parse_statement(parse_entry(data).statement)
-                if stmt.type == "request":
-                    logged[stmt.id] = index
-        t = runner.t
-        with db.engine.connect() as conn:
-            viewed = conn.execute(sa.select(t.statement.c.statement_id, t.statement.c.idx)
-                                  .where(t.statement.c.stype == "request")).all()
-            requests = conn.execute(sa.select(t.request.c.request_id, t.request.c.idx)).all()
-        for name, rows in (("pj_statement", viewed), ("pj_request", requests)):
-            if len(rows) != len(logged) or {sid: int(i) for sid, i in rows} != logged:
-                return f"{name} holds {len(rows)} requests, the log {len(logged)} (or at other indices)"
-        return None
-    finally:
-        db.engine.dispose()
-
-
-def run_service_backend(backend: str, db_url: str, work: Path, trials: int, seed: int, workers: int = 1,
-                        max_delay: float = 0.8, log: Any = None) -> BackendResult:
-    """``trials`` rounds of: serve, post over HTTP from CLIENTS threads, SIGKILL the service's process group
-    after a seeded delay, check the log; restart, check the projections catch up to exactly the head,
-    resubmit an acknowledged statement (must answer 200 with its entry) and the ones in flight."""
-    import httpx
-
-    started = time.monotonic()
-    rng = random.Random(f"{seed}/{backend}/service/{workers}")
-    key_dir = work / f"{backend}-keys"
-    settings = Settings(db_url, key_dir, key_dir / "last-checkpoint.txt")
-    sealed_dir = work / f"{backend}-sealed"
-    key = _setup_service(settings, sealed_dir)
-    made: dict[int, tuple[str, dict[str, Any]]] = {}
-    make_lock = threading.Lock()
-
-    def make(position: int) -> tuple[str, dict[str, Any]]:  # signed once, resubmitted byte for byte
-        with make_lock:
-            if position not in made:
-                made[position] = _request(key, position)
-            return made[position]
-
-    result = BackendResult(f"{backend}/service×{workers}", target="service", workers=workers)
-    acks: dict[str, tuple[int, str]] = {}
-    service = Service(settings, work, sealed_dir, workers)
-    feed = Feed()
-    try:
-        for trial in range(trials):
-            result.trials += 1
-            why = service.start()
-            if why is not None:
-                result.problems.append(f"trial {trial}: {why}")
-                break
-            if trial and acks:  # after a restart: the views reach exactly the head, and a replay is the same entry
-                why = _check_views(db_url, settings)
-                if why is not None:
-                    result.problems.append(f"trial {trial}: {why}")
-                    break
-                result.view_checks += 1
-                sid = rng.choice(sorted(acks))
-                position = next(p for p, m in made.items() if m[0] == sid)
-                r = httpx.post(service.base + "/v1/statements", json=make(position)[1], timeout=60)
-                body = r.json()
-                result.replays += 1
-                if r.status_code != 200 or not body.get("duplicate") or \
-                        (body.get("index"), body.get("leaf_hash")) != acks[sid]:
-                    result.forks += 1
-                    result.problems.append(f"trial {trial}: replay of {sid} answered {r.status_code} {body}")
-            stop = threading.Event()
-            answers: list[tuple[int, int, dict[str, Any]]] = []
-            errors: list[str] = []
-            feed.started.clear()
-            threads = [threading.Thread(target=_post_until_killed,
-                                        args=(service.base, feed, make, stop, answers, errors))
-                       for _ in range(CLIENTS)]
-            for t in threads:
-                t.start()
-            feed.started.wait(30)
-            time.sleep(rng.uniform(0.02, max_delay))
-            with feed.lock:
-                result.in_flight_at_kill += len(feed.in_flight)
-            service.kill()
-            result.kills += 1
-            stop.set()
-            for t in threads:
-                t.join()
-            feed.resubmit.sort()
-            result.server_errors += sum(e[0] == "5" for e in errors)
-            result.problems.extend(f"trial {trial}: refused: {e}" for e in errors if e[0] != "5")
-            for position, status, body in answers:
-                sid = made[position][0]
-                got = (int(body["index"]), str(body["leaf_hash"]))
-                if body.get("statement_id") != sid:
-                    result.problems.append(f"{sid} acknowledged as {body.get('statement_id')}")
-                earlier = acks.get(sid)
-                if earlier is not None and earlier != got:
-                    result.forks += 1
-                    result.problems.append(f"{sid} acknowledged at {earlier[0]} and again at {got[0]}")
-                if earlier is None:
-                    acks[sid] = got
-                    if status == 200:  # committed while in flight at a kill, acknowledged on resubmission
-                        result.unacknowledged_committed += 1
-                if status == 200:
-                    result.resubmitted_duplicates += 1
-            result.acknowledged = len(acks)
-            _check(settings, acks, result)
-            if log:
-                log(f"{result.backend} trial {trial + 1}/{trials}: {len(acks)} acknowledged, {result.entries} "
-                    f"entries, in flight at kills {result.in_flight_at_kill}, lost {result.lost}, "
-                    f"forks {result.forks}")
-            if not result.ok:
-                break
-        if result.ok:  # the last kill too: restart once more and check the views
-            why = service.start() or _check_views(db_url, settings)
-            if why is not None:
-                result.problems.append(f"after the last kill: {why}")
-            else:
-                result.view_checks += 1
-    finally:
-        service.kill()
-    if result.ok:  # the operator's command too, on the final log
-        verify = subprocess.run([*service.cmd[:5], "verify"], env=service.env, capture_output=True, text=True)
-        if verify.returncode != 0:
-            result.fsck_failures += 1
-            result.problems.append(f"disclosure-ledger verify: {verify.stdout[-300:]} {verify.stderr[-300:]}")
-    result.seconds = round(time.monotonic() - started, 1)
-    return result
-
-
 def run(trials: int, seed: int, backends: list[str], pg_url: str | None = None, work: Path | None = None,
         max_delay: float = 0.8, log: Any = None, target: str = "writer",
         workers: tuple[int, ...] = (1,)) -> list[BackendResult]:
@@ -569,6 +283,8 @@ def run(trials: int, seed: int, backends: list[str], pg_url: str | None = None, 
             def one(db_url: str, where: Path = where, backend: str = backend, n: int = n) -> BackendResult:
                 if target == "writer":
                     return run_backend(backend, db_url, where, trials, seed, max_delay, log)
+                from crash_service import run_service_backend  # (it imports this module's checks)
+
                 return run_service_backend(backend, db_url, where, trials, seed, n, max_delay, log)
 
             if backend == "sqlite":
