@@ -87,6 +87,10 @@ def one_run(backend: str, n: int, seed: int, forked: bool = False) -> dict[str, 
             "child_cpu_seconds": round(sum(story.child_cpu_seconds.values()), 2),
             "cpu_by_stage": {k: [round(story.cpu_seconds[k], 1), round(story.child_cpu_seconds[k], 1)]
                              for k in story.seconds},
+            "service_waited": {k: round(v, 1) for k, v in story.waited_seconds.items()},
+            # neither computing nor waiting for a principal: I/O (fsync, page reads), locks, being descheduled
+            "service_other": {k: round(story.seconds[k] - story.cpu_seconds[k] - story.waited_seconds.get(k, 0.0), 1)
+                              for k in story.seconds},
             "master_file_seconds": round(master_seconds, 2),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             # the largest principal's process (forked: it shares pages with this one until written)
@@ -131,7 +135,8 @@ def main() -> int:
                 results.append(run)
                 print(f"{backend:8} {mode:10} {n:>9,} lines  {run['seconds']:8.1f} s  stages {run['stages']}"
                       f"  CPU service {run['cpu_seconds']} s + principals {run['child_cpu_seconds']} s"
-                      f"  by stage {run['cpu_by_stage']}"
+                      f"  by stage {run['cpu_by_stage']}  service waiting for principals {run['service_waited']} s"
+                      f"  service neither (I/O, locks, descheduled) {run['service_other']} s"
                       f"  peak {run['peak_rss_mb']} MB (+ principal {run['child_peak_rss_mb']} MB)"
                       f"  restart replay {run['restart_replay_seconds']} s"
                       f"  entries {run['entries']:,}  counts {'ok' if run['counts_ok'] else 'WRONG'}", flush=True)

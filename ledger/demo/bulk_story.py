@@ -74,6 +74,7 @@ class BulkStory:
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # this process's CPU time (a noisy machine)
     child_cpu_seconds: dict[str, float] = field(default_factory=dict)  # the principals' processes (``forked``)
+    waited_seconds: dict[str, float] = field(default_factory=dict)  # ``forked``: the service idle, waiting for them
     sheet_path: Path | None = None  # the officer's review sheet (CSV), as written and read back
 
 
@@ -148,6 +149,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         shown = (lambda m: progress(name, m)) if progress else None
         if forked:
             out = submit_bulk_forked(service.submit_batch, build, progress=shown)
+            story.waited_seconds[name] = story.waited_seconds.get(name, 0.0) + out.waited_seconds
             return out.statement_id, out.manifest_note
         bulk = build()
         submit_bulk(service.submit_batch, bulk, progress=shown)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import multiprocessing
 import queue as queue_module
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,7 @@ class ForkedSubmission:
     statement_id: str
     manifest_note: str
     appended: list[Appended]
+    waited_seconds: float = 0.0  # this process idle, waiting for the principal's next message
 
 
 def submit_bulk_forked(submit_batch: Callable[[list[str], list[Opening]], list[Appended]],
@@ -57,14 +59,17 @@ def submit_bulk_forked(submit_batch: Callable[[list[str], list[Opening]], list[A
     appended: list[Appended] = []
     statement_id = manifest_note = ""
     finished = False
+    waited = 0.0
     try:
         while True:
+            start = time.perf_counter()
             try:
                 message = channel.get(timeout=timeout)
             except queue_module.Empty:
                 raise PrincipalProcessError(
                     f"the principal's process sent nothing for {timeout:.0f} s "
                     f"({'still running' if child.is_alive() else f'exit code {child.exitcode}'})") from None
+            waited += time.perf_counter() - start
             kind = message[0]
             if kind == "manifest":
                 statement_id, manifest_note = message[1], message[2]
@@ -82,7 +87,7 @@ def submit_bulk_forked(submit_batch: Callable[[list[str], list[Opening]], list[A
             child.terminate()
         child.join(timeout=30)
         channel.close()
-    return ForkedSubmission(statement_id, manifest_note, appended)
+    return ForkedSubmission(statement_id, manifest_note, appended, waited)
 
 
 def _principal(build: Callable[[], BulkSubmission], channel: Any, batch_chunks: int) -> None:

@@ -6,6 +6,7 @@ recomputed."""
 from __future__ import annotations
 
 import pickle
+import time
 
 import pytest
 
@@ -35,6 +36,25 @@ def test_forked_story_counts_and_order(bulk_world, tmp_path):
     assert [it["line"] for it in items] == list(range(LINES))
     assert [it["matched"] for it in items] == [k != "unknown" for k in story.kinds]
     assert fsck(d.ledger.recorder).ok
+
+
+def test_the_service_counts_its_wait_for_the_principal(bulk_world):
+    """waited_seconds: the time this process sat idle for the principal's messages (a slow build shows)."""
+    _d, service, keys = bulk_world
+    lines = [dc.Line(f"9002{k:05d}", f"Name {k}", "1 Main St, Springfield, IL 62701", ("2024",), "reason")
+             for k in range(200)]
+
+    def build():
+        time.sleep(1.0)  # the principal is slow to start: the service waits
+        return bulk_request(keys["ice.dhs.gov/acting-director"], exception="6103(i)(2)", agency="DHS/ICE",
+                            statute="8 USC 1253(a)(1)", purpose="criminal_investigation", purpose_text="x",
+                            fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines)
+
+    start = time.perf_counter()
+    out = submit_bulk_forked(service.submit_batch, build)
+    total = time.perf_counter() - start
+    assert len(out.appended) == 3  # the manifest and two chunks
+    assert 0.9 <= out.waited_seconds < total  # (the child may begin its sleep just before the first wait)
 
 
 def test_a_failing_principal_lands_nothing(bulk_world):
