@@ -72,6 +72,7 @@ class Db(Protocol):
 
 
 REPLAY_ROWS = 256  # a sync this far behind is a replay: long stretches of Python between statements
+SYNC_PAGE = 512  # entries read per query while syncing (chunk entries are ~33 KB: ~17 MB a page)
 
 
 @dataclass(frozen=True)
@@ -162,17 +163,22 @@ class ChainWriter:
         types = sorted(TRUST_TYPES | (self._rules.types if self._rules is not None else frozenset()))
         if size - start > REPLAY_ROWS:
             db.replaying()
-        rows = db.all(
-            f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s AND stype IN ("
-            + ",".join(["%s"] * len(types)) + ") ORDER BY idx",
-            (start, *types),
-        )
-        for idx, data in rows:
-            stmt = parse_statement(parse_entry(bytes(data)).statement)
-            self._trust.size = idx  # entries of other types change no state
-            self._trust.apply(stmt, idx)
-            if self._rules is not None:
-                self._rules.apply(stmt, idx, self._trust)
+        # A page at a time: a replay of a long log (a 1.3M-line bulk request is ~1 GB of chunk
+        # entries) must not hold it all in memory; and no further than the head read above.
+        query = (f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s AND idx < %s AND stype IN ("
+                 + ",".join(["%s"] * len(types)) + ") ORDER BY idx LIMIT %s")
+        at = start
+        while at < size:
+            rows = db.all(query, (at, size, *types, SYNC_PAGE))
+            for idx, data in rows:
+                stmt = parse_statement(parse_entry(bytes(data)).statement)
+                self._trust.size = idx  # entries of other types change no state
+                self._trust.apply(stmt, idx)
+                if self._rules is not None:
+                    self._rules.apply(stmt, idx, self._trust)
+            if len(rows) < SYNC_PAGE:
+                break
+            at = int(rows[-1][0]) + 1
         self._trust.size = size
         coords = Frontier.coordinates(size)
         nodes = read_nodes(db, coords)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from ledger.config import Settings
 from ledger.store.chain import REPLAY_ROWS
 from ledger.store.ledger import Ledger
+from ledger.trust import TRUST_TYPES
 
 
 class SlowRules:
@@ -55,6 +56,46 @@ def test_a_long_replay_outlives_the_idle_transaction_timeout(world, monkeypatch)
             requests = int(db.all(f"SELECT COUNT(*) FROM {db.t('dl_entries')} WHERE stype = 'request'")[0][0])
         assert rules.applied == requests >= len(notes)
         # and the next append, in a transaction of its own, lands after the replayed head
+        assert again.append(world.statement(n=-1)).index == size
+    finally:
+        again.close()
+
+
+class RecordingRules(SlowRules):
+    """Records the index of every entry the chain hands over, trust entries included."""
+
+    types = frozenset({"request"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.indices: list[int] = []
+
+    def reset(self) -> None:
+        self.indices = []
+
+    def apply(self, stmt, index, trust) -> None:
+        self.indices.append(index)
+
+
+def test_a_replay_reads_the_log_a_page_at_a_time(world, monkeypatch):
+    """Paged replay (pages of 7 here, so the log spans many): every replayed entry once, in index
+    order, none past the head, and the trust state and the next append as after a one-page replay."""
+    import ledger.store.chain as chain
+
+    notes = [world.statement(n=k) for k in range(40)]
+    world.ledger.append_batch(notes)
+    size = world.ledger.size()
+    types = sorted(TRUST_TYPES | {"request"})
+    with world.ledger.recorder.reading() as db:
+        expected = [int(r[0]) for r in db.all(f"SELECT idx FROM {db.t('dl_entries')} WHERE stype IN ("
+                                              + ",".join(["%s"] * len(types)) + ") ORDER BY idx", types)]
+    monkeypatch.setattr(chain, "SYNC_PAGE", 7)
+    rules = RecordingRules()
+    again = Ledger(replace(world.settings, create_tables=False), rules=rules)
+    try:
+        again.synced_rules()
+        assert len(expected) > 7 * 3 and rules.indices == expected
+        assert again.trust().size == size
         assert again.append(world.statement(n=-1)).index == size
     finally:
         again.close()
