@@ -2103,17 +2103,18 @@ class LinesTree:
             raise ProofError("only the last chunk may hold fewer than CHUNK_LINES items")
         for leaf in leaves:
             self.frontier.append(leaf)
-        self.chunk_roots.append(_subtree_root(leaves))
+        self.chunk_roots.append(_root_over(leaves))
 
     def root(self) -> bytes:
         return self.frontier.root()
 
 
-def _subtree_root(leaves: Sequence[bytes]) -> bytes:
-    """RFC 6962 root of a chunk's leaves (a list of at most CHUNK_LINES hashes)."""
+def _root_over(hashes: Sequence[bytes]) -> bytes:
+    """RFC 6962 root of a list of hashes taken as leaf hashes (a chunk's line commitments, or
+    every chunk's subtree root)."""
     frontier = Frontier()
-    for leaf in leaves:
-        frontier.append(leaf)
+    for h in hashes:
+        frontier.append(h)
     return frontier.root()
 
 
@@ -2121,17 +2122,14 @@ def chunk_root(leaves: Sequence[bytes]) -> bytes:
     """The subtree root of one chunk's line commitments (what ``LinesTree`` keeps per chunk)."""
     if not 0 < len(leaves) <= CHUNK_LINES:
         raise ProofError(f"a chunk holds 1 to {CHUNK_LINES} items, found {len(leaves)}")
-    return _subtree_root(leaves)
+    return _root_over(leaves)
 
 
 def root_of_chunks(chunk_roots: Sequence[bytes]) -> bytes:
     """``lines_root`` from every chunk's subtree root, in order: because every chunk but the last
     is full and CHUNK_LINES is a power of two, the tree over the chunk roots is the upper part of
     the tree over the lines (the same fact ``line_path`` rests on)."""
-    frontier = Frontier()
-    for root in chunk_roots:
-        frontier.append(root)
-    return frontier.root()
+    return _root_over(chunk_roots)
 
 
 def lines_root(leaves: Sequence[bytes]) -> bytes:
