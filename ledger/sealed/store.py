@@ -188,10 +188,26 @@ class SealedStore:
         which is safe because a commitment binds exactly one opening.
         """
         openings = list(openings)
+        self.put_sealed(self.seal_many(openings))
+        return [o.commitment for o in openings]
+
+    def seal_many(self, openings: Iterable[Opening]) -> list[tuple[str, bytes]]:
+        """(commitment, ciphertext) of each opening, once per commitment, in order; nothing stored.
+        CPU only, no database: a process of the service may seal while another stores."""
+        unique: dict[str, Opening] = {}
         for opening in openings:
             if not isinstance(opening, Opening):
-                raise TypeError(f"put_many takes Opening values, found {type(opening).__name__}")
-        unique = list({o.commitment: o for o in openings}.values())
+                raise TypeError(f"the sealed store takes Opening values, found {type(opening).__name__}")
+            unique.setdefault(opening.commitment, opening)
+        return list(zip(unique, self._box.seal_each(list(unique.values())), strict=True))
+
+    def put_sealed(self, rows: Sequence[tuple[str, bytes]]) -> None:
+        """Store rows :meth:`seal_many` (of a store with the same sealed key) returned, in one
+        transaction; a commitment already stored is left as it is."""
+        for commitment, ciphertext in rows:
+            check_commitment_hex(commitment)
+            if not isinstance(ciphertext, bytes):
+                raise TypeError(f"a sealed row's ciphertext is bytes, found {type(ciphertext).__name__}")
         now = format_time(utc_now())
         # The driver's executemany straight (SQLAlchemy's per-row parameter handling cost more than the
         # encryption for a bulk request's millions of openings); same statement as _insert_ignoring_duplicates.
@@ -199,11 +215,9 @@ class SealedStore:
         table = self.engine.dialect.identifier_preparer.format_table(self.openings)
         sql = (f"INSERT INTO {table} (commitment, ciphertext, stored_at) VALUES ({mark}, {mark}, {mark}) "  # noqa: S608
                "ON CONFLICT (commitment) DO NOTHING")
-        seal = self._box.seal
         with _database_errors(), self.engine.begin() as conn:
-            for batch in _chunks(unique, WRITE_BATCH):
-                conn.exec_driver_sql(sql, [(o.commitment, seal(o), now) for o in batch])
-        return [o.commitment for o in openings]
+            for batch in _chunks(rows, WRITE_BATCH):
+                conn.exec_driver_sql(sql, [(c, ct, now) for c, ct in batch])
 
     def get(self, commitment: str) -> Opening:
         """The opening of ``commitment``, decrypted and checked against it.

@@ -124,17 +124,16 @@ def test_bulk_put_and_get_cross_batch_boundaries(store: SealedStore) -> None:
 def test_put_many_is_one_transaction(store: SealedStore, keys: SealedKeys, monkeypatch: pytest.MonkeyPatch) -> None:
     """A failure in a later batch leaves nothing from the earlier batches stored."""
 
-    class FailingBox(OpeningBox):
-        calls = 0
+    batches = store_module._chunks
 
-        def seal(self, opening: Opening) -> bytes:
-            FailingBox.calls += 1
-            if FailingBox.calls == 5:
+    def failing(items, size):  # the third batch's INSERT never runs: the first two must roll back
+        for i, batch in enumerate(batches(items, size)):
+            if i == 2:
                 raise RuntimeError("disk on fire")
-            return super().seal(opening)
+            yield batch
 
     monkeypatch.setattr(store_module, "WRITE_BATCH", 2)
-    monkeypatch.setattr(store, "_box", FailingBox(keys.sealed_key))
+    monkeypatch.setattr(store_module, "_chunks", failing)
     with pytest.raises(RuntimeError, match="disk on fire"):
         store.put_many(sample())
     assert store.count() == 0

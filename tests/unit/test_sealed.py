@@ -303,6 +303,48 @@ def test_opening_box_repr_hides_the_key() -> None:
     assert all(form not in repr(OpeningBox(key)) for form in _secret_forms(key))
 
 
+@given(st.one_of(st.text(max_size=40), st.integers(-(2**53) + 1, 2**53 - 1), st.none(),
+                 st.lists(st.text(max_size=5), max_size=3)), st.binary(min_size=16, max_size=16))
+def test_sealed_openings_round_trip_property(value: Any, salt: bytes) -> None:
+    """seal_each and unseal give back field, value and salt exactly (plain ASCII strings take the
+    positional reader, anything else the JSON one); each nonce differs."""
+    try:
+        opening = Opening("name", value, salt)
+    except CommitmentFormatError:
+        return  # not a canonical value (a lone surrogate, say): never sealed
+    box = OpeningBox(os.urandom(32))
+    sealed = box.seal_each([opening, opening])
+    assert sealed[0][:24] != sealed[1][:24]
+    back = box.unseal(opening.commitment, sealed[0])
+    assert (back.field, back.value, back.salt) == ("name", value, salt)
+
+
+def _sealed_text(box: OpeningBox, text: bytes) -> bytes:
+    nonce = os.urandom(24)
+    return nonce + box._seal(pad(text), nonce)  # what a broken writer holding the key could store
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        (b'{"field":"T!N","salt":"AAAAAAAAAAAAAAAAAAAAAA==","value":"123456789"}', SealedDecryptionError),
+        (b'{"field":"tin","salt":"AAAAAAAAAAAAAAAAAAAA","value":"123456789"}', SealedDecryptionError),
+        (b'{"field":"tin","salt":"AAAAAAAAAAAAAAAAAAAAAA==","value":"12345678"}', OpeningMismatch),
+        (b'{"field":"tin","salt":"AAAAAAAAAAAAAAAAAAAAAA==","value":"12345\\"6789"}', OpeningMismatch),
+        (b'{"field":"tin","salt":"AAAAAAAAAAAAAAAAAAAAAA==","value":123456789}', OpeningMismatch),
+        (b'not json', SealedDecryptionError),
+    ],
+)
+def test_a_malformed_or_foreign_plaintext_is_refused(text: bytes, error: type[Exception]) -> None:
+    """Authenticated bytes are still read with care: a bad field, a short salt, bad JSON are
+    malformed; a well-formed opening of another value does not open the row's commitment."""
+    box = OpeningBox(os.urandom(32))
+    row = Opening("tin", "123456789", bytes(16)).commitment
+    with pytest.raises(error):
+        box.unseal(row, _sealed_text(box, text))
+    assert box.unseal(row, _sealed_text(box, Opening("tin", "123456789", bytes(16)).to_bytes())).value == "123456789"
+
+
 @pytest.mark.parametrize(
     ("sealed", "pseudo", "match"),
     [
