@@ -148,7 +148,8 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         """Build, sign and append one bulk statement; its id and manifest note."""
         shown = (lambda m: progress(name, m)) if progress else None
         if forked:
-            out = submit_bulk_forked(service.submit_batch, build, progress=shown)
+            out = submit_bulk_forked(service.submit_batch, build, progress=shown,
+                                     stages=(service.prepare, service.finish))
             story.waited_seconds[name] = story.waited_seconds.get(name, 0.0) + out.waited_seconds
             return out.statement_id, out.manifest_note
         bulk = build()

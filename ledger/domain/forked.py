@@ -26,8 +26,13 @@ from ledger.commitments import Opening
 from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission
 from ledger.errors import LedgerError
 from ledger.store.chain import Appended
+from ledger.store.errors import AppendRefused
 
 QUEUE_DEPTH = 4  # batches in flight: enough to keep both sides busy, bounded memory (~3 MB a batch)
+
+
+# (prepare, finish): the two halves of the service's submission (DisclosureService.prepare, .finish)
+Stages = tuple[Callable[[list[str], list[Opening]], Any], Callable[[Any], list[Appended]]]
 
 
 class PrincipalProcessError(LedgerError):
@@ -46,16 +51,29 @@ class ForkedSubmission:
 
 def submit_bulk_forked(submit_batch: Callable[[list[str], list[Opening]], list[Appended]],
                        build: Callable[[], BulkSubmission], batch_chunks: int = BATCH_CHUNKS,
-                       progress: Callable[[int], None] | None = None, timeout: float = 900.0) -> ForkedSubmission:
+                       progress: Callable[[int], None] | None = None, timeout: float = 900.0,
+                       stages: Stages | None = None) -> ForkedSubmission:
     """Run ``build`` in a forked child and append its manifest and chunks here, in order.
 
     Batches land as with :func:`ledger.domain.bulk.submit_bulk` (each whole or not at all; a
     refusal raises here, and the child is stopped). ``timeout`` bounds the wait for each batch.
+
+    ``stages``: the service's submission in two halves, ``(prepare, finish)`` (``DisclosureService.
+    prepare`` and ``finish``). ``prepare`` (parse, schema and opening checks, encryption; no
+    database) then runs in a second forked process of the service, a batch ahead of ``finish``
+    (store and append), which stays here: the service checks batch n+1 while it appends batch n.
     """
     ctx = multiprocessing.get_context("fork")
     channel: Any = ctx.Queue(maxsize=QUEUE_DEPTH)
     child = ctx.Process(target=_principal, args=(build, channel, batch_chunks), name="principal")
     child.start()
+    children = [child]
+    source = channel
+    if stages is not None:
+        source = ctx.Queue(maxsize=QUEUE_DEPTH)
+        checker = ctx.Process(target=_checker, args=(stages[0], channel, source, timeout), name="checker")
+        checker.start()
+        children.append(checker)
     appended: list[Appended] = []
     statement_id = manifest_note = ""
     finished = False
@@ -64,7 +82,7 @@ def submit_bulk_forked(submit_batch: Callable[[list[str], list[Opening]], list[A
         while True:
             start = time.perf_counter()
             try:
-                message = channel.get(timeout=timeout)
+                message = source.get(timeout=timeout)
             except queue_module.Empty:
                 raise PrincipalProcessError(
                     f"the principal's process sent nothing for {timeout:.0f} s "
@@ -77,17 +95,45 @@ def submit_bulk_forked(submit_batch: Callable[[list[str], list[Opening]], list[A
                 appended.extend(submit_batch(message[1], message[2]))
                 if progress is not None:
                     progress(len(message[1]))
+            elif kind == "prepared":
+                assert stages is not None
+                appended.extend(stages[1](message[1]))
+                if progress is not None:
+                    progress(len(message[1].notes))
             elif kind == "done":
                 finished = True
                 break
+            elif kind == "refused":
+                raise AppendRefused(*message[1:])
             else:
                 raise PrincipalProcessError(f"the principal's process failed: {message[1]}")
     finally:
-        if not finished and child.is_alive():
-            child.terminate()
-        child.join(timeout=30)
+        for process in children:
+            if not finished and process.is_alive():
+                process.terminate()
+            process.join(timeout=30)
         channel.close()
+        if source is not channel:
+            source.close()
     return ForkedSubmission(statement_id, manifest_note, appended, waited)
+
+
+def _checker(prepare: Callable[[list[str], list[Opening]], Any], inbox: Any, outbox: Any, timeout: float) -> None:
+    """The service's second process: prepare each batch the principal sends, pass on the rest."""
+    try:
+        while True:
+            message = inbox.get(timeout=timeout)
+            if message[0] == "batch":
+                try:
+                    message = ("prepared", prepare(message[1], message[2]))
+                except AppendRefused as e:  # sent by its parts: the main process raises it again
+                    outbox.put(("refused", str(e), e.rule, e.statement_id))
+                    return
+            outbox.put(message)
+            if message[0] in ("done", "error"):
+                return
+    except Exception as e:  # reported to the main process by type and message
+        outbox.put(("error", f"checker: {type(e).__name__}: {e}"))
 
 
 def _principal(build: Callable[[], BulkSubmission], channel: Any, batch_chunks: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ledger.bundle_format import statement_commitments
@@ -51,6 +52,19 @@ def check_openings(stmt: Statement | Sequence[Statement], openings: Iterable[Ope
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}\Z")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A submission checked by :meth:`DisclosureService.prepare`, ready for :meth:`DisclosureService.finish`:
+    its notes, parsed statements, pseudonyms by statement id and openings encrypted as
+    (commitment, ciphertext) rows. It holds no opening in clear."""
+
+    notes: list[str]
+    stmts: list[Statement]
+    by_id: dict[str, list[tuple[int, str]]]
+    sealed: list[tuple[str, bytes]]
+    batch: bool
+
+
 def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
     body = stmt.envelope["body"]
     if stmt.type == "match_result" or (stmt.type == "chunk" and body["kind"] == "match_result"):
@@ -78,6 +92,15 @@ class DisclosureService:
 
     def _submit(self, notes: list[str], openings: Sequence[Opening],
                 batch: bool) -> list[Appended]:
+        return self.finish(self.prepare(notes, openings, batch))
+
+    def prepare(self, notes: Sequence[str], openings: Sequence[Opening] = (), batch: bool = True) -> Prepared:
+        """The first half of a submission, which touches no database: parse and schema-check the
+        statements, check the openings against their commitments, compute the pseudonyms, encrypt
+        the openings. Refusals raise AppendRefused and nothing is stored.
+
+        It may run in another process of this service (``ledger.domain.forked``), batch n+1 being
+        prepared while :meth:`finish` stores batch n; a Prepared pickles."""
         stmts = []
         for note in notes:
             try:
@@ -94,12 +117,19 @@ class DisclosureService:
         for stmt, found in zip(stmts, pseudonyms, strict=True):
             if stmt.type == "inspection":  # whose history was read: (index, 0, pseudonym) for the projections
                 found.append((0, self._subject(stmt, by_commitment)))
-        new = set(by_commitment) - self.sealed.present(by_commitment) if by_commitment else set()
-        if new:
-            self.sealed.put_many(by_commitment[c] for c in new)
         by_id = {stmt.id: found for stmt, found in zip(stmts, pseudonyms, strict=True) if found}
+        return Prepared(list(notes), stmts, by_id, self.sealed.seal_many(by_commitment.values()), batch)
+
+    def finish(self, prepared: Prepared) -> list[Appended]:
+        """The second half: store the encrypted openings not yet stored, append, carry out erasures.
+        Runs in the process that holds the ledger, in submission order."""
+        stmts, by_id, notes = prepared.stmts, prepared.by_id, prepared.notes
+        sealed = prepared.sealed
+        new = set(c for c, _ in sealed) - self.sealed.present(c for c, _ in sealed) if sealed else set()
+        if new:
+            self.sealed.put_sealed([row for row in sealed if row[0] in new])
         try:
-            if not batch and not by_id:  # one statement: the ledger's group commit
+            if not prepared.batch and not by_id:  # one statement: the ledger's group commit
                 appended = [self.ledger.append(notes[0])]
             else:  # parsed and schema-checked above; pseudonyms land in the entries' own transaction
                 appended = self.ledger.append_parsed(stmts, by_id, schema_checked=True)

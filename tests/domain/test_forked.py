@@ -5,11 +5,13 @@ recomputed."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import time
 
 import pytest
 
+from ledger.bundle_format import statement_commitments
 from ledger.client import disclosure as dc
 from ledger.commitments import commit
 from ledger.demo import bulk_story
@@ -83,6 +85,79 @@ def test_a_refused_batch_stops_the_principal(bulk_world):
 
     with pytest.raises((AppendRefused, StoreError)):
         submit_bulk_forked(service.submit_batch, build, batch_chunks=1)
+    assert d.ledger.size() == before
+
+
+def _request_build(keys, n, drop_opening_of_chunk=None):
+    lines = [dc.Line(f"9003{k:05d}", f"Name {k}", "1 Main St, Springfield, IL 62701", ("2024",), "reason")
+             for k in range(n)]
+
+    def build():
+        bulk = bulk_request(keys["ice.dhs.gov/acting-director"], exception="6103(i)(2)", agency="DHS/ICE",
+                            statute="8 USC 1253(a)(1)", purpose="criminal_investigation", purpose_text="x",
+                            fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines)
+        if drop_opening_of_chunk is None:
+            return bulk
+        source = bulk.source
+
+        def short(c):
+            items, openings = source(c)
+            return items, (openings[:-1] if c == drop_opening_of_chunk else openings)
+        return dataclasses.replace(bulk, source=short)
+    return build
+
+
+def test_the_service_prepares_in_a_second_process(bulk_world):
+    """stages=(prepare, finish): the checks and the encryption run in the service's second process,
+    the store and the append here; the result is the same entries and the same sealed openings."""
+    d, service, keys = bulk_world
+    before, sealed_before = d.ledger.size(), service.sealed.count()
+    out = submit_bulk_forked(service.submit_batch, _request_build(keys, 600), batch_chunks=2,
+                             stages=(service.prepare, service.finish))
+    assert len(out.appended) == 1 + 5 and d.ledger.size() == before + 6  # the manifest and five chunks
+    assert [a.index for a in out.appended] == list(range(before, before + 6))
+    manifest_openings = len(statement_commitments(parse_statement(out.manifest_note)))  # its recipients
+    assert service.sealed.count() == sealed_before + 600 * 4 + manifest_openings  # each line's four, once
+    parts = d.ledger.recorder.chain.rules.state.parts
+    items = list(statement_items(d.ledger, parse_statement(out.manifest_note), parts))
+    opened = service.openings([it["tin"] for it in items[:3]])
+    assert sorted(o.value for o in opened.values()) == ["900300000", "900300001", "900300002"]
+    assert fsck(d.ledger.recorder).ok
+
+
+def test_a_batch_the_second_process_refuses_lands_nothing(bulk_world):
+    """A refusal in prepare (a chunk's opening missing) reaches the caller as AppendRefused with its
+    rule; nothing was stored, neither entries nor openings."""
+    d, service, keys = bulk_world
+    before, sealed_before = d.ledger.size(), service.sealed.count()
+    with pytest.raises(AppendRefused) as refused:
+        submit_bulk_forked(service.submit_batch, _request_build(keys, 300, drop_opening_of_chunk=0),
+                           stages=(service.prepare, service.finish))
+    assert refused.value.rule == "openings.missing"
+    assert d.ledger.size() == before and service.sealed.count() == sealed_before
+
+
+def test_a_refusal_when_appending_erases_the_prepared_openings(bulk_world):
+    """Refused by the ledger (an unregistered signer) after the second process prepared it: the
+    openings finish stored for that batch are erased again."""
+    d, service, _keys = bulk_world
+    before, sealed_before = d.ledger.size(), service.sealed.count()
+    stranger = {"ice.dhs.gov/acting-director": SignerKey.generate("nobody.example/requester")}
+    with pytest.raises(AppendRefused):
+        submit_bulk_forked(service.submit_batch, _request_build(stranger, 300), batch_chunks=1,
+                           stages=(service.prepare, service.finish))
+    assert d.ledger.size() == before and service.sealed.count() == sealed_before
+
+
+def test_a_failing_second_process_is_reported(bulk_world):
+    d, service, keys = bulk_world
+    before = d.ledger.size()
+
+    def prepare(notes, openings):
+        raise ValueError("out of memory, say")
+
+    with pytest.raises(PrincipalProcessError, match="checker: ValueError: out of memory, say"):
+        submit_bulk_forked(service.submit_batch, _request_build(keys, 300), stages=(prepare, service.finish))
     assert d.ledger.size() == before
 
 
