@@ -38,25 +38,35 @@ def item_leaf(item: Any, parsed: bool = False) -> bytes:
 
 
 class LinesTree:
-    """Builds ``lines_root`` incrementally, chunk by chunk, and keeps each chunk's subtree root."""
+    """Builds ``lines_root`` incrementally, chunk by chunk, and keeps each chunk's subtree root.
+
+    Only the chunk roots are kept: every chunk but the last is a complete subtree, so the root over
+    the lines is the root over the chunk roots (:func:`root_of_chunks`), and each line is hashed
+    into a tree once, inside its chunk."""
 
     def __init__(self) -> None:
-        self.frontier = Frontier()
         self.chunk_roots: list[bytes] = []
+        self._size = 0
 
     @property
     def size(self) -> int:
-        return self.frontier.size
+        return self._size
 
     def add_chunk(self, leaves: Sequence[bytes]) -> None:
-        if self.frontier.size % CHUNK_LINES:
-            raise ProofError("only the last chunk may hold fewer than CHUNK_LINES items")
-        for leaf in leaves:
-            self.frontier.append(leaf)
-        self.chunk_roots.append(_root_over(leaves))
+        self.chunk_roots.append(self._next_root(leaves))
+        self._size += len(leaves)
 
     def root(self) -> bytes:
-        return self.frontier.root()
+        return root_of_chunks(self.chunk_roots)
+
+    def root_with(self, leaves: Sequence[bytes]) -> bytes:
+        """The root once one more chunk of ``leaves`` is added, the tree left as it is."""
+        return root_of_chunks([*self.chunk_roots, self._next_root(leaves)])
+
+    def _next_root(self, leaves: Sequence[bytes]) -> bytes:
+        if self._size % CHUNK_LINES:
+            raise ProofError("only the last chunk may hold fewer than CHUNK_LINES items")
+        return chunk_root(leaves)
 
 
 def _root_over(hashes: Sequence[bytes]) -> bytes:

@@ -25,7 +25,6 @@ from ledger.domain.state import (
     RequestFacts,
 )
 from ledger.lines import CHUNK_LINES, item_leaf
-from ledger.merkle import Frontier
 from ledger.rules.catalog import CATALOG, LAW_VERSION, STATUTES, ExceptionRule
 from ledger.statement import Statement
 from ledger.trust import TrustState
@@ -379,10 +378,7 @@ class RuleEngine:
             return [("bulk.size", f"chunk {body['chunk']} holds {len(items)} items, expected {expected}")]
         out: list[Violation] = []
         if last:
-            frontier = Frontier(bulk.tree.frontier.size, bulk.tree.frontier.nodes)
-            for item in items:
-                frontier.append(item_leaf(item, parsed=True))
-            root = frontier.root()
+            root = bulk.tree.root_with([item_leaf(item, parsed=True) for item in items])
             if root.hex() != bulk.lines_root:
                 out.append(("bulk.root", f"the {bulk.line_count} items hash to {root.hex()[:16]}…, the manifest "
                                          f"says {bulk.lines_root[:16]}…"))

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from ledger.domain.bulk import ChunkSource, chunk_roots, list_source
-from ledger.errors import LedgerError
-from ledger.lines import CHUNK_LINES, chunk_root, item_leaf, lines_root, root_of_chunks
+from ledger.errors import LedgerError, ProofError
+from ledger.lines import CHUNK_LINES, LinesTree, chunk_root, item_leaf, lines_root, root_of_chunks
+from ledger.merkle import Frontier
 
 
 def _items(n: int) -> list[dict[str, Any]]:
@@ -64,3 +65,23 @@ def test_chunk_root_refuses_an_empty_or_oversized_chunk() -> None:
         chunk_root([])
     with pytest.raises(LedgerError):
         chunk_root([bytes(32)] * (CHUNK_LINES + 1))
+
+
+@pytest.mark.parametrize("n", [1, 127, 128, 129, 128 * 4, 128 * 5 + 77])
+def test_the_lines_tree_root_is_the_rfc6962_root_over_every_line(n: int) -> None:
+    """LinesTree keeps chunk roots only; its root is still the plain RFC 6962 root over all the
+    line commitments (a Frontier fed every leaf), with or without the last chunk added."""
+    leaves = [item_leaf(it) for it in _items(n)]
+    every = Frontier()
+    for leaf in leaves:
+        every.append(leaf)
+    tree = LinesTree()
+    last = (n - 1) // CHUNK_LINES * CHUNK_LINES
+    for start in range(0, last, CHUNK_LINES):
+        tree.add_chunk(leaves[start:start + CHUNK_LINES])
+    assert tree.root_with(leaves[last:]) == every.root()
+    tree.add_chunk(leaves[last:])
+    assert tree.root() == every.root() and tree.size == n
+    if n % CHUNK_LINES:  # a short chunk can only be the last
+        with pytest.raises(ProofError, match="only the last chunk"):
+            tree.add_chunk(leaves[:1])
