@@ -102,17 +102,23 @@ def list_source(items: Sequence[Any], openings: Callable[[int], Sequence[Opening
 
 def bulk_statement(signers: Sequence[SignerKey], type_: str, head: dict[str, Any], line_count: int,
                    source: ChunkSource, head_openings: Sequence[Opening] = (),
-                   statement_id: str | None = None, workers: int = 1) -> BulkSubmission:
+                   statement_id: str | None = None, workers: int = 1,
+                   roots: Sequence[bytes] | None = None) -> BulkSubmission:
     """Sign ``head`` + ``{"bulk": …}`` as the manifest of ``line_count`` items from ``source``.
 
     ``workers`` > 1 computes the chunks' subtree roots in that many processes (this one and
     forked children, each over a range of chunks; the source must then be callable in a fork):
     nothing can be sent before the manifest is signed, so this pass is a bulk statement's
-    critical path, and the cores are otherwise idle while it runs.
+    critical path, and the cores are otherwise idle while it runs. ``roots``: the chunks' subtree
+    roots already computed from the same items (a principal that encoded them anyway), which skips
+    that pass; the ledger checks the manifest's root against the items when the last chunk lands.
     """
     if line_count < 1:
         raise LedgerError("a bulk statement has at least one item")
-    roots = chunk_roots(source, line_count, workers)
+    if roots is None:
+        roots = chunk_roots(source, line_count, workers)
+    elif len(roots) != chunk_count(line_count):
+        raise LedgerError(f"{len(roots)} chunk roots given for {chunk_count(line_count)} chunks")
     sid = statement_id or str(uuid.uuid4())
     body = dict(head)
     body["bulk"] = {"line_count": line_count, "chunk_count": chunk_count(line_count),

@@ -33,7 +33,8 @@ from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher import MATCHER_VERSION, match_line
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey
-from ledger.lines import CHUNK_LINES
+from ledger.lines import CHUNK_LINES, chunk_root
+from ledger.merkle import leaf_hash
 from ledger.statement import Statement
 
 _FIELDS = ("tin", "name", "address", "reason")
@@ -89,7 +90,7 @@ class MatcherPrincipal:
 
     def match_request(self, request: Statement, openings: Mapping[str, Opening]) -> Submission:
         """The signed match result of every line of an inline request."""
-        head, items, tin_openings = self._run(request, request.envelope["body"]["lines"], lambda wanted: openings,
+        head, items, tin_openings, _ = self._run(request, request.envelope["body"]["lines"], lambda wanted: openings,
                                               bulk=False)
         sid = str(uuid.uuid4())
         note = signed([self.key], "match_result", {**head, "lines": json.loads(items[0]) if items else []}, sid)
@@ -134,19 +135,22 @@ class MatcherPrincipal:
         return self._bulk(request, *self._finish(request, total, seed), workers=workers)
 
     def _bulk(self, request: Statement, head: dict[str, Any], chunks: list[bytes],
-              tin_openings: Callable[[Iterable[int]], list[Opening]], workers: int = 1) -> BulkSubmission:
+              tin_openings: Callable[[Iterable[int]], list[Opening]], roots: list[bytes],
+              workers: int = 1) -> BulkSubmission:
         def source(c: int) -> tuple[list[Any], list[Opening]]:
             items = json.loads(chunks[c])
             return items, tin_openings(item["line"] for item in items)
 
         count = request.envelope["body"]["bulk"]["line_count"]
-        return bulk_statement([self.key], "match_result", head, count, source, workers=workers)
+        # the chunk roots the matching pass computed from the same bytes: no second pass over the items
+        return bulk_statement([self.key], "match_result", head, count, source, workers=workers, roots=roots)
 
     def _run(self, request: Statement, lines: Iterable[dict[str, Any]],
              opener: Callable[[list[str]], Mapping[str, Opening]], bulk: bool,
-             ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]]]:
+             ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]], list[bytes]]:
         """Match every line: the head of the result, its items as canonical JSON arrays (one per chunk,
-        or one for an inline result) and a function giving the openings of the matched TINs."""
+        or one for an inline result), a function giving the openings of the matched TINs and, in
+        bulk, each chunk's subtree root."""
         seed = secrets.token_bytes(32)  # derives the TIN commitments' salts; never leaves this process
         return self._finish(request, self._pass(lines, opener, seed, bulk), seed)
 
@@ -154,7 +158,7 @@ class MatcherPrincipal:
               seed: bytes, bulk: bool = True, first: int = 0) -> _Pass:
         """Match the lines from line ``first`` on (a chunk boundary when ``bulk``)."""
         out = _Pass()
-        current: list[dict[str, Any]] = []
+        current: list[bytes] = []
         for k, line, values in self._lines(lines, opener, first):
             out.reasons[_norm_reason(values["reason"])] += 1
             item, tin = self._match(k, line, values)
@@ -166,17 +170,17 @@ class MatcherPrincipal:
                 out.tins[k] = tin
                 item["taxpayer"] = commit("tin", tin, derived_salt(seed, k, "tin")).commitment
             out.count += 1
-            current.append(item)
+            current.append(canonical_bytes(item))
             if bulk and len(current) == CHUNK_LINES:
-                out.chunks.append(canonical_bytes(current))
+                out.add_chunk(current, bulk)
                 current = []
         if current:
-            out.chunks.append(canonical_bytes(current))
+            out.add_chunk(current, bulk)
         return out
 
     @staticmethod
     def _finish(request: Statement, done: _Pass, seed: bytes,
-                ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]]]:
+                ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]], list[bytes]]:
         flags, reasons, tins = set(done.flags), Counter(done.reasons), done.tins
         reasons.pop("", None)
         common = reasons.most_common(1)
@@ -188,7 +192,7 @@ class MatcherPrincipal:
         def tin_openings(ks: Iterable[int]) -> list[Opening]:
             return [commit("tin", tins[k], derived_salt(seed, k, "tin")) for k in ks if k in tins]
 
-        return head, done.chunks, tin_openings
+        return head, done.chunks, tin_openings, done.roots
 
 
 RangeOpener = Callable[[int, int], tuple[Iterable[dict[str, Any]], Callable[[list[str]], Mapping[str, Opening]]]]
@@ -200,10 +204,18 @@ class _Pass:
     red flags, normalised reasons, and how many lines."""
 
     chunks: list[bytes] = field(default_factory=list)
+    roots: list[bytes] = field(default_factory=list)  # each chunk's subtree root (the manifest's, in bulk)
     tins: dict[int, str] = field(default_factory=dict)
     flags: set[str] = field(default_factory=set)
     reasons: Counter[str] = field(default_factory=Counter)
     count: int = 0
+
+    def add_chunk(self, items: list[bytes], bulk: bool) -> None:
+        """A chunk of items, each its canonical bytes: the chunk's bytes (JCS of a list is its items'
+        JCS joined) and, in bulk, its subtree root, each item encoded once."""
+        self.chunks.append(b"[" + b",".join(items) + b"]")
+        if bulk:
+            self.roots.append(chunk_root([leaf_hash(it) for it in items]))
 
     @staticmethod
     def merge(parts: Iterable[_Pass]) -> _Pass:
@@ -211,6 +223,7 @@ class _Pass:
         out = _Pass()
         for part in parts:
             out.chunks.extend(part.chunks)
+            out.roots.extend(part.roots)
             out.tins.update(part.tins)
             out.flags |= part.flags
             out.reasons.update(part.reasons)

@@ -85,3 +85,21 @@ def test_the_lines_tree_root_is_the_rfc6962_root_over_every_line(n: int) -> None
     if n % CHUNK_LINES:  # a short chunk can only be the last
         with pytest.raises(ProofError, match="only the last chunk"):
             tree.add_chunk(leaves[:1])
+
+
+def test_given_roots_skip_the_pass_and_must_count_the_chunks() -> None:
+    """bulk_statement(roots=...) signs over the roots given (the matcher's pass computed them from
+    the same items) instead of computing them; a list of the wrong length is refused."""
+    from ledger.domain.bulk import bulk_statement
+    from ledger.keys import SignerKey
+    from ledger.statement import parse_statement
+
+    items = _items(300)
+    key = SignerKey.generate("irs.example/matcher")
+    source = list_source(items)
+    roots = chunk_roots(source, 300)
+    made = bulk_statement([key], "review", {"request": "r"}, 300, source, roots=roots)
+    body = parse_statement(made.manifest.note).envelope["body"]
+    assert body["bulk"]["lines_root"] == lines_root([item_leaf(it) for it in items]).hex()
+    with pytest.raises(LedgerError, match="2 chunk roots given for 3 chunks"):
+        bulk_statement([key], "review", {"request": "r"}, 300, source, roots=roots[:2])
