@@ -28,7 +28,7 @@ from ledger.domain.bulk import (
     bulk_release,
     bulk_request,
     bulk_review,
-    read_chunks,
+    opened_chunk_lines,
     statement_items,
     submit_bulk,
 )
@@ -173,8 +173,8 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
 
     def match() -> BulkSubmission:
         if not forked:
-            return matcher.match_bulk(manifest, statement_items(service.ledger, manifest, state.parts),
-                                      lambda wanted: service.openings(wanted))
+            return matcher.match_bulk(manifest, *opened_chunk_lines(service.ledger, state.parts.get(manifest.id, []),
+                                                                    service.sealed))
         # The matcher's own processes, one per core, each with its own connections to the log and
         # the sealed store, each matching a range of the request's chunks.
         # (readers only: no DDL, which two processes at once would race on PostgreSQL's catalog)
@@ -183,9 +183,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
 
         def open_range(first: int, stop: int) -> tuple[Iterator[Any], Callable[[list[str]], Any]]:
             reader, sealed = Ledger(settings), SealedStore(settings.db_url, service.keys, create_tables=False)
-            lines = (line for _, chunk in read_chunks(reader, chunk_indices[first:stop])
-                     for line in chunk.envelope["body"]["lines"])
-            return lines, sealed.get_many
+            return opened_chunk_lines(reader, chunk_indices[first:stop], sealed)
 
         return matcher.match_bulk_split(manifest, open_range, workers=MATCH_WORKERS)
 

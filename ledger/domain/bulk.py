@@ -226,6 +226,41 @@ def read_chunks(ledger: Any, indices: Sequence[int]) -> Iterator[tuple[int, Stat
             yield int(idx), parse_statement(parse_entry(bytes(data)).statement)
 
 
+def opened_chunk_lines(ledger: Any, indices: Sequence[int], sealed: Any,
+                       ) -> tuple[Iterator[Any], Callable[[list[str]], dict[str, Opening]]]:
+    """The items of the chunks at ``indices``, in order, and an opener for a block of their
+    commitments (what ``MatcherPrincipal.match_bulk`` takes): a bulk chunk's openings are stored
+    as one group in ``sealed`` (a SealedStore), opened once when its first line is opened and
+    dropped when the block after it is; openings stored one by one are looked up as such."""
+    pending: list[str] = []  # chunks whose lines were read and may still be opened
+    cache: dict[str, dict[str, Opening]] = {}
+
+    def lines() -> Iterator[Any]:
+        for _, chunk in read_chunks(ledger, indices):
+            pending.append(chunk.id)
+            yield from chunk.envelope["body"]["lines"]
+
+    def opener(wanted: list[str]) -> dict[str, Opening]:
+        missing = [g for g in pending if g not in cache]
+        cache.update(sealed.group_openings(missing) if missing else {})
+        for g in [g for g in cache if g not in pending]:
+            del cache[g]
+        found: dict[str, Opening] = {}
+        for c in wanted:
+            for g in pending:
+                opening = cache.get(g, {}).get(c)
+                if opening is not None:
+                    found[c] = opening
+                    break
+        rest = [c for c in wanted if c not in found]
+        if rest:
+            found.update(sealed.get_many(rest))
+        del pending[:-1]  # the last chunk's lines may not all be opened yet
+        return found
+
+    return lines(), opener
+
+
 def statement_items(ledger: Any, stmt: Statement, parts: dict[str, list[int]]) -> Iterator[Any]:
     """The items of a lifecycle statement, inline or bulk (read from its chunks)."""
     body = stmt.envelope["body"]

@@ -49,7 +49,9 @@ _BY_REQUEST = frozenset({"match_result", "review", "release", "withdrawal", "sup
 _BY_RELEASE = frozenset({"receipt", "disposition"})
 _BY_ORDER = frozenset({"vacatur", "use_freeze"})
 
-OpeningSource = Callable[[Iterable[str]], dict[str, Opening]]
+# (commitments, groups) -> openings: SealedStore.get_many or DisclosureService.openings; the groups
+# are the ids of the bulk chunks among the entries (a chunk's openings are sealed as one group)
+OpeningSource = Callable[[Iterable[str], Iterable[str]], dict[str, Opening]]
 
 
 class BundleWriteError(LedgerError):
@@ -260,7 +262,7 @@ def write_bundle(ledger: Any, request_id: str, out: Path, *, lines: Sequence[int
                 needed.setdefault(c, f)
             if p.stmt.type == "erasure":
                 erased.update(p.stmt.envelope["body"].get("commitments", []))
-        found = openings(list(needed))
+        found = openings(list(needed), [p.stmt.id for p in entries if p.stmt.type == "chunk"])
         for c, f in needed.items():
             if c in found:
                 opening_records.append({"commitment": c, "opening": found[c].to_json()})

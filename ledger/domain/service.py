@@ -15,9 +15,11 @@ from typing import Any
 
 from ledger.bundle_format import statement_commitments
 from ledger.commitments import Opening
+from ledger.domain.bulk import read_chunks
 from ledger.domain.schemas import check_body
 from ledger.errors import LedgerError
 from ledger.sealed import SealedKeys, SealedStore
+from ledger.sealed.store import SealedGroup
 from ledger.statement import Statement, parse_statement
 from ledger.store.chain import Appended
 from ledger.store.errors import AppendRefused
@@ -55,13 +57,15 @@ _PSEUDONYM = re.compile(r"[0-9a-f]{64}\Z")
 @dataclass(frozen=True)
 class Prepared:
     """A submission checked by :meth:`DisclosureService.prepare`, ready for :meth:`DisclosureService.finish`:
-    its notes, parsed statements, pseudonyms by statement id and openings encrypted as
-    (commitment, ciphertext) rows. It holds no opening in clear."""
+    its notes, parsed statements, pseudonyms by statement id, openings encrypted as
+    (commitment, ciphertext) rows and bulk chunks' openings as sealed groups. It holds no opening
+    in clear."""
 
     notes: list[str]
     stmts: list[Statement]
     by_id: dict[str, list[tuple[int, str]]]
     sealed: list[tuple[str, bytes]]
+    groups: list[SealedGroup]
     batch: bool
 
 
@@ -118,7 +122,17 @@ class DisclosureService:
             if stmt.type == "inspection":  # whose history was read: (index, 0, pseudonym) for the projections
                 found.append((0, self._subject(stmt, by_commitment)))
         by_id = {stmt.id: found for stmt, found in zip(stmts, pseudonyms, strict=True) if found}
-        return Prepared(list(notes), stmts, by_id, self.sealed.seal_many(by_commitment.values()), batch)
+        # A bulk chunk's openings are sealed together, as one group named by the chunk's id.
+        groups: list[SealedGroup] = []
+        grouped: set[str] = set()
+        for stmt in stmts:
+            if stmt.type == "chunk":
+                mine = [by_commitment[c] for _, c in body_commitments(stmt)]
+                if mine:
+                    groups.append(self.sealed.seal_group(stmt.id, mine))
+                    grouped.update(o.commitment for o in mine)
+        singles = [o for c, o in by_commitment.items() if c not in grouped]
+        return Prepared(list(notes), stmts, by_id, self.sealed.seal_many(singles), groups, batch)
 
     def finish(self, prepared: Prepared) -> list[Appended]:
         """The second half: store the encrypted openings not yet stored, append, carry out erasures.
@@ -128,6 +142,10 @@ class DisclosureService:
         new = set(c for c, _ in sealed) - self.sealed.present(c for c, _ in sealed) if sealed else set()
         if new:
             self.sealed.put_sealed([row for row in sealed if row[0] in new])
+        stored = self.sealed.groups_present(g.group for g in prepared.groups) if prepared.groups else set()
+        new_groups = [g for g in prepared.groups if g.group not in stored]
+        if new_groups:
+            self.sealed.put_groups(new_groups)
         try:
             if not prepared.batch and not by_id:  # one statement: the ledger's group commit
                 appended = [self.ledger.append(notes[0])]
@@ -139,10 +157,13 @@ class DisclosureService:
             # need to open it; openings already sealed for a stored statement stay too.)
             if new:
                 self.sealed.erase(new)
+            if new_groups:
+                self.sealed.delete_groups(g.group for g in new_groups)
             raise
         for stmt in stmts:
             if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
-                self.sealed.erase(stmt.envelope["body"]["commitments"])
+                body = stmt.envelope["body"]
+                self.sealed.erase(body["commitments"], self._groups_holding(body["request"], body["commitments"]))
         return appended
 
     def _pseudonyms(self, lines: list[dict[str, Any]], openings: dict[str, Opening]) -> list[tuple[int, str]]:
@@ -164,6 +185,21 @@ class DisclosureService:
             raise AppendRefused("an inspection's subject opens to a pseudonym (64 lowercase hex)", "openings.subject")
         return value
 
-    def openings(self, commitments: Iterable[str]) -> dict[str, Opening]:
-        """Openings from the sealed store (an authorised, audited path only)."""
-        return self.sealed.get_many(commitments)
+    def openings(self, commitments: Iterable[str], groups: Iterable[str] = ()) -> dict[str, Opening]:
+        """Openings from the sealed store (an authorised, audited path only); ``groups``: the ids of
+        the bulk chunks that may hold some of them."""
+        return self.sealed.get_many(commitments, groups)
+
+    def _groups_holding(self, request_id: str, commitments: Iterable[str]) -> list[str]:
+        """The ids of the request's bulk chunks (its own, its match results', reviews', releases')
+        whose commitments include any of ``commitments``: where an erasure must look."""
+        state = getattr(self.ledger.recorder.chain.rules, "state", None)
+        if state is None:
+            return []
+        targets = set(commitments)
+        ids = []
+        for sid in [s for s, r in state.bulk_requests.items() if r == request_id]:
+            for _, chunk in read_chunks(self.ledger, state.parts.get(sid, [])):
+                if any(c in targets for _, c in body_commitments(chunk)):
+                    ids.append(chunk.id)
+        return ids

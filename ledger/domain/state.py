@@ -126,6 +126,7 @@ class DomainState:
     erased: set[str] = field(default_factory=set)  # commitments whose openings were erased
     bulk: dict[str, BulkFacts] = field(default_factory=dict)  # incomplete bulk statements by id
     parts: dict[str, list[int]] = field(default_factory=dict)  # bulk statement id -> its chunks' indices
+    bulk_requests: dict[str, str] = field(default_factory=dict)  # bulk statement id -> its request's id
 
     def apply(self, stmt: Statement, index: int) -> None:
         body = stmt.envelope["body"]
@@ -179,6 +180,7 @@ class DomainState:
                 req.released = bytearray(req.line_count)
             self.releases[stmt.id] = req.id
         if bulk:
+            self.bulk_requests[stmt.id] = req.id
             self.bulk[stmt.id] = BulkFacts(stmt.id, t, index, list(stmt.signers), req.id, bulk["line_count"],
                                            bulk["chunk_count"], bulk["lines_root"], fields=body.get("fields", []))
         else:

@@ -17,6 +17,7 @@ import hmac
 import json
 import os
 from collections.abc import Sequence
+from json.encoder import encode_basestring as _encode_string
 
 import nacl.exceptions
 import nacl.secret
@@ -34,6 +35,7 @@ from ledger.errors import FormatError
 from ledger.sealed.errors import SealedDecryptionError
 
 PAD_BLOCK = 64
+_GROUP = "openings of group"
 _SALT_B64 = 24  # base64 characters of a 16-byte salt
 NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE
 MAC_SIZE = nacl.secret.SecretBox.MACBYTES
@@ -124,6 +126,38 @@ class OpeningBox:
             # (``opening.commitment`` was just computed from the decrypted field, value and salt.)
             raise OpeningMismatch(commitment, opening.commitment, opening.field)
         return opening
+
+
+    def seal_group(self, group: str, openings: Sequence[Opening]) -> bytes:
+        """nonce || ciphertext of the openings of one group (a bulk chunk's) as one padded document,
+        ``{"group": G, "openings": [opening, ...]}``: the group's name is inside, so a ciphertext
+        moved to another group's row is refused."""
+        document = (b'{"group":' + _encode_string(group).encode("utf-8") + b',"openings":['
+                    + b",".join(o.to_bytes() for o in openings) + b"]}")
+        nonce = os.urandom(NONCE_SIZE)
+        return nonce + self._seal(pad(document), nonce)
+
+    def unseal_group(self, group: str, ciphertext: bytes) -> list[Opening]:
+        """The openings of a group's row, each rebuilt (its commitment recomputed from its field,
+        value and salt). SealedDecryptionError: wrong key, altered bytes, or another group's row."""
+        data = bytes(ciphertext)
+        if len(data) < NONCE_SIZE + MAC_SIZE:
+            raise SealedDecryptionError(group, "the ciphertext is shorter than a nonce and a MAC", _GROUP)
+        try:
+            plaintext = self._open(data)
+        except nacl.exceptions.CryptoError:
+            raise SealedDecryptionError(group, "wrong sealed key, or the ciphertext was altered", _GROUP) from None
+        try:
+            document = json.loads(unpad(plaintext))
+            if not isinstance(document, dict) or set(document) != {"group", "openings"} \
+                    or not isinstance(document["openings"], list):
+                raise ValueError("not a group of openings")
+            openings = [Opening.from_json(o) for o in document["openings"]]
+        except (ValueError, FormatError) as e:
+            raise SealedDecryptionError(group, f"decrypted group is malformed ({type(e).__name__})", _GROUP) from None
+        if document["group"] != group:
+            raise SealedDecryptionError(group, "the ciphertext belongs to another group's row", _GROUP)
+        return openings
 
 
 def _string_opening(body: bytes) -> Opening | None:

@@ -49,6 +49,6 @@ class OpeningNotFound(SealedStoreError):
 class SealedDecryptionError(SealedError):
     """A stored ciphertext that does not decrypt under the sealed key: wrong key or altered bytes."""
 
-    def __init__(self, commitment: str, reason: str) -> None:
-        self.commitment = commitment
-        super().__init__(f"opening for commitment {commitment} cannot be decrypted: {reason}")
+    def __init__(self, commitment: str, reason: str, what: str = "opening for commitment") -> None:
+        self.commitment = commitment  # or, for a group of openings, the group's name
+        super().__init__(f"{what} {commitment} cannot be decrypted: {reason}")

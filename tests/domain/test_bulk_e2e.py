@@ -21,7 +21,7 @@ import pytest
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
 from ledger.demo import bulk_story
-from ledger.domain.bulk import bulk_release, bulk_request, statement_items, submit_bulk
+from ledger.domain.bulk import bulk_release, bulk_request, opened_chunk_lines, statement_items, submit_bulk
 from ledger.domain.bundle import write_bundle
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
@@ -159,8 +159,8 @@ def test_bulk_rules_per_chunk(bulk_world, master):
     # Match, review (approve only what the rules allow), then release one refused line in bulk form.
     matcher = MatcherPrincipal(keys["irs.gov/matcher"], master)
     manifest = parse_statement(other.manifest.note)
-    match = matcher.match_bulk(manifest, statement_items(d.ledger, manifest, d.engine.state.parts),
-                               lambda wanted: service.openings(wanted))
+    match = matcher.match_bulk(manifest, *opened_chunk_lines(d.ledger, d.engine.state.parts[manifest.id],
+                                                             service.sealed))
     submit_bulk(service.submit_batch, match)
     assert [q.request for q in work_queue(d.engine.state)] == [other.statement_id]
     sheet = io.StringIO()

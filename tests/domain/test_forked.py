@@ -15,7 +15,7 @@ from ledger.bundle_format import statement_commitments
 from ledger.client import disclosure as dc
 from ledger.commitments import commit
 from ledger.demo import bulk_story
-from ledger.domain.bulk import bulk_request, statement_items
+from ledger.domain.bulk import bulk_request, read_chunks, statement_items
 from ledger.domain.forked import PrincipalProcessError, submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
 from ledger.keys import SignerKey
@@ -120,7 +120,9 @@ def test_the_service_prepares_in_a_second_process(bulk_world):
     assert service.sealed.count() == sealed_before + 600 * 4 + manifest_openings  # each line's four, once
     parts = d.ledger.recorder.chain.rules.state.parts
     items = list(statement_items(d.ledger, parse_statement(out.manifest_note), parts))
-    opened = service.openings([it["tin"] for it in items[:3]])
+    chunks = [c.id for _, c in read_chunks(d.ledger, parts[out.statement_id][:1])]
+    assert service.openings([it["tin"] for it in items[:3]]) == {}  # a chunk's openings are its group's
+    opened = service.openings([it["tin"] for it in items[:3]], chunks)
     assert sorted(o.value for o in opened.values()) == ["900300000", "900300001", "900300002"]
     assert fsck(d.ledger.recorder).ok
 

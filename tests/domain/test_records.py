@@ -7,6 +7,7 @@ import pytest
 from domainfix import AGENCY, CRIMINAL
 
 from ledger.client import disclosure as dc
+from ledger.domain.bulk import bulk_request, read_chunks, submit_bulk
 from ledger.domain.service import DisclosureService
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.statement import parse_statement
@@ -93,4 +94,32 @@ def test_erasure_refused_under_hold_then_erases_openings(domain_any, service):
     service.submit(*_s(dc.vacatur(k["court"], hold.statement_id)))
     service.submit(*_s(dc.erasure(k["admin"], req.statement_id, commitments, "retention_expired")))
     assert service.sealed.get_many(commitments) == {}
+    assert fsck(d.ledger.recorder).ok
+
+
+def test_erasure_of_bulk_lines_reseals_their_chunks_groups(domain_any, service):
+    """A bulk chunk's openings are sealed as one group: erasing some lines' openings decrypts the
+    groups holding them, drops exactly those and seals the rest again; other lines still open."""
+    d = domain_any
+    requester = d.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="agency_head")
+    service.submit(*_s(dc.safeguard_status(d.principal("tigta.gov/a", ["oversight"]), AGENCY, ssr_approved=True)))
+    lines = [dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(300)]
+    bulk = bulk_request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
+                        purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
+                        recipients=[dc.Recipient("Agent", AGENCY)], lines=lines)
+    submit_bulk(service.submit_batch, bulk)
+    chunks = [c for _, c in read_chunks(d.ledger, d.engine.state.parts[bulk.statement_id])]
+    groups = [c.id for c in chunks]
+    line_commitments = [[v for f, v in sorted(item.items()) if f in ("tin", "name", "address", "reason") and v]
+                        for c in chunks for item in c.envelope["body"]["lines"]]
+    gone = line_commitments[5] + line_commitments[200]  # one line in chunk 0, one in chunk 1
+    kept = line_commitments[6] + line_commitments[299]
+    before = service.sealed.count()
+    assert len(service.openings(gone + kept, groups)) == len(gone + kept)
+    service.submit(*_s(dc.erasure(d.admin, bulk.statement_id, gone, "retention_expired")))
+    assert service.openings(gone, groups) == {}
+    assert {o.commitment for o in service.openings(kept, groups).values()} == set(kept)
+    assert service.sealed.count() == before - len(gone)
+    first_chunk = sum(len(cs) for cs in line_commitments[:128])
+    assert len(service.sealed.group_openings(groups[:1])[groups[0]]) == first_chunk - len(line_commitments[5])
     assert fsck(d.ledger.recorder).ok

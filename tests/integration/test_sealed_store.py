@@ -39,13 +39,15 @@ class RawDb:
         if self.is_sqlite:
             self.path = Path(url.removeprefix("sqlite://"))
             self.table = "sealed_openings"
+            self.groups = "sealed_groups"
         else:
             self.base = url.split("?", 1)[0]
             self.schema = parse_qs(parsed.query)["schema"][0]
             self.table = f'"{self.schema}".sealed_openings'
+            self.groups = f'"{self.schema}".sealed_groups'
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        sql = sql.replace("{t}", self.table)
+        sql = sql.replace("{t}", self.table).replace("{g}", self.groups)
         if self.is_sqlite:
             with sqlite3.connect(self.path) as conn:
                 rows = conn.execute(sql, params).fetchall()
@@ -236,7 +238,7 @@ def test_missing_opening_is_a_typed_error(store: SealedStore) -> None:
 
 @pytest.mark.postgres
 def test_postgres_schema_is_created_and_holds_both_tables(keys: SealedKeys) -> None:
-    """On PostgreSQL the schema named in the URL is created if missing and holds both tables."""
+    """On PostgreSQL the schema named in the URL is created if missing and holds the three tables."""
     base = postgres_base_url()
     schema = "t_" + uuid.uuid4().hex[:16]
     try:
@@ -247,7 +249,7 @@ def test_postgres_schema_is_created_and_holds_both_tables(keys: SealedKeys) -> N
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name",
             (schema,),
         )
-        assert [r[0] for r in rows] == ["sealed_key_ids", "sealed_openings"]
+        assert [r[0] for r in rows] == ["sealed_groups", "sealed_key_ids", "sealed_openings"]
         assert raw.query("SELECT COUNT(*) FROM {t}") == [(len(sample()),)]
     finally:
         drop_schema(base, schema)
@@ -262,3 +264,62 @@ def test_shares_the_ledgers_database(world: Any, keys: SealedKeys) -> None:
         assert sealed.get(opening.commitment).value == TIN
     counts = world.row_counts()
     assert counts["dl_entries"] == 5
+
+
+def _group_sample() -> list[Opening]:
+    return [commit("tin", f"91270{k:04d}") for k in range(40)] + [commit("name", NAME), commit("address", ADDRESS)]
+
+
+def test_groups_round_trip_idempotent_and_counted(store: SealedStore) -> None:
+    """A group (a bulk chunk's openings) is stored once, opened by naming it, counted by its members;
+    get_many finds grouped and single openings together; a group not named is not searched."""
+    grouped, single = _group_sample(), commit("tin", TIN)
+    g = store.seal_group("req-1.c0", grouped + grouped[:3])  # repeats sealed once
+    assert g.openings == len(grouped)
+    store.put_groups([g])
+    store.put_groups([g, store.seal_group("req-1.c0", grouped[:1])])  # already stored: left as it is
+    store.put_many([single])
+    assert store.count() == len(grouped) + 1
+    assert store.groups_present(["req-1.c0", "req-1.c1"]) == {"req-1.c0"}
+    wanted = [o.commitment for o in grouped[::7]] + [single.commitment]
+    got = store.get_many(wanted, groups=["req-1.c0", "req-1.c1"])
+    assert list(got) == wanted and all(got[c].commitment == c for c in wanted)
+    assert store.get_many(wanted) == {single.commitment: single}
+    assert {o.value for o in store.group_openings(["req-1.c0"])["req-1.c0"].values()} >= {NAME, ADDRESS}
+    assert store.delete_groups(["req-1.c0", "nothing"]) == 1 and store.count() == 1
+
+
+def test_group_rows_hold_nothing_in_clear_and_cannot_be_moved(store: SealedStore, raw: RawDb) -> None:
+    """At rest a group is its name, a count and ciphertext; a ciphertext copied to another group's
+    row, or altered, is refused on opening (the group's name is sealed inside)."""
+    grouped = _group_sample()
+    store.put_groups([store.seal_group("req-1.c0", grouped), store.seal_group("req-1.c1", grouped[:2])])
+    at_rest = b"".join(bytes(r[0]) for r in raw.query("SELECT ciphertext FROM {g}"))
+    for needle in [b"91270", NAME.encode("utf-8"), b"Evergreen", b'"value"', *(o.salt for o in grouped)]:
+        assert needle not in at_rest
+    (first,) = raw.query("SELECT ciphertext FROM {g} WHERE grp = ?", ("req-1.c0",))[0]
+    raw.query("UPDATE {g} SET ciphertext = ? WHERE grp = ?", (bytes(first), "req-1.c1"))
+    with pytest.raises(SealedDecryptionError, match="another group's row"):
+        store.get_many([grouped[0].commitment], groups=["req-1.c1"])
+    altered = bytearray(bytes(first))
+    altered[40] ^= 0x01
+    raw.query("UPDATE {g} SET ciphertext = ? WHERE grp = ?", (bytes(altered), "req-1.c0"))
+    with pytest.raises(SealedDecryptionError, match="altered"):
+        store.group_openings(["req-1.c0"])
+
+
+def test_erase_from_groups_reseals_or_deletes(store: SealedStore, raw: RawDb) -> None:
+    """erase(commitments, groups): the named groups lose exactly those openings, sealed again under
+    a new nonce; a group left empty is deleted; groups not named are not touched."""
+    grouped = _group_sample()
+    store.put_groups([store.seal_group("a.c0", grouped), store.seal_group("a.c1", grouped[:2]),
+                      store.seal_group("b.c0", grouped[:5])])
+    (before,) = raw.query("SELECT ciphertext FROM {g} WHERE grp = ?", ("a.c0",))[0]
+    gone = [grouped[0].commitment, grouped[1].commitment, grouped[10].commitment]
+    assert store.erase(gone, groups=["a.c0", "a.c1"]) == 3 + 2
+    (after,) = raw.query("SELECT ciphertext FROM {g} WHERE grp = ?", ("a.c0",))[0]
+    assert bytes(after)[:24] != bytes(before)[:24]  # a new nonce
+    assert store.groups_present(["a.c0", "a.c1", "b.c0"]) == {"a.c0", "b.c0"}
+    assert set(store.group_openings(["a.c0"])["a.c0"]) == {o.commitment for o in grouped} - set(gone)
+    assert len(store.group_openings(["b.c0"])["b.c0"]) == 5  # not named: kept
+    assert store.count() == len(grouped) - 3 + 5
