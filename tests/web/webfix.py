@@ -7,6 +7,7 @@ Browser tests skip only when Chromium or Playwright is genuinely missing AND nei
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -50,25 +51,37 @@ def need(reason: str) -> None:
 
 
 def axe_source() -> str:
-    """axe-core's axe.min.js, fetched once from the npm registry with `npm pack` into a cache dir."""
+    """axe-core's axe.min.js, fetched once from the npm registry with `npm pack` into a cache dir.
+
+    On a fresh machine several test workers ask at once: a lock file makes one of them fetch it
+    while the others wait, then find it there (a shared temporary name made them trip over each
+    other's rename)."""
     target = AXE_CACHE / "axe.min.js"
-    if not target.exists():
-        npm = shutil.which("npm")
-        if npm is None:
-            need("npm is not installed (needed once to fetch axe-core)")
-        AXE_CACHE.mkdir(parents=True, exist_ok=True)
-        out = subprocess.run([npm, "pack", "axe-core@4", "--pack-destination", str(AXE_CACHE)],
-                             capture_output=True, text=True, timeout=120, cwd=AXE_CACHE)
-        tgz = [p for p in AXE_CACHE.glob("axe-core-*.tgz")]
-        if out.returncode != 0 or not tgz:
-            need(f"npm pack axe-core failed: {out.stderr[-300:]}")
-        with tarfile.open(tgz[0]) as tar:
-            member = tar.extractfile("package/axe.min.js")
-            assert member is not None
-            tmp = target.with_suffix(".tmp")
-            tmp.write_bytes(member.read())
-            tmp.replace(target)
+    if target.exists():
+        return target.read_text()
+    AXE_CACHE.mkdir(parents=True, exist_ok=True)
+    with (AXE_CACHE / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not target.exists():
+            _fetch_axe(target)
     return target.read_text()
+
+
+def _fetch_axe(target: Path) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        need("npm is not installed (needed once to fetch axe-core)")
+    out = subprocess.run([npm, "pack", "axe-core@4", "--pack-destination", str(AXE_CACHE)],
+                         capture_output=True, text=True, timeout=120, cwd=AXE_CACHE)
+    tgz = list(AXE_CACHE.glob("axe-core-*.tgz"))
+    if out.returncode != 0 or not tgz:
+        need(f"npm pack axe-core failed: {out.stderr[-300:]}")
+    with tarfile.open(tgz[0]) as tar:
+        member = tar.extractfile("package/axe.min.js")
+        assert member is not None
+        tmp = target.with_name(f"axe.min.{os.getpid()}.tmp")
+        tmp.write_bytes(member.read())
+        tmp.replace(target)
 
 
 @dataclass
