@@ -23,20 +23,21 @@ import nacl.exceptions
 import nacl.secret
 from nacl.bindings import crypto_secretbox_easy, crypto_secretbox_open_easy
 
-try:  # PyNaCl's own cffi binding of libsodium, which nacl.bindings wraps (see _open and _seal)
+try:  # PyNaCl's own cffi binding of libsodium, which nacl.bindings wraps (see _sealed and _plaintext)
     from nacl._sodium import ffi as _ffi
     from nacl._sodium import lib as _lib
 except ImportError:  # pragma: no cover - a PyNaCl without it: the public wrappers below
     _ffi = _lib = None
 
 from ledger.b64 import b64decode
-from ledger.commitments import Opening, OpeningMismatch, check_commitment_hex
+from ledger.commitments import SALT_SIZE, Opening, OpeningMismatch, check_commitment_hex
 from ledger.errors import FormatError
 from ledger.sealed.errors import SealedDecryptionError
 
 PAD_BLOCK = 64
+_OPENING = "opening for commitment"  # how SealedDecryptionError names the row
 _GROUP = "openings of group"
-_SALT_B64 = 24  # base64 characters of a 16-byte salt
+_SALT_B64 = 4 * -(-SALT_SIZE // 3)  # base64 characters of a salt
 NONCE_SIZE = nacl.secret.SecretBox.NONCE_SIZE
 MAC_SIZE = nacl.secret.SecretBox.MACBYTES
 
@@ -67,35 +68,39 @@ class OpeningBox:
 
     def seal(self, opening: Opening) -> bytes:
         """nonce || ciphertext of the padded canonical opening."""
-        # What SecretBox.encrypt returns (random nonce || MAC || ciphertext), without its wrapper objects.
-        nonce = os.urandom(NONCE_SIZE)
-        return nonce + self._seal(pad(opening.to_bytes()), nonce)
+        return self.seal_each([opening])[0]
 
     def seal_each(self, openings: Sequence[Opening]) -> list[bytes]:
         """:meth:`seal` of each opening, the random nonces drawn in one call."""
         nonces = os.urandom(NONCE_SIZE * len(openings))
-        seal = self._seal
-        return [nonces[i:i + NONCE_SIZE] + seal(pad(o.to_bytes()), nonces[i:i + NONCE_SIZE])
+        return [self._sealed(pad(o.to_bytes()), nonces[i:i + NONCE_SIZE])
                 for i, o in zip(range(0, len(nonces), NONCE_SIZE), openings, strict=True)]
 
-    def _seal(self, message: bytes, nonce: bytes) -> bytes:
+    def _sealed(self, message: bytes, nonce: bytes) -> bytes:
+        """nonce || MAC || ciphertext (what SecretBox.encrypt returns, without its wrapper objects)."""
         if _lib is None:  # pragma: no cover
-            return crypto_secretbox_easy(message, nonce, self._key)
+            return nonce + crypto_secretbox_easy(message, nonce, self._key)
         # libsodium's crypto_secretbox_easy, called as nacl.bindings does but without its checks of
         # lengths fixed here (key 32, nonce 24) and its zeroed buffer: a bulk request seals millions.
         out = _ffi.new("unsigned char[]", len(message) + MAC_SIZE)
         if _lib.crypto_secretbox_easy(out, message, len(message), nonce, self._key) != 0:  # pragma: no cover
             raise nacl.exceptions.CryptoError("Encryption failed")
-        return bytes(_ffi.buffer(out))
+        return nonce + bytes(_ffi.buffer(out))
 
-    def _open(self, data: bytes) -> bytes:
-        """The plaintext of nonce || MAC || ciphertext; CryptoError if it does not authenticate."""
+    def _plaintext(self, name: str, ciphertext: bytes, what: str) -> bytes:
+        """The plaintext of a row's nonce || MAC || ciphertext, or SealedDecryptionError naming the row."""
+        data = bytes(ciphertext)
+        if len(data) < NONCE_SIZE + MAC_SIZE:
+            raise SealedDecryptionError(name, "the ciphertext is shorter than a nonce and a MAC", what)
+        nonce, size = data[:NONCE_SIZE], len(data) - NONCE_SIZE
         if _lib is None:  # pragma: no cover
-            return crypto_secretbox_open_easy(data[NONCE_SIZE:], data[:NONCE_SIZE], self._key)
-        size = len(data) - NONCE_SIZE
+            try:
+                return crypto_secretbox_open_easy(data[NONCE_SIZE:], nonce, self._key)
+            except nacl.exceptions.CryptoError:
+                raise SealedDecryptionError(name, "wrong sealed key, or the ciphertext was altered", what) from None
         out = _ffi.new("unsigned char[]", max(1, size - MAC_SIZE))
-        if _lib.crypto_secretbox_open_easy(out, data[NONCE_SIZE:], size, data[:NONCE_SIZE], self._key) != 0:
-            raise nacl.exceptions.CryptoError("Decryption failed. Ciphertext failed verification")
+        if _lib.crypto_secretbox_open_easy(out, data[NONCE_SIZE:], size, nonce, self._key) != 0:
+            raise SealedDecryptionError(name, "wrong sealed key, or the ciphertext was altered", what)
         return bytes(_ffi.buffer(out, size - MAC_SIZE))
 
     def unseal(self, commitment: str, ciphertext: bytes) -> Opening:
@@ -105,13 +110,7 @@ class OpeningBox:
         (a ciphertext that belongs to another commitment).
         """
         check_commitment_hex(commitment)
-        data = bytes(ciphertext)
-        if len(data) < NONCE_SIZE + MAC_SIZE:
-            raise SealedDecryptionError(commitment, "the ciphertext is shorter than a nonce and a MAC")
-        try:
-            plaintext = self._open(data)
-        except nacl.exceptions.CryptoError:
-            raise SealedDecryptionError(commitment, "wrong sealed key, or the ciphertext was altered") from None
+        plaintext = self._plaintext(commitment, ciphertext, _OPENING)
         try:
             # Authenticated under our key, so these are the bytes we sealed (canonical by construction):
             # parse them without the canonical round trip; the commitment check below binds the row.
@@ -127,26 +126,18 @@ class OpeningBox:
             raise OpeningMismatch(commitment, opening.commitment, opening.field)
         return opening
 
-
     def seal_group(self, group: str, openings: Sequence[Opening]) -> bytes:
         """nonce || ciphertext of the openings of one group (a bulk chunk's) as one padded document,
         ``{"group": G, "openings": [opening, ...]}``: the group's name is inside, so a ciphertext
         moved to another group's row is refused."""
         document = (b'{"group":' + _encode_string(group).encode("utf-8") + b',"openings":['
                     + b",".join(o.to_bytes() for o in openings) + b"]}")
-        nonce = os.urandom(NONCE_SIZE)
-        return nonce + self._seal(pad(document), nonce)
+        return self._sealed(pad(document), os.urandom(NONCE_SIZE))
 
     def unseal_group(self, group: str, ciphertext: bytes) -> list[Opening]:
         """The openings of a group's row, each rebuilt (its commitment recomputed from its field,
         value and salt). SealedDecryptionError: wrong key, altered bytes, or another group's row."""
-        data = bytes(ciphertext)
-        if len(data) < NONCE_SIZE + MAC_SIZE:
-            raise SealedDecryptionError(group, "the ciphertext is shorter than a nonce and a MAC", _GROUP)
-        try:
-            plaintext = self._open(data)
-        except nacl.exceptions.CryptoError:
-            raise SealedDecryptionError(group, "wrong sealed key, or the ciphertext was altered", _GROUP) from None
+        plaintext = self._plaintext(group, ciphertext, _GROUP)
         try:
             document = json.loads(unpad(plaintext))
             if not isinstance(document, dict) or set(document) != {"group", "openings"} \
@@ -178,4 +169,4 @@ def _string_opening(body: bytes) -> Opening | None:
     if b'"' in value or b"\\" in value:
         return None
     return Opening(body[len(head):end].decode("ascii"), value.decode("ascii"),
-                   b64decode(body[end + len(mid):salt_end].decode("ascii"), length=16))
+                   b64decode(body[end + len(mid):salt_end].decode("ascii"), length=SALT_SIZE))

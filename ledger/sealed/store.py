@@ -272,10 +272,12 @@ class SealedStore:
                 deleted += conn.execute(sa.delete(self.groups).where(self.groups.c.grp.in_(batch))).rowcount
         return deleted
 
-    def _group_rows(self, conn: sa.Connection, groups: Sequence[str]) -> Iterator[tuple[str, bytes]]:
-        for batch in _chunks(groups, GROUP_READ_BATCH):
+    def _opened_groups(self, conn: sa.Connection, groups: Iterable[str]) -> Iterator[tuple[str, list[Opening]]]:
+        """(group, its openings) for each stored group among ``groups``, decrypted and checked."""
+        for batch in _chunks(list(dict.fromkeys(groups)), GROUP_READ_BATCH):
             query = sa.select(self.groups.c.grp, self.groups.c.ciphertext).where(self.groups.c.grp.in_(batch))
-            yield from ((str(g), bytes(c)) for g, c in conn.execute(query))
+            for group, ciphertext in conn.execute(query).all():
+                yield str(group), self._box.unseal_group(str(group), bytes(ciphertext))
 
     def get(self, commitment: str) -> Opening:
         """The opening of ``commitment``, decrypted and checked against it.
@@ -310,8 +312,7 @@ class SealedStore:
     def group_openings(self, groups: Iterable[str]) -> dict[str, dict[str, Opening]]:
         """Every opening of each stored group among ``groups``, by group then commitment."""
         with _database_errors(), self.engine.connect() as conn:
-            return {group: {o.commitment: o for o in self._box.unseal_group(group, ciphertext)}
-                    for group, ciphertext in self._group_rows(conn, list(dict.fromkeys(groups)))}
+            return {group: {o.commitment: o for o in held} for group, held in self._opened_groups(conn, groups)}
 
     def get_many(self, commitments: Iterable[str], groups: Iterable[str] = ()) -> dict[str, Opening]:
         """Openings by commitment, each checked as in :meth:`get`; absent commitments
@@ -321,13 +322,9 @@ class SealedStore:
         found: dict[str, Opening] = {}
         unseal = self._box.unseal
         with _database_errors(), self.engine.connect() as conn:
-            named = list(dict.fromkeys(groups))
-            if named:
-                targets = set(wanted)
-                for group, ciphertext in self._group_rows(conn, named):
-                    for opening in self._box.unseal_group(group, ciphertext):
-                        if opening.commitment in targets:
-                            found[opening.commitment] = opening
+            targets = set(wanted)
+            for _, held in self._opened_groups(conn, groups):
+                found.update((o.commitment, o) for o in held if o.commitment in targets)
             rest = [c for c in wanted if c not in found]
             for batch in _chunks(rest, READ_BATCH):
                 sql = self._select_in("commitment, ciphertext", len(batch))
@@ -349,8 +346,7 @@ class SealedStore:
                 result = conn.execute(sa.delete(self.openings).where(self.openings.c.commitment.in_(batch)))
                 erased += result.rowcount
             drop = set(targets)
-            for group, ciphertext in list(self._group_rows(conn, list(dict.fromkeys(groups)))):
-                held = self._box.unseal_group(group, ciphertext)
+            for group, held in list(self._opened_groups(conn, groups)):
                 kept = [o for o in held if o.commitment not in drop]
                 if len(kept) == len(held):
                     continue
