@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.commitments import Opening
-from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission
+from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission, settle_worker_heap
 from ledger.errors import LedgerError
 from ledger.store.chain import Appended
 from ledger.store.errors import AppendRefused
@@ -120,6 +120,7 @@ def submit_bulk_forked(submit_batch: Callable[[list[str], list[Opening]], list[A
 
 def _checker(prepare: Callable[[list[str], list[Opening]], Any], inbox: Any, outbox: Any, timeout: float) -> None:
     """The service's second process: prepare each batch the principal sends, pass on the rest."""
+    settle_worker_heap()
     try:
         while True:
             message = inbox.get(timeout=timeout)
@@ -138,6 +139,7 @@ def _checker(prepare: Callable[[list[str], list[Opening]], Any], inbox: Any, out
 
 def _principal(build: Callable[[], BulkSubmission], channel: Any, batch_chunks: int) -> None:
     """The child: build, then send the manifest's id and note and the parts, a batch at a time."""
+    settle_worker_heap()
     try:
         bulk = build()
         channel.put(("manifest", bulk.statement_id, bulk.manifest.note))

@@ -28,7 +28,7 @@ from ledger.client.disclosure import Submission
 from ledger.client.trust import signed
 from ledger.commitments import Opening, commit
 from ledger.domain.address import ADDRESS_RULES_VERSION
-from ledger.domain.bulk import BulkSubmission, bulk_statement, derived_salt
+from ledger.domain.bulk import BulkSubmission, bulk_statement, derived_salt, settle_worker_heap
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher import MATCHER_VERSION, match_line
 from ledger.errors import LedgerError
@@ -234,6 +234,7 @@ class _Pass:
 def _match_range(matcher: MatcherPrincipal, open_range: RangeOpener, i: int, first_chunk: int, stop_chunk: int,
                  seed: bytes, results: Any) -> None:
     """In a worker process: match chunks [first_chunk, stop_chunk) of a bulk request; put (i, result)."""
+    settle_worker_heap()
     try:
         lines, opener = open_range(first_chunk, stop_chunk)
         results.put((i, matcher._pass(lines, opener, seed, True, first_chunk * CHUNK_LINES)))

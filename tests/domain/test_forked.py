@@ -6,6 +6,7 @@ recomputed."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import pickle
 import time
 
@@ -15,7 +16,7 @@ from ledger.bundle_format import statement_commitments
 from ledger.client import disclosure as dc
 from ledger.commitments import commit
 from ledger.demo import bulk_story
-from ledger.domain.bulk import bulk_request, read_chunks, statement_items
+from ledger.domain.bulk import WORKER_GC_THRESHOLDS, bulk_request, read_chunks, statement_items
 from ledger.domain.forked import PrincipalProcessError, submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
 from ledger.keys import SignerKey
@@ -57,6 +58,26 @@ def test_the_service_counts_its_wait_for_the_principal(bulk_world):
     total = time.perf_counter() - start
     assert len(out.appended) == 3  # the manifest and two chunks
     assert 0.9 <= out.waited_seconds < total  # (the child may begin its sleep just before the first wait)
+
+
+def test_the_principals_process_settles_its_heap(bulk_world):
+    """The principal's process freezes what it inherited and raises its collector's thresholds
+    (``settle_worker_heap``); this process's collector is left as it was."""
+    _d, service, keys = bulk_world
+    before = gc.get_threshold(), gc.get_freeze_count()
+    lines = [dc.Line(f"9004{k:05d}", f"Name {k}", "1 Main St, Springfield, IL 62701", ("2024",), "reason")
+             for k in range(10)]
+
+    def build():  # runs in the principal's process: its collector's state names the statement
+        state = f"gc-{gc.get_threshold()[0]}-{'frozen' if gc.get_freeze_count() > 0 else 'not-frozen'}"
+        return bulk_request(keys["ice.dhs.gov/acting-director"], exception="6103(i)(2)", agency="DHS/ICE",
+                            statute="8 USC 1253(a)(1)", purpose="criminal_investigation", purpose_text="x",
+                            fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines,
+                            statement_id=state)
+
+    out = submit_bulk_forked(service.submit_batch, build)
+    assert out.statement_id == f"gc-{WORKER_GC_THRESHOLDS[0]}-frozen"
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
 def test_a_failing_principal_lands_nothing(bulk_world):
