@@ -253,7 +253,19 @@ def _is_allowed(value: Any, depth: int) -> bool:
     if value is None or kind is bool:
         return True
     if kind is list or kind is tuple:
-        return depth < MAX_DEPTH and all(_is_allowed(item, depth + 1) for item in value)
+        if depth >= MAX_DEPTH:
+            return False
+        for item in value:  # (leaves inline, as for objects: a chunk is a list of 128 items)
+            kind = type(item)
+            if kind is str:
+                if not (item.isascii() or _string_allowed(item)):
+                    return False
+            elif kind is int:
+                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                    return False
+            elif not (item is None or kind is bool or _is_allowed(item, depth + 1)):
+                return False
+        return True
     return False
 
 

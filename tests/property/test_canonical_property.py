@@ -106,3 +106,36 @@ def test_non_nfc_strings_are_refused(text: str) -> None:
         canonical_bytes({"s": text})
     with pytest.raises(CanonicalError):
         parse_canonical(json.dumps({"s": text}, ensure_ascii=False).encode("utf-8"))
+
+
+# Values that mix allowed leaves with leaves the contract refuses, in lists and objects alike.
+bad_leaves = st.one_of(
+    st.integers(MAX_SAFE_INTEGER + 1, 2**64), st.integers(-(2**64), -MAX_SAFE_INTEGER - 1),
+    st.floats(allow_nan=False), st.just("\ud800"), st.just("e\u0301"), st.binary(max_size=3),
+)
+mixed = st.recursive(
+    st.one_of(scalars, bad_leaves),
+    lambda children: st.one_of(
+        st.lists(children, max_size=6),
+        st.dictionaries(st.one_of(keys, st.just("Upper"), st.just("a-b")), children, max_size=6),
+    ),
+    max_leaves=30,
+)
+
+
+@EXAMPLES
+@given(mixed)
+def test_the_fast_check_never_accepts_what_the_full_check_refuses(value: Any) -> None:
+    """canonical_bytes' fast check (_is_allowed) may only send a value on to the full check
+    (_check_value), never pass one it would refuse: whatever the full check refuses, canonical_bytes
+    refuses, wherever in a list or object the bad leaf sits."""
+    from ledger.canonical import _check_value, _is_allowed
+
+    try:
+        _check_value(value, "$", 0)
+    except CanonicalError:
+        assert not _is_allowed(value, 0)
+        with pytest.raises(CanonicalError):
+            canonical_bytes(value)
+    else:
+        assert canonical_bytes(value) == rfc8785.dumps(value)
