@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from ledger.config import Settings
+from ledger.heap import settle_service_heap
 
 
 def register(subparsers: Any) -> None:
@@ -84,6 +85,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     from ledger.sealed import SealedKeys
 
     app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env(), views_db_url=views_db)  # no default keys
+    settle_service_heap()
     # uvicorn's own access log would print query strings; ours (api.access) does not.
     uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
     return 0
@@ -169,5 +171,7 @@ def worker_app() -> Any:
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = dataclasses.replace(Settings.from_env(), create_tables=False)
-    return create_app(ApiSettings.from_env(settings), SealedKeys.from_env(),
-                      views_db_url=os.environ.get(VIEWS_DB_ENV) or None)
+    app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env(),
+                     views_db_url=os.environ.get(VIEWS_DB_ENV) or None)
+    settle_service_heap()
+    return app

@@ -45,6 +45,7 @@ def one_run(backend: str, n: int, seed: int, forked: bool = False) -> dict[str, 
     from ledger.demo import bulk_story
     from ledger.domain.masterfile import MasterFile
     from ledger.domain.service import DisclosureService
+    from ledger.heap import settle_service_heap
     from ledger.keys import SignerKey
     from ledger.policy import DEFAULT_POLICY
     from ledger.rules.engine import RuleEngine
@@ -65,6 +66,7 @@ def one_run(backend: str, n: int, seed: int, forked: bool = False) -> dict[str, 
         ledger.initialise("ledger.bench.example/disclosures", str(admin.verifier), DEFAULT_POLICY)
         keys = SealedKeys.random()
         service = DisclosureService(ledger, SealedStore(settings.db_url, keys), keys)
+        settle_service_heap()  # as ``disclosure-ledger serve`` does once its app is built
         principals = bulk_story.register(service, admin)
         start = time.perf_counter()
         master = MasterFile.generate(max(2000, n // 10), seed)

@@ -8,7 +8,6 @@ statement's items back from the log, chunk by chunk, without holding them all.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import hmac
 import itertools
@@ -25,6 +24,7 @@ from ledger.client.trust import signed
 from ledger.commitments import Opening, commit
 from ledger.entry import parse_entry
 from ledger.errors import LedgerError
+from ledger.heap import settle_worker_heap
 from ledger.keys import SignerKey
 from ledger.lines import CHUNK_LINES, chunk_count, chunk_root, item_leaf, root_of_chunks
 from ledger.rules.catalog import LAW_VERSION
@@ -33,7 +33,6 @@ from ledger.store.chain import Appended
 from ledger.times import utc_now
 
 BATCH_CHUNKS = 64  # chunks per transaction when submitting (about 3 MB of statements)
-WORKER_GC_THRESHOLDS = (50_000, 20, 100)  # a forked worker's collector (the interpreter's default: 700, 10, 10)
 
 
 ChunkSource = Callable[[int], tuple[list[Any], list[Opening]]]
@@ -193,20 +192,6 @@ def _roots_child(sender: Any, source: ChunkSource, line_count: int, first: int, 
         sender.send(f"{type(e).__name__}: {e}")
     finally:
         sender.close()
-
-
-def settle_worker_heap() -> None:
-    """First thing in a forked worker (a principal's process, a root or matching range, the
-    service's second process): freeze what it inherited and collect its young objects less often.
-
-    ``gc.freeze`` moves every inherited object to the collector's permanent generation: never
-    scanned again, and the collector no longer writes to those objects' pages, so they stay shared
-    with the parent. The workers make and drop millions of small acyclic objects (items, openings,
-    parsed JSON), which reference counting frees; at the default thresholds the cyclic collector
-    took 15-20 % of the requester's and the service's second process's time (bench_bulk, 130k
-    lines). Cycles are still collected, only less often. Call only in a process that will exit."""
-    gc.freeze()
-    gc.set_threshold(*WORKER_GC_THRESHOLDS)
 
 
 def submit_bulk(submit_batch: Callable[[list[str], list[Opening]], list[Appended]], bulk: BulkSubmission,

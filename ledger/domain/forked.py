@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.commitments import Opening
-from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission, settle_worker_heap
+from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission
 from ledger.errors import LedgerError
+from ledger.heap import settle_worker_heap
 from ledger.store.chain import Appended
 from ledger.store.errors import AppendRefused
 

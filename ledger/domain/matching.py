@@ -28,10 +28,11 @@ from ledger.client.disclosure import Submission
 from ledger.client.trust import signed
 from ledger.commitments import Opening, commit
 from ledger.domain.address import ADDRESS_RULES_VERSION
-from ledger.domain.bulk import BulkSubmission, bulk_statement, derived_salt, settle_worker_heap
+from ledger.domain.bulk import BulkSubmission, bulk_statement, derived_salt
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher import MATCHER_VERSION, match_line
 from ledger.errors import LedgerError
+from ledger.heap import settle_worker_heap
 from ledger.keys import SignerKey
 from ledger.lines import CHUNK_LINES, chunk_root
 from ledger.merkle import leaf_hash

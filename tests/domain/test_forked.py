@@ -16,9 +16,10 @@ from ledger.bundle_format import statement_commitments
 from ledger.client import disclosure as dc
 from ledger.commitments import commit
 from ledger.demo import bulk_story
-from ledger.domain.bulk import WORKER_GC_THRESHOLDS, bulk_request, read_chunks, statement_items
+from ledger.domain.bulk import bulk_request, read_chunks, statement_items
 from ledger.domain.forked import PrincipalProcessError, submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
+from ledger.heap import WORKER_GC_THRESHOLDS
 from ledger.keys import SignerKey
 from ledger.statement import parse_statement
 from ledger.store.errors import AppendRefused, StoreError
