@@ -9,8 +9,10 @@ into a signed bulk review, two bulk releases (half the approved lines, then the 
 correction — against a new SQLite file or a new PostgreSQL schema. Reported per run: seconds
 per stage and in all, peak resident memory of that process (``ru_maxrss``), the ledger size,
 how long a restarted process takes to replay the log into its rules engine;
-the counts are checked against the line kinds (a mismatch fails the run). Then, per backend,
-time(large) / time(small) beside the size ratio.
+the counts are checked against the line kinds (a mismatch fails the run). Each size but the
+largest runs ``--small-repeats`` times (default 3). Then, per backend, time(large) / time(small)
+beside the size ratio, from the medians (and the range over the runs): a 20-60 s run moves by
+10-15 % from run to run on a shared machine, which alone would move a single pair's ratio by as much.
 
 Goals (issue 5): 1.3M lines in <= 10 min on SQLite and <= 15 min on PostgreSQL, peak memory
 <= 2 GB, time(1.3M) <= 12 x time(130k) in the same run.
@@ -27,12 +29,14 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("LEDGER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -119,6 +123,9 @@ def main() -> int:
     p.add_argument("--modes", nargs="+", default=["forked"], choices=["forked", "in-process"],
                    help="forked: the requester, matcher and officer build and sign in processes of their own "
                         "while the service appends (two cores); in-process: all in one process, taking turns")
+    p.add_argument("--small-repeats", type=int, default=3,
+                   help="runs of each size but the largest (the ratio takes their median: a short run's time "
+                        "moves by 10-15 %% from run to run on a shared machine, a long one's much less)")
     p.add_argument("--child", nargs=3, metavar=("BACKEND", "N", "MODE"), help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -128,30 +135,23 @@ def main() -> int:
     for backend in args.backends:
         for mode in args.modes:
             for n in args.sizes:
-                out = subprocess.run([sys.executable, __file__, "--child", backend, str(n), mode,
-                                      "--seed", str(args.seed)], capture_output=True, text=True, check=False)
-                if out.returncode != 0:
-                    print(out.stderr[-3000:], file=sys.stderr)
-                    return 1
-                run = json.loads(out.stdout.strip().splitlines()[-1])
-                results.append(run)
-                print(f"{backend:8} {mode:10} {n:>9,} lines  {run['seconds']:8.1f} s  stages {run['stages']}"
-                      f"  CPU service {run['cpu_seconds']} s + principals {run['child_cpu_seconds']} s"
-                      f"  by stage {run['cpu_by_stage']}  service waiting for principals {run['service_waited']} s"
-                      f"  service neither (I/O, locks, descheduled) {run['service_other']} s"
-                      f"  peak {run['peak_rss_mb']} MB (+ principal {run['child_peak_rss_mb']} MB)"
-                      f"  restart replay {run['restart_replay_seconds']} s"
-                      f"  entries {run['entries']:,}  counts {'ok' if run['counts_ok'] else 'WRONG'}", flush=True)
+                for _ in range(max(1, args.small_repeats) if n < max(args.sizes) else 1):
+                    run = _child_run(backend, n, mode, args.seed)
+                    if run is None:
+                        return 1
+                    results.append(run)
     failed = any(not r["counts_ok"] for r in results)
     for backend in args.backends:
         for mode in args.modes:
-            runs = sorted((r for r in results if r["backend"] == backend and r["forked"] == (mode == "forked")),
-                          key=lambda r: r["lines"])
-            if len(runs) >= 2:
-                small, large = runs[0], runs[-1]
-                print(f"{backend} {mode}: time({large['lines']:,}) / time({small['lines']:,}) = "
-                      f"{large['seconds'] / small['seconds']:.2f} for a size ratio of "
-                      f"{large['lines'] / small['lines']:.0f}")
+            runs = [r for r in results if r["backend"] == backend and r["forked"] == (mode == "forked")]
+            sizes = sorted({r["lines"] for r in runs})
+            if len(sizes) >= 2:
+                small = [r["seconds"] for r in runs if r["lines"] == sizes[0]]
+                large = [r["seconds"] for r in runs if r["lines"] == sizes[-1]]
+                print(f"{backend} {mode}: time({sizes[-1]:,}) / time({sizes[0]:,}) = "
+                      f"{statistics.median(large) / statistics.median(small):.2f} for a size ratio of "
+                      f"{sizes[-1] / sizes[0]:.0f} (medians of {len(large)} and {len(small)} runs; "
+                      f"{min(large) / max(small):.2f} to {max(large) / min(small):.2f} over the runs)")
         if len(args.modes) == 2:
             for n in args.sizes:
                 pair = {r["forked"]: r["seconds"] for r in results if r["backend"] == backend and r["lines"] == n}
@@ -161,6 +161,24 @@ def main() -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return 1 if failed else 0
+
+
+def _child_run(backend: str, n: int, mode: str, seed: int) -> dict[str, Any] | None:
+    """One story in a fresh process (its peak memory is its own); printed as it ends. None if it failed."""
+    out = subprocess.run([sys.executable, __file__, "--child", backend, str(n), mode, "--seed", str(seed)],
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        print(out.stderr[-3000:], file=sys.stderr)
+        return None
+    run: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"{backend:8} {mode:10} {n:>9,} lines  {run['seconds']:8.1f} s  stages {run['stages']}"
+          f"  CPU service {run['cpu_seconds']} s + principals {run['child_cpu_seconds']} s"
+          f"  by stage {run['cpu_by_stage']}  service waiting for principals {run['service_waited']} s"
+          f"  service neither (I/O, locks, descheduled) {run['service_other']} s"
+          f"  peak {run['peak_rss_mb']} MB (+ principal {run['child_peak_rss_mb']} MB)"
+          f"  restart replay {run['restart_replay_seconds']} s"
+          f"  entries {run['entries']:,}  counts {'ok' if run['counts_ok'] else 'WRONG'}", flush=True)
+    return run
 
 
 if __name__ == "__main__":
