@@ -227,46 +227,37 @@ def _is_allowed(value: Any, depth: int) -> bool:
 
     It may say False for values _check_value accepts (containers near MAX_DEPTH, subclasses
     of the allowed types); False sends the caller to _check_value, which decides and says
-    where and why. Leaves of objects are tested inline: this runs for every entry.
+    where and why. Leaves of objects and lists are tested inline: this runs for every entry.
     """
     kind = type(value)
     if kind is dict:
         if depth >= MAX_DEPTH:
             return False
-        for key, item in value.items():
+        for key in value:
             if key not in _KNOWN_KEYS and not _key_allowed(key):
                 return False
-            kind = type(item)
-            if kind is str:
-                if not (item.isascii() or _string_allowed(item)):
-                    return False
-            elif kind is int:
-                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
-                    return False
-            elif not (item is None or kind is bool or _is_allowed(item, depth + 1)):
-                return False
-        return True
-    if kind is str:
-        return _string_allowed(value)
-    if kind is int:
-        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
-    if value is None or kind is bool:
-        return True
-    if kind is list or kind is tuple:
+        items: Any = value.values()
+    elif kind is list or kind is tuple:
         if depth >= MAX_DEPTH:
             return False
-        for item in value:  # (leaves inline, as for objects: a chunk is a list of 128 items)
-            kind = type(item)
-            if kind is str:
-                if not (item.isascii() or _string_allowed(item)):
-                    return False
-            elif kind is int:
-                if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
-                    return False
-            elif not (item is None or kind is bool or _is_allowed(item, depth + 1)):
+        items = value
+    elif kind is str:
+        return _string_allowed(value)
+    elif kind is int:
+        return bool(-MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER)
+    else:
+        return value is None or kind is bool
+    for item in items:  # a container's leaves are checked here, without a call each
+        kind = type(item)
+        if kind is str:
+            if not (item.isascii() or _string_allowed(item)):
                 return False
-        return True
-    return False
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                return False
+        elif not (item is None or kind is bool or _is_allowed(item, depth + 1)):
+            return False
+    return True
 
 
 # Built once: json.dumps / json.loads with keyword arguments build a new coder on every call,
