@@ -135,6 +135,10 @@ class BackendResult:
     entries: int = 0
     in_flight_at_kill: int = 0  # service: requests sent and not yet answered when the service was killed
     server_errors: int = 0  # service: 5xx answers (resubmitted)
+    batched: int = 0  # service: statements first acknowledged in an answer of POST /v1/statements/batch
+    opening_checks: int = 0  # service: kills after which every logged request's openings were sealed, nothing else
+    openings_cut_short: int = 0  # service: after the last kill, openings sealed for requests it cut short (kept
+    #                               until the request is resubmitted; FORMAT § 17.3)
     view_checks: int = 0  # service: restarts after which the projections reached exactly the head
     replays: int = 0  # service: acknowledged statements resubmitted after a restart (must answer 200, same entry)
     seconds: float = 0.0
@@ -336,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{'ok' if not r.fsck_failures else 'FAIL':>4} {r.entries:>7} {r.seconds:>6}")
             if r.target == "service":
                 print(f"{'':18} requests in flight at the kills {r.in_flight_at_kill}, 5xx {r.server_errors}, "
+                      f"acknowledged through batches {r.batched}, sealed store checked after {r.opening_checks} kills "
+                      f"({r.openings_cut_short} openings of requests cut short by the last), "
                       f"restarts with views at exactly the head {r.view_checks}, replays answered 200 same entry "
                       f"{r.replays - r.forks if r.replays else 0}/{r.replays}")
             for problem in r.problems[:10]:

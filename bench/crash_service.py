@@ -2,9 +2,12 @@
 
 The real ``disclosure-ledger serve`` (rules engine, sealed store, background checkpoint signer and
 projection follower) in its own process group, once per ``--workers`` count, each on a fresh
-database; client threads POST validly signed one-line requests with their openings; the whole
-process group is SIGKILLed at seeded moments with requests in flight. The checks after each kill
-are crash_harness's (``_check``) plus the views at exactly the head and replays answering with
+database; client threads POST validly signed one-line requests with their openings, one of them in batches
+of 2-4 through ``POST /v1/statements/batch``; the whole process group is SIGKILLed at seeded
+moments with requests in flight. The checks after each kill
+are crash_harness's (``_check``) plus the sealed store holding every logged request's openings and
+nothing else but those of requests cut short by a kill, the views at exactly the head and replays
+answering with
 their original entry: crash_harness.py's docstring says what each means.
 """
 
@@ -140,28 +143,74 @@ class Feed:
 
 
 def _post_until_killed(base: str, feed: Feed, make: Any, stop: threading.Event,
-                       answers: list[tuple[int, int, dict[str, Any]]], errors: list[str]) -> None:
-    """One client: post statements until the service dies (acknowledged = 200/201 with index and leaf hash)."""
+                       answers: list[tuple[int, int, dict[str, Any], bool]], errors: list[str], batch: int = 0) -> None:
+    """One client: post statements until the service dies (acknowledged = 2xx with index and leaf hash).
+
+    ``batch`` > 0: post that many at a time through ``POST /v1/statements/batch`` (all or none, openings
+    sealed with the batch); each item's answer acknowledges its statement (``duplicate``: already logged)."""
     import httpx
 
     with httpx.Client(base_url=base, timeout=60) as http:
         while not stop.is_set():
-            position = feed.take()
+            positions = [feed.take() for _ in range(max(1, batch))]
             try:
-                r = http.post("/v1/statements", json=make(position)[1])
+                if batch:
+                    r = http.post("/v1/statements/batch", json={"statements": [make(p)[1] for p in positions]})
+                else:
+                    r = http.post("/v1/statements", json=make(positions[0])[1])
             except httpx.HTTPError:  # no answer: unacknowledged, resubmitted after the restart
-                feed.unanswered(position)
+                for position in positions:
+                    feed.unanswered(position)
                 return
             if r.status_code in (200, 201):
+                items = r.json()["appended"] if batch else [r.json()]
                 with feed.lock:
-                    feed.in_flight.discard(position)
-                    answers.append((position, r.status_code, r.json()))
+                    if len(items) != len(positions):
+                        errors.append(f"batch of {len(positions)} answered with {len(items)} entries")
+                    for position, item in zip(positions, items, strict=False):
+                        feed.in_flight.discard(position)
+                        status = (200 if item.get("duplicate") else 201) if batch else r.status_code
+                        answers.append((position, status, item, batch > 0))
             else:
-                feed.unanswered(position)
+                for position in positions:
+                    feed.unanswered(position)
                 with feed.lock:
                     errors.append(f"{r.status_code} {r.text[:200]}")
                 if r.status_code < 500:
                     return
+
+
+def _check_openings(settings: Settings, sealed_dir: Path, sent: list[str]) -> tuple[str | None, int]:
+    """With the service dead: every commitment of every logged request has its opening in the sealed
+    store, each opening what its commitment says; and every other opening stored is one of a statement
+    the clients ``sent`` (notes) that is not in the log — cut short by a kill between the sealing and
+    the append (FORMAT § 17.3: openings are sealed first). (None or what differs, how many such)."""
+    from ledger.bundle_format import statement_commitments
+    from ledger.sealed import SealedKeys, SealedStore
+
+    with Ledger(replace(settings, create_tables=False)) as ledger:
+        logged_ids: set[str] = set()
+        logged: set[str] = set()
+        for _, data in ledger.iter_entries():
+            stmt = parse_statement(parse_entry(data).statement)
+            if stmt.type == "request":
+                logged_ids.add(stmt.id)
+                logged.update(c for _, c in statement_commitments(stmt))
+    cut = {c for stmt in map(parse_statement, sent) if stmt.id not in logged_ids
+           for _, c in statement_commitments(stmt)}
+    store = SealedStore(settings.db_url, SealedKeys.from_dir(sealed_dir), create_tables=False)
+    try:
+        opened = store.get_many(logged)  # (each decrypted and checked against its commitment)
+        left = store.present(cut)
+        stored = store.count()
+    finally:
+        store.close()
+    if len(opened) != len(logged):
+        return f"{len(logged) - len(opened)} of {len(logged)} logged commitments have no sealed opening", len(left)
+    if stored != len(logged) + len(left):
+        return (f"the sealed store holds {stored} openings: {len(logged)} of logged requests, {len(left)} of "
+                f"requests cut short, {stored - len(logged) - len(left)} of nothing sent"), len(left)
+    return None, len(left)
 
 
 def _check_views(db_url: str, settings: Settings, timeout: float = 60) -> str | None:
@@ -257,12 +306,14 @@ def run_service_backend(backend: str, db_url: str, work: Path, trials: int, seed
                     result.forks += 1
                     result.problems.append(f"trial {trial}: replay of {sid} answered {r.status_code} {body}")
             stop = threading.Event()
-            answers: list[tuple[int, int, dict[str, Any]]] = []
+            answers: list[tuple[int, int, dict[str, Any], bool]] = []
             errors: list[str] = []
             feed.started.clear()
+            # the last client posts batches (2-4 statements, all or none), the others one at a time
             threads = [threading.Thread(target=_post_until_killed,
-                                        args=(service.base, feed, make, stop, answers, errors))
-                       for _ in range(CLIENTS)]
+                                        args=(service.base, feed, make, stop, answers, errors,
+                                              rng.randint(2, 4) if c == CLIENTS - 1 else 0))
+                       for c in range(CLIENTS)]
             for t in threads:
                 t.start()
             feed.started.wait(30)
@@ -277,7 +328,7 @@ def run_service_backend(backend: str, db_url: str, work: Path, trials: int, seed
             feed.resubmit.sort()
             result.server_errors += sum(e[0] == "5" for e in errors)
             result.problems.extend(f"trial {trial}: refused: {e}" for e in errors if e[0] != "5")
-            for position, status, body in answers:
+            for position, status, body, batched in answers:
                 sid = made[position][0]
                 got = (int(body["index"]), str(body["leaf_hash"]))
                 if body.get("statement_id") != sid:
@@ -288,12 +339,18 @@ def run_service_backend(backend: str, db_url: str, work: Path, trials: int, seed
                     result.problems.append(f"{sid} acknowledged at {earlier[0]} and again at {got[0]}")
                 if earlier is None:
                     acks[sid] = got
+                    result.batched += batched
                     if status == 200:  # committed while in flight at a kill, acknowledged on resubmission
                         result.unacknowledged_committed += 1
                 if status == 200:
                     result.resubmitted_duplicates += 1
             result.acknowledged = len(acks)
             _check(settings, acks, result)
+            sent = [body["statement"] for _, body in made.values()]
+            why, result.openings_cut_short = _check_openings(settings, sealed_dir, sent)
+            if why is not None:
+                result.problems.append(f"trial {trial}: {why}")
+            result.opening_checks += 1
             if log:
                 log(f"{result.backend} trial {trial + 1}/{trials}: {len(acks)} acknowledged, {result.entries} "
                     f"entries, in flight at kills {result.in_flight_at_kill}, lost {result.lost}, "

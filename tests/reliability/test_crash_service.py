@@ -1,5 +1,5 @@
 """Crash safety through the HTTP service at reduced size: `disclosure-ledger serve` SIGKILLed (its whole
-process group) with signed requests in flight, 2 times per database, never loses or changes an
+process group) with signed requests in flight, single and in batches, 2 times per database, never loses or changes an
 acknowledged entry, its projections reach exactly the head after each restart, and a replayed
 statement answers with its original entry (bench/crash_harness.py --target service; full size in
 README "Reliability")."""
@@ -35,7 +35,9 @@ def test_sigkilled_service_loses_nothing_acknowledged(backend, workers, tmp_path
     assert (result.trials, result.kills, result.workers) == (TRIALS, TRIALS, workers)
     assert result.in_flight_at_kill >= TRIALS  # every kill cut at least one request short
     assert result.acknowledged > 0 and result.ack_checks >= result.acknowledged
+    assert 0 < result.batched < result.acknowledged  # batch POSTs (openings sealed with them) and single ones
     assert (result.lost, result.forks, result.duplicate_ids, result.fsck_failures) == (0, 0, 0, 0)
+    assert result.opening_checks == TRIALS  # the sealed store held exactly the logged requests' openings
     assert result.view_checks == TRIALS  # after every restart, including the one after the last kill
     assert result.replays == TRIALS - 1
     assert result.entries >= result.acknowledged + crash_harness.SETUP_ENTRIES
