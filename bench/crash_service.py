@@ -2,13 +2,12 @@
 
 The real ``disclosure-ledger serve`` (rules engine, sealed store, background checkpoint signer and
 projection follower) in its own process group, once per ``--workers`` count, each on a fresh
-database; client threads POST validly signed one-line requests with their openings, one of them in batches
-of 2-4 through ``POST /v1/statements/batch``; the whole process group is SIGKILLed at seeded
-moments with requests in flight. The checks after each kill
-are crash_harness's (``_check``) plus the sealed store holding every logged request's openings and
-nothing else but those of requests cut short by a kill, the views at exactly the head and replays
-answering with
-their original entry: crash_harness.py's docstring says what each means.
+database; client threads POST validly signed one-line requests with their openings, one of them in
+batches of 2-4 through ``POST /v1/statements/batch``; the whole process group is SIGKILLed at
+seeded moments with requests in flight. The checks after each kill are crash_harness's
+(``_check``) plus the sealed store holding every logged request's openings and nothing else but
+those of requests cut short by a kill; after each restart, the views at exactly the head and
+replays answering with their original entry: crash_harness.py's docstring says what each means.
 """
 
 from __future__ import annotations
