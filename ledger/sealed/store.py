@@ -224,15 +224,22 @@ class SealedStore:
             if not isinstance(ciphertext, bytes):
                 raise TypeError(f"a sealed row's ciphertext is bytes, found {type(ciphertext).__name__}")
         now = format_time(utc_now())
-        # The driver's executemany straight (SQLAlchemy's per-row parameter handling cost more than the
-        # encryption for a bulk request's millions of openings); same statement as _insert_ignoring_duplicates.
+        self._insert_rows(self.openings, ("commitment", "ciphertext", "stored_at"),
+                          [(c, ct, now) for c, ct in rows], WRITE_BATCH)
+
+    def _insert_rows(self, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                     batch: int) -> None:
+        """Insert ``rows`` (values of ``columns``; the first is the key) in one transaction, ``batch``
+        rows per executemany, leaving a key already stored as it is. The driver's executemany
+        straight: SQLAlchemy's per-row parameter handling cost more than the encryption for a bulk
+        request's millions of openings; same statement as _insert_ignoring_duplicates."""
         mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        table = self.engine.dialect.identifier_preparer.format_table(self.openings)
-        sql = (f"INSERT INTO {table} (commitment, ciphertext, stored_at) VALUES ({mark}, {mark}, {mark}) "  # noqa: S608
-               "ON CONFLICT (commitment) DO NOTHING")
+        name = self.engine.dialect.identifier_preparer.format_table(table)
+        sql = (f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "  # noqa: S608
+               f"ON CONFLICT ({columns[0]}) DO NOTHING")
         with _database_errors(), self.engine.begin() as conn:
-            for batch in _chunks(rows, WRITE_BATCH):
-                conn.exec_driver_sql(sql, [(c, ct, now) for c, ct in batch])
+            for part in _chunks(rows, batch):
+                conn.exec_driver_sql(sql, part)
 
     def seal_group(self, group: str, openings: Sequence[Opening]) -> SealedGroup:
         """The openings of one group (a bulk chunk's: ``group`` is the chunk statement's id) sealed
@@ -245,13 +252,8 @@ class SealedStore:
     def put_groups(self, groups: Sequence[SealedGroup]) -> None:
         """Store sealed groups in one transaction; a group already stored is left as it is."""
         now = format_time(utc_now())
-        mark = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
-        table = self.engine.dialect.identifier_preparer.format_table(self.groups)
-        sql = (f"INSERT INTO {table} (grp, ciphertext, openings, stored_at) "  # noqa: S608
-               f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT (grp) DO NOTHING")
-        with _database_errors(), self.engine.begin() as conn:
-            for batch in _chunks(groups, READ_BATCH):
-                conn.exec_driver_sql(sql, [(g.group, g.ciphertext, g.openings, now) for g in batch])
+        self._insert_rows(self.groups, ("grp", "ciphertext", "openings", "stored_at"),
+                          [(g.group, g.ciphertext, g.openings, now) for g in groups], READ_BATCH)
 
     def groups_present(self, groups: Iterable[str]) -> set[str]:
         """Which of ``groups`` are stored."""
