@@ -5,7 +5,8 @@
 
 The court runs one file that needs only Python 3.11+ and pynacl; the code it runs is
 exactly ledger/*.py (one source of truth), concatenated in dependency order with the
-``from ledger... import`` lines taken out, then scripts/_verifier_cli.py. Every other
+``from ledger... import`` lines taken out, then the command line's parts (scripts/_verifier_*.py,
+their imports of each other taken out too), scripts/_verifier_cli.py last. Every other
 top-level import is hoisted into one block at the top. The build refuses anything it
 cannot bundle faithfully: a name bound at top level by two modules, an aliased or
 non-top-level ``ledger`` import, or an import of a ledger module that is not bundled.
@@ -21,11 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "scripts" / "verify_ledger.py"
 CLI = ROOT / "scripts" / "_verifier_cli.py"
+# The command line in dependency order: each part imports only the core and the parts before it.
+CLI_PARTS = ("_verifier_export", "_verifier_checks", "_verifier_cli")
 # Dependency order: each module imports only modules before it.
 CORE = (
     "errors", "canonical", "b64", "times", "keys", "note", "merkle", "proofs",
     "checkpoint", "statement", "entry", "trust", "verify", "commitments", "lines",
-    "bundle_format", "bundle_lines", "bundle_check",
+    "bundle_format", "bundle_lines", "bundle_check", "plain", "diagnosis", "readable", "verify_report",
 )
 STDLIB = frozenset(sys.stdlib_module_names)
 
@@ -33,7 +36,7 @@ HEADER = '''\
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
 {{{core}}}
-# and scripts/_verifier_cli.py. Regenerate with:  python scripts/build_verifier.py
+# and scripts/_verifier_*.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 '''
 
@@ -73,6 +76,7 @@ class Bundle:
         self.bound: dict[str, str] = {}  # name -> where it was bound
         self.bodies: list[str] = []
         self.bundled: set[str] = set()
+        self.parts: set[str] = set()  # the command line's parts bundled so far
 
     def _bind(self, name: str, where: str, source: str) -> None:
         previous = self.bound.get(name)
@@ -80,7 +84,7 @@ class Bundle:
             raise BuildError(f"{name!r} is bound by both {previous} and {where}; rename one")
         self.bound[name] = source
 
-    def add(self, path: Path, module: str | None) -> None:
+    def add(self, path: Path, module: str | None, part: str | None = None) -> None:
         text = path.read_text(encoding="utf-8")
         tree = ast.parse(text)
         lines = text.splitlines()
@@ -104,6 +108,13 @@ class Bundle:
                 if node.level:
                     raise BuildError(f"{rel}:{node.lineno}: relative imports cannot be bundled")
                 if mod == "__future__":
+                    continue
+                if mod in CLI_PARTS:
+                    if mod not in self.parts:
+                        raise BuildError(f"{rel}:{node.lineno}: {mod} is not bundled before this part")
+                    for alias in node.names:
+                        if alias.asname or self.bound.get(alias.name) != f"scripts/{mod}.py:{alias.name}":
+                            raise BuildError(f"{rel}:{node.lineno}: {mod} defines no top-level {alias.name}")
                     continue
                 if mod.split(".")[0] == "ledger":
                     target = mod.split(".", 1)[1] if "." in mod else ""
@@ -138,6 +149,8 @@ class Bundle:
         self.bodies.append("\n".join(section))
         if module:
             self.bundled.add(module)
+        if part:
+            self.parts.add(part)
 
     def imports(self) -> str:
         """One import block in ruff's isort order: stdlib then third party; straight imports first."""
@@ -190,7 +203,8 @@ def build() -> str:
     bundle = Bundle()
     for module in CORE:
         bundle.add(ROOT / "ledger" / f"{module}.py", module)
-    bundle.add(CLI, None)
+    for part in CLI_PARTS:
+        bundle.add(ROOT / "scripts" / f"{part}.py", None, part)
     cli_doc = ast.get_docstring(ast.parse(CLI.read_text(encoding="utf-8")), clean=True) or ""
     parts = [
         HEADER.replace("{{{core}}}", _core_comment()),

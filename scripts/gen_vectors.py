@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from ledger.b64 import b64decode, b64encode  # noqa: E402
 from ledger.canonical import canonical_bytes  # noqa: E402
 from ledger.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
+from ledger.diagnosis import ED25519_ORDER  # noqa: E402
 from ledger.entry import ZERO_HASH_HEX, encode_entry  # noqa: E402
 from ledger.keys import SignerKey  # noqa: E402
 from ledger.merkle import leaf_hash, root_from_leaf_hashes  # noqa: E402
@@ -274,16 +275,20 @@ class Vector:
     exit: int
     index: int | None
     reason: str | None
+    message: str | None
     make: Callable[[], Files]
 
 
 VECTORS: list[Vector] = []
 
 
-def vector(name: str, description: str, exit: int = 1, index: int | None = None, reason: str | None = None
-           ) -> Callable[[Callable[[], Files]], Callable[[], Files]]:
+def vector(name: str, description: str, exit: int = 1, index: int | None = None, reason: str | None = None,
+           message: str | None = None) -> Callable[[Callable[[], Files]], Callable[[], Files]]:
+    """Register a vector: ``reason`` is part of the technical reason, ``message`` the exact plain message."""
     def register(make: Callable[[], Files]) -> Callable[[], Files]:
-        VECTORS.append(Vector(name, description, exit, index, reason, make))
+        if (exit != 0) != (message is not None):
+            raise SystemExit(f"{name}: a failing vector has a plain message, a passing one has none")
+        VECTORS.append(Vector(name, description, exit, index, reason, message, make))
         return make
     return register
 
@@ -382,7 +387,10 @@ def _proof_json(proof: dict[str, Any]) -> bytes:
 
 # ---- the export's lines -----------------------------------------------------------
 @vector("entry-3-bit-flip", "one bit of entry 3 flipped (a letter of its memo text); nothing re-signed",
-        index=3, reason="does not verify")
+        index=3, reason="does not verify",
+        message="the content of entry 3 differs from what its signer signed: the entry was changed after it was "
+        "recorded (entry 4 links to a different entry 3), and the signature by ice.dhs.gov/director does not match "
+        "it")
 def _bit_flip() -> Files:
     b = base()
     entries = b.entries()
@@ -390,7 +398,8 @@ def _bit_flip() -> Files:
     return finish(b, b.entries(), export=export_bytes(entries))
 
 
-@vector("entry-2-deleted", "export line 2 removed", index=2, reason="export line index out of sequence")
+@vector("entry-2-deleted", "export line 2 removed", index=2, reason="export line index out of sequence",
+        message="entry 2 is missing: the export goes from entry 1 to entry 3")
 def _deleted() -> Files:
     f = finish(base())
     lines = _lines(f.export)
@@ -398,7 +407,29 @@ def _deleted() -> Files:
     return f
 
 
-@vector("entries-1-2-swapped", "export lines 1 and 2 swapped", index=1, reason="export line index out of sequence")
+@vector("entries-3-to-5-deleted", "export lines 3, 4 and 5 removed", index=3,
+        reason="export line index out of sequence",
+        message="entries 3 to 5 are missing: the export goes from entry 2 to entry 6")
+def _deleted_range() -> Files:
+    f = finish(base())
+    lines = _lines(f.export)
+    f.export = b"".join(lines[:3] + lines[6:])
+    return f
+
+
+@vector("entry-2-moved", "export line 2 moved to after line 6", index=2, reason="export line index out of sequence",
+        message="entry 2 is out of place: the export holds entry 3 where entry 2 belongs, and entry 2 on line 7 of "
+        "the export")
+def _moved() -> Files:
+    f = finish(base())
+    lines = _lines(f.export)
+    f.export = b"".join(lines[:2] + lines[3:7] + lines[2:3] + lines[7:])
+    return f
+
+
+@vector("entries-1-2-swapped", "export lines 1 and 2 swapped", index=1, reason="export line index out of sequence",
+        message="entries 1 and 2 are swapped: the export holds entry 2 where entry 1 belongs, and entry 1 where "
+        "entry 2 belongs")
 def _swapped() -> Files:
     f = finish(base())
     lines = _lines(f.export)
@@ -407,7 +438,8 @@ def _swapped() -> Files:
     return f
 
 
-@vector("entry-duplicated", "export line 4 repeated", index=5, reason="export line index out of sequence")
+@vector("entry-duplicated", "export line 4 repeated", index=5, reason="export line index out of sequence",
+        message="entry 4 appears twice in the export: on lines 5 and 6, the second where entry 5 belongs")
 def _duplicated() -> Files:
     f = finish(base())
     lines = _lines(f.export)
@@ -416,7 +448,9 @@ def _duplicated() -> Files:
 
 
 @vector("entry-index-mismatch", "export line 4 holds entry 4 re-encoded with index 5 (chain re-linked)",
-        index=4, reason="entry index out of sequence")
+        index=4, reason="entry index out of sequence",
+        message="entry 4 is numbered 5 inside its own bytes: the entry and its line in the export disagree about "
+        "its position (it was renumbered)")
 def _entry_index() -> Files:
     b = base()
     entries = b.entries()
@@ -431,7 +465,8 @@ def _entry_index() -> Files:
 
 
 @vector("index-skipped", "indices jump from 3 to 5 (entries and export lines renumbered, chain re-linked, "
-        "checkpoint re-signed)", index=4, reason="export line index out of sequence")
+        "checkpoint re-signed)", index=4, reason="export line index out of sequence",
+        message="entry 4 is missing: the export goes from entry 3 to entry 5")
 def _skipped() -> Files:
     b = base()
     out = []
@@ -446,7 +481,9 @@ def _skipped() -> Files:
 
 
 @vector("truncated-tail", "the last 2 export lines removed; the checkpoint commits to 10",
-        index=8, reason="the export ends after 8 entries but the checkpoint commits to 10")
+        index=8, reason="the export ends after 8 entries but the checkpoint commits to 10",
+        message="entries 8 and 9 are missing: the export ends after entry 7, but the checkpoint commits to 10 "
+        "entries")
 def _truncated() -> Files:
     f = finish(base())
     f.export = b"".join(_lines(f.export)[:8])
@@ -454,7 +491,8 @@ def _truncated() -> Files:
 
 
 @vector("appended-unsigned", "an 11th entry whose statement has no signature line (past the checkpoint)",
-        index=10, reason="malformed statement: note has no blank line")
+        index=10, reason="malformed statement: note has no blank line",
+        message="entry 10's statement carries no signature")
 def _appended_unsigned() -> Files:
     b = base()
     entries = b.entries()
@@ -466,7 +504,8 @@ def _appended_unsigned() -> Files:
 
 
 @vector("trailing-garbage", "a line of junk after the last export line", index=10,
-        reason="export line is not canonical JSON")
+        reason="export line is not canonical JSON",
+        message="line 11 of the export, where entry 10 belongs, is not an entry: it is not JSON")
 def _garbage() -> Files:
     f = finish(base())
     f.export += b"garbage\n"
@@ -474,14 +513,16 @@ def _garbage() -> Files:
 
 
 @vector("trailing-partial-line", "the export ends in the middle of a line (no final LF)", index=10,
-        reason="does not end with LF")
+        reason="does not end with LF",
+        message="the export is cut off in the middle of its line 11, where entry 10 begins: the file is incomplete")
 def _partial() -> Files:
     f = finish(base())
     f.export += b'{"entry_b64":"eyJpbmRleCI6'
     return f
 
 
-@vector("blank-line", "an empty line between export lines 2 and 3", index=3, reason="blank line")
+@vector("blank-line", "an empty line between export lines 2 and 3", index=3, reason="blank line",
+        message="line 4 of the export, where entry 3 belongs, is empty")
 def _blank() -> Files:
     f = finish(base())
     lines = _lines(f.export)
@@ -490,7 +531,9 @@ def _blank() -> Files:
 
 
 @vector("non-canonical-json", "export line 2 with a space after a colon", index=2,
-        reason="export line is not canonical JSON")
+        reason="export line is not canonical JSON",
+        message="line 3 of the export (entry 2) is not written exactly as the ledger writes it (RFC 8785 canonical "
+        "JSON): it was re-formatted or edited")
 def _noncanonical_line() -> Files:
     f = finish(base())
     lines = _lines(f.export)
@@ -500,7 +543,9 @@ def _noncanonical_line() -> Files:
 
 
 @vector("export-keys-reordered", "export line 6 with index before entry_b64", index=6,
-        reason="export line is not canonical JSON")
+        reason="export line is not canonical JSON",
+        message="line 7 of the export (entry 6) is not written exactly as the ledger writes it (RFC 8785 canonical "
+        "JSON): it was re-formatted or edited")
 def _reordered() -> Files:
     b = base()
     entries = b.entries()
@@ -511,14 +556,25 @@ def _reordered() -> Files:
     return f
 
 
-@vector("crlf-line-endings", "every export line ends with CR LF", index=0, reason="export line is not canonical")
+@vector("crlf-line-endings", "every export line ends with CR LF", index=0, reason="ends with CR LF",
+        message="the file has Windows line endings (CRLF): it was re-saved by an editor")
 def _crlf() -> Files:
     f = finish(base())
     f.export = f.export.replace(b"\n", b"\r\n")
     return f
 
 
-@vector("base64-with-junk", "a '!' inside entry 3's base64", index=3, reason="not strict base64")
+@vector("byte-order-mark", "the export starts with a UTF-8 byte order mark (what some editors add on saving)",
+        index=0, reason="byte order mark",
+        message="the file starts with a byte order mark (BOM): it was re-saved by an editor")
+def _bom() -> Files:
+    f = finish(base())
+    f.export = b"\xef\xbb\xbf" + f.export
+    return f
+
+
+@vector("base64-with-junk", "a '!' inside entry 3's base64", index=3, reason="not strict base64",
+        message="the base64 encoding of entry 3 was edited: it holds characters that are not base64")
 def _b64_junk() -> Files:
     f = finish(base())
     lines = _lines(f.export)
@@ -528,7 +584,8 @@ def _b64_junk() -> Files:
 
 
 @vector("base64-with-newline", "an escaped newline inside entry 5's base64 (what lenient decoders skip)",
-        index=5, reason="not strict base64")
+        index=5, reason="not strict base64",
+        message="the base64 encoding of entry 5 was edited: a line break was put inside it")
 def _b64_newline() -> Files:
     f = finish(base())
     lines = _lines(f.export)
@@ -538,7 +595,9 @@ def _b64_newline() -> Files:
 
 
 @vector("base64-non-canonical-padding", "entry 2's base64 with non-zero padding bits (decodes to the same bytes)",
-        index=2, reason="non-zero padding bits")
+        index=2, reason="non-zero padding bits",
+        message="the base64 encoding of entry 2 was edited: its padding bits were altered (it decodes to the same "
+        "bytes, but is not the ledger's encoding)")
 def _b64_padding() -> Files:
     b = base()
     entries = b.entries()
@@ -557,7 +616,9 @@ def _b64_padding() -> Files:
 
 # ---- entries --------------------------------------------------------------------
 @vector("prev-broken", "entry 5's prev names entry 3 instead of entry 4 (later entries re-linked, re-signed)",
-        index=5, reason="prev does not link to the previous entry")
+        index=5, reason="prev does not link to the previous entry",
+        message="the chain of entries is broken at entry 5: it does not link to entry 4 as given (entry 4 was "
+        "changed, or entries were removed, inserted or re-linked)")
 def _prev() -> Files:
     b = base()
     entries = b.entries()
@@ -571,21 +632,27 @@ def _prev() -> Files:
     return finish(b, out)
 
 
-@vector("recorded-at-decreasing", "entry 5 recorded before entry 4", index=5, reason="recorded_at decreases")
+@vector("recorded-at-decreasing", "entry 5 recorded before entry 4", index=5, reason="recorded_at decreases",
+        message="entry 5 is recorded at 2025-08-01T11:59:34.123456Z, earlier than entry 4 "
+        "(2025-08-01T12:00:04.373456Z): recording times never go back")
 def _time_back() -> Files:
     b = base()
     return finish(_replace(b, 5, b.items[5][0], stamp(b.issued(4) - timedelta(seconds=30))))
 
 
 @vector("recorded-at-bad-format", "entry 3's recorded_at without fraction digits", index=3,
-        reason="expected YYYY-MM-DDTHH:MM:SS.ffffffZ")
+        reason="expected YYYY-MM-DDTHH:MM:SS.ffffffZ",
+        message="entry 3's recording time '2025-08-01T12:00:03Z' is not written in the ledger's time format "
+        "(YYYY-MM-DDTHH:MM:SS.ffffffZ)")
 def _time_format() -> Files:
     b = base()
     return finish(_replace(b, 3, b.items[3][0], "2025-08-01T12:00:03Z"))
 
 
 @vector("entry-non-canonical", "entry 3 encoded with spaces (json.dumps defaults), chain re-linked",
-        index=3, reason="malformed entry: not canonical")
+        index=3, reason="malformed entry: not canonical",
+        message="entry 3 is not written exactly as the ledger writes entries (RFC 8785 canonical JSON): it was "
+        "re-encoded or edited after it was recorded")
 def _entry_noncanonical() -> Files:
     b = base()
     entries = b.entries()
@@ -605,7 +672,8 @@ def _entry_noncanonical() -> Files:
 
 
 @vector("entry-too-large", "entry 10 is over 65,535 bytes (a 33 kB statement of quotes, escaped twice)",
-        index=10, reason="at most 65535 are allowed")
+        index=10, reason="at most 65535 are allowed",
+        message="entry 10 is 66076 bytes, larger than any entry can be (at most 65535)")
 def _too_large() -> Files:
     b = base()
     entries = b.entries()
@@ -619,7 +687,8 @@ def _too_large() -> Files:
 
 
 @vector("export-line-too-long", "a 120,000-byte line after the last entry (no entry's line can be that long)",
-        index=10, reason="longer than 100000 bytes")
+        index=10, reason="longer than 100000 bytes",
+        message="line 11 of the export is longer than any entry's line can be: it is not an entry")
 def _long_line() -> Files:
     f = finish(base())
     f.export += b'{"entry_b64":"' + b"A" * 120_000 + b'","index":10}\n'
@@ -627,7 +696,8 @@ def _long_line() -> Files:
 
 
 @vector("statement-too-large", "entry 10's statement is over 60,000 bytes (the entry itself is under 65,535)",
-        index=10, reason="at most 60000 are allowed")
+        index=10, reason="at most 60000 are allowed",
+        message="entry 10's statement is 60500 bytes, larger than any statement can be (at most 60000)")
 def _statement_too_large() -> Files:
     b = base()
     b.add(b.memo([ALICE], "x" * 60_200))
@@ -635,7 +705,8 @@ def _statement_too_large() -> Files:
 
 
 @vector("signature-line-truncated", "entry 8's signature line is 4 bytes short", index=8,
-        reason="expected 68 bytes")
+        reason="expected 68 bytes",
+        message="a signature on entry 8 is cut short or damaged (64 bytes where a signature line holds 68)")
 def _short_sig() -> Files:
     b = base()
     note = b.items[8][0]
@@ -645,7 +716,8 @@ def _short_sig() -> Files:
     return finish(_replace(b, 8, f"{head}\n\n{prefix} {short}\n"))
 
 
-@vector("genesis-missing", "the log starts with a key registration", index=0, reason="entry 0 must be genesis")
+@vector("genesis-missing", "the log starts with a key registration", index=0, reason="entry 0 must be genesis",
+        message="the log does not begin with its genesis entry: entry 0 is a key_registration statement")
 def _no_genesis() -> Files:
     b = base()
     b.items = b.items[1:]
@@ -653,7 +725,8 @@ def _no_genesis() -> Files:
 
 
 @vector("genesis-repeated", "a second genesis statement at entry 10", index=10,
-        reason="genesis is only allowed at entry 0")
+        reason="genesis is only allowed at entry 0",
+        message="entry 10 is a second genesis entry: only entry 0 may be one")
 def _second_genesis() -> Files:
     b = base()
     b.genesis()
@@ -662,28 +735,60 @@ def _second_genesis() -> Files:
 
 # ---- statements and signatures ----------------------------------------------------
 @vector("signature-bit-flip", "one bit of the Ed25519 signature of entry 6 flipped (re-chained, re-signed)",
-        index=6, reason="does not verify")
+        index=6, reason="does not verify",
+        message="entry 6 does not carry a valid signature by tigta.gov/agent-0007: its content was changed after "
+        "tigta.gov/agent-0007 signed it, or the signature itself was altered (nothing in the files tells which)")
 def _sig_flip() -> Files:
     b = base()
     return finish(_replace(b, 6, _flip_signature(b.items[6][0])))
 
 
 @vector("cosignature-bit-flip", "one bit of the reviewer's signature on the cosigned entry 4 flipped",
-        index=4, reason="signature by irs.gov/disclosure/officer-0042")
+        index=4, reason="signature by irs.gov/disclosure/officer-0042",
+        message="the signature by irs.gov/disclosure/officer-0042 on entry 4 was altered: it is not a signature "
+        "any Ed25519 key could produce")
 def _cosig_flip() -> Files:
     b = base()
     return finish(_replace(b, 4, _flip_signature(b.items[4][0], line=1)))
 
 
+@vector("cosignature-replaced", "the reviewer's signature on the cosigned entry 4 replaced by his real signature "
+        "of another text (re-chained, re-signed)", index=4, reason="signature by irs.gov/disclosure/officer-0042",
+        message="the signature by irs.gov/disclosure/officer-0042 on entry 4 is wrong: the other signers' signatures "
+        "on the same content verify, so the content is what they signed")
+def _cosig_replaced() -> Files:
+    b = base()
+    note = parse_statement(b.items[4][0]).note
+    other = sign_note("another text\n", [BOB]).signatures[0]
+    return finish(_replace(b, 4, Note(note.text, (note.signatures[0], other)).encode()))
+
+
+@vector("signature-not-reduced", "entry 6's Ed25519 signature with S raised by the group's order (re-chained, "
+        "re-signed): no signer makes such a signature", index=6, reason="does not verify",
+        message="the signature by tigta.gov/agent-0007 on entry 6 was altered: it is not a signature any Ed25519 "
+        "key could produce")
+def _sig_not_reduced() -> Files:
+    b = base()
+    note = parse_statement(b.items[6][0]).note
+    sig = note.signatures[0]
+    s_value = int.from_bytes(sig.signature[32:], "little") + ED25519_ORDER
+    assert s_value < 2**256
+    bad = NoteSignature(sig.name, sig.key_id, sig.signature[:32] + s_value.to_bytes(32, "little"))
+    return finish(_replace(b, 6, Note(note.text, (bad,)).encode()))
+
+
 @vector("statement-signed-by-unregistered-key", "entry 3 signed by a name never registered", index=3,
-        reason="trust.unknown_key")
+        reason="trust.unknown_key",
+        message="entry 3 is signed by mallory.example/impostor, who has no registered key at that point in the log")
 def _unregistered() -> Files:
     b = base()
     return finish(_replace(b, 3, b.memo([MALLORY], "first memo from the requester", issued_at=b.issued(3))))
 
 
 @vector("signed-by-other-key-of-same-name", "entry 3 signed by a different key under alice's name", index=3,
-        reason="no signature by ice.dhs.gov/director")
+        reason="no signature by ice.dhs.gov/director",
+        message="entry 3 is signed under the name ice.dhs.gov/director, but not with ice.dhs.gov/director's "
+        "registered key (8753c288)")
 def _same_name() -> Files:
     b = base()
     impostor = signer(ALICE.name, "impostor-alice")
@@ -691,7 +796,9 @@ def _same_name() -> Files:
 
 
 @vector("signed-before-registration", "dave signs entry 5; his key is registered only at entry 6", index=5,
-        reason="trust.unknown_key")
+        reason="trust.unknown_key",
+        message="entry 5 is signed by treasury.gov/analyst-0099, who has no registered key at that point in the "
+        "log")
 def _before_registration() -> Files:
     b = base(LogBuilder())
     b.items = b.items[:5]
@@ -701,7 +808,8 @@ def _before_registration() -> Files:
 
 
 @vector("signed-after-revocation", "carol (revoked at entry 7) signs entry 10", index=10,
-        reason="trust.revoked_key")
+        reason="trust.revoked_key",
+        message="entry 10 is signed by tigta.gov/agent-0007, whose key had been revoked before it")
 def _after_revocation() -> Files:
     b = base()
     b.add(b.memo([CAROL], "after my revocation"))
@@ -709,7 +817,9 @@ def _after_revocation() -> Files:
 
 
 @vector("extra-signature-line", "entry 3 carries a valid signature by bob, who is not a listed signer", index=3,
-        reason="do not match the listed signers")
+        reason="do not match the listed signers",
+        message="entry 3 carries a signature by irs.gov/disclosure/officer-0042, who is not listed among its "
+        "signers (ice.dhs.gov/director)")
 def _extra_sig() -> Files:
     b = base()
     note = b.memo([ALICE, BOB], "first memo from the requester", signers=[ALICE.name], issued_at=b.issued(3))
@@ -717,7 +827,8 @@ def _extra_sig() -> Files:
 
 
 @vector("missing-cosigner", "entry 4 lists alice and bob; only alice signed", index=4,
-        reason="do not match the listed signers")
+        reason="do not match the listed signers",
+        message="entry 4 has no signature by irs.gov/disclosure/officer-0042, who is listed as its signer")
 def _missing_cosigner() -> Files:
     b = base()
     note = b.memo([ALICE], "cosigned by requester and reviewer", "cosigned_memo", signers=[ALICE.name, BOB.name],
@@ -726,7 +837,8 @@ def _missing_cosigner() -> Files:
 
 
 @vector("duplicate-signature-line", "entry 9 signed twice by alice's key", index=9,
-        reason="do not match the listed signers")
+        reason="do not match the listed signers",
+        message="entry 9 carries 2 signatures by ice.dhs.gov/director, who may sign it only once")
 def _dup_sig() -> Files:
     b = base()
     env = b.envelope("memo", [ALICE.name], {"text": "last memo"}, issued_at=b.issued(9))
@@ -740,14 +852,18 @@ def _astuple(s: NoteSignature) -> tuple[str, int, bytes]:
 
 
 @vector("role-not-allowed", "alice (requester) signs a policy statement (administrators only)", index=3,
-        reason="trust.role")
+        reason="trust.role",
+        message="entry 3 is a policy statement signed by ice.dhs.gov/director, whose roles (requester) the log's "
+        "policy does not allow to sign it (it needs: administrator)")
 def _role() -> Files:
     b = base()
     return finish(_replace(b, 3, b.statement("policy", [ALICE], {"policy": POLICY}, issued_at=b.issued(3))))
 
 
 @vector("role-removed-by-policy", "a policy at entry 10 lets only reviewers sign memos; bob's memo at 11 "
-        "passes, alice's at 12 does not", index=12, reason="trust.role")
+        "passes, alice's at 12 does not", index=12, reason="trust.role",
+        message="entry 12 is a memo statement signed by ice.dhs.gov/director, whose roles (requester) the log's "
+        "policy does not allow to sign it (it needs: reviewer)")
 def _policy_change() -> Files:
     b = base()
     b.add(b.statement("policy", [b.admin], {"policy": {**POLICY, "memo": ["reviewer"]}}))  # 10
@@ -757,14 +873,17 @@ def _policy_change() -> Files:
 
 
 @vector("type-not-in-policy", "entry 3 has type 'release', which the log's policy does not list", index=3,
-        reason="trust.type")
+        reason="trust.type",
+        message="entry 3 is a 'release' statement, a type the log's policy does not allow")
 def _type() -> Files:
     b = base()
     return finish(_replace(b, 3, b.memo([ALICE], "first memo from the requester", "release", issued_at=b.issued(3))))
 
 
 @vector("statement-expired", "entry 3's statement expired (not_after) before it was recorded", index=3,
-        reason="trust.expired")
+        reason="trust.expired",
+        message="entry 3's statement had expired when it was recorded: valid until 2025-08-01T11:00:03.123456Z, "
+        "recorded at 2025-08-01T12:00:03.373456Z")
 def _expired() -> Files:
     b = base()
     note = b.memo([ALICE], "first memo from the requester", issued_at=b.issued(3) - timedelta(hours=2))
@@ -772,14 +891,17 @@ def _expired() -> Files:
 
 
 @vector("statement-issued-in-future", "entry 3's statement issued 10 minutes after it was recorded", index=3,
-        reason="trust.future")
+        reason="trust.future",
+        message="entry 3 was recorded at 2025-08-01T12:00:03.373456Z, before its statement was issued "
+        "(2025-08-01T12:10:03.123456Z; more than the 5 minutes of clock difference allowed)")
 def _future() -> Files:
     b = base()
     note = b.memo([ALICE], "first memo from the requester", issued_at=b.issued(3) + timedelta(minutes=10))
     return finish(_replace(b, 3, note))
 
 
-@vector("statement-float", "entry 3's statement body holds a float", index=3, reason="floats are not allowed")
+@vector("statement-float", "entry 3's statement body holds a float", index=3, reason="floats are not allowed",
+        message="entry 3's statement holds a number with a fraction (1.5), which the ledger's format forbids")
 def _float() -> Files:
     b = base()
     env = b.envelope("memo", [ALICE.name], {"text": "x", "amount": 0}, issued_at=b.issued(3))
@@ -788,7 +910,9 @@ def _float() -> Files:
 
 
 @vector("statement-duplicate-key", "entry 3's envelope repeats the key 'type'", index=3,
-        reason="duplicate object key")
+        reason="duplicate object key",
+        message="entry 3's statement gives the field 'type' twice, which the ledger's format forbids (readers "
+        "could see different values)")
 def _dup_key() -> Files:
     b = base()
     env = b.envelope("memo", [ALICE.name], {"text": "x"}, issued_at=b.issued(3))
@@ -797,7 +921,9 @@ def _dup_key() -> Files:
 
 
 @vector("statement-not-nfc", "entry 3's memo text is not NFC-normalised (e + combining acute)", index=3,
-        reason="not NFC-normalised")
+        reason="not NFC-normalised",
+        message="entry 3 holds text that is not in Unicode normal form (NFC), which the ledger never writes: it "
+        "was re-encoded or edited")
 def _nfc() -> Files:
     b = base()
     env = b.envelope("memo", [ALICE.name], {"text": "cafe"}, issued_at=b.issued(3))
@@ -812,14 +938,18 @@ def _nfc() -> Files:
 
 # ---- the trust model ----------------------------------------------------------------
 @vector("key-registration-without-proof-of-possession", "carol's registration (entry 5) signed by the "
-        "administrator only", index=5, reason="trust.proof_of_possession")
+        "administrator only", index=5, reason="trust.proof_of_possession",
+        message="entry 5 registers a key without a signature by that key: nothing shows that its holder has it (no "
+        "proof of possession)")
 def _no_pop() -> Files:
     b = base()
     return finish(_replace(b, 5, b.registration(CAROL, ["requester"], keys=[b.admin], issued_at=b.issued(5))))
 
 
 @vector("key-registration-by-non-administrator", "dave registered at entry 10 by alice (a requester)",
-        index=10, reason="trust.role")
+        index=10, reason="trust.role",
+        message="entry 10 is a key_registration statement signed by ice.dhs.gov/director, whose roles (requester) "
+        "the log's policy does not allow to sign it (it needs: administrator)")
 def _reg_by_requester() -> Files:
     b = base()
     b.add(b.registration(DAVE, ["requester"], keys=[ALICE, DAVE]))
@@ -827,7 +957,8 @@ def _reg_by_requester() -> Files:
 
 
 @vector("key-registration-ledger-role", "dave registered at entry 10 with the ledger's role", index=10,
-        reason="the ledger role cannot be registered")
+        reason="the ledger role cannot be registered",
+        message="entry 10 registers a key with the ledger's own role, which no principal may hold")
 def _ledger_role() -> Files:
     b = base()
     b.add(b.registration(DAVE, ["ledger"]))
@@ -835,7 +966,8 @@ def _ledger_role() -> Files:
 
 
 @vector("key-registration-attributes-not-object", "dave registered at entry 10 with attributes that are a "
-        "string, not an object", index=10, reason="attributes must be an object")
+        "string, not an object", index=10, reason="attributes must be an object",
+        message="entry 10 gives the key's attributes as text, where the format requires an object")
 def _attributes() -> Files:
     b = base()
     body = {"name": DAVE.name, "vkey": str(DAVE.verifier), "roles": ["requester"], "attributes": "xy"}
@@ -844,7 +976,9 @@ def _attributes() -> Files:
 
 
 @vector("revocation-by-non-administrator", "bob (a reviewer) revokes alice's key at entry 10", index=10,
-        reason="trust.role")
+        reason="trust.role",
+        message="entry 10 is a key_revocation statement signed by irs.gov/disclosure/officer-0042, whose roles "
+        "(reviewer) the log's policy does not allow to sign it (it needs: administrator)")
 def _revoke_by_reviewer() -> Files:
     b = base()
     body = {"name": ALICE.name, "key_id": f"{ALICE.verifier.key_id:08x}"}
@@ -853,7 +987,8 @@ def _revoke_by_reviewer() -> Files:
 
 
 @vector("ledger-key-rotation-without-administrator", "the new ledger statement key alone signs its rotation "
-        "at entry 10", index=10, reason="needs an administrator's signature beside the ledger's key")
+        "at entry 10", index=10, reason="needs an administrator's signature beside the ledger's key",
+        message="entry 10 replaces the ledger's keys without an administrator's signature")
 def _lkr_alone() -> Files:
     b = base()
     new_statement = signer(b.origin + "/ledger", "ledger-statement-key-2")
@@ -862,7 +997,9 @@ def _lkr_alone() -> Files:
 
 
 @vector("blocked-signed-by-administrator", "a 'blocked' entry (ledger only) signed by the administrator",
-        index=10, reason="trust.role")
+        index=10, reason="trust.role",
+        message="entry 10 is a blocked statement signed by irs.gov/disclosure/admin-0001, whose roles "
+        "(administrator) the log's policy does not allow to sign it (it needs: ledger)")
 def _blocked_admin() -> Files:
     b = base()
     b.add(b.statement("blocked", [b.admin], {"statement_sha256": "00" * 32, "rules": ["demo.rule"]}))
@@ -871,7 +1008,9 @@ def _blocked_admin() -> Files:
 
 # ---- the checkpoint and the trust root ----------------------------------------------
 @vector("checkpoint-size-raised", "the checkpoint's size edited from 10 to 11, not re-signed",
-        reason="does not verify")
+        reason="does not verify",
+        message="the checkpoint is not what the key ledger.example.gov/disclosures signed: its text (origin, size "
+        "or root) was changed after it was signed, or its signature was altered")
 def _cp_size() -> Files:
     f = finish(base())
     f.checkpoint = f.checkpoint.replace("\n10\n", "\n11\n", 1)
@@ -879,7 +1018,9 @@ def _cp_size() -> Files:
 
 
 @vector("checkpoint-root-altered", "one character of the checkpoint's root changed, not re-signed",
-        reason="does not verify")
+        reason="does not verify",
+        message="the checkpoint is not what the key ledger.example.gov/disclosures signed: its text (origin, size "
+        "or root) was changed after it was signed, or its signature was altered")
 def _cp_root() -> Files:
     f = finish(base())
     lines = f.checkpoint.split("\n")
@@ -889,7 +1030,10 @@ def _cp_root() -> Files:
 
 
 @vector("checkpoint-root-resigned", "a checkpoint properly signed over a root that is not the export's",
-        reason="the checkpoint's root is")
+        reason="the checkpoint's root is",
+        message="the export is not the log the checkpoint commits to: the hash of its first 10 entries differs "
+        "from the checkpoint's root (entries were changed, removed, inserted or reordered and the chain rebuilt, "
+        "or the checkpoint is of another log)")
 def _cp_wrong_root() -> Files:
     b = base()
     f = finish(b)
@@ -898,7 +1042,8 @@ def _cp_wrong_root() -> Files:
 
 
 @vector("checkpoint-size-beyond-export", "a checkpoint properly signed for 11 entries over a 10-entry export",
-        index=10, reason="the export ends after 10 entries but the checkpoint commits to 11")
+        index=10, reason="the export ends after 10 entries but the checkpoint commits to 11",
+        message="entry 10 is missing: the export ends after entry 9, but the checkpoint commits to 11 entries")
 def _cp_beyond() -> Files:
     b = base()
     full = base()
@@ -909,14 +1054,17 @@ def _cp_beyond() -> Files:
 
 
 @vector("checkpoint-wrong-key", "the checkpoint signed by another key under the origin's name",
-        reason="no signature by ledger.example.gov/disclosures")
+        reason="no signature by ledger.example.gov/disclosures",
+        message="the checkpoint carries no signature by the trust root (the key aca75859 of "
+        "ledger.example.gov/disclosures)")
 def _cp_wrong_key() -> Files:
     b = base()
     return finish(b, keys=[signer(b.origin, "not-the-checkpoint-key")])
 
 
 @vector("checkpoint-extension-line", "the checkpoint note carries an extension line (signed)",
-        reason="expected exactly 3 lines")
+        reason="expected exactly 3 lines",
+        message="the checkpoint's signed text has 4 lines where the ledger writes 3 (origin, size, root)")
 def _cp_extension() -> Files:
     b = base()
     f = finish(b)
@@ -926,7 +1074,8 @@ def _cp_extension() -> Files:
 
 
 @vector("checkpoint-unsigned", "the checkpoint's signature block is missing",
-        reason="note has no blank line")
+        reason="note has no blank line",
+        message="the checkpoint carries no signature")
 def _cp_unsigned() -> Files:
     b = base()
     f = finish(b)
@@ -935,7 +1084,9 @@ def _cp_unsigned() -> Files:
 
 
 @vector("wrong-trust-root", "a checkpoint signed by a key that is not the log's checkpoint key, and that key "
-        "given as trust root", reason="is not one of the log's checkpoint keys")
+        "given as trust root", reason="is not one of the log's checkpoint keys",
+        message="the trust root is not a checkpoint key that the log itself names (in its genesis entry or a "
+        "ledger key rotation): the checkpoint was signed by a key the log never declared")
 def _wrong_root() -> Files:
     b = base()
     other = signer(b.origin, "someone-elses-key")
@@ -943,14 +1094,18 @@ def _wrong_root() -> Files:
 
 
 @vector("trust-root-of-another-log", "the trust root of another log (another origin)",
-        reason="differs from the trust root's name")
+        reason="differs from the trust root's name",
+        message="the checkpoint is for the log 'ledger.example.gov/disclosures', but the trust root is a key of "
+        "'ledger.example.org/another-log': they belong to different logs")
 def _other_origin() -> Files:
     b = base()
     return finish(b, vkey=str(signer("ledger.example.org/another-log").verifier) + "\n")
 
 
 @vector("log-of-another-origin", "a log whose genesis names another origin, checkpointed under this one",
-        reason="the log's origin (genesis) is")
+        reason="the log's origin (genesis) is",
+        message="the export is the log 'ledger.example.org/another-log', but the checkpoint is for the log "
+        "'ledger.example.gov/disclosures'")
 def _other_log() -> Files:
     other = base(LogBuilder("ledger.example.org/another-log"))
     real = LogBuilder()
@@ -961,7 +1116,9 @@ def _other_log() -> Files:
 
 # ---- proofs ---------------------------------------------------------------------------
 @vector("consistency-proof-altered", "a bit of the consistency proof's first hash flipped",
-        reason="consistency proof")
+        reason="consistency proof",
+        message="the consistency proof does not show that the checkpoint extends the previous one: its path does "
+        "not lead to the previous checkpoint's root")
 def _consistency_bad() -> Files:
     f = _consistency_ok()
     proof = json.loads(f.extra["consistency-proof.json"])
@@ -971,7 +1128,9 @@ def _consistency_bad() -> Files:
 
 
 @vector("previous-checkpoint-forked", "a validly signed older checkpoint (size 6) over a fork in which entry 5 "
-        "differs: the export is not an extension of it (split view)", reason="rewritten or forked")
+        "differs: the export is not an extension of it (split view)", reason="rewritten or forked",
+        message="the export does not extend the previous checkpoint: its first 6 entries differ from those the "
+        "previous checkpoint commits to, so the log was rewritten or forked after it was signed")
 def _forked() -> Files:
     b = base()
     entries = b.entries()
@@ -986,7 +1145,9 @@ def _forked() -> Files:
 
 
 @vector("inclusion-proof-altered", "a bit of the inclusion proof's second hash flipped", index=4,
-        reason="inclusion proof: root mismatch")
+        reason="inclusion proof: root mismatch",
+        message="the inclusion proof does not show that entry 4 is in the log the checkpoint commits to: its path "
+        "does not lead to the checkpoint's root")
 def _inclusion_bad() -> Files:
     f = _inclusion_ok()
     proof = json.loads(f.extra["inclusion-proof.json"])
@@ -996,7 +1157,8 @@ def _inclusion_bad() -> Files:
 
 
 @vector("inclusion-proof-wrong-entry", "the inclusion proof of entry 4 given with entry 5's bytes", index=4,
-        reason="the entry is entry 5, the proof is for entry 4")
+        reason="the entry is entry 5, the proof is for entry 4",
+        message="the entry given is entry 5, but the inclusion proof is for entry 4")
 def _inclusion_wrong_entry() -> Files:
     f = _inclusion_ok()
     b = base()
@@ -1006,6 +1168,161 @@ def _inclusion_wrong_entry() -> Files:
 
 def _flip_hex(h: str) -> str:
     return f"{int(h[0], 16) ^ 1:x}" + h[1:]
+
+
+# ---- usage: files of the wrong kind (exit 2) ------------------------------------------
+USAGE_OUT = ROOT / "tests" / "vectors" / "usage"
+BASE_ARGS = ["--vkey", "vkey.txt", "--checkpoint", "checkpoint.txt", "--export", "export.jsonl"]
+
+
+@dataclass
+class UsageVector:
+    name: str
+    description: str
+    args: list[str]  # the verifier's arguments, paths relative to the vector's folder
+    message: str
+    make: Callable[[], dict[str, bytes]]  # the folder's files (paths relative to it)
+
+
+USAGE: list[UsageVector] = []
+
+
+def usage(name: str, description: str, args: list[str], message: str
+          ) -> Callable[[Callable[[], dict[str, bytes]]], Callable[[], dict[str, bytes]]]:
+    def register(make: Callable[[], dict[str, bytes]]) -> Callable[[], dict[str, bytes]]:
+        USAGE.append(UsageVector(name, description, args, message, make))
+        return make
+    return register
+
+
+def _happy_files() -> dict[str, bytes]:
+    f = _happy()
+    return {"export.jsonl": f.export, "checkpoint.txt": f.checkpoint.encode(), "vkey.txt": f.vkey.encode()}
+
+
+@usage("checkpoint-and-export-swapped", "the export given as --checkpoint and the checkpoint as --export",
+       ["--vkey", "vkey.txt", "--checkpoint", "export.jsonl", "--export", "checkpoint.txt"],
+       "the file given as --checkpoint (export.jsonl) is an export (JSON Lines of entries), not a checkpoint: were "
+       "--checkpoint and --export swapped?")
+def _u_swapped() -> dict[str, bytes]:
+    return _happy_files()
+
+
+@usage("export-given-the-checkpoint", "the checkpoint given as --export too",
+       ["--vkey", "vkey.txt", "--checkpoint", "checkpoint.txt", "--export", "checkpoint.txt"],
+       "the file given as --export (checkpoint.txt) is a checkpoint, not an export (JSON Lines of entries): were "
+       "--checkpoint and --export swapped?")
+def _u_export_checkpoint() -> dict[str, bytes]:
+    return _happy_files()
+
+
+@usage("checkpoint-extra-blank-line", "an empty line added after the checkpoint's signature (an old copy re-saved)",
+       BASE_ARGS, "the file given as --checkpoint (checkpoint.txt) has an extra line after its signatures (line 6, "
+       "empty): it was edited; use the file the ledger wrote")
+def _u_blank() -> dict[str, bytes]:
+    files = _happy_files()
+    files["checkpoint.txt"] += b"\n"
+    return files
+
+
+@usage("checkpoint-extra-text-line", "a line of text added after the checkpoint's signature",
+       BASE_ARGS, "the file given as --checkpoint (checkpoint.txt) has an extra line after its signatures (line 6: "
+       "'saved from the agency site on 2025-08-02'): it was edited; use the file the ledger wrote")
+def _u_text() -> dict[str, bytes]:
+    files = _happy_files()
+    files["checkpoint.txt"] += b"saved from the agency site on 2025-08-02\n"
+    return files
+
+
+@usage("checkpoint-crlf", "the checkpoint re-saved with Windows line endings",
+       BASE_ARGS, "the file given as --checkpoint (checkpoint.txt) has Windows line endings (CRLF): it was re-saved "
+       "by an editor; use the file the ledger wrote")
+def _u_crlf() -> dict[str, bytes]:
+    files = _happy_files()
+    files["checkpoint.txt"] = files["checkpoint.txt"].replace(b"\n", b"\r\n")
+    return files
+
+
+@usage("checkpoint-empty", "an empty file given as the checkpoint", BASE_ARGS,
+       "the file given as --checkpoint (checkpoint.txt) is an empty file, not a checkpoint")
+def _u_empty() -> dict[str, bytes]:
+    return {**_happy_files(), "checkpoint.txt": b""}
+
+
+@usage("vkey-given-the-checkpoint", "the checkpoint given as --vkey",
+       ["--vkey", "checkpoint.txt", "--checkpoint", "checkpoint.txt", "--export", "export.jsonl"],
+       "the file given as --vkey (checkpoint.txt) is a checkpoint, not a verifier key (a trust root): --vkey takes "
+       "the ledger's published verifier key (one line: name+id+key)")
+def _u_vkey() -> dict[str, bytes]:
+    return _happy_files()
+
+
+@usage("checkpoint-given-the-vkey", "the trust root given as --checkpoint",
+       ["--vkey", "vkey.txt", "--checkpoint", "vkey.txt", "--export", "export.jsonl"],
+       "the file given as --checkpoint (vkey.txt) is a verifier key (a trust root), not a checkpoint: were --vkey "
+       "and --checkpoint swapped?")
+def _u_checkpoint_vkey() -> dict[str, bytes]:
+    return _happy_files()
+
+
+@usage("previous-checkpoint-given-the-export", "the export given as --previous-checkpoint",
+       [*BASE_ARGS, "--previous-checkpoint", "export.jsonl"],
+       "the file given as --previous-checkpoint (export.jsonl) is an export (JSON Lines of entries), not a "
+       "checkpoint")
+def _u_previous() -> dict[str, bytes]:
+    return _happy_files()
+
+
+def _bundle_files() -> dict[str, bytes]:
+    files = _happy_files()
+    entries = base().entries()
+    files["bundle/bundle.json"] = canonical_bytes({
+        "bulk": [], "entries": [0, 3], "format": "dl-bundle/v1", "incomplete": [], "lines": [], "openings": False,
+        "origin": ORIGIN, "request": "vec-0003-memo", "tree_size": 10}) + b"\n"
+    files["bundle/entries.jsonl"] = export_line(0, entries[0]) + export_line(3, entries[3])
+    return files
+
+
+@usage("bundle-folder-given-as-export", "an evidence bundle's folder given as --export",
+       ["--vkey", "vkey.txt", "--checkpoint", "checkpoint.txt", "--export", "bundle"],
+       "the folder given as --export (bundle) is an evidence bundle folder, not an export (JSON Lines of entries): "
+       "check an evidence bundle with --bundle bundle")
+def _u_bundle() -> dict[str, bytes]:
+    return _bundle_files()
+
+
+@usage("bundle-entries-given-as-export", "an evidence bundle's entries.jsonl given as --export",
+       ["--vkey", "vkey.txt", "--checkpoint", "checkpoint.txt", "--export", "bundle/entries.jsonl"],
+       "the file given as --export (bundle/entries.jsonl) is an evidence bundle's entries.jsonl, not an export "
+       "(JSON Lines of entries): check an evidence bundle with --bundle FOLDER")
+def _u_bundle_entries() -> dict[str, bytes]:
+    return _bundle_files()
+
+
+@usage("export-given-as-bundle", "the export given as --bundle", ["--bundle", "export.jsonl"],
+       "the file given as --bundle (export.jsonl) is an export (JSON Lines of entries), not an evidence bundle "
+       "folder")
+def _u_export_bundle() -> dict[str, bytes]:
+    return _happy_files()
+
+
+@usage("entry-given-the-export", "the whole export given as --entry with an inclusion proof",
+       [*BASE_ARGS[:4], "--inclusion-proof", "inclusion-proof.json", "--entry", "export.jsonl"],
+       "the file given as --entry (export.jsonl) is an export (JSON Lines of entries), not a single entry: give the "
+       "entry's line alone, or what `disclosure-ledger entry N` prints")
+def _u_entry() -> dict[str, bytes]:
+    f = _inclusion_ok()
+    return {**_happy_files(), "inclusion-proof.json": f.extra["inclusion-proof.json"]}
+
+
+@usage("consistency-proof-given-as-inclusion-proof", "a consistency proof given as --inclusion-proof",
+       [*BASE_ARGS[:4], "--inclusion-proof", "consistency-proof.json", "--entry", "entry.bin"],
+       "the file given as --inclusion-proof (consistency-proof.json) is a consistency proof, not an inclusion proof: "
+       "give it with --previous-checkpoint and --consistency-proof")
+def _u_proofs() -> dict[str, bytes]:
+    f = _consistency_ok()
+    return {**_happy_files(), "consistency-proof.json": f.extra["consistency-proof.json"],
+            "entry.bin": _inclusion_ok().extra["entry.bin"]}
 
 
 # ---- writing --------------------------------------------------------------------------
@@ -1030,8 +1347,11 @@ def write_all(out: Path) -> list[str]:
         "        --consistency-proof DIR/consistency-proof.json] [--inclusion-proof \\",
         "        DIR/inclusion-proof.json --entry DIR/entry.bin]",
         "",
-        "| vector | exit | index | reason contains | what was done |",
-        "| --- | --- | --- | --- | --- |",
+        "`message` is the verifier's exact plain message (what a court's expert repeats); `reason",
+        "contains` is part of its technical reason, kept beside it in the report.",
+        "",
+        "| vector | exit | index | message | reason contains | what was done |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for v in VECTORS:
         files = v.make()
@@ -1042,13 +1362,43 @@ def write_all(out: Path) -> list[str]:
         (d / "vkey.txt").write_bytes(files.vkey.encode())
         for name, data in sorted(files.extra.items()):
             (d / name).write_bytes(data)
-        expected = {"exit": v.exit, "index": v.index, "reason_contains": v.reason, "description": v.description}
+        expected = {"exit": v.exit, "index": v.index, "message": v.message, "reason_contains": v.reason,
+                    "description": v.description}
         (d / "expected.json").write_text(json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
         index_lines.append(
-            f"| `{v.name}` | {v.exit} | {'' if v.index is None else v.index} | {v.reason or ''} | {v.description} |"
+            f"| `{v.name}` | {v.exit} | {'' if v.index is None else v.index} | {v.message or ''} | {v.reason or ''} "
+            f"| {v.description} |"
         )
     (out / "README.md").write_text("\n".join(index_lines) + "\n")
     return names
+
+
+def write_usage(out: Path) -> list[str]:
+    """Write every usage vector under out/ (replacing it); return the names."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    index_lines = [
+        "# Verifier usage vectors: files of the wrong kind",
+        "",
+        "Generated by `python scripts/gen_vectors.py`; do not edit by hand. Each folder holds the",
+        "files, and `expected.json` with the verifier's arguments (paths relative to the folder), the",
+        "exit status (2: nothing is said about the log) and the exact message on stderr. Run one from",
+        "its folder: `python ../../../../scripts/verify_ledger.py ARGS...`.",
+        "",
+        "| vector | arguments | message | what was done |",
+        "| --- | --- | --- | --- |",
+    ]
+    for v in USAGE:
+        d = out / v.name
+        for name, data in sorted(v.make().items()):
+            (d / name).parent.mkdir(parents=True, exist_ok=True)
+            (d / name).write_bytes(data)
+        expected = {"exit": 2, "args": v.args, "message": v.message, "description": v.description}
+        (d / "expected.json").write_text(json.dumps(expected, indent=2, ensure_ascii=False) + "\n")
+        index_lines.append(f"| `{v.name}` | `{' '.join(v.args)}` | {v.message} | {v.description} |")
+    (out / "README.md").write_text("\n".join(index_lines) + "\n")
+    return [v.name for v in USAGE]
 
 
 def _tree(root: Path) -> dict[str, bytes]:
@@ -1059,18 +1409,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Generate tests/vectors/verify/")
     parser.add_argument("--check", action="store_true", help="exit 1 if the checked-in vectors differ")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--usage-out", type=Path, default=USAGE_OUT)
     args = parser.parse_args(argv)
     if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            write_all(Path(tmp) / "v")
-            fresh, current = _tree(Path(tmp) / "v"), _tree(args.out)
-        if fresh != current:
-            changed = sorted(k for k in fresh.keys() | current.keys() if fresh.get(k) != current.get(k))
-            print(f"{args.out} differs from a fresh build: {changed[:10]}", file=sys.stderr)
-            return 1
+        for write, target in ((write_all, args.out), (write_usage, args.usage_out)):
+            with tempfile.TemporaryDirectory() as tmp:
+                write(Path(tmp) / "v")
+                fresh, current = _tree(Path(tmp) / "v"), _tree(target)
+            if fresh != current:
+                changed = sorted(k for k in fresh.keys() | current.keys() if fresh.get(k) != current.get(k))
+                print(f"{target} differs from a fresh build: {changed[:10]}", file=sys.stderr)
+                return 1
         return 0
     names = write_all(args.out)
     print(f"wrote {len(names)} vectors to {args.out}")
+    names = write_usage(args.usage_out)
+    print(f"wrote {len(names)} usage vectors to {args.usage_out}")
     return 0
 
 

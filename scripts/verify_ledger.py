@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
 # ledger/{errors,canonical,b64,times,keys,note,merkle,proofs,checkpoint,statement,entry,trust,
-#     verify,commitments,lines,bundle_format,bundle_lines,bundle_check}.py
-# and scripts/_verifier_cli.py. Regenerate with:  python scripts/build_verifier.py
+#     verify,commitments,lines,bundle_format,bundle_lines,bundle_check,plain,diagnosis,readable,
+#     verify_report}.py
+# and scripts/_verifier_*.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 
 """The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
 
     python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
         [--previous-checkpoint FILE [--consistency-proof FILE]]
-        [--inclusion-proof FILE --entry FILE] [--json] [--workers N]
-    python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json]
+        [--inclusion-proof FILE --entry FILE] [--json] [--workers N] [--report FILE]
+    python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json] [--report FILE]
+    python verify_ledger.py --export FILE --show INDEX|all [--json]
+    python verify_ledger.py --bundle DIR --show INDEX|all [--json]
 
 Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
 else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
 root (a C2SP verifier key string, or a file holding it). Exit status: 0 when every
 check holds, 1 when anything in the export, checkpoint or proofs fails (the report
-names the first failing entry and the reason), 2 for usage errors and unreadable files.
+names the first failing entry and says why in plain words), 2 for usage errors,
+unreadable files and files of the wrong kind. ``--report FILE`` also writes FILE.json
+and FILE.txt, a report to attach to a declaration; ``--show`` prints entries decoded
+for a person, verifying nothing.
 
 This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
 bundles it with the integrity core (ledger/*.py) into that one standalone file.
@@ -25,14 +31,17 @@ bundles it with the integrity core (ledger/*.py) into that one standalone file.
 from __future__ import annotations
 
 import argparse
+import ast
 import base64
 import binascii
+import contextlib
 import gc
 import hashlib
 import hmac
 import json
 import multiprocessing
 import os
+import platform
 import re
 import secrets
 import sys
@@ -50,6 +59,7 @@ from json.encoder import encode_basestring
 from json.encoder import encode_basestring as _encode_string
 from typing import IO, Any, NamedTuple, Protocol, TypeVar
 
+import nacl
 import nacl.bindings
 import nacl.exceptions
 import nacl.signing
@@ -2707,24 +2717,1071 @@ def _bundle_signatures(entries: list[BundleEntry], trust_root: VerifierKey, cp: 
     return signatures
 
 
-# ------------------------------ scripts/_verifier_cli.py ------------------------------------
-# The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
+# ------------------------------ ledger/plain.py ---------------------------------------------
+# Plain words for a verification's result: what a court's expert can repeat to a judge.
 #
-#     python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
-#         [--previous-checkpoint FILE [--consistency-proof FILE]]
-#         [--inclusion-proof FILE --entry FILE] [--json] [--workers N]
-#     python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json]
-#
-# Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
-# else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
-# root (a C2SP verifier key string, or a file holding it). Exit status: 0 when every
-# check holds, 1 when anything in the export, checkpoint or proofs fails (the report
-# names the first failing entry and the reason), 2 for usage errors and unreadable files.
-#
-# This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
-# bundles it with the integrity core (ledger/*.py) into that one standalone file.
+# Every check of the verifier fails with a technical reason ("export line index out of
+# sequence (expected 19, found 20)"), which stays in the report as the detail. This module
+# says the same thing plainly ("entry 19 is missing: the export goes from entry 18 to entry
+# 20"), using the facts that ledger.diagnosis gathers from the files when a check fails.
+# All the wording is here, in one place: the verifier's messages, the names of the kinds
+# of file it recognises, and what each result means.
 
+@dataclass
+class Facts:
+    """What the files say about a failure beyond its technical reason (None: not known)."""
+
+    # An entry out of sequence: where its expected index appears, what the line at the found
+    # index's position holds, where the found index first appears, and whether every index
+    # from the expected one up to the found one is absent.
+    expected_at: int | None = None
+    found_position_holds: int | None = None
+    found_first_at: int | None = None
+    gap_absent: bool = False
+    # A signature that does not verify: could no Ed25519 key have made it; do the other
+    # signatures on the same text verify (None: there are none, or their keys are unknown);
+    # does the next entry link to this entry as it is (None: there is no next entry).
+    impossible_signature: bool = False
+    others_verify: bool | None = None
+    next_links: bool | None = None
+
+
+# ---- kinds of file --------------------------------------------------------------------
+KIND_NAMES = {
+    "export": "an export (JSON Lines of entries)",
+    "export-line": "one line of an export",
+    "entry": "a single entry",
+    "checkpoint": "a checkpoint",
+    "vkey": "a verifier key (a trust root)",
+    "signer-key": "a private signing key (keep it secret: it is not a verifier key)",
+    "statement": "a signed statement",
+    "inclusion-proof": "an inclusion proof",
+    "consistency-proof": "a consistency proof",
+    "bundle-json": "an evidence bundle's bundle.json",
+    "bundle-proofs": "an evidence bundle's proofs.jsonl",
+    "bundle-openings": "an evidence bundle's openings.jsonl",
+    "bundle-entries": "an evidence bundle's entries.jsonl",
+    "bundle": "an evidence bundle folder",
+    "folder": "a folder",
+    "report": "a verification report",
+    "decoded": "a decoded companion of an export (a reading aid, not the export)",
+    "empty": "an empty file",
+}
+
+
+def wrong_kind(flag: str, path: str, kind: str, wanted: str) -> str:
+    """The usage error for a file of the wrong kind: what it is, what was expected, what to do."""
+    what = "folder" if kind in ("bundle", "folder") else "file"
+    text = f"the {what} given as {flag} ({path}) is {KIND_NAMES[kind]}, not {KIND_NAMES[wanted]}"
+    hint = _WRONG_KIND_HINTS.get((flag, kind))
+    if hint is None and kind == "bundle":
+        hint = f"check an evidence bundle with --bundle {path}"
+    if hint is None and kind == "bundle-entries":
+        hint = "check an evidence bundle with --bundle FOLDER"
+    return f"{text}: {hint}" if hint else text
+
+
+_WRONG_KIND_HINTS = {
+    ("--checkpoint", "export"): "were --checkpoint and --export swapped?",
+    ("--export", "checkpoint"): "were --checkpoint and --export swapped?",
+    ("--vkey", "checkpoint"): "--vkey takes the ledger's published verifier key (one line: name+id+key)",
+    ("--checkpoint", "vkey"): "were --vkey and --checkpoint swapped?",
+    ("--entry", "export"): "give the entry's line alone, or what `disclosure-ledger entry N` prints",
+    ("--inclusion-proof", "consistency-proof"): "give it with --previous-checkpoint and --consistency-proof",
+    ("--consistency-proof", "inclusion-proof"): "give it with --inclusion-proof and --entry",
+}
+
+
+DAMAGE = {
+    "crlf": "has Windows line endings (CRLF): it was re-saved by an editor",
+    "bom": "starts with a byte order mark (BOM): it was re-saved by an editor",
+    "no-final-newline": "lacks the newline that ends its last line: it was edited",
+    "extra-line": "has an extra line after its signatures ({where}): it was edited",
+}
+CRLF = "the file has Windows line endings (CRLF): it was re-saved by an editor"
+BOM = "the file starts with a byte order mark (BOM): it was re-saved by an editor"
+
+
+def altered_file(flag: str, path: str, damage: str, line: int | None = None, text: str | None = None) -> str:
+    """The usage error for a file of the right kind changed outside what is signed (DAMAGE's keys)."""
+    where = f"line {line}, empty" if not text else f"line {line}: {text[:40]!r}"
+    return f"the file given as {flag} ({path}) {DAMAGE[damage].format(where=where)}; use the file the ledger wrote"
+
+
+# ---- failures -------------------------------------------------------------------------
+def explain(index: int | None, reason: str, facts: Facts | None = None) -> str:
+    """The plain message for a failure: entry ``index`` (or none) failed with ``reason``."""
+    facts = facts or Facts()
+    for pattern, say in _RULES:
+        match = pattern.search(reason)
+        if match is not None:
+            text = say(index, match, facts)
+            if text is not None:
+                return text
+    if index is not None:
+        return f"entry {index} fails a check: {reason}"
+    return reason
+
+
+def _ordinal_line(position: int) -> str:
+    return f"line {position + 1} of the export"
+
+
+def _names(text: str) -> list[str]:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+_JSON_KINDS = {"str": "text", "int": "a number", "list": "a list", "bool": "true or false"}
+
+
+def _listing(items: list[str]) -> str:
+    return ", ".join(items) if items else "none"
+
+
+def _sequence(i: int | None, m: re.Match[str], f: Facts) -> str | None:
+    expected, found = int(m["expected"]), int(m["found"])
+    before = f"the export goes from entry {expected - 1} to entry {found}" if expected else (
+        f"the export starts with entry {found}")
+    if found > expected and f.expected_at is None:
+        if f.gap_absent and found - expected == 2:
+            return f"entries {expected} and {found - 1} are missing: {before}"
+        if f.gap_absent and found - expected > 2:
+            return f"entries {expected} to {found - 1} are missing: {before}"
+        return f"entry {expected} is missing: {before}"
+    if found < expected and f.found_first_at is not None and f.found_first_at < expected:
+        return (f"entry {found} appears twice in the export: on lines {f.found_first_at + 1} and {expected + 1}, the "
+                f"second where entry {expected} belongs")
+    if f.expected_at is not None and f.expected_at == found and f.found_position_holds == expected:
+        return (f"entries {expected} and {found} are swapped: the export holds entry {found} where entry {expected} "
+                f"belongs, and entry {expected} where entry {found} belongs")
+    if f.expected_at is not None:
+        return (f"entry {expected} is out of place: the export holds entry {found} where entry {expected} belongs, "
+                f"and entry {expected} on {_ordinal_line(f.expected_at)}")
+    return f"the export holds entry {found} where entry {expected} belongs"
+
+
+def _signature(i: int | None, m: re.Match[str], f: Facts) -> str:
+    name = m["name"]
+    if i is None:  # a checkpoint
+        what = m.string.split(":", 1)[0] if m.string.startswith("previous checkpoint") else "checkpoint"
+        if f.impossible_signature:
+            return f"the {what}'s signature was altered: it is not a signature any Ed25519 key could produce"
+        return (f"the {what} is not what the key {name} signed: its text (origin, size or root) was changed after "
+                "it was signed, or its signature was altered")
+    if f.impossible_signature:
+        return (f"the signature by {name} on entry {i} was altered: it is not a signature any Ed25519 key could "
+                "produce")
+    if f.others_verify:
+        return (f"the signature by {name} on entry {i} is wrong: the other signers' signatures on the same content "
+                "verify, so the content is what they signed")
+    if f.next_links is False:
+        return (f"the content of entry {i} differs from what its signer signed: the entry was changed after it was "
+                f"recorded (entry {i + 1} links to a different entry {i}), and the signature by {name} does not "
+                "match it")
+    return (f"entry {i} does not carry a valid signature by {name}: its content was changed after {name} signed it, "
+            "or the signature itself was altered (nothing in the files tells which)")
+
+
+def _signers_mismatch(i: int | None, m: re.Match[str], f: Facts) -> str | None:
+    lines, listed = _names(m["lines"]), _names(m["listed"])
+    for name in sorted(set(lines)):
+        if lines.count(name) > 1 and name in listed:
+            return f"entry {i} carries {lines.count(name)} signatures by {name}, who may sign it only once"
+    extra = [n for n in lines if n not in listed]
+    if extra:
+        return (f"entry {i} carries a signature by {_listing(extra)}, who is not listed among its signers "
+                f"({_listing(listed)})")
+    missing = [n for n in listed if n not in lines]
+    if missing:
+        return f"entry {i} has no signature by {_listing(missing)}, who is listed as its signer"
+    return None
+
+
+def _missing_tail(i: int | None, m: re.Match[str], f: Facts) -> str:
+    have, want = int(m["have"]), int(m["want"])
+    after = f"the export ends after entry {have - 1}" if have else "the export holds no entry"
+    tail = f"{after}, but the checkpoint commits to {want} entries"
+    if want - have == 1:
+        return f"entry {have} is missing: {tail}"
+    if want - have == 2:
+        return f"entries {have} and {have + 1} are missing: {tail}"
+    return f"entries {have} to {want - 1} are missing: {tail}"
+
+
+def _base64(i: int | None, m: re.Match[str], f: Facts) -> str:
+    detail = m["detail"]
+    if "padding bits" in detail:
+        how = "its padding bits were altered (it decodes to the same bytes, but is not the ledger's encoding)"
+    elif "\\n" in detail or "\n" in detail:
+        how = "a line break was put inside it"
+    else:
+        how = "it holds characters that are not base64"
+    return f"the base64 encoding of entry {i} was edited: {how}"
+
+
+def _prev_broken(i: int) -> str:
+    return (f"the chain of entries is broken at entry {i}: it does not link to entry {i - 1} as given "
+            f"(entry {i - 1} was changed, or entries were removed, inserted or re-linked)")
+
+
+def _role(i: int | None, m: re.Match[str], f: Facts) -> str:
+    roles = _listing(_names(m["roles"]))
+    return (f"entry {i} is a {m['type']} statement signed by {m['name']}, whose roles ({roles}) the log's policy "
+            f"does not allow to sign it (it needs: {_listing(_names(m['needs']))})")
+
+
+def _literal(text: str) -> Callable[[int | None, re.Match[str], Facts], str]:
+    return lambda i, m, f: text.format(i=i, lineno=(i or 0) + 1, line=_ordinal_line(i or 0), **m.groupdict())
+
+
+_RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts], str | None]]] = [
+    (re.compile(r"^export line index out of sequence \(expected (?P<expected>\d+), found (?P<found>\d+)\)"),
+     _sequence),
+    (re.compile(r"^entry index out of sequence \(expected (?P<expected>\d+), found (?P<found>\d+)\)"),
+     _literal("entry {expected} is numbered {found} inside its own bytes: the entry and its line in the export "
+              "disagree about its position (it was renumbered)")),
+    (re.compile(r"^export line ends with CR LF"), _literal(CRLF)),
+    (re.compile(r"^export line starts with a byte order mark"), _literal(BOM)),
+    (re.compile(r"^blank line in the export"), _literal("{line}, where entry {i} belongs, is empty")),
+    (re.compile(r"^export line does not end with LF"),
+     _literal("the export is cut off in the middle of its line {lineno}, where entry {i} begins: the file is "
+              "incomplete")),
+    (re.compile(r"^export line is longer than"),
+     _literal("{line} is longer than any entry's line can be: it is not an entry")),
+    (re.compile(r"^export line is not canonical JSON: not JSON"),
+     _literal("{line}, where entry {i} belongs, is not an entry: it is not JSON")),
+    (re.compile(r"^export line is not canonical JSON"),
+     _literal("{line} (entry {i}) is not written exactly as the ledger writes it (RFC 8785 canonical JSON): it was "
+              "re-formatted or edited")),
+    (re.compile(r"^export line (must be|index must be|entry_b64 must be)"),
+     _literal("{line} is not an export line of the ledger's form, where entry {i} belongs")),
+    (re.compile(r"entry_b64 is not strict base64: (?P<detail>.*)", re.DOTALL), _base64),
+    (re.compile(r"^malformed entry: entry is (?P<size>\d+) bytes, at most (?P<limit>\d+)"),
+     _literal("entry {i} is {size} bytes, larger than any entry can be (at most {limit})")),
+    (re.compile(r"^malformed entry: not canonical"),
+     _literal("entry {i} is not written exactly as the ledger writes entries (RFC 8785 canonical JSON): it was "
+              "re-encoded or edited after it was recorded")),
+    (re.compile(r"^malformed entry: expected YYYY-MM-DDTHH:MM:SS\.ffffffZ, found (?P<found>.*)"),
+     _literal("entry {i}'s recording time {found} is not written in the ledger's time format "
+              "(YYYY-MM-DDTHH:MM:SS.ffffffZ)")),
+    (re.compile(r"^malformed (entry|statement): .*not NFC-normalised"),
+     _literal("entry {i} holds text that is not in Unicode normal form (NFC), which the ledger never writes: it "
+              "was re-encoded or edited")),
+    (re.compile(r"^malformed entry: (?P<detail>.*)"), _literal("entry {i} is not a well-formed entry: {detail}")),
+    (re.compile(r"^malformed statement: note has no (blank line before its )?signatures"),
+     _literal("entry {i}'s statement carries no signature")),
+    (re.compile(r"^malformed statement: signature lines (?P<lines>\[.*\]) do not match the listed signers "
+                r"(?P<listed>\[.*\])"), _signers_mismatch),
+    (re.compile(r"^malformed statement: signature line \d+: expected 68 bytes .*found (?P<found>\d+)"),
+     _literal("a signature on entry {i} is cut short or damaged ({found} bytes where a signature line holds 68)")),
+    (re.compile(r"^malformed statement: statement is (?P<size>\d+) bytes, at most (?P<limit>\d+)"),
+     _literal("entry {i}'s statement is {size} bytes, larger than any statement can be (at most {limit})")),
+    (re.compile(r"^malformed statement: floats are not allowed, found (?P<value>.*)"),
+     _literal("entry {i}'s statement holds a number with a fraction ({value}), which the ledger's format forbids")),
+    (re.compile(r"^malformed statement: duplicate object key (?P<key>.*)"),
+     _literal("entry {i}'s statement gives the field {key} twice, which the ledger's format forbids (readers could "
+              "see different values)")),
+    (re.compile(r"^malformed statement: (?P<detail>.*)"),
+     _literal("entry {i}'s statement is not in the ledger's format: {detail}")),
+    (re.compile(r"^(previous checkpoint: |checkpoint: )?signature by (?P<name>\S+) \([0-9a-f]{8}\) does not verify"),
+     _signature),
+    (re.compile(r"^checkpoint: no signature by (?P<name>\S+) \((?P<id>[0-9a-f]{8})\)"),
+     _literal("the checkpoint carries no signature by the trust root (the key {id} of {name})")),
+    (re.compile(r"^no signature by (?P<name>\S+) \((?P<id>[0-9a-f]{8})\)"),
+     _literal("entry {i} is signed under the name {name}, but not with {name}'s registered key ({id})")),
+    (re.compile(r"^more than one signature by (?P<name>\S+) "),
+     _literal("entry {i} carries more than one signature by {name}")),
+    (re.compile(r"^checkpoint: expected exactly 3 lines \(origin, size, root\), found (?P<found>\d+)"),
+     _literal("the checkpoint's signed text has {found} lines where the ledger writes 3 (origin, size, root)")),
+    (re.compile(r"^checkpoint: note has no (blank line before its )?signatures"),
+     _literal("the checkpoint carries no signature")),
+    (re.compile(r"^checkpoint: checkpoint origin (?P<origin>.*) differs from the trust root's name (?P<name>.*)"),
+     _literal("the checkpoint is for the log {origin}, but the trust root is a key of {name}: they belong to "
+              "different logs")),
+    (re.compile(r"^previous checkpoint: checkpoint verifies with none of the keys"),
+     _literal("the previous checkpoint is signed by none of the log's checkpoint keys")),
+    (re.compile(r"^prev does not link to the previous entry"), lambda i, m, f: _prev_broken(i or 0)),
+    (re.compile(r"^recorded_at decreases \(expected '>= (?P<before>[^']*)', found '(?P<at>[^']*)'\)"),
+     lambda i, m, f: (f"entry {i} is recorded at {m['at']}, earlier than entry {(i or 1) - 1} ({m['before']}): "
+                      "recording times never go back")),
+    (re.compile(r"^the export ends after (?P<have>\d+) entries but the checkpoint commits to (?P<want>\d+)"),
+     _missing_tail),
+    (re.compile(r"^trust\.unknown_key: no key is registered for (?P<name>\S+) at entry"),
+     _literal("entry {i} is signed by {name}, who has no registered key at that point in the log")),
+    (re.compile(r"^trust\.revoked_key: the key of (?P<name>\S+) was revoked"),
+     _literal("entry {i} is signed by {name}, whose key had been revoked before it")),
+    (re.compile(r"^trust\.role: (?P<name>\S+) has roles (?P<roles>\[.*\]); (?P<type>\S+) needs one of "
+                r"(?P<needs>\[.*\])"), _role),
+    (re.compile(r"^trust\.role: the ledger role cannot be registered"),
+     _literal("entry {i} registers a key with the ledger's own role, which no principal may hold")),
+    (re.compile(r"^trust\.role: ledger_key_rotation needs an administrator's signature"),
+     _literal("entry {i} replaces the ledger's keys without an administrator's signature")),
+    (re.compile(r"^trust\.role: blocked entries are signed by the ledger alone"),
+     _literal("entry {i} is a 'blocked' entry that is not signed by the ledger alone")),
+    (re.compile(r"^trust\.role: (?P<type>\S+) needs an administrator's signature too"),
+     _literal("entry {i} ({type}) has no administrator's signature")),
+    (re.compile(r"^trust\.proof_of_possession:"),
+     _literal("entry {i} registers a key without a signature by that key: nothing shows that its holder has it "
+              "(no proof of possession)")),
+    (re.compile(r"^trust\.genesis: entry 0 must be genesis, found (?P<type>\S+)"),
+     _literal("the log does not begin with its genesis entry: entry 0 is a {type} statement")),
+    (re.compile(r"^trust\.genesis: genesis is only allowed at entry 0"),
+     _literal("entry {i} is a second genesis entry: only entry 0 may be one")),
+    (re.compile(r"^trust\.type: statement type (?P<type>.*) is not in the policy"),
+     _literal("entry {i} is a {type} statement, a type the log's policy does not allow")),
+    (re.compile(r"^trust\.expired: statement expired: not_after (?P<until>\S+) is before (?P<at>\S+)"),
+     _literal("entry {i}'s statement had expired when it was recorded: valid until {until}, recorded at {at}")),
+    (re.compile(r"^trust\.future: statement issued in the future: (?P<issued>\S+) vs (?P<at>\S+)"),
+     _literal("entry {i} was recorded at {at}, before its statement was issued ({issued}; more than the 5 minutes "
+              "of clock difference allowed)")),
+    (re.compile(r"^trust\.key_reuse:"),
+     _literal("entry {i} registers a public key that is already registered")),
+    (re.compile(r"^trust\.name_taken: (?P<name>\S+) already has a valid key"),
+     _literal("entry {i} registers a second key for {name}, who already has a valid one")),
+    (re.compile(r"^(?P<rule>trust\.[a-z_]+): (?P<detail>.*)"),
+     _literal("entry {i} breaks a rule of the log's trust model ({rule}): {detail}")),
+    (re.compile(r"^the RFC 6962 root of the first (?P<size>\d+) entries is (?P<root>[0-9a-f]+), the checkpoint's "
+                r"root is (?P<want>[0-9a-f]+)"),
+     _literal("the export is not the log the checkpoint commits to: the hash of its first {size} entries differs "
+              "from the checkpoint's root (entries were changed, removed, inserted or reordered and the chain "
+              "rebuilt, or the checkpoint is of another log)")),
+    (re.compile(r"^the log's origin \(genesis\) is (?P<log>.*), the checkpoint's is (?P<cp>.*)"),
+     _literal("the export is the log {log}, but the checkpoint is for the log {cp}")),
+    (re.compile(r"^the trust root .* is not one of the log's checkpoint keys"),
+     _literal("the trust root is not a checkpoint key that the log itself names (in its genesis entry or a "
+              "ledger key rotation): the checkpoint was signed by a key the log never declared")),
+    (re.compile(r"^previous checkpoint: the export's root at size (?P<size>\d+) .*rewritten or forked"),
+     _literal("the export does not extend the previous checkpoint: its first {size} entries differ from those the "
+              "previous checkpoint commits to, so the log was rewritten or forked after it was signed")),
+    (re.compile(r"^previous checkpoint: size (?P<old>\d+) is larger than the checkpoint's (?P<new>\d+)"),
+     _literal("the previous checkpoint ({old} entries) is larger than the checkpoint ({new} entries): they were "
+              "given in the wrong order, or the log was rolled back")),
+    (re.compile(r"^previous checkpoint: origin (?P<old>.*) differs from (?P<new>.*)"),
+     _literal("the previous checkpoint is for the log {old}, the checkpoint for {new}")),
+    (re.compile(r"^consistency proof (?P<which>old_root|new_root) differs"),
+     _literal("the consistency proof is not about these checkpoints: its {which} is not their root")),
+    (re.compile(r"^consistency proof: (?P<which>old|new) root mismatch"),
+     lambda i, m, f: ("the consistency proof does not show that the checkpoint extends the previous one: its path "
+                      f"does not lead to the {'previous ' if m['which'] == 'old' else ''}checkpoint's root")),
+    (re.compile(r"^consistency proof: (?P<detail>.*)"),
+     _literal("the consistency proof does not show that the checkpoint extends the previous one: {detail}")),
+    (re.compile(r"^inclusion proof: root mismatch"),
+     _literal("the inclusion proof does not show that entry {i} is in the log the checkpoint commits to: its path "
+              "does not lead to the checkpoint's root")),
+    (re.compile(r"^inclusion proof: (?P<detail>.*)"),
+     _literal("the inclusion proof does not show that entry {i} is in the log the checkpoint commits to: {detail}")),
+    (re.compile(r"^the entry is entry (?P<entry>\d+), the proof is for entry (?P<proof>\d+)"),
+     _literal("the entry given is entry {entry}, but the inclusion proof is for entry {proof}")),
+    (re.compile(r"^inclusion proof leaf_hash is not the hash of the entry"),
+     _literal("the inclusion proof is for other bytes than the entry given (its leaf hash differs)")),
+    (re.compile(r"^(?P<what>checkpoint|previous checkpoint): (?P<detail>.*)"),
+     _literal("the {what} is not a well-formed signed checkpoint: {detail}")),
+    (re.compile(r"^(?P<where>key_registration|genesis administrator): attributes must be an object, found "
+                r"(?P<found>\S+)"),
+     lambda i, m, f: (f"entry {i} gives the key's attributes as {_JSON_KINDS.get(m['found'], m['found'])}, where "
+                      "the format requires an object")),
+    (re.compile(r"^unexpected error"),
+     _literal("the verifier could not check entry {i} (an unexpected error, please report it): the log is not "
+              "shown valid")),
+]
+
+
+# ---- what was not checked ------------------------------------------------------------------
+def not_checked(what: str, *, previous: bool, openings: bool) -> list[str]:
+    """What a run of ``what`` ("export", "bundle", "proofs") leaves unchecked (docs/VERIFYING.md § 3)."""
+    out = []
+    if what == "proofs":
+        out.append("the entries themselves: no export was given, so only the checkpoint and the proofs given were "
+                   "checked")
+    if what == "bundle":
+        out.append("that no entry was left out of the bundle: only the full export shows that every entry up to "
+                   "the checkpoint's size was checked")
+    if not previous and what == "export":
+        out.append("consistency with an older checkpoint held by another party (--previous-checkpoint): one "
+                   "checkpoint alone cannot rule out a split view, two logs shown to two parties")
+    out += [
+        "witness cosignatures on the checkpoint",
+        "that statement ids are unique (the service refuses duplicates when appending)",
+        "the bodies of § 6103 statements and whether a disclosure was lawful (the rules engine's and the audit "
+        "projections' job)",
+    ]
+    if not openings:
+        out.append("the openings of the salted commitments (names, TINs, addresses): they are in the sealed store, "
+                   "not in the files checked")
+    out.append("the retirement of old checkpoint keys: a checkpoint key the log once named stays acceptable as trust "
+               "root")
+    return out
+
+
+# ---- what a result means ----------------------------------------------------------------
+def meaning(exit_status: int, index: int | None, what: str = "export", committed: int | None = None,
+            uncommitted: int | None = None) -> str:
+    """What a result means, in the words of docs/VERIFYING.md, "What to say in court".
+
+    ``what`` is what was verified: "export", "bundle", or "proofs" (a checkpoint and proofs alone).
+    """
+    if exit_status == 0:
+        if what == "proofs":
+            return ("Every check that was run holds: the checkpoint is signed by the trust root, and each proof given "
+                    "verifies against it. No entry was checked but the one an inclusion proof names.")
+        if what == "bundle":
+            return (f"Every check holds: each entry of the bundle is in the log of {committed} entries that the "
+                    "checkpoint commits to, unchanged, and was signed by the people it names with keys the log gave "
+                    "them at that point. A bundle cannot show that no entry was left out of it; the full export can.")
+        text = (f"Every check holds: the export is exactly the log of {committed} entries that the checkpoint commits "
+                "to. Nothing in it was changed, removed, inserted or reordered, and every statement in it was signed "
+                "by the people it names, with keys the log gave them at that point.")
+        if uncommitted:
+            text += (f" The last {uncommitted} entries are verified the same way but not yet committed to by the "
+                     "checkpoint; a later checkpoint must cover them.")
+        return text
+    if exit_status == 1 and index is not None:
+        return (f"The files are not an intact copy of the log the checkpoint commits to. The verification stopped at "
+                f"the first entry that fails, entry {index}, for the reason given; the entries before it passed the "
+                "checks made entry by entry.")
+    if exit_status == 1:
+        return ("The files do not hold together: the checkpoint, the export and the proofs given are not shown to be "
+                "the same log, for the reason given.")
+    return ("The verification could not be run: an argument is wrong, or a file is missing, unreadable or of the "
+            "wrong kind. Nothing is said about the log.")
+
+
+# ------------------------------ ledger/diagnosis.py -----------------------------------------
+# What the files say about a failure, and what kind of file a file is.
+#
+# When a check fails, the verifier has a technical reason; ledger.plain turns it into plain
+# words, and some of those words need more than the reason: whether a missing index appears
+# later in the export (moved, not deleted), whether a signature that does not verify could
+# have been made by any Ed25519 key at all, whether the next entry still links to the entry
+# as it is. These functions find that out from the bytes, after the failure (never on the
+# path of a verification that holds). Pure: they read what they are given, no files.
+
+# The order of Ed25519's prime-order group: a signature's S is reduced modulo it.
+ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
+SNIFF_BYTES = 65_536
+DECODED_HEADER = "# Disclosure Ledger export, decoded for reading"
+# A line's "index" member, read without parsing the line (base64 holds no quote).
+_LINE_INDEX_RE = re.compile(rb'"index":(0|[1-9][0-9]{0,15})[,}]')
+_SEQUENCE_RE = re.compile(r"^export line index out of sequence \(expected (\d+), found (\d+)\)")
+_SIGNATURE_RE = re.compile(r"^signature by (\S+) \(([0-9a-f]{8})\) does not verify")
+_CHECKPOINT_SIGNATURE_RE = re.compile(r"^(?:previous checkpoint|checkpoint): signature by (\S+) \(([0-9a-f]{8})\)")
+_VKEY_RE = re.compile(r"[!-*,-~]+\+[0-9a-f]{8}\+[A-Za-z0-9+/]+={0,2}\Z")
+_TREE_SIZE_TEXT_RE = re.compile(r"[0-9]{1,19}\Z")
+# At most this many indices between an expected and a found one are checked one by one.
+_GAP_LIMIT = 10_000
+
+KeyLookup = Callable[[str, int, Statement], "VerifierKey | None"]
+
+
+def impossible_signature(signature: bytes) -> bool:
+    """True when no Ed25519 signer can have made ``signature`` (R || S), whatever the message.
+
+    A signer's R is a multiple of the base point (a point of the prime-order group, never
+    the identity) and its S is reduced modulo the group's order: a signature whose S is not
+    reduced, or whose R is not such a point, was damaged or altered after signing.
+    """
+    if len(signature) != 64:
+        return True
+    if int.from_bytes(signature[32:], "little") >= ED25519_ORDER:
+        return True
+    return not nacl.bindings.crypto_core_ed25519_is_valid_point(signature[:32])
+
+
+def line_index(line: bytes) -> int | None:
+    """The index an export line (or a bundle's entries.jsonl line) claims, or None."""
+    match = _LINE_INDEX_RE.search(line, max(0, line.rfind(b'"index":')))
+    return int(match[1]) if match else None
+
+
+def line_entry(line: bytes) -> bytes | None:
+    """The entry bytes an export line carries, or None when the line cannot be decoded."""
+    try:
+        value = json.loads(line)
+        return b64decode(value["entry_b64"])
+    except (ValueError, TypeError, KeyError, LedgerError):
+        return None
+
+
+def trust_keys(trust: TrustState) -> KeyLookup:
+    """Find a signer's key by name and key ID: in the log's trust state, or, for a key that
+    signs its own registration or the ledger's rotation, in the statement's body."""
+
+    def find(name: str, key_id: int, stmt: Statement) -> VerifierKey | None:
+        candidates = [record.key for record in trust.keys.get(name, [])]
+        for field_name in ("vkey", "statement_vkey"):
+            text = stmt.body.get(field_name)
+            if isinstance(text, str):
+                with contextlib.suppress(LedgerError):
+                    candidates.append(parse_vkey(text))
+        return next((k for k in candidates if k.name == name and k.key_id == key_id), None)
+
+    return find
+
+
+def diagnose(index: int | None, reason: str, lines: Iterable[bytes], keys: KeyLookup | None = None) -> Facts:
+    """The facts ledger.plain needs about a failure of entry ``index``, from the export's lines."""
+    sequence = _SEQUENCE_RE.match(reason)
+    if sequence is not None:
+        return sequence_facts(lines, int(sequence[1]), int(sequence[2]))
+    signature = _SIGNATURE_RE.match(reason)
+    if signature is not None and index is not None:
+        return signature_facts(lines, index, signature[1], int(signature[2], 16), keys)
+    return Facts()
+
+
+def sequence_facts(lines: Iterable[bytes], expected: int, found: int) -> Facts:
+    """Where the indices around an out-of-sequence line appear in the export."""
+    facts = Facts()
+    gap = range(expected, found) if 1 < found - expected <= _GAP_LIMIT else None
+    gap_seen = False
+    for position, line in enumerate(lines):
+        index = line_index(line)
+        if index is None:
+            continue
+        if index == expected and facts.expected_at is None:
+            facts.expected_at = position
+        if index == found and facts.found_first_at is None:
+            facts.found_first_at = position
+        if position == found:
+            facts.found_position_holds = index
+        if gap is not None and index in gap:
+            gap_seen = True
+    facts.gap_absent = gap is not None and not gap_seen
+    return facts
+
+
+def signature_facts(
+    lines: Iterable[bytes], index: int, name: str, key_id: int, keys: KeyLookup | None = None
+) -> Facts:
+    """What entry ``index``, its other signatures and the entry after it say about a bad signature."""
+    facts = Facts()
+    data = following = None
+    for line in lines:
+        found = line_index(line)
+        if found == index and data is None:
+            data = line_entry(line)
+        elif found == index + 1 and data is not None:
+            following = line_entry(line)
+            break
+    if data is None:
+        return facts
+    try:
+        stmt = parse_statement(parse_entry(data).statement)
+    except LedgerError:
+        return facts
+    message = stmt.note.text.encode("utf-8")
+    others = []
+    for sig in stmt.note.signatures:
+        if sig.name == name and sig.key_id == key_id:
+            facts.impossible_signature = impossible_signature(sig.signature)
+        else:
+            others.append(sig)
+    if others and keys is not None:
+        verified = []
+        for sig in others:
+            key = keys(sig.name, sig.key_id, stmt)
+            if key is None:
+                break
+            try:
+                key.verify(message, sig.signature)
+                verified.append(True)
+            except LedgerError:
+                verified.append(False)
+        if len(verified) == len(others):
+            facts.others_verify = all(verified)
+    if following is not None:
+        with contextlib.suppress(LedgerError):
+            facts.next_links = parse_entry_fields(following)[1] == leaf_hash(data).hex()
+    return facts
+
+
+def checkpoint_facts(reason: str, data: bytes) -> Facts:
+    """Whether a checkpoint's signature that does not verify could have been made by any key."""
+    facts = Facts()
+    match = _CHECKPOINT_SIGNATURE_RE.match(reason)
+    if match is None:
+        return facts
+    try:
+        note = parse_note(data)
+    except LedgerError:
+        return facts
+    for sig in note.signatures:
+        if sig.name == match[1] and sig.key_id == int(match[2], 16):
+            facts.impossible_signature = impossible_signature(sig.signature)
+    return facts
+
+
+# ---- kinds of file ------------------------------------------------------------------------
+def file_kind(head: bytes) -> str | None:
+    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.plain.KIND_NAMES
+    key, or None when it looks like none of them (it is then read as what it was given as)."""
+    if not head:
+        return "empty"
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    first, _, rest = head.partition(b"\n")
+    first = first.rstrip(b"\r")
+    if first.startswith(b"{"):
+        return _json_kind(first, more=bool(rest.strip()))
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if text.startswith(DECODED_HEADER):
+        return "decoded"
+    lines = text.replace("\r\n", "\n").split("\n")
+    if text.startswith("PRIVATE+KEY+"):
+        return "signer-key"
+    if _VKEY_RE.match(lines[0]) and not any(line.strip() for line in lines[1:]):
+        return "vkey"
+    if len(lines) >= 3 and lines[0] and " " not in lines[0] and _TREE_SIZE_TEXT_RE.match(lines[1]):
+        return "checkpoint"
+    return None
+
+
+def _json_kind(first: bytes, more: bool) -> str | None:
+    try:
+        value: Any = json.loads(first)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):  # a line too long to sniff whole, or not JSON
+        if b'"entry_b64"' in first:
+            return "export" if more else "export-line"
+        if b'"prev"' in first and b'"statement"' in first:
+            return "entry"
+        return None
+    keys = set(value)
+    if {"entry_b64", "index"} <= keys:
+        return "export" if more else "export-line"
+    if {"index", "prev", "recorded_at", "statement"} <= keys:
+        return "entry"
+    if {"old_size", "new_size", "old_root", "new_root", "path"} <= keys:
+        return "consistency-proof"
+    if {"index", "tree_size", "leaf_hash", "root", "path"} <= keys:
+        return "inclusion-proof"
+    if keys == {"index", "path", "tree_size"}:
+        return "bundle-proofs"
+    if {"commitment", "opening"} <= keys:
+        return "bundle-openings"
+    form = value.get("format")
+    if isinstance(form, str) and form.startswith("dl-bundle/"):
+        return "bundle-json"
+    if isinstance(form, str) and form.startswith("dl-verification-report/"):
+        return "report"
+    if {"body", "signers", "type"} <= keys:
+        return "statement"
+    return None
+
+
+def folder_kind(names: Iterable[str]) -> str:
+    """A folder holding bundle.json is an evidence bundle."""
+    return "bundle" if "bundle.json" in set(names) else "folder"
+
+
+def checkpoint_damage(data: bytes) -> tuple[str, int | None, str | None] | None:
+    """How a checkpoint file was changed outside its signed text: (a ledger.plain.DAMAGE key,
+    the line number, the line), or None.
+
+    Such a change (an editor's line endings or byte order mark, a line added after the
+    signatures) says nothing about the log: the file is not the one the ledger wrote.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return "bom", None, None
+    if b"\r\n" in data:
+        return "crlf", None, None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    split = text.find("\n\n")
+    if split < 0:
+        return None
+    block = text[split + 2 :].split("\n")
+    signed = [n for n, line in enumerate(block) if line.startswith(SIG_PREFIX)]
+    if not signed:
+        return None
+    trailing = block[signed[-1] + 1 :]
+    if trailing == [""]:
+        return None
+    if not trailing:
+        return "no-final-newline", None, None
+    return "extra-line", text[: split + 2].count("\n") + signed[-1] + 2, trailing[0]
+
+
+# ------------------------------ ledger/readable.py ------------------------------------------
+# An entry and its statement decoded for a person to read.
+#
+# The export is base64 that nobody can read; ``verify_ledger.py --show INDEX`` and
+# ``disclosure-ledger export --decoded`` print what an entry says instead: when it was
+# recorded, what kind of statement it holds, who signed it with which key, and its body.
+# Nothing is looked up: names, TINs and addresses appear in the log only as salted
+# commitments (64 hex digits), and so they appear here; no opening is ever shown. What is
+# shown is what the file holds, not what a verification established.
+
+DECODED_NOTE = (
+    "# A reading aid, not evidence: the export is the evidence, and verify_ledger.py checks it.\n"
+    "# Names, TINs, addresses and case numbers appear only as salted commitments (64 hex digits);\n"
+    "# this file holds no openings. Signatures are listed, not checked here.\n"
+)
+_INLINE = 100  # a list of plain values is written on one line up to this width
+
+
+def decode_entry(data: bytes) -> dict[str, Any]:
+    """What entry ``data`` says, as plain JSON values; raises LedgerError if it cannot be read."""
+    entry = parse_entry(data)
+    shown: dict[str, Any] = {
+        "index": entry.index,
+        "recorded_at": entry.recorded_at,
+        "prev": entry.prev,
+        "leaf_hash": entry.leaf_hash.hex(),
+        "statement_sha256": hashlib.sha256(entry.statement.encode("utf-8")).hexdigest(),
+    }
+    try:
+        stmt = parse_statement(entry.statement)
+    except LedgerError as e:
+        shown["unreadable_statement"] = str(e)
+        shown["statement_text"] = entry.statement
+        return shown
+    shown.update(
+        type=stmt.type,
+        id=stmt.id,
+        signers=stmt.signers,
+        issued_at=stmt.envelope["issued_at"],
+        not_after=stmt.envelope["not_after"],
+        signatures=[{"name": s.name, "key_id": f"{s.key_id:08x}"} for s in stmt.note.signatures],
+        body=stmt.body,
+    )
+    return shown
+
+
+def describe_entry(data: bytes) -> str:
+    """Entry ``data`` as text for a person; raises LedgerError if it cannot be read."""
+    shown = decode_entry(data)
+    out = [f"entry {shown['index']}"]
+    if "unreadable_statement" in shown:
+        out += [
+            f"  recorded at:   {shown['recorded_at']}",
+            f"  statement:     cannot be read ({shown['unreadable_statement']})",
+            f"  its text:      {json.dumps(shown['statement_text'])}",
+        ]
+    else:
+        signatures = ", ".join(f"{s['name']} (key {s['key_id']})" for s in shown["signatures"])
+        out += [
+            f"  type:          {shown['type']}",
+            f"  id:            {_scalar(shown['id'])}",
+            f"  recorded at:   {shown['recorded_at']}",
+            f"  issued at:     {shown['issued_at']}",
+            f"  valid until:   {shown['not_after']}",
+            f"  signers:       {', '.join(shown['signers'])}",
+            f"  signatures:    {signatures}",
+        ]
+    out += [
+        f"  leaf hash:     {shown['leaf_hash']}",
+        f"  links to:      {shown['prev']}",
+        f"  statement SHA-256: {shown['statement_sha256']}",
+    ]
+    if "body" in shown:
+        out.append("  body:" + ("" if shown["body"] else " (empty)"))
+        out += _outline(shown["body"], "    ")
+    return "\n".join(out) + "\n"
+
+
+def decoded_export(lines: Iterable[bytes]) -> Iterator[str]:
+    """The decoded companion of an export: a header, then each line's entry as describe_entry says."""
+    yield DECODED_HEADER + "\n" + DECODED_NOTE
+    for position, line in enumerate(lines):
+        yield "\n" + describe_line(line, position)
+
+
+def describe_line(line: bytes, position: int) -> str:
+    """One export line for a person, or why it cannot be decoded."""
+    data = line_entry(line)
+    if data is not None:
+        try:
+            return describe_entry(data)
+        except LedgerError as e:
+            return f"line {position + 1}: an entry that cannot be read ({e})\n"
+    index = line_index(line)
+    claimed = f" (it claims to be entry {index})" if index is not None else ""
+    return f"line {position + 1}: not an export line that can be decoded{claimed}\n"
+
+
+def _scalar(value: Any) -> str:
+    """A plain value on one line: a string bare unless it could be read as something else, JSON otherwise."""
+    if isinstance(value, str):
+        bare = value.isprintable() and value == value.strip() and ": " not in value
+        if bare and value[:1] not in ("", "[", "{", '"', "-", "#") and not _looks_like_json(value):
+            return value
+        return json.dumps(value, ensure_ascii=not value.isprintable())
+    return json.dumps(value)
+
+
+def _looks_like_json(text: str) -> bool:
+    """A string that reads as a JSON number, true, false or null if printed bare."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _outline(value: Any, pad: str) -> list[str]:
+    """Nested objects and lists as indented ``key: value`` lines."""
+    out = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, (dict, list)) and item:
+                inline = _inline_list(item)
+                out += [f"{pad}{key}: {inline}"] if inline else [f"{pad}{key}:", *_outline(item, pad + "  ")]
+            else:
+                out.append(f"{pad}{key}: {_scalar(item) if not isinstance(item, (dict, list)) else json.dumps(item)}")
+    elif isinstance(value, list):
+        for item in value:
+            if isinstance(item, (dict, list)) and item:
+                inline = _inline_list(item)
+                if inline:
+                    out.append(f"{pad}- {inline}")
+                    continue
+                nested = _outline(item, pad + "  ")
+                out += [f"{pad}- {nested[0].lstrip()}", *nested[1:]]
+            else:
+                out.append(f"{pad}- {_scalar(item) if not isinstance(item, (dict, list)) else json.dumps(item)}")
+    return out
+
+
+def _inline_list(value: Any) -> str | None:
+    if not isinstance(value, list) or any(isinstance(v, (dict, list)) for v in value):
+        return None
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= _INLINE and all(not isinstance(v, str) or v.isprintable() for v in value) else None
+
+
+# ------------------------------ ledger/verify_report.py -------------------------------------
+# The verifier's report: what it printed, and what ``--report FILE`` leaves for a declaration.
+#
+# One Report collects what a run found. It is printed as text or JSON on stdout, and
+# written with ``--report`` as a JSON and a text file that an expert can attach to a
+# declaration: the files checked with their SHA-256, the trust root and policy used, the
+# verifier's own SHA-256 and version, the checks run (and those not run), the result and
+# the exit status, in plain words. Everything but the ``run`` section (when, how long, on
+# how many processes) is the same on a second run over the same files with the same
+# arguments.
+
+REPORT_FORMAT = "dl-verification-report/v1"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+STATUS = {EXIT_OK: "VERIFIED", EXIT_FAILED: "FAILED", EXIT_USAGE: "NOT RUN (usage error)"}
+
+
+@dataclass
+class FileRecord:
+    """One file the verifier read: its role, the path as given, its size and SHA-256."""
+
+    role: str
+    path: str
+    size: int
+    sha256: str
+
+
+@dataclass
+class Report:
+    """Everything the verifier found, printed as text or JSON."""
+
+    exit: int = EXIT_OK
+    index: int | None = None
+    reason: str | None = None
+    message: str | None = None
+    trust_root: str | None = None
+    trust_root_source: str | None = None
+    origin: str | None = None
+    checkpoint_size: int | None = None
+    checkpoint_root: str | None = None
+    size: int | None = None
+    signatures: int = 0
+    uncommitted: int | None = None
+    root: str | None = None
+    checks: list[tuple[str, str]] = field(default_factory=list)
+    what: str = "export"  # what was verified: "export", "bundle" or "proofs" (no export)
+    stage: str = "arguments"  # the check under way: the one that failed, if one does
+    notes: list[str] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+    files: list[FileRecord] = field(default_factory=list)
+    log_policy: dict[str, Any] | None = None
+    log_policy_sha256: str | None = None
+    verifier: dict[str, str] = field(default_factory=dict)
+    command: list[str] = field(default_factory=list)
+    run: dict[str, Any] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit == EXIT_OK
+
+    def passed(self, name: str, detail: str) -> None:
+        self.checks.append((name, detail))
+
+    def fail(self, exit_status: int, index: int | None, reason: str, message: str) -> None:
+        self.exit, self.index, self.reason, self.message = exit_status, index, reason, message
+
+    def meaning(self) -> str:
+        return meaning(self.exit, self.index, self.what, self.checkpoint_size, self.uncommitted)
+
+    # ---- stdout ------------------------------------------------------------------------
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "exit": self.exit,
+            "index": self.index,
+            "message": self.message,
+            "reason": self.reason,
+            "trust_root": self.trust_root,
+            "origin": self.origin,
+            "checkpoint_size": self.checkpoint_size,
+            "checkpoint_root": self.checkpoint_root,
+            "size": self.size,
+            "signatures": self.signatures,
+            "uncommitted": self.uncommitted,
+            "root": self.root,
+            "checks": [{"check": n, "detail": d} for n, d in self.checks],
+            "notes": list(self.notes),
+            "elapsed_seconds": round(self.elapsed, 3),
+        }
+
+    def as_text(self) -> str:
+        out = ["Disclosure Ledger verification"]
+        out += [f"  ok    {name:<12} {detail}" for name, detail in self.checks]
+        out += [f"  note: {note}" for note in self.notes]
+        if self.ok:
+            if self.uncommitted:
+                out.append(
+                    f"  note: the last {self.uncommitted} entries of the export are verified but not yet "
+                    "committed to by the checkpoint; a later checkpoint must cover them"
+                )
+            out.append("RESULT: OK (exit 0)")
+        elif self.exit == EXIT_USAGE:
+            out.append(f"RESULT: NOT VERIFIED, usage error: {self.message} (exit 2)")
+        else:
+            where = f"at entry {self.index}" if self.index is not None else "(not about one entry)"
+            out.append(f"  FAIL  {self.stage:<12} {self.message}")
+            if self.reason != self.message:
+                out.append(f"        {'':<12} detail: {self.reason}")
+            out.append(f"RESULT: FAILED {where}: {self.message} (exit 1)")
+        return "\n".join(out) + "\n"
+
+    # ---- the report for a declaration ----------------------------------------------------
+    def record(self) -> dict[str, Any]:
+        """The ``--report`` JSON."""
+        checks: list[dict[str, str | None]] = [{"check": n, "result": "passed", "detail": d} for n, d in self.checks]
+        if self.exit == EXIT_FAILED:
+            checks.append({"check": self.stage, "result": "failed", "detail": self.message})
+        return {
+            "format": REPORT_FORMAT,
+            "result": {
+                "status": STATUS[self.exit],
+                "exit": self.exit,
+                "index": self.index,
+                "message": self.message,
+                "reason": self.reason,
+                "meaning": self.meaning(),
+            },
+            "verifier": dict(self.verifier),
+            "command": list(self.command),
+            "files": [vars(f).copy() for f in self.files],
+            "trust_root": {"vkey": self.trust_root, "source": self.trust_root_source},
+            "policy": {
+                "log_policy": self.log_policy,
+                "log_policy_sha256": self.log_policy_sha256,
+                "witness_policy": None,
+            },
+            "checkpoint": {"origin": self.origin, "size": self.checkpoint_size, "root": self.checkpoint_root},
+            "log": {"entries": self.size, "signatures": self.signatures, "uncommitted": self.uncommitted,
+                    "root": self.root},
+            "checks": checks,
+            "not_checked": list(self.not_checked),
+            "notes": list(self.notes),
+            "run": dict(self.run, elapsed_seconds=round(self.elapsed, 3)),
+        }
+
+    def record_text(self) -> str:
+        """The ``--report`` text: the same facts as ``record``, laid out for a person."""
+        r = self.record()
+        res, ver = r["result"], r["verifier"]
+        out = [
+            "DISCLOSURE LEDGER VERIFICATION REPORT",
+            f"(format {REPORT_FORMAT}; the JSON report beside this file holds the same facts)",
+            "",
+            f"RESULT: {res['status']} (exit status {res['exit']})",
+        ]
+        if res["exit"] != EXIT_OK:
+            where = f"entry {res['index']}" if res["index"] is not None else "not about one entry"
+            out += [f"  what failed:  {res['message']}", f"  where:        {where}", f"  detail:       {res['reason']}"]
+        out += ["", *_wrap(res["meaning"], "  "), "", "VERIFIER"]
+        out += [f"  {k + ':':<14}{v}" for k, v in ver.items()]
+        command = " ".join(_quote(a) for a in [ver.get("file", "verify_ledger.py"), *r["command"]])
+        out += [f"  {'command:':<14}{command}", "", "FILES CHECKED"]
+        if not r["files"]:
+            out.append("  (none could be read)")
+        for f in r["files"]:
+            out += [f"  {f['role']}: {f['path']}", f"    {f['size']} bytes, SHA-256 {f['sha256']}"]
+        out += ["", "TRUST ROOT AND POLICY"]
+        tr = r["trust_root"]
+        out.append(f"  trust root:   {tr['vkey'] or '(none: not reached)'}")
+        if tr["source"]:
+            out.append(f"  taken from:   {tr['source']}")
+        pol = r["policy"]
+        if pol["log_policy"] is not None:
+            out.append(f"  the log's signing policy at the checkpoint (SHA-256 of its RFC 8785 form "
+                       f"{pol['log_policy_sha256']}):")
+            out += [f"    {t}: {', '.join(roles)}" for t, roles in pol["log_policy"].items()]
+        else:
+            out.append("  the log's signing policy: not reached")
+        out.append("  witness policy: none (witness cosignatures were not checked)")
+        cp, log = r["checkpoint"], r["log"]
+        if cp["origin"] is not None:
+            out += ["", "CHECKPOINT", f"  origin:       {cp['origin']}", f"  size:         {cp['size']} entries",
+                    f"  root:         {cp['root']}"]
+        if res["exit"] == EXIT_FAILED and res["index"] is not None and log["entries"] is not None:
+            out += ["", "LOG AS VERIFIED", f"  entries 0 to {res['index'] - 1} passed the checks made entry by "
+                    f"entry; entry {res['index']} failed" if res["index"] else "  entry 0 failed"]
+        elif log["entries"] is not None:
+            out += ["", "LOG AS VERIFIED", f"  entries:      {log['entries']}", f"  signatures:   {log['signatures']}"]
+            if log["uncommitted"] is not None:
+                out.append(f"  uncommitted:  {log['uncommitted']} (verified, not yet committed to by the checkpoint)")
+            if log["root"] is not None:
+                out.append(f"  root:         {log['root']}")
+        out += ["", "CHECKS RUN"]
+        out += [f"  {c['result']:<7} {c['check']}: {c['detail']}" for c in r["checks"]] or ["  (none)"]
+        out += ["", "NOT CHECKED"] + [f"  - {n}" for n in r["not_checked"]]
+        if r["notes"]:
+            out += ["", "NOTES"] + [f"  - {n}" for n in r["notes"]]
+        run = r["run"]
+        out += ["", "RUN (differs from run to run)"] + [f"  {k + ':':<17}{v}" for k, v in run.items()]
+        return "\n".join(out) + "\n"
+
+
+def _quote(arg: str) -> str:
+    return arg if arg and all(c.isalnum() or c in "-_./=+:@" for c in arg) else "'" + arg.replace("'", "'\\''") + "'"
+
+
+def _wrap(text: str, pad: str, width: int = 96) -> list[str]:
+    lines, line = [], pad
+    for word in text.split():
+        if len(line) + len(word) + 1 > width and line.strip():
+            lines.append(line.rstrip())
+            line = pad
+        line += word + " "
+    return [*lines, line.rstrip()]
+
+
+# ------------------------------ scripts/_verifier_export.py ---------------------------------
+# Streaming an export through every entry check: the part of the court's verifier that reads
+# export.jsonl, in a pool of processes (docs/VERIFYING.md, step 4).
+#
+# This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
+# integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+
 # An entry is at most 65,535 bytes, so its export line (base64 plus framing) is under 87,500.
 MAX_LINE_BYTES = 100_000
 DEFAULT_CHUNK = 1000
@@ -2735,15 +3792,19 @@ DEFAULT_CHUNK = 1000
 _LINE_HEAD = b'{"entry_b64":"'
 _LINE_MID = b'","index":'
 _LINE_TAIL_RE = re.compile(rb"(0|[1-9][0-9]{0,15})\}\n\Z")
-_HASH_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
 
 
 class CheckFailed(Exception):
-    """Something in the export, checkpoint or proofs does not hold (exit 1)."""
+    """Something in the export, checkpoint or proofs does not hold (exit 1).
 
-    def __init__(self, reason: str, index: int | None = None) -> None:
+    ``reason`` is technical; ``facts`` are what ledger.diagnosis found in the files, for
+    ledger.plain to say it plainly.
+    """
+
+    def __init__(self, reason: str, index: int | None = None, facts: Facts | None = None) -> None:
         self.reason = reason
         self.index = index
+        self.facts = facts
         super().__init__(reason)
 
 
@@ -2789,6 +3850,10 @@ def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
         raise VerificationError("export line does not end with LF (the file ends inside a line)", position)
     if line == b"\n":
         raise VerificationError("blank line in the export", position)
+    if line.endswith(b"\r\n"):
+        raise VerificationError("export line ends with CR LF (a Windows line ending)", position)
+    if position == 0 and line.startswith(b"\xef\xbb\xbf"):
+        raise VerificationError("export line starts with a byte order mark (BOM)", position)
     try:
         value = parse_canonical(line[:-1])
     except LedgerError as e:
@@ -2864,72 +3929,6 @@ class _InlinePool:
         pass
 
 
-# ---- the report ---------------------------------------------------------------------
-@dataclass
-class Report:
-    """Everything the verifier found, printed as text or JSON."""
-
-    exit: int = EXIT_OK
-    index: int | None = None
-    reason: str | None = None
-    trust_root: str | None = None
-    origin: str | None = None
-    checkpoint_size: int | None = None
-    checkpoint_root: str | None = None
-    size: int | None = None
-    signatures: int = 0
-    uncommitted: int | None = None
-    root: str | None = None
-    checks: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    elapsed: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.exit == EXIT_OK
-
-    def passed(self, name: str, detail: str) -> None:
-        self.checks.append((name, detail))
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "exit": self.exit,
-            "index": self.index,
-            "reason": self.reason,
-            "trust_root": self.trust_root,
-            "origin": self.origin,
-            "checkpoint_size": self.checkpoint_size,
-            "checkpoint_root": self.checkpoint_root,
-            "size": self.size,
-            "signatures": self.signatures,
-            "uncommitted": self.uncommitted,
-            "root": self.root,
-            "checks": [{"check": n, "detail": d} for n, d in self.checks],
-            "notes": list(self.notes),
-            "elapsed_seconds": round(self.elapsed, 3),
-        }
-
-    def as_text(self) -> str:
-        out = ["Disclosure Ledger verification"]
-        out += [f"  ok    {name:<12} {detail}" for name, detail in self.checks]
-        out += [f"  note: {note}" for note in self.notes]
-        if self.ok:
-            if self.uncommitted:
-                out.append(
-                    f"  note: the last {self.uncommitted} entries of the export are verified but not yet "
-                    "committed to by the checkpoint; a later checkpoint must cover them"
-                )
-            out.append("RESULT: OK (exit 0)")
-        elif self.exit == EXIT_USAGE:
-            out.append(f"RESULT: NOT VERIFIED, usage error: {self.reason} (exit 2)")
-        else:
-            where = f"at entry {self.index}" if self.index is not None else "(not about one entry)"
-            out.append(f"  FAIL  {where}: {self.reason}")
-            out.append(f"RESULT: FAILED {where}: {self.reason} (exit 1)")
-        return "\n".join(out) + "\n"
-
-
 # ---- progress on stderr -------------------------------------------------------------
 class _Progress:
     """tqdm when it is installed, else a plain counter; both on stderr."""
@@ -2975,75 +3974,6 @@ class _Progress:
             sys.stderr.flush()
 
 
-# ---- reading inputs -----------------------------------------------------------------
-def _read(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as e:
-        raise UsageError(f"cannot read {what} {path!r}: {e.strerror or e}") from None
-
-
-def _trust_root(value: str) -> VerifierKey:
-    text = value
-    if os.path.isfile(value):
-        try:
-            text = _read(value, "trust root file").decode("utf-8").strip()
-        except UnicodeDecodeError:
-            raise UsageError(f"trust root file {value!r} is not UTF-8 text") from None
-    try:
-        return parse_vkey(text)
-    except LedgerError as e:
-        raise UsageError(f"--vkey is neither a verifier key nor a file holding one: {e}") from None
-
-
-def _open_checkpoint(data: bytes, keys: list[VerifierKey], what: str) -> SignedCheckpoint:
-    try:
-        return open_checkpoint(data, keys[0]) if len(keys) == 1 else open_with_any(data, keys)
-    except LedgerError as e:
-        raise CheckFailed(f"{what}: {e}") from None
-
-
-def _hex32(value: Any, where: str) -> bytes:
-    if not isinstance(value, str) or not _HASH_HEX_RE.match(value):
-        raise CheckFailed(f"{where}: expected 64 lowercase hex digits, found {str(value)[:80]!r}")
-    return bytes.fromhex(value)
-
-
-def _size(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SAFE_INTEGER:
-        raise CheckFailed(f"{where}: expected a non-negative integer, found {value!r}")
-    return value
-
-
-def _proof_file(path: str, what: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    data = _read(path, what)
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CheckFailed(f"{what} is not JSON: {e}") from None
-    if not isinstance(value, dict) or not set(keys) <= set(value):
-        raise CheckFailed(f"{what} must be an object with {', '.join(keys)}")
-    path_value = value["path"]
-    if not isinstance(path_value, list):
-        raise CheckFailed(f"{what}: path must be a list of hashes")
-    value["path"] = [_hex32(h, f"{what} path[{i}]") for i, h in enumerate(path_value)]
-    return value
-
-
-def _entry_file(path: str) -> bytes:
-    """Raw entry bytes (``disclosure-ledger entry`` output, one trailing LF allowed) or an export line."""
-    data = _read(path, "entry file")
-    if data.startswith(b'{"entry_b64":'):
-        try:
-            value = parse_canonical(data.removesuffix(b"\n"))
-            if not isinstance(value, dict) or not isinstance(value.get("entry_b64"), str):
-                raise CheckFailed("entry file: an export line needs a string entry_b64")
-            return b64decode(value["entry_b64"])
-        except LedgerError as e:
-            raise CheckFailed(f"entry file: not an export line: {e}") from None
-    return data.removesuffix(b"\n")
-
 
 # ---- the export ---------------------------------------------------------------------
 @dataclass
@@ -3054,12 +3984,17 @@ class ExportResult:
     signatures: int
     roots: dict[int, bytes]  # root at each size of interest
     checkpoint_keys: dict[int, list[VerifierKey]]  # the log's checkpoint keys at those sizes
+    policies: dict[int, dict[str, tuple[str, ...]]]  # the log's signing policy at those sizes
     origin: str | None
     failure: tuple[int, str] | None
+    trust: TrustState  # as it stood after the last entry admitted (ledger.diagnosis finds keys there)
 
 
-def _lines(f: IO[bytes], chunk: int) -> Iterator[tuple[list[bytes], int]]:
-    """Chunks of export lines and their byte count; a line is cut at MAX_LINE_BYTES."""
+def _lines(f: IO[bytes], chunk: int, digest: Any = None) -> Iterator[tuple[list[bytes], int]]:
+    """Chunks of export lines and their byte count; a line is cut at MAX_LINE_BYTES.
+
+    With ``digest`` (a hashlib object), every byte read is hashed, in order.
+    """
     while True:
         lines = []
         nbytes = 0
@@ -3071,22 +4006,28 @@ def _lines(f: IO[bytes], chunk: int) -> Iterator[tuple[list[bytes], int]]:
             nbytes += len(line)
         if not lines:
             return
+        if digest is not None:
+            for line in lines:
+                digest.update(line)
         yield lines, nbytes
 
 
 def verify_export(
-    path: str, marks: set[int], workers: int, chunk: int, progress: _Progress
+    path: str, marks: set[int], workers: int, chunk: int, progress: _Progress, digest: Any = None
 ) -> ExportResult:
     """Stream the export through every entry check; stop at the first failing entry.
 
     Parsing (stateless) and Ed25519 checks run in a process pool; the chain, time and
-    trust checks, which depend on every earlier entry, run here, in index order.
+    trust checks, which depend on every earlier entry, run here, in index order. With
+    ``digest`` (a hashlib object) the whole file is hashed: the bytes checked as they are
+    read, then any after a failure.
     """
     verifier = LogVerifier(defer_signatures=True)
     roots: dict[int, bytes] = {}
     keys_at: dict[int, list[VerifierKey]] = {}
+    policies: dict[int, dict[str, tuple[str, ...]]] = {}
     if 0 in marks:
-        roots[0], keys_at[0] = EMPTY_ROOT, []
+        roots[0], keys_at[0], policies[0] = EMPTY_ROOT, [], {}
     signatures = 0
     failures: list[tuple[int, str]] = []
     pool: Any = _InlinePool()
@@ -3117,6 +4058,7 @@ def verify_export(
                 if verifier.size in marks:
                     roots[verifier.size] = verifier.root()
                     keys_at[verifier.size] = list(verifier.trust.checkpoint_keys)
+                    policies[verifier.size] = dict(verifier.trust.policy)
         except VerificationError as e:
             failures.append((e.index if e.index is not None else verifier.size, _reason(e)))
         except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
@@ -3138,7 +4080,7 @@ def verify_export(
     try:
         going = True
         position = 0
-        for lines, nbytes in _lines(f, chunk):
+        for lines, nbytes in _lines(f, chunk, digest):
             parsing.append((pool.submit(parse_chunk, position, lines), nbytes))
             position += len(lines)
             if len(parsing) >= depth:
@@ -3149,6 +4091,9 @@ def verify_export(
             going = admit(*parsing.popleft())
         while checking:  # every entry admitted so far is signature-checked before we report
             collect(checking.popleft())
+        if digest is not None:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
     finally:
         gc.set_threshold(*gc_state)
         pool.shutdown(wait=True, cancel_futures=True)  # chunks after a failure are not looked at
@@ -3158,181 +4103,169 @@ def verify_export(
         signatures=signatures,
         roots=roots,
         checkpoint_keys=keys_at,
+        policies=policies,
         origin=verifier.trust.origin,
         failure=min(failures) if failures else None,
+        trust=verifier.trust,
     )
 
 
-# ---- the whole verification ---------------------------------------------------------
-def _parser() -> argparse.ArgumentParser:
-    p = _ArgumentParser(
-        prog="verify_ledger.py",
-        description="Verify a Disclosure Ledger export, checkpoint and proofs offline (exit 0 = all hold).",
-        epilog="Exit status: 0 every check holds; 1 a check fails; 2 usage error or unreadable file.",
-    )
-    p.add_argument("--vkey", help="trust root: the checkpoint verifier key, or a file holding it")
-    p.add_argument("--checkpoint", metavar="FILE", help="signed checkpoint (C2SP tlog-checkpoint)")
-    p.add_argument("--export", metavar="FILE", help="export (JSON Lines); optional when checking proofs only")
-    p.add_argument("--previous-checkpoint", metavar="FILE", help="an older checkpoint to check consistency with")
-    p.add_argument("--consistency-proof", metavar="FILE", help="consistency proof old -> checkpoint (JSON)")
-    p.add_argument("--inclusion-proof", metavar="FILE", help="inclusion proof of one entry (JSON)")
-    p.add_argument("--entry", metavar="FILE", help="that entry: raw entry bytes, or its export line")
-    p.add_argument("--bundle", metavar="DIR", help="an evidence bundle (disclosure-ledger bundle) to verify")
-    p.add_argument("--openings", action="store_true", help="with --bundle: check the bundle's openings too")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--workers", type=int, default=_cpu_count(), help="processes to use (default: all cores)")
-    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help=argparse.SUPPRESS)
-    bar = p.add_mutually_exclusive_group()
-    bar.add_argument("--progress", action="store_true", default=None, help="progress on stderr (default: on a tty)")
-    bar.add_argument("--no-progress", action="store_false", dest="progress")
-    return p
+# ------------------------------ scripts/_verifier_checks.py ---------------------------------
+# Reading the verifier's inputs, and the checks of the checkpoint and proofs against each other
+# and against what the export established (docs/VERIFYING.md § 5.2, § 5.6).
+#
+# This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
+# integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+
+_HASH_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
 
 
-class _ArgumentParser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # report usage errors as exit 2, without SystemExit
-        raise UsageError(message)
+# ---- reading inputs -----------------------------------------------------------------
+class Inputs:
+    """The verifier's files: each read once and listed in the report with its size and SHA-256,
+    and refused (exit 2, saying what it looks like) when it is of another kind than the option
+    it was given with, or was changed outside what is signed (an editor's line endings)."""
 
+    def __init__(self, report: Report) -> None:
+        self.report = report
 
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+    def read(self, path: str, role: str, flag: str, kinds: tuple[str, ...]) -> bytes:
+        """The bytes of ``path`` given as ``flag``, which must be one of ``kinds`` (or unrecognised)."""
+        self.refuse_folder(path, flag, kinds[0])
+        data = _read(path, role)
+        self.expect(path, flag, file_kind(data[:SNIFF_BYTES]), kinds)
+        self.note(role, path, len(data), hashlib.sha256(data).hexdigest())
+        return data
 
+    def read_named(self, path: str, role: str) -> bytes:
+        """The bytes of a file named by its place (an evidence bundle's), listed in the report."""
+        data = _read(path, role)
+        self.note(role, path, len(data), hashlib.sha256(data).hexdigest())
+        return data
 
-def _check_arguments(args: argparse.Namespace) -> None:
-    if args.bundle is not None:
-        others = ("checkpoint", "export", "previous_checkpoint", "consistency_proof", "inclusion_proof", "entry")
-        given = [f"--{n.replace('_', '-')}" for n in others if getattr(args, n) is not None]
-        if given:
-            raise UsageError(f"--bundle holds its own checkpoint and proofs: {', '.join(given)} cannot go with it")
-        return
-    if args.openings:
-        raise UsageError("--openings goes with --bundle")
-    if args.vkey is None:
-        raise UsageError("--vkey is required: the ledger's published trust root (or a file holding it)")
-    if args.checkpoint is None:
-        raise UsageError("--checkpoint is required (or --bundle)")
-    if args.export is None and args.inclusion_proof is None and args.consistency_proof is None:
-        raise UsageError("--export is required (unless only --inclusion-proof or --consistency-proof is checked)")
-    if (args.inclusion_proof is None) != (args.entry is None):
-        raise UsageError("--inclusion-proof and --entry go together")
-    if args.consistency_proof is not None and args.previous_checkpoint is None:
-        raise UsageError("--consistency-proof needs --previous-checkpoint")
-    if args.previous_checkpoint is not None and args.consistency_proof is None and args.export is None:
-        raise UsageError("--previous-checkpoint without --export needs --consistency-proof")
-    if args.workers < 1 or args.chunk_size < 1:
-        raise UsageError("--workers and --chunk-size must be at least 1")
+    def note(self, role: str, path: str, size: int, sha256: str) -> None:
+        self.report.files.append(FileRecord(role, path, size, sha256))
 
+    def refuse_folder(self, path: str, flag: str, wanted: str) -> None:
+        if os.path.isdir(path):
+            try:
+                names = os.listdir(path)
+            except OSError:
+                names = []
+            raise UsageError(wrong_kind(flag, path, folder_kind(names), wanted))
 
-def run(args: argparse.Namespace, report: Report) -> None:
-    """Every check, in the order of docs/VERIFYING.md; raise at the first that fails."""
-    _check_arguments(args)
-    if args.bundle is not None:
-        run_bundle(args, report)
-        return
-    trust_root = _trust_root(args.vkey)
-    report.trust_root = str(trust_root)
-    checkpoint_data = _read(args.checkpoint, "checkpoint")
-    previous_data = _read(args.previous_checkpoint, "previous checkpoint") if args.previous_checkpoint else None
-    for name in ("export", "consistency_proof", "inclusion_proof", "entry"):
-        path = getattr(args, name)
-        if path is not None and not os.access(path, os.R_OK):
-            raise UsageError(f"cannot read {name.replace('_', ' ')} {path!r}")
+    def expect(self, path: str, flag: str, kind: str | None, kinds: tuple[str, ...]) -> None:
+        if kind is not None and kind not in kinds:
+            raise UsageError(wrong_kind(flag, path, kind, kinds[0]))
 
-    signed = _open_checkpoint(checkpoint_data, [trust_root], "checkpoint")
-    cp = signed.checkpoint
-    report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
-    report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
-
-    previous = None
-    if previous_data is not None:
-        # An older checkpoint may carry only a checkpoint key the log has since rotated away
-        # from; the log's lineage is known once the export is read, so open it then.
-        previous_keys = [trust_root]
-        if args.export is None:
-            previous = _open_checkpoint(previous_data, previous_keys, "previous checkpoint")
-
-    if args.export is not None:
-        marks = {cp.size}
-        previous_size = _peek_size(previous_data) if previous_data is not None else None
-        if previous_size is not None:
-            marks.add(previous_size)
-        progress = _Progress(os.path.getsize(args.export), _progress_wanted(args))
+    def bundle_folder(self, path: str, flag: str = "--bundle") -> None:
+        """Refuse a --bundle that is not a folder, saying what it is."""
+        if os.path.isdir(path):
+            return
+        if not os.path.exists(path):
+            raise UsageError(f"cannot read {flag} {path!r}: there is no such folder")
         try:
-            result = verify_export(args.export, marks, args.workers, args.chunk_size, progress)
-        finally:
-            progress.close()
-        report.size, report.signatures = result.size, result.signatures
-        if result.failure is not None:
-            raise CheckFailed(result.failure[1], result.failure[0])
-        report.passed(
-            "entries",
-            f"{result.size} entries, {result.signatures} signatures: encoding, index, prev chain, times, "
-            "envelopes, signers, keys and roles under the log's policy",
-        )
-        _check_against_checkpoint(result, cp, trust_root, report)
-        if previous_data is not None:
-            lineage = result.checkpoint_keys.get(previous_size or 0, [])
-            previous = _open_checkpoint(previous_data, [trust_root, *lineage], "previous checkpoint")
-            _check_previous_against_export(previous, result, cp.size, report)
+            with open(path, "rb") as f:
+                kind = file_kind(f.read(SNIFF_BYTES))
+        except OSError:
+            kind = None
+        if kind is None:
+            raise UsageError(f"the file given as {flag} ({path}) is not {KIND_NAMES['bundle']}")
+        raise UsageError(wrong_kind(flag, path, kind, "bundle"))
 
-    if previous is not None and args.consistency_proof is not None:
-        _check_consistency(previous, signed, args.consistency_proof, report)
-    if args.inclusion_proof is not None:
-        _check_inclusion(signed, args.inclusion_proof, args.entry, report)
+    def checkpoint(self, path: str, role: str, flag: str) -> bytes:
+        data = self.read(path, role, flag, ("checkpoint",))
+        damage = checkpoint_damage(data)
+        if damage is not None:
+            raise UsageError(altered_file(flag, path, *damage))
+        return data
+
+    def export_head(self, path: str) -> None:
+        """Refuse an --export that is another kind of file (its first bytes are enough to tell)."""
+        self.refuse_folder(path, "--export", "export")
+        try:
+            with open(path, "rb") as f:
+                head = f.read(SNIFF_BYTES)
+        except OSError as e:
+            raise UsageError(f"cannot read export {path!r}: {e.strerror or e}") from None
+        kind = file_kind(head)
+        folder = os.path.dirname(os.path.abspath(path))
+        if kind in ("export", "export-line") and os.path.basename(path) == "entries.jsonl" and os.path.exists(
+            os.path.join(folder, "bundle.json")
+        ):
+            kind = "bundle-entries"
+        if kind != "empty":
+            self.expect(path, "--export", kind, ("export", "export-line"))
 
 
-BUNDLE_FILES = ("bundle.json", "checkpoint", "entries.jsonl", "proofs.jsonl")
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {path!r}: {e.strerror or e}") from None
 
 
-def run_bundle(args: argparse.Namespace, report: Report) -> None:
-    """Verify an evidence bundle: the order of docs/VERIFYING.md, "Evidence bundles"."""
-    folder = args.bundle
-    if not os.path.isdir(folder):
-        raise UsageError(f"--bundle {folder!r} is not a folder")
-
-    def optional(name: str) -> bytes | None:
-        path = os.path.join(folder, name)
-        return _read(path, f"bundle file {name}") if os.path.exists(path) else None
-
-    required = {name: _read(os.path.join(folder, name), f"bundle file {name}") for name in BUNDLE_FILES}
-    if args.vkey is not None:
-        trust_root = _trust_root(args.vkey)
+def _trust_root(value: str, inputs: Inputs) -> VerifierKey:
+    text = value
+    if os.path.isfile(value):
+        try:
+            text = inputs.read(value, "trust root", "--vkey", ("vkey",)).decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise UsageError(f"trust root file {value!r} is not UTF-8 text") from None
     else:
-        data = optional("trust_root.vkey")
-        if data is None:
-            raise UsageError("the bundle has no trust_root.vkey: pass the ledger's published key with --vkey")
-        try:
-            trust_root = parse_vkey(data.decode("utf-8").strip())
-        except (LedgerError, UnicodeDecodeError) as e:
-            raise CheckFailed(f"trust_root.vkey is not a verifier key: {e}") from None
-        report.notes.append(
-            "no --vkey given: the trust root is the bundle's own trust_root.vkey, so this shows the bundle is "
-            "consistent with itself, not that it comes from the ledger; pin the published key with --vkey"
-        )
-    report.trust_root = str(trust_root)
-    openings = optional("openings.jsonl")
-    files = BundleFiles(required["bundle.json"], required["checkpoint"], required["entries.jsonl"],
-                        required["proofs.jsonl"], optional("lines.jsonl"), openings)
+        inputs.refuse_folder(value, "--vkey", "vkey")
     try:
-        summary = verify_bundle(files, trust_root, check_openings=args.openings, passed=report.passed)
-    except BundleError as e:
-        raise CheckFailed(e.reason, e.index) from None
-    except Exception as e:  # a verifier bug or input nobody foresaw: still a report, not a traceback
-        raise CheckFailed(
-            f"unexpected error while checking the bundle ({type(e).__name__}); please report it"
-        ) from None
-    report.origin, report.checkpoint_size = summary.origin, summary.tree_size
-    report.checkpoint_root = report.root = summary.root.hex()
-    report.size, report.signatures = summary.entries, summary.signatures
-    report.notes.append(
-        f"bundle of request {summary.request}: a bundle cannot prove that no entry was left out of it "
-        "(a trust entry such as a key revocation, or a later statement about the request); the full export "
-        "proves that"
-    )
-    if openings is not None and not args.openings:
-        report.notes.append("openings.jsonl was not checked: pass --openings to check it")
+        return parse_vkey(text)
+    except LedgerError as e:
+        raise UsageError(f"--vkey is neither a verifier key nor a file holding one: {e}") from None
+
+
+def _open_checkpoint(data: bytes, keys: list[VerifierKey], what: str) -> SignedCheckpoint:
+    try:
+        return open_checkpoint(data, keys[0]) if len(keys) == 1 else open_with_any(data, keys)
+    except LedgerError as e:
+        reason = f"{what}: {e}"
+        raise CheckFailed(reason, None, checkpoint_facts(reason, data)) from None
+
+
+def _hex32(value: Any, where: str) -> bytes:
+    if not isinstance(value, str) or not _HASH_HEX_RE.match(value):
+        raise CheckFailed(f"{where}: expected 64 lowercase hex digits, found {str(value)[:80]!r}")
+    return bytes.fromhex(value)
+
+
+def _size(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise CheckFailed(f"{where}: expected a non-negative integer, found {value!r}")
+    return value
+
+
+def _proof_file(data: bytes, what: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CheckFailed(f"{what} is not JSON: {e}") from None
+    if not isinstance(value, dict) or not set(keys) <= set(value):
+        raise CheckFailed(f"{what} must be an object with {', '.join(keys)}")
+    path_value = value["path"]
+    if not isinstance(path_value, list):
+        raise CheckFailed(f"{what}: path must be a list of hashes")
+    value["path"] = [_hex32(h, f"{what} path[{i}]") for i, h in enumerate(path_value)]
+    return value
+
+
+def _entry_file(data: bytes) -> bytes:
+    """Raw entry bytes (``disclosure-ledger entry`` output, one trailing LF allowed) or an export line."""
+    if data.startswith(b'{"entry_b64":'):
+        try:
+            value = parse_canonical(data.removesuffix(b"\n"))
+            if not isinstance(value, dict) or not isinstance(value.get("entry_b64"), str):
+                raise CheckFailed("entry file: an export line needs a string entry_b64")
+            return b64decode(value["entry_b64"])
+        except LedgerError as e:
+            raise CheckFailed(f"entry file: not an export line: {e}") from None
+    return data.removesuffix(b"\n")
 
 
 def _peek_size(data: bytes) -> int | None:
@@ -3341,10 +4274,6 @@ def _peek_size(data: bytes) -> int | None:
     if len(lines) >= 2 and lines[1].isdigit() and len(lines[1]) <= 19:
         return int(lines[1])
     return None
-
-
-def _progress_wanted(args: argparse.Namespace) -> bool:
-    return bool(args.progress) if args.progress is not None else sys.stderr.isatty()
 
 
 def _check_against_checkpoint(
@@ -3397,11 +4326,11 @@ def _check_previous_against_export(
     report.passed("previous", f"previous checkpoint (size {old.size}) is a prefix of this export")
 
 
-def _check_consistency(previous: SignedCheckpoint, signed: SignedCheckpoint, path: str, report: Report) -> None:
+def _check_consistency(previous: SignedCheckpoint, signed: SignedCheckpoint, data: bytes, report: Report) -> None:
     old, new = previous.checkpoint, signed.checkpoint
     if old.origin != new.origin:
         raise CheckFailed(f"previous checkpoint: origin {old.origin!r} differs from {new.origin!r}")
-    proof = _proof_file(path, "consistency proof", ("old_size", "new_size", "old_root", "new_root", "path"))
+    proof = _proof_file(data, "consistency proof", ("old_size", "new_size", "old_root", "new_root", "path"))
     sizes = (
         _size(proof["old_size"], "consistency proof old_size"),
         _size(proof["new_size"], "consistency proof new_size"),
@@ -3419,11 +4348,11 @@ def _check_consistency(previous: SignedCheckpoint, signed: SignedCheckpoint, pat
     report.passed("consistency", f"checkpoint of size {old.size} is a prefix of the one of size {new.size}")
 
 
-def _check_inclusion(signed: SignedCheckpoint, path: str, entry_path: str, report: Report) -> None:
+def _check_inclusion(signed: SignedCheckpoint, proof_data: bytes, entry_data: bytes, report: Report) -> None:
     cp = signed.checkpoint
-    proof = _proof_file(path, "inclusion proof", ("index", "tree_size", "leaf_hash", "root", "path"))
+    proof = _proof_file(proof_data, "inclusion proof", ("index", "tree_size", "leaf_hash", "root", "path"))
     index = _size(proof["index"], "inclusion proof index")
-    data = _entry_file(entry_path)
+    data = _entry_file(entry_data)
     try:
         entry = parse_entry(data)
     except LedgerError as e:
@@ -3444,27 +4373,409 @@ def _check_inclusion(signed: SignedCheckpoint, path: str, entry_path: str, repor
     report.passed("inclusion", f"entry {index} is included in the checkpoint's tree of size {cp.size}")
 
 
+# ------------------------------ scripts/_verifier_cli.py ------------------------------------
+# The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
+#
+#     python verify_ledger.py --vkey KEY --checkpoint FILE --export FILE
+#         [--previous-checkpoint FILE [--consistency-proof FILE]]
+#         [--inclusion-proof FILE --entry FILE] [--json] [--workers N] [--report FILE]
+#     python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json] [--report FILE]
+#     python verify_ledger.py --export FILE --show INDEX|all [--json]
+#     python verify_ledger.py --bundle DIR --show INDEX|all [--json]
+#
+# Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
+# else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
+# root (a C2SP verifier key string, or a file holding it). Exit status: 0 when every
+# check holds, 1 when anything in the export, checkpoint or proofs fails (the report
+# names the first failing entry and says why in plain words), 2 for usage errors,
+# unreadable files and files of the wrong kind. ``--report FILE`` also writes FILE.json
+# and FILE.txt, a report to attach to a declaration; ``--show`` prints entries decoded
+# for a person, verifying nothing.
+#
+# This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
+# bundles it with the integrity core (ledger/*.py) into that one standalone file.
+
+# The project's version (pyproject.toml); the verifier's SHA-256, in every report, names the exact file.
+VERIFIER_VERSION = "0.1.0"
+BUNDLE_FILES = ("bundle.json", "checkpoint", "entries.jsonl", "proofs.jsonl")
+
+
+# ---- arguments ----------------------------------------------------------------------
+def _parser() -> argparse.ArgumentParser:
+    p = _ArgumentParser(
+        prog="verify_ledger.py",
+        description="Verify a Disclosure Ledger export, checkpoint and proofs offline (exit 0 = all hold).",
+        epilog="Exit status: 0 every check holds; 1 a check fails; 2 usage error, unreadable file or a file "
+        "of the wrong kind.",
+    )
+    p.add_argument("--vkey", help="trust root: the checkpoint verifier key, or a file holding it")
+    p.add_argument("--checkpoint", metavar="FILE", help="signed checkpoint (C2SP tlog-checkpoint)")
+    p.add_argument("--export", metavar="FILE", help="export (JSON Lines); optional when checking proofs only")
+    p.add_argument("--previous-checkpoint", metavar="FILE", help="an older checkpoint to check consistency with")
+    p.add_argument("--consistency-proof", metavar="FILE", help="consistency proof old -> checkpoint (JSON)")
+    p.add_argument("--inclusion-proof", metavar="FILE", help="inclusion proof of one entry (JSON)")
+    p.add_argument("--entry", metavar="FILE", help="that entry: raw entry bytes, or its export line")
+    p.add_argument("--bundle", metavar="DIR", help="an evidence bundle (disclosure-ledger bundle) to verify")
+    p.add_argument("--openings", action="store_true", help="with --bundle: check the bundle's openings too")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--report", metavar="FILE",
+                   help="also write the report for a declaration to FILE.json and FILE.txt (never overwritten)")
+    p.add_argument("--show", metavar="INDEX",
+                   help="print entry INDEX (or 'all') of --export or --bundle decoded for a person, and verify "
+                   "nothing; no openings are ever shown")
+    p.add_argument("--workers", type=int, default=_cpu_count(), help="processes to use (default: all cores)")
+    p.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK, help=argparse.SUPPRESS)
+    bar = p.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None, help="progress on stderr (default: on a tty)")
+    bar.add_argument("--no-progress", action="store_false", dest="progress")
+    return p
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # report usage errors as exit 2, without SystemExit
+        raise UsageError(message)
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    if args.show is not None:
+        _check_show_arguments(args)
+        return
+    if args.report is not None:
+        args.report_paths = _report_paths(args.report)
+    if args.bundle is not None:
+        others = ("checkpoint", "export", "previous_checkpoint", "consistency_proof", "inclusion_proof", "entry")
+        given = [f"--{n.replace('_', '-')}" for n in others if getattr(args, n) is not None]
+        if given:
+            raise UsageError(f"--bundle holds its own checkpoint and proofs: {', '.join(given)} cannot go with it")
+        return
+    if args.openings:
+        raise UsageError("--openings goes with --bundle")
+    if args.vkey is None:
+        raise UsageError("--vkey is required: the ledger's published trust root (or a file holding it)")
+    if args.checkpoint is None:
+        raise UsageError("--checkpoint is required (or --bundle)")
+    if args.export is None and args.inclusion_proof is None and args.consistency_proof is None:
+        raise UsageError("--export is required (unless only --inclusion-proof or --consistency-proof is checked)")
+    if (args.inclusion_proof is None) != (args.entry is None):
+        raise UsageError("--inclusion-proof and --entry go together")
+    if args.consistency_proof is not None and args.previous_checkpoint is None:
+        raise UsageError("--consistency-proof needs --previous-checkpoint")
+    if args.previous_checkpoint is not None and args.consistency_proof is None and args.export is None:
+        raise UsageError("--previous-checkpoint without --export needs --consistency-proof")
+    if args.workers < 1 or args.chunk_size < 1:
+        raise UsageError("--workers and --chunk-size must be at least 1")
+
+
+def _check_show_arguments(args: argparse.Namespace) -> None:
+    if (args.export is None) == (args.bundle is None):
+        raise UsageError("--show reads one file: give --export FILE or --bundle DIR")
+    verifying = ("vkey", "checkpoint", "previous_checkpoint", "consistency_proof", "inclusion_proof", "entry",
+                 "report")
+    given = [f"--{n.replace('_', '-')}" for n in verifying if getattr(args, n) is not None]
+    if given or args.openings:
+        given += ["--openings"] if args.openings else []
+        raise UsageError(f"--show only reads the file and verifies nothing: run the verification without it "
+                         f"({', '.join(given)} cannot go with --show)")
+    if args.show != "all" and not (args.show.isdigit() and len(args.show) <= 16):
+        raise UsageError(f"--show takes an entry's index (0, 1, ...) or 'all', not {args.show!r}")
+
+
+def _report_paths(base: str) -> tuple[str, str]:
+    """FILE.json and FILE.txt (a .json or .txt given is dropped first); refused if either exists."""
+    stem = base[: -len(".json")] if base.endswith(".json") else base[: -len(".txt")] if base.endswith(".txt") else base
+    paths = (stem + ".json", stem + ".txt")
+    for path in paths:
+        if os.path.exists(path):
+            raise UsageError(f"--report: {path} exists; reports are never overwritten, choose another name")
+    folder = os.path.dirname(os.path.abspath(paths[0]))
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--report: cannot write into {folder}")
+    return paths
+
+
+# ---- verification -------------------------------------------------------------------
+def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
+    """Every check, in the order of docs/VERIFYING.md; raise at the first that fails.
+
+    Every file but the export is read (and its kind checked) before anything is verified.
+    """
+    _check_arguments(args)
+    if args.bundle is not None:
+        report.what = "bundle"
+        report.not_checked = not_checked("bundle", previous=False, openings=args.openings)
+        run_bundle(args, report, inputs)
+        return
+    report.what = "export" if args.export is not None else "proofs"
+    report.not_checked = not_checked(report.what, previous=args.previous_checkpoint is not None, openings=False)
+    report.stage = "trust root"
+    trust_root = _trust_root(args.vkey, inputs)
+    report.trust_root, report.trust_root_source = str(trust_root), "--vkey"
+    report.stage = "checkpoint"
+    checkpoint_data = inputs.checkpoint(args.checkpoint, "checkpoint", "--checkpoint")
+    previous_data = consistency_data = inclusion_data = entry_data = None
+    if args.previous_checkpoint is not None:
+        previous_data = inputs.checkpoint(args.previous_checkpoint, "previous checkpoint", "--previous-checkpoint")
+    if args.consistency_proof is not None:
+        consistency_data = inputs.read(args.consistency_proof, "consistency proof", "--consistency-proof",
+                                       ("consistency-proof",))
+    if args.inclusion_proof is not None:
+        inclusion_data = inputs.read(args.inclusion_proof, "inclusion proof", "--inclusion-proof",
+                                     ("inclusion-proof",))
+        entry_data = inputs.read(args.entry, "entry", "--entry", ("entry", "export-line"))
+    if args.export is not None:
+        inputs.export_head(args.export)
+
+    signed = _open_checkpoint(checkpoint_data, [trust_root], "checkpoint")
+    cp = signed.checkpoint
+    report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
+    report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+
+    previous = None
+    if previous_data is not None and args.export is None:
+        # With the export, an older checkpoint may carry only a checkpoint key the log has since
+        # rotated away from; the log's lineage is known once the export is read, so open it then.
+        report.stage = "previous"
+        previous = _open_checkpoint(previous_data, [trust_root], "previous checkpoint")
+
+    if args.export is not None:
+        report.stage = "entries"
+        marks = {cp.size}
+        previous_size = _peek_size(previous_data) if previous_data is not None else None
+        if previous_size is not None:
+            marks.add(previous_size)
+        digest = hashlib.sha256() if args.report is not None else None
+        progress = _Progress(os.path.getsize(args.export), _progress_wanted(args))
+        try:
+            result = verify_export(args.export, marks, args.workers, args.chunk_size, progress, digest)
+        finally:
+            progress.close()
+        inputs.note("export", args.export, os.path.getsize(args.export), digest.hexdigest() if digest else "")
+        report.size, report.signatures = result.size, result.signatures
+        if result.failure is not None:
+            index, reason = result.failure
+            report.size = min(report.size, index)  # entries after the first failure were not all checked
+            raise CheckFailed(reason, index, _diagnose_file(args.export, index, reason, result.trust))
+        report.passed(
+            "entries",
+            f"{result.size} entries, {result.signatures} signatures: encoding, index, prev chain, times, "
+            "envelopes, signers, keys and roles under the log's policy",
+        )
+        policy = result.policies.get(cp.size)
+        if policy is not None:
+            report.log_policy = {t: list(roles) for t, roles in policy.items()}
+            report.log_policy_sha256 = hashlib.sha256(canonical_bytes(report.log_policy)).hexdigest()
+        report.stage = "log vs checkpoint"
+        _check_against_checkpoint(result, cp, trust_root, report)
+        if previous_data is not None:
+            report.stage = "previous"
+            lineage = result.checkpoint_keys.get(previous_size or 0, [])
+            previous = _open_checkpoint(previous_data, [trust_root, *lineage], "previous checkpoint")
+            _check_previous_against_export(previous, result, cp.size, report)
+
+    if previous is not None and consistency_data is not None:
+        report.stage = "consistency"
+        _check_consistency(previous, signed, consistency_data, report)
+    if inclusion_data is not None and entry_data is not None:
+        report.stage = "inclusion"
+        _check_inclusion(signed, inclusion_data, entry_data, report)
+
+
+def _diagnose_file(path: str, index: int | None, reason: str, trust: Any = None) -> Facts:
+    """ledger.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
+    try:
+        with open(path, "rb") as f:
+            return diagnose(index, reason, f, trust_keys(trust) if trust is not None else None)
+    except Exception:  # the facts only sharpen the words: the failure stands without them
+        return Facts()
+
+
+def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
+    """Verify an evidence bundle: the order of docs/VERIFYING.md, "Evidence bundles"."""
+    folder = args.bundle
+    inputs.bundle_folder(folder)
+
+    def read(name: str) -> bytes:
+        return inputs.read_named(os.path.join(folder, name), f"bundle file {name}")
+
+    def optional(name: str) -> bytes | None:
+        return read(name) if os.path.exists(os.path.join(folder, name)) else None
+
+    required = {name: read(name) for name in BUNDLE_FILES}
+    if args.vkey is not None:
+        trust_root = _trust_root(args.vkey, inputs)
+        report.trust_root_source = "--vkey"
+    else:
+        data = optional("trust_root.vkey")
+        if data is None:
+            raise UsageError("the bundle has no trust_root.vkey: pass the ledger's published key with --vkey")
+        try:
+            trust_root = parse_vkey(data.decode("utf-8").strip())
+        except (LedgerError, UnicodeDecodeError) as e:
+            raise CheckFailed(f"trust_root.vkey is not a verifier key: {e}") from None
+        report.trust_root_source = "the bundle's own trust_root.vkey (not pinned with --vkey)"
+        report.notes.append(
+            "no --vkey given: the trust root is the bundle's own trust_root.vkey, so this shows the bundle is "
+            "consistent with itself, not that it comes from the ledger; pin the published key with --vkey"
+        )
+    report.trust_root = str(trust_root)
+    openings = optional("openings.jsonl")
+    files = BundleFiles(required["bundle.json"], required["checkpoint"], required["entries.jsonl"],
+                        required["proofs.jsonl"], optional("lines.jsonl"), openings)
+    report.stage = "bundle"
+    try:
+        summary = verify_bundle(files, trust_root, check_openings=args.openings, passed=report.passed)
+    except BundleError as e:
+        lines = required["entries.jsonl"].splitlines(keepends=True)
+        raise CheckFailed(e.reason, e.index, diagnose(e.index, e.reason, lines)) from None
+    except Exception as e:  # a verifier bug or input nobody foresaw: still a report, not a traceback
+        raise CheckFailed(
+            f"unexpected error while checking the bundle ({type(e).__name__}); please report it"
+        ) from None
+    report.origin, report.checkpoint_size = summary.origin, summary.tree_size
+    report.checkpoint_root = report.root = summary.root.hex()
+    report.size, report.signatures = summary.entries, summary.signatures
+    report.notes.append(
+        f"bundle of request {summary.request}: a bundle cannot prove that no entry was left out of it "
+        "(a trust entry such as a key revocation, or a later statement about the request); the full export "
+        "proves that"
+    )
+    if openings is not None and not args.openings:
+        report.notes.append("openings.jsonl was not checked: pass --openings to check it")
+
+
+def _progress_wanted(args: argparse.Namespace) -> bool:
+    return bool(args.progress) if args.progress is not None else sys.stderr.isatty()
+
+
+# ---- --show -------------------------------------------------------------------------
+def show(args: argparse.Namespace) -> int:
+    """Print entries of an export or a bundle decoded for a person (0), or say why one cannot be (1)."""
+    if args.bundle is not None:
+        Inputs(Report()).bundle_folder(args.bundle)
+        path, flag = os.path.join(args.bundle, "entries.jsonl"), "--bundle"
+        if not os.path.isfile(path):
+            raise UsageError(f"--bundle {args.bundle!r} holds no entries.jsonl: give a bundle's folder")
+    else:
+        path, flag = args.export, "--export"
+        Inputs(Report()).export_head(path)
+    try:
+        with open(path, "rb") as f:
+            return _show_all(f, args.json) if args.show == "all" else _show_one(f, int(args.show), args.json, flag)
+    except OSError as e:
+        raise UsageError(f"cannot read {path!r}: {e.strerror or e}") from None
+
+
+def _show_all(lines: Iterable[bytes], as_json: bool) -> int:
+    status = EXIT_OK
+    if not as_json:
+        for text in decoded_export(lines):
+            sys.stdout.write(text)
+            status = EXIT_FAILED if text.startswith("\nline ") else status
+        return status
+    for position, line in enumerate(lines):
+        data = line_entry(line)
+        try:
+            if data is None:
+                raise LedgerError("not an export line that can be decoded")
+            value: dict[str, Any] = decode_entry(data)
+        except LedgerError as e:
+            value, status = {"line": position + 1, "error": str(e)}, EXIT_FAILED
+        print(json.dumps(value, ensure_ascii=False))
+    return status
+
+
+def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> int:
+    at_position = chosen = None
+    count = 0
+    for position, line in enumerate(lines):
+        count += 1
+        if position == wanted:
+            at_position = (position, line)
+        if line_index(line) == wanted:
+            chosen = (position, line)
+            break
+    chosen = chosen or at_position
+    if chosen is None:
+        raise UsageError(f"the file given as {flag} holds no entry {wanted} ({count} lines)")
+    position, line = chosen
+    data = line_entry(line)
+    try:
+        if data is None:
+            raise LedgerError("not an export line that can be decoded")
+        shown = decode_entry(data)
+        text = describe_entry(data)
+    except LedgerError:
+        sys.stdout.write(describe_line(line, position))
+        return EXIT_FAILED
+    if as_json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(DECODED_HEADER + "\n" + DECODED_NOTE + "\n" + text)
+    return EXIT_OK
+
+
+# ---- the report for a declaration ----------------------------------------------------
+def _verifier_facts() -> dict[str, str]:
+    try:
+        with open(__file__, "rb") as f:
+            sha256 = hashlib.sha256(f.read()).hexdigest()
+    except OSError:  # pragma: no cover - the file that runs can be read
+        sha256 = "unknown"
+    return {"file": os.path.basename(__file__), "version": VERIFIER_VERSION, "sha256": sha256,
+            "python": platform.python_version(), "pynacl": str(getattr(nacl, "__version__", "unknown"))}
+
+
+def _write_report(paths: tuple[str, str], report: Report) -> None:
+    report.verifier = _verifier_facts()
+    record = json.dumps(report.record(), indent=2, ensure_ascii=False) + "\n"
+    for path, text in zip(paths, (record, report.record_text()), strict=True):
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(text)
+
+
+# ---- main ---------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
     """Run the verifier; return the exit status (0 holds, 1 fails, 2 usage)."""
     started = time.monotonic()
-    report = Report()
-    as_json = "--json" in (sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    report = Report(command=list(argv))
+    report.run = {"started_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "platform": platform.platform()}
+    as_json = "--json" in argv
+    args = None
     try:
         args = _parser().parse_args(argv)
-        run(args, report)
+        if args.show is not None:
+            _check_arguments(args)
+            return show(args)
+        report.run["workers"] = args.workers
+        run(args, report, Inputs(report))
     except SystemExit as e:  # --help
         return int(e.code or 0) if not isinstance(e.code, str) else EXIT_USAGE
     except UsageError as e:
-        report.exit, report.reason = EXIT_USAGE, str(e)
-        if not as_json:
-            print(f"verify_ledger.py: error: {e}", file=sys.stderr)
+        report.fail(EXIT_USAGE, None, str(e), str(e))
     except CheckFailed as e:
-        report.exit, report.index, report.reason = EXIT_FAILED, e.index, e.reason
+        report.fail(EXIT_FAILED, e.index, e.reason, explain(e.index, e.reason, e.facts))
     report.elapsed = time.monotonic() - started
-    if as_json:
+    if report.exit == EXIT_USAGE and not as_json:
+        print(f"verify_ledger.py: error: {report.message}", file=sys.stderr)
+    elif as_json:
         print(json.dumps(report.as_json(), indent=2))
     else:
         print(report.as_text(), end="")
+    paths = getattr(args, "report_paths", None)
+    if paths is not None:
+        try:
+            _write_report(paths, report)
+        except OSError as e:
+            print(f"verify_ledger.py: error: the report could not be written: {e}", file=sys.stderr)
+            return report.exit if report.exit != EXIT_OK else EXIT_USAGE
     return report.exit
 
 

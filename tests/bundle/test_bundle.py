@@ -407,7 +407,7 @@ def test_malformed_files_fail_with_a_reason(copy: Any, name: str, content: bytes
 def test_usage_errors(tmp_path: Path, bundle_dir: Path) -> None:
     """Not a folder, a missing file, --bundle with --checkpoint, --openings without --bundle: exit 2."""
     for args, message in (
-        (["--bundle", str(tmp_path / "none")], "is not a folder"),
+        (["--bundle", str(tmp_path / "none")], "there is no such folder"),
         (["--bundle", str(tmp_path)], "cannot read bundle file bundle.json"),
         (["--bundle", str(bundle_dir), "--checkpoint", "x"], "--checkpoint cannot go with it"),
         (["--openings", "--vkey", "x", "--checkpoint", "y", "--export", "z"], "--openings goes with --bundle"),

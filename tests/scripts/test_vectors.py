@@ -23,6 +23,7 @@ def _check(d: Path, code: int, report: dict[str, object]) -> None:
     assert report["index"] == want["index"], report
     if want["reason_contains"] is not None:
         assert want["reason_contains"] in str(report["reason"]), report
+    assert report["message"] == want["message"], report
 
 
 def test_there_is_a_happy_path_and_at_least_25_tampered_vectors() -> None:
@@ -85,10 +86,22 @@ def test_uncommitted_entries_are_verified_and_reported() -> None:
 
 
 def test_failure_report_names_the_entry() -> None:
-    """A failing vector's text report names the first failing entry and its reason."""
+    """A failing vector's text report names the first failing entry, says why plainly, and keeps the detail."""
     code, out, _ = run(vector_args(ROOT / "tests" / "vectors" / "verify" / "signed-after-revocation"))
     assert code == 1
-    assert "RESULT: FAILED at entry 10: trust.revoked_key" in out
+    message = "entry 10 is signed by tigta.gov/agent-0007, whose key had been revoked before it"
+    assert f"RESULT: FAILED at entry 10: {message} (exit 1)" in out
+    assert "detail: trust.revoked_key: the key of tigta.gov/agent-0007 was revoked before entry 10" in out
+
+
+def test_every_failing_vector_has_a_plain_message_of_its_own() -> None:
+    """No vector falls through to the generic wording; every message names what failed, not a code."""
+    for d in TAMPERED:
+        message = expected(d)["message"]
+        assert message and "fails a check" not in message, d.name
+        assert "trust." not in message and "RFC 8785 encoding of" not in message, d.name
+        if expected(d)["index"] is not None:
+            assert "entr" in message or "line" in message or "file" in message, d.name
 
 
 def test_vectors_are_what_the_generator_writes() -> None:

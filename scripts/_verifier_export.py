@@ -1,0 +1,357 @@
+"""Streaming an export through every entry check: the part of the court's verifier that reads
+export.jsonl, in a pool of processes (docs/VERIFYING.md, step 4).
+
+This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
+integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import IO, Any
+
+from ledger.b64 import b64decode
+from ledger.canonical import parse_canonical
+from ledger.errors import LedgerError, VerificationError
+from ledger.keys import VerifierKey
+from ledger.merkle import EMPTY_ROOT
+from ledger.plain import Facts
+from ledger.trust import TrustState
+from ledger.verify import EntryRecord, LogVerifier, check_deferred, entry_record
+
+# An entry is at most 65,535 bytes, so its export line (base64 plus framing) is under 87,500.
+MAX_LINE_BYTES = 100_000
+DEFAULT_CHUNK = 1000
+# An export line is JCS of {"entry_b64": ..., "index": ...} + LF. A line that is exactly
+# _LINE_HEAD + canonical base64 + _LINE_MID + decimal + "}\n" is canonical (base64 needs no
+# JSON escaping); any other line takes the slow path through parse_canonical, which
+# refuses it or accepts it with the same result.
+_LINE_HEAD = b'{"entry_b64":"'
+_LINE_MID = b'","index":'
+_LINE_TAIL_RE = re.compile(rb"(0|[1-9][0-9]{0,15})\}\n\Z")
+
+
+class CheckFailed(Exception):
+    """Something in the export, checkpoint or proofs does not hold (exit 1).
+
+    ``reason`` is technical; ``facts`` are what ledger.diagnosis found in the files, for
+    ledger.plain to say it plainly.
+    """
+
+    def __init__(self, reason: str, index: int | None = None, facts: Facts | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        self.facts = facts
+        super().__init__(reason)
+
+
+class UsageError(Exception):
+    """Bad arguments or an unreadable file (exit 2)."""
+
+
+def _reason(error: VerificationError) -> str:
+    """A VerificationError's message without its 'entry N: ' prefix (the index is reported apart)."""
+    text = str(error)
+    prefix = f"entry {error.index}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _unexpected(error: Exception) -> str:
+    return f"unexpected error while checking this entry ({type(error).__name__}: {error}); please report it"
+
+
+# ---- export lines (contract point 12) -----------------------------------------------
+def parse_export_line(line: bytes, position: int) -> bytes:
+    """Return the entry bytes of export line ``position``; raise VerificationError naming it."""
+    mid = line.rfind(_LINE_MID)
+    tail = _LINE_TAIL_RE.match(line, mid + len(_LINE_MID)) if mid > 0 and line.startswith(_LINE_HEAD) else None
+    if tail is not None and int(tail[1]) == position:
+        try:
+            return b64decode(line[len(_LINE_HEAD) : mid].decode("ascii"))
+        except (LedgerError, UnicodeDecodeError):
+            pass  # the slow path says what is wrong
+    b64_text, index = _parse_odd_line(line, position)
+    if index != position:
+        raise VerificationError("export line index out of sequence", position, position, index)
+    try:
+        return b64decode(b64_text)
+    except LedgerError as e:
+        raise VerificationError(f"export line: entry_b64 is not strict base64: {e}", position) from None
+
+
+def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
+    """The slow path: a precise reason for a line the fast pattern does not match."""
+    if not line.endswith(b"\n"):
+        if len(line) >= MAX_LINE_BYTES:
+            raise VerificationError(f"export line is longer than {MAX_LINE_BYTES} bytes", position)
+        raise VerificationError("export line does not end with LF (the file ends inside a line)", position)
+    if line == b"\n":
+        raise VerificationError("blank line in the export", position)
+    if line.endswith(b"\r\n"):
+        raise VerificationError("export line ends with CR LF (a Windows line ending)", position)
+    if position == 0 and line.startswith(b"\xef\xbb\xbf"):
+        raise VerificationError("export line starts with a byte order mark (BOM)", position)
+    try:
+        value = parse_canonical(line[:-1])
+    except LedgerError as e:
+        raise VerificationError(f"export line is not canonical JSON: {e}", position) from None
+    if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise VerificationError(
+            "export line must be an object of exactly entry_b64 and index", position, None, found
+        )
+    b64_text, index = value["entry_b64"], value["index"]
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise VerificationError("export line index must be a non-negative integer", position, None, index)
+    if not isinstance(b64_text, str):
+        raise VerificationError("export line entry_b64 must be a string", position)
+    return b64_text, index
+
+
+# ---- work that any process can do ---------------------------------------------------
+# A chunk of export lines, parsed: the compact record of each entry (ledger.verify's
+# EntryRecord: plain tuples, cheap to pickle), up to the first failure and its reason.
+ParsedChunk = tuple[list[EntryRecord], tuple[int, str] | None]
+Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
+
+
+def parse_chunk(start: int, lines: list[bytes]) -> ParsedChunk:
+    """The stateless checks of export lines start, start+1, ...: stop at the first failure."""
+    records: list[EntryRecord] = []
+    append = records.append
+    position = start
+    try:
+        for line in lines:
+            append(entry_record(parse_export_line(line, position), position))
+            position += 1
+    except VerificationError as e:
+        return records, (position, _reason(e))
+    except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+        return records, (position, _unexpected(e))
+    return records, None
+
+
+def check_signatures(items: Deferred) -> tuple[int, str] | None:
+    """The Ed25519 checks of admitted entries: (index, reason) of the first failure, or None."""
+    return check_deferred(items)
+
+
+def _worker_init() -> None:
+    # Verification allocates many short-lived objects and makes no reference cycles;
+    # the default collector thresholds would spend a third of the time scanning them.
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
+
+
+class _Done:
+    """A finished task, for the single-process path (the part of Future we use)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _InlinePool:
+    """Runs tasks at once in this process (the part of ProcessPoolExecutor we use)."""
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> _Done:
+        return _Done(func(*args))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+# ---- progress on stderr -------------------------------------------------------------
+class _Progress:
+    """tqdm when it is installed, else a plain counter; both on stderr."""
+
+    def __init__(self, total_bytes: int, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.done = 0
+        self.total = total_bytes
+        self.last = 0.0
+        if not enabled:
+            return
+        try:
+            import tqdm
+
+            tqdm.tqdm.monitor_interval = 0  # no monitor thread
+            self.bar = tqdm.tqdm(total=total_bytes, unit="B", unit_scale=True, desc="verify", file=sys.stderr)
+        except ImportError:
+            self.bar = None
+
+    def update(self, nbytes: int, entries: int) -> None:
+        if not self.enabled:
+            return
+        self.done += nbytes
+        if self.bar is not None:
+            self.bar.update(nbytes)
+            self.bar.set_postfix(entries=entries, refresh=False)
+            return
+        now = time.monotonic()
+        if now - self.last >= 0.5:
+            self.last = now
+            share = 100.0 * self.done / self.total if self.total else 100.0
+            sys.stderr.write(f"\rverify: {entries} entries ({share:.0f}%)")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.close()
+        else:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+
+# ---- the export ---------------------------------------------------------------------
+@dataclass
+class ExportResult:
+    """What streaming the export established."""
+
+    size: int
+    signatures: int
+    roots: dict[int, bytes]  # root at each size of interest
+    checkpoint_keys: dict[int, list[VerifierKey]]  # the log's checkpoint keys at those sizes
+    policies: dict[int, dict[str, tuple[str, ...]]]  # the log's signing policy at those sizes
+    origin: str | None
+    failure: tuple[int, str] | None
+    trust: TrustState  # as it stood after the last entry admitted (ledger.diagnosis finds keys there)
+
+
+def _lines(f: IO[bytes], chunk: int, digest: Any = None) -> Iterator[tuple[list[bytes], int]]:
+    """Chunks of export lines and their byte count; a line is cut at MAX_LINE_BYTES.
+
+    With ``digest`` (a hashlib object), every byte read is hashed, in order.
+    """
+    while True:
+        lines = []
+        nbytes = 0
+        for _ in range(chunk):
+            line = f.readline(MAX_LINE_BYTES)
+            if not line:
+                break
+            lines.append(line)
+            nbytes += len(line)
+        if not lines:
+            return
+        if digest is not None:
+            for line in lines:
+                digest.update(line)
+        yield lines, nbytes
+
+
+def verify_export(
+    path: str, marks: set[int], workers: int, chunk: int, progress: _Progress, digest: Any = None
+) -> ExportResult:
+    """Stream the export through every entry check; stop at the first failing entry.
+
+    Parsing (stateless) and Ed25519 checks run in a process pool; the chain, time and
+    trust checks, which depend on every earlier entry, run here, in index order. With
+    ``digest`` (a hashlib object) the whole file is hashed: the bytes checked as they are
+    read, then any after a failure.
+    """
+    verifier = LogVerifier(defer_signatures=True)
+    roots: dict[int, bytes] = {}
+    keys_at: dict[int, list[VerifierKey]] = {}
+    policies: dict[int, dict[str, tuple[str, ...]]] = {}
+    if 0 in marks:
+        roots[0], keys_at[0], policies[0] = EMPTY_ROOT, [], {}
+    signatures = 0
+    failures: list[tuple[int, str]] = []
+    pool: Any = _InlinePool()
+    depth = 1
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed in finally, after the pool
+    except OSError as e:
+        raise UsageError(f"cannot read export {path!r}: {e.strerror or e}") from None
+    if workers > 1 and os.fstat(f.fileno()).st_size > 2 * chunk * 700:
+        # With fork, ProcessPoolExecutor starts every worker before any thread of its own.
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context(), initializer=_worker_init)
+        depth = 2 * workers
+    parsing: deque[tuple[Any, int]] = deque()
+    checking: deque[Any] = deque()
+
+    def collect(result: Any) -> None:
+        found = result.result()
+        if found is not None:
+            failures.append(found)
+
+    def admit(task: Any, nbytes: int) -> bool:
+        nonlocal signatures
+        parsed, parse_failure = task.result()
+        add = verifier.add_record
+        try:
+            for record in parsed:
+                add(record)
+                if verifier.size in marks:
+                    roots[verifier.size] = verifier.root()
+                    keys_at[verifier.size] = list(verifier.trust.checkpoint_keys)
+                    policies[verifier.size] = dict(verifier.trust.policy)
+        except VerificationError as e:
+            failures.append((e.index if e.index is not None else verifier.size, _reason(e)))
+        except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+            failures.append((verifier.size, _unexpected(e)))
+        if not failures and parse_failure is not None:
+            failures.append(parse_failure)
+        items = verifier.deferred.items
+        verifier.deferred.items = []
+        if items:
+            signatures += sum(len(checks) for _, _, checks in items)
+            checking.append(pool.submit(check_signatures, items))
+        while checking and (checking[0].done() or len(checking) > depth):
+            collect(checking.popleft())
+        progress.update(nbytes, verifier.size)
+        return not failures
+
+    gc_state = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 1000)
+    try:
+        going = True
+        position = 0
+        for lines, nbytes in _lines(f, chunk, digest):
+            parsing.append((pool.submit(parse_chunk, position, lines), nbytes))
+            position += len(lines)
+            if len(parsing) >= depth:
+                going = admit(*parsing.popleft())
+                if not going:
+                    break
+        while going and parsing:
+            going = admit(*parsing.popleft())
+        while checking:  # every entry admitted so far is signature-checked before we report
+            collect(checking.popleft())
+        if digest is not None:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    finally:
+        gc.set_threshold(*gc_state)
+        pool.shutdown(wait=True, cancel_futures=True)  # chunks after a failure are not looked at
+        f.close()
+    return ExportResult(
+        size=verifier.size,
+        signatures=signatures,
+        roots=roots,
+        checkpoint_keys=keys_at,
+        policies=policies,
+        origin=verifier.trust.origin,
+        failure=min(failures) if failures else None,
+        trust=verifier.trust,
+    )
+
