@@ -23,6 +23,7 @@ from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
+from ledger.readable import decoded_export
 from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
 from ledger.store.ledger import Ledger
@@ -37,6 +38,14 @@ def _progress(total: int, desc: str) -> Any:
         return tqdm(total=total, desc=desc, unit="entry", file=sys.stderr, disable=total < 10_000)
     except ImportError:  # pragma: no cover
         return None
+
+
+def _write_decoded(export: Path, out: Path) -> None:
+    """The export's readable companion, from the export file itself: what `verify_ledger.py --export
+    FILE --show all` prints, byte for byte."""
+    with open(export, "rb") as src, open(out, "w", encoding="utf-8") as dst:
+        for text in decoded_export(src):
+            dst.write(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("vkey", help="print the checkpoint verifier key (the trust root)")
     exp = sub.add_parser("export", help="write the export (JSON Lines)")
     exp.add_argument("--out", type=Path, required=True)
+    exp.add_argument("--decoded", type=Path, nargs="?", const=True, metavar="FILE",
+                     help="also write a readable companion (default: OUT with .decoded.txt); never openings")
     prove = sub.add_parser("prove", help="inclusion and consistency proofs").add_subparsers(dest="proof", required=True)
     inc = prove.add_parser("inclusion")
     inc.add_argument("index", type=int)
@@ -266,6 +277,10 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         if bar:
             bar.close()
         print(f"exported {n} entries to {args.out}", file=sys.stderr)
+        if args.decoded is not None:
+            decoded = args.out.with_suffix(".decoded.txt") if args.decoded is True else args.decoded
+            _write_decoded(args.out, decoded)
+            print(f"wrote the decoded companion (a reading aid, not evidence) to {decoded}", file=sys.stderr)
         return 0
     if cmd == "prove":
         if args.proof == "inclusion":

@@ -150,3 +150,29 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
     code, _, err = _run(capsys, "officer", "return", second, "--reason", "again", "--key",
                         "irs.gov/disclosure/officer-0042")
     assert code == 1 and "request.returned" in err
+
+
+def test_export_decoded_is_a_readable_companion_without_openings(env, capsys):
+    """`export --decoded` writes each entry for a person beside the export: what the court's verifier prints
+    with --show all, byte for byte, and no opening (TIN, name, address, case number) anywhere in it."""
+    from ledger.readable import decoded_export
+
+    assert _run(capsys, "init", "--origin", "ledger.test.example/disclosures")[0] == 0
+    assert _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester",
+                "--attr", "agency=DHS/ICE", "--attr", "category=agency_head")[0] == 0
+    code, out, _ = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
+                        "--spec", str(_spec(env, "8 USC 1253(a)(1)")))
+    (env / "sub.json").write_text(out)
+    assert _run(capsys, "submit", str(env / "sub.json"))[0] == 0
+    export = env / "export.jsonl"
+    code, _, err = _run(capsys, "export", "--out", str(export), "--decoded")
+    assert code == 0 and "export.decoded.txt" in err
+    text = (env / "export.decoded.txt").read_text(encoding="utf-8")
+    with open(export, "rb") as f:
+        assert text == "".join(decoded_export(f))
+    assert "  type:          request" in text and "  signers:       ice.dhs.gov/director" in text
+    for secret in ("900-70-0001", "900700001", "Fictional One", "Elm St", "FICT-1", "open case"):
+        assert secret not in text
+    other = env / "companion.txt"
+    assert _run(capsys, "export", "--out", str(env / "again.jsonl"), "--decoded", str(other))[0] == 0
+    assert other.read_text(encoding="utf-8") == text
