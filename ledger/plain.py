@@ -176,6 +176,8 @@ def _signature(i: int | None, m: re.Match[str], f: Facts) -> str:
 
 
 def _signers_mismatch(i: int | None, m: re.Match[str], f: Facts) -> str | None:
+    if i is None:
+        return None
     lines, listed = _names(m["lines"]), _names(m["listed"])
     for name in sorted(set(lines)):
         if lines.count(name) > 1 and name in listed:
@@ -201,7 +203,9 @@ def _missing_tail(i: int | None, m: re.Match[str], f: Facts) -> str:
     return f"entries {have} to {want - 1} are missing: {tail}"
 
 
-def _base64(i: int | None, m: re.Match[str], f: Facts) -> str:
+def _base64(i: int | None, m: re.Match[str], f: Facts) -> str | None:
+    if i is None:
+        return None
     detail = m["detail"]
     if "padding bits" in detail:
         how = "its padding bits were altered (it decodes to the same bytes, but is not the ledger's encoding)"
@@ -217,14 +221,24 @@ def _prev_broken(i: int) -> str:
             f"(entry {i - 1} was changed, or entries were removed, inserted or re-linked)")
 
 
-def _role(i: int | None, m: re.Match[str], f: Facts) -> str:
+def _role(i: int | None, m: re.Match[str], f: Facts) -> str | None:
+    if i is None:
+        return None
     roles = _listing(_names(m["roles"]))
     return (f"entry {i} is a {m['type']} statement signed by {m['name']}, whose roles ({roles}) the log's policy "
             f"does not allow to sign it (it needs: {_listing(_names(m['needs']))})")
 
 
-def _literal(text: str) -> Callable[[int | None, re.Match[str], Facts], str]:
-    return lambda i, m, f: text.format(i=i, lineno=(i or 0) + 1, line=_ordinal_line(i or 0), **m.groupdict())
+def _literal(text: str) -> Callable[[int | None, re.Match[str], Facts], str | None]:
+    """A fixed sentence; one about an entry says nothing when the failure names none."""
+    about_entry = any(f"{{{name}}}" in text for name in ("i", "lineno", "line"))
+
+    def say(i: int | None, m: re.Match[str], f: Facts) -> str | None:
+        if about_entry and i is None:
+            return None
+        return text.format(i=i, lineno=(i or 0) + 1, line=_ordinal_line(i or 0), **m.groupdict())
+
+    return say
 
 
 _RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts], str | None]]] = [
@@ -293,10 +307,10 @@ _RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts],
               "different logs")),
     (re.compile(r"^previous checkpoint: checkpoint verifies with none of the keys"),
      _literal("the previous checkpoint is signed by none of the log's checkpoint keys")),
-    (re.compile(r"^prev does not link to the previous entry"), lambda i, m, f: _prev_broken(i or 0)),
+    (re.compile(r"^prev does not link to the previous entry"), lambda i, m, f: None if i is None else _prev_broken(i)),
     (re.compile(r"^recorded_at decreases \(expected '>= (?P<before>[^']*)', found '(?P<at>[^']*)'\)"),
-     lambda i, m, f: (f"entry {i} is recorded at {m['at']}, earlier than entry {(i or 1) - 1} ({m['before']}): "
-                      "recording times never go back")),
+     lambda i, m, f: None if i is None else (f"entry {i} is recorded at {m['at']}, earlier than entry {i - 1} "
+                                             f"({m['before']}): recording times never go back")),
     (re.compile(r"^the export ends after (?P<have>\d+) entries but the checkpoint commits to (?P<want>\d+)"),
      _missing_tail),
     (re.compile(r"^trust\.unknown_key: no key is registered for (?P<name>\S+) at entry"),
@@ -371,8 +385,9 @@ _RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts],
      _literal("the {what} is not a well-formed signed checkpoint: {detail}")),
     (re.compile(r"^(?P<where>key_registration|genesis administrator): attributes must be an object, found "
                 r"(?P<found>\S+)"),
-     lambda i, m, f: (f"entry {i} gives the key's attributes as {_JSON_KINDS.get(m['found'], m['found'])}, where "
-                      "the format requires an object")),
+     lambda i, m, f: None if i is None else (f"entry {i} gives the key's attributes as "
+                                             f"{_JSON_KINDS.get(m['found'], m['found'])}, where the format requires "
+                                             "an object")),
     (re.compile(r"^unexpected error"),
      _literal("the verifier could not check entry {i} (an unexpected error, please report it): the log is not "
               "shown valid")),

@@ -372,8 +372,11 @@ def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> 
             raise LedgerError("not an export line that can be decoded")
         shown = decode_entry(data)
         text = describe_entry(data)
-    except LedgerError:
-        sys.stdout.write(describe_line(line, position))
+    except LedgerError as e:
+        if as_json:
+            print(json.dumps({"line": position + 1, "error": str(e)}, ensure_ascii=False))
+        else:
+            sys.stdout.write(describe_line(line, position))
         return EXIT_FAILED
     if as_json:
         print(json.dumps(shown, ensure_ascii=False, indent=2))

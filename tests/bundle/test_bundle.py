@@ -7,6 +7,7 @@ fails with its exact reason; no committed value ever appears in a report.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import subprocess
 import sys
@@ -170,6 +171,36 @@ def test_good_bundle_verifies_with_the_generated_script(bundle_dir: Path) -> Non
     assert code == 0, report
     assert [c["check"] for c in report["checks"]] == ["checkpoint", "inclusion", "signatures", "bulk", "lines",
                                                       "openings"]
+
+
+def test_a_bundle_report_lists_its_files_and_never_an_opening(bundle_dir: Path, tmp_path: Path) -> None:
+    """--report on a bundle: every file read with its SHA-256 (openings.jsonl's too, by hash only), the trust
+    root pinned, what a bundle cannot show among what was not checked; no committed value in either file."""
+    vkey = (bundle_dir / "trust_root.vkey").read_text().strip()
+    code, _, _ = run_verifier(["--bundle", str(bundle_dir), "--openings", "--vkey", vkey,
+                               "--report", str(tmp_path / "r1")])
+    report = json.loads((tmp_path / "r1.json").read_text())
+    assert code == 0 and report["result"]["status"] == "VERIFIED"
+    listed = {Path(f["path"]).name: f["sha256"] for f in report["files"]}
+    for name in ("bundle.json", "checkpoint", "entries.jsonl", "proofs.jsonl", "lines.jsonl", "openings.jsonl"):
+        assert listed[name] == hashlib.sha256((bundle_dir / name).read_bytes()).hexdigest()
+    assert report["trust_root"] == {"vkey": vkey, "source": "--vkey"}
+    assert any("left out of the bundle" in n for n in report["not_checked"])
+    assert "each entry of the bundle is in the log" in report["result"]["meaning"]
+    assert_no_values((tmp_path / "r1.json").read_text() + (tmp_path / "r1.txt").read_text())
+
+
+def test_show_reads_a_bundled_entry(bundle_dir: Path) -> None:
+    """--bundle DIR --show INDEX decodes a bundled entry: commitments as they are, no opening."""
+    import contextlib
+    import io
+
+    index = json.loads((bundle_dir / "bundle.json").read_text())["entries"][-1]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = verify_ledger.main(["--bundle", str(bundle_dir), "--show", str(index)])
+    assert code == 0 and f"\nentry {index}\n" in out.getvalue()
+    assert_no_values(out.getvalue())
 
 
 def test_without_vkey_the_report_says_whose_key_it_used(bundle_dir: Path) -> None:

@@ -8,11 +8,14 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from verifier_helpers import ROOT, VECTORS, run, run_json, vector_args
 
 from ledger.diagnosis import (
     ED25519_ORDER,
     checkpoint_damage,
+    diagnose,
     file_kind,
     impossible_signature,
     line_index,
@@ -20,6 +23,7 @@ from ledger.diagnosis import (
 )
 from ledger.keys import SignerKey
 from ledger.plain import Facts, explain
+from ledger.readable import decoded_export
 
 USAGE = ROOT / "tests" / "vectors" / "usage"
 USAGE_VECTORS = sorted(p for p in USAGE.iterdir() if p.is_dir())
@@ -206,3 +210,25 @@ def test_an_empty_export_is_every_entry_missing(tmp_path: Path) -> None:
 
 def test_facts_default_to_unknown() -> None:
     assert Facts() == Facts(None, None, None, False, False, None, None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(index=st.none() | st.integers(0, 10**6), reason=st.text(max_size=200))
+def test_explain_never_fails_and_never_says_entry_none(index: int | None, reason: str) -> None:
+    """Any reason, with or without an entry: a message, and never 'entry None'."""
+    message = explain(index, reason)
+    assert isinstance(message, str)
+    assert "entry None" not in message
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.binary(max_size=120), max_size=8), index=st.integers(0, 9))
+def test_the_readers_of_damaged_files_never_fail(lines: list[bytes], index: int) -> None:
+    """Whatever the bytes: a kind (or none), facts, a decoded text; never an exception."""
+    data = b"\n".join(lines)
+    file_kind(data)
+    checkpoint_damage(data)
+    for reason in (f"export line index out of sequence (expected {index}, found {index + 1})",
+                   f"signature by a.example/k (0000000{index}) does not verify"):
+        assert isinstance(diagnose(index, reason, data.splitlines(keepends=True)), Facts)
+    assert "".join(decoded_export(data.splitlines(keepends=True))).startswith("# Disclosure Ledger export")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import tomllib
 from pathlib import Path
@@ -116,7 +115,9 @@ def test_report_paths() -> None:
 
 
 @pytest.mark.parametrize("sample", ["verified", "failed"])
-def test_the_sample_reports_in_the_docs_are_what_the_verifier_writes(tmp_path: Path, sample: str) -> None:
+def test_the_sample_reports_in_the_docs_are_what_the_verifier_writes(
+    tmp_path: Path, sample: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """docs/VERIFYING.md shows a report of the happy-path vector and of entry-3-bit-flip: those are exactly
     what the verifier writes today, but for the verifier's hash, paths and the run section."""
     doc = (ROOT / "docs" / "VERIFYING.md").read_text()
@@ -127,13 +128,8 @@ def test_the_sample_reports_in_the_docs_are_what_the_verifier_writes(tmp_path: P
     d.mkdir()
     for f in (VECTORS / name).iterdir():
         (d / f.name).write_bytes(f.read_bytes())
-    cwd = os.getcwd()
-    os.chdir(d)
-    try:
-        run(["--vkey", "vkey.txt", "--checkpoint", "checkpoint.txt", "--export", "export.jsonl",
-             "--report", "report"])
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(d)
+    run(["--vkey", "vkey.txt", "--checkpoint", "checkpoint.txt", "--export", "export.jsonl", "--report", "report"])
     written = (d / "report.txt").read_text()
     assert _mask(match[1]) == _mask(written)
 

@@ -76,6 +76,8 @@ def test_show_of_a_line_that_cannot_be_decoded_says_so() -> None:
     assert out == "line 4: not an export line that can be decoded (it claims to be entry 3)\n"
     code, out, _ = run(["--export", str(VECTORS / "base64-with-junk" / "export.jsonl"), "--show", "all"])
     assert code == 1 and "line 4: not an export line" in out
+    code, out, _ = run(["--export", str(VECTORS / "base64-with-junk" / "export.jsonl"), "--show", "3", "--json"])
+    assert code == 1 and json.loads(out) == {"line": 4, "error": "not an export line that can be decoded"}
 
 
 def test_show_finds_an_entry_by_its_index_when_lines_moved() -> None:
