@@ -185,7 +185,7 @@ def checkpoint_facts(reason: str, data: bytes) -> Facts:
 
 # ---- kinds of file ------------------------------------------------------------------------
 def file_kind(head: bytes) -> str | None:
-    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.plain.KIND_NAMES
+    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.plain_files.KIND_NAMES
     key, or None when it looks like none of them (it is then read as what it was given as)."""
     if not head:
         return "empty"
@@ -250,7 +250,7 @@ def folder_kind(names: Iterable[str]) -> str:
 
 
 def checkpoint_damage(data: bytes) -> tuple[str, int | None, str | None] | None:
-    """How a checkpoint file was changed outside its signed text: (a ledger.plain.DAMAGE key,
+    """How a checkpoint file was changed outside its signed text: (a ledger.plain_files.DAMAGE key,
     the line number, the line), or None.
 
     Such a change (an editor's line endings or byte order mark, a line added after the

@@ -23,7 +23,7 @@ from ledger.entry import parse_entry
 from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, parse_vkey
 from ledger.merkle import leaf_hash
-from ledger.plain import KIND_NAMES, altered_file, wrong_kind
+from ledger.plain_files import KIND_NAMES, altered_file, wrong_kind
 from ledger.proofs import verify_consistency, verify_inclusion
 from ledger.verify_report import FileRecord, Report
 

@@ -29,7 +29,6 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,15 +44,15 @@ from _verifier_checks import (
     _trust_root,
 )
 from _verifier_export import DEFAULT_CHUNK, CheckFailed, UsageError, _Progress, verify_export
+from _verifier_show import show
 
 from ledger.bundle_check import verify_bundle
 from ledger.bundle_format import BundleError, BundleFiles
 from ledger.canonical import canonical_bytes
-from ledger.diagnosis import DECODED_HEADER, diagnose, line_entry, line_index, trust_keys
+from ledger.diagnosis import diagnose, trust_keys
 from ledger.errors import LedgerError
 from ledger.keys import parse_vkey
 from ledger.plain import Facts, explain, not_checked
-from ledger.readable import DECODED_NOTE, decode_entry, decoded_export, describe_entry, describe_line
 from ledger.verify_report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 
 # The project's version (pyproject.toml); the verifier's SHA-256, in every report, names the exact file.
@@ -313,76 +312,6 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
 
 def _progress_wanted(args: argparse.Namespace) -> bool:
     return bool(args.progress) if args.progress is not None else sys.stderr.isatty()
-
-
-# ---- --show -------------------------------------------------------------------------
-def show(args: argparse.Namespace) -> int:
-    """Print entries of an export or a bundle decoded for a person (0), or say why one cannot be (1)."""
-    if args.bundle is not None:
-        Inputs(Report()).bundle_folder(args.bundle)
-        path, flag = os.path.join(args.bundle, "entries.jsonl"), "--bundle"
-        if not os.path.isfile(path):
-            raise UsageError(f"--bundle {args.bundle!r} holds no entries.jsonl: give a bundle's folder")
-    else:
-        path, flag = args.export, "--export"
-        Inputs(Report()).export_head(path)
-    try:
-        with open(path, "rb") as f:
-            return _show_all(f, args.json) if args.show == "all" else _show_one(f, int(args.show), args.json, flag)
-    except OSError as e:
-        raise UsageError(f"cannot read {path!r}: {e.strerror or e}") from None
-
-
-def _show_all(lines: Iterable[bytes], as_json: bool) -> int:
-    status = EXIT_OK
-    if not as_json:
-        for text in decoded_export(lines):
-            sys.stdout.write(text)
-            status = EXIT_FAILED if text.startswith("\nline ") else status
-        return status
-    for position, line in enumerate(lines):
-        data = line_entry(line)
-        try:
-            if data is None:
-                raise LedgerError("not an export line that can be decoded")
-            value: dict[str, Any] = decode_entry(data)
-        except LedgerError as e:
-            value, status = {"line": position + 1, "error": str(e)}, EXIT_FAILED
-        print(json.dumps(value, ensure_ascii=False))
-    return status
-
-
-def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> int:
-    at_position = chosen = None
-    count = 0
-    for position, line in enumerate(lines):
-        count += 1
-        if position == wanted:
-            at_position = (position, line)
-        if line_index(line) == wanted:
-            chosen = (position, line)
-            break
-    chosen = chosen or at_position
-    if chosen is None:
-        raise UsageError(f"the file given as {flag} holds no entry {wanted} ({count} lines)")
-    position, line = chosen
-    data = line_entry(line)
-    try:
-        if data is None:
-            raise LedgerError("not an export line that can be decoded")
-        shown = decode_entry(data)
-        text = describe_entry(data)
-    except LedgerError as e:
-        if as_json:
-            print(json.dumps({"line": position + 1, "error": str(e)}, ensure_ascii=False))
-        else:
-            sys.stdout.write(describe_line(line, position))
-        return EXIT_FAILED
-    if as_json:
-        print(json.dumps(shown, ensure_ascii=False, indent=2))
-    else:
-        sys.stdout.write(DECODED_HEADER + "\n" + DECODED_NOTE + "\n" + text)
-    return EXIT_OK
 
 
 # ---- the report for a declaration ----------------------------------------------------

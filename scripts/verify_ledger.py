@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
 # ledger/{errors,canonical,b64,times,keys,note,merkle,proofs,checkpoint,statement,entry,trust,
-#     verify,commitments,lines,bundle_format,bundle_lines,bundle_check,plain,diagnosis,readable,
-#     verify_report}.py
+#     verify,commitments,lines,bundle_format,bundle_lines,bundle_check,plain,plain_files,diagnosis,
+#     readable,verify_report}.py
 # and scripts/_verifier_*.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 
@@ -2724,8 +2724,9 @@ def _bundle_signatures(entries: list[BundleEntry], trust_root: VerifierKey, cp: 
 # sequence (expected 19, found 20)"), which stays in the report as the detail. This module
 # says the same thing plainly ("entry 19 is missing: the export goes from entry 18 to entry
 # 20"), using the facts that ledger.diagnosis gathers from the files when a check fails.
-# All the wording is here, in one place: the verifier's messages, the names of the kinds
-# of file it recognises, and what each result means.
+# The verifier's wording is here and in ledger.plain_files (the kinds of file it
+# recognises, and what it says of a file given as the wrong kind): the messages of
+# failures, what each result means, and what a run leaves unchecked.
 
 @dataclass
 class Facts:
@@ -2746,69 +2747,11 @@ class Facts:
     next_links: bool | None = None
 
 
-# ---- kinds of file --------------------------------------------------------------------
-KIND_NAMES = {
-    "export": "an export (JSON Lines of entries)",
-    "export-line": "one line of an export",
-    "entry": "a single entry",
-    "checkpoint": "a checkpoint",
-    "vkey": "a verifier key (a trust root)",
-    "signer-key": "a private signing key (keep it secret: it is not a verifier key)",
-    "statement": "a signed statement",
-    "inclusion-proof": "an inclusion proof",
-    "consistency-proof": "a consistency proof",
-    "bundle-json": "an evidence bundle's bundle.json",
-    "bundle-proofs": "an evidence bundle's proofs.jsonl",
-    "bundle-openings": "an evidence bundle's openings.jsonl",
-    "bundle-entries": "an evidence bundle's entries.jsonl",
-    "bundle": "an evidence bundle folder",
-    "folder": "a folder",
-    "report": "a verification report",
-    "decoded": "a decoded companion of an export (a reading aid, not the export)",
-    "empty": "an empty file",
-}
-
-
-def wrong_kind(flag: str, path: str, kind: str, wanted: str) -> str:
-    """The usage error for a file of the wrong kind: what it is, what was expected, what to do."""
-    what = "folder" if kind in ("bundle", "folder") else "file"
-    text = f"the {what} given as {flag} ({path}) is {KIND_NAMES[kind]}, not {KIND_NAMES[wanted]}"
-    hint = _WRONG_KIND_HINTS.get((flag, kind))
-    if hint is None and kind == "bundle":
-        hint = f"check an evidence bundle with --bundle {path}"
-    if hint is None and kind == "bundle-entries":
-        hint = "check an evidence bundle with --bundle FOLDER"
-    return f"{text}: {hint}" if hint else text
-
-
-_WRONG_KIND_HINTS = {
-    ("--checkpoint", "export"): "were --checkpoint and --export swapped?",
-    ("--export", "checkpoint"): "were --checkpoint and --export swapped?",
-    ("--vkey", "checkpoint"): "--vkey takes the ledger's published verifier key (one line: name+id+key)",
-    ("--checkpoint", "vkey"): "were --vkey and --checkpoint swapped?",
-    ("--entry", "export"): "give the entry's line alone, or what `disclosure-ledger entry N` prints",
-    ("--inclusion-proof", "consistency-proof"): "give it with --previous-checkpoint and --consistency-proof",
-    ("--consistency-proof", "inclusion-proof"): "give it with --inclusion-proof and --entry",
-}
-
-
-DAMAGE = {
-    "crlf": "has Windows line endings (CRLF): it was re-saved by an editor",
-    "bom": "starts with a byte order mark (BOM): it was re-saved by an editor",
-    "no-final-newline": "lacks the newline that ends its last line: it was edited",
-    "extra-line": "has an extra line after its signatures ({where}): it was edited",
-}
+# ---- failures -------------------------------------------------------------------------
 CRLF = "the file has Windows line endings (CRLF): it was re-saved by an editor"
 BOM = "the file starts with a byte order mark (BOM): it was re-saved by an editor"
 
 
-def altered_file(flag: str, path: str, damage: str, line: int | None = None, text: str | None = None) -> str:
-    """The usage error for a file of the right kind changed outside what is signed (DAMAGE's keys)."""
-    where = f"line {line}, empty" if not text else f"line {line}: {text[:40]!r}"
-    return f"the file given as {flag} ({path}) {DAMAGE[damage].format(where=where)}; use the file the ledger wrote"
-
-
-# ---- failures -------------------------------------------------------------------------
 def explain(index: int | None, reason: str, facts: Facts | None = None) -> str:
     """The plain message for a failure: entry ``index`` (or none) failed with ``reason``."""
     facts = facts or Facts()
@@ -3165,6 +3108,71 @@ def meaning(exit_status: int, index: int | None, what: str = "export", committed
             "wrong kind. Nothing is said about the log.")
 
 
+# ------------------------------ ledger/plain_files.py ---------------------------------------
+# Plain words about the verifier's input files: the kinds of file it recognises (from
+# ledger.diagnosis.file_kind), and what it says, as a usage error (exit 2), of a file given
+# as the wrong kind or changed outside what is signed. The rest of the wording is ledger.plain's.
+
+# ---- kinds of file --------------------------------------------------------------------
+KIND_NAMES = {
+    "export": "an export (JSON Lines of entries)",
+    "export-line": "one line of an export",
+    "entry": "a single entry",
+    "checkpoint": "a checkpoint",
+    "vkey": "a verifier key (a trust root)",
+    "signer-key": "a private signing key (keep it secret: it is not a verifier key)",
+    "statement": "a signed statement",
+    "inclusion-proof": "an inclusion proof",
+    "consistency-proof": "a consistency proof",
+    "bundle-json": "an evidence bundle's bundle.json",
+    "bundle-proofs": "an evidence bundle's proofs.jsonl",
+    "bundle-openings": "an evidence bundle's openings.jsonl",
+    "bundle-entries": "an evidence bundle's entries.jsonl",
+    "bundle": "an evidence bundle folder",
+    "folder": "a folder",
+    "report": "a verification report",
+    "decoded": "a decoded companion of an export (a reading aid, not the export)",
+    "empty": "an empty file",
+}
+
+
+def wrong_kind(flag: str, path: str, kind: str, wanted: str) -> str:
+    """The usage error for a file of the wrong kind: what it is, what was expected, what to do."""
+    what = "folder" if kind in ("bundle", "folder") else "file"
+    text = f"the {what} given as {flag} ({path}) is {KIND_NAMES[kind]}, not {KIND_NAMES[wanted]}"
+    hint = _WRONG_KIND_HINTS.get((flag, kind))
+    if hint is None and kind == "bundle":
+        hint = f"check an evidence bundle with --bundle {path}"
+    if hint is None and kind == "bundle-entries":
+        hint = "check an evidence bundle with --bundle FOLDER"
+    return f"{text}: {hint}" if hint else text
+
+
+_WRONG_KIND_HINTS = {
+    ("--checkpoint", "export"): "were --checkpoint and --export swapped?",
+    ("--export", "checkpoint"): "were --checkpoint and --export swapped?",
+    ("--vkey", "checkpoint"): "--vkey takes the ledger's published verifier key (one line: name+id+key)",
+    ("--checkpoint", "vkey"): "were --vkey and --checkpoint swapped?",
+    ("--entry", "export"): "give the entry's line alone, or what `disclosure-ledger entry N` prints",
+    ("--inclusion-proof", "consistency-proof"): "give it with --previous-checkpoint and --consistency-proof",
+    ("--consistency-proof", "inclusion-proof"): "give it with --inclusion-proof and --entry",
+}
+
+
+DAMAGE = {
+    "crlf": "has Windows line endings (CRLF): it was re-saved by an editor",
+    "bom": "starts with a byte order mark (BOM): it was re-saved by an editor",
+    "no-final-newline": "lacks the newline that ends its last line: it was edited",
+    "extra-line": "has an extra line after its signatures ({where}): it was edited",
+}
+
+
+def altered_file(flag: str, path: str, damage: str, line: int | None = None, text: str | None = None) -> str:
+    """The usage error for a file of the right kind changed outside what is signed (DAMAGE's keys)."""
+    where = f"line {line}, empty" if not text else f"line {line}: {text[:40]!r}"
+    return f"the file given as {flag} ({path}) {DAMAGE[damage].format(where=where)}; use the file the ledger wrote"
+
+
 # ------------------------------ ledger/diagnosis.py -----------------------------------------
 # What the files say about a failure, and what kind of file a file is.
 #
@@ -3332,7 +3340,7 @@ def checkpoint_facts(reason: str, data: bytes) -> Facts:
 
 # ---- kinds of file ------------------------------------------------------------------------
 def file_kind(head: bytes) -> str | None:
-    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.plain.KIND_NAMES
+    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.plain_files.KIND_NAMES
     key, or None when it looks like none of them (it is then read as what it was given as)."""
     if not head:
         return "empty"
@@ -3397,7 +3405,7 @@ def folder_kind(names: Iterable[str]) -> str:
 
 
 def checkpoint_damage(data: bytes) -> tuple[str, int | None, str | None] | None:
-    """How a checkpoint file was changed outside its signed text: (a ledger.plain.DAMAGE key,
+    """How a checkpoint file was changed outside its signed text: (a ledger.plain_files.DAMAGE key,
     the line number, the line), or None.
 
     Such a change (an editor's line endings or byte order mark, a line added after the
@@ -4388,6 +4396,82 @@ def _check_inclusion(signed: SignedCheckpoint, proof_data: bytes, entry_data: by
     report.passed("inclusion", f"entry {index} is included in the checkpoint's tree of size {cp.size}")
 
 
+# ------------------------------ scripts/_verifier_show.py -----------------------------------
+# --show: entries of an export or an evidence bundle decoded for a person, verifying nothing
+# (docs/VERIFYING.md § 4, step 6); the words are ledger.readable's.
+#
+# This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
+# integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+
+def show(args: argparse.Namespace) -> int:
+    """Print entries of an export or a bundle decoded for a person (0), or say why one cannot be (1)."""
+    if args.bundle is not None:
+        Inputs(Report()).bundle_folder(args.bundle)
+        path, flag = os.path.join(args.bundle, "entries.jsonl"), "--bundle"
+        if not os.path.isfile(path):
+            raise UsageError(f"--bundle {args.bundle!r} holds no entries.jsonl: give a bundle's folder")
+    else:
+        path, flag = args.export, "--export"
+        Inputs(Report()).export_head(path)
+    try:
+        with open(path, "rb") as f:
+            return _show_all(f, args.json) if args.show == "all" else _show_one(f, int(args.show), args.json, flag)
+    except OSError as e:
+        raise UsageError(f"cannot read {path!r}: {e.strerror or e}") from None
+
+
+def _show_all(lines: Iterable[bytes], as_json: bool) -> int:
+    status = EXIT_OK
+    if not as_json:
+        for text in decoded_export(lines):
+            sys.stdout.write(text)
+            status = EXIT_FAILED if text.startswith("\nline ") else status
+        return status
+    for position, line in enumerate(lines):
+        data = line_entry(line)
+        try:
+            if data is None:
+                raise LedgerError("not an export line that can be decoded")
+            value: dict[str, Any] = decode_entry(data)
+        except LedgerError as e:
+            value, status = {"line": position + 1, "error": str(e)}, EXIT_FAILED
+        print(json.dumps(value, ensure_ascii=False))
+    return status
+
+
+def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> int:
+    at_position = chosen = None
+    count = 0
+    for position, line in enumerate(lines):
+        count += 1
+        if position == wanted:
+            at_position = (position, line)
+        if line_index(line) == wanted:
+            chosen = (position, line)
+            break
+    chosen = chosen or at_position
+    if chosen is None:
+        raise UsageError(f"the file given as {flag} holds no entry {wanted} ({count} lines)")
+    position, line = chosen
+    data = line_entry(line)
+    try:
+        if data is None:
+            raise LedgerError("not an export line that can be decoded")
+        shown = decode_entry(data)
+        text = describe_entry(data)
+    except LedgerError as e:
+        if as_json:
+            print(json.dumps({"line": position + 1, "error": str(e)}, ensure_ascii=False))
+        else:
+            sys.stdout.write(describe_line(line, position))
+        return EXIT_FAILED
+    if as_json:
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(DECODED_HEADER + "\n" + DECODED_NOTE + "\n" + text)
+    return EXIT_OK
+
+
 # ------------------------------ scripts/_verifier_cli.py ------------------------------------
 # The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
 #
@@ -4667,76 +4751,6 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
 
 def _progress_wanted(args: argparse.Namespace) -> bool:
     return bool(args.progress) if args.progress is not None else sys.stderr.isatty()
-
-
-# ---- --show -------------------------------------------------------------------------
-def show(args: argparse.Namespace) -> int:
-    """Print entries of an export or a bundle decoded for a person (0), or say why one cannot be (1)."""
-    if args.bundle is not None:
-        Inputs(Report()).bundle_folder(args.bundle)
-        path, flag = os.path.join(args.bundle, "entries.jsonl"), "--bundle"
-        if not os.path.isfile(path):
-            raise UsageError(f"--bundle {args.bundle!r} holds no entries.jsonl: give a bundle's folder")
-    else:
-        path, flag = args.export, "--export"
-        Inputs(Report()).export_head(path)
-    try:
-        with open(path, "rb") as f:
-            return _show_all(f, args.json) if args.show == "all" else _show_one(f, int(args.show), args.json, flag)
-    except OSError as e:
-        raise UsageError(f"cannot read {path!r}: {e.strerror or e}") from None
-
-
-def _show_all(lines: Iterable[bytes], as_json: bool) -> int:
-    status = EXIT_OK
-    if not as_json:
-        for text in decoded_export(lines):
-            sys.stdout.write(text)
-            status = EXIT_FAILED if text.startswith("\nline ") else status
-        return status
-    for position, line in enumerate(lines):
-        data = line_entry(line)
-        try:
-            if data is None:
-                raise LedgerError("not an export line that can be decoded")
-            value: dict[str, Any] = decode_entry(data)
-        except LedgerError as e:
-            value, status = {"line": position + 1, "error": str(e)}, EXIT_FAILED
-        print(json.dumps(value, ensure_ascii=False))
-    return status
-
-
-def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> int:
-    at_position = chosen = None
-    count = 0
-    for position, line in enumerate(lines):
-        count += 1
-        if position == wanted:
-            at_position = (position, line)
-        if line_index(line) == wanted:
-            chosen = (position, line)
-            break
-    chosen = chosen or at_position
-    if chosen is None:
-        raise UsageError(f"the file given as {flag} holds no entry {wanted} ({count} lines)")
-    position, line = chosen
-    data = line_entry(line)
-    try:
-        if data is None:
-            raise LedgerError("not an export line that can be decoded")
-        shown = decode_entry(data)
-        text = describe_entry(data)
-    except LedgerError as e:
-        if as_json:
-            print(json.dumps({"line": position + 1, "error": str(e)}, ensure_ascii=False))
-        else:
-            sys.stdout.write(describe_line(line, position))
-        return EXIT_FAILED
-    if as_json:
-        print(json.dumps(shown, ensure_ascii=False, indent=2))
-    else:
-        sys.stdout.write(DECODED_HEADER + "\n" + DECODED_NOTE + "\n" + text)
-    return EXIT_OK
 
 
 # ---- the report for a declaration ----------------------------------------------------
