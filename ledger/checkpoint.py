@@ -33,7 +33,34 @@ def parse_checkpoint_text(text: str) -> Checkpoint:
         raise CheckpointFormatError(
             f"expected exactly 3 lines (origin, size, root), found {len(lines) - 1}"
         )
-    origin, size_text, root_text = lines[:3]
+    return _three_lines(*lines[:3])
+
+
+@dataclass(frozen=True)
+class CheckpointBody:
+    """Any log's checkpoint text (c2sp.org/tlog-checkpoint): origin, size, root and extension lines."""
+
+    checkpoint: Checkpoint
+    extensions: tuple[str, ...]
+
+
+def parse_checkpoint_body(text: str) -> CheckpointBody:
+    """Parse the text of another log's checkpoint, whose opaque extension lines are allowed.
+
+    This ledger's own checkpoints have none (``parse_checkpoint_text``); a witness follows logs
+    it did not write, and signs their extension lines with the rest (c2sp.org/tlog-cosignature).
+    """
+    if not text.endswith("\n"):
+        raise CheckpointFormatError("checkpoint text must end with a newline")
+    lines = text[:-1].split("\n")
+    if len(lines) < 3:
+        raise CheckpointFormatError(f"expected at least 3 lines (origin, size, root), found {len(lines)}")
+    if any(not line for line in lines[3:]):
+        raise CheckpointFormatError("a checkpoint's extension lines must not be empty")
+    return CheckpointBody(_three_lines(*lines[:3]), tuple(lines[3:]))
+
+
+def _three_lines(origin: str, size_text: str, root_text: str) -> Checkpoint:
     if not origin:
         raise CheckpointFormatError("checkpoint origin is empty")
     if not _SIZE_RE.match(size_text):

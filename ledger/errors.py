@@ -40,6 +40,14 @@ class CheckpointFormatError(FormatError):
     """A checkpoint note body that breaks the contract."""
 
 
+class PolicyError(FormatError):
+    """A witness policy (c2sp.org/tlog-policy) that is malformed, or that this verifier cannot apply."""
+
+
+class ProtocolError(FormatError):
+    """A c2sp.org/tlog-witness request or answer that is malformed."""
+
+
 class TimeFormatError(FormatError):
     """A time that is not YYYY-MM-DDTHH:MM:SS.ffffffZ."""
 
@@ -61,6 +69,10 @@ class RootMismatchError(ProofError):
 
 class SignatureError(LedgerError):
     """A signature that is missing, extra, by the wrong key, or invalid."""
+
+
+class QuorumError(SignatureError):
+    """A checkpoint whose witness cosignatures do not meet the quorum of the policy applied."""
 
 
 class TrustError(LedgerError):

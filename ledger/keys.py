@@ -82,18 +82,30 @@ class VerifierKey:
             raise SignatureError(f"signature by {self.name} ({self.key_id:08x}) does not verify") from None
 
 
-def parse_vkey(text: str) -> VerifierKey:
-    """Parse a C2SP verifier-key string, refusing unsafe or malformed keys."""
+def split_vkey(text: str) -> tuple[str, str, bytes]:
+    """A C2SP verifier-key string's parts: key name, key ID (8 hex digits), signature type || key.
+
+    Checks only the shape (three '+'-separated parts, 8 lowercase hex digits, strict base64 of at
+    least the type byte); the key name and key material are the caller's to check for the type.
+    """
     if not isinstance(text, str):
         raise KeyFormatError(f"expected a verifier key string, found {type(text).__name__}")
     parts = text.split("+", 2)
     if len(parts) != 3:
         raise KeyFormatError(f"expected name+hex8+base64, found {len(parts)} '+'-separated parts")
     name, hex8, blob = parts
-    check_key_name(name)
     if not _HEX8_RE.match(hex8):
         raise KeyFormatError(f"expected 8 lowercase hex digits of key hash, found {hex8!r}")
     raw = b64decode(blob)
+    if not raw:
+        raise KeyFormatError("a verifier key holds at least its signature type byte")
+    return name, hex8, raw
+
+
+def parse_vkey(text: str) -> VerifierKey:
+    """Parse a C2SP verifier-key string, refusing unsafe or malformed keys."""
+    name, hex8, raw = split_vkey(text)
+    check_key_name(name)
     if len(raw) != 33 or raw[0] != ALG_ED25519:
         raise KeyFormatError("expected 0x01 followed by a 32-byte Ed25519 public key")
     key = VerifierKey(name, raw[1:])

@@ -15,9 +15,9 @@ from functools import cached_property
 from typing import Any
 
 from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.errors import StatementError
+from ledger.errors import NoteError, StatementError
 from ledger.keys import SignerKey, check_key_name
-from ledger.note import Note, parse_note, sign_note
+from ledger.note import ED25519_LINE_BYTES, Note, parse_note, sign_note
 from ledger.times import format_time, parse_time, utc_now
 
 MAX_STATEMENT_BYTES = 60_000
@@ -113,6 +113,15 @@ def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any
             f"statement is {len(raw_bytes)} bytes, at most {MAX_STATEMENT_BYTES} are allowed"
         )
     note = parse_note(raw_bytes)
+    for number, line in enumerate(note.signatures, 1):
+        # Every line of a statement is a listed signer's (contract point 4), so each is held
+        # to what a known key's line must be: canonical base64 of 4 + 64 bytes.
+        if len(line.signature) != ED25519_LINE_BYTES - 4:
+            raise NoteError(f"signature line {number}: expected {ED25519_LINE_BYTES} bytes (key hash + Ed25519), "
+                            f"found {len(line.signature) + 4}")
+        if not line.canonical:
+            raise NoteError(f"signature line {number}: base64 with non-zero padding bits is not canonical")
+        check_key_name(line.name)
     envelope = check_envelope(parse_canonical(note.text[:-1].encode("utf-8")))
     if "\n" in note.text[:-1]:  # pragma: no cover - canonical JSON has no raw newline
         raise StatementError("statement text must be one line")

@@ -6,6 +6,7 @@
     python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json] [--report FILE]
     python verify_ledger.py --export FILE --show INDEX|all [--json]
     python verify_ledger.py --bundle DIR --show INDEX|all [--json]
+    ... [--policy FILE]   the checkpoint must meet a witness policy (c2sp.org/tlog-policy) you pinned
 
 Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
 else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
@@ -45,6 +46,7 @@ from _verifier_checks import (
 )
 from _verifier_export import DEFAULT_CHUNK, CheckFailed, UsageError, _Progress, verify_export
 from _verifier_show import show
+from _verifier_witnesses import SHIPPED_POLICY, check_witnesses, pinned_policy
 
 from ledger.bundle_check import verify_bundle
 from ledger.bundle_format import BundleError, BundleFiles
@@ -77,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--entry", metavar="FILE", help="that entry: raw entry bytes, or its export line")
     p.add_argument("--bundle", metavar="DIR", help="an evidence bundle (disclosure-ledger bundle) to verify")
     p.add_argument("--openings", action="store_true", help="with --bundle: check the bundle's openings too")
+    p.add_argument("--policy", metavar="FILE",
+                   help="witness policy (c2sp.org/tlog-policy) the checkpoint's cosignatures must meet; yours, "
+                        "never one the ledger's operator supplies")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--report", metavar="FILE",
                    help="also write the report for a declaration to FILE.json and FILE.txt (never overwritten)")
@@ -137,7 +142,7 @@ def _check_show_arguments(args: argparse.Namespace) -> None:
     if (args.export is None) == (args.bundle is None):
         raise UsageError("--show reads one file: give --export FILE or --bundle DIR")
     verifying = ("vkey", "checkpoint", "previous_checkpoint", "consistency_proof", "inclusion_proof", "entry",
-                 "report")
+                 "report", "policy")
     given = [f"--{n.replace('_', '-')}" for n in verifying if getattr(args, n) is not None]
     if given or args.openings:
         given += ["--openings"] if args.openings else []
@@ -177,6 +182,7 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     report.stage = "trust root"
     trust_root = _trust_root(args.vkey, inputs)
     report.trust_root, report.trust_root_source = str(trust_root), "--vkey"
+    pinned = pinned_policy(args.policy, inputs) if args.policy is not None else None
     report.stage = "checkpoint"
     checkpoint_data = inputs.checkpoint(args.checkpoint, "checkpoint", "--checkpoint")
     previous_data = consistency_data = inclusion_data = entry_data = None
@@ -196,6 +202,8 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     cp = signed.checkpoint
     report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
     report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+    if pinned is not None:
+        check_witnesses(checkpoint_data, trust_root, pinned, None, report)
 
     previous = None
     if previous_data is not None and args.export is None:
@@ -267,6 +275,7 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
     def optional(name: str) -> bytes | None:
         return read(name) if os.path.exists(os.path.join(folder, name)) else None
 
+    pinned = pinned_policy(args.policy, inputs) if args.policy is not None else None
     required = {name: read(name) for name in BUNDLE_FILES}
     if args.vkey is not None:
         trust_root = _trust_root(args.vkey, inputs)
@@ -298,6 +307,8 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
         raise CheckFailed(
             f"unexpected error while checking the bundle ({type(e).__name__}); please report it"
         ) from None
+    if pinned is not None:
+        check_witnesses(required["checkpoint"], trust_root, pinned, optional(SHIPPED_POLICY), report)
     report.origin, report.checkpoint_size = summary.origin, summary.tree_size
     report.checkpoint_root = report.root = summary.root.hex()
     report.size, report.signatures = summary.entries, summary.signatures

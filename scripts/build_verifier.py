@@ -23,11 +23,12 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "scripts" / "verify_ledger.py"
 CLI = ROOT / "scripts" / "_verifier_cli.py"
 # The command line in dependency order: each part imports only the core and the parts before it.
-CLI_PARTS = ("_verifier_export", "_verifier_checks", "_verifier_show", "_verifier_cli")
+CLI_PARTS = ("_verifier_export", "_verifier_checks", "_verifier_show", "_verifier_witnesses", "_verifier_cli")
 # Dependency order: each module imports only modules before it.
 CORE = (
-    "errors", "canonical", "b64", "times", "keys", "note", "merkle", "proofs",
-    "checkpoint", "statement", "entry", "trust", "verify", "commitments", "lines",
+    "errors", "canonical", "b64", "times", "keys", "note", "cosignature", "merkle", "proofs",
+    "checkpoint", "tlog_policy", "witnessed", "witness_protocol", "tlog_proof", "statement", "entry", "trust",
+    "verify", "commitments", "lines",
     "bundle_format", "bundle_lines", "bundle_check", "plain", "plain_files", "diagnosis", "readable",
     "verify_report",
 )

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
-# ledger/{errors,canonical,b64,times,keys,note,merkle,proofs,checkpoint,statement,entry,trust,
-#     verify,commitments,lines,bundle_format,bundle_lines,bundle_check,plain,plain_files,diagnosis,
-#     readable,verify_report}.py
+# ledger/{errors,canonical,b64,times,keys,note,cosignature,merkle,proofs,checkpoint,tlog_policy,
+#     witnessed,witness_protocol,tlog_proof,statement,entry,trust,verify,commitments,lines,
+#     bundle_format,bundle_lines,bundle_check,plain,plain_files,diagnosis,readable,verify_report}.py
 # and scripts/_verifier_*.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 
@@ -14,6 +14,7 @@
     python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json] [--report FILE]
     python verify_ledger.py --export FILE --show INDEX|all [--json]
     python verify_ledger.py --bundle DIR --show INDEX|all [--json]
+    ... [--policy FILE]   the checkpoint must meet a witness policy (c2sp.org/tlog-policy) you pinned
 
 Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
 else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
@@ -48,7 +49,7 @@ import sys
 import time
 import unicodedata
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from dataclasses import field as dc_field
@@ -104,6 +105,14 @@ class CheckpointFormatError(FormatError):
     """A checkpoint note body that breaks the contract."""
 
 
+class PolicyError(FormatError):
+    """A witness policy (c2sp.org/tlog-policy) that is malformed, or that this verifier cannot apply."""
+
+
+class ProtocolError(FormatError):
+    """A c2sp.org/tlog-witness request or answer that is malformed."""
+
+
 class TimeFormatError(FormatError):
     """A time that is not YYYY-MM-DDTHH:MM:SS.ffffffZ."""
 
@@ -125,6 +134,10 @@ class RootMismatchError(ProofError):
 
 class SignatureError(LedgerError):
     """A signature that is missing, extra, by the wrong key, or invalid."""
+
+
+class QuorumError(SignatureError):
+    """A checkpoint whose witness cosignatures do not meet the quorum of the policy applied."""
 
 
 class TrustError(LedgerError):
@@ -527,18 +540,30 @@ class VerifierKey:
             raise SignatureError(f"signature by {self.name} ({self.key_id:08x}) does not verify") from None
 
 
-def parse_vkey(text: str) -> VerifierKey:
-    """Parse a C2SP verifier-key string, refusing unsafe or malformed keys."""
+def split_vkey(text: str) -> tuple[str, str, bytes]:
+    """A C2SP verifier-key string's parts: key name, key ID (8 hex digits), signature type || key.
+
+    Checks only the shape (three '+'-separated parts, 8 lowercase hex digits, strict base64 of at
+    least the type byte); the key name and key material are the caller's to check for the type.
+    """
     if not isinstance(text, str):
         raise KeyFormatError(f"expected a verifier key string, found {type(text).__name__}")
     parts = text.split("+", 2)
     if len(parts) != 3:
         raise KeyFormatError(f"expected name+hex8+base64, found {len(parts)} '+'-separated parts")
     name, hex8, blob = parts
-    check_key_name(name)
     if not _HEX8_RE.match(hex8):
         raise KeyFormatError(f"expected 8 lowercase hex digits of key hash, found {hex8!r}")
     raw = b64decode(blob)
+    if not raw:
+        raise KeyFormatError("a verifier key holds at least its signature type byte")
+    return name, hex8, raw
+
+
+def parse_vkey(text: str) -> VerifierKey:
+    """Parse a C2SP verifier-key string, refusing unsafe or malformed keys."""
+    name, hex8, raw = split_vkey(text)
+    check_key_name(name)
     if len(raw) != 33 or raw[0] != ALG_ED25519:
         raise KeyFormatError("expected 0x01 followed by a 32-byte Ed25519 public key")
     key = VerifierKey(name, raw[1:])
@@ -596,24 +621,58 @@ def parse_signer_key(text: str) -> SignerKey:
 # ------------------------------ ledger/note.py ----------------------------------------------
 # C2SP signed notes: text, a blank line, then one line per signature.
 #
-# A signature line is ``— <key name> <base64(keyhash(4) || ed25519 signature(64))>``.
+# A signature line is ``— <key name> <base64(key ID (4) || signature)>``. The parser keeps every
+# well-formed line, whoever made it: c2sp.org/signed-note says verifiers MUST ignore signatures
+# from keys they do not know, and those may be of any type and length (a cosignature/v1 line is
+# 4 + 8 + 64 bytes, an ML-DSA-44 one 4 + 8 + 2,420). A line is malformed, and the whole note
+# refused, only when signed-note says so: it is not ``— name base64``, the name is empty or holds a
+# Unicode space or ``+``, or the base64 does not decode (padding bits need not be zero) to at least
+# 5 bytes. Lines of keys the verifier knows are held to more: canonical base64, 4 + 64 bytes and an
+# Ed25519 signature that verifies (``verify_by``, ``match_signature_lines``).
 
 SIG_PREFIX = "\u2014 "
+# signed-note: verifiers MUST accept at least 16 signatures and SHOULD cap their number or the
+# note's size; Go's sumdb/note stops at 100 lines. The size leaves room for 16 post-quantum
+# signature lines (nearly 5 kB each, a third more in base64) beside the largest statement text.
 MAX_SIGNATURES = 100
+MAX_NOTE_BYTES = 196_608
+ED25519_LINE_BYTES = 68  # key ID (4) + Ed25519 signature (64)
 _CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f\x7f]")  # every C0 control but LF, and DEL
+_LINE_CONTROL_RE = re.compile("[\x00-\x09\x0b-\x1f]")  # signed-note: no control below U+0020 but LF
+_PLAIN_NAME_RE = re.compile(r"[!-*,-~]+\Z")  # printable ASCII without space or '+': the common case
+# Go's unicode.IsSpace, which signed-note's reference implementation applies to key names: the
+# Unicode White_Space property, written out so that no Unicode table version changes the rule.
+UNICODE_SPACES = frozenset(
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_PADDED_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
 
 
 @dataclass(frozen=True)
 class NoteSignature:
-    """One signature line: key name, key ID and the raw signature."""
+    """One signature line: key name, key ID and the signature bytes after the key ID.
+
+    ``b64`` is the line's base64 as it was read (or the canonical encoding of a line made
+    here), so that a note is written back byte for byte; ``canonical`` says whether it is
+    the one canonical encoding (zero padding bits), which known keys' lines must be.
+    """
 
     name: str
     key_id: int
     signature: bytes
+    b64: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.b64:
+            object.__setattr__(self, "b64", b64encode(self.key_id.to_bytes(4, "big") + self.signature))
+
+    @property
+    def canonical(self) -> bool:
+        return self.b64 == b64encode(self.key_id.to_bytes(4, "big") + self.signature)
 
     def line(self) -> str:
-        blob = self.key_id.to_bytes(4, "big") + self.signature
-        return f"{SIG_PREFIX}{self.name} {b64encode(blob)}\n"
+        return f"{SIG_PREFIX}{self.name} {self.b64}\n"
 
 
 @dataclass(frozen=True)
@@ -630,8 +689,6 @@ class Note:
 def _check_text(text: str) -> None:
     if not text.endswith("\n"):
         raise NoteError("note text must end with a newline")
-    if "\n\n" in text:
-        raise NoteError("note text must not contain a blank line")
     control = _CONTROL_RE.search(text)
     if control:
         raise NoteError(f"note text contains control character U+{ord(control.group()):04X}")
@@ -642,13 +699,72 @@ def _check_text(text: str) -> None:
             raise NoteError("note text is not valid Unicode (lone surrogate)") from None
 
 
+def check_signature_name(name: str) -> str:
+    """Return name if signed-note allows it as a key name: non-empty, no Unicode space, no '+'."""
+    if _PLAIN_NAME_RE.match(name):
+        return name
+    if not name:
+        raise NoteError("a signature line has an empty key name")
+    if "+" in name:
+        raise NoteError(f"key name {name[:80]!r} holds a '+'")
+    space = next((c for c in name if c in UNICODE_SPACES), None)
+    if space is not None:
+        raise NoteError(f"key name {name[:80]!r} holds the space U+{ord(space):04X}")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise NoteError("a key name is not valid Unicode (lone surrogate)") from None
+    return name
+
+
+def decode_signature_blob(text: str) -> bytes:
+    """The bytes of a signature line's base64: standard alphabet, padded.
+
+    Padding bits need not be zero (signed-note does not ask it, and Go's decoder accepts them), but
+    such a line can only be an unknown key's (``NoteSignature.canonical``).
+    """
+    try:
+        return b64decode(text)
+    except EncodingError:
+        pass
+    if not _PADDED_B64_RE.match(text) or not text:
+        raise NoteError(f"signature is not standard padded base64: {text[:80]!r}")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as e:  # pragma: no cover - the pattern already filters
+        raise NoteError(f"signature is not base64: {e}") from None
+
+
+def _parse_line(line: str, number: int) -> NoteSignature:
+    if not line.startswith(SIG_PREFIX):
+        raise NoteError(f"signature line {number} does not start with '— '")
+    rest = line[len(SIG_PREFIX) :]
+    parts = rest.split(" ")
+    if len(parts) != 2:
+        raise NoteError(f"signature line {number}: expected '— name base64', found {rest[:80]!r}")
+    name, blob_text = parts
+    try:
+        check_signature_name(name)
+        blob = decode_signature_blob(blob_text)
+    except NoteError as e:
+        raise NoteError(f"signature line {number}: {e}") from None
+    if len(blob) < 5:
+        raise NoteError(f"signature line {number}: expected at least 5 bytes (key ID and signature), "
+                        f"found {len(blob)}")
+    return NoteSignature(name, int.from_bytes(blob[:4], "big"), blob[4:], blob_text)
+
+
 def parse_note(data: str | bytes) -> Note:
-    """Parse a signed note; refuse anything C2SP does not allow."""
+    """Parse a signed note: keep every well-formed signature line, refuse a malformed note."""
     if isinstance(data, (bytes, bytearray)):
+        if len(data) > MAX_NOTE_BYTES:
+            raise NoteError(f"note is {len(data)} bytes, at most {MAX_NOTE_BYTES} are allowed")
         try:
             data = bytes(data).decode("utf-8")
         except UnicodeDecodeError:
             raise NoteError("note is not valid UTF-8") from None
+    elif len(data) * 4 > MAX_NOTE_BYTES and len(data.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
+        raise NoteError(f"note is more than {MAX_NOTE_BYTES} bytes")
     split = data.rfind("\n\n")
     if split < 0:
         raise NoteError("note has no blank line before its signatures")
@@ -656,28 +772,31 @@ def parse_note(data: str | bytes) -> Note:
     _check_text(text)
     if not sig_block.endswith("\n"):
         raise NoteError("signature block must end with a newline")
+    control = _LINE_CONTROL_RE.search(sig_block, 0, len(sig_block) - 1)
+    if control:
+        raise NoteError(f"signature lines contain control character U+{ord(control.group()):04X}")
     lines = sig_block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise NoteError(f"more than {MAX_SIGNATURES} signature lines")
-    sigs = []
-    for number, line in enumerate(lines, 1):
-        if not line.startswith(SIG_PREFIX):
-            raise NoteError(f"signature line {number} does not start with '— '")
-        rest = line[len(SIG_PREFIX) :]
-        parts = rest.split(" ")
-        if len(parts) != 2:
-            raise NoteError(f"signature line {number}: expected '— name base64', found {rest[:80]!r}")
-        name, blob_text = parts
-        check_key_name(name)
-        blob = b64decode(blob_text)
-        if len(blob) != 68:
-            raise NoteError(
-                f"signature line {number}: expected 68 bytes (key hash + Ed25519), found {len(blob)}"
-            )
-        sigs.append(NoteSignature(name, int.from_bytes(blob[:4], "big"), blob[4:]))
-    if not sigs:
+    sigs = tuple(_parse_line(line, number) for number, line in enumerate(lines, 1))
+    if not sigs:  # pragma: no cover - a block ending in LF holds at least one line
         raise NoteError("note has no signatures")
-    return Note(text, tuple(sigs))
+    return Note(text, sigs)
+
+
+def check_ed25519_line(line: NoteSignature) -> bytes:
+    """The Ed25519 signature of a known key's line: canonical base64 of exactly 4 + 64 bytes."""
+    if len(line.signature) != ED25519_LINE_BYTES - 4:
+        raise SignatureError(
+            f"signature line by {line.name} ({line.key_id:08x}): expected {ED25519_LINE_BYTES} bytes "
+            f"(key hash + Ed25519), found {len(line.signature) + 4}"
+        )
+    if not line.canonical:
+        raise SignatureError(
+            f"signature line by {line.name} ({line.key_id:08x}): base64 with non-zero padding bits "
+            "is not canonical"
+        )
+    return line.signature
 
 
 def sign_note(text: str, signers: Iterable[SignerKey]) -> Note:
@@ -706,7 +825,7 @@ def verify_by(note: Note, key: VerifierKey) -> NoteSignature:
         raise SignatureError(f"no signature by {key.name} ({key.key_id:08x})")
     if len(matching) > 1:
         raise SignatureError(f"more than one signature by {key.name} ({key.key_id:08x})")
-    key.verify(message, matching[0].signature)
+    key.verify(message, check_ed25519_line(matching[0]))
     return matching[0]
 
 
@@ -755,7 +874,161 @@ def verify_exactly(note: Note, keys: Sequence[VerifierKey]) -> None:
     """Every key signed exactly once and no other signature line is present."""
     message = note.text.encode("utf-8")
     for key, signature in zip(keys, match_signatures(note, keys), strict=True):
-        key.verify(message, signature.signature)
+        key.verify(message, check_ed25519_line(signature))
+
+
+# ------------------------------ ledger/cosignature.py ---------------------------------------
+# Witness cosignatures, c2sp.org/tlog-cosignature ``cosignature/v1`` (Ed25519, signature type 0x04).
+#
+# A cosigner signs ``cosignature/v1\ntime <T>\n`` followed by the checkpoint's whole note text (its
+# extension lines included); its signature line is ``— <name> base64(key ID || T (8 bytes, big-endian)
+# || Ed25519 signature (64))``, 76 bytes, with key ID = SHA-256(name || 0x0A || 0x04 || public key)[:4].
+# The name is not signed, so one public key must serve one cosigner only.
+#
+# ML-DSA-44 cosignatures (type 0x06) are recognised but not verified: PyNaCl has no ML-DSA. Their lines
+# are ignored like any unknown key's, and a policy naming such a witness is refused as unsupported.
+
+ALG_COSIGNATURE_V1 = 0x04
+ALG_ML_DSA_44 = 0x06
+COSIGNATURE_V1_LINE_BYTES = 4 + 8 + 64
+MAX_TIMESTAMP = 2**63 - 1
+COSIGNATURE_HEADER = "cosignature/v1"
+
+
+def check_cosigner_name(name: str) -> str:
+    """Return name if it is a signed-note key name (non-empty, no Unicode space, no '+')."""
+    try:
+        return check_signature_name(name)
+    except NoteError as e:
+        raise KeyFormatError(str(e)) from None
+
+
+def cosigner_key_id(name: str, public_key: bytes) -> int:
+    """The key ID of an Ed25519 cosigner: SHA-256(name || 0x0A || 0x04 || public key)[:4]."""
+    digest = hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ALG_COSIGNATURE_V1]) + public_key).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def cosigned_message(text: str, timestamp: int) -> bytes:
+    """What a cosignature/v1 signs: the header line, the time line, then the checkpoint's note text."""
+    check_timestamp(timestamp)
+    return f"{COSIGNATURE_HEADER}\ntime {timestamp}\n{text}".encode()
+
+
+def check_timestamp(timestamp: int) -> int:
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int) or not 0 <= timestamp <= MAX_TIMESTAMP:
+        raise SignatureError(f"a cosignature timestamp is a POSIX time from 0 to 2^63 - 1, found {timestamp!r}")
+    return timestamp
+
+
+@dataclass(frozen=True)
+class CosignerKey:
+    """A witness's public key for cosignature/v1, under its name; validated at construction."""
+
+    name: str
+    public_key: bytes
+    key_id: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        check_cosigner_name(self.name)
+        check_public_key(self.public_key)
+        object.__setattr__(self, "key_id", cosigner_key_id(self.name, self.public_key))
+
+    def __str__(self) -> str:
+        return f"{self.name}+{self.key_id:08x}+{b64encode(bytes([ALG_COSIGNATURE_V1]) + self.public_key)}"
+
+    def owns(self, line: NoteSignature) -> bool:
+        """Whether a signature line claims to be this cosigner's (same name and key ID)."""
+        return line.name == self.name and line.key_id == self.key_id
+
+    def verify(self, text: str, line: NoteSignature) -> int:
+        """The timestamp of this cosigner's valid cosignature line over a note text; else SignatureError."""
+        if not self.owns(line):
+            raise SignatureError(
+                f"the line is {line.name} ({line.key_id:08x})'s, not {self.name} ({self.key_id:08x})'s"
+            )
+        if len(line.signature) != COSIGNATURE_V1_LINE_BYTES - 4:
+            raise SignatureError(
+                f"cosignature by {self.name} ({self.key_id:08x}): expected {COSIGNATURE_V1_LINE_BYTES} bytes "
+                f"(key ID, timestamp, Ed25519), found {len(line.signature) + 4}"
+            )
+        if not line.canonical:
+            raise SignatureError(
+                f"cosignature by {self.name} ({self.key_id:08x}): base64 with non-zero padding bits is not canonical"
+            )
+        timestamp = int.from_bytes(line.signature[:8], "big")
+        if timestamp > MAX_TIMESTAMP:
+            raise SignatureError(f"cosignature by {self.name}: timestamp {timestamp} exceeds 2^63 - 1")
+        try:
+            nacl.bindings.crypto_sign_open(line.signature[8:] + cosigned_message(text, timestamp), self.public_key)
+        except nacl.exceptions.BadSignatureError:
+            raise SignatureError(f"cosignature by {self.name} ({self.key_id:08x}) does not verify") from None
+        return timestamp
+
+
+def parse_cosigner_vkey(text: str) -> CosignerKey:
+    """Parse a cosigner's vkey (signature type 0x04); an ML-DSA-44 one (0x06) is refused as unsupported."""
+    name, hex8, raw = split_vkey(text)
+    check_cosigner_name(name)
+    if raw[0] == ALG_ML_DSA_44:
+        raise KeyFormatError(
+            f"{name}: ML-DSA-44 cosigner keys (type 0x06) are not supported here (PyNaCl has no ML-DSA); "
+            "use an Ed25519 cosignature/v1 key (type 0x04)"
+        )
+    if raw[0] != ALG_COSIGNATURE_V1 or len(raw) != 33:
+        raise KeyFormatError(
+            f"{name}: expected a cosignature/v1 key: 0x04 followed by a 32-byte Ed25519 public key, "
+            f"found type 0x{raw[0]:02x} and {len(raw) - 1} bytes"
+        )
+    key = CosignerKey(name, raw[1:])
+    if f"{key.key_id:08x}" != hex8:
+        raise KeyFormatError(f"{name}: key ID mismatch: expected {key.key_id:08x}, found {hex8}")
+    return key
+
+
+@dataclass(frozen=True)
+class CosignerSigner:
+    """A witness's private key (an Ed25519 seed) under its name. Never logged: repr hides the seed."""
+
+    name: str
+    seed: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        check_cosigner_name(self.name)
+        if len(self.seed) != 32:
+            raise KeyFormatError(f"expected a 32-byte Ed25519 seed, found {len(self.seed)} bytes")
+
+    @classmethod
+    def generate(cls, name: str) -> CosignerSigner:
+        return cls(name, bytes(nacl.signing.SigningKey.generate()))
+
+    @property
+    def verifier(self) -> CosignerKey:
+        return CosignerKey(self.name, bytes(nacl.signing.SigningKey(self.seed).verify_key))
+
+    def cosign(self, text: str, timestamp: int) -> NoteSignature:
+        """The cosignature/v1 line over a checkpoint's note text at a POSIX time."""
+        signature = nacl.signing.SigningKey(self.seed).sign(cosigned_message(text, timestamp)).signature
+        return NoteSignature(self.name, self.verifier.key_id, timestamp.to_bytes(8, "big") + signature)
+
+    def to_string(self) -> str:
+        """``PRIVATE+KEY+name+hex8+base64(0x04 || seed)`` (a secret), the signer-key form of signed-note."""
+        blob = b64encode(bytes([ALG_COSIGNATURE_V1]) + self.seed)
+        return f"PRIVATE+KEY+{self.name}+{self.verifier.key_id:08x}+{blob}"
+
+
+def parse_cosigner_signer(text: str) -> CosignerSigner:
+    """Parse ``PRIVATE+KEY+name+hex8+base64(0x04 || seed)``."""
+    parts = text.strip().split("+", 4)
+    if len(parts) != 5 or parts[0] != "PRIVATE" or parts[1] != "KEY":
+        raise KeyFormatError("expected PRIVATE+KEY+name+hex8+base64")
+    raw = b64decode(parts[4])
+    if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
+        raise KeyFormatError("expected 0x04 followed by a 32-byte Ed25519 seed")
+    key = CosignerSigner(parts[2], raw[1:])
+    if f"{key.verifier.key_id:08x}" != parts[3]:
+        raise KeyFormatError("signer key ID does not match its key")
+    return key
 
 
 # ------------------------------ ledger/merkle.py --------------------------------------------
@@ -1034,7 +1307,34 @@ def parse_checkpoint_text(text: str) -> Checkpoint:
         raise CheckpointFormatError(
             f"expected exactly 3 lines (origin, size, root), found {len(lines) - 1}"
         )
-    origin, size_text, root_text = lines[:3]
+    return _three_lines(*lines[:3])
+
+
+@dataclass(frozen=True)
+class CheckpointBody:
+    """Any log's checkpoint text (c2sp.org/tlog-checkpoint): origin, size, root and extension lines."""
+
+    checkpoint: Checkpoint
+    extensions: tuple[str, ...]
+
+
+def parse_checkpoint_body(text: str) -> CheckpointBody:
+    """Parse the text of another log's checkpoint, whose opaque extension lines are allowed.
+
+    This ledger's own checkpoints have none (``parse_checkpoint_text``); a witness follows logs
+    it did not write, and signs their extension lines with the rest (c2sp.org/tlog-cosignature).
+    """
+    if not text.endswith("\n"):
+        raise CheckpointFormatError("checkpoint text must end with a newline")
+    lines = text[:-1].split("\n")
+    if len(lines) < 3:
+        raise CheckpointFormatError(f"expected at least 3 lines (origin, size, root), found {len(lines)}")
+    if any(not line for line in lines[3:]):
+        raise CheckpointFormatError("a checkpoint's extension lines must not be empty")
+    return CheckpointBody(_three_lines(*lines[:3]), tuple(lines[3:]))
+
+
+def _three_lines(origin: str, size_text: str, root_text: str) -> Checkpoint:
     if not origin:
         raise CheckpointFormatError("checkpoint origin is empty")
     if not _SIZE_RE.match(size_text):
@@ -1087,6 +1387,509 @@ def open_with_any(data: str | bytes, keys: Sequence[VerifierKey]) -> SignedCheck
         except (SignatureError, CheckpointFormatError) as e:
             errors.append(str(e))
     raise SignatureError("checkpoint verifies with none of the keys: " + "; ".join(errors))
+
+
+# ------------------------------ ledger/tlog_policy.py ---------------------------------------
+# Witness policies, c2sp.org/tlog-policy: the logs accepted, the witnesses known, and the quorum.
+#
+# A policy is lines of octets (tab, LF, 0x20-0x7E and 0x80-0xFF only), items separated by spaces and
+# tabs; blank lines and lines whose first item starts with ``#`` are comments:
+#
+#     log <vkey> [<url>]
+#     witness <name> <vkey> [<url>]
+#     group <name> all|any|<k> <name>...
+#     quorum <name>|none
+#
+# Names are opaque octet strings (kept here as str decoded with surrogateescape, so two names are equal
+# exactly when their bytes are), share one namespace with ``none`` reserved, and a group or the quorum
+# refers only to names defined on earlier lines, each member at most once. A group is satisfied when at
+# least k of its n members are (``any`` is 1, ``all`` is n). Two logs, or two witnesses, with the same
+# public key are refused. Log keys are Ed25519 signed-note keys (type 0x01), witness keys Ed25519
+# cosignature/v1 keys (type 0x04); other types cannot be checked here and make the policy unusable.
+#
+# The policy that decides is the one the verifier pinned; a policy shipped by the audited party is at
+# most compared with it (``WitnessPolicy.witnesses_not_in``).
+
+NONE = "none"
+MAX_POLICY_BYTES = 65_536
+MAX_DEFINITIONS = 256  # each of logs, witnesses and groups; tlog-policy asks for at least 32
+_SEPARATOR_RE = re.compile(rb"[ \t]+")
+_FORBIDDEN_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+_THRESHOLD_RE = re.compile(rb"[1-9][0-9]{0,8}\Z")
+
+
+@dataclass(frozen=True)
+class PolicyLog:
+    key: VerifierKey
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyWitness:
+    name: str
+    key: CosignerKey
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyGroup:
+    name: str
+    threshold: int
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """A parsed policy; ``quorum`` is a witness's or group's name, or ``none``."""
+
+    logs: tuple[PolicyLog, ...]
+    witnesses: tuple[PolicyWitness, ...]
+    groups: tuple[PolicyGroup, ...]
+    quorum: str
+
+    def witness(self, name: str) -> PolicyWitness | None:
+        return next((w for w in self.witnesses if w.name == name), None)
+
+    def group(self, name: str) -> PolicyGroup | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+    @property
+    def log_keys(self) -> list[VerifierKey]:
+        return [log.key for log in self.logs]
+
+    def satisfied(self, cosigned: Collection[str], name: str | None = None) -> bool:
+        """Whether the witnesses named in ``cosigned`` meet the quorum (or satisfy ``name``)."""
+        name = self.quorum if name is None else name
+        if name == NONE:
+            return True
+        group = self.group(name)
+        if group is None:
+            return name in cosigned
+        return sum(self.satisfied(cosigned, member) for member in group.members) >= group.threshold
+
+    def describe(self, name: str | None = None) -> str:
+        """The quorum rule in words, e.g. ``X-and-Y = all of 2 (X = 2 of 3 (X1, X2, X3), Y1)``."""
+        name = self.quorum if name is None else name
+        if name == NONE:
+            return "none (no cosignature required)"
+        group = self.group(name)
+        if group is None:
+            return name
+        inner = ", ".join(self.describe(member) for member in group.members)
+        return f"{name} = {group.threshold} of {len(group.members)} ({inner})"
+
+    def witnesses_not_in(self, other: WitnessPolicy) -> list[PolicyWitness]:
+        """This policy's witnesses whose public key ``other`` does not list (under any name)."""
+        known = {w.key.public_key for w in other.witnesses}
+        return [w for w in self.witnesses if w.key.public_key not in known]
+
+    def max_faulty_witnesses_tolerated(self) -> int | None:
+        """For a flat k-of-n quorum group: 2k - n - 1, the most witnesses that may misbehave while two
+        inconsistent checkpoints still cannot both reach the quorum (None for other shapes)."""
+        group = self.group(self.quorum)
+        if group is None or any(self.group(m) for m in group.members):
+            return None
+        return 2 * group.threshold - len(group.members) - 1
+
+
+def _text(item: bytes) -> str:
+    return item.decode("utf-8", "surrogateescape")
+
+
+def _vkey_type(text: str) -> int:
+    return split_vkey(text)[2][0]
+
+
+def parse_policy(data: str | bytes) -> WitnessPolicy:
+    """Parse a tlog-policy file; PolicyError names the line and what is wrong with it."""
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(f"policy is {len(raw)} bytes, at most {MAX_POLICY_BYTES} are allowed")
+    logs: list[PolicyLog] = []
+    witnesses: list[PolicyWitness] = []
+    groups: list[PolicyGroup] = []
+    names: set[str] = set()
+    quorum: str | None = None
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        bad = _FORBIDDEN_RE.search(line)
+        if bad:
+            raise PolicyError(f"policy line {number}: byte 0x{bad.group()[0]:02x} is not allowed")
+        items = [i for i in _SEPARATOR_RE.split(line) if i]
+        if not items or items[0].startswith(b"#"):
+            continue
+        keyword, args = items[0], [_text(i) for i in items[1:]]
+        try:
+            if keyword == b"log":
+                logs.append(_log(args, logs))
+            elif keyword == b"witness":
+                witnesses.append(_witness(args, names, witnesses))
+                names.add(witnesses[-1].name)
+            elif keyword == b"group":
+                groups.append(_group(args, names))
+                names.add(groups[-1].name)
+            elif keyword == b"quorum":
+                if quorum is not None:
+                    raise PolicyError("a policy has exactly one quorum line; this is the second")
+                if len(args) != 1:
+                    raise PolicyError("expected 'quorum <name>'")
+                if args[0] != NONE and args[0] not in names:
+                    raise PolicyError(f"quorum {args[0]!r} is not a witness or group defined on an earlier line")
+                quorum = args[0]
+            else:
+                raise PolicyError(f"unknown keyword {_text(keyword)[:40]!r} (log, witness, group or quorum)")
+            if max(len(logs), len(witnesses), len(groups)) > MAX_DEFINITIONS:
+                raise PolicyError(f"more than {MAX_DEFINITIONS} logs, witnesses or groups")
+        except PolicyError as e:
+            raise PolicyError(f"policy line {number}: {e}") from None
+        except LedgerError as e:  # a malformed or unsupported vkey
+            raise PolicyError(f"policy line {number}: {e}") from None
+    if quorum is None:
+        raise PolicyError("policy has no quorum line ('quorum none' requires no cosignature)")
+    return WitnessPolicy(tuple(logs), tuple(witnesses), tuple(groups), quorum)
+
+
+def _log(args: list[str], logs: list[PolicyLog]) -> PolicyLog:
+    if len(args) not in (1, 2):
+        raise PolicyError("expected 'log <vkey> [<url>]'")
+    if _vkey_type(args[0]) != ALG_ED25519:
+        raise PolicyError(f"log key type 0x{_vkey_type(args[0]):02x} is not supported: an Ed25519 "
+                          "signed-note key (type 0x01) is")
+    key = parse_vkey(args[0])
+    if any(log.key.public_key == key.public_key for log in logs):
+        raise PolicyError(f"log {key.name}: a log with the same public key is already listed")
+    return PolicyLog(key, args[1] if len(args) == 2 else None)
+
+
+def _witness(args: list[str], names: set[str], witnesses: list[PolicyWitness]) -> PolicyWitness:
+    if len(args) not in (2, 3):
+        raise PolicyError("expected 'witness <name> <vkey> [<url>]'")
+    name = args[0]
+    _new_name(name, names)
+    key = parse_cosigner_vkey(args[1])
+    if any(w.key.public_key == key.public_key for w in witnesses):
+        raise PolicyError(f"witness {name!r}: a witness with the same public key is already listed")
+    return PolicyWitness(name, key, args[2] if len(args) == 3 else None)
+
+
+def _group(args: list[str], names: set[str]) -> PolicyGroup:
+    if len(args) < 3:
+        raise PolicyError("expected 'group <name> all|any|<k> <name>...' with at least one member")
+    name, threshold_text, members = args[0], args[1], args[2:]
+    _new_name(name, names)
+    for member in members:
+        if member == NONE:
+            raise PolicyError(f"group {name!r}: 'none' cannot be a member")
+        if member not in names:
+            raise PolicyError(f"group {name!r}: member {member!r} is not defined on an earlier line")
+    if len(set(members)) != len(members):
+        raise PolicyError(f"group {name!r}: a member is listed twice")
+    if threshold_text == "all":
+        threshold = len(members)
+    elif threshold_text == "any":
+        threshold = 1
+    elif _THRESHOLD_RE.match(threshold_text.encode("utf-8", "surrogateescape")):
+        threshold = int(threshold_text)
+        if threshold > len(members):
+            raise PolicyError(f"group {name!r}: threshold {threshold} is more than its {len(members)} members")
+    else:
+        raise PolicyError(f"group {name!r}: expected all, any or a decimal threshold k >= 1, found "
+                          f"{threshold_text[:20]!r}")
+    return PolicyGroup(name, threshold, tuple(members))
+
+
+def _new_name(name: str, names: set[str]) -> None:
+    if name == NONE:
+        raise PolicyError("'none' is predefined and cannot name a witness or group")
+    if name in names:
+        raise PolicyError(f"the name {name!r} is already defined")
+
+
+# ------------------------------ ledger/witnessed.py -----------------------------------------
+# A checkpoint checked against a witness policy: the log's signature, each known witness's
+# cosignature, and the quorum (c2sp.org/tlog-cosignature, c2sp.org/tlog-policy).
+#
+# Lines by keys neither the log nor the policy knows are ignored, as signed-note says; a line that
+# claims a policy witness's name and key ID must be a valid cosignature, or the whole checkpoint is
+# refused. Which witnesses signed, and when, is what a verifier reports.
+
+@dataclass(frozen=True)
+class Cosigned:
+    """A valid cosignature by a witness of the policy."""
+
+    witness: PolicyWitness
+    timestamp: int
+
+    def when(self) -> str:
+        """The cosignature's time in UTC (``YYYY-MM-DDTHH:MM:SSZ``), or the raw POSIX time past year 9999."""
+        try:
+            return datetime.fromtimestamp(self.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, ValueError, OSError):
+            return f"POSIX time {self.timestamp}"
+
+    def describe(self) -> str:
+        return f"{self.witness.name} ({self.witness.key.name}) at {self.when()}"
+
+
+@dataclass(frozen=True)
+class WitnessedCheckpoint:
+    """A checkpoint signed by the log, with the cosignatures the policy knows and the lines it does not."""
+
+    signed: SignedCheckpoint
+    policy: WitnessPolicy
+    cosigned: tuple[Cosigned, ...]
+    unknown: tuple[NoteSignature, ...]
+
+    @property
+    def quorum_met(self) -> bool:
+        return self.policy.satisfied({c.witness.name for c in self.cosigned})
+
+    def summary(self) -> str:
+        cp = self.signed.checkpoint
+        who = "; ".join(c.describe() for c in self.cosigned) or "no witness of the policy"
+        text = f"size {cp.size} cosigned by {len(self.cosigned)} of the policy's {len(self.policy.witnesses)} " \
+               f"witnesses: {who}; quorum {self.policy.describe()}"
+        if self.unknown:
+            text += "; ignored lines by keys the policy does not name: " + _line_names(self.unknown)
+        return text
+
+
+def _line_names(lines: Sequence[NoteSignature]) -> str:
+    return ", ".join(f"{s.name} ({s.key_id:08x})" for s in lines)
+
+
+def verify_cosignatures(note: Note, policy: WitnessPolicy) -> tuple[list[Cosigned], list[NoteSignature]]:
+    """The valid cosignatures of the policy's witnesses, and the lines no witness of it owns.
+
+    Raises SignatureError when a line with a witness's name and key ID does not verify, or a
+    witness has more than one line.
+    """
+    cosigned = []
+    owned: set[int] = set()
+    for witness in policy.witnesses:
+        lines = [(i, s) for i, s in enumerate(note.signatures) if witness.key.owns(s)]
+        if len(lines) > 1:
+            raise SignatureError(f"more than one cosignature by witness {witness.name} ({witness.key.name})")
+        if lines:
+            index, line = lines[0]
+            cosigned.append(Cosigned(witness, witness.key.verify(note.text, line)))
+            owned.add(index)
+    rest = [s for i, s in enumerate(note.signatures) if i not in owned]
+    return cosigned, rest
+
+
+def check_log_in_policy(trust_root: VerifierKey, policy: WitnessPolicy) -> None:
+    """A policy that lists logs must list the trust root among them (an empty list accepts any)."""
+    if policy.logs and trust_root not in policy.log_keys:
+        raise PolicyError(
+            f"the policy's logs ({', '.join(str(k) for k in policy.log_keys)}) do not include the trust root "
+            f"{trust_root}"
+        )
+
+
+def open_witnessed(data: str | bytes, log_keys: Sequence[VerifierKey], policy: WitnessPolicy) -> WitnessedCheckpoint:
+    """Open a checkpoint signed by one of the log keys and check every cosignature the policy knows.
+
+    Does not require the quorum: ``require_quorum`` does, so that a caller can report first.
+    """
+    signed = open_with_any(data, log_keys)
+    cosigned, rest = verify_cosignatures(signed.note, policy)
+    log_ids = {(k.name, k.key_id) for k in log_keys}
+    unknown = tuple(s for s in rest if (s.name, s.key_id) not in log_ids)
+    return WitnessedCheckpoint(signed, policy, tuple(cosigned), unknown)
+
+
+def require_quorum(witnessed: WitnessedCheckpoint) -> None:
+    """Raise QuorumError, saying who did cosign and which lines were ignored, unless the quorum is met."""
+    if witnessed.quorum_met:
+        return
+    cp = witnessed.signed.checkpoint
+    who = "; ".join(c.describe() for c in witnessed.cosigned) or "no witness of the policy"
+    message = (f"checkpoint size {cp.size} does not meet the policy's quorum {witnessed.policy.describe()}: "
+               f"cosigned by {who}")
+    if witnessed.unknown:
+        only = " only" if not witnessed.cosigned else ""
+        message += f"; cosigned{only} by keys the policy does not name (ignored): {_line_names(witnessed.unknown)}"
+    raise QuorumError(message)
+
+
+def compare_shipped_policy(pinned: WitnessPolicy, shipped: WitnessPolicy) -> None:
+    """Refuse a policy shipped with the evidence that names witnesses the pinned policy does not."""
+    extra = shipped.witnesses_not_in(pinned)
+    if extra:
+        names = ", ".join(f"{w.name} ({w.key})" for w in extra)
+        raise PolicyError(
+            f"the policy shipped with the checkpoint names witnesses the pinned policy does not: {names}; "
+            "the pinned policy decides, and this one relies on witnesses it does not trust"
+        )
+
+
+def check_witness_policy(checkpoint: str | bytes, trust_root: VerifierKey, pinned: WitnessPolicy,
+                 shipped: WitnessPolicy | None = None) -> WitnessedCheckpoint:
+    """What ``verify_ledger.py --policy`` requires of a checkpoint, in order: the pinned policy accepts
+    the trust root's log; a policy shipped with the evidence names no witness the pinned one does not;
+    the log signed the checkpoint; every cosignature by a pinned witness verifies; the quorum is met."""
+    check_log_in_policy(trust_root, pinned)
+    if shipped is not None:
+        compare_shipped_policy(pinned, shipped)
+    witnessed = open_witnessed(checkpoint, [trust_root], pinned)
+    require_quorum(witnessed)
+    return witnessed
+
+
+# ------------------------------ ledger/witness_protocol.py ----------------------------------
+# The bytes of c2sp.org/tlog-witness: the add-checkpoint request, its answers, the monitoring path.
+#
+# Request body: ``old <size>\n``, zero to 63 base64 consistency-proof hashes one per line, an empty
+# line, then the checkpoint (a signed note). A 200 answer is one or more signature lines; a 409
+# answer is the witness's size and a newline, ``Content-Type: text/x.tlog.size``. A witness serves
+# its latest cosigned checkpoint of a log at ``<monitoring prefix>/<hex SHA-256 of the origin>/checkpoint``.
+# Shared by the witness (``ledger.witness``) and the ledger's client of witnesses.
+
+MAX_PROOF_LINES = 63
+SIZE_CONTENT_TYPE = "text/x.tlog.size"
+ADD_CHECKPOINT = "add-checkpoint"
+_SIZE_TEXT_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
+
+
+@dataclass(frozen=True)
+class AddCheckpoint:
+    """An add-checkpoint request: the size the client believes the witness holds, the proof, the note."""
+
+    old_size: int
+    proof: tuple[bytes, ...]
+    checkpoint: str
+
+    def encode(self) -> bytes:
+        if len(self.proof) > MAX_PROOF_LINES:
+            raise ProtocolError(f"a consistency proof has at most {MAX_PROOF_LINES} hashes, found {len(self.proof)}")
+        lines = [f"old {self.old_size}\n", *(b64encode(h) + "\n" for h in self.proof), "\n", self.checkpoint]
+        return "".join(lines).encode("utf-8")
+
+
+def parse_size(text: str, what: str = "size") -> int:
+    """A tree size in decimal without leading zeros (``0`` for the empty tree)."""
+    if not _SIZE_TEXT_RE.match(text):
+        raise ProtocolError(f"{what}: expected a decimal size without leading zeros, found {text[:40]!r}")
+    size = int(text)
+    if size > 2**63 - 1:
+        raise ProtocolError(f"{what}: {size} is larger than 2^63 - 1")
+    return size
+
+
+def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
+    """Parse an add-checkpoint body; ProtocolError (an HTTP 400) says what is wrong.
+
+    The checkpoint note itself is parsed by the caller, which answers 400, 404 or 403 for it.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("the request body is not UTF-8") from None
+    first = text.find("\n")
+    if first < 0 or not text.startswith("old "):
+        raise ProtocolError("the request body starts with the line 'old <size>'")
+    old_size = parse_size(text[4:first], "old size line")
+    proof: list[bytes] = []
+    at = first + 1
+    while True:
+        end = text.find("\n", at)
+        if end < 0:
+            raise ProtocolError("the proof lines end with an empty line before the checkpoint")
+        line = text[at:end]
+        at = end + 1
+        if not line:
+            break
+        if len(proof) == MAX_PROOF_LINES:
+            raise ProtocolError(f"more than {MAX_PROOF_LINES} consistency proof lines")
+        try:
+            proof.append(b64decode(line, length=32))
+        except LedgerError:
+            raise ProtocolError(f"proof line {len(proof) + 1} is not the base64 of a 32-byte hash") from None
+    return AddCheckpoint(old_size, tuple(proof), text[at:])
+
+
+def parse_size_answer(body: bytes) -> int:
+    """The size in a 409 answer: decimal, then a newline."""
+    text = body.decode("utf-8", "replace")
+    if not text.endswith("\n"):
+        raise ProtocolError(f"a 409 answer is the witness's size and a newline, found {text[:40]!r}")
+    return parse_size(text[:-1], "409 answer")
+
+
+def parse_cosignature_answer(body: bytes) -> list[NoteSignature]:
+    """The signature lines of a 200 answer (at least one), parsed as a note's would be."""
+    if not body.startswith("\u2014 ".encode()) or not body.endswith(b"\n"):
+        raise ProtocolError("a 200 answer is one or more signature lines '— name base64', each ending in a newline")
+    try:
+        note = parse_note(b"x\n\n" + body)
+    except LedgerError as e:
+        raise ProtocolError(f"the answer's signature lines are malformed: {e}") from None
+    return list(note.signatures)
+
+
+def origin_hash(origin: str) -> str:
+    """The monitoring path element of a log: lowercase hex of SHA-256 of its origin line."""
+    return hashlib.sha256(origin.encode("utf-8")).hexdigest()
+
+
+def monitoring_path(origin: str) -> str:
+    return f"{origin_hash(origin)}/checkpoint"
+
+
+def with_lines(checkpoint: str, lines: Sequence[NoteSignature]) -> str:
+    """A note with signature lines added (as a client adds a witness's answer to its checkpoint)."""
+    return checkpoint + "".join(line.line() for line in lines)
+
+
+# ------------------------------ ledger/tlog_proof.py ----------------------------------------
+# c2sp.org/tlog-proof: an offline proof that an entry is in a log, as one text.
+#
+#     c2sp.org/tlog-proof@v1
+#     extra <base64>                (optional, opaque and unauthenticated)
+#     index <decimal>
+#     <base64 hash>                 the RFC 6962 inclusion proof, leaf's sibling first, zero or more lines
+#     <empty line>
+#     <checkpoint>                  verbatim: a signed note, cosignatures included
+#
+# Parsing checks the layout only; the checkpoint is returned as its text for the caller to open against
+# its policy (``ledger.witnessed``), and the path is checked against the entry by ``ledger.proofs``.
+
+HEADER = "c2sp.org/tlog-proof@v1"
+MAX_PATH = 64
+
+
+@dataclass(frozen=True)
+class TlogProof:
+    index: int
+    path: tuple[bytes, ...]
+    checkpoint: str
+    extra: bytes | None = None
+
+
+def parse_tlog_proof(text: str) -> TlogProof:
+    """Parse a tlog-proof; ProtocolError says which line is wrong."""
+    head, sep, checkpoint = text.partition("\n\n")
+    if not sep:
+        raise ProtocolError("a tlog-proof has an empty line between its inclusion proof and its checkpoint")
+    lines = head.split("\n")
+    if lines[0] != HEADER:
+        raise ProtocolError(f"a tlog-proof starts with the line {HEADER!r}, found {lines[0][:60]!r}")
+    at, extra = 1, None
+    try:
+        if len(lines) > at and lines[at].startswith("extra "):
+            extra = b64decode(lines[at][len("extra "):])
+            at += 1
+        if len(lines) <= at or not lines[at].startswith("index "):
+            raise ProtocolError("a tlog-proof's index line 'index <decimal>' is missing")
+        index = parse_size(lines[at][len("index "):], "index line")
+        path = tuple(b64decode(line, length=32) for line in lines[at + 1:])
+    except ProtocolError:
+        raise
+    except LedgerError as e:
+        raise ProtocolError(f"a tlog-proof line is not what it should be: {e}") from None
+    if len(path) > MAX_PATH:
+        raise ProtocolError(f"an inclusion proof has at most {MAX_PATH} hashes, found {len(path)}")
+    return TlogProof(index, path, checkpoint, extra)
 
 
 # ------------------------------ ledger/statement.py -----------------------------------------
@@ -1188,6 +1991,15 @@ def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any
             f"statement is {len(raw_bytes)} bytes, at most {MAX_STATEMENT_BYTES} are allowed"
         )
     note = parse_note(raw_bytes)
+    for number, line in enumerate(note.signatures, 1):
+        # Every line of a statement is a listed signer's (contract point 4), so each is held
+        # to what a known key's line must be: canonical base64 of 4 + 64 bytes.
+        if len(line.signature) != ED25519_LINE_BYTES - 4:
+            raise NoteError(f"signature line {number}: expected {ED25519_LINE_BYTES} bytes (key hash + Ed25519), "
+                            f"found {len(line.signature) + 4}")
+        if not line.canonical:
+            raise NoteError(f"signature line {number}: base64 with non-zero padding bits is not canonical")
+        check_key_name(line.name)
     envelope = check_envelope(parse_canonical(note.text[:-1].encode("utf-8")))
     if "\n" in note.text[:-1]:  # pragma: no cover - canonical JSON has no raw newline
         raise StatementError("statement text must be one line")
@@ -4472,6 +5284,44 @@ def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> 
     return EXIT_OK
 
 
+# ------------------------------ scripts/_verifier_witnesses.py ------------------------------
+# The court's verifier, ``--policy FILE``: the checkpoint must meet a witness policy the court pinned.
+#
+# The checks themselves are the core's (ledger.witnessed.check_witness_policy, docs/VERIFYING.md § 8);
+# this part reads the policy (listed in the report with its SHA-256) and reports what was found.
+# A malformed pinned policy is a usage error; a policy shipped inside a bundle (witness.policy) is
+# evidence, so a malformed one fails the verification.
+
+SHIPPED_POLICY = "witness.policy"  # a bundle's own witness policy: compared with --policy, never applied
+
+
+def pinned_policy(path: str, inputs: Inputs) -> WitnessPolicy:
+    """The policy given with --policy, read once and listed in the report."""
+    inputs.refuse_folder(path, "--policy", "policy")
+    data = inputs.read_named(path, "witness policy")
+    try:
+        return parse_policy(data)
+    except LedgerError as e:
+        raise UsageError(f"--policy {path!r} is not a witness policy (c2sp.org/tlog-policy): {e}") from None
+
+
+def check_witnesses(checkpoint: bytes, trust_root: VerifierKey, pinned: WitnessPolicy, shipped: bytes | None,
+                    report: Report) -> None:
+    """The checkpoint's cosignatures meet the pinned policy; a shipped policy names no other witness."""
+    report.stage = "witnesses"
+    try:
+        shipped_policy = parse_policy(shipped) if shipped is not None else None
+    except LedgerError as e:
+        raise CheckFailed(f"the witness policy shipped as {SHIPPED_POLICY} is malformed: {e}") from None
+    try:
+        witnessed = check_witness_policy(checkpoint, trust_root, pinned, shipped_policy)
+    except LedgerError as e:
+        raise CheckFailed(f"witnesses: {e}") from None
+    report.passed("witnesses", witnessed.summary())
+    if shipped_policy is not None:
+        report.notes.append(f"the bundle's {SHIPPED_POLICY} names no witness outside --policy; --policy decided")
+
+
 # ------------------------------ scripts/_verifier_cli.py ------------------------------------
 # The court's verifier: check a Disclosure Ledger export offline (docs/VERIFYING.md).
 #
@@ -4481,6 +5331,7 @@ def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> 
 #     python verify_ledger.py --bundle DIR [--vkey KEY] [--openings] [--json] [--report FILE]
 #     python verify_ledger.py --export FILE --show INDEX|all [--json]
 #     python verify_ledger.py --bundle DIR --show INDEX|all [--json]
+#     ... [--policy FILE]   the checkpoint must meet a witness policy (c2sp.org/tlog-policy) you pinned
 #
 # Needs Python 3.11+ and the package pynacl (``pip install pynacl rfc8785``); nothing
 # else, no network, no database, no secret. ``--vkey`` is the ledger's published trust
@@ -4516,6 +5367,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--entry", metavar="FILE", help="that entry: raw entry bytes, or its export line")
     p.add_argument("--bundle", metavar="DIR", help="an evidence bundle (disclosure-ledger bundle) to verify")
     p.add_argument("--openings", action="store_true", help="with --bundle: check the bundle's openings too")
+    p.add_argument("--policy", metavar="FILE",
+                   help="witness policy (c2sp.org/tlog-policy) the checkpoint's cosignatures must meet; yours, "
+                        "never one the ledger's operator supplies")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--report", metavar="FILE",
                    help="also write the report for a declaration to FILE.json and FILE.txt (never overwritten)")
@@ -4576,7 +5430,7 @@ def _check_show_arguments(args: argparse.Namespace) -> None:
     if (args.export is None) == (args.bundle is None):
         raise UsageError("--show reads one file: give --export FILE or --bundle DIR")
     verifying = ("vkey", "checkpoint", "previous_checkpoint", "consistency_proof", "inclusion_proof", "entry",
-                 "report")
+                 "report", "policy")
     given = [f"--{n.replace('_', '-')}" for n in verifying if getattr(args, n) is not None]
     if given or args.openings:
         given += ["--openings"] if args.openings else []
@@ -4616,6 +5470,7 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     report.stage = "trust root"
     trust_root = _trust_root(args.vkey, inputs)
     report.trust_root, report.trust_root_source = str(trust_root), "--vkey"
+    pinned = pinned_policy(args.policy, inputs) if args.policy is not None else None
     report.stage = "checkpoint"
     checkpoint_data = inputs.checkpoint(args.checkpoint, "checkpoint", "--checkpoint")
     previous_data = consistency_data = inclusion_data = entry_data = None
@@ -4635,6 +5490,8 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     cp = signed.checkpoint
     report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
     report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+    if pinned is not None:
+        check_witnesses(checkpoint_data, trust_root, pinned, None, report)
 
     previous = None
     if previous_data is not None and args.export is None:
@@ -4706,6 +5563,7 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
     def optional(name: str) -> bytes | None:
         return read(name) if os.path.exists(os.path.join(folder, name)) else None
 
+    pinned = pinned_policy(args.policy, inputs) if args.policy is not None else None
     required = {name: read(name) for name in BUNDLE_FILES}
     if args.vkey is not None:
         trust_root = _trust_root(args.vkey, inputs)
@@ -4737,6 +5595,8 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
         raise CheckFailed(
             f"unexpected error while checking the bundle ({type(e).__name__}); please report it"
         ) from None
+    if pinned is not None:
+        check_witnesses(required["checkpoint"], trust_root, pinned, optional(SHIPPED_POLICY), report)
     report.origin, report.checkpoint_size = summary.origin, summary.tree_size
     report.checkpoint_root = report.root = summary.root.hex()
     report.size, report.signatures = summary.entries, summary.signatures
