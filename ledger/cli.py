@@ -29,6 +29,7 @@ from ledger.store.fsck import fsck
 from ledger.store.ledger import Ledger
 from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys
 from ledger.trust import ADMIN_ROLE
+from ledger.witness import cli as witness_cli
 
 
 def _progress(total: int, desc: str) -> Any:
@@ -121,6 +122,18 @@ def _parser() -> argparse.ArgumentParser:
     rs.add_argument("--force", action="store_true", help="overwrite a database that holds entries")
     rs.add_argument("--from-export", type=Path, metavar="EXPORT",
                     help="write the entries the log lacks, byte for byte, from a verified export")
+    witness_cli.add_parser(sub)
+    wr = sub.add_parser("witness-request", help="send the latest checkpoint to a witness; print its cosignature",
+                        description="Send the ledger's latest checkpoint, with the consistency proof from the size "
+                                    "the witness holds, to a c2sp.org/tlog-witness witness; print its cosignature "
+                                    "line once it verifies under the witness's key.")
+    wr.add_argument("url", help="the witness's submission prefix, e.g. http://witness.tigta.example:7380")
+    wr.add_argument("--vkey", required=True, help="the witness's verifier key (cosignature/v1, type 0x04)")
+    wr.add_argument("--old-size", type=int, default=0,
+                    help="the size the witness is believed to hold (default 0: it says if it holds another)")
+    wr.add_argument("--cosigned", action="store_true",
+                    help="print the whole cosigned checkpoint instead of the cosignature line alone")
+    wr.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the witness (default 10)")
     for plugin in _plugins():
         plugin(sub)
     return p
@@ -160,7 +173,13 @@ def _admin(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> Signer
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except witness_cli.Usage as e:  # the witness's subcommands report their mistakes in one line
+        print(f"witness: error: {e}", file=sys.stderr)
+        return 2
+    if args.command == "witness":  # the witness's own folder and database; never the ledger's
+        return witness_cli.run(args)
     settings = Settings.from_env(args.db, args.var)
     var = args.var or Path(os.environ.get("LEDGER_VAR", "var"))
     keyring = Keyring(args.keyring or Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
@@ -267,6 +286,8 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
     if cmd == "checkpoint":
         print(ledger.checkpoint().encode(), end="")
         return 0
+    if cmd == "witness-request":
+        return _witness_request(args, ledger)
     if cmd == "vkey":
         print(ledger.trust_root())
         return 0
@@ -318,6 +339,39 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         needs_service = args.officer_command in ("review", "return")
         return officer_cli.run(args, ledger, keyring, _service(ledger) if needs_service else None)
     raise AssertionError(cmd)  # pragma: no cover
+
+
+def _witness_request(args: argparse.Namespace, ledger: Ledger) -> int:
+    from ledger.cosignature import parse_cosigner_vkey
+    from ledger.witness_client import WitnessRefused, WitnessUnreachable, request_cosignature
+    from ledger.witness_protocol import with_lines
+
+    try:
+        witness = parse_cosigner_vkey(args.vkey.strip())
+    except LedgerError as e:
+        print(f"error: --vkey: {e}", file=sys.stderr)
+        return 2
+    if args.old_size < 0 or args.timeout <= 0:
+        print("error: --old-size must be at least 0 and --timeout more than 0", file=sys.stderr)
+        return 2
+    checkpoint = ledger.checkpoint().encode()
+
+    def prove(old: int, new: int) -> list[bytes]:
+        return [bytes.fromhex(h) for h in ledger.consistency_proof(old, new)["path"]]
+
+    try:
+        got = request_cosignature(args.url, checkpoint, witness, prove, old_size=args.old_size, timeout=args.timeout)
+    except WitnessUnreachable as e:
+        print(f"error: the witness did not answer: {e}", file=sys.stderr)
+        return 2
+    except WitnessRefused as e:
+        print(f"refused by the witness: {e}", file=sys.stderr)
+        return 1
+    print(with_lines(checkpoint, [got.line]) if args.cosigned else got.line.line(), end="")
+    size = checkpoint.split("\n")[1]
+    print(f"{witness.name} cosigned size {size} at POSIX time {got.timestamp} (sent with old size {got.old_size})",
+          file=sys.stderr)
+    return 0
 
 
 def _backup_restore(args: argparse.Namespace, settings: Settings) -> int:
