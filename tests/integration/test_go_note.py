@@ -1,6 +1,9 @@
 """Interoperability: Go's golang.org/x/mod/sumdb/note (code nobody on this project wrote)
 opens the statements and checkpoints we sign, refuses tampered ones, and signs notes
-that we verify, byte for byte the same as ours.
+that we verify, byte for byte the same as ours. For witnesses: Go opens cosigned
+checkpoints under the log key alone (cosignature lines ignored), verifies cosignature/v1
+lines (a note.Verifier over crypto/ed25519), follows the signature-line table, and checks
+our add-checkpoint proofs with golang.org/x/mod/sumdb/tlog's CheckTree.
 
 Needs `go` and the x/mod source (Debian: golang-go, golang-golang-x-mod-dev). Without
 them the tests skip, unless LEDGER_TEST_REQUIRE_GO=1 (as in CI), which makes them fail.
@@ -15,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -252,3 +256,112 @@ def test_go_accepts_the_c2sp_example(go_note_check: Path, tmp_path: Path) -> Non
 
 def _public(vkey: str) -> bytes:
     return base64.b64decode(vkey.split("+", 2)[2])[1:]
+
+
+# ---- witnesses: cosigned checkpoints, cosignature/v1, add-checkpoint ---------------------------
+VECTOR_DIR = HERE.parent / "vectors"
+COSIGNATURES = json.loads((VECTOR_DIR / "cosignature-v1.json").read_text("utf-8"))["vectors"]
+LINES_TABLE = json.loads((VECTOR_DIR / "note-signature-lines.json").read_text("utf-8"))
+
+
+def go_run(binary: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def _write(tmp_path: Path, name: str, data: str | bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return str(path)
+
+
+@pytest.mark.parametrize("vector", COSIGNATURES, ids=lambda v: v["desc"])
+def test_go_opens_cosigned_checkpoints_with_the_log_key_alone(go_note_check: Path, tmp_path: Path,
+                                                              vector: dict[str, object]) -> None:
+    """Each cosigned vector note verifies in Go's sumdb/note under the log key, the three cosignature
+    lines reported unverified (ignored as unknown keys)."""
+    result = go_open(go_note_check, tmp_path, str(vector["cosigned_note"]), [str(vector["log_vkey"])])
+    assert result.accepted, result.stderr
+    assert [n for n, _ in result.verified] == ["example.gov/disclosures/test-log"]
+    assert len(result.unverified) == 3
+
+
+@pytest.mark.parametrize("vector", COSIGNATURES, ids=lambda v: v["desc"])
+def test_go_verifies_the_vectors_cosignatures(go_note_check: Path, tmp_path: Path, vector: dict[str, object]) -> None:
+    """Go's note.Open with a cosignature/v1 verifier (crypto/ed25519 over the spec's message) verifies
+    every witness line with the vector's timestamp: the harness agrees with the vectors."""
+    cosigs = vector["cosignatures"]
+    assert isinstance(cosigs, list)
+    keys = [_write(tmp_path, f"k{i}", str(c["vkey"]) + "\n") for i, c in enumerate(cosigs)]
+    proc = go_run(go_note_check, "cosigned", _write(tmp_path, "note", str(vector["cosigned_note"])),
+                  _write(tmp_path, "log", str(vector["log_vkey"]) + "\n"), *keys)
+    assert proc.returncode == 0, proc.stderr
+    verified = {line.split()[1]: line.split()[3:] for line in proc.stdout.splitlines() if line.startswith("verified")}
+    assert {name: int(t[0]) for name, t in verified.items() if t} == {c["witness"]: c["timestamp"] for c in cosigs}
+
+
+def test_go_verifies_our_witness_s_cosignature(go_note_check: Path, tmp_path: Path) -> None:
+    """A checkpoint cosigned by our witness (its monitoring answer) verifies in Go under the log key alone,
+    and with Go's cosignature/v1 verifier under the witness key."""
+    sys.path.insert(0, str(HERE.parent / "witness"))
+    from witnessfix import LOG_KEY, ORIGIN, WITNESS_KEY, Log, make_witness
+
+    from ledger.witness_protocol import origin_hash
+
+    witness = make_witness(f"sqlite:///{tmp_path}/w.sqlite3", clock=1_780_000_000.0)
+    assert witness.add_checkpoint(Log().grow(11).request(0)).status == 200
+    served = witness.latest(origin_hash(ORIGIN)).body.decode()
+    alone = go_open(go_note_check, tmp_path, served, [LOG_KEY.verifier])
+    assert alone.accepted and alone.unverified == [(WITNESS_KEY.name, WITNESS_KEY.verifier.key_id)]
+    proc = go_run(go_note_check, "cosigned", _write(tmp_path, "note", served),
+                  _write(tmp_path, "log", str(LOG_KEY.verifier) + "\n"),
+                  _write(tmp_path, "w", str(WITNESS_KEY.verifier) + "\n"))
+    assert proc.returncode == 0, proc.stderr
+    assert f"verified {WITNESS_KEY.name} {WITNESS_KEY.verifier.key_id:08x} 1780000000" in proc.stdout
+
+
+@pytest.mark.parametrize("case", LINES_TABLE["cases"], ids=lambda c: c["name"])
+def test_go_on_the_signature_line_table(go_note_check: Path, tmp_path: Path, case: dict[str, object]) -> None:
+    """Go's note.Open with the log key does what the table's `go` column says (where it differs from
+    `expect`, the table says why this project is stricter)."""
+    lines: list[str] = []
+    for item in case["lines"]:  # type: ignore[attr-defined]
+        lines += [item["line"]] * item["times"] if isinstance(item, dict) else [item]
+    note = LINES_TABLE["text"] + "\n" + "".join(x + "\n" for x in lines)
+    result = go_open(go_note_check, tmp_path, note, [LINES_TABLE["log_vkey"]])
+    assert ("accept" if result.accepted else "refuse") == case["go"], result.stderr
+
+
+@pytest.mark.parametrize("probe", json.loads(VECTORS.read_text("utf-8"))["consistency_happy_path"],
+                         ids=lambda p: f"{p['first']}-{p['second']}")
+def test_add_checkpoint_body_for_the_rfc6962_tree(go_note_check: Path, tmp_path: Path,
+                                                  probe: dict[str, object]) -> None:
+    """For the RFC 6962 test tree (transparency-dev/merkle's leaves), our add-checkpoint body from size
+    `first` to `second` is exactly 'old N', the vector's proof hashes in base64 one per line, an empty
+    line and the checkpoint; Go parses it, opens the checkpoint and tlog.CheckTree accepts the proof
+    from the vector's first root. One flipped proof bit makes Go refuse it."""
+    from ledger.merkle import root_from_leaf_hashes
+    from ledger.proofs import consistency_path
+    from ledger.witness_protocol import AddCheckpoint
+
+    vectors = json.loads(VECTORS.read_text("utf-8"))
+    leaves = [bytes.fromhex(h) for h in vectors["leaf_hashes"]]
+    first, second = int(probe["first"]), int(probe["second"])  # type: ignore[call-overload]
+    log_key = key("log.example/rfc6962")
+    root = root_from_leaf_hashes(leaves[:second])
+    assert root.hex() == probe["second_hash"]
+    checkpoint = sign_checkpoint(Checkpoint(log_key.name, second, root), [log_key]).encode()
+    proof = consistency_path(first, second, lambda a, b: root_from_leaf_hashes(leaves[a:b]))
+    body = AddCheckpoint(first, tuple(proof), checkpoint).encode()
+    expected = "".join([f"old {first}\n", *(base64.b64encode(bytes.fromhex(str(h))).decode() + "\n"
+                                            for h in probe["consistency_path"]), "\n", checkpoint])  # type: ignore[attr-defined]
+    assert body.decode() == expected
+    old_root = base64.b64encode(bytes.fromhex(str(probe["first_hash"]))).decode()
+    vkey = _write(tmp_path, "vkey", str(log_key.verifier) + "\n")
+    proc = go_run(go_note_check, "addcheckpoint", _write(tmp_path, "body", body), old_root, vkey)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["ok", str(first), str(second), str(len(proof))]
+    if proof:
+        flipped = [bytes([proof[0][0] ^ 1]) + proof[0][1:], *proof[1:]]
+        tampered = AddCheckpoint(first, tuple(flipped), checkpoint).encode()
+        bad = go_run(go_note_check, "addcheckpoint", _write(tmp_path, "bad", tampered), old_root, vkey)
+        assert bad.returncode == 1 and "tlog.CheckTree" in bad.stderr
