@@ -338,8 +338,9 @@ _RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts],
 
 
 # ---- what was not checked ------------------------------------------------------------------
-def not_checked(what: str, *, previous: bool, openings: bool) -> list[str]:
-    """What a run of ``what`` ("export", "bundle", "proofs") leaves unchecked (docs/VERIFYING.md § 3)."""
+def not_checked(what: str, *, previous: bool, openings: bool, witnesses: bool = False) -> list[str]:
+    """What a run of ``what`` ("export", "bundle", "proofs") leaves unchecked (docs/VERIFYING.md § 3);
+    ``witnesses``: a witness policy was given (--policy), so the cosignatures are checked."""
     out = []
     if what == "proofs":
         out.append("the entries themselves: no export was given, so only the checkpoint and the proofs given were "
@@ -350,8 +351,9 @@ def not_checked(what: str, *, previous: bool, openings: bool) -> list[str]:
     if not previous and what == "export":
         out.append("consistency with an older checkpoint held by another party (--previous-checkpoint): one "
                    "checkpoint alone cannot rule out a split view, two logs shown to two parties")
+    if not witnesses:
+        out.append("witness cosignatures on the checkpoint")
     out += [
-        "witness cosignatures on the checkpoint",
         "that statement ids are unique (the service refuses duplicates when appending)",
         "the bodies of § 6103 statements and whether a disclosure was lawful (the rules engine's and the audit "
         "projections' job)",

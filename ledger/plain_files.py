@@ -25,6 +25,7 @@ KIND_NAMES = {
     "report": "a verification report",
     "decoded": "a decoded companion of an export (a reading aid, not the export)",
     "empty": "an empty file",
+    "policy": "a witness policy (c2sp.org/tlog-policy)",
 }
 
 

@@ -56,6 +56,7 @@ class Report:
     files: list[FileRecord] = field(default_factory=list)
     log_policy: dict[str, Any] | None = None
     log_policy_sha256: str | None = None
+    witness_policy: dict[str, Any] | None = None  # --policy: its SHA-256, quorum, witnesses, who cosigned
     verifier: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
     run: dict[str, Any] = field(default_factory=dict)
@@ -139,7 +140,7 @@ class Report:
             "policy": {
                 "log_policy": self.log_policy,
                 "log_policy_sha256": self.log_policy_sha256,
-                "witness_policy": None,
+                "witness_policy": self.witness_policy,
             },
             "checkpoint": {"origin": self.origin, "size": self.checkpoint_size, "root": self.checkpoint_root},
             "log": {"entries": self.size, "signatures": self.signatures, "uncommitted": self.uncommitted,
@@ -183,7 +184,15 @@ class Report:
             out += [f"    {t}: {', '.join(roles)}" for t, roles in pol["log_policy"].items()]
         else:
             out.append("  the log's signing policy: not reached")
-        out.append("  witness policy: none (witness cosignatures were not checked)")
+        wp = pol["witness_policy"]
+        if wp is None:
+            out.append("  witness policy: none (witness cosignatures were not checked)")
+        else:
+            out.append(f"  witness policy (--policy, SHA-256 {wp['sha256']}): quorum {wp['quorum']}")
+            out += [f"    witness {w}" for w in wp["witnesses"]]
+            cosigned = wp.get("cosigned")
+            if cosigned is not None:
+                out += [f"    cosigned by {c}" for c in cosigned] or ["    cosigned by no witness of the policy"]
         cp, log = r["checkpoint"], r["log"]
         if cp["origin"] is not None:
             out += ["", "CHECKPOINT", f"  origin:       {cp['origin']}", f"  size:         {cp['size']} entries",

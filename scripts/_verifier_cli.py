@@ -174,11 +174,13 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     _check_arguments(args)
     if args.bundle is not None:
         report.what = "bundle"
-        report.not_checked = not_checked("bundle", previous=False, openings=args.openings)
+        report.not_checked = not_checked("bundle", previous=False, openings=args.openings,
+                                         witnesses=args.policy is not None)
         run_bundle(args, report, inputs)
         return
     report.what = "export" if args.export is not None else "proofs"
-    report.not_checked = not_checked(report.what, previous=args.previous_checkpoint is not None, openings=False)
+    report.not_checked = not_checked(report.what, previous=args.previous_checkpoint is not None, openings=False,
+                                     witnesses=args.policy is not None)
     report.stage = "trust root"
     trust_root = _trust_root(args.vkey, inputs)
     report.trust_root, report.trust_root_source = str(trust_root), "--vkey"

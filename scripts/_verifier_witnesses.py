@@ -8,6 +8,8 @@ evidence, so a malformed one fails the verification.
 
 from __future__ import annotations
 
+import hashlib
+
 from _verifier_checks import Inputs
 from _verifier_export import CheckFailed, UsageError
 
@@ -21,13 +23,19 @@ SHIPPED_POLICY = "witness.policy"  # a bundle's own witness policy: compared wit
 
 
 def pinned_policy(path: str, inputs: Inputs) -> WitnessPolicy:
-    """The policy given with --policy, read once and listed in the report."""
-    inputs.refuse_folder(path, "--policy", "policy")
-    data = inputs.read_named(path, "witness policy")
+    """The policy given with --policy, read once and listed in the report (with what it requires)."""
+    data = inputs.read(path, "witness policy", "--policy", ("policy",))  # a checkpoint, an export…: exit 2
     try:
-        return parse_policy(data)
+        policy = parse_policy(data)
     except LedgerError as e:
         raise UsageError(f"--policy {path!r} is not a witness policy (c2sp.org/tlog-policy): {e}") from None
+    inputs.report.witness_policy = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "quorum": policy.describe(),
+        "witnesses": [f"{w.name}: {w.key}" for w in policy.witnesses],
+        "cosigned": None,
+    }
+    return policy
 
 
 def check_witnesses(checkpoint: bytes, trust_root: VerifierKey, pinned: WitnessPolicy, shipped: bytes | None,
@@ -41,7 +49,9 @@ def check_witnesses(checkpoint: bytes, trust_root: VerifierKey, pinned: WitnessP
     try:
         witnessed = check_witness_policy(checkpoint, trust_root, pinned, shipped_policy)
     except LedgerError as e:
-        raise CheckFailed(f"witnesses: {e}") from None
+        raise CheckFailed(str(e)) from None
     report.passed("witnesses", witnessed.summary())
+    if report.witness_policy is not None:
+        report.witness_policy["cosigned"] = [c.describe() for c in witnessed.cosigned]
     if shipped_policy is not None:
         report.notes.append(f"the bundle's {SHIPPED_POLICY} names no witness outside --policy; --policy decided")

@@ -3861,8 +3861,9 @@ _RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts],
 
 
 # ---- what was not checked ------------------------------------------------------------------
-def not_checked(what: str, *, previous: bool, openings: bool) -> list[str]:
-    """What a run of ``what`` ("export", "bundle", "proofs") leaves unchecked (docs/VERIFYING.md § 3)."""
+def not_checked(what: str, *, previous: bool, openings: bool, witnesses: bool = False) -> list[str]:
+    """What a run of ``what`` ("export", "bundle", "proofs") leaves unchecked (docs/VERIFYING.md § 3);
+    ``witnesses``: a witness policy was given (--policy), so the cosignatures are checked."""
     out = []
     if what == "proofs":
         out.append("the entries themselves: no export was given, so only the checkpoint and the proofs given were "
@@ -3873,8 +3874,9 @@ def not_checked(what: str, *, previous: bool, openings: bool) -> list[str]:
     if not previous and what == "export":
         out.append("consistency with an older checkpoint held by another party (--previous-checkpoint): one "
                    "checkpoint alone cannot rule out a split view, two logs shown to two parties")
+    if not witnesses:
+        out.append("witness cosignatures on the checkpoint")
     out += [
-        "witness cosignatures on the checkpoint",
         "that statement ids are unique (the service refuses duplicates when appending)",
         "the bodies of § 6103 statements and whether a disclosure was lawful (the rules engine's and the audit "
         "projections' job)",
@@ -3945,6 +3947,7 @@ KIND_NAMES = {
     "report": "a verification report",
     "decoded": "a decoded companion of an export (a reading aid, not the export)",
     "empty": "an empty file",
+    "policy": "a witness policy (c2sp.org/tlog-policy)",
 }
 
 
@@ -4445,6 +4448,7 @@ class Report:
     files: list[FileRecord] = field(default_factory=list)
     log_policy: dict[str, Any] | None = None
     log_policy_sha256: str | None = None
+    witness_policy: dict[str, Any] | None = None  # --policy: its SHA-256, quorum, witnesses, who cosigned
     verifier: dict[str, str] = field(default_factory=dict)
     command: list[str] = field(default_factory=list)
     run: dict[str, Any] = field(default_factory=dict)
@@ -4528,7 +4532,7 @@ class Report:
             "policy": {
                 "log_policy": self.log_policy,
                 "log_policy_sha256": self.log_policy_sha256,
-                "witness_policy": None,
+                "witness_policy": self.witness_policy,
             },
             "checkpoint": {"origin": self.origin, "size": self.checkpoint_size, "root": self.checkpoint_root},
             "log": {"entries": self.size, "signatures": self.signatures, "uncommitted": self.uncommitted,
@@ -4572,7 +4576,15 @@ class Report:
             out += [f"    {t}: {', '.join(roles)}" for t, roles in pol["log_policy"].items()]
         else:
             out.append("  the log's signing policy: not reached")
-        out.append("  witness policy: none (witness cosignatures were not checked)")
+        wp = pol["witness_policy"]
+        if wp is None:
+            out.append("  witness policy: none (witness cosignatures were not checked)")
+        else:
+            out.append(f"  witness policy (--policy, SHA-256 {wp['sha256']}): quorum {wp['quorum']}")
+            out += [f"    witness {w}" for w in wp["witnesses"]]
+            cosigned = wp.get("cosigned")
+            if cosigned is not None:
+                out += [f"    cosigned by {c}" for c in cosigned] or ["    cosigned by no witness of the policy"]
         cp, log = r["checkpoint"], r["log"]
         if cp["origin"] is not None:
             out += ["", "CHECKPOINT", f"  origin:       {cp['origin']}", f"  size:         {cp['size']} entries",
@@ -5296,13 +5308,19 @@ SHIPPED_POLICY = "witness.policy"  # a bundle's own witness policy: compared wit
 
 
 def pinned_policy(path: str, inputs: Inputs) -> WitnessPolicy:
-    """The policy given with --policy, read once and listed in the report."""
-    inputs.refuse_folder(path, "--policy", "policy")
-    data = inputs.read_named(path, "witness policy")
+    """The policy given with --policy, read once and listed in the report (with what it requires)."""
+    data = inputs.read(path, "witness policy", "--policy", ("policy",))  # a checkpoint, an export…: exit 2
     try:
-        return parse_policy(data)
+        policy = parse_policy(data)
     except LedgerError as e:
         raise UsageError(f"--policy {path!r} is not a witness policy (c2sp.org/tlog-policy): {e}") from None
+    inputs.report.witness_policy = {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "quorum": policy.describe(),
+        "witnesses": [f"{w.name}: {w.key}" for w in policy.witnesses],
+        "cosigned": None,
+    }
+    return policy
 
 
 def check_witnesses(checkpoint: bytes, trust_root: VerifierKey, pinned: WitnessPolicy, shipped: bytes | None,
@@ -5316,8 +5334,10 @@ def check_witnesses(checkpoint: bytes, trust_root: VerifierKey, pinned: WitnessP
     try:
         witnessed = check_witness_policy(checkpoint, trust_root, pinned, shipped_policy)
     except LedgerError as e:
-        raise CheckFailed(f"witnesses: {e}") from None
+        raise CheckFailed(str(e)) from None
     report.passed("witnesses", witnessed.summary())
+    if report.witness_policy is not None:
+        report.witness_policy["cosigned"] = [c.describe() for c in witnessed.cosigned]
     if shipped_policy is not None:
         report.notes.append(f"the bundle's {SHIPPED_POLICY} names no witness outside --policy; --policy decided")
 
@@ -5462,11 +5482,13 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     _check_arguments(args)
     if args.bundle is not None:
         report.what = "bundle"
-        report.not_checked = not_checked("bundle", previous=False, openings=args.openings)
+        report.not_checked = not_checked("bundle", previous=False, openings=args.openings,
+                                         witnesses=args.policy is not None)
         run_bundle(args, report, inputs)
         return
     report.what = "export" if args.export is not None else "proofs"
-    report.not_checked = not_checked(report.what, previous=args.previous_checkpoint is not None, openings=False)
+    report.not_checked = not_checked(report.what, previous=args.previous_checkpoint is not None, openings=False,
+                                     witnesses=args.policy is not None)
     report.stage = "trust root"
     trust_root = _trust_root(args.vkey, inputs)
     report.trust_root, report.trust_root_source = str(trust_root), "--vkey"

@@ -96,3 +96,22 @@ def test_cosignature_of_another_checkpoint_does_not_count() -> None:
     moved = CHECKPOINT + line + "\n"
     with pytest.raises(SignatureError):
         check_witness_policy(moved, LOG.verifier, POLICY)
+
+
+def test_format_section_18_example_policy_is_met_by_its_example_checkpoint() -> None:
+    """docs/FORMAT.md § 18.2's example policy parses, and § 18.1's cosigned checkpoint (cosignature-v1.json)
+    meets it under the log key."""
+    import json
+    import re
+    from pathlib import Path
+
+    from ledger.keys import parse_vkey
+
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "FORMAT.md").read_text("utf-8")
+    section = doc[doc.index("### 18.2"):doc.index("### 18.3")]
+    policy = parse_policy(re.search(r"```\n(# three bodies.*?)```", section, re.S).group(1))  # type: ignore[union-attr]
+    vector = json.loads((root / "tests" / "vectors" / "cosignature-v1.json").read_text("utf-8"))["vectors"][1]
+    assert vector["cosigned_note"] in doc
+    witnessed = check_witness_policy(vector["cosigned_note"], parse_vkey(vector["log_vkey"]), policy)
+    assert len(witnessed.cosigned) == 3
