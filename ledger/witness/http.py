@@ -48,7 +48,11 @@ class WitnessApp:
             return
         if scope["type"] != "http":
             return
-        answer = await self._answer(scope, receive)
+        try:
+            answer = await self._answer(scope, receive)
+        except Exception as e:  # the database went away, or a bug: answer, and say what kind in the log
+            log.error("%s %s failed: %s", scope["method"], scope["path"], type(e).__name__)
+            answer = Answer.text(503, "the witness cannot answer now (its database is unavailable?); try again")
         headers = [(b"content-type", answer.content_type.encode()), (b"content-length", str(len(answer.body)).encode()),
                    (b"cache-control", b"no-store")]
         if answer.status == 405:

@@ -164,12 +164,20 @@ class WitnessStore:
         return text.replace("?", self.mark)
 
     def _fetch(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return list(self.conn.execute(self._sql(sql), tuple(params)).fetchall())
+        with self.lock:
+            self._connected()
+            return list(self.conn.execute(self._sql(sql), tuple(params)).fetchall())
+
+    def _connected(self) -> None:
+        """Reconnect to PostgreSQL after the server dropped the connection (a restart, a failover)."""
+        if self.is_postgres and (self.conn.closed or self.conn.broken):
+            self.conn = self._postgres(urlparse(self.url))
 
     @contextmanager
     def transaction(self, *, locked_origin: str | None = None) -> Iterator[Transaction]:
         """One transaction, writes serialised: on SQLite the database, on PostgreSQL the log's row."""
         with self.lock:
+            self._connected()
             if self.is_postgres:
                 with self.conn.transaction():
                     txn = Transaction(self)

@@ -4,16 +4,20 @@ one that does not extend the last it cosigned."""
 
 from __future__ import annotations
 
+import json
 import threading
+from pathlib import Path
 
 import pytest
 from witnessfix import LOG_KEY, ORIGIN, WITNESS_KEY, Log, make_witness
 
+from ledger.cosignature import CosignerSigner
 from ledger.keys import SignerKey
 from ledger.merkle import EMPTY_ROOT
 from ledger.note import parse_note
 from ledger.tlog_policy import parse_policy
 from ledger.witness.service import Witness
+from ledger.witness.state import WitnessStore
 from ledger.witness_protocol import AddCheckpoint, origin_hash, parse_cosignature_answer
 from ledger.witnessed import check_witness_policy
 
@@ -284,3 +288,20 @@ def test_concurrent_submissions_one_old_size_only_one_wins(db_url: str) -> None:
     assert statuses.count(200) == 1 and set(statuses) <= {200, 409}
     held = w.store.log(ORIGIN)
     assert held is not None and any(held.root == c.root() and held.size == len(c.leaves) for c in candidates)
+
+
+def test_our_witness_writes_go_s_cosignature_lines_byte_for_byte(tmp_path: Path) -> None:
+    """Given a vector's witness seed and a clock at its timestamp, our witness, following the vector's log,
+    answers the log's signed checkpoint with exactly the line Go wrote (tests/vectors/cosignature-v1.json)."""
+    vectors = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "cosignature-v1.json").read_text())
+    for n, vector in enumerate(vectors["vectors"]):
+        for m, cosig in enumerate(vector["cosignatures"]):
+            store = WitnessStore(f"sqlite:///{tmp_path}/v{n}-{m}.sqlite3")
+            store.create_tables()
+            origin = vector["checkpoint_body"].split("\n")[0]
+            store.add_log_key(origin, vector["log_vkey"])
+            signer = CosignerSigner(cosig["witness"], bytes.fromhex(cosig["seed_hex"]))
+            witness = Witness(signer, store, lambda t=cosig["timestamp"]: float(t))
+            answer = witness.add_checkpoint(AddCheckpoint(0, (), vector["log_signed_note"]).encode())
+            assert (answer.status, answer.body.decode()) == (200, cosig["signature_line"]), vector["desc"]
+            store.close()
