@@ -111,3 +111,29 @@ def test_without_policy_cosignatures_are_ignored(folder: Path) -> None:
     args = with_checkpoint(folder, STRANGER)
     code, report = run_json(args[:-2])
     assert code == 0, report
+
+
+def test_report_names_the_witness_policy_and_who_cosigned(folder: Path) -> None:
+    """--report records the pinned policy (SHA-256, quorum, witnesses) and who cosigned when, and no longer
+    lists witness cosignatures among the checks not made; without --policy it still does."""
+    import hashlib
+    import json
+
+    args = with_checkpoint(folder, TIGTA, GAO)
+    code, _, _ = run([*args, "--report", str(folder / "rep")])
+    assert code == 0
+    record = json.loads((folder / "rep.json").read_text())
+    wp = record["policy"]["witness_policy"]
+    assert wp["sha256"] == hashlib.sha256((folder / "court.policy").read_bytes()).hexdigest()
+    assert [c.split(" ")[0] for c in wp["cosigned"]] == ["tigta", "gao"]
+    assert "witness cosignatures on the checkpoint" not in record["not_checked"]
+    assert "cosigned by gao (witness.gao.example/w1) at 2026-05-28T20:27:40Z" in (folder / "rep.txt").read_text()
+    code, _, _ = run([*args[:-2], "--report", str(folder / "plain")])
+    assert json.loads((folder / "plain.json").read_text())["policy"]["witness_policy"] is None
+
+
+def test_a_checkpoint_given_as_policy_is_a_usage_error(folder: Path) -> None:
+    """A file of another kind given as --policy: exit 2, saying what it is."""
+    args = with_checkpoint(folder, TIGTA, GAO)
+    code, _out, err = run([*args[:-1], str(folder / "checkpoint.txt")])
+    assert code == 2 and "is a checkpoint, not a witness policy" in err
