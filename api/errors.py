@@ -13,10 +13,11 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import LedgerError
-from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, RuleRefusal
+from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, NotWitnessed, RuleRefusal
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://disclosure-ledger.example/problems/"
+RETRY_AFTER = 10  # seconds a client is told to wait before asking again for a witnessed checkpoint
 
 
 class Problem(Exception):
@@ -72,6 +73,15 @@ def rule_problem(e: RuleRefusal) -> Problem:
                    statement_id=e.statement_id)
 
 
+def not_witnessed(e: NotWitnessed, retry_after: float, **extra: Any) -> Problem:
+    """A checkpoint a quorum of witnesses cosigned does not cover what was asked (yet). With an append,
+    ``extra`` says what was stored: the statement stands; only its checkpoint is missing."""
+    p = Problem(503, "not-witnessed", "No checkpoint cosigned by a quorum of witnesses covers it yet", str(e),
+                **extra)
+    p.headers["Retry-After"] = str(max(1, round(retry_after)))
+    return p
+
+
 def problem_response(p: Problem, request: Request | None = None) -> JSONResponse:
     return JSONResponse(p.body(), status_code=p.status, media_type=PROBLEM_JSON, headers=p.headers or None)
 
@@ -94,6 +104,10 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(CheckpointRefused)
     async def _checkpoint(request: Request, exc: CheckpointRefused) -> JSONResponse:
         return problem_response(Problem(503, "checkpoint-refused", "The ledger refuses to sign a checkpoint", str(exc)))
+
+    @app.exception_handler(NotWitnessed)
+    async def _not_witnessed(request: Request, exc: NotWitnessed) -> JSONResponse:
+        return problem_response(not_witnessed(exc, RETRY_AFTER), request)
 
     @app.exception_handler(NotInitialised)
     async def _uninitialised(request: Request, exc: NotInitialised) -> JSONResponse:

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -138,8 +138,28 @@ class LedgerCollector(Collector):
         yield GaugeMetricFamily("dl_log_behind_checkpoint_entries", "Entries the log lacks against the last "
                                 "checkpoint signed (a restored old backup; appends are refused while > 0)",
                                 value=ledger.behind_last_checkpoint())
+        yield from self._witnesses(size, now)
         yield CounterMetricFamily("dl_blocked_entries", "Blocked entries in the log (statements a rule refused), "
                                   "from every writer", value=blocked)
+
+    def _witnesses(self, size: int, now: Any) -> Iterator[Metric]:
+        status = self.state.ledger.publisher.status()
+        yield GaugeMetricFamily("dl_witness_policy", "1 if a witness policy is configured (checkpoints are published "
+                                "only once a quorum cosigned them), 0 if checkpoints are unwitnessed",
+                                value=1 if status.witnessed else 0)
+        failing = 0.0
+        if status.failing_since:
+            failing = max(0.0, (now - parse_time(status.failing_since)).total_seconds())
+        yield GaugeMetricFamily("dl_checkpoint_not_witnessed_seconds", "How long publication rounds have failed to "
+                                "get a quorum of cosignatures (0 while they succeed, or without a policy)", value=failing)
+        yield GaugeMetricFamily("dl_log_behind_witnesses_entries", "Entries the log lacks against the largest "
+                                "checkpoint a witness showed it cosigned (a lost tail; appends are refused while > 0)",
+                                value=max(0, status.high_water - size))
+        held = GaugeMetricFamily("dl_witness_cosigned_size", "The tree size each witness of the policy was last "
+                                 "known to hold", labels=["witness"])
+        for w in status.witnesses:
+            held.add_metric([w.name[:100]], w.size)  # names come from the operator's policy
+        yield held
 
     def _views(self) -> Iterator[Metric]:
         views = self.state.views

@@ -14,7 +14,7 @@ from api.tokens import TokenStore
 from ledger.checkpoint import SignedCheckpoint
 from ledger.domain.service import DisclosureService
 from ledger.sealed import SealedKeys
-from ledger.store.errors import CheckpointRefused
+from ledger.store.errors import CheckpointRefused, NotWitnessed
 from ledger.store.ledger import Ledger
 from projections.base import EntryProjection, Projection
 from projections.queries import Queries
@@ -145,38 +145,43 @@ class AppState:
     views: Views | None
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.monotonic)
-    _checkpoint_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def checkpoint_covering(self, index: int, timeout: float) -> SignedCheckpoint:
-        """The first stored checkpoint whose tree includes entry ``index``, signing one if none comes in time.
+        """The first published checkpoint whose tree includes entry ``index``.
 
-        Checkpoints are signed at most about once a second by the appends themselves; a waiter
-        gives them that long, then signs one (serialised, so two waiters never race the keeper).
+        The publisher (this process's background thread or another's) publishes about once a
+        second; a waiter gives it that long. Unwitnessed, the waiter then runs a round itself (the
+        publisher lease serialises it with every other signer). With a witness policy it only
+        waits — rounds talk to the witnesses, and one at a time is enough — and, past ``timeout``,
+        raises NotWitnessed.
         """
-        deadline = time.monotonic() + min(timeout, self.settings.ledger.checkpoint_interval + 0.1)
+        ledger = self.ledger
+        start = time.monotonic()
+        deadline = start + timeout
+        own_turn = start + min(timeout, self.settings.ledger.checkpoint_interval + 0.1)
         while True:
-            latest = self.ledger.latest_checkpoint()
+            latest = ledger.latest_checkpoint()
             if latest is not None and latest.checkpoint.size > index:
                 return latest
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 break
-            time.sleep(0.05)
-        with self._checkpoint_lock:
-            latest = self.ledger.latest_checkpoint()
-            if latest is not None and latest.checkpoint.size > index:
-                return latest
-            try:
-                return self.ledger.checkpoint()
-            except CheckpointRefused:
-                # Another signer (an append's own checkpoint) got there first with a larger size.
-                latest = self.ledger.latest_checkpoint()
-                if latest is not None and latest.checkpoint.size > index:
-                    return latest
-                raise
+            if now >= own_turn and not ledger.publisher.witnessed:
+                signed = ledger.publish(lease_timeout=min(1.0, deadline - now))
+                if signed is not None and signed.checkpoint.size > index:
+                    return signed
+            time.sleep(0.02)
+        if ledger.publisher.witnessed:
+            raise NotWitnessed(f"no checkpoint a quorum of witnesses cosigned covers entry {index} after "
+                               f"{timeout:g} s: {ledger.publisher.status().describe()}")
+        raise CheckpointRefused(f"no checkpoint covers entry {index} after {timeout:g} s")
 
     def sign_if_behind(self) -> None:
-        """Background duty: entries that arrived after the last checkpoint get one."""
-        with self._checkpoint_lock:
-            latest = self.ledger.latest_checkpoint()
-            if latest is None or latest.checkpoint.size < self.ledger.size():
-                self.ledger.checkpoint()
+        """Background duty: entries that arrived after the last checkpoint get one (if this process
+        holds the publisher lease; otherwise the holder publishes them)."""
+        ledger = self.ledger
+        if ledger.publisher.witnessed:
+            ledger.raise_floor(ledger.publisher.status().high_water)  # what a witness showed holds here too
+        latest = ledger.latest_checkpoint()
+        if latest is None or latest.checkpoint.size < ledger.size():
+            ledger.publish()

@@ -25,6 +25,10 @@ class Settings:
     checkpoint_path: Path
     create_tables: bool = True
     checkpoint_interval: float = 1.0
+    # A witness policy (c2sp.org/tlog-policy): checkpoints are published only once a quorum of its
+    # witnesses cosigned them. None: the ledger publishes its own signature alone ("unwitnessed").
+    witness_policy: Path | None = None
+    witness_timeout: float = 5.0  # seconds one witness gets to answer one add-checkpoint
 
     @classmethod
     def from_env(cls, db_url: str | None = None, var: Path | None = None) -> Settings:
@@ -32,7 +36,15 @@ class Settings:
         url = db_url or os.environ.get("LEDGER_DB_URL") or f"sqlite:///{base / 'ledger.sqlite3'}"
         key_dir = Path(os.environ.get("LEDGER_KEY_DIR", base / "service-keys"))
         checkpoint = Path(os.environ.get("LEDGER_CHECKPOINT_FILE", key_dir / "last-checkpoint.txt"))
-        return cls(url, key_dir, checkpoint)
+        policy = os.environ.get("LEDGER_WITNESS_POLICY") or None
+        try:
+            timeout = float(os.environ.get("LEDGER_WITNESS_TIMEOUT", 5.0))
+        except ValueError:
+            raise ConfigError("LEDGER_WITNESS_TIMEOUT must be a number of seconds") from None
+        if not 0 < timeout <= 300:
+            raise ConfigError("LEDGER_WITNESS_TIMEOUT must be between 0 and 300 seconds")
+        return cls(url, key_dir, checkpoint, witness_policy=Path(policy) if policy else None,
+                   witness_timeout=timeout)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing environment for this database URL."""

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 from ledger.cosignature import CosignerKey
 from ledger.errors import LedgerError, SignatureError
-from ledger.note import NoteSignature, parse_note
+from ledger.note import MAX_NOTE_BYTES, NoteSignature, parse_note
 from ledger.witness_protocol import (
     ADD_CHECKPOINT,
     SIZE_CONTENT_TYPE,
     AddCheckpoint,
     parse_cosignature_answer,
+    monitoring_path,
     parse_size_answer,
 )
 
@@ -37,8 +38,9 @@ class WitnessUnreachable(LedgerError):
 class WitnessRefused(LedgerError):
     """The witness answered with a refusal (or with an answer that is not a valid cosignature)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, held: int | None = None) -> None:
         self.status = status
+        self.held = held  # the size the witness said it holds (a 409), when it said one
         super().__init__(f"HTTP {status}: {message}" if status else message)
 
 
@@ -75,7 +77,8 @@ def request_cosignature(prefix: str, checkpoint: str, witness: CosignerKey, prov
     for _attempt in range(2):
         if old_size > size:
             raise WitnessRefused(409, f"the witness holds a tree of size {old_size}, larger than this checkpoint's "
-                                      f"{size}: it cosigned a tree this log does not extend (a fork, or a lost tail)")
+                                      f"{size}: it cosigned a tree this log does not extend (a fork, or a lost tail)",
+                                 held=old_size)
         proof = list(prove(old_size, size)) if 0 < old_size < size else []
         status, content_type, body = _post(url, AddCheckpoint(old_size, tuple(proof), checkpoint).encode(), timeout)
         if status == 200:
@@ -83,8 +86,9 @@ def request_cosignature(prefix: str, checkpoint: str, witness: CosignerKey, prov
         if status == 409 and content_type.split(";")[0].strip() == SIZE_CONTENT_TYPE:
             old_size = parse_size_answer(body)
             continue
-        raise WitnessRefused(status, body.decode("utf-8", "replace").strip()[:500])
-    raise WitnessRefused(409, f"the witness answered 409 twice; it now holds size {old_size}")
+        raise WitnessRefused(status, body.decode("utf-8", "replace").strip()[:500],
+                             held=old_size if status == 422 else None)
+    raise WitnessRefused(409, f"the witness answered 409 twice; it now holds size {old_size}", held=old_size)
 
 
 def _cosignature(text: str, body: bytes, witness: CosignerKey, old_size: int) -> Cosignature:
@@ -104,3 +108,20 @@ def _cosignature(text: str, body: bytes, witness: CosignerKey, old_size: int) ->
     if timestamp == 0:
         raise WitnessRefused(200, "the cosignature's timestamp is 0, which tlog-witness forbids")
     return Cosignature(mine[0], timestamp, old_size)
+
+
+def fetch_latest(prefix: str, origin: str, timeout: float = 10.0) -> str | None:
+    """The latest checkpoint of ``origin`` the witness at ``prefix`` cosigned (its monitoring endpoint,
+    on the same prefix as add-checkpoint), as text; None when it has cosigned none (404).
+
+    Unverified: the caller checks the log's signature and the witness's cosignature."""
+    url = prefix.rstrip("/") + "/" + monitoring_path(origin)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the policy names it
+            return bytes(response.read(MAX_NOTE_BYTES + 1)).decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return None
+        raise WitnessRefused(int(e.code), f"the monitoring endpoint {url} answered {e.code}") from None
+    except (urllib.error.URLError, OSError) as e:
+        raise WitnessUnreachable(f"{url}: {getattr(e, 'reason', e)}") from None

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from api.deps import Reader, State, page_limit
+from api.state import AppState
 from api.errors import Problem
 from api.schemas import (
     CheckpointOut,
@@ -24,6 +25,8 @@ from ledger.b64 import b64encode
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import SignedCheckpoint
 from ledger.merkle import leaf_hash
+from ledger.store.publisher import UNWITNESSED
+from ledger.witnessed import open_witnessed
 
 MAX_INDEX = 2**53 - 1  # bigger numbers cannot be entry indices (contract point 1) and overflow SQLite
 Index = Annotated[int, Query(ge=0, le=MAX_INDEX)]
@@ -43,7 +46,17 @@ def latest_checkpoint(state: State) -> PlainTextResponse:
     latest = state.ledger.latest_checkpoint()
     if latest is None:
         raise Problem(503, "no-checkpoint", "No checkpoint signed yet", "the ledger has not signed a checkpoint")
-    return PlainTextResponse(latest.encode())
+    return PlainTextResponse(latest.encode(), headers={"Witnesses": witnesses_header(state, latest)})
+
+
+def witnesses_header(state: AppState, signed: SignedCheckpoint) -> str:
+    """``unwitnessed`` (no witness policy), else how many of the policy's witnesses cosigned the note."""
+    policy = state.ledger.publisher.policy
+    if policy is None:
+        return UNWITNESSED
+    witnessed = open_witnessed(signed.encode(), [k.verifier for k in state.ledger.keys.checkpoint], policy)
+    return (f"cosigned by {len(witnessed.cosigned)} of {len(policy.witnesses)} witnesses; "
+            f"quorum {'met' if witnessed.quorum_met else 'NOT met'}")
 
 
 @public.get("/checkpoints", response_model=CheckpointsOut, responses=problems(400),

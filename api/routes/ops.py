@@ -47,8 +47,11 @@ def readyz(state: State) -> JSONResponse:
         limit = timedelta(seconds=state.settings.checkpoint_max_age)
         checks["checkpoint"] = "ok" if age <= limit else (
             f"{size - latest.checkpoint.size} entries wait {age.total_seconds():.0f}s for a checkpoint")
+    publication = state.ledger.publisher.status()
+    if publication.witnessed:
+        checks["witnesses"] = "ok" if publication.problem is None else publication.describe()
     ready = all(v == "ok" for v in checks.values())
-    body = ReadyOut(status="ready" if ready else "not_ready", checks=checks)
+    body = ReadyOut(status="ready" if ready else "not_ready", checks=checks, witnesses=publication.describe())
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 

@@ -9,14 +9,14 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 
 from api.deps import State
-from api.errors import Problem
+from api.errors import RETRY_AFTER, Problem, not_witnessed
 from api.metrics import label
 from api.schemas import AppendedOut, BatchIn, BatchOut, SubmissionIn, problems
 from api.state import AppState
 from ledger.commitments import Opening
 from ledger.errors import LedgerError
 from ledger.store.chain import Appended
-from ledger.store.errors import AppendRefused, RuleRefusal
+from ledger.store.errors import AppendRefused, NotWitnessed, RuleRefusal
 
 router = APIRouter(prefix="/v1/statements", tags=["statements"])
 Wait = Literal["checkpoint"]
@@ -67,8 +67,17 @@ def submit(body: SubmissionIn, state: State, response: Response, wait: Wait | No
         response.status_code = 200
     checkpoint = None
     if wait == "checkpoint":
-        checkpoint = state.checkpoint_covering(appended.index, state.settings.wait_timeout).encode()
+        checkpoint = _covering(state, appended.index, [appended])
     return _out(appended, checkpoint)
+
+
+def _covering(state: AppState, index: int, stored: list[Appended]) -> str:
+    """The published checkpoint covering ``index``; a 503 not-witnessed naming what was stored, past the wait."""
+    try:
+        return state.checkpoint_covering(index, state.settings.wait_timeout).encode()
+    except NotWitnessed as e:
+        raise not_witnessed(e, RETRY_AFTER, stored=[{"index": a.index, "statement_id": a.statement_id}
+                                                    for a in stored]) from None
 
 
 def _append_batch(state: AppState, body: BatchIn) -> list[Appended]:
@@ -92,6 +101,5 @@ def submit_batch(body: BatchIn, state: State, response: Response, wait: Wait | N
         response.status_code = 200
     checkpoint = None
     if wait == "checkpoint" and appended:
-        last = max(a.index for a in appended)
-        checkpoint = state.checkpoint_covering(last, state.settings.wait_timeout).encode()
+        checkpoint = _covering(state, max(a.index for a in appended), appended)
     return BatchOut(appended=[_out(a) for a in appended], checkpoint=checkpoint)

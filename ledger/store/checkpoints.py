@@ -1,13 +1,13 @@
-"""Signing checkpoints: never two inconsistent ones (contract point 8).
+"""Signing checkpoints: never two inconsistent ones.
 
 The last signed checkpoint is also kept in a file outside the database; before
 signing, the ledger proves the new tree extends it. A restored older database
-(smaller, or with a different history) is refused here.
+(smaller, or with a different history) is refused here. The caller holds the
+publisher lease (ledger.store.lease), so two signers never race for the file.
 """
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -43,29 +43,29 @@ class CheckpointKeeper:
         self, size: int, root_at: Callable[[int], bytes], origin: str, store: Callable[[SignedCheckpoint], None],
         *, resign: bool = False,
     ) -> SignedCheckpoint:
-        """Sign (origin, size, root_at(size)) if it extends the last signed checkpoint; then store it."""
+        """Sign (origin, size, root_at(size)) if it extends the last signed checkpoint; then store it.
+
+        The caller holds the publisher lease."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            last = self.last_signed()
-            if last is not None:
-                old = last.checkpoint
-                if old.origin != origin:
-                    raise CheckpointRefused(f"last checkpoint is for {old.origin!r}, not {origin!r}")
-                if old.size > size:
-                    raise CheckpointRefused(
-                        f"the log has {size} entries but checkpoint {old.size} was already signed: "
-                        "a restored older database? restore the missing entries first"
-                    )
-                if root_at(old.size) != old.root:
-                    raise CheckpointRefused(
-                        f"the log's root at size {old.size} differs from the signed checkpoint's: "
-                        "the history was changed"
-                    )
-                if old.size == size and not resign:
-                    store(last)
-                    return last
-            signed = sign_checkpoint(Checkpoint(origin, size, root_at(size)), self.keys)
-            store(signed)
-            write_secret(self.path, signed.encode())
-            return signed
+        last = self.last_signed()
+        if last is not None:
+            old = last.checkpoint
+            if old.origin != origin:
+                raise CheckpointRefused(f"last checkpoint is for {old.origin!r}, not {origin!r}")
+            if old.size > size:
+                raise CheckpointRefused(
+                    f"the log has {size} entries but checkpoint {old.size} was already signed: "
+                    "a restored older database? restore the missing entries first"
+                )
+            if root_at(old.size) != old.root:
+                raise CheckpointRefused(
+                    f"the log's root at size {old.size} differs from the signed checkpoint's: "
+                    "the history was changed"
+                )
+            if old.size == size and not resign:
+                store(last)
+                return last
+        signed = sign_checkpoint(Checkpoint(origin, size, root_at(size)), self.keys)
+        store(signed)
+        write_secret(self.path, signed.encode())
+        return signed

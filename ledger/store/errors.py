@@ -32,5 +32,9 @@ class CheckpointRefused(StoreError):
     """The ledger will not sign a checkpoint inconsistent with the last one it signed."""
 
 
+class NotWitnessed(StoreError):
+    """A witness policy is configured and no checkpoint covering what was asked met its quorum (yet)."""
+
+
 class NotInitialised(StoreError):
     """The ledger has no genesis yet."""

@@ -25,14 +25,15 @@ from ledger.statement import Statement, make_envelope, parse_statement, sign_sta
 from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
-from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, RuleRefusal
+from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, NotWitnessed, RuleRefusal
+from ledger.store.publisher import Publisher
 from ledger.store.reading import LogReader
 from ledger.store.service_keys import ServiceKeys
-from ledger.times import format_time, utc_now
 from ledger.trust import TrustState
 
 log = logging.getLogger("ledger.store")
 GROUP_MAX = 256  # statements committed together at most by one group commit
+LEASE_WAIT = 30.0  # seconds a caller that must sign (init, rotation, the CLI) waits for the publisher lease
 
 
 @dataclass
@@ -86,6 +87,7 @@ class Ledger(LogReader):
         self._queue_lock = threading.Lock()
         self._leader = threading.Lock()
         self._guard_against_rollback()
+        self.publisher = Publisher(self)
 
     def _guard_against_rollback(self) -> None:
         """Refuse appends to a log shorter than the last checkpoint signed (a restored old backup)."""
@@ -94,6 +96,7 @@ class Ledger(LogReader):
             self.recorder.chain.min_size = keeper.last_size()
 
     def close(self) -> None:
+        self.publisher.close()
         self.app.close()
 
     def __enter__(self) -> Ledger:
@@ -140,7 +143,7 @@ class Ledger(LogReader):
         }
         envelope = make_envelope("genesis", "genesis", [keys.statement.name], body)
         appended = self.append(sign_statement(envelope, [keys.statement]))
-        self.checkpoint(force=True)
+        self.publish(force=True, lease_timeout=LEASE_WAIT)  # with witnesses: published once they cosign
         return appended
 
     def append(self, note: str) -> Appended:
@@ -361,52 +364,52 @@ class Ledger(LogReader):
 
     # ---- checkpoints -------------------------------------------------------------
     def checkpoint(self, force: bool = False) -> SignedCheckpoint:
-        """The latest signed checkpoint, signing one for the current size when it is behind."""
-        size = self.size()
-        if size == 0:
+        """The latest published checkpoint covering the log.
+
+        Unwitnessed (no policy): signs one for the current size when the latest is behind, as the
+        one publisher (ledger.store.publisher). With a witness policy it never signs: the latest
+        checkpoint a quorum cosigned, or NotWitnessed. ``force`` signs (and, with witnesses, gets
+        cosigned) the current size again, e.g. with new keys after a rotation.
+        """
+        if self.size() == 0:
             raise NotInitialised("the ledger is empty")
-        behind = self.behind_last_checkpoint()
-        if behind:
-            # A restored older database: its stored checkpoints are older than one already published.
-            raise CheckpointRefused(f"the log holds {size} entries, {behind} fewer than the last checkpoint signed: "
-                                    "a restored older database? restore the missing entries first")
+        if self.publisher.witnessed and not force:
+            return self.publisher.require_published()
         latest = self.latest_checkpoint()
-        if latest is not None and latest.checkpoint.size == size and not force:
+        if latest is not None and latest.checkpoint.size == self.size() and not force and \
+                not self.behind_last_checkpoint():
             return latest
-        keeper = CheckpointKeeper(self.settings.checkpoint_path, self.keys.checkpoint)
-        try:
-            signed = keeper.sign(size, self.root_at, self.origin, self._store_checkpoint, resign=force)
-        except CheckpointRefused:
-            # Another process may have appended and signed a larger checkpoint between our reading
-            # the size and the keeper reading the outside file: if the log has grown past it, sign
-            # for the new size (the keeper checks again); a log still behind it is a real refusal.
-            if self.size() <= size:
-                raise
-            return self.checkpoint(force)
-        self.recorder.chain.min_size = max(self.recorder.chain.min_size, signed.checkpoint.size)
-        self._last_checkpoint_at = time.monotonic()
+        signed = self.publish(force=force, lease_timeout=LEASE_WAIT)
+        if signed is None:
+            if self.publisher.witnessed:
+                raise NotWitnessed(self.publisher.status().describe())
+            raise CheckpointRefused(f"another process held the publisher lease for {LEASE_WAIT:.0f} s")
         return signed
+
+    def publish(self, *, force: bool = False, lease_timeout: float = 0.0) -> SignedCheckpoint | None:
+        """One publication round (Publisher.publish): the published checkpoint, or None."""
+        return self.publisher.publish(force=force, lease_timeout=lease_timeout)
+
+    def note_signed(self, size: int) -> None:
+        """A checkpoint of ``size`` was signed: the log may never be shorter from now on."""
+        self.raise_floor(size)
+        self._last_checkpoint_at = time.monotonic()
+
+    def raise_floor(self, size: int) -> None:
+        """Appends are refused while the log is shorter than ``size`` (signed, or cosigned by a witness)."""
+        self.recorder.chain.min_size = max(int(self.recorder.chain.min_size), size)
 
     def behind_last_checkpoint(self) -> int:
         """How many entries the log lacks against the last checkpoint signed (0 when it is not behind)."""
         return max(0, int(self.recorder.chain.min_size) - self.size())
 
-    def _store_checkpoint(self, signed: SignedCheckpoint) -> None:
-        cp = signed.checkpoint
-        with self.recorder.writing() as db:
-            # Re-signing a size (a new key set after rotation) replaces the note; size and root stay.
-            db.many(
-                f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s) "
-                "ON CONFLICT (size) DO UPDATE SET note = excluded.note, signed_at = excluded.signed_at",
-                [(cp.size, cp.root, signed.encode(), format_time(utc_now()))],
-            )
-
     def _maybe_checkpoint(self) -> None:
         if not self.inline_checkpoints or \
                 time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:
             return
+        self._last_checkpoint_at = time.monotonic()  # tried: the next try waits its interval too
         try:
-            self.checkpoint()
+            self.publish()  # another process holding the lease publishes instead
         except LedgerError as e:  # the append has landed; the refusal must be seen by operators
             log.error("checkpoint not signed: %s", e)
 

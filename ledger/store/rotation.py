@@ -30,7 +30,7 @@ def rotate_ledger_keys(ledger: Ledger, admin_name: str, countersign: Callable[[s
         f.unlink()
     pending_dir.rmdir()
     ledger.reload_keys()
-    ledger.checkpoint(force=True)
+    ledger.publish(force=True, lease_timeout=30.0)  # with witnesses: published once a quorum cosigns
     return appended
 
 

@@ -31,6 +31,26 @@ def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
         f" root {blob} NOT NULL,"
         " note TEXT NOT NULL,"
         " signed_at TEXT NOT NULL)",
+        # The publisher's knowledge of each witness of the policy: the size it last cosigned (so that
+        # the next request carries the right old size from whichever process publishes), and that
+        # cosignature line, reused while the same checkpoint is still waiting for its quorum.
+        f"CREATE TABLE IF NOT EXISTS {p}dl_witnesses ("
+        " name TEXT PRIMARY KEY,"
+        " vkey TEXT NOT NULL,"
+        f" size {bigint} NOT NULL,"
+        " line TEXT,"
+        " answered_at TEXT,"
+        " problem TEXT)",
+        # One row: how publication stands (read by /readyz and /metrics of every process).
+        f"CREATE TABLE IF NOT EXISTS {p}dl_publication ("
+        " id INTEGER PRIMARY KEY,"
+        " attempted_at TEXT NOT NULL,"
+        f" signed_size {bigint} NOT NULL,"
+        f" published_size {bigint} NOT NULL,"
+        " failing_since TEXT,"
+        " problem TEXT,"
+        f" high_water {bigint} NOT NULL,"
+        " high_water_by TEXT)",
         # Taxpayer pseudonyms computed at ingest of a match result (HMAC of the matched TIN),
         # so projections rebuild without decrypting the sealed store. Not part of the log.
         f"CREATE TABLE IF NOT EXISTS {p}dl_pseudonyms ("
