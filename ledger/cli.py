@@ -19,7 +19,7 @@ from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.commitments import Opening
-from ledger.config import Settings
+from ledger.config import ConfigError, Settings
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="create the ledger: service keys, administrator key, genesis")
     init.add_argument("--origin", required=True, help="log origin, e.g. ledger.irs.example/disclosures")
     init.add_argument("--admin-name", help="administrator key name (default <origin>/admin)")
+    init.add_argument("--predecessor", type=Path, metavar="CHECKPOINT",
+                      help="a finished log's last checkpoint its witnesses cosigned: recorded in genesis as the "
+                           "log this one succeeds (OPERATIONS § 16.4)")
+    init.add_argument("--predecessor-vkey", metavar="VKEY", help="the finished log's checkpoint verifier key")
 
     keys = sub.add_parser("keys", help="principal keys").add_subparsers(dest="keys_command", required=True)
     new = keys.add_parser("new", help="generate a key in the keyring and register it")
@@ -85,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
 
     rlk = sub.add_parser("rotate-ledger-key", help="rotate the ledger's statement and checkpoint keys")
     rlk.add_argument("--retire-old", action="store_true", help="end the overlap: stop signing with old checkpoint keys")
-    sub.add_parser("checkpoint", help="print the latest signed checkpoint (signing one if behind)")
+    sub.add_parser("checkpoint", help="print the latest published checkpoint (unwitnessed: signing one if "
+                   "behind; with a witness policy: the latest a quorum cosigned, never signing)")
+    sub.add_parser("publish", help="one publication round now: sign, get cosigned by the witness policy's "
+                   "quorum, publish; exit 1 naming why not")
     sub.add_parser("vkey", help="print the checkpoint verifier key (the trust root)")
     exp = sub.add_parser("export", help="write the export (JSON Lines)")
     exp.add_argument("--out", type=Path, required=True)
@@ -180,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "witness":  # the witness's own folder and database; never the ledger's
         return witness_cli.run(args)
-    settings = Settings.from_env(args.db, args.var)
     var = args.var or Path(os.environ.get("LEDGER_VAR", "var"))
     keyring = Keyring(args.keyring or Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
     try:
+        settings = Settings.from_env(args.db, args.var)
         plugin_run = getattr(args, "plugin_run", None)
         if plugin_run is not None:
             return int(plugin_run(args, settings))
@@ -199,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     except AppendRefused as e:
         print(f"refused ({e.rule}): {e}", file=sys.stderr)
         return 1
+    except ConfigError as e:  # a setting that cannot work (e.g. LEDGER_WITNESS_POLICY): the user's to fix
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except LedgerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
@@ -231,9 +241,9 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
     if cmd == "init":
         name = args.admin_name or f"{args.origin}/admin"
         admin = keyring.get(name) if keyring.has(name) else keyring.new(name)
-        _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY))
-        print(ledger.checkpoint().encode(), end="")
-        return 0
+        predecessor = _predecessor(args) if args.predecessor else None
+        _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY, predecessor=predecessor))
+        return _print_published(ledger)
     if cmd == "keys":
         sub = args.keys_command
         if sub == "proof":
@@ -284,8 +294,15 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         print(ledger.trust_root())
         return 0
     if cmd == "checkpoint":
-        print(ledger.checkpoint().encode(), end="")
+        print(ledger.checkpoint().encode(), end="")  # with a witness policy: the latest published, never signed
+        if ledger.publisher.witnessed:
+            print(f"witnesses: {ledger.publisher.status().describe()}", file=sys.stderr)
         return 0
+    if cmd == "publish":
+        if ledger.publish(lease_timeout=30.0) is None:
+            print(f"not published: {ledger.publisher.status().describe()}", file=sys.stderr)
+            return 1
+        return _print_published(ledger)
     if cmd == "witness-request":
         return _witness_request(args, ledger)
     if cmd == "vkey":
@@ -327,18 +344,64 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         report = fsck(ledger.recorder, bar.update if bar else None)
         if bar:
             bar.close()
-        if report.ok:
-            print(f"ok: {report.size} entries, root {report.root.hex()}, {report.checkpoints_checked} checkpoints")
-            return 0
-        problem = report.problems[0]
-        print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
-        return 1
+        if not report.ok:
+            problem = report.problems[0]
+            print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
+            return 1
+        witnesses = _against_witnesses(ledger)
+        if witnesses is not None and not witnesses.ok:
+            print(f"FAILED against the witnesses: {witnesses.describe()}", file=sys.stderr)
+            return 1
+        print(f"ok: {report.size} entries, root {report.root.hex()}, {report.checkpoints_checked} checkpoints")
+        if witnesses is not None:
+            print(f"witnesses: {witnesses.describe()}")
+        return 0
     if cmd == "bundle":
         return _bundle(args, ledger)
     if cmd == "officer":
         needs_service = args.officer_command in ("review", "return")
         return officer_cli.run(args, ledger, keyring, _service(ledger) if needs_service else None)
     raise AssertionError(cmd)  # pragma: no cover
+
+
+def _print_published(ledger: Ledger) -> int:
+    """The published checkpoint; with witnesses and none cosigned yet, why (exit 0: the log itself is fine)."""
+    if ledger.publisher.witnessed:
+        latest = ledger.latest_checkpoint()
+        print(f"witnesses: {ledger.publisher.status().describe()}", file=sys.stderr)
+        if latest is not None:
+            print(latest.encode(), end="")
+        return 0
+    print(ledger.checkpoint().encode(), end="")
+    return 0
+
+
+def _against_witnesses(ledger: Ledger) -> Any:
+    """The log against the largest checkpoint each witness of the policy cosigned (None: no policy).
+
+    Kept apart from the comparison with the outside checkpoint copy: the witnesses' copies are the
+    ones the operator cannot delete or roll back."""
+    return ledger.publisher.high_water()
+
+
+def _predecessor(args: argparse.Namespace) -> dict[str, str]:
+    """``init --predecessor FILE --predecessor-vkey VKEY``: the finished log's last cosigned checkpoint."""
+    from ledger.checkpoint import open_checkpoint
+
+    try:
+        text = args.predecessor.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"--predecessor {args.predecessor}: {getattr(e, 'strerror', None) or e}") from None
+    if not args.predecessor_vkey:
+        raise ConfigError("--predecessor needs --predecessor-vkey: the finished log's checkpoint verifier key")
+    try:
+        vkey = parse_vkey(args.predecessor_vkey.strip())
+        signed = open_checkpoint(text, vkey)
+    except LedgerError as e:
+        raise ConfigError(f"--predecessor {args.predecessor} is not a checkpoint of that key: {e}") from None
+    if signed.checkpoint.origin == args.origin:
+        raise ConfigError("--predecessor is a checkpoint of the same origin: a successor needs a new origin")
+    return {"origin": signed.checkpoint.origin, "checkpoint_vkey": str(vkey), "checkpoint": text}
 
 
 def _witness_request(args: argparse.Namespace, ledger: Ledger) -> int:

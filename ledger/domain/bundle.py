@@ -240,8 +240,9 @@ def write_bundle(ledger: Any, request_id: str, out: Path, *, lines: Sequence[int
                  openings: OpeningSource | None = None, checkpoint: SignedCheckpoint | None = None) -> BundleWritten:
     """Write the bundle of ``request_id`` into the new or empty folder ``out``.
 
-    ``checkpoint`` defaults to ``ledger.checkpoint()`` (signing one for the current size when the
-    latest is behind). ``openings`` (e.g. ``DisclosureService.openings``) is given only to an
+    ``checkpoint`` defaults to ``ledger.checkpoint()``: the latest published checkpoint (unwitnessed:
+    signing one for the current size when the latest is behind; with a witness policy: the latest a
+    quorum cosigned, its cosignatures included, and the policy is shipped as ``witness.policy``). ``openings`` (e.g. ``DisclosureService.openings``) is given only to an
     authorised caller: the openings are return information.
     """
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
@@ -290,6 +291,11 @@ def write_bundle(ledger: Any, request_id: str, out: Path, *, lines: Sequence[int
         files["lines.jsonl"] = _jsonl(records)
     if openings is not None:
         files["openings.jsonl"] = _jsonl(opening_records)
+    policy_file = getattr(getattr(ledger, "settings", None), "witness_policy", None)
+    if policy_file is not None:
+        # The operator's witness policy, for the reader's information: a court's own --policy decides,
+        # and refuses a shipped one naming witnesses it does not trust.
+        files["witness.policy"] = Path(policy_file).read_bytes()
     for name, data in files.items():
         _write(out / name, data)
     return BundleWritten(out, request_id, size, manifest["entries"], manifest["bulk"], incomplete, len(records),

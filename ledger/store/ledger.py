@@ -119,6 +119,7 @@ class Ledger(LogReader):
     def initialise(
         self, origin: str, admin_vkey: str, policy: dict[str, list[str]],
         admin_roles: Sequence[str] = ("administrator",), admin_attributes: dict[str, Any] | None = None,
+        predecessor: dict[str, str] | None = None,
     ) -> Appended:
         """Write genesis (entry 0) with fresh service keys; refuse if the log is not empty."""
         if self.size() > 0:
@@ -141,6 +142,8 @@ class Ledger(LogReader):
             },
             "policy": policy,
         }
+        if predecessor is not None:  # the finished log this one succeeds: its origin, key, last cosigned checkpoint
+            body["predecessor"] = dict(predecessor)
         envelope = make_envelope("genesis", "genesis", [keys.statement.name], body)
         appended = self.append(sign_statement(envelope, [keys.statement]))
         self.publish(force=True, lease_timeout=LEASE_WAIT)  # with witnesses: published once they cosign

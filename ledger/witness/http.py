@@ -69,7 +69,8 @@ class WitnessApp:
             if body is None:
                 return Answer.text(413, f"the request body is larger than {MAX_BODY} bytes")
             answer = await asyncio.to_thread(self.witness.add_checkpoint, body)
-            log.info("add-checkpoint %d (%d bytes)", answer.status, len(body))
+            log.info("add-checkpoint %d %s(%d bytes)", answer.status, answer.sizes + " " if answer.sizes else "",
+                     len(body))
             return answer
         match = _MONITOR_RE.match(path)
         if match or path == "/":

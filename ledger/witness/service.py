@@ -15,6 +15,7 @@ them. Bodies the log did not sign are not kept: anybody could send those.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Callable
@@ -40,6 +41,7 @@ class Answer:
     status: int
     body: bytes
     content_type: str = TEXT
+    sizes: str = ""  # "old N size M" of the request answered, for the service's log line
 
     @classmethod
     def text(cls, status: int, message: str) -> Answer:
@@ -68,6 +70,10 @@ class Witness:
         checked = self._check_signed(raw)
         if isinstance(checked, Answer):
             return checked
+        answer = self._add(checked)
+        return dataclasses.replace(answer, sizes=f"old {checked.request.old_size} size {checked.body.checkpoint.size}")
+
+    def _add(self, checked: _Submission) -> Answer:
         request, cp = checked.request, checked.body.checkpoint
         if request.old_size > cp.size:
             with self.store.transaction() as txn:
