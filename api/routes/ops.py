@@ -33,9 +33,10 @@ def readyz(state: State) -> JSONResponse:
         return JSONResponse(ReadyOut(status="not_ready", checks=checks).model_dump(), status_code=503)
     # A restored older database: the log is shorter than the last checkpoint signed (kept outside
     # the database). The ledger refuses appends and checkpoints then.
-    behind = state.ledger.behind_last_checkpoint()
+    publication = state.ledger.publisher.status()
+    behind = max(state.ledger.behind_last_checkpoint(), publication.high_water - size)
     checks["log"] = "ok" if not behind else (
-        f"behind the last signed checkpoint by {behind} entries: restored from an old backup?")
+        f"behind the last checkpoint signed or cosigned by a witness by {behind} entries: restored from an old backup?")
     latest = state.ledger.latest_checkpoint()
     if latest is None:
         checks["checkpoint"] = "none signed"
@@ -47,7 +48,6 @@ def readyz(state: State) -> JSONResponse:
         limit = timedelta(seconds=state.settings.checkpoint_max_age)
         checks["checkpoint"] = "ok" if age <= limit else (
             f"{size - latest.checkpoint.size} entries wait {age.total_seconds():.0f}s for a checkpoint")
-    publication = state.ledger.publisher.status()
     if publication.witnessed:
         checks["witnesses"] = "ok" if publication.problem is None else publication.describe()
     ready = all(v == "ok" for v in checks.values())

@@ -222,7 +222,8 @@ class ChainWriter:
         self._sync(db, head)
         if self._frontier.size < self.min_size:
             raise AppendRefused(
-                f"the log holds {self._frontier.size} entries but a checkpoint of {self.min_size} was signed: "
+                f"the log holds {self._frontier.size} entries but a checkpoint of {self.min_size} was signed "
+                "(by this ledger, or cosigned by a witness): "
                 "a restored older database? restore the missing entries first",
                 "ledger.behind_checkpoint",
             )

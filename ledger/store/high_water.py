@@ -53,7 +53,19 @@ class HighWater:
     def describe(self) -> str:
         """One line: the first problem with both sizes, else the highest cosigned size."""
         if self.problems:
-            return "; ".join(m.detail for m in self.problems)
+            groups: dict[tuple[str, int | None], list[str]] = {}
+            for m in self.problems:
+                groups.setdefault((m.problem or "", m.size), []).append(m.witness)
+            said = []
+            for (problem, size), names in groups.items():
+                who = ("witness " if len(names) == 1 else "witnesses ") + ", ".join(names)
+                if problem == "behind" and size is not None:
+                    said.append(f"the log holds {self.log_size} entries but {who} cosigned size {size}: "
+                                f"{size - self.log_size} entries are missing (a restored older database?)")
+                else:
+                    said.append(f"the log's root at size {size} (of {self.log_size} entries) differs from the one "
+                                f"{who} cosigned: the history was changed")
+            return "; ".join(said)
         top = self.highest
         if top is None:
             return "no witness answered with a cosigned checkpoint of this log"

@@ -88,6 +88,11 @@ class Ledger(LogReader):
         self._leader = threading.Lock()
         self._guard_against_rollback()
         self.publisher = Publisher(self)
+        # With witnesses, the first append of this process waits for their high-water mark: a log
+        # restored from an old backup (its outside copy gone with it) must not take new entries at
+        # indices the witnesses already cosigned with others.
+        self._witness_floor_read = not self.publisher.witnessed
+        self._witness_floor_lock = threading.Lock()
 
     def _guard_against_rollback(self) -> None:
         """Refuse appends to a log shorter than the last checkpoint signed (a restored old backup)."""
@@ -162,6 +167,7 @@ class Ledger(LogReader):
             stmt = parse_statement(note)
         except LedgerError as e:
             raise AppendRefused(str(e), "statement.shape") from None
+        self.read_witness_floor()
         item = _Pending(stmt, self._preverify(stmt))  # signatures checked here, in parallel
         with self._queue_lock:
             self._queue.append(item)
@@ -176,6 +182,15 @@ class Ledger(LogReader):
             raise item.error
         assert item.result is not None
         return item.result
+
+    def read_witness_floor(self) -> None:
+        """Once per process, with a witness policy: refuse appends below what a witness cosigned."""
+        if self._witness_floor_read:
+            return
+        with self._witness_floor_lock:
+            if not self._witness_floor_read:
+                self.publisher.high_water()  # raises the floor when a witness holds a larger tree
+                self._witness_floor_read = True
 
     def _commit_group(self, group: list[_Pending]) -> None:
         pending = list(group)
@@ -246,6 +261,7 @@ class Ledger(LogReader):
         schema check), so the transaction does not repeat it; every other check runs as usual."""
         if not stmts:
             return []
+        self.read_witness_floor()
         return self._append_statements(list(stmts), pseudonyms=dict(pseudonyms or {}), schema_checked=schema_checked)
 
     def _save(self, stmts: list[Statement], verified: list[list[VerifierKey] | None],

@@ -40,6 +40,7 @@ from ledger.times import format_time, utc_now
 from ledger.tlog_policy import PolicyWitness, WitnessPolicy, parse_policy
 from ledger.witness_client import WitnessRefused, WitnessUnreachable, request_cosignature
 from ledger.witness_protocol import parse_cosignature_answer, with_lines
+from ledger.witnessed import open_witnessed
 
 if TYPE_CHECKING:
     from ledger.store.ledger import Ledger
@@ -140,12 +141,15 @@ class Publisher:
         size = ledger.size()
         if size == 0:
             raise NotInitialised("the ledger is empty")
+        if self.policy is not None:
+            ledger.read_witness_floor()  # once per process: what the witnesses hold bounds the log from below
         behind = ledger.behind_last_checkpoint()
         if behind:
-            raise CheckpointRefused(f"the log holds {size} entries, {behind} fewer than the last checkpoint signed "
-                                    "or cosigned: a restored older database? restore the missing entries first")
+            known = self.status().problem if self.policy is not None else None
+            raise CheckpointRefused(known or f"the log holds {size} entries, {behind} fewer than the last checkpoint "
+                                    "signed: a restored older database? restore the missing entries first")
         latest = ledger.latest_checkpoint()
-        if latest is not None and latest.checkpoint.size >= size and not force:
+        if latest is not None and latest.checkpoint.size >= size and not force and self._meets_quorum(latest):
             return latest
         keeper = CheckpointKeeper(ledger.settings.checkpoint_path, ledger.keys.checkpoint)
         if self.policy is None:
@@ -155,6 +159,17 @@ class Publisher:
         signed = keeper.sign(size, ledger.root_at, ledger.origin, lambda _s: None, resign=force)
         ledger.note_signed(signed.checkpoint.size)
         return self._witness(signed, self.policy)
+
+    def _meets_quorum(self, signed: SignedCheckpoint) -> bool:
+        """Unwitnessed: always. With a policy: its cosignatures meet the quorum (a checkpoint published
+        before the policy was configured does not, and is sent to the witnesses)."""
+        if self.policy is None:
+            return True
+        try:
+            return open_witnessed(signed.encode(), [k.verifier for k in self.ledger.keys.checkpoint],
+                                  self.policy).quorum_met
+        except LedgerError:
+            return False
 
     def _store(self, signed: SignedCheckpoint, note: str | None = None) -> None:
         cp = signed.checkpoint
@@ -236,6 +251,9 @@ class Publisher:
         behind = [m.size for m in high.problems if m.problem == "behind" and m.size is not None]
         if behind:
             ledger.raise_floor(max(behind))
+        if not high.ok:
+            self._record_round(self.status().signed_size, None, high.describe(), high)
+            log.error("the log against its witnesses: %s", high.describe())
         return high
 
     # ---- what every process reads ------------------------------------------------
