@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger.errors import LedgerError
 from ledger.store.chain import Appended
 from ledger.store.ledger import Ledger
 from ledger.store.service_keys import ServiceKeys
@@ -35,7 +36,15 @@ def rotate_ledger_keys(ledger: Ledger, admin_name: str, countersign: Callable[[s
 
 
 def retire_old_checkpoint_keys(ledger: Ledger) -> None:
-    """End the overlap: sign checkpoints with the newest checkpoint key only."""
+    """End the overlap: sign checkpoints with the newest checkpoint key only.
+
+    With a witness policy that lists the log's keys, the newest must be listed first: checkpoints
+    signed by it alone would otherwise meet no verifier holding that policy."""
     keys = ledger.keys
+    policy = ledger.publisher.policy
+    newest = keys.checkpoint[0].verifier
+    if policy is not None and policy.logs and newest not in policy.log_keys:
+        raise LedgerError(f"the witness policy ({ledger.settings.witness_policy}) does not list the new checkpoint key "
+                          f"{newest}: add `log {newest}` to it (and every witness: `witness add-log --vkey`) first")
     ServiceKeys(keys.statement, keys.checkpoint[:1]).save(ledger.settings.key_dir)
     ledger.reload_keys()
