@@ -23,8 +23,8 @@ from ledger.witness_protocol import (
     ADD_CHECKPOINT,
     SIZE_CONTENT_TYPE,
     AddCheckpoint,
-    parse_cosignature_answer,
     monitoring_path,
+    parse_cosignature_answer,
     parse_size_answer,
 )
 

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from api.deps import Reader, State, page_limit
-from api.state import AppState
 from api.errors import Problem
 from api.schemas import (
     CheckpointOut,
@@ -21,6 +20,7 @@ from api.schemas import (
     InclusionOut,
     problems,
 )
+from api.state import AppState
 from ledger.b64 import b64encode
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import SignedCheckpoint

@@ -38,6 +38,7 @@ def main() -> int:
         report_ok = fsck(ledger.recorder)
         print(f"log size {ledger.size()}; stored log verifies: {report_ok.ok}", file=sys.stderr)
         print("trust root (checkpoint verifier key):", ledger.trust_root(), file=sys.stderr)
+        print(f"checkpoints: {ledger.publisher.status().describe()}", file=sys.stderr)
         print(checkpoint.encode(), end="")
         return 0 if report_ok.ok else 1
 

@@ -73,7 +73,7 @@ class HighWater:
                 f"(size {top.size}, {top.witness})")
 
 
-def _fetch(witness: PolicyWitness, origin: str, timeout: float) -> str | None | WitnessMark:
+def _fetch(witness: PolicyWitness, origin: str, timeout: float) -> str | WitnessMark | None:
     if witness.url is None:
         return WitnessMark(witness.name, None, None, f"{witness.name}: no URL in the policy")
     try:
@@ -82,7 +82,7 @@ def _fetch(witness: PolicyWitness, origin: str, timeout: float) -> str | None | 
         return WitnessMark(witness.name, None, None, f"{witness.name}: not read ({e})")
 
 
-def _mark(witness: PolicyWitness, text: str | None | WitnessMark, log_keys: Sequence[VerifierKey], log_size: int,
+def _mark(witness: PolicyWitness, text: str | WitnessMark | None, log_keys: Sequence[VerifierKey], log_size: int,
           root_at: Callable[[int], bytes]) -> WitnessMark:
     if isinstance(text, WitnessMark):
         return text

@@ -124,3 +124,31 @@ def serve(witness: Witness, host: str, port: int) -> None:
     config = uvicorn.Config(WitnessApp(witness), lifespan="on", log_level="info", access_log=False,
                             timeout_keep_alive=30)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+class ThreadServer:
+    """The witness served by uvicorn in a thread of this process, on a free loopback port (tests,
+    benchmarks, drills). ``stop()`` ends it."""
+
+    def __init__(self, witness: Witness, host: str = "127.0.0.1") -> None:
+        import threading
+        import time
+
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, 0))
+        sock.listen(128)
+        self.url = f"http://{host}:{sock.getsockname()[1]}"
+        config = uvicorn.Config(WitnessApp(witness), lifespan="off", log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)

@@ -223,3 +223,9 @@ def test_request_page_counts_match_the_projections(demo):
     assert all(f["flag"] in page for f in status["red_flags"])
     assert status["resubmitted_by"][0]["request_id"] in page
     assert 'role="img"' in page and "<title" in page  # the chart, named for screen readers
+
+
+def test_overview_says_unwitnessed_without_a_witness_policy(demo):
+    """The demo has no witness policy: the overview says its checkpoints carry the log's signature alone."""
+    page = signed_in(demo, "court").get("/").text
+    assert '<dd id="witnesses">unwitnessed</dd>' in page

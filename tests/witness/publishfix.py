@@ -4,19 +4,14 @@ SQLite database), a 2-of-3 policy naming them, and a ledger that publishes throu
 from __future__ import annotations
 
 import dataclasses
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import uvicorn
-
 from ledger.config import Settings
 from ledger.cosignature import CosignerSigner
-from ledger.witness.http import WitnessApp
+from ledger.witness.http import ThreadServer
 from ledger.witness.service import Answer, Witness
 from ledger.witness.state import WitnessStore
 
@@ -49,19 +44,8 @@ class ThreadWitness:
             return answer
 
         self.witness.add_checkpoint = add_checkpoint  # type: ignore[method-assign]
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        config = uvicorn.Config(WitnessApp(self.witness), lifespan="off", log_level="warning", access_log=False)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self.thread.start()
-        for _ in range(200):
-            if self.server.started:
-                break
-            time.sleep(0.01)
+        self.served = ThreadServer(self.witness)
+        self.url = self.served.url
 
     @property
     def vkey(self) -> str:
@@ -74,8 +58,7 @@ class ThreadWitness:
         return [size for s, _old, size in self.seen if s == status]
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+        self.served.stop()
         self.store.close()
 
 

@@ -26,7 +26,7 @@ from ledger.tlog_policy import parse_policy
 from ledger.witnessed import check_witness_policy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
-from apifix import make_tokens, open_api  # noqa: E402
+from apifix import make_tokens, open_api
 
 
 def samples(text: str) -> dict[str, float]:

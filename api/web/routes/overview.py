@@ -53,7 +53,8 @@ def overview(p: Annotated[Page, page("/")]) -> Response:
     signed_at = got["checkpoints"][0]["signed_at"] if got["checkpoints"] else None
     return p.render("overview.html", title="Overview", size=p.state.ledger.size(),
                     latest=latest, root_hex=latest.checkpoint.root.hex() if latest else None,
-                    signed_at=signed_at, age=age(signed_at), verified=verified, verified_size=verified_size, **got)
+                    signed_at=signed_at, age=age(signed_at), verified=verified, verified_size=verified_size,
+                    witnesses=p.state.ledger.publisher.status().describe(), **got)
 
 
 @router.get("/checkpoints")
