@@ -150,8 +150,9 @@ class LedgerCollector(Collector):
         failing = 0.0
         if status.failing_since:
             failing = max(0.0, (now - parse_time(status.failing_since)).total_seconds())
-        yield GaugeMetricFamily("dl_checkpoint_not_witnessed_seconds", "How long publication rounds have failed to "
-                                "get a quorum of cosignatures (0 while they succeed, or without a policy)", value=failing)
+        yield GaugeMetricFamily("dl_checkpoint_not_witnessed_seconds", "How long publication rounds have failed "
+                                "to get a quorum of cosignatures (0 while they succeed, or without a policy)",
+                                value=failing)
         yield GaugeMetricFamily("dl_log_behind_witnesses_entries", "Entries the log lacks against the largest "
                                 "checkpoint a witness showed it cosigned (a lost tail; appends are refused while > 0)",
                                 value=max(0, status.high_water - size))

@@ -125,8 +125,8 @@ class HealthOut(BaseModel):
 class ReadyOut(BaseModel):
     status: Literal["ready", "not_ready"]
     checks: dict[str, str]
-    witnesses: str = Field("unwitnessed", description="'unwitnessed' (no witness policy configured: checkpoints "
-                           "carry the log's signature alone), else how publication under the policy stands")
+    witnesses: str = Field(default="unwitnessed", description="'unwitnessed' (no witness policy configured: "
+                           "checkpoints carry the log's signature alone), else how publication under the policy stands")
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -143,7 +143,8 @@ def _body(sub: dc.Submission) -> dict[str, Any]:
     return {"statement": sub.note, "openings": [o.to_json() for o in sub.openings]}
 
 
-def one_run(args: argparse.Namespace, witnesses: Witnesses, with_witnesses: bool, run: int, tmp: Path) -> dict[str, Any]:
+def one_run(args: argparse.Namespace, witnesses: Witnesses, with_witnesses: bool, run: int,
+            tmp: Path) -> dict[str, Any]:
     folder = tmp / f"run-{run}-{'with' if with_witnesses else 'without'}"
     folder.mkdir()
     origin = f"bench-{run}-{uuid.uuid4().hex[:8]}.example/log"

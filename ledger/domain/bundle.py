@@ -242,8 +242,9 @@ def write_bundle(ledger: Any, request_id: str, out: Path, *, lines: Sequence[int
 
     ``checkpoint`` defaults to ``ledger.checkpoint()``: the latest published checkpoint (unwitnessed:
     signing one for the current size when the latest is behind; with a witness policy: the latest a
-    quorum cosigned, its cosignatures included, and the policy is shipped as ``witness.policy``). ``openings`` (e.g. ``DisclosureService.openings``) is given only to an
-    authorised caller: the openings are return information.
+    quorum cosigned, its cosignatures included, and the policy is shipped as ``witness.policy``).
+    ``openings`` (e.g. ``DisclosureService.openings``) is given only to an authorised caller: the
+    openings are return information.
     """
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BundleWriteError(f"{out} exists and is not an empty folder")

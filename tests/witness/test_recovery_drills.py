@@ -159,7 +159,8 @@ def test_drill_tail_truly_lost_starts_a_successor(drill: Any, settings: Settings
         note = capsys.readouterr().out
         from ledger.keys import parse_vkey
 
-        assert len(check_witness_policy(note, parse_vkey(new_root), parse_policy(new_policy.read_bytes())).cosigned) == 3
+        got = check_witness_policy(note, parse_vkey(new_root), parse_policy(new_policy.read_bytes()))
+        assert len(got.cosigned) == 3
         # the finished log stays finished: its witnesses still hold its last cosigned size
         assert fetch_latest(t.witnesses[1].url, ORIGIN) is not None
         assert cli(settings, tmp_path, "publish") == 1
