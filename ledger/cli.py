@@ -23,6 +23,7 @@ from ledger.config import ConfigError, Settings
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
+from ledger.publish_cli import against_witnesses, predecessor, print_published, witness_request
 from ledger.readable import decoded_export
 from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
@@ -241,9 +242,9 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
     if cmd == "init":
         name = args.admin_name or f"{args.origin}/admin"
         admin = keyring.get(name) if keyring.has(name) else keyring.new(name)
-        predecessor = _predecessor(args) if args.predecessor else None
-        _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY, predecessor=predecessor))
-        return _print_published(ledger)
+        succeeds = predecessor(args) if args.predecessor else None
+        _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY, predecessor=succeeds))
+        return print_published(ledger)
     if cmd == "keys":
         sub = args.keys_command
         if sub == "proof":
@@ -302,9 +303,9 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         if ledger.publish(lease_timeout=30.0) is None:
             print(f"not published: {ledger.publisher.status().describe()}", file=sys.stderr)
             return 1
-        return _print_published(ledger)
+        return print_published(ledger)
     if cmd == "witness-request":
-        return _witness_request(args, ledger)
+        return witness_request(args, ledger)
     if cmd == "vkey":
         print(ledger.trust_root())
         return 0
@@ -348,7 +349,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
             problem = report.problems[0]
             print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
             return 1
-        witnesses = _against_witnesses(ledger)
+        witnesses = against_witnesses(ledger)
         if witnesses is not None and not witnesses.ok:
             print(f"FAILED against the witnesses: {witnesses.describe()}", file=sys.stderr)
             return 1
@@ -362,79 +363,6 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         needs_service = args.officer_command in ("review", "return")
         return officer_cli.run(args, ledger, keyring, _service(ledger) if needs_service else None)
     raise AssertionError(cmd)  # pragma: no cover
-
-
-def _print_published(ledger: Ledger) -> int:
-    """The published checkpoint; with witnesses and none cosigned yet, why (exit 0: the log itself is fine)."""
-    if ledger.publisher.witnessed:
-        latest = ledger.latest_checkpoint()
-        print(f"witnesses: {ledger.publisher.status().describe()}", file=sys.stderr)
-        if latest is not None:
-            print(latest.encode(), end="")
-        return 0
-    print(ledger.checkpoint().encode(), end="")
-    return 0
-
-
-def _against_witnesses(ledger: Ledger) -> Any:
-    """The log against the largest checkpoint each witness of the policy cosigned (None: no policy).
-
-    Kept apart from the comparison with the outside checkpoint copy: the witnesses' copies are the
-    ones the operator cannot delete or roll back."""
-    return ledger.publisher.high_water()
-
-
-def _predecessor(args: argparse.Namespace) -> dict[str, str]:
-    """``init --predecessor FILE --predecessor-vkey VKEY``: the finished log's last cosigned checkpoint."""
-    from ledger.checkpoint import open_checkpoint
-
-    try:
-        text = args.predecessor.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"--predecessor {args.predecessor}: {getattr(e, 'strerror', None) or e}") from None
-    if not args.predecessor_vkey:
-        raise ConfigError("--predecessor needs --predecessor-vkey: the finished log's checkpoint verifier key")
-    try:
-        vkey = parse_vkey(args.predecessor_vkey.strip())
-        signed = open_checkpoint(text, vkey)
-    except LedgerError as e:
-        raise ConfigError(f"--predecessor {args.predecessor} is not a checkpoint of that key: {e}") from None
-    if signed.checkpoint.origin == args.origin:
-        raise ConfigError("--predecessor is a checkpoint of the same origin: a successor needs a new origin")
-    return {"origin": signed.checkpoint.origin, "checkpoint_vkey": str(vkey), "checkpoint": text}
-
-
-def _witness_request(args: argparse.Namespace, ledger: Ledger) -> int:
-    from ledger.cosignature import parse_cosigner_vkey
-    from ledger.witness_client import WitnessRefused, WitnessUnreachable, request_cosignature
-    from ledger.witness_protocol import with_lines
-
-    try:
-        witness = parse_cosigner_vkey(args.vkey.strip())
-    except LedgerError as e:
-        print(f"error: --vkey: {e}", file=sys.stderr)
-        return 2
-    if args.old_size < 0 or args.timeout <= 0:
-        print("error: --old-size must be at least 0 and --timeout more than 0", file=sys.stderr)
-        return 2
-    checkpoint = ledger.checkpoint().encode()
-
-    def prove(old: int, new: int) -> list[bytes]:
-        return [bytes.fromhex(h) for h in ledger.consistency_proof(old, new)["path"]]
-
-    try:
-        got = request_cosignature(args.url, checkpoint, witness, prove, old_size=args.old_size, timeout=args.timeout)
-    except WitnessUnreachable as e:
-        print(f"error: the witness did not answer: {e}", file=sys.stderr)
-        return 2
-    except WitnessRefused as e:
-        print(f"refused by the witness: {e}", file=sys.stderr)
-        return 1
-    print(with_lines(checkpoint, [got.line]) if args.cosigned else got.line.line(), end="")
-    size = checkpoint.split("\n")[1]
-    print(f"{witness.name} cosigned size {size} at POSIX time {got.timestamp} (sent with old size {got.old_size})",
-          file=sys.stderr)
-    return 0
 
 
 def _backup_restore(args: argparse.Namespace, settings: Settings) -> int:

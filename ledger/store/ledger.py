@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, parse_vkey
@@ -25,7 +23,8 @@ from ledger.statement import Statement, make_envelope, parse_statement, sign_sta
 from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
-from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, NotWitnessed, RuleRefusal
+from ledger.store.errors import AppendRefused, NotInitialised, RuleRefusal
+from ledger.store.published import LEASE_WAIT, PublishedCheckpoints
 from ledger.store.publisher import Publisher
 from ledger.store.reading import LogReader
 from ledger.store.service_keys import ServiceKeys
@@ -33,7 +32,6 @@ from ledger.trust import TrustState
 
 log = logging.getLogger("ledger.store")
 GROUP_MAX = 256  # statements committed together at most by one group commit
-LEASE_WAIT = 30.0  # seconds a caller that must sign (init, rotation, the CLI) waits for the publisher lease
 
 
 @dataclass
@@ -63,8 +61,9 @@ def _ensure_pg_schema(settings: Settings) -> None:
         conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{env["POSTGRES_SCHEMA"]}"')
 
 
-class Ledger(LogReader):
-    """A ledger over SQLite or PostgreSQL, as the settings say (reads, proofs and export: LogReader)."""
+class Ledger(PublishedCheckpoints, LogReader):
+    """A ledger over SQLite or PostgreSQL, as the settings say (reads, proofs and export: LogReader;
+    checkpoints: PublishedCheckpoints)."""
 
     def __init__(self, settings: Settings, rules: Rules | RuleCheck | None = None) -> None:
         self.settings = settings
@@ -182,15 +181,6 @@ class Ledger(LogReader):
             raise item.error
         assert item.result is not None
         return item.result
-
-    def read_witness_floor(self) -> None:
-        """Once per process, with a witness policy: refuse appends below what a witness cosigned."""
-        if self._witness_floor_read:
-            return
-        with self._witness_floor_lock:
-            if not self._witness_floor_read:
-                self.publisher.high_water()  # raises the floor when a witness holds a larger tree
-                self._witness_floor_read = True
 
     def _commit_group(self, group: list[_Pending]) -> None:
         pending = list(group)
@@ -381,73 +371,6 @@ class Ledger(LogReader):
             self._origin = str(stmt.body["origin"])
         return self._origin
 
-    # ---- checkpoints -------------------------------------------------------------
-    def checkpoint(self, force: bool = False) -> SignedCheckpoint:
-        """The latest published checkpoint covering the log.
-
-        Unwitnessed (no policy): signs one for the current size when the latest is behind, as the
-        one publisher (ledger.store.publisher). With a witness policy it never signs: the latest
-        checkpoint a quorum cosigned, or NotWitnessed. ``force`` signs (and, with witnesses, gets
-        cosigned) the current size again, e.g. with new keys after a rotation.
-        """
-        if self.size() == 0:
-            raise NotInitialised("the ledger is empty")
-        if self.publisher.witnessed and not force:
-            return self.publisher.require_published()
-        latest = self.latest_checkpoint()
-        if latest is not None and latest.checkpoint.size == self.size() and not force and \
-                not self.behind_last_checkpoint():
-            return latest
-        signed = self.publish(force=force, lease_timeout=LEASE_WAIT)
-        if signed is None:
-            if self.publisher.witnessed:
-                raise NotWitnessed(self.publisher.status().describe())
-            raise CheckpointRefused(f"another process held the publisher lease for {LEASE_WAIT:.0f} s")
-        return signed
-
-    def publish(self, *, force: bool = False, lease_timeout: float = 0.0) -> SignedCheckpoint | None:
-        """One publication round (Publisher.publish): the published checkpoint, or None."""
-        return self.publisher.publish(force=force, lease_timeout=lease_timeout)
-
-    def note_signed(self, size: int) -> None:
-        """A checkpoint of ``size`` was signed: the log may never be shorter from now on."""
-        self.raise_floor(size)
-        self._last_checkpoint_at = time.monotonic()
-
-    def raise_floor(self, size: int) -> None:
-        """Appends are refused while the log is shorter than ``size`` (signed, or cosigned by a witness)."""
-        self.recorder.chain.min_size = max(int(self.recorder.chain.min_size), size)
-
-    def behind_last_checkpoint(self) -> int:
-        """How many entries the log lacks against the last checkpoint signed (0 when it is not behind)."""
-        return max(0, int(self.recorder.chain.min_size) - self.size())
-
-    def _maybe_checkpoint(self) -> None:
-        if not self.inline_checkpoints or \
-                time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:
-            return
-        self._last_checkpoint_at = time.monotonic()  # tried: the next try waits its interval too
-        try:
-            self.publish()  # another process holding the lease publishes instead
-        except LedgerError as e:  # the append has landed; the refusal must be seen by operators
-            log.error("checkpoint not signed: %s", e)
-
-    def latest_checkpoint(self) -> SignedCheckpoint | None:
-        history = self.checkpoints(limit=1)
-        return history[0] if history else None
-
-    def checkpoints(self, limit: int = 100) -> list[SignedCheckpoint]:
-        """Stored checkpoints, newest first."""
-        with self.recorder.reading() as db:
-            rows = db.all(f"SELECT note FROM {db.t('dl_checkpoints')} ORDER BY size DESC LIMIT %s", (limit,))
-        keys = [k.verifier for k in self.keys.checkpoint]
-        if len(rows) > 1:
-            keys += self.trust().checkpoint_keys  # older checkpoints may carry only retired keys
-        return [open_with_any(r[0], keys) for r in rows]
-
-    def trust_root(self) -> VerifierKey:
-        """The checkpoint verifier key a court pins."""
-        return self.keys.checkpoint[0].verifier
 
 def _entry_statement(data: bytes) -> str:
     from ledger.entry import parse_entry

@@ -86,3 +86,40 @@ def test_a_bad_policy_setting_stops_the_ledger(settings: Settings, tmp_path: Pat
         Ledger(witnessed(settings, bad))
     with pytest.raises(ConfigError, match="LEDGER_WITNESS_POLICY"):
         Ledger(witnessed(settings, tmp_path / "missing.policy"))
+
+
+def test_cli_checkpoint_and_bad_policy(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """`disclosure-ledger checkpoint` under a policy prints the latest published checkpoint and signs nothing
+    (witnesses down); `publish` exits 1 naming why; a bad LEDGER_WITNESS_POLICY is one line and exit 2."""
+    from ledger.cli import main
+
+    world, root = _setup(settings, tmp_path)
+    with Ledger(settings) as ledger:
+        ledger.append(world.statement())
+        before = ledger.checkpoint().encode()
+    with trio(tmp_path / "w") as t:
+        t.add_log(ORIGIN, root)
+        monkeypatch.setenv("LEDGER_WITNESS_POLICY", str(t.write_policy([root])))
+        for w in t.witnesses:
+            w.down = True
+        with Ledger(settings) as ledger:
+            ledger.inline_checkpoints = False
+            ledger.append(world.statement())
+        capsys.readouterr()
+        args = ["--db", settings.db_url, "--var", str(tmp_path)]
+        assert main([*args, "checkpoint"]) == 0
+        out = capsys.readouterr()
+        assert out.out == before and "witnesses:" in out.err
+        assert main([*args, "publish"]) == 1
+        assert "quorum q = 2 of 3" in capsys.readouterr().err
+        assert main([*args, "checkpoint"]) == 0
+        assert capsys.readouterr().out == before  # still: nothing below quorum was published
+    (tmp_path / "bad.policy").write_text("quorum none\n")
+    monkeypatch.setenv("LEDGER_WITNESS_POLICY", str(tmp_path / "bad.policy"))
+    assert main(["--db", settings.db_url, "--var", str(tmp_path), "checkpoint"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "quorum none" in err and "Traceback" not in err
+    monkeypatch.setenv("LEDGER_WITNESS_TIMEOUT", "soon")
+    assert main(["--db", settings.db_url, "--var", str(tmp_path), "checkpoint"]) == 2
+    assert "LEDGER_WITNESS_TIMEOUT" in capsys.readouterr().err
