@@ -171,34 +171,39 @@ class Publisher:
         except LedgerError:
             return False
 
-    def _store(self, signed: SignedCheckpoint, note: str | None = None) -> None:
+    def _store(self, signed: SignedCheckpoint, note: str | None = None, db: Any = None) -> None:
+        if db is None:
+            with self.ledger.recorder.writing() as db:
+                self._store(signed, note, db)
+            return
         cp = signed.checkpoint
-        with self.ledger.recorder.writing() as db:
-            # Re-signing a size (a new key set after rotation) replaces the note; size and root stay.
-            db.many(
-                f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s) "
-                "ON CONFLICT (size) DO UPDATE SET note = excluded.note, signed_at = excluded.signed_at",
-                [(cp.size, cp.root, note or signed.encode(), format_time(utc_now()))],
-            )
+        # Re-signing a size (a new key set after rotation) replaces the note; size and root stay.
+        db.many(
+            f"INSERT INTO {db.t('dl_checkpoints')} VALUES (%s,%s,%s,%s) "
+            "ON CONFLICT (size) DO UPDATE SET note = excluded.note, signed_at = excluded.signed_at",
+            [(cp.size, cp.root, note or signed.encode(), format_time(utc_now()))],
+        )
 
     def _witness(self, signed: SignedCheckpoint, policy: WitnessPolicy) -> SignedCheckpoint | None:
         rows = {r.name: r for r in self.witness_rows()}
         note = signed.encode()
         with ThreadPoolExecutor(max_workers=len(policy.witnesses)) as pool:
             answers = list(pool.map(lambda w: self._ask(w, signed, note, rows.get(w.name)), policy.witnesses))
-        self._record_witnesses(answers)
         cosigners = {a.witness.name for a in answers if a.line is not None}
         size = signed.checkpoint.size
         if policy.satisfied(cosigners):
             lines = [a.line for a in answers if a.line is not None]
             published = with_lines(note, lines)
-            self._store(signed, published)
-            self._record_round(size, size, None)
+            with self.ledger.recorder.writing() as db:  # one transaction: appends wait for one write lock
+                self._record_witnesses(answers, db)
+                self._store(signed, published, db)
+                self._record_round(size, size, None, db=db)
             log.info("published size %d cosigned by %s", size, ", ".join(sorted(cosigners)))
             return open_with_any(published, [k.verifier for k in self.ledger.keys.checkpoint])
         why = "; ".join(f"{a.witness.name}: {a.problem}" for a in answers if a.problem) or "no witness cosigned"
         problem = (f"size {size} cosigned by {len(cosigners)} ({', '.join(sorted(cosigners)) or 'none'}), "
                    f"quorum {policy.describe()} not met: {why}")
+        self._record_witnesses(answers)
         high = self.high_water() if any(a.suspicious for a in answers) else None
         if high is not None and not high.ok:
             problem = high.describe() + "; " + problem
@@ -262,41 +267,47 @@ class Publisher:
             rows = db.all(f"SELECT name, size, line, answered_at, problem FROM {db.t('dl_witnesses')} ORDER BY name")
         return [WitnessRow(str(r[0]), int(r[1]), r[2], r[3], r[4]) for r in rows]
 
-    def _record_witnesses(self, answers: Sequence[_Answer]) -> None:
+    def _record_witnesses(self, answers: Sequence[_Answer], db: Any = None) -> None:
         """What each witness holds now; an unreachable one keeps what was known of it."""
+        if db is None:
+            with self.ledger.recorder.writing() as db:
+                self._record_witnesses(answers, db)
+            return
         now = format_time(utc_now())
-        with self.ledger.recorder.writing() as db:
-            t = db.t("dl_witnesses")
-            for a in answers:
-                if a.size is None:
-                    db.many(f"INSERT INTO {t} VALUES (%s,%s,0,NULL,%s,%s) ON CONFLICT (name) DO UPDATE "
-                            "SET answered_at = excluded.answered_at, problem = excluded.problem",
-                            [(a.witness.name, str(a.witness.key), now, a.problem)])
-                    continue
-                line = a.line.line().rstrip("\n") if a.line is not None else None
-                db.many(f"INSERT INTO {t} VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (name) DO UPDATE "
-                        "SET vkey = excluded.vkey, size = excluded.size, line = excluded.line, "
-                        "answered_at = excluded.answered_at, problem = excluded.problem",
-                        [(a.witness.name, str(a.witness.key), a.size, line, now, a.problem)])
+        t = db.t("dl_witnesses")
+        for a in answers:
+            if a.size is None:
+                db.many(f"INSERT INTO {t} VALUES (%s,%s,0,NULL,%s,%s) ON CONFLICT (name) DO UPDATE "
+                        "SET answered_at = excluded.answered_at, problem = excluded.problem",
+                        [(a.witness.name, str(a.witness.key), now, a.problem)])
+                continue
+            line = a.line.line().rstrip("\n") if a.line is not None else None
+            db.many(f"INSERT INTO {t} VALUES (%s,%s,%s,%s,%s,%s) ON CONFLICT (name) DO UPDATE "
+                    "SET vkey = excluded.vkey, size = excluded.size, line = excluded.line, "
+                    "answered_at = excluded.answered_at, problem = excluded.problem",
+                    [(a.witness.name, str(a.witness.key), a.size, line, now, a.problem)])
 
     def _record_round(self, signed_size: int, published: int | None, problem: str | None,
-                      high: HighWater | None = None) -> None:
+                      high: HighWater | None = None, db: Any = None) -> None:
+        if db is None:
+            with self.ledger.recorder.writing() as db:
+                self._record_round(signed_size, published, problem, high, db)
+            return
         now = format_time(utc_now())
         top = high.highest if high is not None else None
-        with self.ledger.recorder.writing() as db:
-            old = db.all(f"SELECT failing_since, published_size, high_water, high_water_by "
-                         f"FROM {db.t('dl_publication')} WHERE id = 1")
-            failing_since = None if problem is None else (old[0][0] if old and old[0][0] else now)
-            published_size = published if published is not None else (int(old[0][1]) if old else 0)
-            high_size = top.size if top is not None and top.size else (int(old[0][2]) if old else 0)
-            high_by = top.witness if top is not None and top.size else (old[0][3] if old else None)
-            db.many(
-                f"INSERT INTO {db.t('dl_publication')} VALUES (1,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE "
-                "SET attempted_at = excluded.attempted_at, signed_size = excluded.signed_size, "
-                "published_size = excluded.published_size, failing_since = excluded.failing_since, "
-                "problem = excluded.problem, high_water = excluded.high_water, high_water_by = excluded.high_water_by",
-                [(now, signed_size, published_size, failing_since, problem, high_size, high_by)],
-            )
+        old = db.all(f"SELECT failing_since, published_size, high_water, high_water_by "
+                     f"FROM {db.t('dl_publication')} WHERE id = 1")
+        failing_since = None if problem is None else (old[0][0] if old and old[0][0] else now)
+        published_size = published if published is not None else (int(old[0][1]) if old else 0)
+        high_size = top.size if top is not None and top.size else (int(old[0][2]) if old else 0)
+        high_by = top.witness if top is not None and top.size else (old[0][3] if old else None)
+        db.many(
+            f"INSERT INTO {db.t('dl_publication')} VALUES (1,%s,%s,%s,%s,%s,%s,%s) ON CONFLICT (id) DO UPDATE "
+            "SET attempted_at = excluded.attempted_at, signed_size = excluded.signed_size, "
+            "published_size = excluded.published_size, failing_since = excluded.failing_since, "
+            "problem = excluded.problem, high_water = excluded.high_water, high_water_by = excluded.high_water_by",
+            [(now, signed_size, published_size, failing_since, problem, high_size, high_by)],
+        )
 
     def status(self) -> PublicationStatus:
         if self.policy is None:
