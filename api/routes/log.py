@@ -24,6 +24,7 @@ from api.state import AppState
 from ledger.b64 import b64encode
 from ledger.canonical import canonical_bytes
 from ledger.checkpoint import SignedCheckpoint
+from ledger.errors import LedgerError
 from ledger.merkle import leaf_hash
 from ledger.store.publisher import UNWITNESSED
 from ledger.witnessed import open_witnessed
@@ -54,7 +55,10 @@ def witnesses_header(state: AppState, signed: SignedCheckpoint) -> str:
     policy = state.ledger.publisher.policy
     if policy is None:
         return UNWITNESSED
-    witnessed = open_witnessed(signed.encode(), [k.verifier for k in state.ledger.keys.checkpoint], policy)
+    try:
+        witnessed = open_witnessed(signed.encode(), [k.verifier for k in state.ledger.keys.checkpoint], policy)
+    except LedgerError:  # e.g. cosigned under a policy since changed: the note is served as stored
+        return "cosignatures do not verify under the configured witness policy"
     return (f"cosigned by {len(witnessed.cosigned)} of {len(policy.witnesses)} witnesses; "
             f"quorum {'met' if witnessed.quorum_met else 'NOT met'}")
 
