@@ -115,3 +115,15 @@ def test_quorum_lost_and_regained(settings: Any, tmp_path: Path) -> None:
                 assert m["dl_checkpoint_not_witnessed_seconds"] == 0
         finally:
             ledger.close()
+
+
+def test_alert_rules_read_the_witness_metrics() -> None:
+    """ops/prometheus/alerts.yml alerts on publication below quorum and on a log behind its witnesses,
+    reading the gauges /metrics exports (their presence in a real answer: tests/api/test_metrics.py)."""
+    import yaml
+
+    rules = {r["alert"]: r for g in yaml.safe_load((Path(__file__).resolve().parents[2] / "ops" / "prometheus" /
+                                                    "alerts.yml").read_text())["groups"] for r in g["rules"]}
+    assert "dl_checkpoint_not_witnessed_seconds" in rules["CheckpointNotWitnessed"]["expr"]
+    assert rules["CheckpointNotWitnessed"]["labels"]["severity"] == "critical"
+    assert "dl_log_behind_witnesses_entries" in rules["LogBehindWitnesses"]["expr"]
