@@ -101,6 +101,7 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
         return problem_response(Problem(500, "internal", "Internal error", "the error was logged"))
 
     app.include_router(statements.router)
+    app.include_router(statements.seeds)
     app.include_router(log_routes.public)
     app.include_router(log_routes.restricted)
     app.include_router(oversight.router)

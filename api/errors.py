@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
 from ledger.store.errors import AppendRefused, CheckpointRefused, NotInitialised, NotWitnessed, RuleRefusal
 
@@ -66,6 +67,18 @@ def refusal_problem(e: AppendRefused) -> Problem:
     return Problem(400, "statement-malformed", "Malformed statement or openings; nothing stored", str(e), rule=rule)
 
 
+def seed_problem(e: SeedRefused) -> Problem:
+    """A salt seed the ledger will not issue (FORMAT § 13.1); nothing stored."""
+    status, kind, title = {
+        "salts.id_used": (409, "statement-id-conflict", "Statement id already used"),
+        "salts.id_taken": (409, "statement-id-conflict", "Statement id already has a seed"),
+        "salts.too_many": (429, "too-many-seeds", "Too many unused seeds"),
+    }.get(e.rule, (400, "seed-request-refused", "Seed request refused"))
+    if e.rule in ("salts.signature", "salts.unknown_key", "salts.revoked_key", "salts.role"):
+        status, kind, title = 403, "seed-request-not-trusted", "Signature or trust check failed"
+    return Problem(status, kind, title, str(e), rule=e.rule)
+
+
 def rule_problem(e: RuleRefusal) -> Problem:
     """A validly signed statement a § 6103 rule refused: stored once as a `blocked` entry."""
     return Problem(422, "rule-refusal", "Refused by a rule; recorded as a blocked entry", str(e),
@@ -96,6 +109,10 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(RuleRefusal)
     async def _rule(request: Request, exc: RuleRefusal) -> JSONResponse:
         return problem_response(rule_problem(exc), request)
+
+    @app.exception_handler(SeedRefused)
+    async def _seed(request: Request, exc: SeedRefused) -> JSONResponse:
+        return problem_response(seed_problem(exc), request)
 
     @app.exception_handler(AppendRefused)
     async def _refused(request: Request, exc: AppendRefused) -> JSONResponse:

@@ -29,6 +29,24 @@ class SubmissionIn(BaseModel):
     openings: list[OpeningIn] = Field(default_factory=list, max_length=5000)
 
 
+class SeedRequestIn(BaseModel):
+    """A principal's signed seed request (FORMAT § 13.1): a C2SP signed note, never appended to the log."""
+
+    model_config = ConfigDict(extra="forbid")
+    request: str = Field(max_length=4096)
+
+
+class SeedOut(BaseModel):
+    """The seed for one statement, sealed to the key that signed the request (FORMAT § 13.1)."""
+
+    statement_id: str
+    statement_type: str
+    principal: str
+    expires_at: str = Field(description="submit the statement (a bulk statement: every chunk) before this time")
+    sealed_seed: str = Field(description="base64 sealed box (X25519 form of the principal's Ed25519 key) of the "
+                                         "32-byte seed")
+
+
 class BatchIn(BaseModel):
     """Statements appended in one transaction, all or none (e.g. the chunks of a bulk statement)."""
 

@@ -90,13 +90,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _submission(requester: SignerKey, k: int) -> dc.Submission:
+def _submission(requester: SignerKey, k: int, service: DisclosureService) -> dc.Submission:
+    """A one-line request built from the salt seed the service issued for it (before the clock starts)."""
     return dc.request(requester, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1253(a)(1)",
                       purpose="criminal_investigation", purpose_text="benchmark purpose", fields=["name", "address"],
                       recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
                       lines=[dc.Line(f"9{k % 10**8:08d}", "Fictional Person", "1 Elm St, Boston, MA 02110", ("2024",),
                                      "open case")],
-                      case_ids=["FICT-1"], court_order=None)
+                      case_ids=["FICT-1"], court_order=None, seed=service.issue_seed(requester.name, "request"))
 
 
 def _body(sub: dc.Submission) -> str:
@@ -184,20 +185,21 @@ def main(argv: list[str] | None = None) -> int:
         ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY)
         requester = SignerKey.generate("ice.dhs.gov/director")
         ledger.append(key_registration(admin, requester, ["requester"], {"agency": AGENCY, "category": "agency_head"}))
-        subs = [_submission(requester, k) for k in range(args.n)]
         sealed = SealedStore(url, keys)
         service = DisclosureService(ledger, sealed, keys)
+        subs = [_submission(requester, k, service) for k in range(args.n)]
         in_process(service, subs[: min(50, len(subs))], args.clients)  # warm up
         inproc = in_process(service, subs[min(50, len(subs)):], args.clients)
         print(f"in-process submit ({args.clients} threads): {inproc:,.0f}/s")
-        sealed.close()
-        ledger.close()
-        # enough bodies for the HTTP run at up to 2x the in-process rate
+        # enough bodies for the HTTP run at up to 2x the in-process rate (their seeds issued here, stored
+        # in the database the server reads)
         http_n = int(max(inproc, 50) * args.duration * 2) + 200
         body_file = tmp / "bodies.jsonl"
         with open(body_file, "w") as f:
             for k in range(http_n):
-                f.write(_body(_submission(requester, args.n + k)) + "\n")
+                f.write(_body(_submission(requester, args.n + k, service)) + "\n")
+        sealed.close()
+        ledger.close()
         (tmp / "post.lua").write_text(LUA)
         tokens = TokenStore(url)
         court = tokens.create("bench.example/court", "court", timedelta(hours=1))[0]

@@ -39,16 +39,27 @@ AGENCY = "DHS/ICE"
 CLIENTS = 4  # HTTP client threads posting at once, so that requests are in flight at every kill
 
 
-def _request(signer: SignerKey, position: int) -> tuple[str, dict[str, Any]]:
-    """The statement id and the POST body of a one-line (i)(2) request about a fictional person."""
-    from ledger.client import disclosure as dc
+def _request(signer: SignerKey, position: int, base: str) -> tuple[str, dict[str, Any]]:
+    """The statement id and the POST body of a one-line (i)(2) request about a fictional person, built
+    from the salt seed the service issues for it (asked over HTTP first: FORMAT § 13.1; no answer raises
+    httpx's error, and the position is posted again after the restart)."""
+    import uuid
 
+    import httpx
+
+    from ledger.client import disclosure as dc
+    from ledger.salts import open_seed_answer, seed_request
+
+    asked = httpx.post(base + "/v1/salt-seeds", timeout=60,
+                       json={"request": seed_request(signer, ORIGIN, "request", str(uuid.uuid4()))})
+    if asked.status_code != 201:
+        raise httpx.HTTPError(f"seed refused: {asked.status_code} {asked.text[:200]}")
     sub = dc.request(signer, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1253(a)(1)",
                      purpose="criminal_investigation", purpose_text="crash harness",
                      fields=["name", "address"], recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
                      lines=[dc.Line(f"900-{position // 10000 % 100:02d}-{position % 10000:04d}", "Fictional One",
                                     "1 Elm St, Boston, MA 02110", ("2024",), "open case")],
-                     case_ids=["FICT-1"], court_order=None)
+                     case_ids=["FICT-1"], court_order=None, seed=open_seed_answer(signer, asked.json()))
     return parse_statement(sub.note).id, {"statement": sub.note, "openings": [o.to_json() for o in sub.openings]}
 
 
@@ -275,7 +286,7 @@ def run_service_backend(backend: str, db_url: str, work: Path, trials: int, seed
     def make(position: int) -> tuple[str, dict[str, Any]]:  # signed once, resubmitted byte for byte
         with make_lock:
             if position not in made:
-                made[position] = _request(key, position)
+                made[position] = _request(key, position, service.base)
             return made[position]
 
     result = BackendResult(f"{backend}/service×{workers}", target="service", workers=workers)

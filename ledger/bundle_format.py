@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ledger.b64 import b64decode
 from ledger.canonical import parse_canonical
@@ -139,31 +139,57 @@ def parse_bundle_manifest(data: bytes) -> dict[str, Any]:
     return value
 
 
+class CommitmentSlot(NamedTuple):
+    """Where one commitment sits in a statement: its field, the absolute item (line) number for a
+    line's member (None for a member of the statement's head), and its position among the head's
+    members of that field (0 for a line's member)."""
+
+    field: str
+    line: int | None
+    position: int
+    commitment: str
+
+
+def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
+    """Every commitment a § 6103 statement carries, with its slot (FORMAT § 13.1, 17.3, 17.4.10, 17.7).
+
+    A bulk chunk's items are numbered from its ``first_line``, so that every slot of a bulk
+    statement (its manifest's head and all its chunks' lines) is distinct. Members that are not
+    commitments (null, or not a string) are skipped.
+    """
+    body = stmt.envelope["body"]
+    out: list[tuple[str, int | None, int, Any]] = []
+    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
+    first = body.get("first_line") if stmt.type == "chunk" else 0
+    first = first if isinstance(first, int) and not isinstance(first, bool) else 0
+    if stmt.type == "request":
+        out.append(("purpose_text", None, 0, body.get("purpose_text")))
+        recipients = bundle_dicts(body.get("recipients"))
+        out.extend(("recipient_name", None, i, r.get("name")) for i, r in enumerate(recipients))
+        out.extend(("case_id", None, i, c) for i, c in enumerate(bundle_list(body.get("case_ids"))))
+    if kind == "request":
+        for k, line in enumerate(bundle_list(body.get("lines"))):
+            if isinstance(line, dict):
+                out.extend((f, first + k, 0, line.get(f)) for f in ("tin", "name", "address", "reason"))
+    elif kind == "match_result":
+        out.extend(("tin", first + k, 0, line.get("taxpayer")) for k, line in enumerate(bundle_list(body.get("lines")))
+                   if isinstance(line, dict))
+    elif stmt.type == "court_order":
+        out.append(("docket", None, 0, body.get("docket")))
+    elif stmt.type == "correction":
+        out.append(("correction_reason", None, 0, body.get("reason")))
+    elif stmt.type == "inspection":
+        out.extend([("pseudonym", None, 0, body.get("subject")), ("inspection_purpose", None, 0, body.get("purpose"))])
+    return [CommitmentSlot(f, k, p, c) for f, k, p, c in out if isinstance(c, str)]
+
+
 def statement_commitments(stmt: Statement) -> list[tuple[str, str]]:
-    """(field, commitment) of every commitment a § 6103 statement carries (FORMAT § 17.3, 17.4.10, 17.7).
+    """(field, commitment) of every commitment a § 6103 statement carries, in the order of its slots.
 
     The same list as the disclosure service's ``body_commitments``, computed here from the
     statement alone so that the court's verifier can check openings without the service.
     """
-    body = stmt.envelope["body"]
-    out: list[tuple[str, Any]] = []
-    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
-    if stmt.type == "request":
-        out.append(("purpose_text", body.get("purpose_text")))
-        out.extend(("recipient_name", r.get("name")) for r in bundle_dicts(body.get("recipients")))
-        out.extend(("case_id", c) for c in bundle_list(body.get("case_ids")))
-    if kind == "request":
-        for line in bundle_dicts(body.get("lines")):
-            out.extend((f, line.get(f)) for f in ("tin", "name", "address", "reason"))
-    elif kind == "match_result":
-        out.extend(("tin", line.get("taxpayer")) for line in bundle_dicts(body.get("lines")))
-    elif stmt.type == "court_order":
-        out.append(("docket", body.get("docket")))
-    elif stmt.type == "correction":
-        out.append(("correction_reason", body.get("reason")))
-    elif stmt.type == "inspection":
-        out.extend([("pseudonym", body.get("subject")), ("inspection_purpose", body.get("purpose"))])
-    return [(f, c) for f, c in out if isinstance(c, str)]
+    return [(s.field, s.commitment) for s in commitment_slots(stmt)]
 
 
 def bundle_list(value: Any) -> list[Any]:

@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger import escrow_cli, officer_cli
+from ledger import escrow_cli, officer_cli, seed_cli
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.commitments import Opening
 from ledger.config import ConfigError, Settings
+from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
@@ -108,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     con.add_argument("new", type=int)
     app = sub.add_parser("append", help="append a signed statement from a file ('-' for stdin)")
     app.add_argument("file")
+    seed_cli.add_parser(sub)
     sm = sub.add_parser("submit", help="submit a signed statement with its openings (JSON from `client …`)")
     sm.add_argument("file", help="submission JSON file ('-' for stdin)")
     client_cli.add_parser(sub)
@@ -203,6 +205,12 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, ledger, keyring)
     except RuleRefusal as e:
         print(f"refused by rule {', '.join(e.rules)}: {e} (blocked entry {e.blocked_index})", file=sys.stderr)
+        return 1
+    except client_cli.UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except SeedRefused as e:
+        print(f"refused ({e.rule}): {e}", file=sys.stderr)
         return 1
     except AppendRefused as e:
         print(f"refused ({e.rule}): {e}", file=sys.stderr)
@@ -329,8 +337,11 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return 0
     if cmd == "append":
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        seed_cli.refuse_commitments(text)
         _print_appended(ledger.append(text))
         return 0
+    if cmd == "salt-seed":
+        return seed_cli.run(args, _service(ledger))
     if cmd == "client":
         return client_cli.run(args, keyring)
     if cmd == "submit":

@@ -15,6 +15,7 @@ from ledger.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
 from ledger.rules.catalog import CATALOG, STATUTES, ExceptionRule
 from ledger.rules.engine import RuleEngine, server_red_flags
+from ledger.salts import SaltSeed
 from ledger.store.chain import Appended
 from ledger.store.ledger import Ledger
 
@@ -69,13 +70,26 @@ class Domain:
 
 
 def one_line_request(signer: SignerKey, statute: str = CRIMINAL, tin: str = "900-70-0001",
-                     name: str = "Fictional One", address: str = "1 Elm St, Boston, MA 02110") -> dc.Submission:
-    """A one-line (i)(2) request about a fictional person; with a civil statute the rules refuse it (blocked)."""
+                     name: str = "Fictional One", address: str = "1 Elm St, Boston, MA 02110",
+                     seed: SaltSeed | None = None) -> dc.Submission:
+    """A one-line (i)(2) request about a fictional person; with a civil statute the rules refuse it (blocked).
+    ``seed``: the salt seed the ledger issued (the disclosure service refuses the request without one)."""
     return dc.request(signer, exception="6103(i)(2)", agency=AGENCY, statute=statute,
                       purpose="criminal_investigation", purpose_text="fictional purpose",
                       fields=["name", "address"], recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
                       lines=[dc.Line(tin, name, address, ("2024",), "open case")],
-                      case_ids=["FICT-1"], court_order=None)
+                      case_ids=["FICT-1"], court_order=None, seed=seed)
+
+
+def http_seed(post: Any, signer: SignerKey, origin: str, statement_type: str = "request") -> SaltSeed | None:
+    """The salt seed for a new statement of ``signer``, asked over HTTP (``post(path, json=...)``, e.g. a
+    TestClient's or httpx's); None when the ledger refuses the seed request (an unknown key, say)."""
+    import uuid
+
+    from ledger.salts import open_seed_answer, seed_request
+
+    r = post("/v1/salt-seeds", json={"request": seed_request(signer, origin, statement_type, str(uuid.uuid4()))})
+    return open_seed_answer(signer, r.json()) if r.status_code == 201 else None
 
 
 def open_domain(settings: Settings) -> Domain:

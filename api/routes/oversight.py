@@ -29,10 +29,12 @@ CATCH_UP_TIMEOUT = 2.0  # seconds a read waits for the views to include its own 
 def taxpayer_history(request: Request, body: TaxpayerQueryIn, state: State,
                      who: Inspector) -> TaxpayerHistoryOut | Response:
     views = views_of(state)
+    signer = state.ledger.keys.statement
+    seed = state.service.issue_seed(signer.name, "inspection")  # the inspection's salts: FORMAT § 13.1
     try:
         subject = state.sealed_keys.pseudonym(body.tin)
-        sub = dc.inspection(state.ledger.keys.statement, view=VIEW, subject_pseudonym=subject, role=who.role,
-                            purpose=body.purpose, reader=who.name)
+        sub = dc.inspection(signer, view=VIEW, subject_pseudonym=subject, role=who.role, purpose=body.purpose,
+                            reader=who.name, seed=seed)
     except LedgerError as e:  # messages never repeat the TIN or the purpose
         raise Problem(400, "bad-request", "Invalid TIN or purpose", str(e)) from None
     recorded = state.service.submit(sub.note, sub.openings)  # before anything is read: fail closed

@@ -11,14 +11,16 @@ from fastapi import APIRouter, Response
 from api.deps import State
 from api.errors import RETRY_AFTER, Problem, not_witnessed
 from api.metrics import label
-from api.schemas import AppendedOut, BatchIn, BatchOut, SubmissionIn, problems
+from api.schemas import AppendedOut, BatchIn, BatchOut, SeedOut, SeedRequestIn, SubmissionIn, problems
 from api.state import AppState
 from ledger.commitments import Opening
+from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
 from ledger.store.chain import Appended
 from ledger.store.errors import AppendRefused, NotWitnessed, RuleRefusal
 
 router = APIRouter(prefix="/v1/statements", tags=["statements"])
+seeds = APIRouter(prefix="/v1/salt-seeds", tags=["statements"])
 Wait = Literal["checkpoint"]
 
 
@@ -103,3 +105,15 @@ def submit_batch(body: BatchIn, state: State, response: Response, wait: Wait | N
     if wait == "checkpoint" and appended:
         checkpoint = _covering(state, max(a.index for a in appended), appended)
     return BatchOut(appended=[_out(a) for a in appended], checkpoint=checkpoint)
+
+
+@seeds.post(
+    "", status_code=201, response_model=SeedOut, responses=problems(400, 403, 409, 413, 422, 429),
+    summary="Issue the salt seed for a statement the caller will sign (the signed request is the authentication)",
+)
+def issue_seed(body: SeedRequestIn, state: State) -> SeedOut:
+    try:
+        return SeedOut.model_validate(state.service.seeds.answer(body.request))
+    except SeedRefused as e:  # counted with the statements refused, by its rule (salts.signature, ...)
+        state.metrics.prom.refused.labels(label(e.rule)).inc()
+        raise

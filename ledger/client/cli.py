@@ -2,6 +2,12 @@
 from their own keyring; the output is a submission (the signed note and the openings of
 its commitments) to send to the ledger. Nothing here talks to the ledger.
 
+A statement that commits to personal data (a request, a court order) is built from the salt
+seed the ledger issued for it (docs/FORMAT.md § 13.1): ``client seed-request`` signs the
+request for one, the ledger answers (``POST /v1/salt-seeds``, or ``disclosure-ledger salt-seed``
+on the operator's side), and ``--seed ANSWER.json`` builds the statement from the answer;
+``client request --example`` prints the whole sequence.
+
 Spec files are JSON. A request spec:
     {"exception": "6103(i)(2)", "agency": "DHS/ICE", "statute": "8 USC 1253(a)(1)",
      "purpose": "criminal_investigation", "purpose_text": "...", "fields": ["name", "address"],
@@ -14,11 +20,40 @@ from __future__ import annotations
 
 import argparse
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
+from ledger.errors import LedgerError
+from ledger.keys import SignerKey
+from ledger.salts import SEEDED_TYPES, SaltSeed, open_seed_answer, seed_request
+
+EXAMPLE_SPEC = {
+    "exception": "6103(i)(2)", "agency": "DHS/ICE", "statute": "8 USC 1253(a)(1)", "purpose": "criminal_investigation",
+    "purpose_text": "Investigation of failure to depart (fictional)", "fields": ["name", "address"],
+    "recipients": [{"name": "Fictional Agent", "agency": "DHS/ICE", "caseload": 3}],
+    "lines": [{"tin": "900-70-0001", "name": "Fictional One", "address": "1 Elm St, Boston, MA 02110",
+               "periods": ["2024"], "reason": "open criminal case (fictional)"}],
+    "case_ids": ["FICT-2026-0001"], "court_order": None, "resubmits": None,
+}
+EXAMPLE = """\
+# 1. Ask the ledger for the salt seed of the statement you will sign (its id is yours to choose,
+#    or a fresh UUID); the request is a note signed with your key, never appended to the log:
+disclosure-ledger client seed-request --key ice.dhs.gov/director --type request \\
+    --origin ledger.irs.example/disclosures > seed-request.txt
+# 2. Send it; the answer holds the seed sealed to your key (only your key opens it):
+curl -s -X POST https://ledger.example/v1/salt-seeds -H 'content-type: application/json' \\
+    --data "$(jq -Rs '{request: .}' seed-request.txt)" > seed.json
+#    (on the operator's side, without HTTP: disclosure-ledger salt-seed seed-request.txt > seed.json)
+# 3. Build and sign the request: its id is the seed's, every salt derives from the seed:
+disclosure-ledger client request --key ice.dhs.gov/director --spec spec.json --seed seed.json > submission.json
+# 4. Submit it, with its openings, before the seed expires (expires_at in seed.json):
+curl -s -X POST https://ledger.example/v1/statements -H 'content-type: application/json' -d @submission.json
+#    (or: disclosure-ledger submit submission.json)
+# spec.json (fictional):
+"""
 
 
 def submission_json(sub: dc.Submission) -> str:
@@ -29,9 +64,16 @@ def submission_json(sub: dc.Submission) -> str:
 def add_parser(sub: Any) -> None:
     client = sub.add_parser("client", help="(principal side) build and sign § 6103 statements")
     cs = client.add_subparsers(dest="client_command", required=True)
-    req = cs.add_parser("request", help="sign a written request from a JSON spec")
-    req.add_argument("--key", required=True, help="your key name in the keyring")
-    req.add_argument("--spec", type=Path, required=True)
+    sr = cs.add_parser("seed-request", help="sign a request for the salt seed of a statement you will sign")
+    sr.add_argument("--key", required=True, help="your key name in the keyring")
+    sr.add_argument("--type", required=True, choices=sorted(SEEDED_TYPES), help="the statement's type")
+    sr.add_argument("--origin", required=True, help="the ledger's origin (first line of its checkpoint)")
+    sr.add_argument("--id", help="the statement's id (default: a fresh UUID)")
+    req = cs.add_parser("request", help="sign a written request from a JSON spec (--example: the whole sequence)")
+    req.add_argument("--key", help="your key name in the keyring")
+    req.add_argument("--spec", type=Path)
+    req.add_argument("--seed", type=Path, help="the ledger's answer to your seed request (JSON)")
+    req.add_argument("--example", action="store_true", help="print the steps and an example spec, sign nothing")
     rev = cs.add_parser("review", help="sign a review: decisions from a JSON list [[line, decision, reason], ...]")
     rev.add_argument("--key", required=True)
     rev.add_argument("--request", required=True)
@@ -52,18 +94,51 @@ def add_parser(sub: Any) -> None:
     order.add_argument("--docket", required=True)
     order.add_argument("--covers", type=Path, required=True, help='JSON: {"agencies": [...], "exceptions": [...]}')
     order.add_argument("--forbids", default="release", help="comma-separated: release,use")
+    order.add_argument("--seed", type=Path, required=True, help="the ledger's answer to your seed request (JSON)")
+
+
+class UsageError(LedgerError):
+    """A mistake on the command line (exit 2)."""
+
+
+def _seed(path: Path, key: SignerKey) -> SaltSeed:
+    try:
+        answer = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UsageError(f"--seed {path}: not a readable JSON answer ({type(e).__name__})") from None
+    return open_seed_answer(key, answer)
+
+
+def _spec(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise UsageError(f"{path}: not a readable JSON file ({type(e).__name__})") from None
 
 
 def run(args: argparse.Namespace, keyring: Keyring) -> int:
-    key = keyring.get(args.key)
     cmd = args.client_command
+    if cmd == "request" and args.example:
+        print(EXAMPLE + json.dumps(EXAMPLE_SPEC, indent=2))
+        return 0
+    if cmd == "request" and not (args.key and args.spec and args.seed):
+        raise UsageError("client request needs --key, --spec and --seed (see: client request --example)")
+    key = keyring.get(args.key)
+    if cmd == "seed-request":
+        print(seed_request(key, args.origin, args.type, args.id or str(uuid.uuid4())), end="")
+        return 0
     if cmd == "request":
-        spec = json.loads(args.spec.read_text(encoding="utf-8"))
-        lines = [dc.Line(x.get("tin"), x.get("name"), x.get("address"), tuple(x.get("periods", ["2024"])),
-                         x.get("reason")) for x in spec.pop("lines")]
-        recipients = [dc.Recipient(r["name"], r["agency"], r.get("personally_and_directly_engaged", True),
-                                   r.get("solely_for_use", True), r.get("caseload", 1)) for r in spec.pop("recipients")]
-        sub = dc.request(key, lines=lines, recipients=recipients, **spec)
+        spec = _spec(args.spec)
+        try:
+            lines = [dc.Line(x.get("tin"), x.get("name"), x.get("address"), tuple(x.get("periods", ["2024"])),
+                             x.get("reason")) for x in spec.pop("lines")]
+            recipients = [dc.Recipient(r["name"], r["agency"], r.get("personally_and_directly_engaged", True),
+                                       r.get("solely_for_use", True), r.get("caseload", 1))
+                          for r in spec.pop("recipients")]
+            sub = dc.request(key, lines=lines, recipients=recipients, seed=_seed(args.seed, key), **spec)
+        except (KeyError, TypeError, AttributeError) as e:  # the message is not repeated: it may quote a value
+            missing = f" (missing {e})" if isinstance(e, KeyError) else ""
+            raise UsageError(f"{args.spec}: not a request spec{missing}; see: client request --example") from None
     elif cmd == "review":
         decisions = [tuple(d) for d in json.loads(args.decisions.read_text(encoding="utf-8"))]
         sub = dc.review(key, args.request, decisions, args.flag)
@@ -72,8 +147,8 @@ def run(args: argparse.Namespace, keyring: Keyring) -> int:
                          args.fields.split(","), [int(x) for x in args.recipients.split(",")],
                          args.file.read_bytes())
     else:
-        covers = json.loads(args.covers.read_text(encoding="utf-8"))
+        covers = _spec(args.covers)
         sub = dc.court_order(key, kind=args.kind, court=args.court, docket=args.docket, covers=covers,
-                             forbids=args.forbids.split(","))
+                             forbids=args.forbids.split(","), seed=_seed(args.seed, key))
     print(submission_json(sub))
     return 0

@@ -3,7 +3,10 @@
 Agencies never hand-roll canonical JSON: each builder returns a ``Submission`` — the
 signed note plus the openings of its commitments, which travel to the ledger together
 (the ledger checks that every opening matches and seals them; the log holds only the
-commitments).
+commitments). A builder whose statement commits to a value takes the ``SaltSeed`` the ledger
+issued for it (``ledger.salts``): the statement gets the seed's id and every salt is
+derived from the seed (docs/FORMAT.md § 13.1). Without one, salts are random and only a ledger
+without the disclosure service (a test, a rehearsal) accepts the statement.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ from typing import Any
 
 from ledger.client.trust import signed
 from ledger.commitments import Opening, commit
+from ledger.errors import LedgerError
 from ledger.keys import SignerKey
 from ledger.rules.catalog import LAW_VERSION
+from ledger.salts import SaltSeed
 
 
 @dataclass(frozen=True)
@@ -50,20 +55,35 @@ class Recipient:
 
 
 class _Openings:
-    def __init__(self) -> None:
-        self.items: list[Opening] = []
+    """``c(field, value, line=None)`` commits to a value in its slot (``bundle_format.commitment_slots``):
+    a line's member by its line number, a head member by its position among the head's members of
+    that field, counted here in the order they are committed to."""
 
-    def __call__(self, field_: str, value: Any) -> str | None:
+    def __init__(self, seed: SaltSeed | None = None, type_: str | None = None) -> None:
+        if seed is not None and type_ is not None and seed.statement_type != type_:
+            raise LedgerError(f"the seed for {seed.statement_id} was issued for a {seed.statement_type}, not a {type_}")
+        self.seed = seed
+        self.items: list[Opening] = []
+        self.positions: dict[str, int] = {}
+
+    def __call__(self, field_: str, value: Any, line: int | None = None) -> str | None:
+        position = 0
+        if line is None:
+            position = self.positions.get(field_, 0)
+            self.positions[field_] = position + 1
         if value is None:
             return None
-        opening = commit(field_, value)
+        opening = commit(field_, value) if self.seed is None else self.seed.commit(field_, value, line, position)
         self.items.append(opening)
         return opening.commitment
 
 
 def _submit(signers: Sequence[SignerKey], type_: str, body: dict[str, Any], openings: _Openings,
             statement_id: str | None = None) -> Submission:
-    sid = statement_id or str(uuid.uuid4())
+    seed = openings.seed
+    if seed is not None and statement_id not in (None, seed.statement_id):
+        raise LedgerError(f"the seed was issued for statement {seed.statement_id}, not {statement_id}")
+    sid = seed.statement_id if seed is not None else statement_id or str(uuid.uuid4())
     return Submission(signed(list(signers), type_, body, sid), tuple(openings.items), sid)
 
 
@@ -84,14 +104,14 @@ def request_head(c: Any, *, exception: str, agency: str, statute: str | None, pu
 def request(signer: SignerKey, *, exception: str, agency: str, statute: str | None, purpose: str,
             purpose_text: str, fields: Sequence[str], recipients: Sequence[Recipient], lines: Sequence[Line],
             case_ids: Sequence[str] = (), court_order: str | None = None, resubmits: str | None = None,
-            statement_id: str | None = None) -> Submission:
+            statement_id: str | None = None, seed: SaltSeed | None = None) -> Submission:
     """A written request under exactly one exception."""
-    c = _Openings()
+    c = _Openings(seed, "request")
     body = request_head(c, exception=exception, agency=agency, statute=statute, purpose=purpose,
                         purpose_text=purpose_text, fields=fields, recipients=recipients, case_ids=case_ids,
                         court_order=court_order, resubmits=resubmits)
-    body["lines"] = [{"tin": c("tin", ln.tin), "name": c("name", ln.name), "address": c("address", ln.address),
-                      "periods": list(ln.periods), "reason": c("reason", ln.reason)} for ln in lines]
+    body["lines"] = [{"tin": c("tin", ln.tin, k), "name": c("name", ln.name, k), "address": c("address", ln.address, k),
+                      "periods": list(ln.periods), "reason": c("reason", ln.reason, k)} for k, ln in enumerate(lines)]
     return _submit([signer], "request", body, c, statement_id)
 
 
@@ -114,8 +134,9 @@ def release(signer: SignerKey, request_id: str, review_id: str, lines: Sequence[
 
 
 def court_order(signer: SignerKey, *, kind: str, court: str, docket: str, covers: dict[str, list[str]],
-                forbids: Sequence[str] = ("release",), statement_id: str | None = None) -> Submission:
-    c = _Openings()
+                forbids: Sequence[str] = ("release",), statement_id: str | None = None,
+                seed: SaltSeed | None = None) -> Submission:
+    c = _Openings(seed, "court_order")
     body = {"kind": kind, "court": court, "docket": c("docket", docket), "covers": covers,
             "forbids": list(forbids)}
     return _submit([signer], "court_order", body, c, statement_id)
@@ -147,21 +168,21 @@ def receipt(signer: SignerKey, release_id: str, delivered_file: bytes) -> Submis
 
 
 def inspection(signer: SignerKey, *, view: str, subject_pseudonym: str, role: str, purpose: str,
-               reader: str | None = None) -> Submission:
+               reader: str | None = None, seed: SaltSeed | None = None) -> Submission:
     """Record an authorised read of a taxpayer's history (every such read is itself logged).
 
     ``reader`` names who looked (an API token's principal when the ledger signs for a reader;
     the signer's own name by default)."""
-    c = _Openings()
+    c = _Openings(seed, "inspection")
     body = {"view": view, "subject": c("pseudonym", subject_pseudonym), "role": role,
             "reader": reader or signer.name, "purpose": c("inspection_purpose", purpose)}
     return _submit([signer], "inspection", body, c)
 
 
 def correction(signer: SignerKey, corrects: str, field_: str, old_value: int | str, new_value: int | str,
-               reason: str) -> Submission:
+               reason: str, seed: SaltSeed | None = None) -> Submission:
     """Correct an earlier statement's count or field, linked to what it corrects."""
-    c = _Openings()
+    c = _Openings(seed, "correction")
     body = {"corrects": corrects, "field": field_, "old_value": old_value, "new_value": new_value,
             "reason": c("correction_reason", reason)}
     return _submit([signer], "correction", body, c)

@@ -40,6 +40,7 @@ from ledger.domain.schemas import MAX_LINES as INLINE_REVIEW_LINES
 from ledger.domain.service import DisclosureService
 from ledger.keys import SignerKey
 from ledger.rules.engine import RuleEngine, server_red_flags
+from ledger.salts import SaltSeed
 from ledger.sealed import SealedStore
 from ledger.statement import parse_statement
 from ledger.store.ledger import Ledger
@@ -144,12 +145,13 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
 
     service.submit(dc.safeguard_status(keys["tigta.gov/auditor-02"], AGENCY, ssr_approved=True).note)
 
-    def submit(build: Callable[[], BulkSubmission], name: str) -> tuple[str, str]:
-        """Build, sign and append one bulk statement; its id and manifest note."""
+    def submit(build: Callable[[], BulkSubmission], name: str, seed: SaltSeed | None = None) -> tuple[str, str]:
+        """Build, sign and append one bulk statement; its id and manifest note. ``seed``: the salt seed
+        its build uses (read here, before the service's checking process is forked)."""
         shown = (lambda m: progress(name, m)) if progress else None
         if forked:
             out = submit_bulk_forked(service.submit_batch, build, progress=shown,
-                                     stages=(service.prepare, service.finish))
+                                     stages=service.stages([seed.statement_id] if seed else []))
             story.waited_seconds[name] = story.waited_seconds.get(name, 0.0) + out.waited_seconds
             return out.statement_id, out.manifest_note
         bulk = build()
@@ -157,11 +159,13 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         return bulk.statement_id, bulk.manifest.note
 
     done = stage("file")
+    request_seed = service.issue_seed(ice.name, "request")  # the requester asks the ledger (FORMAT § 13.1)
     story.request_id, request_note = submit(lambda: bulk_request(
         ice, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1253(a)(1)",
         purpose="criminal_investigation", purpose_text="Failure to depart (fictional)",
         fields=["name", "address"], recipients=[dc.Recipient("Fictional ERO Agent", AGENCY)],
-        lines=lines, case_ids=["FICT-2025-BULK"], workers=ROOT_WORKERS if forked else 1), "file")
+        lines=lines, case_ids=["FICT-2025-BULK"], workers=ROOT_WORKERS if forked else 1, seed=request_seed),
+        "file", request_seed)
     lines = []  # (the build above has run: the log and the sealed store hold them now)
     done()
     service.submit(dc.recipient_attestation(keys["ice.dhs.gov/ero-agent-0"], story.request_id, 0).note)
@@ -170,11 +174,12 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     manifest = parse_statement(request_note)
     state = engine.state
     matcher = MatcherPrincipal(keys["irs.gov/matcher"], master)
+    match_seed = service.issue_seed(matcher.key.name, "match_result")
 
     def match() -> BulkSubmission:
         if not forked:
             return matcher.match_bulk(manifest, *opened_chunk_lines(service.ledger, state.parts.get(manifest.id, []),
-                                                                    service.sealed))
+                                                                    service.sealed), seed=match_seed)
         # The matcher's own processes, one per core, each with its own connections to the log and
         # the sealed store, each matching a range of the request's chunks.
         # (readers only: no DDL, which two processes at once would race on PostgreSQL's catalog)
@@ -185,9 +190,9 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
             reader, sealed = Ledger(settings), SealedStore(settings.db_url, service.keys, create_tables=False)
             return opened_chunk_lines(reader, chunk_indices[first:stop], sealed)
 
-        return matcher.match_bulk_split(manifest, open_range, workers=MATCH_WORKERS)
+        return matcher.match_bulk_split(manifest, open_range, workers=MATCH_WORKERS, seed=match_seed)
 
-    story.match_id, match_note = submit(match, "match")
+    story.match_id, match_note = submit(match, "match", match_seed)
     done()
 
     done = stage("review")
@@ -224,7 +229,8 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     # the count first reported was wrong by 200, as in 2026 (47,289 vs 47,489): a signed correction
     released = len(approved)
     fix = dc.correction(releaser, story.release_ids[0] if story.release_ids else story.review_id,
-                        "reported_line_count", max(released - 200, 0), released, "count reported before reconciliation")
+                        "reported_line_count", max(released - 200, 0), released, "count reported before reconciliation",
+                        seed=service.issue_seed(releaser.name, "correction"))
     service.submit(fix.note, fix.openings)
     story.correction_id = fix.statement_id
     req_facts = state.requests[story.request_id]

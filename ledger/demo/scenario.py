@@ -1,5 +1,9 @@
 """Replay the 2025 story at small scale, deterministically, on fictional people.
 
+Every principal here signs on the service's side of the demo, so each takes the salt seed of a
+statement that commits to personal data from the service's Python API (``issue_seed``); a
+principal elsewhere asks with a signed seed request (docs/FORMAT.md § 13.1).
+
 June 2025: requests naming millions of people were rejected; a third, naming ~1.28 million,
 was approved and ~47,000 addresses went out, most of them matched on TIN alone because the
 request lines said "Failed to Provide" or "NA NA". Here the same shapes meet the rules:
@@ -92,10 +96,12 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     # 1. over-broad, addresses missing
     broad = [dc.Line(p.tin, p.name, None if rng.random() < 0.7 else p.address, ("2023", "2024"),
                      "Subject is subject to a final order of removal") for p in people[: lines * 2]]
-    r1 = dc.request(ice, statute="8 USC 1253(a)(1)", lines=broad, case_ids=["FICT-2025-0001"], **common)
+    r1 = dc.request(ice, statute="8 USC 1253(a)(1)", lines=broad, case_ids=["FICT-2025-0001"],
+                    seed=service.issue_seed(ice.name, "request"), **common)
     _attempt(service, r1, "over-broad request", report)
     # 2. civil removal provision cited
-    r2 = dc.request(ice, statute="8 USC 1231", lines=broad[:lines], case_ids=["FICT-2025-0002"], **common)
+    r2 = dc.request(ice, statute="8 USC 1231", lines=broad[:lines], case_ids=["FICT-2025-0002"],
+                    seed=service.issue_seed(ice.name, "request"), **common)
     _attempt(service, r2, "civil statute", report)
     # 3. placeholders in the address field
     chosen = people[:lines]
@@ -104,13 +110,15 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
         address = rng.choice(PLACEHOLDERS) if rng.random() < 0.85 else p.address
         request_lines.append(dc.Line(p.tin, p.name, address, ("2024",),
                                      "Subject is subject to a final order of removal"))
-    r3 = dc.request(ice, statute="8 USC 1253(a)(1)", lines=request_lines, case_ids=["FICT-2025-0003"], **common)
+    r3 = dc.request(ice, statute="8 USC 1253(a)(1)", lines=request_lines, case_ids=["FICT-2025-0003"],
+                    seed=service.issue_seed(ice.name, "request"), **common)
     service.submit(r3.note, r3.openings)
     _attest(service, keys, r3.statement_id)
     report.requests["placeholder request"] = r3.statement_id
     report.lines_requested = len(request_lines)
     stmt = parse_statement(r3.note)
-    match = matcher.match_request(stmt, {o.commitment: o for o in r3.openings})
+    match = matcher.match_request(stmt, {o.commitment: o for o in r3.openings},
+                                  seed=service.issue_seed(matcher.key.name, "match_result"))
     service.submit(match.note, match.openings)
     match_lines = parse_statement(match.note).envelope["body"]["lines"]
     approvable = [m["line"] for m in match_lines
@@ -134,15 +142,17 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
             report.lines_released = len(approvable)
     # 5. injunction, then a blocked release attempt on a new, clean request
     order = dc.court_order(court, kind="injunction", court="D. Mass.", docket="1:25-cv-00000 (fictional)",
-                           covers={"agencies": [AGENCY]}, forbids=["release", "use"])
+                           covers={"agencies": [AGENCY]}, forbids=["release", "use"],
+                           seed=service.issue_seed(court.name, "court_order"))
     service.submit(order.note, order.openings)
     clean = [dc.Line(p.tin, p.name, p.address, ("2024",), f"Open criminal case {i} (fictional)")
              for i, p in enumerate(people[lines: lines + 3])]
     r4 = dc.request(ice, statute="8 USC 1326", lines=clean, case_ids=["FICT-2026-0004"],
-                    resubmits=r3.statement_id, **common)
+                    resubmits=r3.statement_id, seed=service.issue_seed(ice.name, "request"), **common)
     service.submit(r4.note, r4.openings)
     _attest(service, keys, r4.statement_id)
-    m4 = matcher.match_request(parse_statement(r4.note), {o.commitment: o for o in r4.openings})
+    m4 = matcher.match_request(parse_statement(r4.note), {o.commitment: o for o in r4.openings},
+                               seed=service.issue_seed(matcher.key.name, "match_result"))
     service.submit(m4.note, m4.openings)
     ok4 = [m["line"] for m in parse_statement(m4.note).envelope["body"]["lines"]
            if m["address_usable"] and {"name", "address"} <= set(m["match_basis"])]

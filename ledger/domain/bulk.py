@@ -9,10 +9,8 @@ statement's items back from the log, chunk by chunk, without holding them all.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import itertools
 import multiprocessing
-import secrets
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,13 +19,14 @@ from typing import Any
 
 from ledger.client.disclosure import Line, Recipient, Submission, request_head
 from ledger.client.trust import signed
-from ledger.commitments import Opening, commit
+from ledger.commitments import Opening
 from ledger.entry import parse_entry
 from ledger.errors import LedgerError
 from ledger.heap import settle_worker_heap
 from ledger.keys import SignerKey
 from ledger.lines import CHUNK_LINES, chunk_count, chunk_root, item_leaf, root_of_chunks
 from ledger.rules.catalog import LAW_VERSION
+from ledger.salts import SaltSeed
 from ledger.statement import Statement, parse_statement
 from ledger.store.chain import Appended
 from ledger.times import utc_now
@@ -44,8 +43,8 @@ class BulkSubmission:
 
     ``source(c)`` returns chunk c's items and the openings of their commitments. It is called
     twice per chunk (once to compute the manifest's root, once to sign), so a source can build
-    its items lazily (``derived_salt`` keeps commitments reproducible) and nothing the size of
-    the whole statement is held in memory.
+    its items lazily (salts derived from the statement's seed keep commitments reproducible) and
+    nothing the size of the whole statement is held in memory.
     """
 
     manifest: Submission
@@ -77,15 +76,6 @@ class BulkSubmission:
         yield self.manifest
         for c in range(self.chunk_count):
             yield self.chunk(c)
-
-
-def derived_salt(seed: bytes, k: int, field: str) -> bytes:
-    """A commitment salt derived from a secret per-statement seed (16 bytes of HMAC-SHA-256).
-
-    As hiding as a random salt while the seed stays secret (the seed never leaves the client),
-    and lets a bulk builder recompute line k's commitments instead of holding millions of openings.
-    """
-    return hmac.digest(seed, f"{k}:{field}".encode(), "sha256")[:16]
 
 
 def list_source(items: Sequence[Any], openings: Callable[[int], Sequence[Opening]] | None = None) -> ChunkSource:
@@ -277,15 +267,26 @@ def statement_items(ledger: Any, stmt: Statement, parts: dict[str, list[int]]) -
 def bulk_request(signer: SignerKey, *, exception: str, agency: str, statute: str | None, purpose: str,
                  purpose_text: str, fields: Sequence[str], recipients: Sequence[Recipient],
                  lines: Sequence[Line], case_ids: Sequence[str] = (), court_order: str | None = None,
-                 resubmits: str | None = None, statement_id: str | None = None, workers: int = 1) -> BulkSubmission:
+                 resubmits: str | None = None, statement_id: str | None = None, workers: int = 1,
+                 seed: SaltSeed | None = None) -> BulkSubmission:
     """A written request naming ``len(lines)`` taxpayers, in bulk form (any size up to 10 million).
 
+    ``seed``: the salt seed the ledger issued for the request (FORMAT § 13.1): one for the manifest,
+    from which every line's salts derive, so a chunk's openings are recomputed rather than held
+    (without one, a seed drawn here: only a ledger without the disclosure service accepts that).
     ``workers``: processes computing the manifest's root (``bulk_statement``)."""
-    seed = secrets.token_bytes(32)  # never leaves this process: it derives the lines' salts
+    if seed is None:
+        seed = SaltSeed.local(statement_id or str(uuid.uuid4()), "request", signer.name)
+    elif statement_id not in (None, seed.statement_id) or seed.statement_type != "request":
+        raise LedgerError(f"the seed was issued for {seed.statement_type} {seed.statement_id}")
+    statement_id = seed.statement_id
     head_openings: list[Opening] = []
+    positions: dict[str, int] = {}
 
     def c(field: str, value: Any) -> str:
-        opening = commit(field, value)
+        position = positions.get(field, 0)
+        positions[field] = position + 1
+        opening = seed.commit(field, value, None, position)
         head_openings.append(opening)
         return opening.commitment
 
@@ -305,7 +306,7 @@ def bulk_request(signer: SignerKey, *, exception: str, agency: str, statute: str
                 if value is None:
                     item[f] = None
                 else:
-                    opening = commit(f, value, derived_salt(seed, k, f))
+                    opening = seed.commit(f, value, k)
                     openings.append(opening)
                     item[f] = opening.commitment
             items.append(item)

@@ -5,9 +5,10 @@ versioned class of the requester-supplied address.
 It runs on the IRS side with its own key (the ledger service holds no principal's key),
 reads the request's openings from the sealed store, and hands back a submission whose
 only openings are commitments to the matched TINs (from which the service computes
-pseudonyms at ingest). Red flags that need the plaintext — boilerplate reasons, an
-address differing from the IRS record, placeholder addresses — are computed here,
-before anything is committed.
+pseudonyms at ingest), their salts derived from the seed the ledger issued for the result
+(``seed``; without one, a seed drawn here, which only a ledger without the service accepts).
+Red flags that need the plaintext — boilerplate reasons, an address differing from the IRS
+record, placeholder addresses — are computed here, before anything is committed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import itertools
 import json
 import multiprocessing
 import re
-import secrets
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -26,9 +26,9 @@ from typing import Any
 from ledger.canonical import canonical_bytes
 from ledger.client.disclosure import Submission
 from ledger.client.trust import signed
-from ledger.commitments import Opening, commit
+from ledger.commitments import Opening
 from ledger.domain.address import ADDRESS_RULES_VERSION
-from ledger.domain.bulk import BulkSubmission, bulk_statement, derived_salt
+from ledger.domain.bulk import BulkSubmission, bulk_statement
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher import MATCHER_VERSION, match_line
 from ledger.errors import LedgerError
@@ -36,6 +36,7 @@ from ledger.heap import settle_worker_heap
 from ledger.keys import SignerKey
 from ledger.lines import CHUNK_LINES, chunk_root
 from ledger.merkle import leaf_hash
+from ledger.salts import SaltSeed
 from ledger.statement import Statement
 
 _FIELDS = ("tin", "name", "address", "reason")
@@ -89,28 +90,40 @@ class MatcherPrincipal:
         if block:
             yield from flush()
 
-    def match_request(self, request: Statement, openings: Mapping[str, Opening]) -> Submission:
-        """The signed match result of every line of an inline request."""
+    def _seed(self, seed: SaltSeed | None) -> SaltSeed:
+        if seed is None:
+            return SaltSeed.local(str(uuid.uuid4()), "match_result", self.key.name)
+        if seed.statement_type != "match_result" or seed.principal != self.key.name:
+            raise LedgerError(f"the seed for {seed.statement_id} is a {seed.statement_type} seed of {seed.principal}")
+        return seed
+
+    def match_request(self, request: Statement, openings: Mapping[str, Opening],
+                      seed: SaltSeed | None = None) -> Submission:
+        """The signed match result of every line of an inline request (its id: the seed's)."""
+        seed = self._seed(seed)
         head, items, tin_openings, _ = self._run(request, request.envelope["body"]["lines"], lambda wanted: openings,
-                                              bulk=False)
-        sid = str(uuid.uuid4())
+                                              bulk=False, seed=seed)
+        sid = seed.statement_id
         note = signed([self.key], "match_result", {**head, "lines": json.loads(items[0]) if items else []}, sid)
         return Submission(note, tuple(tin_openings(range(request_line_count(request)))), sid)
 
     def match_bulk(self, request: Statement, lines: Iterable[dict[str, Any]],
-                   openings: Callable[[list[str]], Mapping[str, Opening]]) -> BulkSubmission:
+                   openings: Callable[[list[str]], Mapping[str, Opening]], seed: SaltSeed | None = None,
+                   ) -> BulkSubmission:
         """The signed match result of a bulk request, in bulk form. ``lines`` are its items (e.g. from
         ``statement_items``); ``openings`` opens a block of commitments at a time (the sealed store's
         ``get_many``), so the whole request is never opened at once."""
-        return self._bulk(request, *self._run(request, lines, openings, bulk=True))
+        seed = self._seed(seed)
+        return self._bulk(request, seed, *self._run(request, lines, openings, bulk=True, seed=seed))
 
-    def match_bulk_split(self, request: Statement, open_range: RangeOpener, workers: int = 2) -> BulkSubmission:
+    def match_bulk_split(self, request: Statement, open_range: RangeOpener, workers: int = 2,
+                         seed: SaltSeed | None = None) -> BulkSubmission:
         """As :meth:`match_bulk`, the matching pass split over ``workers`` forked processes, each
         taking a contiguous range of chunks. ``open_range(first_chunk, stop_chunk)`` runs in the
         worker: it opens its own connections and returns that range's items and an opener."""
         chunk_total = request.envelope["body"]["bulk"]["chunk_count"]
         bounds = [chunk_total * i // workers for i in range(workers + 1)]
-        seed = secrets.token_bytes(32)
+        seed = self._seed(seed)
         ranges = [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
         # Forked processes, not a pool: the key, the master file and ``open_range`` are inherited,
         # never pickled; each range's result comes back through the queue.
@@ -133,9 +146,9 @@ class MatcherPrincipal:
                     proc.terminate()
                 proc.join(timeout=30)
         total = _Pass.merge(parts[i] for i in range(len(procs)))
-        return self._bulk(request, *self._finish(request, total, seed), workers=workers)
+        return self._bulk(request, seed, *self._finish(request, total, seed), workers=workers)
 
-    def _bulk(self, request: Statement, head: dict[str, Any], chunks: list[bytes],
+    def _bulk(self, request: Statement, seed: SaltSeed, head: dict[str, Any], chunks: list[bytes],
               tin_openings: Callable[[Iterable[int]], list[Opening]], roots: list[bytes],
               workers: int = 1) -> BulkSubmission:
         def source(c: int) -> tuple[list[Any], list[Opening]]:
@@ -144,19 +157,19 @@ class MatcherPrincipal:
 
         count = request.envelope["body"]["bulk"]["line_count"]
         # the chunk roots the matching pass computed from the same bytes: no second pass over the items
-        return bulk_statement([self.key], "match_result", head, count, source, workers=workers, roots=roots)
+        return bulk_statement([self.key], "match_result", head, count, source, statement_id=seed.statement_id,
+                              workers=workers, roots=roots)
 
     def _run(self, request: Statement, lines: Iterable[dict[str, Any]],
-             opener: Callable[[list[str]], Mapping[str, Opening]], bulk: bool,
+             opener: Callable[[list[str]], Mapping[str, Opening]], bulk: bool, seed: SaltSeed,
              ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]], list[bytes]]:
         """Match every line: the head of the result, its items as canonical JSON arrays (one per chunk,
         or one for an inline result), a function giving the openings of the matched TINs and, in
-        bulk, each chunk's subtree root."""
-        seed = secrets.token_bytes(32)  # derives the TIN commitments' salts; never leaves this process
+        bulk, each chunk's subtree root. The TIN commitments' salts derive from ``seed``."""
         return self._finish(request, self._pass(lines, opener, seed, bulk), seed)
 
     def _pass(self, lines: Iterable[dict[str, Any]], opener: Callable[[list[str]], Mapping[str, Opening]],
-              seed: bytes, bulk: bool = True, first: int = 0) -> _Pass:
+              seed: SaltSeed, bulk: bool = True, first: int = 0) -> _Pass:
         """Match the lines from line ``first`` on (a chunk boundary when ``bulk``)."""
         out = _Pass()
         current: list[bytes] = []
@@ -169,7 +182,7 @@ class MatcherPrincipal:
                 out.flags.add("requester_address_differs")
             if tin is not None:
                 out.tins[k] = tin
-                item["taxpayer"] = commit("tin", tin, derived_salt(seed, k, "tin")).commitment
+                item["taxpayer"] = seed.commit("tin", tin, k).commitment
             out.count += 1
             current.append(canonical_bytes(item))
             if bulk and len(current) == CHUNK_LINES:
@@ -180,7 +193,7 @@ class MatcherPrincipal:
         return out
 
     @staticmethod
-    def _finish(request: Statement, done: _Pass, seed: bytes,
+    def _finish(request: Statement, done: _Pass, seed: SaltSeed,
                 ) -> tuple[dict[str, Any], list[bytes], Callable[[Iterable[int]], list[Opening]], list[bytes]]:
         flags, reasons, tins = set(done.flags), Counter(done.reasons), done.tins
         reasons.pop("", None)
@@ -191,7 +204,7 @@ class MatcherPrincipal:
                 "address_rules_version": ADDRESS_RULES_VERSION, "red_flags": sorted(flags)}
 
         def tin_openings(ks: Iterable[int]) -> list[Opening]:
-            return [commit("tin", tins[k], derived_salt(seed, k, "tin")) for k in ks if k in tins]
+            return [seed.commit("tin", tins[k], k) for k in ks if k in tins]
 
         return head, done.chunks, tin_openings, done.roots
 
@@ -233,7 +246,7 @@ class _Pass:
 
 
 def _match_range(matcher: MatcherPrincipal, open_range: RangeOpener, i: int, first_chunk: int, stop_chunk: int,
-                 seed: bytes, results: Any) -> None:
+                 seed: SaltSeed, results: Any) -> None:
     """In a worker process: match chunks [first_chunk, stop_chunk) of a bulk request; put (i, result)."""
     settle_worker_heap()
     try:

@@ -1,15 +1,18 @@
 """Ingest on the server side: a signed statement arrives with the openings of its commitments.
 
-The service checks that the openings are exactly those the statement commits to, seals
-them (encrypted at rest) before appending, appends (the rules run in the transaction),
+The service checks that the openings are exactly those the statement commits to and that
+every salt derives from the seed the ledger issued for the statement (``ledger.domain.seeds``),
+seals them (encrypted at rest) before appending, appends (the rules run in the transaction),
 and, for a match result, stores the taxpayer pseudonyms computed from the matched TINs —
 so projections never need to decrypt anything. Nothing in clear reaches the log.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,13 +20,19 @@ from ledger.bundle_format import statement_commitments
 from ledger.commitments import Opening
 from ledger.domain.bulk import read_chunks
 from ledger.domain.schemas import check_body
-from ledger.errors import LedgerError
+from ledger.domain.seeds import SaltSeeds, check_salts, seed_id_of
+from ledger.errors import LedgerError, SignatureError, TrustError
+from ledger.salts import SaltSeed
 from ledger.sealed import SealedKeys, SealedStore
+from ledger.sealed.seeds import SeedStore
 from ledger.sealed.store import SealedGroup
 from ledger.statement import Statement, parse_statement
 from ledger.store.chain import Appended
-from ledger.store.errors import AppendRefused
+from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.ledger import Ledger
+from ledger.times import format_time, utc_now
+
+log = logging.getLogger("ledger.service")
 
 # (field, commitment) for every commitment a domain statement carries: one definition, in the
 # core, so that the court's verifier checks a bundle's openings against the same list.
@@ -58,8 +67,9 @@ _PSEUDONYM = re.compile(r"[0-9a-f]{64}\Z")
 class Prepared:
     """A submission checked by :meth:`DisclosureService.prepare`, ready for :meth:`DisclosureService.finish`:
     its notes, parsed statements, pseudonyms by statement id, openings encrypted as
-    (commitment, ciphertext) rows and bulk chunks' openings as sealed groups. It holds no opening
-    in clear."""
+    (commitment, ciphertext) rows and bulk chunks' openings as sealed groups, and the statements
+    that carry commitments without a seed (accepted only as exact resubmissions, else refused with
+    the rule given). It holds no opening in clear."""
 
     notes: list[str]
     stmts: list[Statement]
@@ -67,6 +77,7 @@ class Prepared:
     sealed: list[tuple[str, bytes]]
     groups: list[SealedGroup]
     batch: bool
+    unseeded: dict[str, str]
 
 
 def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
@@ -79,10 +90,22 @@ def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
 class DisclosureService:
     """The write path for § 6103 statements with their openings."""
 
-    def __init__(self, ledger: Ledger, sealed: SealedStore, keys: SealedKeys) -> None:
+    def __init__(self, ledger: Ledger, sealed: SealedStore, keys: SealedKeys, seeds: SaltSeeds | None = None) -> None:
         self.ledger = ledger
         self.sealed = sealed
         self.keys = keys
+        self.seeds = seeds if seeds is not None else SaltSeeds(ledger, SeedStore(sealed))
+
+    def issue_seed(self, principal: str, statement_type: str, statement_id: str | None = None) -> SaltSeed:
+        """A salt seed for a signer inside the service (the matcher, the officer's tools, the
+        ledger's own inspections); principals outside send a signed request (``seeds.answer``)."""
+        return self.seeds.issue(principal, statement_type, statement_id)
+
+    def stages(self, seed_ids: Iterable[str]) -> tuple[Callable[..., Prepared], Callable[[Prepared], list[Appended]]]:
+        """(prepare, finish) for ``ledger.domain.forked``: prepare, in a forked process that must not
+        touch this one's database connections, checks salts against the seeds of ``seed_ids`` read here."""
+        held = self.seeds.store.get_many(seed_ids)
+        return functools.partial(self.prepare, seeds=held), self.finish
 
     def submit(self, note: str, openings: Sequence[Opening] = ()) -> Appended:
         """Check openings, seal them, append; refusals raise as the ledger's do."""
@@ -98,13 +121,15 @@ class DisclosureService:
                 batch: bool) -> list[Appended]:
         return self.finish(self.prepare(notes, openings, batch))
 
-    def prepare(self, notes: Sequence[str], openings: Sequence[Opening] = (), batch: bool = True) -> Prepared:
-        """The first half of a submission, which touches no database: parse and schema-check the
-        statements, check the openings against their commitments, compute the pseudonyms, encrypt
+    def prepare(self, notes: Sequence[str], openings: Sequence[Opening] = (), batch: bool = True,
+                seeds: Mapping[str, SaltSeed] | None = None) -> Prepared:
+        """The first half of a submission: parse and schema-check the statements, check the openings
+        against their commitments and their salts against the seeds, compute the pseudonyms, encrypt
         the openings. Refusals raise AppendRefused and nothing is stored.
 
-        It may run in another process of this service (``ledger.domain.forked``), batch n+1 being
-        prepared while :meth:`finish` stores batch n; a Prepared pickles."""
+        With ``seeds`` given (``stages``) it touches no database and may run in another process of
+        this service (``ledger.domain.forked``), batch n+1 being prepared while :meth:`finish`
+        stores batch n; a Prepared pickles. Without, the seeds are read from the sealed store."""
         stmts = []
         for note in notes:
             try:
@@ -117,6 +142,13 @@ class DisclosureService:
                 raise AppendRefused(str(e), "statement.schema", stmt.id) from None
             stmts.append(stmt)
         by_commitment = check_openings(stmts, openings)
+        held = seeds if seeds is not None else self.seeds.lookup(stmts)
+        try:
+            unseeded = check_salts(stmts, by_commitment, held, format_time(utc_now()))
+        except AppendRefused as e:
+            if seeds is None:  # in this process: who signed is checked before what they sent
+                self._trusted(next(s for s in stmts if s.id == e.statement_id))
+            raise
         pseudonyms = [self._pseudonyms(_match_lines(stmt), by_commitment) for stmt in stmts]
         for stmt, found in zip(stmts, pseudonyms, strict=True):
             if stmt.type == "inspection":  # whose history was read: (index, 0, pseudonym) for the projections
@@ -132,12 +164,22 @@ class DisclosureService:
                     groups.append(self.sealed.seal_group(stmt.id, mine))
                     grouped.update(o.commitment for o in mine)
         singles = [o for c, o in by_commitment.items() if c not in grouped]
-        return Prepared(list(notes), stmts, by_id, self.sealed.seal_many(singles), groups, batch)
+        return Prepared(list(notes), stmts, by_id, self.sealed.seal_many(singles), groups, batch, unseeded)
 
     def finish(self, prepared: Prepared) -> list[Appended]:
         """The second half: store the encrypted openings not yet stored, append, carry out erasures.
         Runs in the process that holds the ledger, in submission order."""
         stmts, by_id, notes = prepared.stmts, prepared.by_id, prepared.notes
+        if prepared.unseeded:  # no seed: only a statement the log already settled passes (the append answers)
+            unseeded = [s for s in stmts if s.id in prepared.unseeded]
+            stored = self.seeds.settled(unseeded)
+            for stmt in unseeded:
+                if stmt.id not in stored:
+                    self._trusted(stmt)
+                    rule = prepared.unseeded[stmt.id]
+                    raise AppendRefused(f"{stmt.id} carries commitments, and the ledger holds "
+                                        f"{'no' if rule == 'salts.no_seed' else 'only an expired'} salt seed for "
+                                        f"{seed_id_of(stmt)}: ask for a seed first (FORMAT § 13.1)", rule, stmt.id)
         sealed = prepared.sealed
         new = set(c for c, _ in sealed) - self.sealed.present(c for c, _ in sealed) if sealed else set()
         if new:
@@ -151,6 +193,11 @@ class DisclosureService:
                 appended = [self.ledger.append(notes[0])]
             else:  # parsed and schema-checked above; pseudonyms land in the entries' own transaction
                 appended = self.ledger.append_parsed(stmts, by_id, schema_checked=True)
+        except RuleRefusal as refusal:
+            # Stored as a `blocked` entry: the id is taken for good, and so is its seed.
+            for stmt in (s for s in stmts if s.id == refusal.statement_id):
+                self._quietly(self.seeds.refused, stmt)
+            raise
         except AppendRefused:
             # Nothing was stored: keep none of the openings this submission brought. (A rule
             # refusal keeps them: the blocked entry holds the statement's hash, and an audit may
@@ -160,11 +207,31 @@ class DisclosureService:
             if new_groups:
                 self.sealed.delete_groups(g.group for g in new_groups)
             raise
+        self._quietly(self.seeds.used_up, [s for s, a in zip(stmts, appended, strict=True) if not a.duplicate])
         for stmt in stmts:
             if stmt.type == "erasure":  # the signed erasure landed (no hold applies): drop the openings
                 body = stmt.envelope["body"]
                 self.sealed.erase(body["commitments"], self._groups_holding(body["request"], body["commitments"]))
         return appended
+
+    def _trusted(self, stmt: Statement) -> None:
+        """Refuse, as the append would, a statement whose signers the trust state refuses: a statement
+        refused for its salts is refused for its signature first, if that fails too (the rule then
+        names the trust failure, as for any other statement)."""
+        self.ledger.synced_rules()
+        trust = self.ledger.recorder.chain.trust_snapshot()
+        try:
+            trust.check_signatures(stmt, trust.authorize(stmt, trust.size, format_time(utc_now())))
+        except (TrustError, SignatureError) as e:
+            raise AppendRefused(str(e), getattr(e, "rule", "signature"), stmt.id) from None
+
+    @staticmethod
+    def _quietly(step: Callable[[Any], None], arg: Any) -> None:
+        """Forget used-up seeds; a failure here leaves them to expire (the statements are stored)."""
+        try:
+            step(arg)
+        except LedgerError as e:
+            log.warning("salt seeds not deleted (they expire): %s", type(e).__name__)
 
     def _pseudonyms(self, lines: list[dict[str, Any]], openings: dict[str, Opening]) -> list[tuple[int, str]]:
         """(line, pseudonym) for each matched line, computed before anything is stored."""

@@ -13,6 +13,7 @@ in two::
     sealed_groups(grp TEXT PRIMARY KEY, ciphertext BLOB/BYTEA NOT NULL, openings INTEGER NOT NULL,
                   stored_at TEXT NOT NULL)
     sealed_key_ids(purpose TEXT PRIMARY KEY, key_id TEXT NOT NULL, recorded_at TEXT NOT NULL)
+    sealed_salt_seeds(...)  issued salt seeds, sealed (ledger.sealed.seeds)
 
 The database URL is the ledger's (``Settings.db_url``): ``sqlite:///path`` or
 ``postgresql://user@host:port/db?schema=NAME`` (tables in schema NAME, created if missing).
@@ -42,6 +43,7 @@ from ledger.times import format_time, utc_now
 OPENINGS_TABLE = "sealed_openings"
 GROUPS_TABLE = "sealed_groups"
 KEY_IDS_TABLE = "sealed_key_ids"
+SEEDS_TABLE = "sealed_salt_seeds"
 WRITE_BATCH = 5000  # rows per INSERT executemany inside put_many's one transaction
 READ_BATCH = 500  # commitments per IN (...) list
 GROUP_READ_BATCH = 16  # groups per query (a bulk chunk's group is ~70 KB)
@@ -112,7 +114,8 @@ class SealedStore:
     def __init__(self, db_url: str, keys: SealedKeys, *, create_tables: bool = True) -> None:
         database = sealed_database(db_url)
         self._box = OpeningBox(keys.sealed_key)
-        self._schema = database.schema
+        self.keys = keys
+        self._schema = self.schema = database.schema
         is_sqlite = database.url.get_backend_name() == "sqlite"
         self.engine = sa.create_engine(
             database.url,
@@ -141,6 +144,16 @@ class SealedStore:
             sa.Column("ciphertext", sa.LargeBinary, nullable=False),
             sa.Column("openings", sa.Integer, nullable=False),  # how many (public: the log counts them too)
             sa.Column("stored_at", sa.Text, nullable=False),
+        )
+        self.seeds_table = sa.Table(  # issued salt seeds, sealed: ledger.sealed.seeds
+            SEEDS_TABLE,
+            metadata,
+            sa.Column("statement_id", sa.Text, primary_key=True),
+            sa.Column("principal", sa.Text, nullable=False),
+            sa.Column("statement_type", sa.Text, nullable=False),
+            sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+            sa.Column("issued_at", sa.Text, nullable=False),
+            sa.Column("expires_at", sa.Text, nullable=False),
         )
         self.key_ids = sa.Table(
             KEY_IDS_TABLE,

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from domainfix import AGENCY, CRIMINAL, Domain, one_line_request, open_domain
+from domainfix import AGENCY, CRIMINAL, Domain, http_seed, one_line_request, open_domain
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -17,6 +17,7 @@ from api.tokens import TokenStore
 from ledger.client import disclosure as dc
 from ledger.config import Settings
 from ledger.keys import SignerKey
+from ledger.salts import SaltSeed
 from ledger.sealed import SealedKeys
 
 ROLE_NAMES = ("oversight", "court", "operator")
@@ -42,8 +43,14 @@ class Api:
 
     def request(self, statute: str = CRIMINAL, tin: str = "900-70-0001",
                 signer: SignerKey | None = None) -> dc.Submission:
-        """A one-line (i)(2) request; with a civil statute the rules refuse it (blocked)."""
-        return one_line_request(signer or self.requester, statute, tin)
+        """A one-line (i)(2) request, its salt seed asked over HTTP first (none for a key the ledger
+        refuses a seed: that statement is then refused for its signature); with a civil statute the
+        rules refuse it (blocked)."""
+        signer = signer or self.requester
+        return one_line_request(signer, statute, tin, seed=self.seed(signer))
+
+    def seed(self, signer: SignerKey, statement_type: str = "request") -> SaltSeed | None:
+        return http_seed(self.client.post, signer, self.ledger.origin, statement_type)
 
     def row_counts(self) -> dict[str, int]:
         with self.ledger.recorder.reading() as db:

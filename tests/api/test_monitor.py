@@ -20,7 +20,7 @@ from typing import ClassVar
 import httpx
 import pytest
 from apifix import AGENCY, Api
-from domainfix import open_domain
+from domainfix import ORIGIN, http_seed, one_line_request, open_domain
 from storefix import make_settings
 
 from ledger.checkpoint import Checkpoint, sign_checkpoint
@@ -100,8 +100,10 @@ def test_monitor_follows_live_ledger_and_alarms_on_restored_backup(tmp_path):
     server = Server(var, sealed)
     try:
         def post(tin: str) -> int:
+            seed = http_seed(lambda path, json: httpx.post(server.url + path, json=json, timeout=30), requester,
+                             ORIGIN)
             r = httpx.post(server.url + "/v1/statements?wait=checkpoint",
-                           json=helper.submission(helper.request(tin=tin)), timeout=30)
+                           json=helper.submission(one_line_request(requester, tin=tin, seed=seed)), timeout=30)
             assert r.status_code == 201, r.text
             return int(r.json()["index"])
 
@@ -126,7 +128,9 @@ def test_monitor_follows_live_ledger_and_alarms_on_restored_backup(tmp_path):
         restored.checkpoint(force=True)  # (without force it returns the restored copy's stale checkpoint)
     server = Server(var, sealed)
     try:
-        r = httpx.post(server.url + "/v1/statements", json=helper.submission(helper.request(tin="900-70-0004")))
+        seed = http_seed(lambda path, json: httpx.post(server.url + path, json=json, timeout=30), requester, ORIGIN)
+        r = httpx.post(server.url + "/v1/statements",
+                       json=helper.submission(one_line_request(requester, tin="900-70-0004", seed=seed)))
         assert r.status_code == 503 and r.json()["rule"] == "ledger.behind_checkpoint"
         alarm = _monitor(server.url, vkey, archive)
         assert alarm.returncode == 1 and "ALARM rollback" in alarm.stderr, alarm.stdout + alarm.stderr

@@ -239,7 +239,8 @@ def test_no_personal_data_of_the_demo_in_any_log(api, caplog):
     people = MasterFile.generate(scenario.MASTER_RECORDS, scenario.SEED).records[:4]
     with caplog.at_level(logging.DEBUG):  # every logger: the app's, uvicorn's, the ledger's, SQLAlchemy's
         stored, blocked, impostor, garbled = (
-            one_line_request(signer, statute, p.tin, p.name, p.address) for p, signer, statute in zip(
+            one_line_request(signer, statute, p.tin, p.name, p.address, api.seed(signer))
+            for p, signer, statute in zip(
                 people, (api.requester, api.requester, SignerKey.generate(api.requester.name), api.requester),
                 ("8 USC 1253(a)(1)", CIVIL, "8 USC 1253(a)(1)", "8 USC 1253(a)(1)"), strict=True))
         assert api.client.post("/v1/statements", json=api.submission(stored)).status_code == 201

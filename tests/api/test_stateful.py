@@ -95,7 +95,7 @@ def test_log_changes_only_as_contract_point_11_allows(shared):
                              purpose_text="fictional", fields=fields,
                              recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
                              lines=[dc.Line(tin, "Fictional Person", address, ("2024",), "reason")],
-                             case_ids=["FICT-1"], court_order=None)
+                             case_ids=["FICT-1"], court_order=None, seed=api.seed(api.requester))
             payload = api.submission(sub)
             self._post(payload, sub.statement_id)
             return payload

@@ -235,7 +235,8 @@ def test_status_reports_each_views_lag(demo):
     assert all(v["lag"] == 0 for v in body["views"])
     state = demo.api.client.app.state.dl  # type: ignore[attr-defined]
     sub = dc.inspection(state.ledger.keys.statement, view="taxpayer_history", role="court", purpose="behind",
-                        subject_pseudonym=demo.api.keys.pseudonym("900-70-0001"))
+                        subject_pseudonym=demo.api.keys.pseudonym("900-70-0001"),
+                        seed=state.service.issue_seed(state.ledger.keys.statement.name, "inspection"))
     state.service.submit(sub.note, sub.openings)  # appended behind the views' back
     lag = {v["name"]: v["lag"] for v in demo.get("/v1/oversight/status").json()["views"]}
     assert lag["inspections"] == lag["disclosures"] == 1 and lag["safeguards"] == 1

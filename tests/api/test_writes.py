@@ -226,7 +226,7 @@ def test_bulk_request_in_batches_with_openings(api):
              for k in range(300)]
     bulk = bulk_request(api.requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                         purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
-                        recipients=[dc.Recipient("Agent A", AGENCY)], lines=lines)
+                        recipients=[dc.Recipient("Agent A", AGENCY)], lines=lines, seed=api.seed(api.requester))
     parts = list(bulk.parts())
     counts = api.row_counts()
     broken = [api.submission(p) for p in parts[:2]]

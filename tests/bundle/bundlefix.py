@@ -15,7 +15,6 @@ from typing import Any
 from domainfix import AGENCY, CRIMINAL, Domain, open_domain
 
 from ledger.client import disclosure as dc
-from ledger.commitments import commit
 from ledger.domain.bulk import bulk_release, bulk_request, bulk_review, bulk_statement, list_source, submit_bulk
 from ledger.domain.bundle import write_bundle
 from ledger.domain.service import DisclosureService
@@ -65,30 +64,32 @@ def build_scenario(settings: Any) -> Scenario:
     req = bulk_request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                        purpose="criminal_investigation", purpose_text="a fictional investigation",
                        fields=["address"], recipients=[dc.Recipient("Agent One", AGENCY, True, True, 3)],
-                       lines=lines, case_ids=["case-1"])
+                       lines=lines, case_ids=["case-1"], seed=service.issue_seed(requester.name, "request"))
     submit_bulk(service.submit_batch, req, batch_chunks=2)
     rid = sc.ids["request"] = req.statement_id
 
     other = dc.request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                        purpose="criminal_investigation", purpose_text="another", fields=["address"],
                        recipients=[dc.Recipient("Agent Two", AGENCY, True, True, 3)],
-                       lines=[dc.Line(tin(7), "Someone Else", "1 Elm St, Springfield, IL 62701")])
+                       lines=[dc.Line(tin(7), "Someone Else", "1 Elm St, Springfield, IL 62701")],
+                       seed=service.issue_seed(requester.name, "request"))
     service.submit(other.note, other.openings)
     sc.other_request = other.statement_id
 
     order = dc.court_order(court, kind="ex_parte_order", court="D.D.C.", docket="1:26-mj-0042",
-                           covers={"requests": [rid]}, forbids=[])
+                           covers={"requests": [rid]}, forbids=[], seed=service.issue_seed(court.name, "court_order"))
     service.submit(order.note, order.openings)
     sc.ids["order"] = order.statement_id
     d.attest(rid)
 
-    openings = {k: commit("tin", tin(k)) for k in range(LINES)}
+    match_seed = service.issue_seed(matcher.name, "match_result")
+    openings = {k: match_seed.commit("tin", tin(k), k) for k in range(LINES)}
     items = [{"line": k, "matched": True, "match_basis": ["address", "name", "tin"], "method": "ADDRESS+NAME+TIN",
               "address_class": "street", "address_usable": True, "irs_address_differs": False,
               "taxpayer": openings[k].commitment} for k in range(LINES)]
     match = bulk_statement([matcher], "match_result", {"request": rid, "matcher_version": "test-matcher-1",
                                                        "address_rules_version": "addr-test", "red_flags": []},
-                           LINES, list_source(items, lambda k: [openings[k]]))
+                           LINES, list_source(items, lambda k: [openings[k]]), statement_id=match_seed.statement_id)
     submit_bulk(service.submit_batch, match)
     sc.ids["match"] = match.statement_id
 

@@ -39,22 +39,33 @@ def _spec(tmp: Path, statute: str) -> Path:
     return path
 
 
+def _request(capsys, env: Path, statute: str) -> tuple[int, str, str]:
+    """The principal's three steps: a signed seed request, the operator's answer, the request built from it."""
+    code, out, err = _run(capsys, "client", "seed-request", "--key", "ice.dhs.gov/director", "--type", "request",
+                          "--origin", "ledger.test.example/disclosures")
+    assert code == 0, err
+    (env / "seed-request.txt").write_text(out)
+    code, out, err = _run(capsys, "salt-seed", str(env / "seed-request.txt"))
+    assert code == 0, err
+    (env / "seed.json").write_text(out)
+    return _run(capsys, "client", "request", "--key", "ice.dhs.gov/director", "--spec", str(_spec(env, statute)),
+                "--seed", str(env / "seed.json"))
+
+
 def test_operator_and_principal_paths(env, capsys):
     """init, keys, a signed request submitted with openings, a blocked one, verify, proofs, export."""
     assert _run(capsys, "init", "--origin", "ledger.test.example/disclosures")[0] == 0
     code, out, _ = _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester",
                         "--attr", "agency=DHS/ICE", "--attr", "category=agency_head")
     assert code == 0 and json.loads(out)["index"] == 1
-    code, out, _ = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
-                        "--spec", str(_spec(env, "8 USC 1253(a)(1)")))
+    code, out, _ = _request(capsys, env, "8 USC 1253(a)(1)")
     assert code == 0
     submission = env / "sub.json"
     submission.write_text(out)
     assert "900-70-0001" not in json.loads(out)["statement"]
     code, out, _ = _run(capsys, "submit", str(submission))
     assert code == 0 and json.loads(out)["index"] == 2
-    code, out, _ = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
-                        "--spec", str(_spec(env, "8 USC 1231")))
+    code, out, _ = _request(capsys, env, "8 USC 1231")
     (env / "civil.json").write_text(out)
     code, _, err = _run(capsys, "submit", str(env / "civil.json"))
     assert code == 1 and "6103(i)(2).criminal_statute" in err and "blocked entry 3" in err
@@ -106,8 +117,7 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
         _run(capsys, "keys", "new", name, "--role", role, "--attr", "agency=IRS")
     request_ids = []
     for _ in range(2):
-        _, out, _ = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
-                         "--spec", str(_spec(env, "8 USC 1253(a)(1)")))
+        _, out, _ = _request(capsys, env, "8 USC 1253(a)(1)")
         (env / "sub.json").write_text(out)
         request_ids.append(json.loads(json.loads(out)["statement"].split("\n")[0])["id"])
         assert _run(capsys, "submit", str(env / "sub.json"))[0] == 0
@@ -160,8 +170,7 @@ def test_export_decoded_is_a_readable_companion_without_openings(env, capsys):
     assert _run(capsys, "init", "--origin", "ledger.test.example/disclosures")[0] == 0
     assert _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester",
                 "--attr", "agency=DHS/ICE", "--attr", "category=agency_head")[0] == 0
-    code, out, _ = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
-                        "--spec", str(_spec(env, "8 USC 1253(a)(1)")))
+    code, out, _ = _request(capsys, env, "8 USC 1253(a)(1)")
     (env / "sub.json").write_text(out)
     assert _run(capsys, "submit", str(env / "sub.json"))[0] == 0
     export = env / "export.jsonl"
@@ -176,3 +185,30 @@ def test_export_decoded_is_a_readable_companion_without_openings(env, capsys):
     other = env / "companion.txt"
     assert _run(capsys, "export", "--out", str(env / "again.jsonl"), "--decoded", str(other))[0] == 0
     assert other.read_text(encoding="utf-8") == text
+
+
+def test_seed_steps_and_their_mistakes(env, capsys):
+    """`client request --example` prints every step; a hurried user's mistakes are one line and exit 2; a
+    statement that commits to personal data cannot bypass the seed check through `append`."""
+    code, out, _ = _run(capsys, "client", "request", "--example")
+    assert code == 0 and "client seed-request" in out and "/v1/salt-seeds" in out and "--seed seed.json" in out
+    assert json.loads(out.split("# spec.json (fictional):\n")[1])["lines"]  # the example spec parses
+    _run(capsys, "init", "--origin", "ledger.test.example/disclosures")
+    _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester", "--attr", "agency=DHS/ICE",
+         "--attr", "category=agency_head")
+    code, _, err = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
+                        "--spec", str(_spec(env, "8 USC 1253(a)(1)")))
+    assert code == 2 and "--seed" in err and len(err.strip().splitlines()) == 1
+    code, _, err = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director",
+                        "--spec", str(_spec(env, "8 USC 1253(a)(1)")), "--seed", str(env / "missing.json"))
+    assert code == 2 and "missing.json" in err and "Traceback" not in err
+    code, _, err = _run(capsys, "salt-seed", str(env / "missing.txt"))
+    assert code == 2 and "missing.txt" in err
+    (env / "bad.txt").write_text("not a seed request")
+    code, _, err = _run(capsys, "salt-seed", str(env / "bad.txt"))
+    assert code == 1 and "salts.request" in err
+    code, out, _ = _request(capsys, env, "8 USC 1253(a)(1)")
+    (env / "note.txt").write_text(json.loads(out)["statement"])
+    code, _, err = _run(capsys, "append", str(env / "note.txt"))
+    assert code == 2 and "submit" in err
+    assert json.loads(_run(capsys, "checkpoint")[1].split("\n")[1]) == 2  # nothing appended past the key

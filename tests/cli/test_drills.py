@@ -58,9 +58,20 @@ def spec(tmp: Path, tin: str) -> Path:
     return path
 
 
+def seeded_request(capsys, env: Path, tin: str, keyring: Path | None = None) -> str:
+    """The director asks for a salt seed (a signed note), the operator answers it, the director signs the
+    request built from it (FORMAT § 13.1); returns the submission."""
+    mine = ["--keyring", str(keyring)] if keyring else []
+    (env / "seed-request.txt").write_text(ok(capsys, *mine, "client", "seed-request", "--key", DIRECTOR,
+                                             "--type", "request", "--origin", ORIGIN))
+    (env / "seed.json").write_text(ok(capsys, "salt-seed", str(env / "seed-request.txt")))
+    return ok(capsys, *mine, "client", "request", "--key", DIRECTOR, "--spec", str(spec(env, tin)),
+              "--seed", str(env / "seed.json"))
+
+
 def holder_request(capsys, env: Path, holder: Path, tin: str) -> Path:
     """The director, on their own machine, signs a request; returns the submission file."""
-    out = ok(capsys, "--keyring", str(holder), "client", "request", "--key", DIRECTOR, "--spec", str(spec(env, tin)))
+    out = seeded_request(capsys, env, tin, holder)
     path = env / f"sub-{tin}.json"
     path.write_text(out)
     return path
@@ -151,7 +162,7 @@ def test_drill_sealed_and_pseudonym_keys_escrowed_lost_and_restored(env, capsys,
     ok(capsys, "init", "--origin", ORIGIN)
     ok(capsys, "keys", "new", DIRECTOR, "--role", "requester", "--attr", "agency=DHS/ICE",
        "--attr", "category=agency_head")
-    out = ok(capsys, "client", "request", "--key", DIRECTOR, "--spec", str(spec(env, "900-70-0001")))
+    out = seeded_request(capsys, env, "900-70-0001")
     (env / "sub.json").write_text(out)
     request_id = parse_statement(json.loads(out)["statement"]).id
     ok(capsys, "submit", str(env / "sub.json"))

@@ -133,7 +133,7 @@ def test_bulk_rules_per_chunk(bulk_world, master):
     common = dict(exception="6103(i)(2)", agency="DHS/ICE", statute="8 USC 1253(a)(1)",
                   purpose="criminal_investigation", purpose_text="x", fields=["name", "address"],
                   recipients=[dc.Recipient("Agent", "DHS/ICE")])
-    req = bulk_request(ice, lines=lines, **common)
+    req = bulk_request(ice, lines=lines, seed=service.issue_seed(ice.name, "request"), **common)
     service.submit(req.manifest.note, req.manifest.openings)
     first, second = req.chunk(0), req.chunk(1)
     with pytest.raises(RuleRefusal) as refused:
@@ -142,8 +142,10 @@ def test_bulk_rules_per_chunk(bulk_world, master):
     service.submit(first.note, first.openings)
     assert work_queue(d.engine.state) == []  # nothing builds on a request before its last chunk
 
-    other = bulk_request(ice, lines=lines, **common)
-    reordered = bulk_request(ice, lines=list(reversed(lines)), **common)
+    other_seed = service.issue_seed(ice.name, "request")
+    other = bulk_request(ice, lines=lines, seed=other_seed, **common)
+    # the same seed: its chunks' salts are the right ones, and only their items differ
+    reordered = bulk_request(ice, lines=list(reversed(lines)), seed=other_seed, **common)
     service.submit(other.manifest.note, other.manifest.openings)
     parts = [other.chunk(c) for c in range(3)]
     service.submit_batch([p.note for p in parts], [o for p in parts for o in p.openings])
@@ -160,7 +162,8 @@ def test_bulk_rules_per_chunk(bulk_world, master):
     matcher = MatcherPrincipal(keys["irs.gov/matcher"], master)
     manifest = parse_statement(other.manifest.note)
     match = matcher.match_bulk(manifest, *opened_chunk_lines(d.ledger, d.engine.state.parts[manifest.id],
-                                                             service.sealed))
+                                                             service.sealed),
+                               seed=service.issue_seed(matcher.key.name, "match_result"))
     submit_bulk(service.submit_batch, match)
     assert [q.request for q in work_queue(d.engine.state)] == [other.statement_id]
     sheet = io.StringIO()

@@ -47,12 +47,14 @@ def test_the_service_counts_its_wait_for_the_principal(bulk_world):
     _d, service, keys = bulk_world
     lines = [dc.Line(f"9002{k:05d}", f"Name {k}", "1 Main St, Springfield, IL 62701", ("2024",), "reason")
              for k in range(200)]
+    seed = _seed(service, keys)
 
     def build():
         time.sleep(1.0)  # the principal is slow to start: the service waits
         return bulk_request(keys["ice.dhs.gov/acting-director"], exception="6103(i)(2)", agency="DHS/ICE",
                             statute="8 USC 1253(a)(1)", purpose="criminal_investigation", purpose_text="x",
-                            fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines)
+                            fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines,
+                            seed=seed)
 
     start = time.perf_counter()
     out = submit_bulk_forked(service.submit_batch, build)
@@ -61,23 +63,25 @@ def test_the_service_counts_its_wait_for_the_principal(bulk_world):
     assert 0.9 <= out.waited_seconds < total  # (the child may begin its sleep just before the first wait)
 
 
-def test_the_principals_process_settles_its_heap(bulk_world):
+def test_the_principals_process_settles_its_heap(bulk_world, tmp_path):
     """The principal's process freezes what it inherited and raises its collector's thresholds
     (``settle_worker_heap``); this process's collector is left as it was."""
     _d, service, keys = bulk_world
     before = gc.get_threshold(), gc.get_freeze_count()
     lines = [dc.Line(f"9004{k:05d}", f"Name {k}", "1 Main St, Springfield, IL 62701", ("2024",), "reason")
              for k in range(10)]
+    seed, seen = _seed(service, keys), tmp_path / "gc-state"
 
-    def build():  # runs in the principal's process: its collector's state names the statement
-        state = f"gc-{gc.get_threshold()[0]}-{'frozen' if gc.get_freeze_count() > 0 else 'not-frozen'}"
+    def build():  # runs in the principal's process: it writes down its collector's state
+        seen.write_text(f"gc-{gc.get_threshold()[0]}-{'frozen' if gc.get_freeze_count() > 0 else 'not-frozen'}")
         return bulk_request(keys["ice.dhs.gov/acting-director"], exception="6103(i)(2)", agency="DHS/ICE",
                             statute="8 USC 1253(a)(1)", purpose="criminal_investigation", purpose_text="x",
                             fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines,
-                            statement_id=state)
+                            seed=seed)
 
     out = submit_bulk_forked(service.submit_batch, build)
-    assert out.statement_id == f"gc-{WORKER_GC_THRESHOLDS[0]}-frozen"
+    assert out.statement_id == seed.statement_id
+    assert seen.read_text() == f"gc-{WORKER_GC_THRESHOLDS[0]}-frozen"
     assert (gc.get_threshold(), gc.get_freeze_count()) == before
 
 
@@ -110,14 +114,20 @@ def test_a_refused_batch_stops_the_principal(bulk_world):
     assert d.ledger.size() == before
 
 
-def _request_build(keys, n, drop_opening_of_chunk=None):
+def _seed(service, keys):
+    """The requester's salt seed, issued here before the principal's process is forked."""
+    return service.issue_seed(keys["ice.dhs.gov/acting-director"].name, "request")
+
+
+def _request_build(keys, n, drop_opening_of_chunk=None, seed=None):
     lines = [dc.Line(f"9003{k:05d}", f"Name {k}", "1 Main St, Springfield, IL 62701", ("2024",), "reason")
              for k in range(n)]
 
     def build():
         bulk = bulk_request(keys["ice.dhs.gov/acting-director"], exception="6103(i)(2)", agency="DHS/ICE",
                             statute="8 USC 1253(a)(1)", purpose="criminal_investigation", purpose_text="x",
-                            fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines)
+                            fields=["name", "address"], recipients=[dc.Recipient("Agent", "DHS/ICE")], lines=lines,
+                            seed=seed)
         if drop_opening_of_chunk is None:
             return bulk
         source = bulk.source
@@ -134,8 +144,9 @@ def test_the_service_prepares_in_a_second_process(bulk_world):
     the store and the append here; the result is the same entries and the same sealed openings."""
     d, service, keys = bulk_world
     before, sealed_before = d.ledger.size(), service.sealed.count()
-    out = submit_bulk_forked(service.submit_batch, _request_build(keys, 600), batch_chunks=2,
-                             stages=(service.prepare, service.finish))
+    seed = _seed(service, keys)
+    out = submit_bulk_forked(service.submit_batch, _request_build(keys, 600, seed=seed), batch_chunks=2,
+                             stages=service.stages([seed.statement_id]))
     assert len(out.appended) == 1 + 5 and d.ledger.size() == before + 6  # the manifest and five chunks
     assert [a.index for a in out.appended] == list(range(before, before + 6))
     manifest_openings = len(statement_commitments(parse_statement(out.manifest_note)))  # its recipients
@@ -154,22 +165,28 @@ def test_a_batch_the_second_process_refuses_lands_nothing(bulk_world):
     rule; nothing was stored, neither entries nor openings."""
     d, service, keys = bulk_world
     before, sealed_before = d.ledger.size(), service.sealed.count()
+    seed = _seed(service, keys)
     with pytest.raises(AppendRefused) as refused:
-        submit_bulk_forked(service.submit_batch, _request_build(keys, 300, drop_opening_of_chunk=0),
-                           stages=(service.prepare, service.finish))
+        submit_bulk_forked(service.submit_batch, _request_build(keys, 300, drop_opening_of_chunk=0, seed=seed),
+                           stages=service.stages([seed.statement_id]))
     assert refused.value.rule == "openings.missing"
     assert d.ledger.size() == before and service.sealed.count() == sealed_before
 
 
 def test_a_refusal_when_appending_erases_the_prepared_openings(bulk_world):
-    """Refused by the ledger (an unregistered signer) after the second process prepared it: the
-    openings finish stored for that batch are erased again."""
-    d, service, _keys = bulk_world
+    """Refused by the ledger (the signer's key revoked after its seed was issued) after the second
+    process prepared it: the openings finish stored for that batch are erased again."""
+    from ledger.client.trust import key_revocation
+
+    d, service, keys = bulk_world
+    seed = _seed(service, keys)
+    requester = keys["ice.dhs.gov/acting-director"]
+    d.ledger.append(key_revocation(d.admin, requester.name, requester.verifier))
     before, sealed_before = d.ledger.size(), service.sealed.count()
-    stranger = {"ice.dhs.gov/acting-director": SignerKey.generate("nobody.example/requester")}
-    with pytest.raises(AppendRefused):
-        submit_bulk_forked(service.submit_batch, _request_build(stranger, 300), batch_chunks=1,
-                           stages=(service.prepare, service.finish))
+    with pytest.raises(AppendRefused) as refused:
+        submit_bulk_forked(service.submit_batch, _request_build(keys, 300, seed=seed), batch_chunks=1,
+                           stages=service.stages([seed.statement_id]))
+    assert refused.value.rule == "trust.revoked_key"
     assert d.ledger.size() == before and service.sealed.count() == sealed_before
 
 

@@ -207,7 +207,7 @@ def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
         service = DisclosureService(d.ledger, sealed, keys)
         pseudonym = keys.pseudonym("900700001")
         sub = dc.inspection(auditor, view="taxpayer_history", subject_pseudonym=pseudonym, role="oversight",
-                            purpose="audit of (i)(2) releases")
+                            purpose="audit of (i)(2) releases", seed=service.issue_seed(auditor.name, "inspection"))
         appended = service.submit(sub.note, sub.openings)
         entry = d.ledger.entry(appended.index)
         assert pseudonym.encode() not in entry and b"audit of" not in entry
@@ -219,7 +219,8 @@ def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
             assert db.all(f"SELECT line, pseudonym FROM {db.t('dl_pseudonyms')} WHERE idx = %s",
                           (appended.index,)) == [(0, pseudonym)]
         not_a_pseudonym = dc.inspection(auditor, view="taxpayer_history", subject_pseudonym="900700001",
-                                        role="oversight", purpose="x")
+                                        role="oversight", purpose="x",
+                                        seed=service.issue_seed(auditor.name, "inspection"))
         size = d.ledger.size()
         with pytest.raises(AppendRefused) as refused:
             service.submit(not_a_pseudonym.note, not_a_pseudonym.openings)

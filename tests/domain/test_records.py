@@ -36,7 +36,8 @@ def _released(d, service):
     req = dc.request(k["requester"], exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                      purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
                      recipients=[dc.Recipient("Agent", AGENCY)],
-                     lines=[dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(2)])
+                     lines=[dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(2)],
+                     seed=service.issue_seed(k["requester"].name, "request"))
     service.submit(req.note, req.openings)
     d.attest(req.statement_id)
     d.match_all(k["matcher"], req.statement_id, 2)
@@ -56,12 +57,14 @@ def test_correction_links_to_what_it_corrects(domain_any, service):
     """A correction of a release count lands linked; one naming nothing is blocked."""
     d = domain_any
     _req, rel, k = _released(d, service)
-    fix = dc.correction(k["releaser"], rel.statement_id, "released_count", 47289, 47489, "recount")
+    fix = dc.correction(k["releaser"], rel.statement_id, "released_count", 47289, 47489, "recount",
+                        seed=service.issue_seed(k["releaser"].name, "correction"))
     appended = service.submit(*_s(fix))
     assert d.engine.state.corrections[rel.statement_id] == [("released_count", 47289, 47489)]
     assert parse_statement(fix.note).body["corrects"] == rel.statement_id and appended.index > 0
     with pytest.raises(RuleRefusal) as info:
-        service.submit(*_s(dc.correction(k["releaser"], "no-such-statement", "released_count", 1, 2, "x")))
+        service.submit(*_s(dc.correction(k["releaser"], "no-such-statement", "released_count", 1, 2, "x",
+                                         seed=service.issue_seed(k["releaser"].name, "correction"))))
     assert info.value.rules == ["ref.corrects"]
 
 
@@ -71,7 +74,8 @@ def test_disposition_and_use_freeze(domain_any, service):
     _req, rel, k = _released(d, service)
     service.submit(*_s(dc.disposition(k["recipient"], rel.statement_id, "destroyed", 2)))
     order = dc.court_order(k["court"], kind="injunction", court="D. Mass.", docket="26-cv-1",
-                           covers={"agencies": [AGENCY]}, forbids=["use"])
+                           covers={"agencies": [AGENCY]}, forbids=["use"],
+                           seed=service.issue_seed(k["court"].name, "court_order"))
     service.submit(*_s(order))
     service.submit(*_s(dc.use_freeze(k["recipient"], order.statement_id, AGENCY)))
     with pytest.raises(RuleRefusal) as info:
@@ -85,7 +89,8 @@ def test_erasure_refused_under_hold_then_erases_openings(domain_any, service):
     req, _rel, k = _released(d, service)
     commitments = [o.commitment for o in req.openings]
     hold = dc.court_order(k["court"], kind="legal_hold", court="D.D.C.", docket="26-cv-2",
-                          covers={"requests": [req.statement_id]}, forbids=["use"])
+                          covers={"requests": [req.statement_id]}, forbids=["use"],
+                          seed=service.issue_seed(k["court"].name, "court_order"))
     service.submit(*_s(hold))
     with pytest.raises(RuleRefusal) as info:
         service.submit(*_s(dc.erasure(k["admin"], req.statement_id, commitments, "retention_expired")))
@@ -106,7 +111,8 @@ def test_erasure_of_bulk_lines_reseals_their_chunks_groups(domain_any, service):
     lines = [dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(300)]
     bulk = bulk_request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                         purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
-                        recipients=[dc.Recipient("Agent", AGENCY)], lines=lines)
+                        recipients=[dc.Recipient("Agent", AGENCY)], lines=lines,
+                        seed=service.issue_seed(requester.name, "request"))
     submit_bulk(service.submit_batch, bulk)
     chunks = [c for _, c in read_chunks(d.ledger, d.engine.state.parts[bulk.statement_id])]
     groups = [c.id for c in chunks]

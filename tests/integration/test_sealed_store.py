@@ -249,7 +249,7 @@ def test_postgres_schema_is_created_and_holds_both_tables(keys: SealedKeys) -> N
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name",
             (schema,),
         )
-        assert [r[0] for r in rows] == ["sealed_groups", "sealed_key_ids", "sealed_openings"]
+        assert [r[0] for r in rows] == ["sealed_groups", "sealed_key_ids", "sealed_openings", "sealed_salt_seeds"]
         assert raw.query("SELECT COUNT(*) FROM {t}") == [(len(sample()),)]
     finally:
         drop_schema(base, schema)

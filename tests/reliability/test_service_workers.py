@@ -23,7 +23,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from domainfix import AGENCY, one_line_request, open_domain
+from domainfix import AGENCY, ORIGIN, http_seed, one_line_request, open_domain
 from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.checkpoint import open_checkpoint
@@ -117,7 +117,9 @@ def test_three_workers_one_chain(settings, tmp_path: Path):
             # a new connection per request: the workers share one listening socket, and a kept-alive
             # connection stays with whichever worker accepted it (one CI run saw all four land on one)
             for i in range(PER_CLIENT):
-                sub = one_line_request(signers[k], tin=f"900-7{k}-{i:04d}")
+                # the seed may come from one worker and the statement land in another: seeds are in the database
+                seed = http_seed(lambda path, json: httpx.post(base + path, json=json, timeout=60), signers[k], ORIGIN)
+                sub = one_line_request(signers[k], tin=f"900-7{k}-{i:04d}", seed=seed)
                 r = httpx.post(base + "/v1/statements", timeout=60,
                                json={"statement": sub.note, "openings": [o.to_json() for o in sub.openings]})
                 with lock:

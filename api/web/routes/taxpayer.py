@@ -97,9 +97,15 @@ def _again(p: Page, error: str, since: str | None, until: str | None) -> Refused
 
 def _lookup(p: Page, view: _History) -> Response:
     state, principal = p.state, p.session.principal
+    signer = state.ledger.keys.statement
     try:
-        sub = dc.inspection(state.ledger.keys.statement, view="taxpayer_history", subject_pseudonym=view.subject,
-                            role=principal.role, purpose=view.purpose, reader=principal.name)
+        seed = state.service.issue_seed(signer.name, "inspection")  # the inspection's salts: FORMAT § 13.1
+    except LedgerError:
+        raise p.refuse(503, "Not recorded, not read",
+                       "The inspection could not be recorded in the ledger, so the history was not read.") from None
+    try:
+        sub = dc.inspection(signer, view="taxpayer_history", subject_pseudonym=view.subject, role=principal.role,
+                            purpose=view.purpose, reader=principal.name, seed=seed)
     except LedgerError:
         raise _again(p, "The purpose is invalid.", view.since, view.until) from None
     try:
