@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from api.errors import Problem, install_handlers, problem_response
 from api.middleware import AccessLog, BodyLimit
+from api.ratelimit import LookupLimit
 from api.routes import log as log_routes
 from api.routes import ops, oversight, statements, views
 from api.schemas import problems
@@ -58,8 +59,9 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
         source = open_database(settings.ledger.db_url)
         views_db = open_database(views_db_url) if views_db_url else source
         read_models = Views(Queries(views_db), Runner(LogSource(source), views_db))
+        lookups = LookupLimit(tokens, settings.taxpayer_lookups, settings.taxpayer_window, create_tables=create)
         state = AppState(settings, the_ledger, DisclosureService(the_ledger, sealed, sealed_keys), tokens,
-                         sealed_keys, read_models)
+                         sealed_keys, read_models, lookups)
         app.state.dl = state
         try:
             read_models.create()
@@ -117,7 +119,7 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
             state.metrics.prom.http_seconds.labels(route, known, str(status)).observe(seconds)
 
     _problem_openapi(app)
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)
     app.add_middleware(AccessLog, observe=observe)  # outermost: logs the 413s too
     return app
 
@@ -135,6 +137,7 @@ def _problem_openapi(app: FastAPI) -> None:
                     responses["422"] = problems(422)[422]
                 if operation.get("requestBody"):
                     responses.setdefault("400", problems(400)[400])
+                    responses.setdefault("408", problems(408)[408])
                     responses.setdefault("413", problems(413)[413])
             schema.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
             schema.get("components", {}).get("schemas", {}).pop("ValidationError", None)

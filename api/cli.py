@@ -80,14 +80,17 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     _clear_metrics_dir()
     if args.workers > 1:
         return _serve_workers(args, settings, views_db)
+    from api import server
     from api.app import create_app
     from api.settings import ApiSettings
     from ledger.sealed import SealedKeys
 
-    app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env(), views_db_url=views_db)  # no default keys
+    api_settings = ApiSettings.from_env(settings)
+    app = create_app(api_settings, SealedKeys.from_env(), views_db_url=views_db)  # no default keys
     settle_service_heap()
-    # uvicorn's own access log would print query strings; ours (api.access) does not.
-    uvicorn.run(app, host=args.host, port=args.port, access_log=False, log_level="info")
+    server.configure(api_settings.header_timeout)
+    uvicorn.Server(server.config(app, host=args.host, port=args.port,
+                                 max_connections=api_settings.max_connections)).run()
     return 0
 
 
@@ -116,9 +119,14 @@ def _serve_workers(args: argparse.Namespace, settings: Settings, views_db: str |
                        "LEDGER_CHECKPOINT_FILE": str(settings.checkpoint_path)})
     if views_db:
         os.environ[VIEWS_DB_ENV] = views_db
+    from api.server import HeaderDeadline
+    from api.settings import ApiSettings
+
+    api_settings = ApiSettings.from_env(settings)  # read here too: a bad value fails before any worker starts
     try:
         uvicorn.run("api.cli:worker_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                    access_log=False, log_level="info")
+                    http=HeaderDeadline, limit_concurrency=api_settings.max_connections, access_log=False,
+                    log_level="info")
     finally:
         if own_dir is not None:
             shutil.rmtree(own_dir, ignore_errors=True)
@@ -139,6 +147,7 @@ def _clear_metrics_dir() -> None:
 
 
 def _create_tables(settings: Settings, views_db: str | None) -> None:
+    from api.ratelimit import LookupLimit
     from api.tokens import TokenStore
     from ledger.sealed import SealedKeys, SealedStore
     from ledger.store.ledger import Ledger
@@ -147,7 +156,9 @@ def _create_tables(settings: Settings, views_db: str | None) -> None:
     from projections.source import LogSource
 
     Ledger(settings).close()
-    TokenStore(settings.db_url).close()
+    tokens = TokenStore(settings.db_url)
+    LookupLimit(tokens, 1, 1.0).engine.dispose()  # creates api_rate_counts (the workers do not)
+    tokens.close()
     SealedStore(settings.db_url, SealedKeys.from_env()).close()  # no default keys: fails here, not in a worker
     source = open_database(settings.db_url)
     views = open_database(views_db) if views_db else source
@@ -170,8 +181,11 @@ def worker_app() -> Any:
     from projections.cli import VIEWS_DB_ENV
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from api import server
+
     settings = dataclasses.replace(Settings.from_env(), create_tables=False)
-    app = create_app(ApiSettings.from_env(settings), SealedKeys.from_env(),
-                     views_db_url=os.environ.get(VIEWS_DB_ENV) or None)
+    api_settings = ApiSettings.from_env(settings)
+    app = create_app(api_settings, SealedKeys.from_env(), views_db_url=os.environ.get(VIEWS_DB_ENV) or None)
+    server.configure(api_settings.header_timeout)  # this worker's connections
     settle_service_heap()
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
@@ -18,6 +19,16 @@ def get_state(request: Request) -> AppState:
 
 
 State = Annotated[AppState, Depends(get_state)]
+auth_log = logging.getLogger("api.auth")
+NOT_ACCEPTED = "a valid API token is required: Authorization: Bearer <token>"
+
+
+def refuse_token(request: Request, reason: str, token_id: str | None = None) -> Problem:
+    """401 with one answer for every failure; why goes to the server's log (never the token itself,
+    only the public id of a known token that was revoked or expired)."""
+    known = f" (token id {token_id})" if token_id else ""
+    auth_log.info("401 on %s %s: %s%s", request.method, request.url.path, reason, known)
+    return unauthorized(NOT_ACCEPTED)
 
 
 def require(*roles: str) -> Callable[..., Principal]:
@@ -26,14 +37,14 @@ def require(*roles: str) -> Callable[..., Principal]:
     def check(request: Request, state: State) -> Principal:
         header = request.headers.get("authorization")
         if not header:
-            raise unauthorized("an Authorization: Bearer token is required")
+            raise refuse_token(request, "no Authorization header")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise unauthorized("the Authorization header must be 'Bearer <token>'")
+            raise refuse_token(request, "not a Bearer Authorization header")
         try:
             principal = state.tokens.authenticate(token.strip())
         except TokenError as e:
-            raise unauthorized(str(e)) from None
+            raise refuse_token(request, str(e), e.token_id) from None
         if principal.role not in roles:
             raise forbidden(principal.role, roles)
         request.state.principal = principal

@@ -71,9 +71,13 @@ class ProcessMetrics:
                                         buckets=APPEND_BUCKETS, registry=r)
         self.http_seconds = Histogram("dl_http_request_duration_seconds", "HTTP requests by route template, "
                                       "method and status", ["route", "method", "status"], registry=r)
+        self.lookups_limited = Counter("dl_taxpayer_lookups_limited", "Taxpayer lookups refused by the per-token "
+                                       "limit, by surface (api, web)", ["surface"], registry=r)
         for outcome in OUTCOMES:  # present from the start, so rate() and the alert rules see zeros
             self.statements.labels(outcome)
         self.refused.labels("signature")
+        for surface in ("api", "web"):
+            self.lookups_limited.labels(surface)
 
     def outcome(self, outcome: str, n: int = 1) -> None:
         self.statements.labels(outcome if outcome in OUTCOMES else "other").inc(n)

@@ -1,4 +1,5 @@
-"""ASGI middleware: a body-size limit (413 problem) and JSON access logs without personal data.
+"""ASGI middleware: a body-size limit (413 problem) and deadline (408), and JSON access logs without
+personal data.
 
 The access log holds method, path (no query string), status and duration — never bodies,
 headers or query strings, which may carry a TIN or a token.
@@ -6,6 +7,7 @@ headers or query strings, which may carry a TIN or a token.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,11 +21,14 @@ access_log = logging.getLogger("api.access")
 
 
 class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413, whether announced or streamed."""
+    """Refuse request bodies over ``limit`` bytes with 413, whether announced or streamed, and bodies
+    that have not arrived whole ``timeout`` seconds after the headers with 408, closing the connection
+    (a client trickling a byte every few seconds holds nothing for longer)."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, timeout: float = 20.0) -> None:
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -38,8 +43,16 @@ class BodyLimit:
             return
         body = bytearray()
         more = True
+        deadline = asyncio.get_running_loop().time() + self.timeout
         while more:
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                await _send_problem(send, Problem(408, "body-timeout", "Request body too slow",
+                                                  f"the whole body must arrive within {self.timeout:g} seconds"),
+                                    close=True)
+                return
             if message["type"] == "http.disconnect":
                 return
             body += message.get("body", b"")
@@ -59,11 +72,12 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-async def _send_problem(send: Send, problem: Problem) -> None:
+async def _send_problem(send: Send, problem: Problem, close: bool = False) -> None:
     data = json.dumps(problem.body()).encode()
-    await send({"type": "http.response.start", "status": problem.status,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(data)).encode())]})
+    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(data)).encode())]
+    if close:  # the rest of the body may still be on its way: the server closes the connection after this
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": problem.status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
 
 

@@ -21,14 +21,24 @@ class ApiSettings:
     checkpoint_max_age: float = 60.0  # /readyz fails when entries wait longer than this for a checkpoint
     wait_timeout: float = 10.0  # ?wait=checkpoint gives up after this many seconds
     background_checkpoints: bool = True  # sign a checkpoint for entries that arrive after the last one
+    body_timeout: float = 20.0  # a request's whole body must arrive within this many seconds, else 408
+    header_timeout: float = 10.0  # a connection's request headers must arrive within this many seconds
+    max_connections: int = 200  # per process: more open connections get 503 (uvicorn's limit_concurrency)
+    taxpayer_lookups: int = 60  # taxpayer lookups one token may make per window (API and dashboard together)
+    taxpayer_window: float = 3600.0  # seconds
 
     def __post_init__(self) -> None:
         if self.max_body_bytes < 1024 or self.max_page < 1 or self.checkpoint_max_age <= 0 or self.wait_timeout <= 0:
             raise ConfigError("API limits must be positive (max_body_bytes at least 1024)")
+        if min(self.body_timeout, self.header_timeout, self.taxpayer_window) <= 0 or self.max_connections < 1 \
+                or self.taxpayer_lookups < 1:
+            raise ConfigError("API timeouts, the connection limit and the lookup limit must be positive")
 
     @classmethod
     def from_env(cls, ledger: Settings, environ: Mapping[str, str] | None = None) -> ApiSettings:
-        """LEDGER_API_MAX_BODY_BYTES, LEDGER_API_MAX_PAGE, LEDGER_API_CHECKPOINT_MAX_AGE, LEDGER_API_WAIT_TIMEOUT."""
+        """LEDGER_API_MAX_BODY_BYTES, LEDGER_API_MAX_PAGE, LEDGER_API_CHECKPOINT_MAX_AGE, LEDGER_API_WAIT_TIMEOUT,
+        LEDGER_API_BODY_TIMEOUT, LEDGER_API_HEADER_TIMEOUT, LEDGER_API_MAX_CONNECTIONS,
+        LEDGER_API_TAXPAYER_LOOKUPS, LEDGER_API_TAXPAYER_WINDOW (docs/OPERATIONS.md § 1)."""
         env = os.environ if environ is None else environ
         try:
             return cls(
@@ -37,6 +47,11 @@ class ApiSettings:
                 max_page=int(env.get("LEDGER_API_MAX_PAGE", 1000)),
                 checkpoint_max_age=float(env.get("LEDGER_API_CHECKPOINT_MAX_AGE", 60.0)),
                 wait_timeout=float(env.get("LEDGER_API_WAIT_TIMEOUT", 10.0)),
+                body_timeout=float(env.get("LEDGER_API_BODY_TIMEOUT", 20.0)),
+                header_timeout=float(env.get("LEDGER_API_HEADER_TIMEOUT", 10.0)),
+                max_connections=int(env.get("LEDGER_API_MAX_CONNECTIONS", 200)),
+                taxpayer_lookups=int(env.get("LEDGER_API_TAXPAYER_LOOKUPS", 60)),
+                taxpayer_window=float(env.get("LEDGER_API_TAXPAYER_WINDOW", 3600.0)),
             )
         except ValueError as e:
             raise ConfigError(f"bad API setting: {e}") from None

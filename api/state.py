@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from api.metrics import ProcessMetrics
+from api.ratelimit import LookupLimit
 from api.settings import ApiSettings
 from api.tokens import TokenStore
 from ledger.checkpoint import SignedCheckpoint
@@ -20,6 +22,7 @@ from projections.base import EntryProjection, Projection
 from projections.queries import Queries
 from projections.runner import Runner, ViewStatus
 
+log = logging.getLogger("api")
 # The projections the taxpayer history reads (a read must see its own inspection).
 HISTORY_VIEWS = ("disclosures", "inspections")
 
@@ -143,8 +146,18 @@ class AppState:
     tokens: TokenStore
     sealed_keys: SealedKeys
     views: Views | None
+    lookups: LookupLimit | None = None  # taxpayer lookups per token (api.ratelimit)
     metrics: Metrics = field(default_factory=Metrics)
     started: float = field(default_factory=time.monotonic)
+
+    def lookup_allowed(self, token_id: str, surface: str) -> float | None:
+        """Take one taxpayer lookup from the token's allowance: None, or the seconds until it has one
+        again (counted in ``dl_taxpayer_lookups_limited_total``; the log line names the token id)."""
+        retry = self.lookups.take(token_id) if self.lookups is not None else None
+        if retry is not None:
+            self.metrics.prom.lookups_limited.labels(surface).inc()
+            log.warning("taxpayer lookups limited for token %s (%s) for %.0f s", token_id, surface, retry)
+        return retry
 
     def checkpoint_covering(self, index: int, timeout: float) -> SignedCheckpoint:
         """The first published checkpoint whose tree includes entry ``index``.

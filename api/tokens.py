@@ -33,7 +33,13 @@ _PRINCIPAL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}\Z")
 
 
 class TokenError(LedgerError):
-    """A token that is missing, malformed, unknown, expired or revoked (the message says which)."""
+    """A token that is missing, malformed, unknown, expired or revoked (the message says which, for the
+    server's log; callers are told only that the token was not accepted). ``token_id``: the public id
+    of a known token that failed (revoked, expired), else None."""
+
+    def __init__(self, message: str, token_id: str | None = None) -> None:
+        self.token_id = token_id
+        super().__init__(message)
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,7 @@ class TokenStore:
         if row is None or not hmac.compare_digest(row.secret_sha256, _digest(secret)):
             raise TokenError("unknown token")
         if row.revoked_at is not None:
-            raise TokenError("revoked token")
+            raise TokenError("revoked token", row.token_id)
         if parse_time(row.expires_at) <= utc_now():
-            raise TokenError("expired token")
+            raise TokenError("expired token", row.token_id)
         return Principal(row.token_id, row.principal, row.role, row.expires_at)

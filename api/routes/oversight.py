@@ -24,11 +24,19 @@ VIEW = "taxpayer_history"
 CATCH_UP_TIMEOUT = 2.0  # seconds a read waits for the views to include its own inspection
 
 
-@router.post("/taxpayer", response_model=TaxpayerHistoryOut, responses={**TABLE, **problems(400, 401, 403, 503)},
+@router.post("/taxpayer", response_model=TaxpayerHistoryOut,
+             responses={**TABLE, **problems(400, 401, 403, 429, 503)},
              summary="A taxpayer's access history, by TIN in the body; the read is recorded first")
 def taxpayer_history(request: Request, body: TaxpayerQueryIn, state: State,
                      who: Inspector) -> TaxpayerHistoryOut | Response:
     views = views_of(state)
+    retry = state.lookup_allowed(who.token_id, "api")
+    if retry is not None:
+        limited = Problem(429, "rate-limited", "Too many taxpayer lookups",
+                          f"this token may look up {state.settings.taxpayer_lookups} taxpayers per "
+                          f"{state.settings.taxpayer_window:g} seconds; nothing was read or recorded")
+        limited.headers["Retry-After"] = str(int(retry + 0.999))
+        raise limited
     signer = state.ledger.keys.statement
     seed = state.service.issue_seed(signer.name, "inspection")  # the inspection's salts: FORMAT § 13.1
     try:

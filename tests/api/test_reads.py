@@ -10,6 +10,7 @@ import logging
 
 import pytest
 
+from api.deps import NOT_ACCEPTED
 from ledger.b64 import b64decode
 from ledger.checkpoint import open_checkpoint
 from ledger.keys import parse_vkey
@@ -51,7 +52,7 @@ def test_role_matrix(api, endpoint, who):
         assert r.status_code == 401, r.text
         assert r.headers["content-type"] == "application/problem+json"
         assert r.headers["www-authenticate"].startswith("Bearer")
-        assert r.json()["detail"] in ("an Authorization: Bearer token is required", "expired token", "revoked token")
+        assert r.json()["detail"] == NOT_ACCEPTED  # never which check failed
     else:
         assert r.status_code == 403, r.text
         assert r.json()["type"].endswith("/forbidden")
@@ -63,6 +64,26 @@ def test_bad_tokens_are_401(api, header):
     """Malformed, unknown or wrongly-schemed credentials: 401, never 5xx."""
     r = api.client.get("/v1/entries/0", headers={"Authorization": header})
     assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_finding_401_says_nothing_of_why_and_the_log_says_why_without_the_token(api, caplog):
+    """Finding 4 (regression): a 401 told the caller whether its token was unknown, revoked or expired.
+    Every 401 now reads the same; the server's log says why (a known token by its public id only)."""
+    forged = api.tokens["court"][: len("dlt_") + 16] + api.tokens["oversight"][len("dlt_") + 16:]
+    cases = {"missing": None, "malformed": "Bearer not-a-token", "unknown": f"Bearer {forged}",
+             "revoked": f"Bearer {api.tokens['revoked']}", "expired": f"Bearer {api.tokens['expired']}"}
+    answers = set()
+    with caplog.at_level(logging.INFO, logger="api.auth"):
+        for header in cases.values():
+            r = api.client.get("/v1/entries/0", headers={"Authorization": header} if header else {})
+            assert r.status_code == 401
+            answers.add(r.text)
+    assert len(answers) == 1 and NOT_ACCEPTED in answers.pop()
+    logged = "\n".join(rec.getMessage() for rec in caplog.records if rec.name == "api.auth")
+    for reason in ("no Authorization header", "malformed token", "unknown token", "revoked token", "expired token"):
+        assert reason in logged
+    for token in api.tokens.values():
+        assert token not in logged and token.rsplit("_", 1)[1] not in logged  # never a token or its secret
 
 
 def test_token_for_one_secret_does_not_admit_another(api):

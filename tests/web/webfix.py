@@ -137,9 +137,9 @@ def serve(app: Any) -> tuple[str, Any]:
     return f"http://127.0.0.1:{port}", stop
 
 
-def start_demo(tmp: Path, db_url: str | None = None) -> tuple[Demo, Any]:
+def start_demo(tmp: Path, db_url: str | None = None, **api_settings: Any) -> tuple[Demo, Any]:
     """Load the demo into a fresh ledger (SQLite under ``tmp`` unless ``db_url`` names another
-    database) and serve the app; returns the Demo and a closer."""
+    database) and serve the app (``api_settings``: ApiSettings fields); returns the Demo and a closer."""
     settings = Settings(db_url or f"sqlite:///{tmp}/ledger.sqlite3", tmp / "service-keys",
                         tmp / "service-keys" / "last-checkpoint.txt")
     ledger = open_ledger(settings)
@@ -160,7 +160,8 @@ def start_demo(tmp: Path, db_url: str | None = None) -> tuple[Demo, Any]:
     tokens = {r: store.create(f"test.example/{r}", r, timedelta(hours=1))[0] for r in ROLES}
     store.close()
 
-    app = create_app(ApiSettings(settings, background_checkpoints=False), secrets, ledger=ledger)
+    api_settings.setdefault("taxpayer_lookups", 10_000)  # a module's tests share the tokens (tests/api/test_abuse.py)
+    app = create_app(ApiSettings(settings, background_checkpoints=False, **api_settings), secrets, ledger=ledger)
     base, stop = serve(app)
 
     def close() -> None:

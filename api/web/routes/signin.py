@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import State
+from api.deps import State, auth_log
 from api.tokens import TokenError
 from api.web.pages import HERE, headers, render, session_of, web_router
 from api.web.params import form
@@ -58,7 +58,8 @@ async def signin(request: Request, state: State) -> Response:
         return response
     try:
         principal = await run_in_threadpool(state.tokens.authenticate, token)
-    except TokenError:
+    except TokenError as e:  # the page says no more than this; the server's log says which check failed
+        auth_log.info("sign-in refused: %s%s", e, f" (token id {e.token_id})" if e.token_id else "")
         await run_in_threadpool(store.failed, client)
         return _signin(request, "That token was not accepted (unknown, expired, revoked or malformed).", 401)
     await run_in_threadpool(store.succeeded, client)

@@ -75,6 +75,12 @@ async def taxpayer_lookup(p: TaxpayerPage) -> Response:
                             "or the purpose is invalid.", since, until) from None
         after, trail = None, []
     view = _History(subject, purpose, since, until, None if after == "-" else after, trail)
+    retry = await run_in_threadpool(p.state.lookup_allowed, p.session.principal.token_id, "web")
+    if retry is not None:  # every page of a history is a lookup (and an inspection): the same allowance
+        raise p.refuse(429, "Too many lookups",
+                       f"This sign-in's token may look up {p.state.settings.taxpayer_lookups} taxpayer histories "
+                       f"per {p.state.settings.taxpayer_window:g} seconds. Try again in {retry:.0f} seconds; "
+                       "nothing was read or recorded.")
     return await run_in_threadpool(_lookup, p, view)
 
 
