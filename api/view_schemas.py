@@ -210,7 +210,9 @@ class AuditLineOut(Row):
     release_id: str
     request_id: str
     line: int
-    pseudonym: str | None
+    taxpayer_ref: str | None = Field(description="the taxpayer, re-keyed for the reader (docs/API.md, "
+                                     "Pseudonyms): equal across this reader's downloads, unrelated to "
+                                     "another reader's; null when the line was not matched")
     has_address: bool
     address_class: str | None
     address_usable: bool | None

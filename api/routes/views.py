@@ -242,6 +242,9 @@ def release_audit(request: Request, state: State, who: Reader,
         audit = queries(state).release_audit(release_ids=release_id, agency=agency, exception=exception,
                                              since=since, until=until, limit=page_limit(state, limit), after=after)
     lines: Page = audit.pop("lines")
+    for row in lines.items:  # pseudonyms never leave raw: re-keyed for this reader (docs/API.md, Pseudonyms)
+        raw = row.pop("pseudonym")
+        row["taxpayer_ref"] = state.sealed_keys.reader_pseudonym(who.name, raw) if raw else None
     if wants_csv(request, fmt):
         return csv_response(lines.items, "release-audit", lines.next_after)
     return ReleaseAuditOut.model_validate({**audit, "items": lines.items, "next_after": lines.next_after})

@@ -31,6 +31,8 @@ ENV_SEALED_KEY_FILE = "LEDGER_SEALED_KEY_FILE"
 ENV_PSEUDONYM_KEY_FILE = "LEDGER_PSEUDONYM_KEY_FILE"
 ENV_KEY_DIR = "LEDGER_SEALED_KEY_DIR"
 _KEY_ID_TAG = b"dl/key-id/v1\n"
+_READER_TAG = b"dl/reader-pseudonym/v1\n"
+_HANDLE_TAG = b"dl/handle/v1\n"
 
 
 def key_id(purpose: str, key: bytes) -> str:
@@ -71,6 +73,21 @@ class SealedKeys:
     def pseudonym(self, tin: str) -> str:
         """The taxpayer pseudonym of ``tin`` under this pseudonym key."""
         return pseudonym(tin, self.pseudonym_key)
+
+    def reader_pseudonym(self, reader: str, taxpayer: str) -> str:
+        """A pseudonym as one reader is shown it (docs/API.md, "Pseudonyms"): lowercase hex of
+        HMAC-SHA-256(K, reader || LF || pseudonym), K = HMAC-SHA-256(sealed key, "dl/reader-pseudonym/v1" LF).
+
+        The same taxpayer is the same value in all of one reader's downloads and unrelated values in
+        two readers'; and it is keyed by the sealed key, so the pseudonym key alone (which turns TINs
+        into pseudonyms) cannot turn a download back into TINs."""
+        key = hmac.digest(self.sealed_key, _READER_TAG, "sha256")
+        return hmac.digest(key, reader.encode("utf-8") + b"\n" + taxpayer.encode("ascii"), "sha256").hex()
+
+    def handle_key(self, context: str) -> bytes:
+        """A 32-byte key for sealing a value handed to a browser within ``context`` (a session id), so that
+        only this service, in that context, opens it again."""
+        return hmac.digest(self.sealed_key, _HANDLE_TAG + context.encode("utf-8"), "sha256")
 
     @classmethod
     def random(cls) -> SealedKeys:

@@ -218,7 +218,11 @@ def test_views_answer_as_the_query_api(demo):
     assert demo.get("/v1/oversight/annual-report/{year}/jct").json()["items"] == q.jct_table(demo.year)
     audit = demo.get("/v1/oversight/release-audit", params={"limit": 500}).json()
     want = q.release_audit(limit=500)
-    assert audit["items"] == want.pop("lines").items and {k: audit[k] for k in want} == want
+    rows = want.pop("lines").items
+    for row in rows:  # what leaves the service: the pseudonym re-keyed for the reader (docs/API.md)
+        raw = row.pop("pseudonym")
+        row["taxpayer_ref"] = demo.api.keys.reader_pseudonym("test.example/court", raw) if raw else None
+    assert audit["items"] == rows and {k: audit[k] for k in want} == want
     assert audit["lines_released"] > 0
     ids = [r["release_id"] for r in q.disclosures(limit=1).items]
     one = demo.get("/v1/oversight/release-audit", params={"release_id": ids}).json()
@@ -378,3 +382,46 @@ def test_view_responses_conform_to_their_schema(demo):
     assert {e["kind"] for e in r.json()["items"]} == {"request", "release", "inspection"}
     schema[TAXPAYER]["POST"].validate_response(r)
     assert seen == len(PAGED) + len(WHOLE) + 1
+
+
+def _raw_pseudonyms(demo) -> set[str]:
+    with demo.api.client.app.state.dl.ledger.recorder.reading() as db:  # type: ignore[attr-defined]
+        return {str(r[0]) for r in db.all(f"SELECT pseudonym FROM {db.t('dl_pseudonyms')}")}
+
+
+def test_finding_no_raw_pseudonym_in_any_response_or_csv(demo):
+    """Finding 3 (regression): the release audit returned every released line's raw pseudonym, which the
+    pseudonym key's holder reverses. No GET of the API (JSON or CSV) nor a taxpayer read carries one, or
+    its first 12 hex digits; the audit's taxpayer_ref is the same for one reader and unrelated between two."""
+    demo.catch_up()
+    raw = _raw_pseudonyms(demo)
+    assert len(raw) > 10
+    spec = demo.api.client.app.openapi()  # every documented route
+    paths = sorted(p for p, ops in spec["paths"].items() if "get" in ops and p.startswith("/v1/"))
+    assert "/v1/oversight/release-audit" in paths
+    bodies = []
+    for path in paths:
+        if "{index}" in path:
+            path = path.replace("{index}", "1")
+        for who in ("court", "oversight"):
+            for fmt in ({}, {"format": "csv"}):
+                r = demo.get(path, who=who, params={**fmt, "limit": 500} if "{" not in path else fmt)
+                bodies.append(r.text)
+    for who in ("court", "oversight"):
+        for accept in ("application/json", "text/csv"):
+            r = demo.api.client.post(TAXPAYER, json={"tin": _released_tin(demo), "purpose": "audit"},
+                                     headers={**demo.api.auth(who), "accept": accept})
+            assert r.status_code == 200
+            bodies.append(r.text)
+    text = "\n".join(bodies)
+    assert "release_id" in text and "taxpayer_ref" in text  # the audit was among them
+    leaked = [p for p in raw if p[:12] in text]
+    assert not leaked, f"{len(leaked)} raw pseudonyms leave the service"
+
+    def refs(who: str) -> list[str | None]:
+        return [x["taxpayer_ref"] for x in demo.get("/v1/oversight/release-audit", who=who,
+                                                    params={"limit": 500}).json()["items"]]
+
+    court, oversight = refs("court"), refs("oversight")
+    assert court == refs("court") and len(court) == len(oversight)
+    assert all(a != b for a, b in zip(court, oversight, strict=True) if a)  # two readers' downloads do not join

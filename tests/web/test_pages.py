@@ -119,6 +119,8 @@ def test_taxpayer_lookup_records_an_inspection_first(demo):
     r = c.post("/taxpayer", data={"csrf": csrf_of(c, "/taxpayer"), "tin": tin, "purpose": "fictional audit"})
     assert r.status_code == 200 and str(r.url).endswith("/taxpayer")
     assert tin not in r.text and tin.replace("-", "") not in r.text
+    assert demo.keys.pseudonym(tin)[:12] not in r.text  # neither shown nor in the paging form's handle
+    assert demo.keys.reader_pseudonym("test.example/oversight", demo.keys.pseudonym(tin))[:12] in r.text
     recorded = int(re.search(r"recorded as entry\s*<a href=\"/entries/(\d+)\"", r.text).group(1))
     assert recorded >= size and demo.ledger.size() > recorded
     assert "<strong>Release</strong>" in r.text and "Inspection (taxpayer_history)" in r.text

@@ -1,14 +1,16 @@
 """Taxpayer lookup: the TIN only in a POST body, the read recorded as an ``inspection`` first, the
-history in pages that later POST forms reach by a handle bound to the session, never by the TIN."""
+history in pages that later POST forms reach by a handle sealed to the session, never by the TIN or
+the raw pseudonym; the page names the taxpayer by the reader's own re-keyed pseudonym."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import nacl.exceptions
+import nacl.secret
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
@@ -17,6 +19,7 @@ from api.web.params import PAGE_SIZE, form
 from api.web.session import Session, same, same_origin
 from ledger.client import disclosure as dc
 from ledger.errors import LedgerError
+from ledger.sealed import SealedKeys
 from projections import taxpayer
 from projections.errors import BadQuery
 from projections.query_args import dates
@@ -64,7 +67,7 @@ async def taxpayer_lookup(p: TaxpayerPage) -> Response:
     if len(trail) > MAX_TRAIL or not all(_TRAIL.match(t) for t in [*trail, after or "-"]):
         raise _again(p, "That page of the history is out of range; look the taxpayer up again.", since, until)
     if handle:
-        subject = _unhandle(p.session, handle)
+        subject = _unhandle(p.state.sealed_keys, p.session, handle)
         if subject is None:
             raise _again(p, "That history belongs to another session; look the taxpayer up again.", since, until)
     else:
@@ -84,15 +87,22 @@ async def taxpayer_lookup(p: TaxpayerPage) -> Response:
     return await run_in_threadpool(_lookup, p, view)
 
 
-def _handle(session: Session, subject: str) -> str:
-    """The pseudonym, bound to this session by a MAC: a paging form cannot name another taxpayer."""
-    mac = hmac.new(session.sid.encode(), b"history:" + subject.encode(), hashlib.sha256).hexdigest()
-    return f"{subject}.{mac}"
+def _handle(keys: SealedKeys, session: Session, subject: str) -> str:
+    """The pseudonym sealed under a key of this session (XSalsa20-Poly1305): the page carries no raw
+    pseudonym, and a paging form cannot name another taxpayer or work in another session."""
+    box = nacl.secret.SecretBox(keys.handle_key("history:" + session.sid))
+    return base64.urlsafe_b64encode(box.encrypt(subject.encode("ascii"))).decode("ascii")
 
 
-def _unhandle(session: Session, handle: str) -> str | None:
-    subject, _, _mac = handle.partition(".")
-    return subject if len(subject) == 64 and hmac.compare_digest(_handle(session, subject), handle) else None
+def _unhandle(keys: SealedKeys, session: Session, handle: str) -> str | None:
+    if len(handle) > 256:  # a sealed 64-character pseudonym is 140 characters
+        return None
+    box = nacl.secret.SecretBox(keys.handle_key("history:" + session.sid))
+    try:
+        subject = box.decrypt(base64.urlsafe_b64decode(handle.encode("ascii"))).decode("ascii")
+    except (ValueError, UnicodeError, nacl.exceptions.CryptoError):
+        return None
+    return subject if len(subject) == 64 else None
 
 
 def _again(p: Page, error: str, since: str | None, until: str | None) -> Refused:
@@ -134,8 +144,10 @@ def _lookup(p: Page, view: _History) -> Response:
     start = (number - 1) * PAGE_SIZE + 1 if events else 0
     here = view.after or "-"
     return p.render("taxpayer.html", title="Taxpayer history", history=events,
-                    inspection=recorded.index, subject=view.subject[:12], counts=counts, blocked=got["blocked"],
-                    since=view.since, until=view.until, purpose=view.purpose, handle=_handle(p.session, view.subject),
+                    inspection=recorded.index, counts=counts, blocked=got["blocked"],
+                    subject=state.sealed_keys.reader_pseudonym(principal.name, view.subject)[:12],
+                    since=view.since, until=view.until, purpose=view.purpose,
+                    handle=_handle(state.sealed_keys, p.session, view.subject),
                     paging={"number": number, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), "total": total,
                             "start": start, "end": start + len(events) - 1 if events else 0,
                             "next": got["page"].next_after if number * PAGE_SIZE < total else None,
