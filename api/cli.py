@@ -13,7 +13,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from ledger.config import Settings
+from ledger.config import Settings, private_files
 from ledger.heap import settle_service_heap
 
 
@@ -183,6 +183,7 @@ def worker_app() -> Any:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from api import server
 
+    private_files()  # as the command that started the workers: every file 0600
     settings = dataclasses.replace(Settings.from_env(), create_tables=False)
     api_settings = ApiSettings.from_env(settings)
     app = create_app(api_settings, SealedKeys.from_env(), views_db_url=os.environ.get(VIEWS_DB_ENV) or None)

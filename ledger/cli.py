@@ -19,7 +19,7 @@ from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.commitments import Opening
-from ledger.config import ConfigError, Settings
+from ledger.config import ConfigError, Settings, private_files
 from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, parse_vkey
@@ -183,6 +183,7 @@ def _admin(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> Signer
 
 
 def main(argv: list[str] | None = None) -> int:
+    private_files()  # every file this command (or `serve`, a witness) creates is its owner's alone (0600)
     try:
         args = _parser().parse_args(argv)
     except witness_cli.Usage as e:  # the witness's subcommands report their mistakes in one line

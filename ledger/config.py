@@ -10,6 +10,28 @@ from urllib.parse import parse_qs, unquote, urlparse
 from ledger.errors import LedgerError
 
 DEFAULT_VAR = Path("var")
+PRIVATE_UMASK = 0o077  # files 0600, directories 0700
+
+
+def private_files() -> int:
+    """Make every file this process (and its children) creates from now on readable and writable by
+    its owner only: the SQLite database with its -wal and -shm files, backups, exports, bundles, keys,
+    sheets. Called first by the `disclosure-ledger` command, the service's workers and the demo.
+    Returns the previous umask."""
+    return os.umask(PRIVATE_UMASK)
+
+
+def tighten(path: Path) -> bool:
+    """Take group and other permissions off an existing file (one made before ``private_files`` was
+    in force); True if it had any."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return False
+    if not mode & 0o077:
+        return False
+    path.chmod(mode & 0o700)
+    return True
 
 
 class ConfigError(LedgerError):

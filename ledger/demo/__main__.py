@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
-from ledger.config import Settings
+from ledger.config import Settings, private_files
 from ledger.demo import scenario
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.store.fsck import fsck
@@ -24,6 +24,7 @@ def sealed_keys(var: Path) -> SealedKeys:
 
 
 def main() -> int:
+    private_files()  # the database, its WAL files and the keys: 0600
     var = Path(os.environ.get("LEDGER_VAR", "var"))
     settings = Settings.from_env(var=var)
     keyring = Keyring(Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))

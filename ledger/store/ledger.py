@@ -15,7 +15,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.config import Settings
+from ledger.config import Settings, tighten
 from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, parse_vkey
 from ledger.note import verify_exactly
@@ -72,6 +72,9 @@ class Ledger(PublishedCheckpoints, LogReader):
             _ensure_pg_schema(settings)
         elif not settings.is_postgres:
             Path(env["SQLITE_DBNAME"]).parent.mkdir(parents=True, exist_ok=True)
+            for suffix in ("", "-wal", "-shm"):  # a database made before files were private: private now
+                if tighten(Path(env["SQLITE_DBNAME"] + suffix)):
+                    log.warning("%s%s was readable by others: now 0600", Path(env["SQLITE_DBNAME"]).name, suffix)
         self.app = LedgerApp(env)
         recorder: Any = self.app.recorder
         self.recorder = recorder
