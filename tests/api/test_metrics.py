@@ -148,7 +148,7 @@ PROMQL_WORDS = {
 }
 PROMETHEUS_OWN = {"up"}  # written by Prometheus for each target, not by the service
 EXPECTED_ALERTS = {"DisclosureLedgerDown", "CheckpointTooOld", "ProjectionLagHigh", "AppendLatencyP99High",
-                   "BlockedStatementsSpike", "RefusedSignatureSpike"}
+                   "BlockedStatementsSpike", "RefusedSignatureSpike", "TaxpayerLookupsRateLimited"}
 
 
 def metric_names(expr: str) -> set[str]:
