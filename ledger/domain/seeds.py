@@ -14,7 +14,7 @@ and forgetting the seed once the statement is in the log.
   A statement without a seed is let through only as an exact resubmission of a stored statement
   (or one a rule refused, whose id the ledger refuses again).
 * **Use up.** When the statement lands (or a rule refuses it into a ``blocked`` entry), its id is
-  taken for good and the seed is deleted; a bulk statement's seed, at its last chunk. A statement
+  taken for good and the seed is deleted (in batches); a bulk statement's seed, at its last chunk. A statement
   refused before the append (signature, schema, openings, salts) stores nothing: the seed stays, and
   the same id may be submitted again until the seed expires. Expired seeds are swept.
 """
@@ -44,6 +44,8 @@ DEFAULT_TTL = timedelta(days=1)
 MAX_OPEN_SEEDS = 1000  # unexpired seeds one principal may hold (seed requests from outside)
 REQUEST_SKEW = timedelta(minutes=5)  # a seed request's issued_at is this close to the ledger's clock
 SWEEP_SECONDS = 60.0
+FORGET_SECONDS = 1.0  # used-up seeds are deleted in one transaction at most this often (or 256 at a time)
+FORGET_BATCH = 256
 
 
 class SeedRefused(LedgerError):
@@ -109,6 +111,8 @@ class SaltSeeds:
         self.max_open = max_open
         self._swept = 0.0
         self._lock = threading.Lock()
+        self._used: list[str] = []  # used up, not yet deleted
+        self._forgot = time.monotonic()
 
     # ---- issue ---------------------------------------------------------------------------------
     def issue(self, principal: str, statement_type: str, statement_id: str | None = None) -> SaltSeed:
@@ -229,14 +233,32 @@ class SaltSeeds:
             elif stmt.type == "chunk" and _kind(stmt) in SEEDED_TYPES and open_bulk is not None \
                     and seed_id_of(stmt) not in open_bulk:
                 done.append(seed_id_of(stmt))
-        if done:
-            self.store.delete(done)
+        self._forget(done)
 
     def refused(self, stmt: Statement) -> None:
         """A rule refused ``stmt`` into a ``blocked`` entry: its id (and so its seed) is taken for good.
         A refused chunk takes only its own id: its bulk statement may still be completed by another."""
         if may_commit(stmt) and stmt.type != "chunk":
-            self.store.delete([stmt.id])
+            self._forget([stmt.id])
+
+    def _forget(self, ids: list[str]) -> None:
+        """Delete used-up seeds, a batch at a time (one transaction, not one per statement: an inline
+        statement already costs the append's and the openings' commits). A seed waiting here is never
+        used again — its id is taken in the log — and one lost with the process expires."""
+        with self._lock:
+            self._used.extend(ids)
+            due = len(self._used) >= FORGET_BATCH or time.monotonic() - self._forgot >= FORGET_SECONDS
+            if not due or not self._used:
+                return
+            batch, self._used, self._forgot = self._used, [], time.monotonic()
+        self.store.delete(batch)
+
+    def flush(self) -> None:
+        """Delete the used-up seeds still waiting (``_forget``) now."""
+        with self._lock:
+            batch, self._used, self._forgot = self._used, [], time.monotonic()
+        if batch:
+            self.store.delete(batch)
 
 
 def may_commit(stmt: Statement) -> bool:
