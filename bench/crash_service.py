@@ -134,7 +134,7 @@ class Feed:
         self.resubmit: list[int] = []
         self.next_new = 0
         self.in_flight: set[int] = set()
-        self.started = threading.Event()  # the first request is on its way: the kill delay runs from here
+        self.started = threading.Event()  # the first statement is on its way: the kill delay runs from here
 
     def take(self) -> int:
         with self.lock:
@@ -143,7 +143,6 @@ class Feed:
             else:
                 position, self.next_new = self.next_new, self.next_new + 1
             self.in_flight.add(position)
-            self.started.set()
             return position
 
     def unanswered(self, position: int) -> None:
@@ -164,10 +163,12 @@ def _post_until_killed(base: str, feed: Feed, make: Any, stop: threading.Event,
         while not stop.is_set():
             positions = [feed.take() for _ in range(max(1, batch))]
             try:
+                bodies = [make(p)[1] for p in positions]  # (each asks the service for its salt seed first)
+                feed.started.set()
                 if batch:
-                    r = http.post("/v1/statements/batch", json={"statements": [make(p)[1] for p in positions]})
+                    r = http.post("/v1/statements/batch", json={"statements": bodies})
                 else:
-                    r = http.post("/v1/statements", json=make(positions[0])[1])
+                    r = http.post("/v1/statements", json=bodies[0])
             except httpx.HTTPError:  # no answer: unacknowledged, resubmitted after the restart
                 for position in positions:
                     feed.unanswered(position)
