@@ -134,7 +134,22 @@ class Feed:
         self.resubmit: list[int] = []
         self.next_new = 0
         self.in_flight: set[int] = set()
-        self.started = threading.Event()  # the first statement is on its way: the kill delay runs from here
+        self.started = threading.Event()  # every client's first POST is on its way: the kill delay runs from here
+        self.clients = CLIENTS
+        self.posting = 0  # clients whose first POST of this trial is on its way
+
+    def posted(self) -> None:
+        """A client's first POST of the trial is on its way (its statements' salt seeds were asked for
+        first: a batch client asks for 2-4): once every client's is, the kill delay starts."""
+        with self.lock:
+            self.posting += 1
+            if self.posting >= self.clients:
+                self.started.set()
+
+    def new_trial(self) -> None:
+        with self.lock:
+            self.posting = 0
+            self.started.clear()
 
     def take(self) -> int:
         with self.lock:
@@ -159,12 +174,15 @@ def _post_until_killed(base: str, feed: Feed, make: Any, stop: threading.Event,
     sealed with the batch); each item's answer acknowledges its statement (``duplicate``: already logged)."""
     import httpx
 
+    first = True
     with httpx.Client(base_url=base, timeout=60) as http:
         while not stop.is_set():
             positions = [feed.take() for _ in range(max(1, batch))]
             try:
                 bodies = [make(p)[1] for p in positions]  # (each asks the service for its salt seed first)
-                feed.started.set()
+                if first:
+                    feed.posted()
+                    first = False
                 if batch:
                     r = http.post("/v1/statements/batch", json={"statements": bodies})
                 else:
@@ -172,6 +190,8 @@ def _post_until_killed(base: str, feed: Feed, make: Any, stop: threading.Event,
             except httpx.HTTPError:  # no answer: unacknowledged, resubmitted after the restart
                 for position in positions:
                     feed.unanswered(position)
+                if first:  # (no seed: the service is gone) the kill need not wait for this client
+                    feed.posted()
                 return
             if r.status_code in (200, 201):
                 items = r.json()["appended"] if batch else [r.json()]
@@ -319,7 +339,7 @@ def run_service_backend(backend: str, db_url: str, work: Path, trials: int, seed
             stop = threading.Event()
             answers: list[tuple[int, int, dict[str, Any], bool]] = []
             errors: list[str] = []
-            feed.started.clear()
+            feed.new_trial()
             # the last client posts batches (2-4 statements, all or none), the others one at a time
             threads = [threading.Thread(target=_post_until_killed,
                                         args=(service.base, feed, make, stop, answers, errors,
