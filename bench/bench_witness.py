@@ -50,8 +50,10 @@ from ledger.config import Settings  # noqa: E402
 from ledger.cosignature import CosignerSigner  # noqa: E402
 from ledger.keys import SignerKey, parse_vkey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
+from ledger.domain.service import DisclosureService  # noqa: E402
 from ledger.rules.engine import RuleEngine  # noqa: E402
-from ledger.sealed import SealedKeys  # noqa: E402
+from ledger.salts import SaltSeed  # noqa: E402
+from ledger.sealed import SealedKeys, SealedStore  # noqa: E402
 from ledger.store.ledger import Ledger  # noqa: E402
 from ledger.tlog_policy import parse_policy  # noqa: E402
 from ledger.witness import http as witness_http  # noqa: E402
@@ -130,13 +132,14 @@ class Witnesses:
             w.store.close()
 
 
-def _submission(requester: SignerKey, k: int) -> dc.Submission:
+def _submission(requester: SignerKey, k: int, seed: SaltSeed) -> dc.Submission:
+    """A one-line request whose salts derive from the seed the service issued for it."""
     return dc.request(requester, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1253(a)(1)",
                       purpose="criminal_investigation", purpose_text="benchmark purpose", fields=["name", "address"],
                       recipients=[dc.Recipient("Agent A", AGENCY, True, True, 2)],
                       lines=[dc.Line(f"9{k % 10**8:08d}", "Fictional Person", "1 Elm St, Boston, MA 02110", ("2024",),
                                      "open case")],
-                      case_ids=["FICT-1"], court_order=None)
+                      case_ids=["FICT-1"], court_order=None, seed=seed)
 
 
 def _body(sub: dc.Submission) -> dict[str, Any]:
@@ -153,13 +156,16 @@ def one_run(args: argparse.Namespace, witnesses: Witnesses, with_witnesses: bool
     settings = Settings(url, folder / "service-keys", folder / "service-keys" / "last-checkpoint.txt")
     admin = SignerKey.generate(origin + "/admin")
     requester = SignerKey.generate("ice.dhs.gov/director")
+    keys = SealedKeys.generate(folder / "sealed")
+    total = args.per_run + args.waits
     with Ledger(settings, rules=RuleEngine()) as ledger:
         ledger.initialise(origin, str(admin.verifier), DEFAULT_POLICY)
         ledger.append(key_registration(admin, requester, ["requester"], {"agency": AGENCY, "category": "agency_head"}))
         root = str(ledger.trust_root())
-    total = args.per_run + args.waits
-    subs = [_body(_submission(requester, run * 10**6 + k)) for k in range(total)]
-    SealedKeys.generate(folder / "sealed")
+        # the salt seeds are issued here, before the clock starts, into the database the server reads
+        service = DisclosureService(ledger, SealedStore(url, keys), keys)
+        subs = [_body(_submission(requester, run * 10**6 + k, service.issue_seed(requester.name, "request")))
+                for k in range(total)]
     env = {**os.environ, "LEDGER_SEALED_KEY_DIR": str(folder / "sealed"), "LEDGER_KEY_DIR": str(settings.key_dir),
            "LEDGER_CHECKPOINT_FILE": str(settings.checkpoint_path), "LEDGER_DB_URL": url}
     env.pop("LEDGER_WITNESS_POLICY", None)

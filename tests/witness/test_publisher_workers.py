@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from domainfix import AGENCY, ORIGIN, one_line_request, open_domain
+from domainfix import AGENCY, ORIGIN, http_seed, one_line_request, open_domain
 from publishfix import trio
 
 from ledger.sealed import SealedKeys
@@ -82,7 +82,8 @@ def test_two_workers_three_witnesses(settings, tmp_path: Path) -> None:
 
             def client(k: int) -> None:
                 for i in range(PER_CLIENT):
-                    sub = one_line_request(signers[k], tin=f"900-7{k}-{i:04d}")
+                    seed = http_seed(lambda path, **kw: httpx.post(base + path, timeout=60, **kw), signers[k], ORIGIN)
+                    sub = one_line_request(signers[k], tin=f"900-7{k}-{i:04d}", seed=seed)
                     wait = {"wait": "checkpoint"} if i % 3 == 0 else {}
                     r = httpx.post(base + "/v1/statements", params=wait, timeout=60,
                                    json={"statement": sub.note, "openings": [o.to_json() for o in sub.openings]})
@@ -123,7 +124,8 @@ def test_two_workers_three_witnesses(settings, tmp_path: Path) -> None:
 
             with Ledger(settings) as plain, plain.recorder.writing() as db:
                 db.many(f"DELETE FROM {db.t('dl_witnesses')}", [()])
-            sub = one_line_request(signers[0], tin="900-79-9999")
+            seed = http_seed(lambda path, **kw: httpx.post(base + path, timeout=60, **kw), signers[0], ORIGIN)
+            sub = one_line_request(signers[0], tin="900-79-9999", seed=seed)
             r = httpx.post(base + "/v1/statements", params={"wait": "checkpoint"}, timeout=60,
                            json={"statement": sub.note, "openings": [o.to_json() for o in sub.openings]})
             assert r.status_code == 201, r.text

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from domainfix import AGENCY, ORIGIN, one_line_request, open_domain
+from domainfix import AGENCY, ORIGIN, http_seed, one_line_request, open_domain
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from publishfix import trio, witnessed
@@ -66,7 +66,7 @@ def test_quorum_lost_and_regained(settings: Any, tmp_path: Path) -> None:
         op = {"Authorization": f"Bearer {tokens['operator']}"}
 
         def post(tin: str) -> Any:
-            sub = one_line_request(requester, tin=tin)
+            sub = one_line_request(requester, tin=tin, seed=http_seed(client.post, requester, ORIGIN))
             return client.post("/v1/statements", params={"wait": "checkpoint"},
                                json={"statement": sub.note, "openings": [o.to_json() for o in sub.openings]})
 
