@@ -48,9 +48,9 @@ from ledger.client import disclosure as dc  # noqa: E402
 from ledger.client.trust import key_registration  # noqa: E402
 from ledger.config import Settings  # noqa: E402
 from ledger.cosignature import CosignerSigner  # noqa: E402
+from ledger.domain.service import DisclosureService  # noqa: E402
 from ledger.keys import SignerKey, parse_vkey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
-from ledger.domain.service import DisclosureService  # noqa: E402
 from ledger.rules.engine import RuleEngine  # noqa: E402
 from ledger.salts import SaltSeed  # noqa: E402
 from ledger.sealed import SealedKeys, SealedStore  # noqa: E402
