@@ -59,11 +59,18 @@ class Domain:
 
         return self.ledger.append(signed([matcher], "match_result", body))
 
-    def attest(self, request_id: str, recipient: int = 0, agency: str = AGENCY) -> None:
-        """The named recipient signs their own attestation (a recipient key of that agency)."""
+    def recipient_key(self, agency: str = AGENCY) -> SignerKey:
+        """The recipient principal of an agency that tests name in their requests' slots (registered once)."""
         name = f"recipient.{agency.replace('/', '-').lower()}.example.gov/officer"
-        key = self.keys.get(name) or self.principal(name, ["recipient"], agency=agency)
-        self.submit(dc.recipient_attestation(key, request_id, recipient))
+        return self.keys.get(name) or self.principal(name, ["recipient"], agency=agency)
+
+    def recipient(self, name: str = "Agent", agency: str = AGENCY, *args: Any, **kwargs: Any) -> dc.Recipient:
+        """A recipient slot naming the agency's recipient principal (``recipient_key``)."""
+        return dc.Recipient(name, agency, *args, principal=self.recipient_key(agency).name, **kwargs)
+
+    def attest(self, request_id: str, recipient: int = 0, agency: str = AGENCY) -> None:
+        """The named recipient signs their own attestation (the agency's recipient principal)."""
+        self.submit(dc.recipient_attestation(self.recipient_key(agency), request_id, recipient))
 
     def flags(self, request_id: str) -> list[str]:
         return server_red_flags(self.engine.state.requests[request_id])
@@ -140,7 +147,7 @@ def run_exception(d: Domain, code: str, drop: str | None = None, lines: int = 3)
                          ("2024",), f"reason {k}") for k in range(lines)]
     req = dc.request(requester, exception=code, agency=AGENCY, statute=statute, purpose=purpose,
                      purpose_text="demo purpose", fields=["name", "address"],
-                     recipients=[dc.Recipient("Agent One", recipient_agency, attested, attested, 3)],
+                     recipients=[d.recipient("Agent One", recipient_agency, attested, attested, 3)],
                      lines=the_lines, case_ids=["case-1"], court_order=order_id)
     d.submit(req)
     if rule.recipient_attestation:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ from ledger.salts import SEEDED_TYPES, SaltSeed, open_seed_answer, seed_request
 EXAMPLE_SPEC = {
     "exception": "6103(i)(2)", "agency": "DHS/ICE", "statute": "8 USC 1253(a)(1)", "purpose": "criminal_investigation",
     "purpose_text": "Investigation of failure to depart (fictional)", "fields": ["name", "address"],
-    "recipients": [{"name": "Fictional Agent", "agency": "DHS/ICE", "caseload": 3}],
+    "recipients": [{"name": "Fictional Agent", "agency": "DHS/ICE", "caseload": 3,
+                    "principal": "ice.dhs.gov/agent-0"}],
     "lines": [{"tin": "900-70-0001", "name": "Fictional One", "address": "1 Elm St, Boston, MA 02110",
                "periods": ["2024"], "reason": "open criminal case (fictional)"}],
     "case_ids": ["FICT-2026-0001"], "court_order": None, "resubmits": None,
@@ -52,6 +54,8 @@ disclosure-ledger client request --key ice.dhs.gov/director --spec spec.json --s
 # 4. Submit it, with its openings, before the seed expires (expires_at in seed.json):
 curl -s -X POST https://ledger.example/v1/statements -H 'content-type: application/json' -d @submission.json
 #    (or: disclosure-ledger submit submission.json)
+# Each recipient names its principal: the registered key name of the person who receives the data;
+# only that key may attest for the recipient (request body version 2).
 # spec.json (fictional):
 """
 
@@ -133,9 +137,16 @@ def run(args: argparse.Namespace, keyring: Keyring) -> int:
             lines = [dc.Line(x.get("tin"), x.get("name"), x.get("address"), tuple(x.get("periods", ["2024"])),
                              x.get("reason")) for x in spec.pop("lines")]
             recipients = [dc.Recipient(r["name"], r["agency"], r.get("personally_and_directly_engaged", True),
-                                       r.get("solely_for_use", True), r.get("caseload", 1))
+                                       r.get("solely_for_use", True), r.get("caseload", 1), r.get("principal"))
                           for r in spec.pop("recipients")]
+            if len({r.principal is None for r in recipients}) > 1:
+                raise UsageError(f"{args.spec}: every recipient names its principal, or none does (a version-1 "
+                                 "request); see: client request --example")
             sub = dc.request(key, lines=lines, recipients=recipients, seed=_seed(args.seed, key), **spec)
+            if all(r.principal is None for r in recipients):
+                print("warning: no recipient names its principal (the key name of the person who receives "
+                      "the data): this is a version-1 request, which the ledger files but never releases",
+                      file=sys.stderr)
         except (KeyError, TypeError, AttributeError) as e:  # the message is not repeated: it may quote a value
             missing = f" (missing {e})" if isinstance(e, KeyError) else ""
             raise UsageError(f"{args.spec}: not a request spec{missing}; see: client request --example") from None

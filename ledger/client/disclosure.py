@@ -19,6 +19,7 @@ from typing import Any
 
 from ledger.client.trust import signed
 from ledger.commitments import Opening, commit
+from ledger.domain.schemas import REQUEST_VERSION
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey
 from ledger.rules.catalog import LAW_VERSION
@@ -47,11 +48,17 @@ class Line:
 
 @dataclass(frozen=True)
 class Recipient:
+    """A named recipient: ``name`` is committed to; ``principal`` is the registered key name of the person
+    who receives the data (only that key may attest for the slot). A request whose recipients all name
+    their principal is written as request body version 2; one whose recipients name none is the older
+    version 1, which the ledger still files but never releases."""
+
     name: str
     agency: str
     personally_and_directly_engaged: bool = True
     solely_for_use: bool = True
     caseload: int = 1
+    principal: str | None = None
 
 
 class _Openings:
@@ -90,15 +97,28 @@ def _submit(signers: Sequence[SignerKey], type_: str, body: dict[str, Any], open
 def request_head(c: Any, *, exception: str, agency: str, statute: str | None, purpose: str, purpose_text: str,
                  fields: Sequence[str], recipients: Sequence[Recipient], case_ids: Sequence[str] = (),
                  court_order: str | None = None, resubmits: str | None = None) -> dict[str, Any]:
-    """A request's body without its lines (inline or bulk); ``c(field, value)`` commits to a value."""
-    return {
+    """A request's body without its lines (inline or bulk); ``c(field, value)`` commits to a value.
+    Version 2 when every recipient names its principal, version 1 when none does (FORMAT § 17.4.1)."""
+    named = [r.principal is not None for r in recipients]
+    if any(named) and not all(named):
+        raise LedgerError(f"recipients {[i for i, n in enumerate(named) if not n]} name no principal: "
+                          "every recipient of a request names the principal who receives the data")
+    slots = []
+    for r in recipients:
+        slot = {"name": c("recipient_name", r.name), "agency": r.agency,
+                "personally_and_directly_engaged": r.personally_and_directly_engaged,
+                "solely_for_use": r.solely_for_use, "caseload": r.caseload}
+        if r.principal is not None:
+            slot["principal"] = r.principal
+        slots.append(slot)
+    head = {
         "exception": exception, "agency": agency, "statute": statute, "purpose": purpose,
-        "purpose_text": c("purpose_text", purpose_text), "fields": list(fields),
-        "recipients": [{"name": c("recipient_name", r.name), "agency": r.agency,
-                        "personally_and_directly_engaged": r.personally_and_directly_engaged,
-                        "solely_for_use": r.solely_for_use, "caseload": r.caseload} for r in recipients],
+        "purpose_text": c("purpose_text", purpose_text), "fields": list(fields), "recipients": slots,
         "case_ids": [c("case_id", x) for x in case_ids], "court_order": court_order, "resubmits": resubmits,
     }
+    if named and all(named):
+        head["version"] = REQUEST_VERSION
+    return head
 
 
 def request(signer: SignerKey, *, exception: str, agency: str, statute: str | None, purpose: str,

@@ -163,7 +163,8 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     story.request_id, request_note = submit(lambda: bulk_request(
         ice, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1253(a)(1)",
         purpose="criminal_investigation", purpose_text="Failure to depart (fictional)",
-        fields=["name", "address"], recipients=[dc.Recipient("Fictional ERO Agent", AGENCY)],
+        fields=["name", "address"],
+        recipients=[dc.Recipient("Fictional ERO Agent", AGENCY, principal="ice.dhs.gov/ero-agent-0")],
         lines=lines, case_ids=["FICT-2025-BULK"], workers=ROOT_WORKERS if forked else 1, seed=request_seed),
         "file", request_seed)
     lines = []  # (the build above has run: the log and the sealed store hold them now)

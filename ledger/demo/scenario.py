@@ -86,7 +86,8 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     matcher = MatcherPrincipal(keys["irs.gov/matcher"], master)
     people = list(master.records)
     rng.shuffle(people)
-    agents = [dc.Recipient(f"Fictional Agent {i}", AGENCY, caseload=rng.randint(2, 40)) for i in range(3)]
+    agents = [dc.Recipient(f"Fictional Agent {i}", AGENCY, caseload=rng.randint(2, 40),
+                           principal=f"ice.dhs.gov/agent-{i}") for i in range(3)]
     common: dict[str, Any] = {"exception": "6103(i)(2)", "agency": AGENCY, "purpose": "criminal_investigation",
               "purpose_text": "Investigation of failure to depart (fictional)", "fields": ["name", "address"],
               "recipients": agents}
@@ -113,6 +114,9 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     r3 = dc.request(ice, statute="8 USC 1253(a)(1)", lines=request_lines, case_ids=["FICT-2025-0003"],
                     seed=service.issue_seed(ice.name, "request"), **common)
     service.submit(r3.note, r3.openings)
+    # one agent signing for a colleague: only the principal each slot names attests for it
+    _attempt(service, dc.recipient_attestation(keys["ice.dhs.gov/agent-0"], r3.statement_id, 1),
+             "attestation signed for another recipient", report)
     _attest(service, keys, r3.statement_id)
     report.requests["placeholder request"] = r3.statement_id
     report.lines_requested = len(request_lines)

@@ -20,6 +20,8 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _CODE = re.compile(r"[A-Za-z0-9_ ./()+:-]{1,80}\Z")
 _DATE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
 _PERIOD = re.compile(r"[0-9]{4}(-(0[1-9]|1[0-2]))?\Z")
+_PRINCIPAL = re.compile(r"[!-*,-~]{1,200}\Z")  # a key name (printable ASCII, no space, no '+')
+REQUEST_VERSION = 2  # the request body written today; version 1 (no ``version`` member) still verifies
 MAX_LINES = 150  # per statement inline; more lines travel in bulk form (manifest + chunks)
 MAX_BULK_LINES = 10_000_000
 DECISIONS = ("approve", "refuse")
@@ -117,10 +119,21 @@ def _chunk(b: _Body) -> None:
         check(ib, f"lines[{i}]", line, first + i)
 
 
+def request_version(body: dict[str, Any]) -> int:
+    """A request body's version: 1 when it has no ``version`` member (recipients without principals),
+    else the member's value (2: every recipient names the principal who receives the data)."""
+    version = body.get("version", 1)
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
+
+
 def _request(b: _Body) -> None:
     body = b.body
+    version = request_version(body)
+    if "version" in body and version != REQUEST_VERSION:
+        raise _fail("request", "version", f"{REQUEST_VERSION} (a version-1 body has no version member)",
+                    body["version"])
     b.keys({"exception", "agency", "statute", "purpose", "purpose_text", "fields", "recipients", "case_ids",
-            "court_order", "resubmits", _lines_key(b)})
+            "court_order", "resubmits", _lines_key(b)} | ({"version"} if version == REQUEST_VERSION else set()))
     b.code("exception", body["exception"])
     b.code("agency", body["agency"])
     b.code("statute", body["statute"], nullable=True)
@@ -132,7 +145,10 @@ def _request(b: _Body) -> None:
         rb = _Body("request", r if isinstance(r, dict) else {})
         if not isinstance(r, dict):
             raise _fail("request", f"recipients[{i}]", "an object", r)
-        rb.keys({"name", "agency", "personally_and_directly_engaged", "solely_for_use", "caseload"})
+        rb.keys({"name", "agency", "personally_and_directly_engaged", "solely_for_use", "caseload"}
+                | ({"principal"} if version == REQUEST_VERSION else set()))
+        if version == REQUEST_VERSION:
+            rb.match(f"recipients[{i}].principal", r["principal"], _PRINCIPAL, "a registered key name")
         rb.commitment(f"recipients[{i}].name", r["name"])
         rb.code(f"recipients[{i}].agency", r["agency"])
         rb.boolean(f"recipients[{i}].personally_and_directly_engaged", r["personally_and_directly_engaged"])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
-from ledger.domain.schemas import check_body
+from ledger.domain.schemas import REQUEST_VERSION, check_body, request_version
 from ledger.domain.state import (
     BASIS_BITS,
     DOMAIN_TYPES,
@@ -82,6 +82,13 @@ class RuleEngine:
     def apply(self, stmt: Statement, index: int, trust: TrustState) -> None:
         if stmt.type in DOMAIN_TYPES:
             self.state.apply(stmt, index)
+        if stmt.type == "recipient_attestation":
+            # Which key signed it: a release counts the attestation only while that key is the
+            # principal's valid key (not once it is revoked or rotated away).
+            record = trust.active(stmt.signers[0], index)
+            if record is not None:
+                body = stmt.envelope["body"]
+                self.state.requests[body["request"]].attested_keys[body["recipient"]] = record.key.key_id
 
     def refers_to(self, stmt: Statement) -> str | None:
         """The request a statement is about (for a `blocked` entry's ``refers_to``), if any."""
@@ -145,10 +152,34 @@ class RuleEngine:
             out.append(("request.agency", f"the signer is registered for agency {attrs.get('agency')!r}, "
                                           f"the request names {body['agency']!r}"))
         out.extend(self._filing_preconditions(rule, body, attrs, stmt.id))
+        if request_version(body) >= REQUEST_VERSION:
+            out.extend(self._recipient_principals(body["recipients"], index, trust))
         if "lines" in body:
             out.extend(self._request_lines(rule, 0, body["lines"]))
         if body["resubmits"] and body["resubmits"] not in self.state.requests:
             out.append(("ref.resubmits", f"the resubmitted request {body['resubmits']} is not in the log"))
+        return out
+
+    @staticmethod
+    def _recipient_principals(recipients: list[dict[str, Any]], index: int, trust: TrustState) -> list[Violation]:
+        """Each slot names a principal registered, at filing, for the slot's agency with a role that may
+        attest; no principal holds two slots."""
+        out: list[Violation] = []
+        attesting = set(trust.policy.get("recipient_attestation", ()))
+        for i, r in enumerate(recipients):
+            record = trust.active(r["principal"], index)
+            if record is None:
+                out.append(("request.recipient_principal", f"recipient {i} names {r['principal']}, who has no "
+                                                           "valid key in the log"))
+            elif record.attributes.get("agency") != r["agency"] or not attesting & set(record.roles):
+                out.append(("request.recipient_principal", f"recipient {i} names {r['principal']}, who is not "
+                            f"registered as a recipient of {r['agency']}"))
+        seen: dict[str, int] = {}
+        for i, r in enumerate(recipients):
+            if r["principal"] in seen:
+                out.append(("request.recipients_distinct", f"recipients {seen[r['principal']]} and {i} both name "
+                            f"{r['principal']}: one principal holds one slot"))
+            seen.setdefault(r["principal"], i)
         return out
 
     def _filing_preconditions(
@@ -324,11 +355,12 @@ class RuleEngine:
                                          f"{req.line_count}"))
         if any(r >= len(req.body["recipients"]) for r in body["recipients"]):
             out.append(("release.recipients", "recipients must be named in the request"))
+        elif request_version(req.body) < REQUEST_VERSION:
+            out.append(("release.request_version", f"request {req.id} names its recipients without the principals "
+                        "who receive the data (request body version 1): file it again as version "
+                        f"{REQUEST_VERSION}, resubmitting it"))
         elif rule.recipient_attestation:
-            missing = [r for r in body["recipients"] if r not in req.attested]
-            if missing:
-                out.append((f"{rule.code}.recipient_attestation", f"recipients {missing} have not signed their own "
-                            "attestation (personally and directly engaged, solely for use)"))
+            out.extend(self._attestations(rule, req, body["recipients"], index, trust))
         if rule.court_order:
             order = self.state.orders.get(req.body["court_order"] or "")
             if order is None or order.vacated_at is not None:
@@ -339,6 +371,29 @@ class RuleEngine:
         if rule.safeguards:
             out.extend(self._safeguards(rule, req))
         out.extend(self._holds(req))
+        return out
+
+    @staticmethod
+    def _attestations(rule: ExceptionRule, req: RequestFacts, slots: list[int], index: int,
+                      trust: TrustState) -> list[Violation]:
+        """Every recipient released to attested with their own key, and that key is still theirs."""
+        out: list[Violation] = []
+        named = req.body["recipients"]
+        missing = [r for r in slots if req.attested.get(r) != named[r]["principal"]]
+        if missing:
+            out.append((f"{rule.code}.recipient_attestation", f"recipients {missing} have not signed their own "
+                        "attestation (personally and directly engaged, solely for use)"))
+        revoked = []
+        for r in slots:
+            if r in missing:
+                continue
+            record = trust.active(named[r]["principal"], index)
+            if record is None or record.key.key_id != req.attested_keys.get(r):
+                revoked.append(r)
+        if revoked:
+            out.append(("release.attestation_revoked", f"the keys that signed the attestations of recipients "
+                        f"{revoked} were revoked or replaced before this release: they attest again with their "
+                        "valid key"))
         return out
 
     def _holds(self, req: RequestFacts) -> list[Violation]:
@@ -435,6 +490,10 @@ class RuleEngine:
         recipients = req.body["recipients"]
         if body["recipient"] >= len(recipients):
             return [("attestation.recipient", f"the request names {len(recipients)} recipients")]
+        principal = recipients[body["recipient"]].get("principal")  # None in a version-1 request
+        if principal is not None and stmt.signers != [principal]:
+            out.append(("attestation.principal", f"recipient {body['recipient']}'s slot names {principal}: only "
+                                                 "that principal's own key attests for it"))
         attrs = signer_attributes(trust, stmt.signers[0], index)
         if attrs.get("agency") != recipients[body["recipient"]]["agency"]:
             out.append(("attestation.agency", "a recipient attests for themselves, as an officer of the agency "

@@ -63,14 +63,14 @@ def build_scenario(settings: Any) -> Scenario:
                      f"reason {k}") for k in range(LINES)]
     req = bulk_request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                        purpose="criminal_investigation", purpose_text="a fictional investigation",
-                       fields=["address"], recipients=[dc.Recipient("Agent One", AGENCY, True, True, 3)],
+                       fields=["address"], recipients=[d.recipient("Agent One", AGENCY, True, True, 3)],
                        lines=lines, case_ids=["case-1"], seed=service.issue_seed(requester.name, "request"))
     submit_bulk(service.submit_batch, req, batch_chunks=2)
     rid = sc.ids["request"] = req.statement_id
 
     other = dc.request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                        purpose="criminal_investigation", purpose_text="another", fields=["address"],
-                       recipients=[dc.Recipient("Agent Two", AGENCY, True, True, 3)],
+                       recipients=[d.recipient("Agent Two", AGENCY, True, True, 3)],
                        lines=[dc.Line(tin(7), "Someone Else", "1 Elm St, Springfield, IL 62701")],
                        seed=service.issue_seed(requester.name, "request"))
     service.submit(other.note, other.openings)

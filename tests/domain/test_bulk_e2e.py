@@ -132,7 +132,7 @@ def test_bulk_rules_per_chunk(bulk_world, master):
     ice = keys["ice.dhs.gov/acting-director"]
     common = dict(exception="6103(i)(2)", agency="DHS/ICE", statute="8 USC 1253(a)(1)",
                   purpose="criminal_investigation", purpose_text="x", fields=["name", "address"],
-                  recipients=[dc.Recipient("Agent", "DHS/ICE")])
+                  recipients=[dc.Recipient("Agent", "DHS/ICE", principal="ice.dhs.gov/ero-agent-0")])
     req = bulk_request(ice, lines=lines, seed=service.issue_seed(ice.name, "request"), **common)
     service.submit(req.manifest.note, req.manifest.openings)
     first, second = req.chunk(0), req.chunk(1)

@@ -26,7 +26,7 @@ def _setup(d, lines=2, **match):
     tigta = d.principal("tigta.gov/auditor", ["oversight"])
     d.submit(dc.safeguard_status(tigta, AGENCY, ssr_approved=True))
     req = dc.request(req_key, exception=CODE, agency=AGENCY, statute=CRIMINAL, purpose="criminal_investigation",
-                     purpose_text="p", fields=["name", "address"], recipients=[dc.Recipient("Agent", AGENCY)],
+                     purpose_text="p", fields=["name", "address"], recipients=[d.recipient()],
                      lines=[dc.Line(f"9{k:08d}", f"Name {k}", f"{k} Elm St, Boston, MA 02110") for k in range(lines)])
     d.submit(req)
     d.attest(req.statement_id)
@@ -162,7 +162,7 @@ def test_injunction_recorded_during_concurrent_releases(domain_any):
     notes: list[list[str]] = [[], [], []]
     for i in range(90):
         req = dc.request(req_key, exception=CODE, agency=AGENCY, statute=CRIMINAL, purpose="criminal_investigation",
-                         purpose_text="p", fields=["address"], recipients=[dc.Recipient("Agent", AGENCY)],
+                         purpose_text="p", fields=["address"], recipients=[d.recipient()],
                          lines=[dc.Line(f"9{i:08d}", f"N {i}", f"{i} Oak St, Austin, TX 73301")])
         d.submit(req)
         d.attest(req.statement_id)
@@ -239,7 +239,7 @@ def test_release_needs_the_recipients_own_attestation(domain_any):
     matcher = d.principal("irs.gov/matcher", ["matcher"], agency="IRS")
     d.submit(dc.safeguard_status(d.principal("tigta.gov/a", ["oversight"]), AGENCY, ssr_approved=True))
     req = dc.request(req_key, exception=CODE, agency=AGENCY, statute=CRIMINAL, purpose="criminal_investigation",
-                     purpose_text="p", fields=["address"], recipients=[dc.Recipient("Agent", AGENCY)],
+                     purpose_text="p", fields=["address"], recipients=[d.recipient()],
                      lines=[dc.Line("900000001", "N", "1 Oak St, Austin, TX 73301")])
     d.submit(req)
     d.match_all(matcher, req.statement_id, 1)

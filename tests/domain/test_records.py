@@ -35,7 +35,7 @@ def _released(d, service):
     service.submit(*_s(dc.safeguard_status(d.principal("tigta.gov/a", ["oversight"]), AGENCY, ssr_approved=True)))
     req = dc.request(k["requester"], exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                      purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
-                     recipients=[dc.Recipient("Agent", AGENCY)],
+                     recipients=[d.recipient()],
                      lines=[dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(2)],
                      seed=service.issue_seed(k["requester"].name, "request"))
     service.submit(req.note, req.openings)
@@ -111,7 +111,7 @@ def test_erasure_of_bulk_lines_reseals_their_chunks_groups(domain_any, service):
     lines = [dc.Line(f"9{i:08d}", f"Name {i}", f"{i} Elm St, Boston, MA 02110") for i in range(300)]
     bulk = bulk_request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                         purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
-                        recipients=[dc.Recipient("Agent", AGENCY)], lines=lines,
+                        recipients=[d.recipient()], lines=lines,
                         seed=service.issue_seed(requester.name, "request"))
     submit_bulk(service.submit_batch, bulk)
     chunks = [c for _, c in read_chunks(d.ledger, d.engine.state.parts[bulk.statement_id])]
