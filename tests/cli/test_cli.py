@@ -212,3 +212,31 @@ def test_seed_steps_and_their_mistakes(env, capsys):
     code, _, err = _run(capsys, "append", str(env / "note.txt"))
     assert code == 2 and "submit" in err
     assert json.loads(_run(capsys, "checkpoint")[1].split("\n")[1]) == 2  # nothing appended past the key
+
+
+def test_client_request_writes_version_2_when_recipients_name_principals(env, capsys):
+    """A spec whose recipients name their principals gives a version-2 request; one naming some but not
+    all is a one-line usage error (exit 2); one naming none is version 1, with a warning that the ledger
+    never releases it."""
+    _run(capsys, "init", "--origin", "ledger.test.example/disclosures")
+    _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester", "--attr", "agency=DHS/ICE",
+         "--attr", "category=agency_head")
+    code, out, err = _request(capsys, env, "8 USC 1253(a)(1)")
+    assert code == 0 and "version-1 request" in err
+    assert "version" not in json.loads(json.loads(out)["statement"].split("\n")[0])["body"]
+    spec_path = _spec(env, "8 USC 1253(a)(1)")
+    spec = json.loads(spec_path.read_text())
+    spec["recipients"] = [{"name": "Agent A", "agency": "DHS/ICE", "principal": "ice.dhs.gov/agent-a"},
+                          {"name": "Agent B", "agency": "DHS/ICE", "principal": "ice.dhs.gov/agent-b"}]
+    spec_path.write_text(json.dumps(spec))
+    code, out, err = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director", "--spec", str(spec_path),
+                          "--seed", str(env / "seed.json"))
+    assert code == 0 and "warning" not in err, err
+    body = json.loads(json.loads(out)["statement"].split("\n")[0])["body"]
+    assert body["version"] == 2 and [r["principal"] for r in body["recipients"]] == [
+        "ice.dhs.gov/agent-a", "ice.dhs.gov/agent-b"]
+    del spec["recipients"][1]["principal"]
+    spec_path.write_text(json.dumps(spec))
+    code, _, err = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director", "--spec", str(spec_path),
+                        "--seed", str(env / "seed.json"))
+    assert code == 2 and "principal" in err and len(err.strip().splitlines()) == 1
