@@ -24,6 +24,8 @@ class ReleaseRecipientOut(Row):
     position: int = Field(description="the recipient's position in the request")
     agency: str | None = Field(description="null: the position names no recipient of the request")
     name_commitment: str | None
+    principal: str | None = Field(description="the key name of the person who receives the data; null for a "
+                                               "request of body version 1, which names none")
 
 
 class RequestEventOut(Row):

@@ -125,7 +125,7 @@ class _Page:
         self._requests.pop(e.id, None)
         self.conn.execute(sa.insert(self.t.request_recipient), [
             {"request_id": e.id, "position": i, "agency": r["agency"], "name_commitment": r["name"],
-             "caseload": r["caseload"]} for i, r in enumerate(b["recipients"])])
+             "caseload": r["caseload"], "principal": r.get("principal")} for i, r in enumerate(b["recipients"])])
         if not bulk:
             self.request_lines(e.id, e.index, 0, b["lines"])
 
@@ -195,11 +195,14 @@ class _Page:
             "review_id": b["review"], "signer": e.signers[0], "fields": _csv(b["fields"]),
             "channel": b["channel"], "file_sha256": b["file_sha256"], "bulk": "bulk" in b}])
         rr = self.t.request_recipient
-        named = {int(p): (a, n) for p, a, n in self.conn.execute(
-            sa.select(rr.c.position, rr.c.agency, rr.c.name_commitment).where(rr.c.request_id == b["request"]))}
+        named = {int(p): (a, n, who) for p, a, n, who in self.conn.execute(
+            sa.select(rr.c.position, rr.c.agency, rr.c.name_commitment, rr.c.principal)
+            .where(rr.c.request_id == b["request"]))}
+        nobody = (None, None, None)
         self.conn.execute(sa.insert(self.t.release_recipient), [
-            {"release_id": e.id, "position": p, "agency": named.get(p, (None, None))[0],
-             "name_commitment": named.get(p, (None, None))[1]} for p in sorted(set(b["recipients"]))])
+            {"release_id": e.id, "position": p, "agency": named.get(p, nobody)[0],
+             "name_commitment": named.get(p, nobody)[1], "principal": named.get(p, nobody)[2]}
+            for p in sorted(set(b["recipients"]))])
         if "lines" in b:
             self.release_lines(e.id, e, b["lines"])
 

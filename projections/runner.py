@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from projections.base import EntryProjection, Projection
 from projections.db import Database, database_errors
 from projections.disclosures import DisclosuresProjection
@@ -61,12 +63,27 @@ class Runner:
         return [self.projections[name]]
 
     def create(self) -> None:
-        """Create missing tables and tracking rows (idempotent)."""
+        """Create missing tables and tracking rows (idempotent). A projection whose stored tables lack a
+        column this code defines (views written by an older version) is dropped and rebuilt from entry 0."""
         with database_errors(), self.views.engine.begin() as conn:
             self.t.metadata.create_all(conn, tables=[self.t.tracking])
             for p in self.projections.values():
-                self.t.metadata.create_all(conn, tables=p.tables(self.t))
+                tables = p.tables(self.t)
+                if self._outdated(conn, tables):
+                    self.t.metadata.drop_all(conn, tables=tables)
+                    conn.execute(self.t.tracking.update().where(self.t.tracking.c.name == p.name).values(position=0))
+                self.t.metadata.create_all(conn, tables=tables)
                 self.tracking.ensure(conn, p.name)
+
+    def _outdated(self, conn: sa.Connection, tables: list[sa.Table]) -> bool:
+        inspector = sa.inspect(conn)
+        for table in tables:
+            if not inspector.has_table(table.name, schema=self.views.schema):
+                continue
+            stored = {c["name"] for c in inspector.get_columns(table.name, schema=self.views.schema)}
+            if set(table.columns.keys()) - stored:
+                return True
+        return False
 
     def step(self, p: Projection) -> int:
         """Apply one page of ``p``; return how many positions it advanced (0: caught up)."""

@@ -82,6 +82,7 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("agency", _CODE, nullable=False),
         c("name_commitment", _HEX, nullable=False),
         c("caseload", sa.Integer, nullable=False),
+        c("principal", sa.String(200)),  # the key name who receives the data; None in a version-1 request
     )
     line = sa.Table(  # one row per request line: what was asked, matched and decided
         "pj_line", m,
@@ -124,6 +125,7 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("position", sa.Integer, primary_key=True),
         c("agency", _CODE),  # None: the position names no recipient of the request
         c("name_commitment", _HEX),
+        c("principal", sa.String(200)),  # None: no recipient, or a version-1 request (no principal named)
     )
     release_line = sa.Table(  # one row per taxpayer line released: the per-taxpayer accounting rows
         "pj_release_line", m,
