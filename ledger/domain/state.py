@@ -87,7 +87,7 @@ class RequestFacts:
     releases: list[tuple[str, str]] = field(default_factory=list)  # (release id, releaser)
     released: bytearray = field(default_factory=bytearray)
     attested: dict[int, str] = field(default_factory=dict)  # recipient number -> attesting principal
-    attested_keys: dict[int, int] = field(default_factory=dict)  # recipient number -> the attesting key's id
+    attested_keys: dict[int, bytes] = field(default_factory=dict)  # recipient number -> the attesting public key
 
     @property
     def released_lines(self) -> set[int]:

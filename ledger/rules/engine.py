@@ -88,7 +88,7 @@ class RuleEngine:
             record = trust.active(stmt.signers[0], index)
             if record is not None:
                 body = stmt.envelope["body"]
-                self.state.requests[body["request"]].attested_keys[body["recipient"]] = record.key.key_id
+                self.state.requests[body["request"]].attested_keys[body["recipient"]] = record.key.public_key
 
     def refers_to(self, stmt: Statement) -> str | None:
         """The request a statement is about (for a `blocked` entry's ``refers_to``), if any."""
@@ -388,7 +388,7 @@ class RuleEngine:
             if r in missing:
                 continue
             record = trust.active(named[r]["principal"], index)
-            if record is None or record.key.key_id != req.attested_keys.get(r):
+            if record is None or record.key.public_key != req.attested_keys.get(r):
                 revoked.append(r)
         if revoked:
             out.append(("release.attestation_revoked", f"the keys that signed the attestations of recipients "
