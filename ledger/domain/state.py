@@ -58,6 +58,7 @@ class BulkFacts:
     next_chunk: int = 0
     last_item: int = -1  # a bulk release's last released line so far (items strictly increase)
     fields: list[str] = field(default_factory=list)  # a bulk release's fields
+    recipients: list[int] = field(default_factory=list)  # a bulk release's recipients
     tree: LinesTree = field(default_factory=LinesTree)
 
 
@@ -183,7 +184,8 @@ class DomainState:
         if bulk:
             self.bulk_requests[stmt.id] = req.id
             self.bulk[stmt.id] = BulkFacts(stmt.id, t, index, list(stmt.signers), req.id, bulk["line_count"],
-                                           bulk["chunk_count"], bulk["lines_root"], fields=body.get("fields", []))
+                                           bulk["chunk_count"], bulk["lines_root"], fields=body.get("fields", []),
+                                           recipients=body.get("recipients", []) if t == "release" else [])
         else:
             self.apply_items(t, req, 0, body["lines"])
 

@@ -451,6 +451,9 @@ class RuleEngine:
                 out.append(("bulk.lines", "a bulk release lists its lines in strictly increasing order"))
             out.extend(self._release_lines(req, items, set(bulk.fields)))
             out.extend(self._holds(req))
+            rule = CATALOG.get(req.body["exception"])
+            if rule is not None and rule.recipient_attestation and request_version(req.body) >= REQUEST_VERSION:
+                out.extend(self._attestations(rule, req, bulk.recipients, index, trust))
         return out
 
     def _safeguards(self, rule: ExceptionRule, req: RequestFacts) -> list[Violation]:

@@ -69,3 +69,43 @@ def test_only_the_named_principal_attests_even_of_the_same_agency(domain_any):
     assert req.statement_id not in [r for r in d.engine.state.requests if d.engine.state.requests[r].attested]
     d.submit(dc.recipient_attestation(agent, req.statement_id, 0))
     assert d.engine.state.requests[req.statement_id].attested == {0: agent.name}
+
+
+def test_a_bulk_release_stops_at_the_chunk_after_a_recipient_key_is_revoked(domain_any):
+    """The attestations are checked at the bulk release's manifest and again at every chunk, like holds:
+    a recipient's key revoked between two chunks stops the rest of the release."""
+    from ledger.commitments import commit
+    from ledger.domain.bulk import bulk_release, bulk_request, bulk_review, bulk_statement, list_source, submit_bulk
+
+    d = domain_any
+    n = 300
+    agent = d.principal("ice.dhs.gov/agent-0", ["recipient"], agency=AGENCY)
+    requester = d.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="agency_head")
+    reviewer = d.principal("irs.gov/officer-1", ["reviewer"], agency="IRS")
+    releaser = d.principal("irs.gov/releaser-1", ["releaser"], agency="IRS")
+    matcher = d.principal("irs.gov/matcher", ["matcher"], agency="IRS")
+    d.submit(dc.safeguard_status(d.principal("tigta.gov/a", ["oversight"]), AGENCY, ssr_approved=True))
+
+    def batch(notes, openings):
+        return d.ledger.append_batch(notes)
+
+    req = bulk_request(requester, exception=CODE, agency=AGENCY, statute=CRIMINAL, purpose="criminal_investigation",
+                       purpose_text="p", fields=["address"],
+                       recipients=[dc.Recipient("Agent", AGENCY, principal=agent.name)],
+                       lines=[dc.Line(f"9{k:08d}", f"N {k}", f"{k} Oak St, Austin, TX 73301") for k in range(n)])
+    submit_bulk(batch, req)
+    rid = req.statement_id
+    d.submit(dc.recipient_attestation(agent, rid, 0))
+    items = [{"line": k, "matched": True, "match_basis": ["address", "name"], "method": "NAME+ADDRESS",
+              "address_class": "street", "address_usable": True, "irs_address_differs": False,
+              "taxpayer": commit("tin", f"9{k:08d}").commitment} for k in range(n)]
+    submit_bulk(batch, bulk_statement([matcher], "match_result", {"request": rid, "matcher_version": "m",
+                                      "address_rules_version": "a", "red_flags": []}, n, list_source(items)))
+    review = bulk_review(reviewer, rid, [(k, "approve", "ok") for k in range(n)], d.flags(rid))
+    submit_bulk(batch, review)
+    release = bulk_release(releaser, rid, review.statement_id, list(range(n)), ["address"], [0], b"f")
+    d.ledger.append_batch([release.manifest.note, release.chunk(0).note])
+    d.ledger.append(key_revocation(d.admin, agent.name, agent.verifier, "compromised"))
+    with pytest.raises(RuleRefusal) as refused:
+        d.ledger.append(release.chunk(1).note)
+    assert refused.value.rules == ["release.attestation_revoked"]
