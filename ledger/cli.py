@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger import escrow_cli, officer_cli, seed_cli
+from ledger import db_check, escrow_cli, init_cli, keys_cli, officer_cli, seed_cli
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
@@ -70,16 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="principal keys").add_subparsers(dest="keys_command", required=True)
     new = keys.add_parser("new", help="generate a key in the keyring and register it")
     new.add_argument("name")
-    new.add_argument("--role", action="append", required=True)
+    new.add_argument("--role", action="append", required=True, help=keys_cli.ROLE_HELP)
     new.add_argument("--attr", action="append", default=[], help="attribute key=value (e.g. office=...)")
     reg = keys.add_parser("register", help="register a key made elsewhere, with its holder's signed proof")
     reg.add_argument("name")
     reg.add_argument("--vkey", required=True)
-    reg.add_argument("--role", action="append", required=True)
+    reg.add_argument("--role", action="append", required=True, help=keys_cli.ROLE_HELP)
     reg.add_argument("--proof", type=Path, required=True, help="the registration statement signed by the new key")
     proof = keys.add_parser("proof", help="(key holder) sign your own registration for an administrator")
     proof.add_argument("name")
-    proof.add_argument("--role", action="append", required=True)
+    proof.add_argument("--role", action="append", required=True, help=keys_cli.ROLE_HELP)
     proof.add_argument("--admin-name", required=True)
     proof.add_argument("--attr", action="append", default=[])
     rev = keys.add_parser("revoke", help="revoke a principal's current key")
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     var = args.var or Path(os.environ.get("LEDGER_VAR", "var"))
     keyring = Keyring(args.keyring or Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
     try:
-        settings = Settings.from_env(args.db, args.var)
+        settings = db_check.prepare(args, Settings.from_env(args.db, args.var))
         plugin_run = getattr(args, "plugin_run", None)
         if plugin_run is not None:
             return int(plugin_run(args, settings))
@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             return _backup_restore(args, settings)
         if args.command == "sealed-keys":  # no database: the keys and a file only
             return escrow_cli.run(args)
+        if args.command == "client":  # the principal's side: their keyring only, never a database
+            return client_cli.run(args, keyring)
         with open_ledger(settings) as ledger:
             return _run(args, ledger, keyring)
     except RuleRefusal as e:
@@ -253,7 +255,9 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         admin = keyring.get(name) if keyring.has(name) else keyring.new(name)
         succeeds = predecessor(args) if args.predecessor else None
         _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY, predecessor=succeeds))
-        return print_published(ledger)
+        code = print_published(ledger)
+        init_cli.print_next_steps(ledger, name)
+        return code
     if cmd == "keys":
         sub = args.keys_command
         if sub == "proof":
@@ -269,6 +273,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
                     state = "valid" if r.revoked_at is None else f"revoked at {r.revoked_at}"
                     print(f"{r.key}\troles={','.join(r.roles)}\tfrom={r.registered_at + 1}\t{state}")
             return 0
+        keys_cli.check_roles(getattr(args, "role", None) or (), ledger.trust().policy)
         admin = _admin(args, ledger, keyring)
         if sub == "new":
             key = keyring.new(args.name)
@@ -343,8 +348,6 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return 0
     if cmd == "salt-seed":
         return seed_cli.run(args, _service(ledger))
-    if cmd == "client":
-        return client_cli.run(args, keyring)
     if cmd == "submit":
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
         _print_appended(_service(ledger).submit(*_parse_submission(text)))

@@ -1,5 +1,6 @@
-"""`disclosure-ledger sealed-keys …`: escrow and restore of the sealed-store and pseudonym keys.
+"""`disclosure-ledger sealed-keys …`: making, escrow and restore of the sealed-store and pseudonym keys.
 
+    sealed-keys new --out DIR            make the two keys, once: DIR/sealed.key and DIR/pseudonym.key (0600)
     sealed-keys ids [--bundle FILE]      key ids of the configured keys (or of a bundle, no passphrase needed)
     sealed-keys escrow --out FILE        the configured keys, encrypted under a passphrase (Argon2id)
     sealed-keys restore FILE --out DIR   write sealed.key and pseudonym.key from a bundle into DIR
@@ -30,6 +31,10 @@ PASSPHRASE_ENV = "LEDGER_ESCROW_PASSPHRASE"  # noqa: S105 - the name of a variab
 def add_parser(sub: Any) -> None:
     p = sub.add_parser("sealed-keys", help="escrow and restore the sealed-store and pseudonym keys (OPERATIONS § 5.3)")
     cmds = p.add_subparsers(dest="sealed_keys_command", required=True)
+    new = cmds.add_parser("new", help="make the sealed-store and pseudonym keys, once (then escrow them)",
+                          description="Write two fresh random keys, sealed.key and pseudonym.key, into DIR (a new "
+                                      "or empty directory, 0700; files 0600). Never overwrites a key.")
+    new.add_argument("--out", type=Path, required=True, metavar="DIR", help="the directory for the two key files")
     ids = cmds.add_parser("ids", help="print the key ids of the configured keys, or of an escrow bundle")
     ids.add_argument("--bundle", type=Path, help="an escrow bundle (its ids are public)")
     esc = cmds.add_parser("escrow", help="write the configured keys into a passphrase-encrypted bundle")
@@ -59,9 +64,25 @@ def _ids(keys: SealedKeys) -> dict[str, str]:
     return {"pseudonym": keys.pseudonym_key_id, "sealed": keys.sealed_key_id}
 
 
+def _new(out: Path) -> int:
+    """Make the two keys in ``out``; refuse a directory that already holds either key file."""
+    if out.exists() and not out.is_dir():
+        raise LedgerError(f"{out} exists and is not a directory")
+    keys = SealedKeys.random()
+    keys.save(out)  # mode 0700 for a new directory, 0600 files, O_EXCL: never overwrites a key
+    out.chmod(0o700)
+    print(json.dumps({"created": _ids(keys), "dir": str(out)}, sort_keys=True))
+    print(f"Escrow these keys now, before the first statement is submitted: losing either loses every opening "
+          f"and pseudonym sealed under it. Set LEDGER_SEALED_KEY_DIR={out} and run "
+          f"`disclosure-ledger sealed-keys escrow --out FILE` (OPERATIONS § 5.3).", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Run one `sealed-keys` command; errors are LedgerError subclasses (the CLI prints them)."""
     action = args.sealed_keys_command
+    if action == "new":
+        return _new(args.out)
     if action == "ids":
         if args.bundle is not None:
             try:

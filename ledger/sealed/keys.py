@@ -149,7 +149,7 @@ class SealedKeys:
         raise SealedKeyError(
             f"no sealed-store keys configured: set {ENV_SEALED_KEY_FILE} and {ENV_PSEUDONYM_KEY_FILE}, "
             f"or {ENV_KEY_DIR} (a directory holding {SEALED_KEY_FILE} and {PSEUDONYM_KEY_FILE}, "
-            "made once with SealedKeys.generate and escrowed)"
+            "made once with `disclosure-ledger sealed-keys new --out DIR` and escrowed)"
         )
 
 
