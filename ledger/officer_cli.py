@@ -1,6 +1,6 @@
 """`disclosure-ledger officer …`: the disclosure officer's commands.
 
-    officer queue                                   requests filed and matched, waiting for review
+    officer queue [--waiting-for WHAT]              open requests, oldest first: age, what each waits for
     officer sheet REQUEST --out SHEET.csv           one row per line: what the matcher logged, a suggestion
     officer review REQUEST --csv SHEET.csv --key K  the edited sheet becomes a signed review (bulk past 150 lines)
     officer review-csv REQUEST --out REVIEW.csv     the logged review back out to CSV
@@ -21,17 +21,23 @@ from typing import Any
 from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
 from ledger.domain.bulk import BulkSubmission, statement_items, submit_bulk
-from ledger.domain.officer import read_decisions, review_from_decisions, work_queue, write_review, write_sheet
+from ledger.domain.officer import read_decisions, review_from_decisions, write_review, write_sheet
+from ledger.domain.waiting import open_requests
 from ledger.errors import LedgerError
 from ledger.rules.engine import RuleEngine, server_red_flags
 from ledger.statement import Statement, parse_statement
 from ledger.store.ledger import Ledger
+from ledger.times import parse_time, utc_now
 
 
 def add_parser(sub: Any) -> None:
     off = sub.add_parser("officer", help="the disclosure officer's tools (queue, review sheets, returns)")
     cmds = off.add_subparsers(dest="officer_command", required=True)
-    cmds.add_parser("queue", help="requests waiting for review, oldest first (JSON lines)")
+    queue = cmds.add_parser("queue", help="open requests, oldest first, with their age and what each waits for "
+                                          "(JSON lines)")
+    queue.add_argument("--waiting-for", metavar="WHAT",
+                       help="only requests waiting for WHAT: match_result, review, release, recipient_attestation, "
+                            "safeguard_status, … (a code's part before ':')")
     sheet = cmds.add_parser("sheet", help="write the review sheet (CSV) of a matched request")
     sheet.add_argument("request")
     sheet.add_argument("--out", type=Path, required=True)
@@ -65,14 +71,37 @@ def _statement(ledger: Ledger, statement_id: str | None, what: str) -> Statement
     return parse_statement(parse_entry(ledger.entry(index)).statement)
 
 
+def _age(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    return f"{days}d {hours:02d}h" if days else f"{hours}h {minutes:02d}m"
+
+
+def _queue(ledger: Ledger, engine: RuleEngine, waiting_for: str | None) -> int:
+    """One JSON line per open request, oldest first: the request, its age (from the time its entry was
+    recorded), what it waits for, and its red flags."""
+    from ledger.entry import parse_entry
+
+    now = utc_now()
+    for item in open_requests(engine.state):
+        if waiting_for and not any(w.split(":", 1)[0] == waiting_for for w in item.waits_for):
+            continue
+        req = item.request
+        filed = parse_entry(ledger.entry(req.index)).recorded_at
+        seconds = max(0.0, (now - parse_time(filed)).total_seconds())
+        print(json.dumps({"request": req.id, "index": req.index, "exception": req.body["exception"],
+                          "agency": req.body["agency"], "lines": req.line_count, "filed_at": filed,
+                          "age": _age(seconds), "age_seconds": int(seconds), "waits_for": list(item.waits_for),
+                          "red_flags": list(server_red_flags(req, engine.thresholds))}))
+    return 0
+
+
 def run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring, service: Any) -> int:
     engine = _engine(ledger)
     state = engine.state
     cmd = args.officer_command
     if cmd == "queue":
-        for item in work_queue(state, lambda r: server_red_flags(r, engine.thresholds)):
-            print(json.dumps(item.__dict__ | {"red_flags": list(item.red_flags)}))
-        return 0
+        return _queue(ledger, engine, args.waiting_for)
     req = state.requests.get(args.request)
     if req is None:
         raise LedgerError(f"no request {args.request} in the log")

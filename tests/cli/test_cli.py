@@ -123,7 +123,11 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
         assert _run(capsys, "submit", str(env / "sub.json"))[0] == 0
     first, second = request_ids
     code, out, _ = _run(capsys, "officer", "queue")
-    assert code == 0 and out == ""  # filed but not matched: nothing to review yet
+    queue = [json.loads(x) for x in out.splitlines()]  # filed but not matched: each waits for its match result
+    assert code == 0 and [(q["request"], q["waits_for"]) for q in queue] == [
+        (first, ["match_result"]), (second, ["match_result"])]
+    assert all(q["age"] == "0h 00m" and q["age_seconds"] < 60 for q in queue)
+    assert _run(capsys, "officer", "queue", "--waiting-for", "review")[1] == ""  # nothing to review yet
     matcher = Keyring(env / "var" / "keyring").get("irs.gov/matcher")
     line = {"line": 0, "matched": True, "match_basis": ["address", "name", "tin"], "method": "TIN+NAME+ADDRESS",
             "address_class": "street", "address_usable": True, "irs_address_differs": False,
@@ -132,7 +136,7 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
         ledger.append(signed([matcher], "match_result", {
             "request": first, "matcher_version": "m-1", "address_rules_version": "a-1", "lines": [line],
             "red_flags": []}))
-    code, out, _ = _run(capsys, "officer", "queue")
+    code, out, _ = _run(capsys, "officer", "queue", "--waiting-for", "review")
     queue = [json.loads(x) for x in out.splitlines()]
     assert code == 0 and [q["request"] for q in queue] == [first] and queue[0]["lines"] == 1
 
@@ -152,7 +156,10 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
     back = env / "review.csv"
     assert _run(capsys, "officer", "review-csv", first, "--out", str(back))[0] == 0
     assert back.read_text() == "line,decision,reason\n0,approve,ok\n"
-    assert _run(capsys, "officer", "queue")[1] == ""
+    assert _run(capsys, "officer", "queue", "--waiting-for", "review")[1] == ""
+    queue = [json.loads(x) for x in _run(capsys, "officer", "queue")[1].splitlines()]
+    assert [(q["request"], q["waits_for"]) for q in queue] == [  # (i)(2): the recipient attests, then release
+        (first, ["recipient_attestation:0", "safeguard_status:DHS/ICE", "release"]), (second, ["match_result"])]
 
     code, out, _ = _run(capsys, "officer", "return", second, "--reason", "addresses_missing", "--key",
                         "irs.gov/disclosure/officer-0042", "--line", "0")
@@ -160,6 +167,8 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
     code, _, err = _run(capsys, "officer", "return", second, "--reason", "again", "--key",
                         "irs.gov/disclosure/officer-0042")
     assert code == 1 and "request.returned" in err
+    queue = [json.loads(x) for x in _run(capsys, "officer", "queue")[1].splitlines()]
+    assert [q["waits_for"] for q in queue if q["request"] == second] == [["resubmission"]]
 
 
 def test_export_decoded_is_a_readable_companion_without_openings(env, capsys):
