@@ -224,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     except LedgerError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except OSError as e:  # a file named on the command line that cannot be read or written
+        print(f"error: {e.filename or ''}: {e.strerror or type(e).__name__}", file=sys.stderr)
+        return 2
 
 
 def _parse_submission(text: str) -> tuple[str, list[Opening]]:

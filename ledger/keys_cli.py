@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ledger.client.cli import UsageError
+from ledger.client.errors import UsageError
 from ledger.policy import DEFAULT_POLICY
 from ledger.trust import LEDGER_ROLE
 

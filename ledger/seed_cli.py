@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.bundle_format import commitment_slots
-from ledger.client.cli import UsageError
+from ledger.client.errors import UsageError
 from ledger.errors import LedgerError
 from ledger.statement import parse_statement
 

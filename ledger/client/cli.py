@@ -26,17 +26,27 @@ from pathlib import Path
 from typing import Any
 
 from ledger.client import disclosure as dc
-from ledger.client.keyring import Keyring
+from ledger.client import statements_cli
+from ledger.client.errors import UsageError
+from ledger.client.keyring import Keyring, KeyringError
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey
 from ledger.salts import SEEDED_TYPES, SaltSeed, open_seed_answer, seed_request
 
+__all__ = ["UsageError", "add_parser", "run", "submission_json"]
+
 EXAMPLE_SPEC = {
     "exception": "6103(i)(2)", "agency": "DHS/ICE", "statute": "8 USC 1253(a)(1)", "purpose": "criminal_investigation",
     "purpose_text": "Investigation of failure to depart (fictional)", "fields": ["name", "address"],
-    "recipients": [{"name": "Fictional Agent", "agency": "DHS/ICE", "caseload": 3,
-                    "principal": "ice.dhs.gov/agent-0"}],
+    "recipients": [{"name": "Fictional Agent", "agency": "DHS/ICE", "principal": "ice.dhs.gov/agent-0",
+                    "personally_and_directly_engaged": True, "solely_for_use": True, "caseload": 3}],
     "lines": [{"tin": "900-70-0001", "name": "Fictional One", "address": "1 Elm St, Boston, MA 02110",
+               "periods": ["2024"], "reason": "open criminal case (fictional)"},
+              {"tin": "900-70-0002", "name": "Fictional Two", "address": "22 Oak Ave, Austin, TX 78701",
+               "periods": ["2024"], "reason": "open criminal case (fictional)"},
+              {"tin": "900-70-0003", "name": "Fictional Three", "address": "303 Pine Rd, Denver, CO 80202",
+               "periods": ["2023", "2024"], "reason": "open criminal case (fictional)"},
+              {"tin": "900-70-0004", "name": "Fictional Four", "address": "Failed to Provide",
                "periods": ["2024"], "reason": "open criminal case (fictional)"}],
     "case_ids": ["FICT-2026-0001"], "court_order": None, "resubmits": None,
 }
@@ -79,30 +89,52 @@ def add_parser(sub: Any) -> None:
     req.add_argument("--seed", type=Path, help="the ledger's answer to your seed request (JSON)")
     req.add_argument("--example", action="store_true", help="print the steps and an example spec, sign nothing")
     rev = cs.add_parser("review", help="sign a review: decisions from a JSON list [[line, decision, reason], ...]")
-    rev.add_argument("--key", required=True)
-    rev.add_argument("--request", required=True)
-    rev.add_argument("--decisions", type=Path, required=True)
+    rev.add_argument("--key")
+    rev.add_argument("--request")
+    rev.add_argument("--decisions", type=Path, help="JSON: [[line, \"approve\"|\"refuse\", reason code], ...]")
     rev.add_argument("--flag", action="append", default=[], help="a red flag the server computed (repeat)")
     rel = cs.add_parser("release", help="sign a release of approved lines")
-    rel.add_argument("--key", required=True)
-    rel.add_argument("--request", required=True)
-    rel.add_argument("--review", required=True)
-    rel.add_argument("--lines", required=True, help="comma-separated line numbers")
-    rel.add_argument("--fields", required=True, help="comma-separated fields")
+    rel.add_argument("--key")
+    rel.add_argument("--request")
+    rel.add_argument("--review")
+    rel.add_argument("--lines", help="comma-separated line numbers")
+    rel.add_argument("--fields", help="comma-separated fields")
     rel.add_argument("--recipients", default="0", help="comma-separated recipient numbers of the request")
-    rel.add_argument("--file", type=Path, required=True, help="the delivered file (only its SHA-256 is signed)")
+    rel.add_argument("--file", type=Path, help="the delivered file (only its SHA-256 is signed)")
     order = cs.add_parser("court-order", help="sign a court order (ex parte order, injunction, legal hold)")
-    order.add_argument("--key", required=True)
-    order.add_argument("--kind", required=True, choices=["ex_parte_order", "injunction", "legal_hold"])
-    order.add_argument("--court", required=True)
-    order.add_argument("--docket", required=True)
-    order.add_argument("--covers", type=Path, required=True, help='JSON: {"agencies": [...], "exceptions": [...]}')
+    order.add_argument("--key")
+    order.add_argument("--kind", choices=["ex_parte_order", "injunction", "legal_hold"])
+    order.add_argument("--court")
+    order.add_argument("--docket")
+    order.add_argument("--covers", type=Path, help='JSON: {"agencies": [...], "exceptions": [...]}')
     order.add_argument("--forbids", default="release", help="comma-separated: release,use")
-    order.add_argument("--seed", type=Path, required=True, help="the ledger's answer to your seed request (JSON)")
+    order.add_argument("--seed", type=Path, help="the ledger's answer to your seed request (JSON)")
+    for p in (rev, rel, order):
+        p.add_argument("--example", action="store_true", help="print a complete example, sign nothing")
+    statements_cli.add_parsers(cs)
 
 
-class UsageError(LedgerError):
-    """A mistake on the command line (exit 2)."""
+_NEEDS = {"review": ("key", "request", "decisions"), "release": ("key", "request", "review", "lines", "fields", "file"),
+          "court-order": ("key", "kind", "court", "docket", "covers", "seed")}
+EXAMPLES = {
+    "review": ("# disclosure-ledger client review --key irs.gov/disclosure/officer-0042 --request REQUEST-ID \\\n"
+               "#     --decisions decisions.json --flag unusable_address > submission.json\n"
+               "# --flag: each red flag `officer queue` shows for the request (the review must log them all)\n"
+               "# (or, from the review sheet: disclosure-ledger officer review REQUEST-ID --csv sheet.csv --key …)\n"
+               "# decisions.json: [line, decision (approve|refuse), reason code], one per line of the request:\n",
+               [[0, "approve", "ok"], [1, "approve", "ok"], [2, "approve", "ok"], [3, "refuse", "address_unusable"]]),
+    "release": ("# disclosure-ledger client release --key irs.gov/disclosure/releaser-7 --request REQUEST-ID \\\n"
+                "#     --review REVIEW-ID --lines 0,1,2 --fields name,address --recipients 0 --file delivered.csv \\\n"
+                "#     > submission.json\n"
+                "# --file: the file delivered to the recipients (only its SHA-256 is signed); no JSON input.\n", None),
+    "court-order": ("# disclosure-ledger client seed-request --key uscourts.gov/dcd/judge-1 --type court_order \\\n"
+                    "#     --origin ledger.irs.example/disclosures > seed-request.txt   (answer: seed.json)\n"
+                    "# disclosure-ledger client court-order --key uscourts.gov/dcd/judge-1 --kind injunction \\\n"
+                    "#     --court D.D.C. --docket 1:26-cv-00042 --covers covers.json --forbids release \\\n"
+                    "#     --seed seed.json > submission.json\n"
+                    "# covers.json (any of requests, exceptions, agencies, purposes):\n",
+                    {"agencies": ["DHS/ICE"], "exceptions": ["6103(i)(2)"]}),
+}
 
 
 def _seed(path: Path, key: SignerKey) -> SaltSeed:
@@ -110,7 +142,10 @@ def _seed(path: Path, key: SignerKey) -> SaltSeed:
         answer = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise UsageError(f"--seed {path}: not a readable JSON answer ({type(e).__name__})") from None
-    return open_seed_answer(key, answer)
+    try:
+        return open_seed_answer(key, answer)
+    except LedgerError as e:
+        raise UsageError(f"--seed {path}: {e}") from None
 
 
 def _spec(path: Path) -> Any:
@@ -120,14 +155,47 @@ def _spec(path: Path) -> Any:
         raise UsageError(f"{path}: not a readable JSON file ({type(e).__name__})") from None
 
 
+def _key(keyring: Keyring, name: str) -> SignerKey:
+    try:
+        return keyring.get(name)
+    except KeyringError as e:
+        raise UsageError(f"--key {name}: {e}") from None
+
+
+def _numbers(option: str, text: str) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise UsageError(f"{option}: expected comma-separated line numbers, found {text[:40]!r}") from None
+
+
+def _file(option: str, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{option} {path}: cannot be read ({e.strerror})") from None
+
+
 def run(args: argparse.Namespace, keyring: Keyring) -> int:
     cmd = args.client_command
+    if cmd in statements_cli.BY_COMMAND:
+        done = statements_cli.run(args, lambda name: _key(keyring, name), _seed)
+        if done is not None:
+            print(submission_json(done))
+        return 0
     if cmd == "request" and args.example:
         print(EXAMPLE + json.dumps(EXAMPLE_SPEC, indent=2))
         return 0
+    if cmd in EXAMPLES and args.example:
+        text, value = EXAMPLES[cmd]
+        print(text + (json.dumps(value, indent=2) if value is not None else ""), end="" if value is None else "\n")
+        return 0
     if cmd == "request" and not (args.key and args.spec and args.seed):
         raise UsageError("client request needs --key, --spec and --seed (see: client request --example)")
-    key = keyring.get(args.key)
+    missing = [f"--{n}" for n in _NEEDS.get(cmd, ()) if not getattr(args, n)]
+    if missing:
+        raise UsageError(f"client {cmd} needs {', '.join(missing)} (see: client {cmd} --example)")
+    key = _key(keyring, args.key)
     if cmd == "seed-request":
         print(seed_request(key, args.origin, args.type, args.id or str(uuid.uuid4())), end="")
         return 0
@@ -148,18 +216,21 @@ def run(args: argparse.Namespace, keyring: Keyring) -> int:
                       "the data): this is a version-1 request, which the ledger files but never releases",
                       file=sys.stderr)
         except (KeyError, TypeError, AttributeError) as e:  # the message is not repeated: it may quote a value
-            missing = f" (missing {e})" if isinstance(e, KeyError) else ""
-            raise UsageError(f"{args.spec}: not a request spec{missing}; see: client request --example") from None
+            missing_ = f" (missing {e})" if isinstance(e, KeyError) else ""
+            raise UsageError(f"{args.spec}: not a request spec{missing_}; see: client request --example") from None
     elif cmd == "review":
-        decisions = [tuple(d) for d in json.loads(args.decisions.read_text(encoding="utf-8"))]
-        sub = dc.review(key, args.request, decisions, args.flag)
+        decisions = _spec(args.decisions)
+        if not isinstance(decisions, list) or not all(isinstance(d, list) and len(d) == 3 for d in decisions):
+            raise UsageError(f"{args.decisions}: expected a JSON list of [line, decision, reason]; "
+                             "see: client review --example")
+        sub = dc.review(key, args.request, [tuple(d) for d in decisions], args.flag)
     elif cmd == "release":
-        sub = dc.release(key, args.request, args.review, [int(x) for x in args.lines.split(",")],
-                         args.fields.split(","), [int(x) for x in args.recipients.split(",")],
-                         args.file.read_bytes())
+        sub = dc.release(key, args.request, args.review, _numbers("--lines", args.lines), args.fields.split(","),
+                         _numbers("--recipients", args.recipients), _file("--file", args.file))
     else:
         covers = _spec(args.covers)
         sub = dc.court_order(key, kind=args.kind, court=args.court, docket=args.docket, covers=covers,
                              forbids=args.forbids.split(","), seed=_seed(args.seed, key))
-    print(submission_json(sub))
+    where = getattr(args, {"request": "spec", "review": "decisions", "court-order": "covers"}.get(cmd, ""), None)
+    print(submission_json(statements_cli.check_signed(sub, where or f"client {cmd}")))
     return 0

@@ -1,0 +1,9 @@
+"""The principal's command-line mistakes."""
+
+from __future__ import annotations
+
+from ledger.errors import LedgerError
+
+
+class UsageError(LedgerError):
+    """A mistake on the command line or in an input file (exit 2): one line naming the file, field or value."""
