@@ -130,7 +130,7 @@ EXAMPLES = {
     "court-order": ("# disclosure-ledger client seed-request --key uscourts.gov/dcd/judge-1 --type court_order \\\n"
                     "#     --origin ledger.irs.example/disclosures > seed-request.txt   (answer: seed.json)\n"
                     "# disclosure-ledger client court-order --key uscourts.gov/dcd/judge-1 --kind injunction \\\n"
-                    "#     --court D.D.C. --docket 1:26-cv-00042 --covers covers.json --forbids release \\\n"
+                    "#     --court D.D.C. --docket 1:26-cv-00042 --covers covers.json --forbids release,use \\\n"
                     "#     --seed seed.json > submission.json\n"
                     "# covers.json (any of requests, exceptions, agencies, purposes):\n",
                     {"agencies": ["DHS/ICE"], "exceptions": ["6103(i)(2)"]}),
@@ -188,7 +188,11 @@ def run(args: argparse.Namespace, keyring: Keyring) -> int:
         return 0
     if cmd in EXAMPLES and args.example:
         text, value = EXAMPLES[cmd]
-        print(text + (json.dumps(value, indent=2) if value is not None else ""), end="" if value is None else "\n")
+        if isinstance(value, list):  # one decision a line, as an officer would write them
+            body = "[\n" + ",\n".join(f"  {json.dumps(row)}" for row in value) + "\n]\n"
+        else:
+            body = json.dumps(value, indent=2) + "\n" if value is not None else ""
+        print(text + body, end="")
         return 0
     if cmd == "request" and not (args.key and args.spec and args.seed):
         raise UsageError("client request needs --key, --spec and --seed (see: client request --example)")

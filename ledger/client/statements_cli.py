@@ -123,7 +123,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("erasure", "erasure", "administrator",
          "erase the openings of a request's commitments (refused while a hold applies; the log keeps them)",
          {"request": "id", "commitments": "strs", "reason": "str"},
-         {"request": "REQUEST-ID", "commitments": ["COMMITMENT-OF-THE-REQUEST"], "reason": "retention_expired"},
+         {"request": "REQUEST-ID", "commitments": ["a1b2c3d4" * 8], "reason": "retention_expired"},
          lambda key, x, seed: dc.erasure(key, x["request"], x["commitments"], x["reason"])),
 )
 BY_COMMAND = {k.command: k for k in KINDS}

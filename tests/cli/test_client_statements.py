@@ -54,6 +54,8 @@ def ok(capsys, *argv: str) -> str:
 def example(capsys, kind: str) -> object:
     """The JSON part of `client KIND --example` (its '#' lines are the commands around it)."""
     out = ok(capsys, "client", kind, "--example")
+    if kind == "request":  # the steps, then the spec
+        return json.loads(out.split("# spec.json (fictional):\n")[1])
     return json.loads("\n".join(x for x in out.splitlines() if not x.startswith("#")))
 
 
@@ -173,7 +175,7 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
     accept("vacatur", sign_kind(capsys, env, "vacatur", "uscourts.gov/dcd/judge-1", ids))
     from ledger.statement import parse_statement
 
-    ids["COMMITMENT-OF-THE-REQUEST"] = parse_statement(request_sub["statement"]).body["purpose_text"]
+    ids["a1b2c3d4" * 8] = parse_statement(request_sub["statement"]).body["purpose_text"]
     accept("erasure", sign_kind(capsys, env, "erasure", admin, ids))
 
     returned, _ = file_request(capsys, env)
@@ -183,6 +185,29 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
     accept("withdrawal", sign_kind(capsys, env, "withdrawal", "ice.dhs.gov/director", {"REQUEST-ID": withdrawn}))
     assert accepted == KINDS - {"request"}  # the request was filed (and accepted) three times above
     assert ok(capsys, "verify").startswith("ok: ")
+
+
+def test_every_example_signs_as_printed_and_docs_client_shows_it(env, capsys):
+    """Each `--example` input signs as it is printed (placeholder ids are valid ids), and docs/CLIENT.md
+    shows the same input under the kind's heading."""
+    import re
+
+    from ledger.client.keyring import Keyring
+
+    Keyring(env / "keyring").new("K")
+    (env / "warrant.pdf").write_bytes(b"%PDF fictional")
+    (env / "delivered.csv").write_text("line,name\n")
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "CLIENT.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"### `client ([a-z-]+)`\n(.*?)(?=\n### |\Z)", docs, re.S))
+    assert set(sections) == KINDS
+    for kind in sorted(KINDS - {"release"}):
+        shown = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", sections[kind], re.S)]
+        assert shown == [example(capsys, kind)], kind
+    for kind in sorted(KINDS - {"request", "review", "release", "court-order"} - set(SEEDED)):
+        (env / "input.json").write_text(json.dumps(example(capsys, kind)))
+        out = ok(capsys, "--keyring", str(env / "keyring"), "client", kind, "--key", "K", "--input",
+                 str(env / "input.json"))
+        assert set(json.loads(out)) == {"statement", "openings"}
 
 
 ERRORS = [
