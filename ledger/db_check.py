@@ -7,14 +7,13 @@ within ``CONNECT_TIMEOUT`` seconds, and names the database in one line when it c
 * every command: a PostgreSQL server that refuses the connection, or a database that does not exist
   on it, is ``DatabaseUnavailable`` (exit 2: a setting to fix);
 * read-only commands (``READ_ONLY``): a database without a genesis entry is ``NoLedger`` (exit 1),
-  and they open the ledger without creating anything, so a mistyped path stays a mistake and never
-  becomes an empty, "verified" ledger.
+  found before the event store is opened, so a mistyped path stays a mistake and never becomes an
+  empty, "verified" ledger.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -44,15 +43,16 @@ def read_only(args: argparse.Namespace) -> bool:
 
 
 def prepare(args: argparse.Namespace, settings: Settings) -> Settings:
-    """Check the database for this command; the settings to open it with (read-only commands: no
-    table is created)."""
-    if args.command in ("init", "restore", "backup", "sealed-keys", "client"):
+    """Check the database for this command before anything opens it (the settings, unchanged).
+
+    A read-only command goes on only on a ledger: its database exists and holds entry 0. (Opening
+    the ledger may then add a side table a later version introduced; it never makes a ledger.)"""
+    if args.command in ("sealed-keys", "client"):  # no database
         return settings
     probe(settings)
-    if not read_only(args):
-        return settings
-    require_genesis(settings)
-    return dataclasses.replace(settings, create_tables=False)
+    if read_only(args):
+        require_genesis(settings)
+    return settings
 
 
 def _sqlite_path(settings: Settings) -> Path:

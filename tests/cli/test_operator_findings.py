@@ -75,11 +75,27 @@ def test_read_only_commands_refuse_an_empty_sqlite_database(tmp_path):
     assert (tmp_path / "var" / "ledger.sqlite3").read_bytes() == b""
 
 
-def test_read_only_commands_run_on_a_ledger(tmp_path):
+def test_read_only_commands_run_on_a_ledger_and_name_a_file_they_cannot_write(tmp_path):
     assert dl(tmp_path, "init", "--origin", ORIGIN).returncode == 0
     r = dl(tmp_path, "verify")
     assert r.returncode == 0 and r.stdout.startswith("ok: 1 entries")
     assert dl(tmp_path, "entry", "0").returncode == 0
+    r = dl(tmp_path, "export", "--out", "no-such-folder/export.jsonl")
+    assert r.returncode == 2 and "no-such-folder/export.jsonl" in one_line_error(r)
+    r = dl(tmp_path, "submit", "no-such-submission.json")
+    assert r.returncode == 2 and "no-such-submission.json" in one_line_error(r)
+
+
+def test_the_principals_client_never_makes_a_database(tmp_path):
+    """`client …` runs on a principal's own machine: their keyring, never a ledger database."""
+    from ledger.client.keyring import Keyring
+
+    Keyring(tmp_path / "var" / "keyring").new("ice.dhs.gov/director")
+    r = dl(tmp_path, "client", "seed-request", "--key", "ice.dhs.gov/director", "--type", "request",
+           "--origin", ORIGIN)
+    assert r.returncode == 0, r.stderr
+    assert dl(tmp_path, "client", "request", "--example").returncode == 0
+    assert not (tmp_path / "var" / "ledger.sqlite3").exists()
 
 
 def _pg_url(base: str, **parts: str) -> str:
@@ -92,12 +108,14 @@ def _pg_url(base: str, **parts: str) -> str:
     return urlunparse((u.scheme, netloc, path, "", query, ""))
 
 
-@pytest.mark.parametrize("wrong", ["db", "port"])
-def test_a_wrong_postgres_database_is_named_within_5_seconds(tmp_path, wrong):
+@pytest.mark.parametrize(("wrong", "argv"), [("db", ["verify"]), ("port", ["verify"]),
+                                             ("db", ["init", "--origin", ORIGIN]),
+                                             ("port", ["keys", "new", "irs.gov/x", "--role", "reviewer"])])
+def test_a_wrong_postgres_database_is_named_within_5_seconds(tmp_path, wrong, argv):
     base = postgres_base_url()
     url = _pg_url(base, db="no_such_ledger_db") if wrong == "db" else _pg_url(base, port="1")
     start = time.monotonic()
-    r = dl(tmp_path, "--db", url, "verify")
+    r = dl(tmp_path, "--db", url, *argv)
     assert time.monotonic() - start < 5 + 3  # the timeout, and the interpreter's start
     line = one_line_error(r)
     assert r.returncode == 2 and "cannot open the database" in line
