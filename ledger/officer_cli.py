@@ -107,7 +107,8 @@ def run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring, service: Any
         raise LedgerError(f"no request {args.request} in the log")
     if cmd == "sheet":
         if not req.match_complete:
-            raise LedgerError(f"request {req.id} has no complete match result yet")
+            raise LedgerError(f"request {req.id} has no complete match result yet: the matcher has not answered it "
+                              "(`officer queue` shows what each request waits for)")
         match = _statement(ledger, req.match_id, "match result")
         with args.out.open("w", encoding="utf-8", newline="") as f:
             n = write_sheet(statement_items(ledger, match, state.parts), req.body, f)
