@@ -14,6 +14,10 @@ Spec files are JSON. A request spec:
      "recipients": [{"name": "...", "agency": "DHS/ICE", "caseload": 3}],
      "lines": [{"tin": "...", "name": "...", "address": "...", "periods": ["2024"], "reason": "..."}],
      "case_ids": ["..."], "court_order": null, "resubmits": null}
+
+Every other statement a person signs (attestation, safeguard status, withdrawal, …) is signed from a
+JSON input by ``ledger.client.statements_cli``; `client KIND --example` prints a complete input of
+every kind, and docs/CLIENT.md documents them all.
 """
 
 from __future__ import annotations
