@@ -35,7 +35,9 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("LEDGER_VAR", str(tmp_path / "var"))
     monkeypatch.setenv("LEDGER_SEALED_KEY_DIR", str(tmp_path / "sealed"))
     monkeypatch.delenv("LEDGER_DB_URL", raising=False)
-    assert main(["sealed-keys", "new", "--out", str(tmp_path / "sealed")]) == 0
+    from ledger.sealed import SealedKeys
+
+    SealedKeys.generate(tmp_path / "sealed")
     return tmp_path
 
 

@@ -5,6 +5,7 @@ the quick start of docs/OPERATIONS.md runs as written, block after block, on SQL
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import shlex
@@ -53,14 +54,22 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
     return {}
 
 
+@functools.cache
+def _top() -> argparse.ArgumentParser:
+    return _parser()
+
+
 def command_path(words: tuple[str, ...]) -> tuple[str, ...] | None:
-    """The longest run of leading words that names a (sub)command; None if the first word names none."""
-    parser, path = _parser(), []
+    """The run of leading words that names a (sub)command; None if a word where a subcommand is
+    expected names none (`sealed-keys neww`, `frobnicate`)."""
+    parser, path = _top(), []
     for word in words:
-        sub = _subcommands(parser).get(word)
-        if sub is None:
+        subs = _subcommands(parser)
+        if not subs:
             break
-        parser, path = sub, [*path, word]
+        if word not in subs:
+            return None if re.fullmatch(r"[a-z][a-z-]*", word) else (tuple(path) or None)
+        parser, path = subs[word], [*path, word]
     return tuple(path) or None
 
 
