@@ -12,7 +12,8 @@ withdrawn or wholly refused. What it waits for is named by a code, in the order 
     court_order                   a court order in force that the request relies on
     supporting_document:KIND      a recorded supporting document (``client supporting-document``)
     release                       the release of the approved lines (``client release``)
-    resubmission                  returned for correction: a corrected request that resubmits it
+    resubmission                  returned for correction, or a version-1 request (recipients without their
+                                  principals, never released): a request that resubmits it
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.domain.schemas import REQUEST_VERSION, request_version
 from ledger.domain.state import APPROVE, DomainState, RequestFacts
 from ledger.rules.catalog import CATALOG
 
@@ -69,6 +71,8 @@ def waits_for(state: DomainState, req: RequestFacts, resubmitted: frozenset[str]
     approved = {k for k, decision in enumerate(req.decisions) if decision == APPROVE}
     if not approved - req.released_lines:
         return ()
+    if request_version(req.body) < REQUEST_VERSION:
+        return () if req.id in resubmitted else ("resubmission",)
     return (*_release_preconditions(state, req), "release")
 
 

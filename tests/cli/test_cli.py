@@ -158,8 +158,8 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
     assert back.read_text() == "line,decision,reason\n0,approve,ok\n"
     assert _run(capsys, "officer", "queue", "--waiting-for", "review")[1] == ""
     queue = [json.loads(x) for x in _run(capsys, "officer", "queue")[1].splitlines()]
-    assert [(q["request"], q["waits_for"]) for q in queue] == [  # (i)(2): the recipient attests, then release
-        (first, ["recipient_attestation:0", "safeguard_status:DHS/ICE", "release"]), (second, ["match_result"])]
+    assert [(q["request"], q["waits_for"]) for q in queue] == [  # a version-1 spec: never released, filed again
+        (first, ["resubmission"]), (second, ["match_result"])]
 
     code, out, _ = _run(capsys, "officer", "return", second, "--reason", "addresses_missing", "--key",
                         "irs.gov/disclosure/officer-0042", "--line", "0")

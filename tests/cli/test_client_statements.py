@@ -23,7 +23,7 @@ PRINCIPALS = {
     "irs.gov/matcher": ("matcher", ["agency=IRS"]),
     "irs.gov/disclosure/officer-0042": ("reviewer", ["agency=IRS"]),
     "irs.gov/disclosure/releaser-7": ("releaser", ["agency=IRS"]),
-    "ice.dhs.gov/agent-1": ("recipient", ["agency=DHS/ICE"]),
+    "ice.dhs.gov/agent-0": ("recipient", ["agency=DHS/ICE"]),
     "tigta.gov/auditor-1": ("oversight", ["agency=TIGTA"]),
     "uscourts.gov/dcd/judge-1": ("court", ["agency=D.D.C."]),
 }
@@ -147,7 +147,7 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
     ids["REVIEW-ID"] = review
     queue = [json.loads(x) for x in ok(capsys, "officer", "queue").splitlines()]
     assert queue[0]["waits_for"] == ["recipient_attestation:0", "safeguard_status:DHS/ICE", "release"]
-    accept("attestation", sign_kind(capsys, env, "attestation", "ice.dhs.gov/agent-1", ids))
+    accept("attestation", sign_kind(capsys, env, "attestation", "ice.dhs.gov/agent-0", ids))
     accept("safeguard-status", sign_kind(capsys, env, "safeguard-status", "tigta.gov/auditor-1", ids))
     (env / "warrant.pdf").write_bytes(b"%PDF fictional")
     accept("supporting-document", sign_kind(capsys, env, "supporting-document", "irs.gov/disclosure/officer-0042",
@@ -162,8 +162,8 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
                                    "--file", str(env / "delivered.csv")))
     ids["RELEASE-ID"] = release
     assert ok(capsys, "officer", "queue") == ""  # released: nothing waits
-    accept("receipt", sign_kind(capsys, env, "receipt", "ice.dhs.gov/agent-1", ids))
-    accept("disposition", sign_kind(capsys, env, "disposition", "ice.dhs.gov/agent-1", ids))
+    accept("receipt", sign_kind(capsys, env, "receipt", "ice.dhs.gov/agent-0", ids))
+    accept("disposition", sign_kind(capsys, env, "disposition", "ice.dhs.gov/agent-0", ids))
     accept("correction", sign_kind(capsys, env, "correction", "irs.gov/disclosure/officer-0042", ids))
     accept("inspection", sign_kind(capsys, env, "inspection", "tigta.gov/auditor-1", ids))
 
@@ -173,7 +173,7 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
                                      "--covers", str(env / "covers.json"), "--forbids", "release,use",
                                      "--seed", str(seed(capsys, env, "uscourts.gov/dcd/judge-1", "court_order"))))
     ids["ORDER-ID"] = order
-    accept("use-freeze", sign_kind(capsys, env, "use-freeze", "ice.dhs.gov/agent-1", ids))
+    accept("use-freeze", sign_kind(capsys, env, "use-freeze", "ice.dhs.gov/agent-0", ids))
     accept("vacatur", sign_kind(capsys, env, "vacatur", "uscourts.gov/dcd/judge-1", ids))
     from ledger.statement import parse_statement
 
