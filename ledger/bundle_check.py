@@ -9,7 +9,8 @@ Pure: the caller reads the files and passes their bytes; every failure is a ``Bu
 message names what failed and never repeats a committed value (openings are named by field and
 commitment only). The order of the checks is fixed: checkpoint, inclusion proofs, signatures under
 the trust state of the bundled trust entries (here), then bulk statements complete, line paths and
-openings (ledger.bundle_lines); the files' shape and bundle.json are ledger.bundle_format's.
+openings (ledger.bundle_lines), and the delivered files it holds (ledger.delivered); the files'
+shape and bundle.json are ledger.bundle_format's.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ledger.bundle_format import (
 )
 from ledger.bundle_lines import check_bundle_bulk, check_bundle_lines, check_bundle_openings
 from ledger.checkpoint import Checkpoint, open_checkpoint
+from ledger.delivered import check_delivered_files
 from ledger.entry import ZERO_HASH_HEX, parse_entry
 from ledger.errors import LedgerError
 from ledger.keys import VerifierKey
@@ -75,8 +77,12 @@ def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings
     opened = erased = 0
     if check_openings:
         opened, erased = check_bundle_openings(files.openings, manifest, entries, passed)
+    delivered = 0
+    if files.delivered:
+        delivered = check_delivered_files(files.delivered, manifest["request"], entries, bulk,
+                                          files.openings if check_openings else None, passed)
     return BundleSummary(cp.origin, manifest["request"], cp.size, cp.root, len(entries), signatures,
-                         sorted(bulk), lines, opened, erased)
+                         sorted(bulk), lines, opened, erased, delivered)
 
 
 def _bundle_inclusion(files: BundleFiles, manifest: dict[str, Any], cp: Checkpoint,

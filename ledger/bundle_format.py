@@ -42,6 +42,7 @@ class BundleFiles:
     proofs: bytes
     lines: bytes | None = None
     openings: bytes | None = None
+    delivered: tuple[tuple[str, bytes], ...] = ()  # (name, bytes) of each file in the bundle's delivered/
 
 
 @dataclass
@@ -77,6 +78,7 @@ class BundleSummary:
     lines: int
     openings: int
     erased: int
+    delivered: int = 0
 
 
 # ---- small parsers ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger import db_check, escrow_cli, init_cli, keys_cli, officer_cli, seed_cli
+from ledger import db_check, escrow_cli, init_cli, keys_cli, matcher_cli, officer_cli, release_cli, seed_cli
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
@@ -117,6 +117,8 @@ def _parser() -> argparse.ArgumentParser:
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log; names the first bad index")
     officer_cli.add_parser(sub)
+    matcher_cli.add_parser(sub)
+    release_cli.add_parser(sub)
     escrow_cli.add_parser(sub)
     bun = sub.add_parser("bundle", help="write the evidence bundle of one request (docs/VERIFYING.md)")
     bun.add_argument("request", help="the request's statement id")
@@ -125,6 +127,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="include the openings of its commitments (needs the sealed-store keys: LEDGER_SEALED_*)")
     bun.add_argument("--line", type=int, action="append", default=[], metavar="K",
                      help="add the proof of line K inside each bulk statement holding it (repeatable)")
+    bun.add_argument("--delivered", type=Path, action="append", default=[], metavar="FILE",
+                     help="a file a release of the request delivered (from release-file), copied into delivered/ "
+                          "for the court to check (repeatable)")
     bk = sub.add_parser("backup", help="write a consistent copy of the ledger's database (docs/OPERATIONS.md § 11)")
     bk.add_argument("--out", type=Path, required=True, help="a new file")
     rs = sub.add_parser("restore", help="put a backup back, or restore missing entries from an export")
@@ -202,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
             return _backup_restore(args, settings)
         if args.command == "sealed-keys":  # no database: the keys and a file only
             return escrow_cli.run(args)
+        if args.command == "matcher":  # the matcher's own store and key; its own connections
+            return matcher_cli.run(args, settings, keyring, var)
         if args.command == "client":  # the principal's side: their keyring only, never a database
             return client_cli.run(args, keyring)
         with open_ledger(settings) as ledger:
@@ -377,6 +384,8 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return 0
     if cmd == "bundle":
         return _bundle(args, ledger)
+    if cmd == "release-file":
+        return release_cli.run(args, ledger, _service(ledger))
     if cmd == "officer":
         needs_service = args.officer_command in ("review", "return")
         return officer_cli.run(args, ledger, keyring, _service(ledger) if needs_service else None)
@@ -417,12 +426,14 @@ def _bundle(args: argparse.Namespace, ledger: Ledger) -> int:
 
         keys = SealedKeys.from_env()  # no default: only an operator holding the keys can open
         with SealedStore(ledger.settings.db_url, keys) as store:
-            done = write_bundle(ledger, args.request, args.out, lines=args.line, openings=store.get_many)
+            done = write_bundle(ledger, args.request, args.out, lines=args.line, openings=store.get_many,
+                                delivered=args.delivered)
     else:
-        done = write_bundle(ledger, args.request, args.out, lines=args.line)
+        done = write_bundle(ledger, args.request, args.out, lines=args.line, delivered=args.delivered)
     print(f"wrote {args.out}: {len(done.entries)} entries against tree size {done.tree_size}, "
           f"{len(done.bulk)} bulk statements, {done.lines} line proofs, "
-          f"{done.openings if args.openings else 'no'} openings", file=sys.stderr)
+          f"{done.openings if args.openings else 'no'} openings"
+          + (f", {len(args.delivered)} delivered files" if args.delivered else ""), file=sys.stderr)
     if done.incomplete:
         print(f"warning: bulk statements incomplete in the log at that size: {', '.join(done.incomplete)}",
               file=sys.stderr)

@@ -60,6 +60,7 @@ from ledger.verify_report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 # The project's version (pyproject.toml); the verifier's SHA-256, in every report, names the exact file.
 VERIFIER_VERSION = "0.1.0"
 BUNDLE_FILES = ("bundle.json", "checkpoint", "entries.jsonl", "proofs.jsonl")
+DELIVERED_DIR = "delivered"  # the files the bundle's releases delivered (disclosure-ledger bundle --delivered)
 
 
 # ---- arguments ----------------------------------------------------------------------
@@ -297,8 +298,11 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
         )
     report.trust_root = str(trust_root)
     openings = optional("openings.jsonl")
+    delivered_dir = os.path.join(folder, DELIVERED_DIR)
+    delivered = tuple((name, read(os.path.join(DELIVERED_DIR, name)))
+                      for name in (sorted(os.listdir(delivered_dir)) if os.path.isdir(delivered_dir) else []))
     files = BundleFiles(required["bundle.json"], required["checkpoint"], required["entries.jsonl"],
-                        required["proofs.jsonl"], optional("lines.jsonl"), openings)
+                        required["proofs.jsonl"], optional("lines.jsonl"), openings, delivered)
     report.stage = "bundle"
     try:
         summary = verify_bundle(files, trust_root, check_openings=args.openings, passed=report.passed)
@@ -320,7 +324,8 @@ def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None
         "proves that"
     )
     if openings is not None and not args.openings:
-        report.notes.append("openings.jsonl was not checked: pass --openings to check it")
+        report.notes.append("openings.jsonl was not checked: pass --openings to check it"
+                            + (" (and the values of the delivered files)" if delivered else ""))
 
 
 def _progress_wanted(args: argparse.Namespace) -> bool:

@@ -29,7 +29,7 @@ CORE = (
     "errors", "canonical", "b64", "times", "keys", "note", "cosignature", "merkle", "proofs",
     "checkpoint", "tlog_policy", "witnessed", "witness_protocol", "tlog_proof", "statement", "entry", "trust",
     "verify", "commitments", "lines",
-    "bundle_format", "bundle_lines", "bundle_check", "plain", "plain_files", "diagnosis", "readable",
+    "bundle_format", "bundle_lines", "delivered", "bundle_check", "plain", "plain_files", "diagnosis", "readable",
     "verify_report",
 )
 STDLIB = frozenset(sys.stdlib_module_names)

@@ -16,10 +16,12 @@ Files (all written 0600 in a new 0700 folder):
 - ``proofs.jsonl``     ``{"index", "path": [base64 ...], "tree_size"}`` per entry, same order
 - ``lines.jsonl``      with ``lines``: ``{"chunk_index", "kind", "line", "path", "position", "statement"}``
 - ``openings.jsonl``   with openings: ``{"commitment", "opening": {"field", "salt", "value"}}``
+- ``delivered/NAME``   with delivered files: each byte for byte (FORMAT, "The delivered file")
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -232,25 +234,45 @@ def _write(path: Path, data: bytes) -> None:
         f.write(data)
 
 
+def _delivered(entries: list[_Picked], paths: Sequence[Path]) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each delivered file, each the file of one of the bundled releases."""
+    signed = {p.stmt.envelope["body"].get("file_sha256") for p in entries if p.stmt.type == "release"}
+    out: list[tuple[str, bytes]] = []
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise BundleWriteError(f"--delivered {path}: cannot be read ({e.strerror})") from None
+        if hashlib.sha256(data).hexdigest() not in signed:
+            raise BundleWriteError(f"--delivered {path}: its SHA-256 is no release's file_sha256 in this bundle")
+        if Path(path).name in {n for n, _ in out}:
+            raise BundleWriteError(f"--delivered {path}: two delivered files are named {Path(path).name}")
+        out.append((Path(path).name, data))
+    return out
+
+
 def _jsonl(values: Iterable[Any]) -> bytes:
     return b"".join(canonical_bytes(v) + b"\n" for v in values)
 
 
 def write_bundle(ledger: Any, request_id: str, out: Path, *, lines: Sequence[int] = (),
-                 openings: OpeningSource | None = None, checkpoint: SignedCheckpoint | None = None) -> BundleWritten:
+                 openings: OpeningSource | None = None, checkpoint: SignedCheckpoint | None = None,
+                 delivered: Sequence[Path] = ()) -> BundleWritten:
     """Write the bundle of ``request_id`` into the new or empty folder ``out``.
 
     ``checkpoint`` defaults to ``ledger.checkpoint()``: the latest published checkpoint (unwitnessed:
     signing one for the current size when the latest is behind; with a witness policy: the latest a
     quorum cosigned, its cosignatures included, and the policy is shipped as ``witness.policy``).
     ``openings`` (e.g. ``DisclosureService.openings``) is given only to an authorised caller: the
-    openings are return information.
+    openings are return information. ``delivered``: files the request's releases delivered (written by
+    ``release-file``), copied into ``delivered/`` for the court to check against the releases.
     """
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BundleWriteError(f"{out} exists and is not an empty folder")
     signed = checkpoint or ledger.checkpoint()
     size = signed.checkpoint.size
     entries, _request = select_entries(ledger, request_id, size)
+    delivered_files = _delivered(entries, delivered)
     bulk = _bulk_statements(entries)
     incomplete = sorted(sid for sid, b in bulk.items() if len(b.chunks) != b.chunk_count)
     wanted = sorted(set(lines))
@@ -297,6 +319,9 @@ def write_bundle(ledger: Any, request_id: str, out: Path, *, lines: Sequence[int
         # The operator's witness policy, for the reader's information: a court's own --policy decides,
         # and refuses a shipped one naming witnesses it does not trust.
         files["witness.policy"] = Path(policy_file).read_bytes()
+    if delivered_files:
+        (out / "delivered").mkdir(mode=0o700)
+        files.update((f"delivered/{name}", data) for name, data in delivered_files)
     for name, data in files.items():
         _write(out / name, data)
     return BundleWritten(out, request_id, size, manifest["entries"], manifest["bulk"], incomplete, len(records),

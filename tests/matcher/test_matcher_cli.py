@@ -1,0 +1,175 @@
+"""The matcher as a deployable principal: its store (an encrypted master-file extract), `matcher run`
+matching every filed request once, and the officer's queue filling from it (real SQLite, real crypto)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from ledger.cli import main
+
+ORIGIN = "ledger.test.example/disclosures"
+PEOPLE = [("900-70-0001", "ITIN", "Fictional One", "1 Elm St, Boston, MA 02110", "1980-04-01"),
+          ("900-70-0002", "ITIN", "Fictional Two", "2 Oak Ave, Boston, MA 02111", ""),
+          ("666-01-0003", "SSN", "Fictional Three", "3 Pine Rd, Austin, TX 78701", "1975-12-31")]
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEDGER_VAR", str(tmp_path / "var"))
+    monkeypatch.setenv("LEDGER_SEALED_KEY_DIR", str(tmp_path / "sealed"))
+    monkeypatch.setenv("LEDGER_MATCHER_KEY_FILE", str(tmp_path / "matcher.key"))
+    monkeypatch.delenv("LEDGER_DB_URL", raising=False)
+    monkeypatch.delenv("LEDGER_MATCHER_STORE", raising=False)
+    from ledger.sealed import SealedKeys
+
+    SealedKeys.generate(tmp_path / "sealed")
+    return tmp_path
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def write_extract(path: Path, rows) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["tin", "tin_type", "name", "address", "dob"])
+        w.writerows(rows)
+    return path
+
+
+def setup_ledger(capsys, env: Path) -> None:
+    assert _run(capsys, "init", "--origin", ORIGIN)[0] == 0
+    for argv in (["ice.dhs.gov/director", "--role", "requester", "--attr", "agency=DHS/ICE",
+                  "--attr", "category=agency_head"],
+                 ["irs.gov/matcher", "--role", "matcher", "--attr", "agency=IRS"],
+                 ["irs.gov/disclosure/officer-0042", "--role", "reviewer", "--attr", "agency=IRS"]):
+        code, _, err = _run(capsys, "keys", "new", *argv)
+        assert code == 0, err
+
+
+def file_request(capsys, env: Path, lines: list[dict]) -> str:
+    code, out, err = _run(capsys, "client", "seed-request", "--key", "ice.dhs.gov/director", "--type", "request",
+                          "--origin", ORIGIN)
+    assert code == 0, err
+    (env / "seed-request.txt").write_text(out)
+    code, out, err = _run(capsys, "salt-seed", str(env / "seed-request.txt"))
+    assert code == 0, err
+    (env / "seed.json").write_text(out)
+    spec = {"exception": "6103(i)(2)", "agency": "DHS/ICE", "statute": "8 USC 1253(a)(1)",
+            "purpose": "criminal_investigation", "purpose_text": "fictional", "fields": ["name", "address"],
+            "recipients": [{"name": "Agent A", "agency": "DHS/ICE", "caseload": 2}], "lines": lines,
+            "case_ids": ["FICT-1"], "court_order": None, "resubmits": None}
+    (env / "spec.json").write_text(json.dumps(spec))
+    code, out, err = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director", "--spec",
+                          str(env / "spec.json"), "--seed", str(env / "seed.json"))
+    assert code == 0, err
+    (env / "sub.json").write_text(out)
+    code, out, err = _run(capsys, "submit", str(env / "sub.json"))
+    assert code == 0, err
+    return json.loads(out)["id"]
+
+
+def four_lines() -> list[dict]:
+    """Three lines whose TIN, name and address agree with the extract, and one placeholder address."""
+    lines = [{"tin": t, "name": n, "address": a, "periods": ["2024"], "reason": f"open case {i}"}
+             for i, (t, _, n, a, _) in enumerate(PEOPLE)]
+    lines.append({"tin": PEOPLE[0][0], "name": PEOPLE[0][2], "address": "Failed to Provide", "periods": ["2024"],
+                  "reason": "open case 3"})
+    return lines
+
+
+def test_a_request_filed_from_the_cli_is_matched_by_matcher_run(env, capsys):
+    """Filed from the CLI, a request used to wait for ever: `officer queue` printed nothing and `officer sheet`
+    said "no complete match result yet". `matcher run` matches it with the matcher's key, from its own store,
+    and the officer can review it; a second run finds nothing to do."""
+    setup_ledger(capsys, env)
+    request = file_request(capsys, env, four_lines())
+    assert _run(capsys, "officer", "queue")[1] == ""
+    code, out, _ = _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))
+    assert code == 0 and len(json.loads(out)["key_id"]) == 16
+    assert stat.S_IMODE(os.stat(env / "matcher.key").st_mode) == 0o600
+    code, out, err = _run(capsys, "matcher", "import-master", str(write_extract(env / "extract.csv", PEOPLE)))
+    assert code == 0, err
+    store = env / "var" / "matcher" / "master.store"
+    assert json.loads(out) == {"imported": 3, "store": str(store)}
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+    data = store.read_bytes()
+    for clear in (b"Fictional", b"900700001", b"Elm St", b"Boston"):
+        assert clear not in data  # encrypted at rest
+    code, out, err = _run(capsys, "matcher", "run", "--key", "irs.gov/matcher")
+    assert code == 0, err
+    done = [json.loads(x) for x in out.splitlines()]
+    assert [(d["request"], d["lines"], d["matched"], d["resumed"]) for d in done] == [(request, 4, 4, False)]
+    for clear in ("Fictional", "900", "Elm St"):
+        assert clear not in out + err
+    code, out, _ = _run(capsys, "officer", "queue")
+    assert code == 0 and [json.loads(x)["request"] for x in out.splitlines()] == [request]
+    assert "placeholder_addresses" in json.loads(out)["red_flags"]
+    assert _run(capsys, "officer", "sheet", request, "--out", str(env / "sheet.csv"))[0] == 0
+    rows = list(csv.DictReader((env / "sheet.csv").open()))
+    assert [(r["decision"], r["match_basis"]) for r in rows] == [
+        ("approve", "address+name+tin")] * 3 + [("refuse", "name+tin")]
+    code, out, err = _run(capsys, "matcher", "run", "--key", "irs.gov/matcher")
+    assert code == 0 and out == "" and "matched 0 requests" in err
+
+
+def test_bad_extracts_are_one_line_naming_row_and_field_and_import_nothing(env, capsys):
+    """A bad extract: exit 2, one line naming the file, row and field (never the value), and the store that was
+    there is left exactly as it was."""
+    assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0
+    assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 1  # never overwritten
+    good = write_extract(env / "good.csv", PEOPLE)
+    assert _run(capsys, "matcher", "import-master", str(good))[0] == 0
+    store = env / "var" / "matcher" / "master.store"
+    before = store.read_bytes()
+    cases = {
+        "tin": ([*list(PEOPLE[:1]), ("12-34", "ITIN", "X Y", "1 A St, B, MA 02110", "")], "row 3, field tin"),
+        "dup": ([*list(PEOPLE), PEOPLE[1]], "row 5, field tin"),
+        "type": ([("900-70-0009", "EIN", "X Y", "1 A St, B, MA 02110", "")], "row 2, field tin_type"),
+        "name": ([("900-70-0009", "ITIN", " ", "1 A St, B, MA 02110", "")], "row 2, field name"),
+        "dob": ([("900-70-0009", "ITIN", "X Y", "1 A St, B, MA 02110", "1980-13-45")], "row 2, field dob"),
+    }
+    for label, (rows, where) in cases.items():
+        path = write_extract(env / f"bad-{label}.csv", rows)
+        code, out, err = _run(capsys, "matcher", "import-master", str(path))
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (label, err)
+        assert f"{path}: {where}" in err, err
+        assert "12-34" not in err and "EIN" not in err and "1980-13-45" not in err
+        assert store.read_bytes() == before
+    (env / "header.csv").write_text("tin,name,address,dob\n900700001,A B,1 A St,\n")
+    code, _, err = _run(capsys, "matcher", "import-master", str(env / "header.csv"))
+    assert code == 2 and "missing column 'tin_type'" in err
+    code, _, err = _run(capsys, "matcher", "import-master", str(env / "nowhere.csv"))
+    assert code == 2 and "nowhere.csv: cannot be read" in err
+    assert store.read_bytes() == before
+    assert [p.name for p in store.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_the_store_refuses_another_key_a_truncated_or_altered_file(env, tmp_path):
+    from ledger.domain.matcher_store import MatcherStoreError, import_extract, load_master, new_key, read_key
+
+    new_key(tmp_path / "k1")
+    new_key(tmp_path / "k2")
+    k1, k2 = read_key(tmp_path / "k1"), read_key(tmp_path / "k2")
+    store = tmp_path / "s" / "master.store"
+    assert import_extract(write_extract(tmp_path / "e.csv", PEOPLE), store, k1) == 3
+    assert len(load_master(store, k1)) == 3
+    with pytest.raises(MatcherStoreError, match="sealed under the key"):
+        load_master(store, k2)
+    data = store.read_bytes()
+    for bad in (data[:-5], data[:-20] + bytes(20), data + b"x"):
+        store.write_bytes(bad)
+        with pytest.raises(MatcherStoreError):
+            load_master(store, k1)
+    with pytest.raises(MatcherStoreError, match="no matcher store key"):
+        os.environ.pop("LEDGER_MATCHER_KEY_FILE", None)
+        read_key(None)
