@@ -26,6 +26,7 @@ from typing import Any
 from ledger.client.cli import UsageError
 from ledger.client.keyring import Keyring
 from ledger.config import Settings
+from ledger.domain.bulk import BATCH_CHUNKS
 from ledger.domain.matcher_store import ExtractError, default_store, import_extract, load_master, new_key, read_key
 from ledger.errors import LedgerError
 
@@ -43,6 +44,8 @@ def add_parser(sub: Any) -> None:
     run.add_argument("--key", required=True, help="the matcher's key name in the keyring (role matcher)")
     run.add_argument("--follow", action="store_true", help="keep running: look for new requests every --interval")
     run.add_argument("--interval", type=float, default=5.0, help="seconds between two looks with --follow (default 5)")
+    run.add_argument("--batch-chunks", type=int, default=BATCH_CHUNKS, metavar="N",
+                     help=f"chunks of a bulk match result per transaction (default {BATCH_CHUNKS})")
     for p in (imp, run):
         p.add_argument("--store", type=Path, help="the matcher's store (default LEDGER_MATCHER_STORE or "
                                                   "<var>/matcher/master.store)")
@@ -104,7 +107,7 @@ def _run(args: argparse.Namespace, settings: Settings, keyring: Keyring, store: 
             service = DisclosureService(ledger, sealed, sealed_keys)
             total = 0
             while True:
-                for done in run_once(service, matcher, stop=lambda: stopping):
+                for done in run_once(service, matcher, max(1, args.batch_chunks), stop=lambda: stopping):
                     total += 1
                     print(json.dumps(done.__dict__), flush=True)
                 service.seeds.flush()

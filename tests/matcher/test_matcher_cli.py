@@ -173,3 +173,26 @@ def test_the_store_refuses_another_key_a_truncated_or_altered_file(env, tmp_path
     with pytest.raises(MatcherStoreError, match="no matcher store key"):
         os.environ.pop("LEDGER_MATCHER_KEY_FILE", None)
         read_key(None)
+
+
+def test_an_extract_of_100000_records_is_imported_and_matched_against(env, capsys):
+    """At the scale of a real extract: 100,000 synthetic records in, every one back out under the key, and
+    the matcher finding people in it by TIN and by name and address."""
+    from ledger.domain.masterfile import MasterFile
+    from ledger.domain.matcher import match_line
+    from ledger.domain.matcher_store import load_master, read_key
+
+    master = MasterFile.generate(100_000, 2026)
+    path = write_extract(env / "big.csv", ([r.tin, r.tin_type, r.name, r.address, r.dob or ""] for r in master))
+    assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0
+    code, out, err = _run(capsys, "matcher", "import-master", str(path))
+    assert code == 0 and json.loads(out)["imported"] == 100_000, err
+    store = env / "var" / "matcher" / "master.store"
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o600
+    loaded = load_master(store, read_key(env / "matcher.key"))
+    assert len(loaded) == 100_000
+    assert [(r.tin, r.name, r.address, r.dob) for r in loaded.records[::997]] == [
+        (r.tin, r.name, r.address, r.dob) for r in master.records[::997]]
+    for r in master.records[::25_000]:
+        result = match_line({"tin": r.tin, "name": r.name, "address": r.address}, loaded)
+        assert result.matched and set(result.match_basis) == {"tin", "name", "address"}

@@ -1,0 +1,185 @@
+"""`matcher run` is idempotent and safe to restart: killed with SIGKILL mid-run and run again, every request
+is matched exactly once; a bulk match result cut short between two batches is finished byte for byte."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from ledger.b64 import b64decode
+from ledger.bootstrap import open_ledger
+from ledger.client import disclosure as dc
+from ledger.client.keyring import Keyring
+from ledger.client.trust import key_registration
+from ledger.config import Settings
+from ledger.domain.bulk import bulk_request, opened_chunk_lines, submit_bulk
+from ledger.domain.masterfile import MasterFile
+from ledger.domain.matcher_run import run_once
+from ledger.domain.matcher_store import import_extract, new_key, read_key
+from ledger.domain.matching import MatcherPrincipal
+from ledger.domain.service import DisclosureService
+from ledger.entry import parse_entry
+from ledger.errors import LedgerError
+from ledger.policy import DEFAULT_POLICY
+from ledger.sealed import SealedKeys, SealedStore
+from ledger.statement import parse_statement
+
+ORIGIN = "ledger.test.example/disclosures"
+AGENCY = "DHS/ICE"
+MATCHER = "irs.gov/matcher"
+
+
+def _lines(master: MasterFile, first: int, n: int) -> list[dc.Line]:
+    people = master.records[first:first + n]
+    return [dc.Line(p.tin, p.name, p.address if k % 3 else "Failed to Provide", ("2024",), "open case")
+            for k, p in enumerate(people)]
+
+
+def _common() -> dict:
+    return {"exception": "6103(i)(2)", "agency": AGENCY, "statute": "8 USC 1253(a)(1)",
+            "purpose": "criminal_investigation", "purpose_text": "fictional", "fields": ["name", "address"],
+            "recipients": [dc.Recipient("Agent A", AGENCY)]}
+
+
+def build(tmp: Path, inline: int, lines: int, bulk_lines: int):
+    """A ledger on SQLite with ``inline`` requests of ``lines`` lines and one bulk request of ``bulk_lines``
+    filed in the middle; the matcher's key in the keyring and its store holding the master file."""
+    var = tmp / "var"
+    settings = Settings.from_env(None, var)
+    keys = SealedKeys.generate(tmp / "sealed")
+    keyring = Keyring(var / "keyring")
+    master = MasterFile.generate(max(400, inline * lines + bulk_lines), 11)
+    ids = []
+    with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
+        admin = keyring.new(ORIGIN + "/admin")
+        ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY)
+        ice = keyring.new("ice.dhs.gov/director")
+        ledger.append(key_registration(admin, ice, ["requester"], {"agency": AGENCY, "category": "agency_head"}))
+        ledger.append(key_registration(admin, keyring.new(MATCHER), ["matcher"], {"agency": "IRS"}))
+        service = DisclosureService(ledger, sealed, keys)
+        for i in range(inline):
+            if i == inline // 2 and bulk_lines:
+                bulk = bulk_request(ice, lines=_lines(master, inline * lines, bulk_lines), case_ids=["B"],
+                                    seed=service.issue_seed(ice.name, "request"), **_common())
+                submit_bulk(service.submit_batch, bulk)
+                ids.append(bulk.statement_id)
+            sub = dc.request(ice, lines=_lines(master, i * lines, lines), case_ids=[f"C{i}"],
+                             seed=service.issue_seed(ice.name, "request"), **_common())
+            service.submit(sub.note, sub.openings)
+            ids.append(sub.statement_id)
+        service.seeds.flush()
+    new_key(tmp / "matcher.key")
+    extract = tmp / "extract.csv"
+    with extract.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["tin", "tin_type", "name", "address", "dob"])
+        w.writerows([r.tin, r.tin_type, r.name, r.address, r.dob or ""] for r in master.records)
+    import_extract(extract, var / "matcher" / "master.store", read_key(tmp / "matcher.key"))
+    return settings, keys, keyring, master, ids
+
+
+def match_results(settings: Settings) -> tuple[Counter, int, set]:
+    """Match results in the log by request, the refused (blocked) entries, and the requests matched completely."""
+    with open_ledger(settings) as ledger:
+        buf = io.BytesIO()
+        ledger.export(buf)
+        by_request: Counter = Counter()
+        for line in buf.getvalue().splitlines():
+            stmt = parse_statement(parse_entry(b64decode(json.loads(line)["entry_b64"])).statement)
+            if stmt.type == "match_result":
+                by_request[stmt.envelope["body"]["request"]] += 1
+        with ledger.recorder.reading() as db:
+            refused = int(db.all(f"SELECT COUNT(*) FROM {db.t('dl_refused')}")[0][0])
+        complete = {r.id for r in ledger.synced_rules().state.requests.values() if r.match_complete}
+    return by_request, refused, complete
+
+
+def test_killed_with_sigkill_mid_run_then_run_again_matches_each_request_once(tmp_path):
+    settings, _, _, _, ids = build(tmp_path, inline=24, lines=40, bulk_lines=1500)
+    env = dict(os.environ, LEDGER_VAR=str(tmp_path / "var"), LEDGER_SEALED_KEY_DIR=str(tmp_path / "sealed"),
+               LEDGER_MATCHER_KEY_FILE=str(tmp_path / "matcher.key"))
+    env.pop("LEDGER_DB_URL", None)
+    env.pop("LEDGER_MATCHER_STORE", None)
+    argv = [sys.executable, "-m", "ledger.cli", "matcher", "run", "--key", MATCHER, "--batch-chunks", "1"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = 0
+    deadline = time.monotonic() + 120
+    while seen < len(ids) // 2 and time.monotonic() < deadline:
+        if not proc.stdout.readline():
+            break
+        seen += 1
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+    _, _, complete = match_results(settings)
+    assert 0 < len(complete) < len(ids)  # killed mid-run: some matched, some not
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    by_request, refused, complete = match_results(settings)
+    assert complete == set(ids)
+    assert by_request == Counter(dict.fromkeys(ids, 1))  # each request matched exactly once
+    assert refused == 0  # and no second attempt was ever refused into the log
+    third = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0 and third.stdout == "" and "matched 0 requests" in third.stderr
+
+
+def test_a_bulk_match_result_cut_short_is_finished_byte_for_byte(tmp_path):
+    settings, keys, keyring, master, _ = build(tmp_path, inline=0, lines=0, bulk_lines=0)
+    with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
+        service = DisclosureService(ledger, sealed, keys)
+        ice = keyring.get("ice.dhs.gov/director")
+        bulk = bulk_request(ice, lines=_lines(master, 0, 300), seed=service.issue_seed(ice.name, "request"),
+                            **_common())
+        submit_bulk(service.submit_batch, bulk)
+        matcher = MatcherPrincipal(keyring.get(MATCHER), master)
+        state = ledger.synced_rules().state
+        request = parse_statement(bulk.manifest.note)
+        seed = service.issue_seed(MATCHER, "match_result")
+        first = matcher.match_bulk(request, *opened_chunk_lines(ledger, state.parts[request.id], sealed), seed=seed)
+        parts = list(first.parts())
+        assert len(parts) == 4  # the manifest and three chunks
+        service.submit_batch([p.note for p in parts[:2]], [o for p in parts[:2] for o in p.openings])
+        time.sleep(1.1)  # a rebuilt manifest would be signed at another time
+        assert not ledger.synced_rules().state.requests[request.id].match_complete
+        done = list(run_once(service, matcher, batch_chunks=1))
+        assert [(d.request, d.match_result, d.resumed, d.lines) for d in done] == [
+            (request.id, first.statement_id, True, 300)]
+        assert list(run_once(service, matcher)) == []
+        for c in (1, 2):  # the chunks the second run added are the ones the first would have sent
+            index = ledger.statement_index(f"{first.statement_id}.c{c}")
+            assert parse_entry(ledger.entry(index)).statement == parts[c + 1].note
+        assert ledger.synced_rules().state.requests[request.id].match_complete
+    by_request, refused, _ = match_results(settings)
+    assert by_request == Counter({request.id: 1}) and refused == 0
+
+
+def test_a_bulk_result_begun_under_another_master_file_is_refused_not_finished(tmp_path):
+    settings, keys, keyring, master, _ = build(tmp_path, inline=0, lines=0, bulk_lines=0)
+    with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
+        service = DisclosureService(ledger, sealed, keys)
+        ice = keyring.get("ice.dhs.gov/director")
+        bulk = bulk_request(ice, lines=_lines(master, 0, 300), seed=service.issue_seed(ice.name, "request"),
+                            **_common())
+        submit_bulk(service.submit_batch, bulk)
+        state = ledger.synced_rules().state
+        request = parse_statement(bulk.manifest.note)
+        first = MatcherPrincipal(keyring.get(MATCHER), master).match_bulk(
+            request, *opened_chunk_lines(ledger, state.parts[request.id], sealed),
+            seed=service.issue_seed(MATCHER, "match_result"))
+        parts = list(first.parts())
+        service.submit_batch([p.note for p in parts[:2]], [o for p in parts[:2] for o in p.openings])
+        size = ledger.size()
+        replaced = MatcherPrincipal(keyring.get(MATCHER), MasterFile(master.records[100:]))
+        with pytest.raises(LedgerError, match="cannot be rebuilt as it began"):
+            list(run_once(service, replaced))
+        assert ledger.size() == size
