@@ -7,6 +7,8 @@ import csv
 import json
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from ledger.cli import main
 
 ORIGIN = "ledger.test.example/disclosures"
+VERIFIER = Path(__file__).resolve().parents[2] / "scripts" / "verify_ledger.py"
 PEOPLE = [("900-70-0001", "ITIN", "Fictional One", "1 Elm St, Boston, MA 02110", "1980-04-01"),
           ("900-70-0002", "ITIN", "Fictional Two", "2 Oak Ave, Boston, MA 02111", ""),
           ("666-01-0003", "SSN", "Fictional Three", "3 Pine Rd, Austin, TX 78701", "1975-12-31")]
@@ -196,3 +199,130 @@ def test_an_extract_of_100000_records_is_imported_and_matched_against(env, capsy
     for r in master.records[::25_000]:
         result = match_line({"tin": r.tin, "name": r.name, "address": r.address}, loaded)
         assert result.matched and set(result.match_basis) == {"tin", "name", "address"}
+
+
+def _register(capsys, name: str, role: str, *attrs: str) -> None:
+    argv = ["keys", "new", name, "--role", role]
+    for a in attrs:
+        argv += ["--attr", a]
+    code, _, err = _run(capsys, *argv)
+    assert code == 0, err
+
+
+def _court(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(VERIFIER), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_release_file_writes_exactly_the_approved_lines_and_the_court_checks_it(env, capsys):
+    """`release-file` writes the approved lines x the released fields, the releaser signs a release over the
+    file, `bundle --delivered` carries it, and the court's verifier with openings checks it holds exactly what
+    was approved; a signed file whose values are not the committed ones is caught."""
+    from ledger.bootstrap import open_ledger
+    from ledger.client import disclosure as dc
+    from ledger.client.keyring import Keyring
+    from ledger.config import Settings
+
+    setup_ledger(capsys, env)
+    _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")
+    _register(capsys, "ice.dhs.gov/agent-a", "recipient", "agency=DHS/ICE")
+    _register(capsys, "tigta.gov/auditor-01", "oversight", "agency=TIGTA")
+    request = file_request(capsys, env, four_lines())
+    assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0
+    assert _run(capsys, "matcher", "import-master", str(write_extract(env / "x.csv", PEOPLE)))[0] == 0
+    assert _run(capsys, "matcher", "run", "--key", "irs.gov/matcher")[0] == 0
+    keyring = Keyring(env / "var" / "keyring")
+    with open_ledger(Settings.from_env(None, env / "var")) as ledger:
+        ledger.append(dc.recipient_attestation(keyring.get("ice.dhs.gov/agent-a"), request, 0).note)
+        ledger.append(dc.safeguard_status(keyring.get("tigta.gov/auditor-01"), "DHS/ICE", ssr_approved=True).note)
+    assert _run(capsys, "officer", "sheet", request, "--out", str(env / "sheet.csv"))[0] == 0
+    code, out, err = _run(capsys, "officer", "review", request, "--csv", str(env / "sheet.csv"), "--key",
+                          "irs.gov/disclosure/officer-0042")
+    assert code == 0, err
+    review = json.loads(out)["review"]
+    delivered = env / "delivered.jsonl"
+    code, _, err = _run(capsys, "release-file", request, "--review", "not-the-review", "--out", str(delivered))
+    assert code == 1 and "is not the review of request" in err and not delivered.exists()
+    code, out, err = _run(capsys, "release-file", request, "--review", review, "--out", str(delivered))
+    assert code == 0, err
+    made = json.loads(out)
+    assert made["lines"] == [0, 1, 2] and made["fields"] == ["name", "address"]
+    assert stat.S_IMODE(os.stat(delivered).st_mode) == 0o600
+    rows = [json.loads(x) for x in delivered.read_text(encoding="utf-8").splitlines()]
+    assert rows[0] == {"fields": ["name", "address"], "format": "dl-disclosure-file/v1", "lines": 3,
+                       "request": request, "review": review}
+    assert rows[1:] == [{"line": k, "name": n, "address": a} for k, (_, _, n, a, _) in enumerate(PEOPLE)]
+    assert "Failed to Provide" not in delivered.read_text()
+    assert _run(capsys, "release-file", request, "--review", review, "--out", str(delivered))[0] == 2  # no overwrite
+    code, out, err = _run(capsys, "client", "release", "--key", "irs.gov/disclosure/release-0007", "--request",
+                          request, "--review", review, "--lines", "0,1,2", "--fields", "name,address",
+                          "--file", str(delivered))
+    assert code == 0, err
+    (env / "release.json").write_text(out)
+    code, out, err = _run(capsys, "submit", str(env / "release.json"))
+    assert code == 0, err
+    assert json.loads(json.loads((env / "release.json").read_text())["statement"].split("\n")[0])[
+        "body"]["file_sha256"] == made["sha256"]
+    code, _, err = _run(capsys, "release-file", request, "--review", review, "--out", str(env / "again.jsonl"))
+    assert code == 1 and "no approved line left to release" in err
+
+    bundle = env / "bundle"
+    code, _, err = _run(capsys, "bundle", request, "--out", str(bundle), "--openings", "--delivered", str(delivered))
+    assert code == 0 and "1 delivered files" in err, err
+    assert (bundle / "delivered" / "delivered.jsonl").read_bytes() == delivered.read_bytes()
+    done = _court("--bundle", str(bundle), "--openings")
+    assert done.returncode == 0 and "3 lines" not in done.stderr, done.stdout + done.stderr
+    assert "delivered files hold exactly the lines and fields their releases signed, each value the one its " \
+           "commitment opens to" in done.stdout
+    # a file no release signed cannot go into a bundle; one changed inside a bundle fails the court's check
+    forged = env / "forged.jsonl"
+    forged.write_bytes(delivered.read_bytes().replace(b"Fictional Two", b"Fictional Twin"))
+    code, _, err = _run(capsys, "bundle", request, "--out", str(env / "b2"), "--delivered", str(forged))
+    assert code == 1 and "is no release's file_sha256" in err
+    (bundle / "delivered" / "delivered.jsonl").write_bytes(forged.read_bytes())
+    failed = _court("--bundle", str(bundle), "--openings")
+    assert failed.returncode == 1 and "is no bundled release's file_sha256" in failed.stdout + failed.stderr
+
+
+def test_a_signed_file_holding_other_values_than_the_approved_lines_fails_the_court(env, capsys):
+    """The rules never see the file, only its hash: a releaser who signs a file with a value that is not the
+    line's (or a line the release does not name) is caught by the court's verifier with openings."""
+    from ledger.delivered import delivered_file
+
+    setup_ledger(capsys, env)
+    _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")
+    _register(capsys, "ice.dhs.gov/agent-a", "recipient", "agency=DHS/ICE")
+    _register(capsys, "tigta.gov/auditor-01", "oversight", "agency=TIGTA")
+    from ledger.bootstrap import open_ledger
+    from ledger.client import disclosure as dc
+    from ledger.client.keyring import Keyring
+    from ledger.config import Settings
+
+    request = file_request(capsys, env, four_lines())
+    assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0
+    assert _run(capsys, "matcher", "import-master", str(write_extract(env / "x.csv", PEOPLE)))[0] == 0
+    assert _run(capsys, "matcher", "run", "--key", "irs.gov/matcher")[0] == 0
+    keyring = Keyring(env / "var" / "keyring")
+    with open_ledger(Settings.from_env(None, env / "var")) as ledger:
+        ledger.append(dc.recipient_attestation(keyring.get("ice.dhs.gov/agent-a"), request, 0).note)
+        ledger.append(dc.safeguard_status(keyring.get("tigta.gov/auditor-01"), "DHS/ICE", ssr_approved=True).note)
+    assert _run(capsys, "officer", "sheet", request, "--out", str(env / "sheet.csv"))[0] == 0
+    code, out, _ = _run(capsys, "officer", "review", request, "--csv", str(env / "sheet.csv"), "--key",
+                        "irs.gov/disclosure/officer-0042")
+    review = json.loads(out)["review"]
+    rows = [{"line": k, "name": n, "address": a} for k, (_, _, n, a, _) in enumerate(PEOPLE)]
+    rows[1]["address"] = "99 Other St, Boston, MA 02111"
+    forged = env / "forged.jsonl"
+    forged.write_bytes(delivered_file(request, review, ["name", "address"], rows))
+    code, out, err = _run(capsys, "client", "release", "--key", "irs.gov/disclosure/release-0007", "--request",
+                          request, "--review", review, "--lines", "0,1,2", "--fields", "name,address",
+                          "--file", str(forged))
+    (env / "release.json").write_text(out)
+    assert _run(capsys, "submit", str(env / "release.json"))[0] == 0  # the log sees only the hash
+    code, _, err = _run(capsys, "bundle", request, "--out", str(env / "bundle"), "--openings",
+                        "--delivered", str(forged))
+    assert code == 0, err
+    assert _court("--bundle", str(env / "bundle")).returncode == 0  # without openings: the shape only
+    failed = _court("--bundle", str(env / "bundle"), "--openings")
+    assert failed.returncode == 1
+    assert "forged.jsonl, line 3, field address: not the value line 1's commitment opens to" in failed.stdout
+    assert "99 Other St" not in failed.stdout + failed.stderr
