@@ -183,3 +183,111 @@ def test_a_bulk_result_begun_under_another_master_file_is_refused_not_finished(t
         with pytest.raises(LedgerError, match="cannot be rebuilt as it began"):
             list(run_once(service, replaced))
         assert ledger.size() == size
+
+
+def _cli_env(tmp: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEDGER_")}
+    env.update(LEDGER_VAR=str(tmp / "var"), LEDGER_SEALED_KEY_DIR=str(tmp / "sealed"),
+               LEDGER_MATCHER_KEY_FILE=str(tmp / "matcher.key"))
+    return env
+
+
+def test_follow_matches_requests_filed_while_it_runs_and_stops_on_sigterm(tmp_path):
+    settings, keys, keyring, master, ids = build(tmp_path, inline=1, lines=3, bulk_lines=0)
+    proc = subprocess.Popen([sys.executable, "-m", "ledger.cli", "matcher", "run", "--key", MATCHER, "--follow",
+                             "--interval", "0.2"], env=_cli_env(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert json.loads(proc.stdout.readline())["request"] == ids[0]
+        with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
+            service = DisclosureService(ledger, sealed, keys)
+            ice = keyring.get("ice.dhs.gov/director")
+            later = dc.request(ice, lines=_lines(master, 10, 5), seed=service.issue_seed(ice.name, "request"),
+                               **_common())
+            service.submit(later.note, later.openings)
+        found = json.loads(proc.stdout.readline())
+        assert (found["request"], found["lines"], found["resumed"]) == (later.statement_id, 5, False)
+        second = subprocess.run([sys.executable, "-m", "ledger.cli", "matcher", "run", "--key", MATCHER],
+                                env=_cli_env(tmp_path), capture_output=True, text=True, timeout=120)
+        assert second.returncode == 1 and "another matcher process holds" in second.stderr
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    assert proc.returncode == 0 and "matched 2 requests" in proc.stderr.read()
+
+
+def test_release_file_of_a_bulk_request_and_the_court_check_of_a_bulk_release(tmp_path, monkeypatch):
+    """A request in bulk form (300 lines): matched, reviewed and released in bulk; the delivered file holds
+    exactly the approved lines, read from the chunks, and the bundle's check reads the bulk release's items."""
+    from ledger.bundle_check import verify_bundle
+    from ledger.bundle_format import BundleError, BundleFiles
+    from ledger.cli import main
+    from ledger.delivered import delivered_file
+    from ledger.domain.bulk import bulk_release, statement_items
+    from ledger.domain.bundle import write_bundle
+    from ledger.domain.officer import review_from_decisions, suggest
+    from ledger.keys import parse_vkey
+    from ledger.rules.engine import server_red_flags
+
+    settings, keys, keyring, master, _ = build(tmp_path, inline=0, lines=0, bulk_lines=0)
+    with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
+        service = DisclosureService(ledger, sealed, keys)
+        admin = keyring.get(ORIGIN + "/admin")
+        for name, role, attrs in (("irs.gov/officer", "reviewer", {"agency": "IRS"}),
+                                  ("irs.gov/releaser", "releaser", {"agency": "IRS"}),
+                                  ("ice.dhs.gov/agent-a", "recipient", {"agency": AGENCY}),
+                                  ("tigta.gov/auditor", "oversight", {"agency": "TIGTA"})):
+            ledger.append(key_registration(admin, keyring.new(name), [role], attrs))
+        ice = keyring.get("ice.dhs.gov/director")
+        bulk = bulk_request(ice, lines=_lines(master, 0, 300), seed=service.issue_seed(ice.name, "request"),
+                            **_common())
+        submit_bulk(service.submit_batch, bulk)
+        request = bulk.statement_id
+        service.submit(dc.recipient_attestation(keyring.get("ice.dhs.gov/agent-a"), request, 0).note)
+        service.submit(dc.safeguard_status(keyring.get("tigta.gov/auditor"), AGENCY, ssr_approved=True).note)
+        assert [d.bulk for d in run_once(service, MatcherPrincipal(keyring.get(MATCHER), master))] == [True]
+        state = ledger.synced_rules().state
+        match = parse_statement(parse_entry(ledger.entry(ledger.statement_index(state.requests[request].match_id)))
+                                .statement)
+        decisions = [(item["line"], *suggest(item, True)) for item in statement_items(ledger, match, state.parts)]
+        review = review_from_decisions(keyring.get("irs.gov/officer"), request, decisions,
+                                       server_red_flags(state.requests[request]))
+        submit_bulk(service.submit_batch, review)
+        approved = [k for k, d, _ in decisions if d == "approve"]
+        assert 150 < len(approved) < 300  # a bulk release; every third line a placeholder
+    monkeypatch.setenv("LEDGER_VAR", str(tmp_path / "var"))
+    monkeypatch.setenv("LEDGER_SEALED_KEY_DIR", str(tmp_path / "sealed"))
+    monkeypatch.delenv("LEDGER_DB_URL", raising=False)
+    out = tmp_path / "delivered.jsonl"
+    assert main(["release-file", request, "--review", review.statement_id, "--out", str(out)]) == 0
+    data = out.read_bytes()
+    rows = [json.loads(x) for x in data.splitlines()[1:]]
+    assert [r["line"] for r in rows] == approved
+    people = master.records[:300]
+    assert all((r["name"], r["address"]) == (people[r["line"]].name, people[r["line"]].address) for r in rows)
+    assert b"Failed to Provide" not in data
+    with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
+        service = DisclosureService(ledger, sealed, keys)
+        release = bulk_release(keyring.get("irs.gov/releaser"), request, review.statement_id, approved,
+                               ["name", "address"], [0], data)
+        submit_bulk(service.submit_batch, release)
+        forged = delivered_file(request, review.statement_id, ["name", "address"], [
+            dict(r, name="Someone Else") if r["line"] == approved[-1] else r for r in rows])
+        bundle = tmp_path / "bundle"
+        write_bundle(ledger, request, bundle, openings=sealed.get_many, delivered=[out])
+        vkey = parse_vkey((bundle / "trust_root.vkey").read_text().strip())
+
+    def files(delivered):
+        return BundleFiles(*((bundle / n).read_bytes() for n in ("bundle.json", "checkpoint", "entries.jsonl",
+                                                                 "proofs.jsonl")), None,
+                           (bundle / "openings.jsonl").read_bytes(), delivered)
+
+    passed: list = []
+    summary = verify_bundle(files((("delivered.jsonl", data),)), vkey, check_openings=True,
+                            passed=lambda n, x: passed.append(n))
+    assert summary.delivered == 1 and passed[-1] == "delivered"
+    # a row dropped, or a value changed: no longer the file the release signed
+    cut = data.split(b"\n")
+    for bad in (b"\n".join(cut[:2] + cut[3:]), forged):
+        with pytest.raises(BundleError, match="is no bundled release's file_sha256"):
+            verify_bundle(files((("delivered.jsonl", bad),)), vkey, check_openings=True, passed=lambda n, x: None)
