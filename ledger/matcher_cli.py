@@ -86,7 +86,7 @@ def _lock(store: Path) -> Iterator[None]:
 
 def _run(args: argparse.Namespace, settings: Settings, keyring: Keyring, store: Path, key: bytes) -> int:
     from ledger.bootstrap import open_ledger
-    from ledger.domain.matcher_run import run_once
+    from ledger.domain.matcher_run import Failed, run_once
     from ledger.domain.matching import MatcherPrincipal
     from ledger.domain.service import DisclosureService
     from ledger.sealed import SealedKeys, SealedStore
@@ -105,9 +105,13 @@ def _run(args: argparse.Namespace, settings: Settings, keyring: Keyring, store: 
         matcher = MatcherPrincipal(signer, load_master(store, key))
         with open_ledger(settings) as ledger, SealedStore(settings.db_url, sealed_keys) as sealed:
             service = DisclosureService(ledger, sealed, sealed_keys)
-            total = 0
+            total, failed = 0, set[str]()
             while True:
-                for done in run_once(service, matcher, max(1, args.batch_chunks), stop=lambda: stopping):
+                for done in run_once(service, matcher, max(1, args.batch_chunks), stop=lambda: stopping,
+                                     skip=failed):
+                    if isinstance(done, Failed):
+                        print(f"request {done.request} not matched: {done.reason}", file=sys.stderr, flush=True)
+                        continue
                     total += 1
                     print(json.dumps(done.__dict__), flush=True)
                 service.seeds.flush()
@@ -118,5 +122,6 @@ def _run(args: argparse.Namespace, settings: Settings, keyring: Keyring, store: 
                     time.sleep(min(0.2, args.interval))
                 if stopping:
                     break
-    print(f"matched {total} requests", file=sys.stderr)
-    return 0
+    print(f"matched {total} requests" + (f"; {len(failed)} could not be matched (above)" if failed else ""),
+          file=sys.stderr)
+    return 1 if failed else 0

@@ -18,18 +18,28 @@ matches each request exactly once. The rules refuse a second match result for a 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.bundle_format import statement_commitments
 from ledger.client.disclosure import Submission
+from ledger.commitments import Opening
 from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission, opened_chunk_lines, submit_bulk
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.state import M_MATCHED, RequestFacts
 from ledger.entry import parse_entry
 from ledger.errors import LedgerError
 from ledger.statement import Statement, parse_statement
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A request this run could not match, and why (the message names no personal data). The run goes on
+    with the next request and leaves this one for the operator: it is not tried again by this process."""
+
+    request: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -66,32 +76,60 @@ def _statement(ledger: Any, statement_id: str) -> Statement:
 
 
 def run_once(service: Any, matcher: MatcherPrincipal, batch_chunks: int = BATCH_CHUNKS,
-             stop: Callable[[], bool] = lambda: False) -> Iterator[Matched]:
-    """Match every request waiting (``pending``), yielding each once its result is in the log."""
+             stop: Callable[[], bool] = lambda: False, skip: set[str] | None = None) -> Iterator[Matched | Failed]:
+    """Match every request waiting (``pending``), yielding each once its result is in the log, or why it
+    could not be (its id is then added to ``skip``, which the requests it holds are left out by)."""
     ledger = service.ledger
     engine = ledger.synced_rules()
     state = getattr(engine, "state", None)
     if state is None:
         raise LedgerError("this ledger has no § 6103 rules engine")
+    skip = set() if skip is None else skip
     for req in pending(state, matcher.key.name):
         if stop():
             return
-        request = _statement(ledger, req.id)
-        if req.match_id is not None:
-            yield _resume(service, matcher, request, req, state, batch_chunks)
+        if req.id in skip:
             continue
-        seed = service.issue_seed(matcher.key.name, "match_result")
-        if "bulk" in request.envelope["body"]:
-            bulk = matcher.match_bulk(request, *opened_chunk_lines(ledger, state.parts.get(req.id, []),
-                                                                   service.sealed), seed=seed)
-            submit_bulk(service.submit_batch, bulk, batch_chunks)
-            sid = bulk.statement_id
-        else:
-            wanted = [c for f, c in statement_commitments(request) if f in ("tin", "name", "address", "reason")]
-            sub: Submission = matcher.match_request(request, service.openings(wanted), seed=seed)
-            service.submit(sub.note, sub.openings)
-            sid = sub.statement_id
-        yield _done(ledger, req.id, sid, resumed=False, bulk="bulk" in request.envelope["body"])
+        try:
+            yield _match(service, matcher, req, state, batch_chunks)
+        except LedgerError as e:
+            skip.add(req.id)
+            yield Failed(req.id, f"{type(e).__name__}: {e}")
+
+
+def _match(service: Any, matcher: MatcherPrincipal, req: RequestFacts, state: Any, batch_chunks: int) -> Matched:
+    """Match one request, or finish its cut-short bulk result."""
+    ledger = service.ledger
+    request = _statement(ledger, req.id)
+    if req.match_id is not None:
+        return _resume(service, matcher, request, req, state, batch_chunks)
+    seed = service.issue_seed(matcher.key.name, "match_result")
+    if "bulk" in request.envelope["body"]:
+        lines, opener = opened_chunk_lines(ledger, state.parts.get(req.id, []), service.sealed)
+        bulk = matcher.match_bulk(request, lines, _complete(opener, req.id), seed=seed)
+        submit_bulk(service.submit_batch, bulk, batch_chunks)
+        sid = bulk.statement_id
+    else:
+        wanted = [c for f, c in statement_commitments(request) if f in ("tin", "name", "address", "reason")]
+        sub: Submission = matcher.match_request(request, _complete(service.openings, req.id)(wanted), seed=seed)
+        service.submit(sub.note, sub.openings)
+        sid = sub.statement_id
+    return _done(ledger, req.id, sid, resumed=False, bulk="bulk" in request.envelope["body"])
+
+
+Opener = Callable[[list[str]], Mapping[str, Opening]]
+
+
+def _complete(opener: Callable[..., Mapping[str, Opening]], request_id: str) -> Opener:
+    """``opener``, refusing (LedgerError) a block of commitments the sealed store does not open in full."""
+    def opened(wanted: list[str]) -> Mapping[str, Opening]:
+        found = opener(wanted)
+        missing = sum(1 for c in wanted if c not in found)
+        if missing:
+            raise LedgerError(f"the sealed store holds no opening of {missing} commitments of request {request_id}'s "
+                              "lines (erased?)")
+        return found
+    return opened
 
 
 def _resume(service: Any, matcher: MatcherPrincipal, request: Statement, req: RequestFacts, state: Any,
@@ -104,8 +142,8 @@ def _resume(service: Any, matcher: MatcherPrincipal, request: Statement, req: Re
     if seed is None:
         raise LedgerError(f"the match result {match_id} of request {req.id} is incomplete and the ledger no "
                           "longer holds its salt seed (it expired): it cannot be finished")
-    rebuilt = matcher.match_bulk(request, *opened_chunk_lines(ledger, state.parts.get(req.id, []), service.sealed),
-                                 seed=seed)
+    lines, opener = opened_chunk_lines(ledger, state.parts.get(req.id, []), service.sealed)
+    rebuilt = matcher.match_bulk(request, lines, _complete(opener, req.id), seed=seed)
     if parse_statement(rebuilt.manifest.note).envelope["body"] != manifest.envelope["body"]:
         raise LedgerError(f"the match result {match_id} of request {req.id} cannot be rebuilt as it began (was the "
                           "master file replaced since?): it cannot be finished")

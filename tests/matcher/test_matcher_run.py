@@ -29,7 +29,6 @@ from ledger.domain.matcher_store import import_extract, new_key, read_key
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.service import DisclosureService
 from ledger.entry import parse_entry
-from ledger.errors import LedgerError
 from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.statement import parse_statement
@@ -180,8 +179,10 @@ def test_a_bulk_result_begun_under_another_master_file_is_refused_not_finished(t
         service.submit_batch([p.note for p in parts[:2]], [o for p in parts[:2] for o in p.openings])
         size = ledger.size()
         replaced = MatcherPrincipal(keyring.get(MATCHER), MasterFile(master.records[100:]))
-        with pytest.raises(LedgerError, match="cannot be rebuilt as it began"):
-            list(run_once(service, replaced))
+        skip: set[str] = set()
+        done = list(run_once(service, replaced, skip=skip))
+        assert [type(d).__name__ for d in done] == ["Failed"] and "cannot be rebuilt as it began" in done[0].reason
+        assert skip == {request.id} and list(run_once(service, replaced, skip=skip)) == []  # not tried again
         assert ledger.size() == size
 
 
@@ -291,3 +292,24 @@ def test_release_file_of_a_bulk_request_and_the_court_check_of_a_bulk_release(tm
     for bad in (b"\n".join(cut[:2] + cut[3:]), forged):
         with pytest.raises(BundleError, match="is no bundled release's file_sha256"):
             verify_bundle(files((("delivered.jsonl", bad),)), vkey, check_openings=True, passed=lambda n, x: None)
+
+
+def test_a_request_that_cannot_be_matched_is_named_and_the_others_are_matched(tmp_path):
+    """A request whose openings are gone from the sealed store: one line naming it (no value), the run goes
+    on with the others and exits 1; nothing is appended for it."""
+    from ledger.bundle_format import statement_commitments
+
+    settings, keys, _, _, ids = build(tmp_path, inline=2, lines=3, bulk_lines=0)
+    with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:
+        first = parse_statement(parse_entry(ledger.entry(ledger.statement_index(ids[0]))).statement)
+        sealed.erase([c for f, c in statement_commitments(first) if f == "address"])
+    done = subprocess.run([sys.executable, "-m", "ledger.cli", "matcher", "run", "--key", MATCHER],
+                          env=_cli_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert [json.loads(x)["request"] for x in done.stdout.splitlines()] == [ids[1]]
+    lines = done.stderr.strip().splitlines()
+    assert lines[0] == (f"request {ids[0]} not matched: LedgerError: the sealed store holds no opening of 3 "
+                        f"commitments of request {ids[0]}'s lines (erased?)")
+    assert lines[1] == "matched 1 requests; 1 could not be matched (above)" and "Traceback" not in done.stderr
+    by_request, refused, _ = match_results(settings)
+    assert by_request == Counter({ids[1]: 1}) and refused == 0
