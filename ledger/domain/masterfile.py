@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
@@ -92,18 +92,24 @@ class TaxpayerRecord:
 class MasterFile:
     """An immutable set of taxpayer records with the two lookups the matcher needs."""
 
-    def __init__(self, records: Iterable[TaxpayerRecord]) -> None:
+    def __init__(self, records: Iterable[TaxpayerRecord],
+                 identity_keys: Sequence[tuple[str, str]] | None = None) -> None:
+        """``identity_keys``: each record's (normalised name, normalised address), computed earlier by
+        this version of the rules (the matcher's store keeps them); else they are computed here."""
         self._records = tuple(records)
         self._by_tin: dict[str, TaxpayerRecord] = {}
         self._keys: dict[str, tuple[str, str]] = {}
         self._by_identity: dict[tuple[str, str], list[TaxpayerRecord]] = {}
-        for record in self._records:
+        if identity_keys is not None and len(identity_keys) != len(self._records):
+            raise FormatError(f"{len(identity_keys)} identity keys for {len(self._records)} records")
+        for i, record in enumerate(self._records):
             if record.tin_type not in TIN_TYPES:
                 raise FormatError(f"tin_type must be one of {TIN_TYPES}")
             tin = normalise_tin(record.tin)
             if tin in self._by_tin:
                 raise FormatError("two master-file records share one TIN")
-            keys = (normalise_name(record.name), normalise_address(record.address))
+            keys = identity_keys[i] if identity_keys is not None else \
+                (normalise_name(record.name), normalise_address(record.address))
             self._by_tin[tin] = record
             self._keys[tin] = keys
             self._by_identity.setdefault(keys, []).append(record)

@@ -14,11 +14,13 @@ name a row and a field, never a value.
 Every row is checked before anything is written: one bad row and nothing is imported.
 
 **Store file.** ``dl-matcher-store/v1`` LF, then one line of canonical JSON
-``{"format", "key_id", "records"}``, then libsodium's secretstream (XChaCha20-Poly1305) under
-the store key: its 24-byte header, then frames, each a 4-byte big-endian length and a sealed
-block of up to ``BLOCK`` records (canonical JSON, a list of ``[tin, tin_type, name, address,
-dob]``); the last frame carries the FINAL tag, so a truncated file is refused, and every frame
-authenticates the JSON line as associated data. Written to a new file (mode 0600) and renamed
+``{"format", "key_id", "normalised_by", "records"}``, then libsodium's secretstream
+(XChaCha20-Poly1305) under the store key: its 24-byte header, then frames, each a 4-byte
+big-endian length and a sealed block of up to ``BLOCK`` records (canonical JSON, a list of
+``[tin, tin_type, name, address, dob, name key, address key]``, the keys the name and address
+normalised at import by the rules ``normalised_by`` names, so a run need not redo it); the last
+frame carries the FINAL tag, so a truncated file is refused, and every frame authenticates the
+JSON line as associated data. Written to a new file (mode 0600) and renamed
 over the old one: a store is replaced whole, never half.
 
 **Store key.** 32 random bytes, base64 in a file of mode 0600 that the operator makes with
@@ -44,8 +46,9 @@ import nacl.exceptions
 
 from ledger.b64 import b64decode, b64encode
 from ledger.canonical import canonical_bytes, parse_canonical
+from ledger.domain.address import ADDRESS_RULES_VERSION, normalise_address
 from ledger.domain.masterfile import TIN_TYPES, MasterFile, TaxpayerRecord
-from ledger.domain.matcher import TinFormatError, normalise_tin
+from ledger.domain.matcher import MATCHER_VERSION, TinFormatError, normalise_name, normalise_tin
 from ledger.errors import FormatError, LedgerError
 from ledger.sealed.keys import key_id
 
@@ -59,6 +62,8 @@ _FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 _MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 _DOB = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _MAX_FIELD = 512
+# The rules the stored names and addresses were normalised by, at import (the matcher's and the address rules').
+NORMALISED_BY = f"{MATCHER_VERSION}/{ADDRESS_RULES_VERSION}"
 
 
 class MatcherStoreError(LedgerError):
@@ -116,8 +121,8 @@ def _field(row: dict[str, str], name: str, where: str) -> str:
 
 
 def read_extract(f: IO[str], name: str) -> Iterator[list[str | None]]:
-    """Each row of an extract as ``[tin, tin_type, name, address, dob]``, checked; ExtractError at the
-    first bad row (``name``: the file, for the message)."""
+    """Each row of an extract as ``[tin, tin_type, name, address, dob, name key, address key]`` (the
+    last two normalised for matching), checked; ExtractError at the first bad row (``name``: the file)."""
     reader = csv.DictReader(f)
     header = [h.strip() for h in (reader.fieldnames or [])]
     if sorted(header) != sorted(COLUMNS):
@@ -156,11 +161,12 @@ def read_extract(f: IO[str], name: str) -> Iterator[list[str | None]]:
                 date.fromisoformat(dob)
             except ValueError:
                 raise ExtractError(f"{where}, field dob: not a date YYYY-MM-DD (or empty)") from None
-        yield [tin, tin_type, person, address, dob]
+        yield [tin, tin_type, person, address, dob, normalise_name(person), normalise_address(address)]
 
 
 def _header(key: bytes, records: int) -> bytes:
-    meta = {"format": STORE_FORMAT, "key_id": key_id("matcher-store", key), "records": records}
+    meta = {"format": STORE_FORMAT, "key_id": key_id("matcher-store", key), "records": records,
+            "normalised_by": NORMALISED_BY}
     return STORE_FORMAT.encode() + b"\n" + canonical_bytes(meta) + b"\n"
 
 
@@ -225,6 +231,7 @@ def load_master(store: Path, key: bytes) -> MasterFile:
         meta = parse_canonical(data[first + 1:second])
         count = int(meta["records"])
         stored_key_id = str(meta["key_id"])
+        keyed = meta.get("normalised_by") == NORMALISED_BY
     except (LedgerError, KeyError, TypeError, ValueError):
         raise MatcherStoreError(f"{store}: its header is malformed") from None
     if stored_key_id != key_id("matcher-store", key):
@@ -234,6 +241,7 @@ def load_master(store: Path, key: bytes) -> MasterFile:
     header_size = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     records: list[TaxpayerRecord] = []
+    keys: list[tuple[str, str]] = []
     try:
         sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, data[pos:pos + header_size], key)
         pos += header_size
@@ -244,13 +252,17 @@ def load_master(store: Path, key: bytes) -> MasterFile:
             (size,) = struct.unpack(">I", data[pos:pos + 4])
             block, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, data[pos + 4:pos + 4 + size], head)
             pos += 4 + size
-            records.extend(TaxpayerRecord(*row) for row in json.loads(block))
-    except (nacl.exceptions.CryptoError, ValueError, TypeError):
+            for row in json.loads(block):
+                records.append(TaxpayerRecord(*row[:5]))
+                keys.append((row[5], row[6]))
+    except (nacl.exceptions.CryptoError, ValueError, TypeError, IndexError):
         raise MatcherStoreError(f"{store} does not decrypt under the key given (altered or truncated)") from None
     if pos != len(data) or len(records) != count:
         raise MatcherStoreError(f"{store} holds {len(records)} records and {len(data) - pos} stray bytes; "
                                 f"its header says {count}")
-    return MasterFile(records)
+    # Names and addresses normalised at import by these very rules are taken as they are; normalised by
+    # another version of the rules, they are normalised again (slower, and the same answers as today's).
+    return MasterFile(records, keys if keyed else None)
 
 
 def default_store(var: Path) -> Path:

@@ -326,3 +326,26 @@ def test_a_signed_file_holding_other_values_than_the_approved_lines_fails_the_co
     assert failed.returncode == 1
     assert "forged.jsonl, line 3, field address: not the value line 1's commitment opens to" in failed.stdout
     assert "99 Other St" not in failed.stdout + failed.stderr
+
+
+def test_a_store_normalised_by_other_rules_is_normalised_again(tmp_path, monkeypatch):
+    """Names and addresses are normalised at import and kept; a store made under another version of the rules
+    is normalised again when loaded, so the matcher always answers by the rules in force."""
+    from ledger.domain import matcher_store
+    from ledger.domain.masterfile import MasterFile
+
+    matcher_store.new_key(tmp_path / "k")
+    key = matcher_store.read_key(tmp_path / "k")
+    extract = write_extract(tmp_path / "e.csv", PEOPLE)
+    fresh = MasterFile([matcher_store.TaxpayerRecord(*row[:5]) for row in PEOPLE])
+    with monkeypatch.context() as m:
+        m.setattr(matcher_store, "NORMALISED_BY", "match-1999/addr-1999")
+        m.setattr(matcher_store, "normalise_name", lambda text: "STALE")
+        matcher_store.import_extract(extract, tmp_path / "old.store", key)
+        stale = matcher_store.load_master(tmp_path / "old.store", key)  # under those rules: their keys
+        assert {stale.identity_keys(r)[0] for r in stale} == {"STALE"}
+    loaded = matcher_store.load_master(tmp_path / "old.store", key)
+    assert [loaded.identity_keys(r) for r in loaded] == [fresh.identity_keys(r) for r in fresh]
+    matcher_store.import_extract(extract, tmp_path / "new.store", key)
+    kept = matcher_store.load_master(tmp_path / "new.store", key)
+    assert [kept.identity_keys(r) for r in kept] == [fresh.identity_keys(r) for r in fresh]
