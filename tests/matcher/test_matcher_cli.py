@@ -59,7 +59,7 @@ def setup_ledger(capsys, env: Path) -> None:
         assert code == 0, err
 
 
-def file_request(capsys, env: Path, lines: list[dict]) -> str:
+def file_request(capsys, env: Path, lines: list[dict], fields: tuple[str, ...] = ("name", "address")) -> str:
     code, out, err = _run(capsys, "client", "seed-request", "--key", "ice.dhs.gov/director", "--type", "request",
                           "--origin", ORIGIN)
     assert code == 0, err
@@ -68,7 +68,7 @@ def file_request(capsys, env: Path, lines: list[dict]) -> str:
     assert code == 0, err
     (env / "seed.json").write_text(out)
     spec = {"exception": "6103(i)(2)", "agency": "DHS/ICE", "statute": "8 USC 1253(a)(1)",
-            "purpose": "criminal_investigation", "purpose_text": "fictional", "fields": ["name", "address"],
+            "purpose": "criminal_investigation", "purpose_text": "fictional", "fields": list(fields),
             "recipients": [{"name": "Agent A", "agency": "DHS/ICE", "caseload": 2}], "lines": lines,
             "case_ids": ["FICT-1"], "court_order": None, "resubmits": None}
     (env / "spec.json").write_text(json.dumps(spec))
@@ -349,3 +349,46 @@ def test_a_store_normalised_by_other_rules_is_normalised_again(tmp_path, monkeyp
     matcher_store.import_extract(extract, tmp_path / "new.store", key)
     kept = matcher_store.load_master(tmp_path / "new.store", key)
     assert [kept.identity_keys(r) for r in kept] == [fresh.identity_keys(r) for r in fresh]
+
+
+def test_release_file_of_the_tin_gives_the_matched_tin_and_refuses_fields_not_requested(env, capsys):
+    """A released `tin` is the TIN the match result committed to (the IRS record's, in its 9 digits), and the
+    court's check opens it there; a field the request did not ask for is refused (exit 2), nothing written."""
+    from ledger.bootstrap import open_ledger
+    from ledger.client import disclosure as dc
+    from ledger.client.keyring import Keyring
+    from ledger.config import Settings
+
+    setup_ledger(capsys, env)
+    _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")
+    _register(capsys, "ice.dhs.gov/agent-a", "recipient", "agency=DHS/ICE")
+    _register(capsys, "tigta.gov/auditor-01", "oversight", "agency=TIGTA")
+    request = file_request(capsys, env, four_lines(), fields=("name", "address", "tin"))
+    assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0
+    assert _run(capsys, "matcher", "import-master", str(write_extract(env / "x.csv", PEOPLE)))[0] == 0
+    assert _run(capsys, "matcher", "run", "--key", "irs.gov/matcher")[0] == 0
+    keyring = Keyring(env / "var" / "keyring")
+    with open_ledger(Settings.from_env(None, env / "var")) as ledger:
+        ledger.append(dc.recipient_attestation(keyring.get("ice.dhs.gov/agent-a"), request, 0).note)
+        ledger.append(dc.safeguard_status(keyring.get("tigta.gov/auditor-01"), "DHS/ICE", ssr_approved=True).note)
+    assert _run(capsys, "officer", "sheet", request, "--out", str(env / "sheet.csv"))[0] == 0
+    code, out, _ = _run(capsys, "officer", "review", request, "--csv", str(env / "sheet.csv"), "--key",
+                        "irs.gov/disclosure/officer-0042")
+    review = json.loads(out)["review"]
+    out_file = env / "tin.jsonl"
+    code, _, err = _run(capsys, "release-file", request, "--review", review, "--out", str(out_file),
+                        "--fields", "tin,dob")
+    assert code == 2 and "--fields: dob is not a field the request asked for" in err and not out_file.exists()
+    code, out, err = _run(capsys, "release-file", request, "--review", review, "--out", str(out_file),
+                          "--fields", "tin,name")
+    assert code == 0, err
+    rows = [json.loads(x) for x in out_file.read_text().splitlines()[1:]]
+    assert rows == [{"line": k, "tin": t.replace("-", ""), "name": n} for k, (t, _, n, _, _) in enumerate(PEOPLE)]
+    code, out, err = _run(capsys, "client", "release", "--key", "irs.gov/disclosure/release-0007", "--request",
+                          request, "--review", review, "--lines", "0,1,2", "--fields", "tin,name",
+                          "--file", str(out_file))
+    (env / "release.json").write_text(out)
+    assert _run(capsys, "submit", str(env / "release.json"))[0] == 0
+    assert _run(capsys, "bundle", request, "--out", str(env / "b"), "--openings", "--delivered", str(out_file))[0] == 0
+    done = _court("--bundle", str(env / "b"), "--openings")
+    assert done.returncode == 0 and "each value the one its commitment opens to" in done.stdout, done.stdout
