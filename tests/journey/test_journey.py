@@ -28,7 +28,7 @@ PRINCIPALS = [  # OPERATIONS § 18.1
     ["irs.gov/disclosure/officer-0042", "--role", "reviewer", "--attr", "agency=IRS"],
     ["irs.gov/disclosure/release-0007", "--role", "releaser", "--attr", "agency=IRS"],
     ["irs.gov/matcher", "--role", "matcher", "--attr", "agency=IRS"],
-    ["ice.dhs.gov/agent-a", "--role", "recipient", "--attr", "agency=DHS/ICE"],
+    ["ice.dhs.gov/agent-0", "--role", "recipient", "--attr", "agency=DHS/ICE"],
     ["tigta.gov/auditor-01", "--role", "oversight", "--attr", "agency=TIGTA"],
     ["uscourts.gov/mad/judge-a", "--role", "court", "--attr", "court=D.Mass."],
 ]
@@ -95,7 +95,7 @@ def _attest_and_safeguard(op: Operator, request: str) -> None:
 
     keyring = Keyring(op.folder / "var" / "keyring")
     for name, sub in (
-        ("attestation.json", dc.recipient_attestation(keyring.get("ice.dhs.gov/agent-a"), request, 0)),
+        ("attestation.json", dc.recipient_attestation(keyring.get("ice.dhs.gov/agent-0"), request, 0)),
         ("safeguard.json", dc.safeguard_status(keyring.get("tigta.gov/auditor-01"), "DHS/ICE", ssr_approved=True)),
     ):
         (op.folder / name).write_text(submission_json(sub), encoding="utf-8")

@@ -69,7 +69,8 @@ def file_request(capsys, env: Path, lines: list[dict], fields: tuple[str, ...] =
     (env / "seed.json").write_text(out)
     spec = {"exception": "6103(i)(2)", "agency": "DHS/ICE", "statute": "8 USC 1253(a)(1)",
             "purpose": "criminal_investigation", "purpose_text": "fictional", "fields": list(fields),
-            "recipients": [{"name": "Agent A", "agency": "DHS/ICE", "caseload": 2}], "lines": lines,
+            "recipients": [{"name": "Agent A", "agency": "DHS/ICE", "caseload": 2, "principal": "ice.dhs.gov/agent-a"}],
+            "lines": lines,
             "case_ids": ["FICT-1"], "court_order": None, "resubmits": None}
     (env / "spec.json").write_text(json.dumps(spec))
     code, out, err = _run(capsys, "client", "request", "--key", "ice.dhs.gov/director", "--spec",

@@ -47,7 +47,13 @@ def _lines(master: MasterFile, first: int, n: int) -> list[dc.Line]:
 def _common() -> dict:
     return {"exception": "6103(i)(2)", "agency": AGENCY, "statute": "8 USC 1253(a)(1)",
             "purpose": "criminal_investigation", "purpose_text": "fictional", "fields": ["name", "address"],
-            "recipients": [dc.Recipient("Agent A", AGENCY)]}
+            "recipients": [_recipient()]}
+
+
+def _recipient() -> dc.Recipient:
+    """Agent A, naming the principal who attests for the slot where the client's Recipient names one."""
+    named = {"principal": "ice.dhs.gov/agent-a"} if "principal" in dc.Recipient.__dataclass_fields__ else {}
+    return dc.Recipient("Agent A", AGENCY, **named)
 
 
 def build(tmp: Path, inline: int, lines: int, bulk_lines: int):
