@@ -54,7 +54,8 @@ def setup_ledger(capsys, env: Path) -> None:
     for argv in (["ice.dhs.gov/director", "--role", "requester", "--attr", "agency=DHS/ICE",
                   "--attr", "category=agency_head"],
                  ["irs.gov/matcher", "--role", "matcher", "--attr", "agency=IRS"],
-                 ["irs.gov/disclosure/officer-0042", "--role", "reviewer", "--attr", "agency=IRS"]):
+                 ["irs.gov/disclosure/officer-0042", "--role", "reviewer", "--attr", "agency=IRS"],
+                 ["ice.dhs.gov/agent-a", "--role", "recipient", "--attr", "agency=DHS/ICE"]):
         code, _, err = _run(capsys, "keys", "new", *argv)
         assert code == 0, err
 
@@ -225,7 +226,6 @@ def test_release_file_writes_exactly_the_approved_lines_and_the_court_checks_it(
 
     setup_ledger(capsys, env)
     _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")
-    _register(capsys, "ice.dhs.gov/agent-a", "recipient", "agency=DHS/ICE")
     _register(capsys, "tigta.gov/auditor-01", "oversight", "agency=TIGTA")
     request = file_request(capsys, env, four_lines())
     assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0
@@ -291,7 +291,6 @@ def test_a_signed_file_holding_other_values_than_the_approved_lines_fails_the_co
 
     setup_ledger(capsys, env)
     _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")
-    _register(capsys, "ice.dhs.gov/agent-a", "recipient", "agency=DHS/ICE")
     _register(capsys, "tigta.gov/auditor-01", "oversight", "agency=TIGTA")
     from ledger.bootstrap import open_ledger
     from ledger.client import disclosure as dc
@@ -362,7 +361,6 @@ def test_release_file_of_the_tin_gives_the_matched_tin_and_refuses_fields_not_re
 
     setup_ledger(capsys, env)
     _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")
-    _register(capsys, "ice.dhs.gov/agent-a", "recipient", "agency=DHS/ICE")
     _register(capsys, "tigta.gov/auditor-01", "oversight", "agency=TIGTA")
     request = file_request(capsys, env, four_lines(), fields=("name", "address", "tin"))
     assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0

@@ -71,6 +71,7 @@ def build(tmp: Path, inline: int, lines: int, bulk_lines: int):
         ice = keyring.new("ice.dhs.gov/director")
         ledger.append(key_registration(admin, ice, ["requester"], {"agency": AGENCY, "category": "agency_head"}))
         ledger.append(key_registration(admin, keyring.new(MATCHER), ["matcher"], {"agency": "IRS"}))
+        ledger.append(key_registration(admin, keyring.new("ice.dhs.gov/agent-a"), ["recipient"], {"agency": AGENCY}))
         service = DisclosureService(ledger, sealed, keys)
         for i in range(inline):
             if i == inline // 2 and bulk_lines:
@@ -242,7 +243,6 @@ def test_release_file_of_a_bulk_request_and_the_court_check_of_a_bulk_release(tm
         admin = keyring.get(ORIGIN + "/admin")
         for name, role, attrs in (("irs.gov/officer", "reviewer", {"agency": "IRS"}),
                                   ("irs.gov/releaser", "releaser", {"agency": "IRS"}),
-                                  ("ice.dhs.gov/agent-a", "recipient", {"agency": AGENCY}),
                                   ("tigta.gov/auditor", "oversight", {"agency": "TIGTA"})):
             ledger.append(key_registration(admin, keyring.new(name), [role], attrs))
         ice = keyring.get("ice.dhs.gov/director")
