@@ -88,18 +88,34 @@ def _sealed_keys_new(op: Operator, out: Path) -> None:
 
 def _attest_and_safeguard(op: Operator, request: str) -> None:
     """The named recipient's attestation and the oversight body's safeguard status, each signed with its
-    own key from the keyring and submitted with `submit` (OPERATIONS § 18.3)."""
+    own key (`client attestation`, `client safeguard-status`, docs/CLIENT.md) and submitted with `submit`."""
+    steps = (("attestation", "ice.dhs.gov/agent-0", {"request": request, "recipient": 0}),
+             ("safeguard-status", "tigta.gov/auditor-01",
+              {"agency": "DHS/ICE", "ssr_approved": True, "open_findings": 0, "cap_implementation_date": None}))
+    for command, key, body in steps:
+        (op.folder / f"{command}.json").write_text(json.dumps(body), encoding="utf-8")
+        signed = op.run("client", command, "--key", key, "--input", f"{command}.json", ok=False)
+        if signed.returncode == 2 and f"invalid choice: '{command}'" in signed.stderr:
+            signed = _signed_in_python(op, command, key, body)
+        assert signed.returncode == 0, signed.stderr
+        (op.folder / f"{command}-submission.json").write_text(signed.stdout, encoding="utf-8")
+        assert json.loads(op.run("submit", f"{command}-submission.json").stdout)["duplicate"] is False
+
+
+def _signed_in_python(op: Operator, command: str, key: str, body: dict) -> subprocess.CompletedProcess:
+    """For a client without the command: the same submission, from the builder the command calls."""
     from ledger.client import disclosure as dc
     from ledger.client.cli import submission_json
     from ledger.client.keyring import Keyring
 
-    keyring = Keyring(op.folder / "var" / "keyring")
-    for name, sub in (
-        ("attestation.json", dc.recipient_attestation(keyring.get("ice.dhs.gov/agent-0"), request, 0)),
-        ("safeguard.json", dc.safeguard_status(keyring.get("tigta.gov/auditor-01"), "DHS/ICE", ssr_approved=True)),
-    ):
-        (op.folder / name).write_text(submission_json(sub), encoding="utf-8")
-        assert json.loads(op.run("submit", name).stdout)["duplicate"] is False
+    signer = Keyring(op.folder / "var" / "keyring").get(key)
+    if command == "attestation":
+        sub = dc.recipient_attestation(signer, body["request"], body["recipient"])
+    else:
+        sub = dc.safeguard_status(signer, body["agency"], ssr_approved=body["ssr_approved"],
+                                  open_findings=body["open_findings"],
+                                  cap_implementation_date=body["cap_implementation_date"])
+    return subprocess.CompletedProcess([command], 0, submission_json(sub), "")
 
 
 def _example_spec(op: Operator) -> dict:
