@@ -73,6 +73,11 @@ def operator(tmp_path):
     drop_schema(base, schema)
 
 
+def _queued(op: Operator, request: str) -> list[dict]:
+    """The request's rows in `officer queue` (JSON lines)."""
+    return [q for q in map(json.loads, op.run("officer", "queue").stdout.splitlines()) if q["request"] == request]
+
+
 def _sealed_keys_new(op: Operator, out: Path) -> None:
     """`sealed-keys new --out DIR` (OPERATIONS § 18.1)."""
     done = op.run("sealed-keys", "new", "--out", str(out), ok=False)
@@ -168,22 +173,24 @@ def test_one_i2_request_end_to_end_with_the_documented_commands(operator: Operat
     filed = json.loads(op.run("submit", "submission.json").stdout)
     request = filed["id"]
     assert filed["duplicate"] is False
-    assert op.run("officer", "queue").stdout == ""  # filed, not matched yet
+    before = _queued(op, request)  # filed, not matched yet: nothing to review
+    assert all(q.get("waits_for") == ["match_result"] for q in before)
     matched = [json.loads(x) for x in op.run("matcher", "run", "--key", "irs.gov/matcher").stdout.splitlines()]
     assert [(m["request"], m["lines"], m["matched"], m["bulk"]) for m in matched] == [(request, 4, 4, False)]
     assert op.run("matcher", "run", "--key", "irs.gov/matcher").stdout == ""  # each request matched once
     _attest_and_safeguard(op, request)
 
     # 18.4 review, the delivered file, the release
-    queue = [json.loads(x) for x in op.run("officer", "queue").stdout.splitlines()]
-    assert [q["request"] for q in queue] == [request] and "placeholder_addresses" in queue[0]["red_flags"]
+    queue = _queued(op, request)
+    assert len(queue) == 1 and queue[0].get("waits_for", ["review"]) == ["review"]
+    assert "placeholder_addresses" in queue[0]["red_flags"]
     op.run("officer", "sheet", request, "--out", "sheet.csv")
     rows = list(csv.DictReader((op.folder / "sheet.csv").open(encoding="utf-8")))
     assert [(r["line"], r["decision"]) for r in rows] == [("0", "approve"), ("1", "approve"), ("2", "approve"),
                                                           ("3", "refuse")]
     review = json.loads(op.run("officer", "review", request, "--csv", "sheet.csv", "--key",
                                "irs.gov/disclosure/officer-0042").stdout)["review"]
-    assert op.run("officer", "queue").stdout == ""
+    assert all(q.get("waits_for") == ["release"] for q in _queued(op, request))  # reviewed: not for review
     written = json.loads(op.run("release-file", request, "--review", review, "--out", "delivered.jsonl").stdout)
     assert written["lines"] == [0, 1, 2] and written["fields"] == ["name", "address"]
     delivered = [json.loads(x) for x in (op.folder / "delivered.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -196,6 +203,7 @@ def test_one_i2_request_end_to_end_with_the_documented_commands(operator: Operat
                request, "--review", review, "--lines", "0,1,2", "--fields", "name,address", "--file",
                "delivered.jsonl")
     assert json.loads(op.run("submit", "release.json").stdout)["duplicate"] is False
+    assert _queued(op, request) == []  # every approved line released: nothing left to do
 
     # 18.5 verify, export, bundle, and the court's check
     verified = op.run("verify").stdout
