@@ -1,6 +1,6 @@
 """`disclosure-ledger matcher …`: the matcher as a principal the operator deploys.
 
-    matcher new-key --out FILE            the matcher store's key (32 random bytes, mode 0600; escrow it)
+    matcher new-key --out FILE            the matcher store's key (32 random bytes, mode 0600)
     matcher import-master EXTRACT.csv     check a master-file extract and replace the matcher's store with it
     matcher run --key NAME [--follow]     match every filed request that has no match result, and submit
 
@@ -56,8 +56,8 @@ def run(args: argparse.Namespace, settings: Settings, keyring: Keyring, var: Pat
     cmd = args.matcher_command
     if cmd == "new-key":
         print(json.dumps({"key_id": new_key(args.out), "file": str(args.out)}))
-        print("escrow this file with the sealed-store keys: without it the matcher's store cannot be read",
-              file=sys.stderr)
+        print("keep this file with the sealed-store keys: the matcher's store opens only with it (if it is lost: a new "
+              "key, and the extract imported again)", file=sys.stderr)
         return 0
     store = args.store or default_store(var)
     key = read_key(args.store_key)

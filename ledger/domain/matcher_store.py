@@ -24,7 +24,8 @@ JSON line as associated data. Written to a new file (mode 0600) and renamed
 over the old one: a store is replaced whole, never half.
 
 **Store key.** 32 random bytes, base64 in a file of mode 0600 that the operator makes with
-``disclosure-ledger matcher new-key --out FILE`` and escrows beside the sealed-store keys. There is
+``disclosure-ledger matcher new-key --out FILE`` and keeps with the sealed-store keys (a lost one
+costs a new key and a new import, nothing in the log). There is
 no default: without LEDGER_MATCHER_KEY_FILE (or ``--store-key``) nothing is read or written.
 """
 
@@ -96,7 +97,7 @@ def read_key(path: Path | None) -> bytes:
         env = os.environ.get(ENV_KEY_FILE)
         if not env:
             raise MatcherStoreError(f"no matcher store key: set {ENV_KEY_FILE} or pass --store-key FILE "
-                                    "(made once with `disclosure-ledger matcher new-key --out FILE`, and escrowed)")
+                                    "(made once with `disclosure-ledger matcher new-key --out FILE`)")
         path = Path(env)
     try:
         text = path.read_text(encoding="ascii")
