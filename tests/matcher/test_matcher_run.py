@@ -51,9 +51,8 @@ def _common() -> dict:
 
 
 def _recipient() -> dc.Recipient:
-    """Agent A, naming the principal who attests for the slot where the client's Recipient names one."""
-    named = {"principal": "ice.dhs.gov/agent-a"} if "principal" in dc.Recipient.__dataclass_fields__ else {}
-    return dc.Recipient("Agent A", AGENCY, **named)
+    """Agent A, the principal who attests for the slot."""
+    return dc.Recipient("Agent A", AGENCY, principal="ice.dhs.gov/agent-a")
 
 
 def build(tmp: Path, inline: int, lines: int, bulk_lines: int):
