@@ -6,7 +6,8 @@ within ``CONNECT_TIMEOUT`` seconds, and names the database in one line when it c
 
 * every command: a PostgreSQL server that refuses the connection, or a database that does not exist
   on it, is ``DatabaseUnavailable`` (exit 2: a setting to fix);
-* read-only commands (``READ_ONLY``): a database without a genesis entry is ``NoLedger`` (exit 1),
+* read-only commands (``READ_ONLY``), and ``matcher run`` and ``release-file``, which never make a
+  ledger either: a database without a genesis entry is ``NoLedger`` (exit 1),
   found before the event store is opened, so a mistyped path stays a mistake and never becomes an
   empty, "verified" ledger.
 """
@@ -47,10 +48,10 @@ def prepare(args: argparse.Namespace, settings: Settings) -> Settings:
 
     A read-only command goes on only on a ledger: its database exists and holds entry 0. (Opening
     the ledger may then add a side table a later version introduced; it never makes a ledger.)"""
-    if args.command in ("sealed-keys", "client"):  # no database
-        return settings
+    if args.command in ("sealed-keys", "client") or (args.command == "matcher" and args.matcher_command != "run"):
+        return settings  # no database (the matcher's key and its store are files)
     probe(settings)
-    if read_only(args):
+    if read_only(args) or args.command in ("matcher", "release-file"):  # they never make a ledger either
         require_genesis(settings)
     return settings
 

@@ -103,7 +103,7 @@ def test_a_request_filed_from_the_cli_is_matched_by_matcher_run(env, capsys):
     and the officer can review it; a second run finds nothing to do."""
     setup_ledger(capsys, env)
     request = file_request(capsys, env, four_lines())
-    assert all(q.get("waits_for") == ["match_result"] for q in queued(_run(capsys, "officer", "queue")[1], request))
+    assert [q["waits_for"] for q in queued(_run(capsys, "officer", "queue")[1], request)] == [["match_result"]]
     code, out, _ = _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))
     assert code == 0 and len(json.loads(out)["key_id"]) == 16
     assert stat.S_IMODE(os.stat(env / "matcher.key").st_mode) == 0o600
@@ -123,7 +123,7 @@ def test_a_request_filed_from_the_cli_is_matched_by_matcher_run(env, capsys):
         assert clear not in out + err
     code, out, _ = _run(capsys, "officer", "queue")
     waiting = queued(out, request)
-    assert code == 0 and len(waiting) == 1 and waiting[0].get("waits_for", ["review"]) == ["review"]
+    assert code == 0 and len(waiting) == 1 and waiting[0]["waits_for"] == ["review"]
     assert "placeholder_addresses" in waiting[0]["red_flags"]
     assert _run(capsys, "officer", "sheet", request, "--out", str(env / "sheet.csv"))[0] == 0
     rows = list(csv.DictReader((env / "sheet.csv").open()))
@@ -397,3 +397,17 @@ def test_release_file_of_the_tin_gives_the_matched_tin_and_refuses_fields_not_re
     assert _run(capsys, "bundle", request, "--out", str(env / "b"), "--openings", "--delivered", str(out_file))[0] == 0
     done = _court("--bundle", str(env / "b"), "--openings")
     assert done.returncode == 0 and "each value the one its commitment opens to" in done.stdout, done.stdout
+
+
+def test_matcher_run_and_release_file_never_make_a_ledger_and_the_store_needs_no_database(env, capsys, monkeypatch):
+    """`matcher run` and `release-file` on a folder without a ledger refuse and create nothing; the store's
+    key and import touch no database at all (a server that does not answer is not asked)."""
+    db = env / "var" / "ledger.sqlite3"
+    code, _, err = _run(capsys, "matcher", "run", "--key", "irs.gov/matcher")
+    assert code == 1 and str(db) in err and not db.exists()
+    code, _, err = _run(capsys, "release-file", "REQ", "--review", "REV", "--out", str(env / "f.jsonl"))
+    assert code == 1 and str(db) in err and not db.exists() and not (env / "f.jsonl").exists()
+    monkeypatch.setenv("LEDGER_DB_URL", "postgresql://nobody@127.0.0.1:1/nothing")
+    assert _run(capsys, "matcher", "new-key", "--out", str(env / "matcher.key"))[0] == 0
+    code, out, err = _run(capsys, "matcher", "import-master", str(write_extract(env / "e.csv", PEOPLE)))
+    assert code == 0 and json.loads(out)["imported"] == 3, err
