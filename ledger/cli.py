@@ -26,6 +26,7 @@ from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import DEFAULT_POLICY
 from ledger.publish_cli import against_witnesses, predecessor, print_published, witness_request
 from ledger.readable import decoded_export
+from ledger.store.checkpoints import against_outside_copy
 from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
 from ledger.store.ledger import Ledger
@@ -115,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     client_cli.add_parser(sub)
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
-    sub.add_parser("verify", help="re-check the stored log; names the first bad index")
+    sub.add_parser("verify", help="re-check the stored log and the outside checkpoint copy; names the first bad index")
     officer_cli.add_parser(sub)
     matcher_cli.add_parser(sub)
     release_cli.add_parser(sub)
@@ -373,6 +374,11 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         if not report.ok:
             problem = report.problems[0]
             print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
+            return 1
+        outside = against_outside_copy(ledger.settings.checkpoint_path, ledger.trust().checkpoint_keys, report.size,
+                                       ledger.root_at)
+        if outside is not None:
+            print(f"FAILED against the outside checkpoint copy: {outside}", file=sys.stderr)
             return 1
         witnesses = against_witnesses(ledger)
         if witnesses is not None and not witnesses.ok:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_with_any, sign_checkpoint
 from ledger.errors import LedgerError
-from ledger.keys import SignerKey
+from ledger.keys import SignerKey, VerifierKey
 from ledger.store.errors import CheckpointRefused
 from ledger.store.service_keys import write_secret
 
@@ -69,3 +69,26 @@ class CheckpointKeeper:
         store(signed)
         write_secret(self.path, signed.encode())
         return signed
+
+
+def against_outside_copy(path: Path, keys: Sequence[VerifierKey], size: int,
+                         root_at: Callable[[int], bytes]) -> str | None:
+    """What is wrong with a log of ``size`` entries against the outside checkpoint copy, if anything.
+
+    The copy is the last checkpoint this ledger ever signed (``keys``: the log's checkpoint keys). A log
+    shorter than it lost entries (a restored older database); one whose root at its size differs
+    changed its history. A missing copy says nothing (a ledger that never signed one); one that does
+    not verify is a problem."""
+    if not path.exists():
+        return None
+    try:
+        last = open_with_any(path.read_text(encoding="utf-8"), list(keys)).checkpoint
+    except (LedgerError, OSError, UnicodeDecodeError) as e:
+        return f"the outside checkpoint copy {path} does not verify under the log's checkpoint keys: {e}"
+    if last.size > size:
+        return (f"the log holds {size} entries but the outside checkpoint copy records {last.size} "
+                "(signed by this ledger): a restored older database? restore the missing entries")
+    if root_at(last.size) != last.root:
+        return (f"the log's root at size {last.size} differs from the outside checkpoint copy's "
+                f"(the log holds {size} entries): its history was changed")
+    return None
