@@ -2142,8 +2142,12 @@ def _parse_fast(data: bytes) -> dict[str, Any] | None:
 
 LEDGER_ROLE = "ledger"
 ADMIN_ROLE = "administrator"
+COURT_ROLE = "court"
 CLOCK_SKEW = timedelta(minutes=5)
 SELF_SIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
+# Besides the new key and a signer the policy allows, these may carry countersignatures by any valid
+# key (a court's, an agency's): what a countersignature must be is a rule (ledger.rules.authority).
+COUNTERSIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
 TRUST_TYPES = frozenset(
     {"genesis", "policy", "key_registration", "key_revocation", "key_rotation",
      "ledger_key_rotation", "blocked"}
@@ -2208,6 +2212,25 @@ def check_policy(policy: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(policy, dict) or not policy:
         raise StatementError("policy must be a non-empty object of type -> roles")
     return {t: _check_roles(r, f"policy[{t}]") for t, r in policy.items()}
+
+
+def _court_clerks(value: Any) -> list[tuple[VerifierKey, str]]:
+    """Genesis ``court_clerks`` (optional): [{"vkey", "court"}], each a key of the court it names,
+    registered at entry 0 with the court role. They anchor each court's keys (a registration granting
+    the court role is countersigned by a key of that court) so that no administrator makes a court."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 100:
+        raise StatementError("genesis body.court_clerks must be a list of at most 100 objects")
+    out = []
+    for i, clerk in enumerate(value):
+        if not isinstance(clerk, dict) or set(clerk) != {"vkey", "court"}:
+            raise StatementError(f"genesis body.court_clerks[{i}] must be an object of vkey and court")
+        court = clerk["court"]
+        if not isinstance(court, str) or not court or len(court) > 128:
+            raise StatementError(f"genesis body.court_clerks[{i}].court must be a non-empty string")
+        out.append((parse_vkey(_body_str(clerk, "vkey")), court))
+    return out
 
 
 def _body_str(body: dict[str, Any], key: str) -> str:
@@ -2286,14 +2309,19 @@ class TrustState:
         if allowed is None:
             raise TrustError(f"statement type {stmt.type!r} is not in the policy", "trust.type")
         keys = []
+        entitled = 0
         for name in stmt.signers:
             key, record = self._signer_key(stmt, name, index)
             keys.append(key)
-            if record is not None and not set(record.roles) & set(allowed):
+            if record is None or set(record.roles) & set(allowed):
+                entitled += record is not None
+            elif stmt.type not in COUNTERSIGNED_TYPES:
                 raise TrustError(
                     f"{name} has roles {list(record.roles)}; {stmt.type} needs one of {list(allowed)}",
                     "trust.role",
                 )
+        if stmt.type in COUNTERSIGNED_TYPES and not entitled:
+            raise TrustError(f"{stmt.type} needs the signature of one of {list(allowed)}", "trust.role")
         self._check_type_rules(stmt, index)
         return keys
 
@@ -2314,6 +2342,10 @@ class TrustState:
         parse_vkey(_body_str(admin, "vkey"))
         _check_roles(admin.get("roles"), "genesis administrator roles")
         _check_attributes(admin.get("attributes"), "genesis administrator")
+        clerks = _court_clerks(body.get("court_clerks"))
+        names = [statement_key.name, parse_vkey(admin["vkey"]).name, *(k.name for k, _ in clerks)]
+        if len(set(names)) != len(names):
+            raise StatementError("genesis keys (ledger, administrator, court clerks) need distinct names")
         policy = check_policy(body["policy"])
         if LEDGER_ROLE not in policy.get("blocked", ()):
             raise StatementError("genesis policy must let the ledger sign 'blocked'")
@@ -2398,6 +2430,8 @@ class TrustState:
             self._add(statement_key, (LEDGER_ROLE,), {}, index)
             admin = body["administrator"]
             self._add(parse_vkey(admin["vkey"]), tuple(admin["roles"]), dict(admin.get("attributes") or {}), index)
+            for key, court in _court_clerks(body.get("court_clerks")):
+                self._add(key, (COURT_ROLE,), {"court": court, "clerk": True}, index)
         elif stmt.type == "policy":
             self.policy = check_policy(body["policy"])
         elif stmt.type == "key_registration":

@@ -4,6 +4,7 @@ with hooks to remove one precondition at a time."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,20 +28,44 @@ TAX = "26 USC 7201"
 NON_TAX_CRIMINAL_FOR_TAX_TEST = "18 USC 1343"
 
 
+COURTS = ("D. Mass.", "D.D.C.", "S.D. Tex.")  # each with a clerk's key named at genesis
+
+
 @dataclass
 class Domain:
     ledger: Ledger
     admin: SignerKey
     keys: dict[str, SignerKey] = field(default_factory=dict)
+    clerks: dict[str, SignerKey] = field(default_factory=dict)  # court -> its clerk (genesis)
+    agencies: dict[str, SignerKey] = field(default_factory=dict)  # agency -> a key of it that countersigns
+    admins: list[SignerKey] = field(default_factory=list)  # administrators after the genesis one
 
     @property
     def engine(self) -> RuleEngine:
         return self.ledger.recorder.chain.rules  # type: ignore[no-any-return]
 
     def principal(self, name: str, roles: list[str], **attributes: Any) -> SignerKey:
+        """A key registered as the rules want it: a court key (its ``court`` defaults to D. Mass.)
+        countersigned by its court's clerk, a recipient by a key of its agency (a liaison is registered
+        first if the agency has none), an administrator by a second one."""
         key = SignerKey.generate(name)
-        self.ledger.append(key_registration(self.admin, key, roles, attributes))
+        countersigners = []
+        if "court" in roles:
+            countersigners.append(self.clerks[attributes.setdefault("court", COURTS[0])])
+        if "recipient" in roles:
+            agency = attributes.get("agency", AGENCY)
+            if agency not in self.agencies:
+                slug = agency.replace("/", "-").lower()
+                self.principal(f"liaison.{slug}.example.gov/officer", ["requester"], agency=agency, category="none")
+            countersigners.append(self.agencies[agency])
+        if "administrator" in roles and self.admins:
+            countersigners.append(self.admins[0])
+        self.ledger.append(key_registration(self.admin, key, roles, attributes, countersigners))
         self.keys[name] = key
+        if isinstance(attributes.get("agency"), str) and "administrator" not in roles:
+            self.agencies.setdefault(attributes["agency"], key)
+        if "administrator" in roles:
+            self.admins.append(key)
         return key
 
     def submit(self, sub: dc.Submission) -> Appended:
@@ -102,8 +127,10 @@ def http_seed(post: Any, signer: SignerKey, origin: str, statement_type: str = "
 def open_domain(settings: Settings) -> Domain:
     ledger = Ledger(settings, rules=RuleEngine())
     admin = SignerKey.generate(ORIGIN + "/admin")
-    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY)
-    return Domain(ledger, admin)
+    clerks = {court: SignerKey.generate(f"uscourts.gov/clerk-{k}") for k, court in enumerate(COURTS)}
+    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY,
+                      court_clerks=[(str(key.verifier), court) for court, key in clerks.items()])
+    return Domain(ledger, admin, clerks=clerks)
 
 
 def statute_for(rule: ExceptionRule) -> str | None:
@@ -124,13 +151,15 @@ def run_exception(d: Domain, code: str, drop: str | None = None, lines: int = 3)
     requester = d.principal(f"req-{code}.example.gov/official", ["requester"], agency=AGENCY, category=category)
     reviewer = d.principal(f"irs.gov/reviewer-{code}", ["reviewer"], agency="IRS")
     releaser = d.principal(f"irs.gov/releaser-{code}", ["releaser"], agency="IRS")
+    recorder = d.principal(f"irs.gov/documents-{code}", ["reviewer"], agency="IRS")  # not the approver
     matcher = d.principal(f"irs.gov/matcher-{code}", ["matcher"], agency="IRS")
     court = d.principal(f"uscourts.gov/judge-{code}", ["court"])
     oversight = d.principal(f"tigta.gov/auditor-{code}", ["oversight"])
     order_id = None
+    request_id = f"request-{uuid.uuid4()}"  # an ex parte order names the request it grants
     if rule.court_order and drop != "court_order":
         order = dc.court_order(court, kind="ex_parte_order", court="D. Mass.", docket="1:25-mj-0001",
-                               covers={"exceptions": [code]}, forbids=[])
+                               covers={"requests": [request_id]}, forbids=[])
         d.submit(order)
         order_id = order.statement_id
     statute = statute_for(rule)
@@ -148,14 +177,14 @@ def run_exception(d: Domain, code: str, drop: str | None = None, lines: int = 3)
     req = dc.request(requester, exception=code, agency=AGENCY, statute=statute, purpose=purpose,
                      purpose_text="demo purpose", fields=["name", "address"],
                      recipients=[d.recipient("Agent One", recipient_agency, attested, attested, 3)],
-                     lines=the_lines, case_ids=["case-1"], court_order=order_id)
+                     lines=the_lines, case_ids=["case-1"], court_order=order_id, statement_id=request_id)
     d.submit(req)
     if rule.recipient_attestation:
         d.attest(req.statement_id)
     d.match_all(matcher, req.statement_id, lines)
     for doc in sorted(rule.documents):
         if drop != f"document:{doc}":
-            d.submit(dc.supporting_document(reviewer, req.statement_id, doc, f"{doc}-document".encode()))
+            d.submit(dc.supporting_document(recorder, req.statement_id, doc, f"{doc}-document".encode()))
     if rule.safeguards and drop != "safeguards":
         d.submit(dc.safeguard_status(oversight, AGENCY, ssr_approved=True))
     rev = dc.review(reviewer, req.statement_id, [(k, "approve", "ok") for k in range(lines)],

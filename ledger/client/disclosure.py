@@ -217,10 +217,12 @@ def use_freeze(signer: SignerKey, order_id: str, agency: str) -> Submission:
     return _submit([signer], "use_freeze", {"order": order_id, "agency": agency}, _Openings())
 
 
-def erasure(signer: SignerKey, request_id: str, commitments: Sequence[str], reason: str) -> Submission:
-    """Erase the openings of commitments (signed; refused while a hold applies); the chain stays intact."""
+def erasure(signers: SignerKey | Sequence[SignerKey], request_id: str, commitments: Sequence[str],
+            reason: str) -> Submission:
+    """Erase the openings of the request's own commitments (signed by two administrators; refused while
+    a hold covers a request carrying them); the chain stays intact."""
     body = {"request": request_id, "commitments": list(commitments), "reason": reason}
-    return _submit([signer], "erasure", body, _Openings())
+    return _submit([signers] if isinstance(signers, SignerKey) else list(signers), "erasure", body, _Openings())
 
 
 def recipient_attestation(signer: SignerKey, request_id: str, recipient: int) -> Submission:

@@ -34,8 +34,16 @@ def countersign(proof: str, admin: SignerKey) -> str:
 
 
 def key_registration(admin: SignerKey, new_key: SignerKey, roles: Sequence[str],
-                     attributes: dict[str, Any] | None = None) -> str:
-    return countersign(registration_proof(new_key, admin.name, roles, attributes), admin)
+                     attributes: dict[str, Any] | None = None, countersigners: Sequence[SignerKey] = ()) -> str:
+    """A registration signed by the new key and the administrator, and by ``countersigners``: a key of
+    the court a court key belongs to, of the agency a recipient belongs to, or a second administrator
+    for an administrator key (docs/RULES.md § 14)."""
+    if not countersigners:
+        return countersign(registration_proof(new_key, admin.name, roles, attributes), admin)
+    body = {"name": new_key.name, "vkey": str(new_key.verifier), "roles": list(roles),
+            "attributes": attributes or {}}
+    signers = [admin, new_key, *countersigners]
+    return sign_statement(make_envelope("key_registration", _id(), [k.name for k in signers], body), signers)
 
 
 def key_revocation(admin: SignerKey, name: str, key: VerifierKey, reason: str = "revoked") -> str:

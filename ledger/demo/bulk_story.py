@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration
+from ledger.demo.principals import register_all
 from ledger.domain.bulk import (
     BulkSubmission,
     bulk_release,
@@ -80,12 +80,8 @@ class BulkStory:
 
 
 def register(service: DisclosureService, admin: SignerKey) -> dict[str, SignerKey]:
-    keys = {}
-    for name, (roles, attributes) in PRINCIPALS.items():
-        key = SignerKey.generate(name)
-        service.ledger.append(key_registration(admin, key, roles, attributes))
-        keys[name] = key
-    return keys
+    """The story's principals (the recipient countersigned by the acting director, of its agency)."""
+    return register_all(service.ledger.append, admin, PRINCIPALS, SignerKey.generate)
 
 
 def make_lines(master: MasterFile, n: int, seed: int,

@@ -25,7 +25,7 @@ from typing import Any
 
 from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
-from ledger.client.trust import key_registration
+from ledger.demo.principals import register_all
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.service import DisclosureService
@@ -38,6 +38,7 @@ from ledger.store.errors import RuleRefusal
 ORIGIN = "ledger.irs.example/disclosures"
 AGENCY = "DHS/ICE"
 PLACEHOLDERS = ["Failed to Provide", "NA NA", "Unknown Address", "FAILED TO PROVIDE", "N/A", "Don't Care", "00000"]
+CLERKS = {"uscourts.gov/mad/clerk": "D. Mass."}  # each court's clerk, named at genesis
 PRINCIPALS: dict[str, tuple[list[str], dict[str, str]]] = {
     "ice.dhs.gov/director": (["requester"], {"agency": AGENCY, "category": "agency_head"}),
     "irs.gov/disclosure/officer-0042": (["reviewer"], {"agency": "IRS", "office": "Disclosure"}),
@@ -57,13 +58,15 @@ class ScenarioReport:
     lines_released: int = 0
 
 
+def _key(keyring: Keyring, name: str) -> SignerKey:
+    return keyring.get(name) if keyring.has(name) else keyring.new(name)
+
+
 def register_principals(service: DisclosureService, admin: SignerKey, keyring: Keyring) -> dict[str, SignerKey]:
-    keys = {}
-    for name, (roles, attributes) in PRINCIPALS.items():
-        key = keyring.get(name) if keyring.has(name) else keyring.new(name)
-        service.ledger.append(key_registration(admin, key, roles, attributes))
-        keys[name] = key
-    return keys
+    """The demo's principals: the judge countersigned by the D. Mass. clerk (named at genesis), the
+    agents by the ICE director."""
+    clerks = {court: _key(keyring, name) for name, court in CLERKS.items()}
+    return register_all(service.ledger.append, admin, PRINCIPALS, lambda name: _key(keyring, name), clerks)
 
 
 def _attempt(service: DisclosureService, sub: dc.Submission, label: str, report: ScenarioReport) -> bool:
@@ -189,7 +192,8 @@ def load(ledger: Any, sealed: Any, secrets: Any, keyring: Keyring,
     does on first start; tests load the same data). The master file defaults to the demo's seeded one."""
     admin_name = f"{ORIGIN}/admin"
     admin = keyring.get(admin_name) if keyring.has(admin_name) else keyring.new(admin_name)
-    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY)
+    clerks = [(str(_key(keyring, name).verifier), court) for name, court in CLERKS.items()]
+    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY, court_clerks=clerks)
     service = DisclosureService(ledger, sealed, secrets)
     keys = register_principals(service, admin, keyring)
     return run(service, keys, master or MasterFile.generate(MASTER_RECORDS, SEED), seed=SEED)

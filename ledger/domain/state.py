@@ -2,7 +2,9 @@
 
 Only what a precondition needs is kept: requests (who filed, under what, which lines carry a
 name and an address commitment), the matcher's per-line results, reviews, releases, court
-orders and holds, supporting documents and recipients' safeguard status. Per-line facts are
+orders and holds (and the court that issued them), supporting documents (and who recorded them),
+recipients' safeguard status, and which request's statements carry each commitment (what an erasure
+may touch: ledger.domain.ownership). Per-line facts are
 one byte per line (``bytearray``), so a request naming 1.3 million taxpayers costs a few
 megabytes, not the hundreds of megabytes of its statements. Bulk statements (FORMAT § 17.7)
 fill the same arrays chunk by chunk; a bulk statement is complete at its last chunk.
@@ -13,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.domain.ownership import CommitmentOwners, head_commitments, line_commitments
 from ledger.lines import LinesTree, item_leaf
 from ledger.statement import Statement
 
@@ -75,6 +78,7 @@ class RequestFacts:
     withdrawn: bool = False
     returned: int | None = None  # index of a return_for_correction
     documents: set[str] = field(default_factory=set)
+    document_signers: set[str] = field(default_factory=set)  # who recorded its supporting documents
     match_id: str | None = None
     match_complete: bool = False
     match: bytearray = field(default_factory=bytearray)
@@ -106,6 +110,8 @@ class OrderFacts:
     covers: dict[str, list[str]]
     forbids: list[str]
     vacated_at: int | None = None
+    court: str = ""  # the issuing court the order names
+    signers: tuple[str, ...] = ()
 
     def covers_request(self, request: RequestFacts, agency: str | None = None) -> bool:
         body = request.body
@@ -129,6 +135,7 @@ class DomainState:
     bulk: dict[str, BulkFacts] = field(default_factory=dict)  # incomplete bulk statements by id
     parts: dict[str, list[int]] = field(default_factory=dict)  # bulk statement id -> its chunks' indices
     bulk_requests: dict[str, str] = field(default_factory=dict)  # bulk statement id -> its request's id
+    owners: CommitmentOwners = field(default_factory=CommitmentOwners)  # commitment -> requests carrying it
 
     def apply(self, stmt: Statement, index: int) -> None:
         body = stmt.envelope["body"]
@@ -148,11 +155,14 @@ class DomainState:
         elif t == "return_for_correction":
             self.requests[body["request"]].returned = index
         elif t == "court_order":
-            self.orders[stmt.id] = OrderFacts(stmt.id, index, body["kind"], body["covers"], body["forbids"])
+            self.orders[stmt.id] = OrderFacts(stmt.id, index, body["kind"], body["covers"], body["forbids"],
+                                              court=body["court"], signers=tuple(stmt.signers))
         elif t == "vacatur":
             self.orders[body["order"]].vacated_at = index
         elif t == "supporting_document":
-            self.requests[body["request"]].documents.add(body["kind"])
+            req = self.requests[body["request"]]
+            req.documents.add(body["kind"])
+            req.document_signers.update(stmt.signers)
         elif t == "recipient_attestation":
             self.requests[body["request"]].attested[body["recipient"]] = stmt.signers[0]
         elif t == "safeguard_status":
@@ -167,6 +177,7 @@ class DomainState:
             req = RequestFacts(stmt.id, index, stmt.signers[0], head, n, bytearray(n), complete=bulk is None,
                                filed_at=-1 if bulk else index)
             self.requests[stmt.id] = req
+            self.owners.add(req.id, head_commitments(body))
         else:
             req = self.requests[body["request"]]
         if t == "match_result":
@@ -188,6 +199,7 @@ class DomainState:
                                            recipients=body.get("recipients", []) if t == "release" else [])
         else:
             self.apply_items(t, req, 0, body["lines"])
+            self.owners.add(req.id, line_commitments(t, body["lines"]))
 
     def _apply_chunk(self, body: dict[str, Any], index: int) -> None:
         bulk = self.bulk[body["of"]]
@@ -195,6 +207,7 @@ class DomainState:
         req = self.requests[bulk.request]
         items = body["lines"]
         self.apply_items(bulk.kind, req, body["first_line"], items)
+        self.owners.add(req.id, line_commitments(bulk.kind, items))
         bulk.tree.add_chunk([item_leaf(item, parsed=True) for item in items])  # items of a parsed chunk
         bulk.next_chunk += 1
         if bulk.kind == "release":

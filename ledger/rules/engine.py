@@ -25,6 +25,7 @@ from ledger.domain.state import (
     RequestFacts,
 )
 from ledger.lines import CHUNK_LINES, item_leaf
+from ledger.rules.authority import AuthorityChecks
 from ledger.rules.catalog import CATALOG, LAW_VERSION, STATUTES, ExceptionRule
 from ledger.statement import Statement
 from ledger.trust import TrustState
@@ -67,8 +68,9 @@ def server_red_flags(req: RequestFacts, thresholds: Thresholds = Thresholds()) -
     return sorted(flags)
 
 
-class RuleEngine:
-    """Replays the domain facts and checks each new domain statement against them."""
+class RuleEngine(AuthorityChecks):
+    """Replays the domain facts and checks each new statement against them (the authority checks —
+    courts, registrations, policy, erasures, supporting documents — are in ledger.rules.authority)."""
 
     types = DOMAIN_TYPES
 
@@ -134,8 +136,8 @@ class RuleEngine:
         else:
             ok = sorted(line["line"] for line in body["lines"]) == list(range(req.line_count))
         if not ok:
-            area = "match" if kind == "match_result" else kind
-            out.append((f"{area}.lines", f"a {kind} covers every line 0..{req.line_count - 1} exactly once"))
+            rule = "match.lines" if kind == "match_result" else "review.lines"
+            out.append((rule, f"a {kind} covers every line 0..{req.line_count - 1} exactly once"))
 
     # ---- request -------------------------------------------------------------------
     def _check_request(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
@@ -200,14 +202,9 @@ class RuleEngine:
                         "statute in the statute catalog"))
         if rule.tax_statute and (statute is None or not statute.tax):
             out.append((f"{code}.tax_statute", f"{body['statute']!r} is not a tax statute in the catalog"))
-        if rule.court_order:
-            order = self.state.orders.get(body["court_order"] or "")
-            covered = order is not None and (
-                code in order.covers.get("exceptions", []) or body["agency"] in order.covers.get("agencies", [])
-                or stmt_id in order.covers.get("requests", []))
-            if order is None or order.kind != "ex_parte_order" or order.vacated_at is not None or not covered:
-                out.append((f"{code}.court_order", f"{code} needs an ex parte court order in force in the log "
-                            "that covers this request"))
+        if rule.court_order and not self._order_grants(body["court_order"], stmt_id):
+            out.append((f"{code}.court_order", f"{code} needs an ex parte court order in force in the log "
+                        "that names this request"))
         if rule.recipient_attestation and not all(
             r["personally_and_directly_engaged"] and r["solely_for_use"] for r in body["recipients"]
         ):
@@ -287,6 +284,7 @@ class RuleEngine:
         reviewer = stmt.signers[0]
         if reviewer == req.signer:
             out.append(("sod.reviewer_is_requester", "the requester may not review their own request"))
+        out.extend(self._document_approver(req, stmt.signers))
         if req.review_id is not None:
             out.append(("review.already_reviewed", f"request {req.id} was already reviewed ({req.review_id}); "
                                                    "record a correction instead"))
@@ -344,6 +342,7 @@ class RuleEngine:
             return out
         if releaser in (req.signer, req.reviewer):
             out.append(("sod.releaser", "requester, reviewer and releaser of one request are three principals"))
+        out.extend(self._document_approver(req, stmt.signers))
         fields = set(body["fields"])
         if not fields <= set(req.body["fields"]) & rule.allowed_fields:
             out.append((f"{rule.code}.fields", f"fields {sorted(fields)} exceed what was requested and what "
@@ -361,10 +360,9 @@ class RuleEngine:
                         f"{REQUEST_VERSION}, resubmitting it"))
         elif rule.recipient_attestation:
             out.extend(self._attestations(rule, req, body["recipients"], index, trust))
-        if rule.court_order:
-            order = self.state.orders.get(req.body["court_order"] or "")
-            if order is None or order.vacated_at is not None:
-                out.append((f"{rule.code}.court_order", "the court order the request relies on is not in force"))
+        if rule.court_order and not self._order_grants(req.body["court_order"], req.id):
+            out.append((f"{rule.code}.court_order", "the court order the request relies on is not in force, or "
+                                                    "does not name it"))
         for doc in sorted(rule.documents):
             if doc not in req.documents:
                 out.append((f"{rule.code}.document:{doc}", f"{rule.code} needs a recorded {doc} before release"))
@@ -395,6 +393,12 @@ class RuleEngine:
                         f"{revoked} were revoked or replaced before this release: they attest again with their "
                         "valid key"))
         return out
+
+    def _order_grants(self, order_id: str | None, request_id: str) -> bool:
+        """An ex parte order in force that names the request ((i)(1), (i)(5))."""
+        order = self.state.orders.get(order_id or "")
+        return (order is not None and order.kind == "ex_parte_order" and order.vacated_at is None
+                and request_id in order.covers.get("requests", []))
 
     def _holds(self, req: RequestFacts) -> list[Violation]:
         return [("hold.active", f"court order {order.id} ({order.kind}, entry {order.index}) forbids this release")
@@ -466,24 +470,6 @@ class RuleEngine:
                                                 "action plan date")]
         return []
 
-    def _check_court_order(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
-        return []
-
-    def _check_vacatur(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
-        order = self.state.orders.get(stmt.envelope["body"]["order"])
-        if order is None:
-            return [("ref.order", "no such court order in the log")]
-        if order.vacated_at is not None:
-            return [("vacatur.already", f"order {order.id} was already vacated")]
-        return []
-
-    def _check_supporting_document(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
-        out: list[Violation] = []
-        req = self._request(stmt.envelope["body"]["request"], out)
-        if req is not None and stmt.signers[0] == req.signer:
-            out.append(("sod.document", "supporting documents are recorded by the IRS, not the requester"))
-        return out
-
     def _check_recipient_attestation(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         body = stmt.envelope["body"]
         out: list[Violation] = []
@@ -521,20 +507,6 @@ class RuleEngine:
         if order is None or "use" not in order.forbids:
             return [("ref.order", "a use-freeze attestation names a court order that forbids use")]
         return []
-
-    def _check_erasure(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
-        """Erasure of openings is refused while a hold covers the request (the log keeps its commitments)."""
-        body = stmt.envelope["body"]
-        out: list[Violation] = []
-        req = self.state.requests.get(body["request"])
-        if req is None:
-            return [("ref.request", f"no request {body['request']} in the log")]
-        held = [o for o in self.state.orders.values()
-                if o.vacated_at is None and o.kind in ("injunction", "legal_hold") and o.covers_request(req)]
-        if held:
-            out.append(("hold.erasure", f"court order {held[0].id} (entry {held[0].index}) holds this request's "
-                                        "records: erasure is refused while it applies"))
-        return out
 
     def _check_receipt(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         if stmt.envelope["body"]["release"] not in self.state.releases:

@@ -126,9 +126,12 @@ class Ledger(PublishedCheckpoints, LogReader):
     def initialise(
         self, origin: str, admin_vkey: str, policy: dict[str, list[str]],
         admin_roles: Sequence[str] = ("administrator",), admin_attributes: dict[str, Any] | None = None,
-        predecessor: dict[str, str] | None = None,
+        predecessor: dict[str, str] | None = None, court_clerks: Sequence[tuple[str, str]] = (),
     ) -> Appended:
-        """Write genesis (entry 0) with fresh service keys; refuse if the log is not empty."""
+        """Write genesis (entry 0) with fresh service keys; refuse if the log is not empty.
+
+        ``court_clerks``: (verifier key, court) of each court's clerk, the key that countersigns the
+        registration of that court's first judges (an administrator alone cannot make a court)."""
         if self.size() > 0:
             raise LedgerError("the ledger already has a genesis entry")
         if (self.settings.key_dir / "statement.key").exists():
@@ -139,7 +142,7 @@ class Ledger(PublishedCheckpoints, LogReader):
             keys = ServiceKeys.generate(origin)
             keys.save(self.settings.key_dir)
         self._keys = keys
-        body = {
+        body: dict[str, Any] = {
             "origin": origin,
             "checkpoint_vkey": str(keys.checkpoint[0].verifier),
             "statement_vkey": str(keys.statement.verifier),
@@ -149,6 +152,8 @@ class Ledger(PublishedCheckpoints, LogReader):
             },
             "policy": policy,
         }
+        if court_clerks:
+            body["court_clerks"] = [{"vkey": str(parse_vkey(v)), "court": court} for v, court in court_clerks]
         if predecessor is not None:  # the finished log this one succeeds: its origin, key, last cosigned checkpoint
             body["predecessor"] = dict(predecessor)
         envelope = make_envelope("genesis", "genesis", [keys.statement.name], body)

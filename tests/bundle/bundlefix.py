@@ -56,7 +56,7 @@ def build_scenario(settings: Any) -> Scenario:
     reviewer = d.principal("irs.gov/disclosure/officer-0042", ["reviewer"], agency="IRS")
     releaser = d.principal("irs.gov/disclosure/release-0007", ["releaser"], agency="IRS")
     matcher = d.principal("irs.gov/matcher", ["matcher"], agency="IRS")
-    court = d.principal("uscourts.gov/judge-dcd", ["court"])
+    court = d.principal("uscourts.gov/judge-dcd", ["court"], court="D.D.C.")
     oversight = d.principal("tigta.gov/auditor", ["oversight"])
 
     lines = [dc.Line(tin(k), f"Fictional Person {k}", f"{100 + k} Main St, Springfield, IL 62701", ("2024",),

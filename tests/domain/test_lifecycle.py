@@ -120,7 +120,7 @@ def test_injunction_blocks_release_until_vacated(domain_any):
     d = domain_any
     req, k = _setup(d)
     rev = _review(d, req, k["reviewer"])
-    order = dc.court_order(k["court"], kind="injunction", court="D.D.C.", docket="25-cv-1",
+    order = dc.court_order(k["court"], kind="injunction", court="D. Mass.", docket="25-cv-1",
                            covers={"agencies": [AGENCY]}, forbids=["release", "use"])
     d.submit(order)
     release = dc.release(k["releaser"], req.statement_id, rev.statement_id, [0, 1], ["name", "address"], [0], b"f")

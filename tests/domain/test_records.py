@@ -88,16 +88,17 @@ def test_erasure_refused_under_hold_then_erases_openings(domain_any, service):
     d = domain_any
     req, _rel, k = _released(d, service)
     commitments = [o.commitment for o in req.openings]
-    hold = dc.court_order(k["court"], kind="legal_hold", court="D.D.C.", docket="26-cv-2",
+    hold = dc.court_order(k["court"], kind="legal_hold", court="D. Mass.", docket="26-cv-2",
                           covers={"requests": [req.statement_id]}, forbids=["use"],
                           seed=service.issue_seed(k["court"].name, "court_order"))
     service.submit(*_s(hold))
+    admins = [k["admin"], d.principal("ledger.test.example/admin-2", ["administrator"])]
     with pytest.raises(RuleRefusal) as info:
-        service.submit(*_s(dc.erasure(k["admin"], req.statement_id, commitments, "retention_expired")))
+        service.submit(*_s(dc.erasure(admins, req.statement_id, commitments, "retention_expired")))
     assert info.value.rules == ["hold.erasure"]
     assert len(service.sealed.get_many(commitments)) == len(commitments)
     service.submit(*_s(dc.vacatur(k["court"], hold.statement_id)))
-    service.submit(*_s(dc.erasure(k["admin"], req.statement_id, commitments, "retention_expired")))
+    service.submit(*_s(dc.erasure(admins, req.statement_id, commitments, "retention_expired")))
     assert service.sealed.get_many(commitments) == {}
     assert fsck(d.ledger.recorder).ok
 
@@ -122,7 +123,8 @@ def test_erasure_of_bulk_lines_reseals_their_chunks_groups(domain_any, service):
     kept = line_commitments[6] + line_commitments[299]
     before = service.sealed.count()
     assert len(service.openings(gone + kept, groups)) == len(gone + kept)
-    service.submit(*_s(dc.erasure(d.admin, bulk.statement_id, gone, "retention_expired")))
+    admins = [d.admin, d.principal("ledger.test.example/admin-2", ["administrator"])]
+    service.submit(*_s(dc.erasure(admins, bulk.statement_id, gone, "retention_expired")))
     assert service.openings(gone, groups) == {}
     assert {o.commitment for o in service.openings(kept, groups).values()} == set(kept)
     assert service.sealed.count() == before - len(gone)

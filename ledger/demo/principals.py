@@ -1,0 +1,30 @@
+"""Registering the demo's principals the way the rules want it (docs/RULES.md § 14): a court key
+countersigned by a key of its court (the clerk named at genesis), a recipient key by a key of its
+agency registered before it; every other key by the administrator alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ledger.client.trust import key_registration
+from ledger.keys import SignerKey
+
+
+def register_all(append: Callable[[str], Any], admin: SignerKey,
+                 principals: dict[str, tuple[list[str], dict[str, str]]], key_for: Callable[[str], SignerKey],
+                 clerks: dict[str, SignerKey] | None = None) -> dict[str, SignerKey]:
+    """Register ``principals`` (name -> (roles, attributes)) in order; ``clerks``: court -> its clerk."""
+    keys: dict[str, SignerKey] = {}
+    for name, (roles, attributes) in principals.items():
+        key = key_for(name)
+        countersigners = []
+        if "court" in roles:
+            countersigners.append((clerks or {})[attributes["court"]])
+        if "recipient" in roles:
+            agency = attributes["agency"]
+            countersigners.append(next(keys[n] for n, (r, a) in principals.items()
+                                       if n in keys and "recipient" not in r and a.get("agency") == agency))
+        append(key_registration(admin, key, roles, attributes, countersigners))
+        keys[name] = key
+    return keys

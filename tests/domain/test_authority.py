@@ -1,0 +1,96 @@
+"""Authority bindings: courts act only within their own court, the administrator alone is neither a
+court nor an agency nor two administrators, and a supporting document is recorded by someone other
+than the official who approves on it. Each refusal is a `blocked` entry naming its rule."""
+
+from __future__ import annotations
+
+import pytest
+from domainfix import AGENCY, CRIMINAL
+
+from ledger.client import disclosure as dc
+from ledger.client.trust import key_registration, signed
+from ledger.entry import parse_entry
+from ledger.keys import SignerKey
+from ledger.policy import DEFAULT_POLICY
+from ledger.statement import parse_statement
+from ledger.store.errors import RuleRefusal
+
+
+def _refused(d, submit, rule: str) -> None:
+    with pytest.raises(RuleRefusal) as info:
+        submit()
+    assert rule in info.value.rules, info.value
+    entry = parse_statement(parse_entry(d.ledger.entry(info.value.blocked_index)).statement)
+    assert entry.type == "blocked" and rule in entry.body["rules"]
+
+
+def _i1_request(requester, order_id, statement_id=None):
+    return dc.request(requester, exception="6103(i)(1)", agency=AGENCY, statute=CRIMINAL,
+                      purpose="criminal_investigation", purpose_text="fictional", fields=["name", "tin"],
+                      recipients=[dc.Recipient("Agent", AGENCY)], lines=[dc.Line("900700001", "Fictional One",
+                                                                              "1 Elm St, Boston, MA 02110")],
+                      court_order=order_id, statement_id=statement_id)
+
+
+def test_court_orders_are_bound_to_the_issuing_court_and_the_request_they_grant(domain_any):
+    """Finding 4: an order naming a court the signer does not belong to is refused; an ex parte order
+    must name the request it grants (no exception- or agency-wide order), and (i)(1)'s precondition is
+    met only by an order naming that very request."""
+    d = domain_any
+    requester = d.principal("doj.gov/usao-1", ["requester"], agency=AGENCY, category="doj_listed_official")
+    judge = d.principal("uscourts.gov/mad/judge-a", ["court"], court="D. Mass.")
+    foreign = dc.court_order(judge, kind="injunction", court="S.D. Tex.", docket="4:26-cv-1",
+                             covers={"agencies": [AGENCY]})
+    _refused(d, lambda: d.submit(foreign), "court_order.court")
+    blanket = dc.court_order(judge, kind="ex_parte_order", court="D. Mass.", docket="1:26-mj-1",
+                             covers={"exceptions": ["6103(i)(1)"]}, forbids=[])
+    _refused(d, lambda: d.submit(blanket), "court_order.ex_parte_scope")
+    named = dc.court_order(judge, kind="ex_parte_order", court="D. Mass.", docket="1:26-mj-2",
+                           covers={"requests": ["granted-request-1"]}, forbids=[])
+    d.submit(named)
+    _refused(d, lambda: d.submit(_i1_request(requester, named.statement_id, "another-request-1")),
+             "6103(i)(1).court_order")
+    d.submit(_i1_request(requester, named.statement_id, "granted-request-1"))
+
+
+def test_the_administrator_alone_is_not_a_court_an_agency_or_two_administrators(domain_any):
+    """Finding 5: the administrator's key alone cannot register a judge or a recipient, widen who may
+    sign a vacatur, or erase."""
+    d = domain_any
+    judge = SignerKey.generate("uscourts.gov/txs/judge-x")
+    _refused(d, lambda: d.ledger.append(key_registration(d.admin, judge, ["court"], {"court": "S.D. Tex."})),
+             "registration.court_countersign")
+    agent = SignerKey.generate("ice.dhs.gov/agent-x")
+    _refused(d, lambda: d.ledger.append(key_registration(d.admin, agent, ["recipient"], {"agency": AGENCY})),
+             "registration.recipient_countersign")
+    wider = {**DEFAULT_POLICY, "vacatur": ["court", "administrator"]}
+    _refused(d, lambda: d.ledger.append(signed([d.admin], "policy", {"policy": wider})), "policy.second_administrator")
+    requester = d.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="agency_head")
+    req = dc.request(requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
+                     purpose="criminal_investigation", purpose_text="fictional", fields=["name", "address"],
+                     recipients=[dc.Recipient("Agent", AGENCY)],
+                     lines=[dc.Line("900700001", "Fictional One", "1 Elm St, Boston, MA 02110")])
+    d.submit(req)
+    body = {"request": req.statement_id, "commitments": [req.openings[0].commitment], "reason": "retention_expired"}
+    _refused(d, lambda: d.ledger.append(signed([d.admin], "erasure", body)), "erasure.second_administrator")
+
+
+def test_supporting_document_is_not_recorded_by_the_official_who_approves_on_it(domain_any):
+    """Finding 6: the reviewer who recorded a request's supporting document may not review it, and the
+    reviewer of a request may not record its documents."""
+    d = domain_any
+    requester = d.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="taxpayer_designee")
+    reviewer = d.principal("irs.gov/officer-1", ["reviewer"], agency="IRS")
+    other = d.principal("irs.gov/officer-2", ["reviewer"], agency="IRS")
+    matcher = d.principal("irs.gov/matcher", ["matcher"], agency="IRS")
+    req = dc.request(requester, exception="6103(c)", agency=AGENCY, statute=None, purpose="taxpayer_consent",
+                     purpose_text="fictional", fields=["name"], recipients=[dc.Recipient("Agent", AGENCY)],
+                     lines=[dc.Line("900700001", "Fictional One", "1 Elm St, Boston, MA 02110")])
+    d.submit(req)
+    d.match_all(matcher, req.statement_id, 1)
+    d.submit(dc.supporting_document(reviewer, req.statement_id, "consent", b"signed consent"))
+    review = dc.review(reviewer, req.statement_id, [(0, "approve", "ok")], d.flags(req.statement_id))
+    _refused(d, lambda: d.submit(review), "sod.document_approver")
+    d.submit(dc.review(other, req.statement_id, [(0, "approve", "ok")], d.flags(req.statement_id)))
+    late = dc.supporting_document(other, req.statement_id, "consent", b"another consent")
+    _refused(d, lambda: d.submit(late), "sod.document_approver")
