@@ -28,7 +28,7 @@ TAX = "26 USC 7201"
 NON_TAX_CRIMINAL_FOR_TAX_TEST = "18 USC 1343"
 
 
-COURTS = ("D. Mass.", "D.D.C.", "S.D. Tex.")  # each with a clerk's key named at genesis
+COURTS = ("D. Mass.", "D.D.C.", "S.D. Tex.", "1st Cir.")  # each with a clerk's key named at genesis
 
 
 @dataclass

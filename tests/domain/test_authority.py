@@ -94,3 +94,18 @@ def test_supporting_document_is_not_recorded_by_the_official_who_approves_on_it(
     d.submit(dc.review(other, req.statement_id, [(0, "approve", "ok")], d.flags(req.statement_id)))
     late = dc.supporting_document(other, req.statement_id, "consent", b"another consent")
     _refused(d, lambda: d.submit(late), "sod.document_approver")
+
+
+def test_an_appellate_court_lifts_only_the_orders_of_the_courts_it_reviews(domain_any):
+    """A court key lifts another court's order only through a ``reviews`` attribute granted at its
+    registration (countersigned by its own court)."""
+    d = domain_any
+    judge = d.principal("uscourts.gov/mad/judge-a", ["court"], court="D. Mass.")
+    order = dc.court_order(judge, kind="injunction", court="D. Mass.", docket="1:26-cv-3",
+                           covers={"agencies": [AGENCY]})
+    d.submit(order)
+    circuit = d.principal("uscourts.gov/ca1/judge-b", ["court"], court="1st Cir.")
+    _refused(d, lambda: d.submit(dc.vacatur(circuit, order.statement_id)), "vacatur.court")
+    panel = d.principal("uscourts.gov/ca1/judge-c", ["court"], court="1st Cir.", reviews=["D. Mass."])
+    d.submit(dc.vacatur(panel, order.statement_id))
+    assert d.engine.state.orders[order.statement_id].vacated_at is not None
