@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     init = sub.add_parser("init", help="create the ledger: service keys, administrator key, genesis")
     init.add_argument("--origin", required=True, help="log origin, e.g. ledger.irs.example/disclosures")
     init.add_argument("--admin-name", help="administrator key name (default <origin>/admin)")
+    init.add_argument("--court-clerk", action="append", default=[], metavar="NAME=COURT",
+                      help="a court's clerk key (in the keyring) named at genesis: it countersigns the court's "
+                           "first judges (repeatable)")
     init.add_argument("--predecessor", type=Path, metavar="CHECKPOINT",
                       help="a finished log's last checkpoint its witnesses cosigned: recorded in genesis as the "
                            "log this one succeeds (OPERATIONS § 16.4)")
@@ -73,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("name")
     new.add_argument("--role", action="append", required=True, help=keys_cli.ROLE_HELP)
     new.add_argument("--attr", action="append", default=[], help="attribute key=value (e.g. office=...)")
+    new.add_argument("--countersign", action="append", default=[], metavar="NAME",
+                     help="a keyring key that countersigns: a key of the court, of the recipient's agency, "
+                          "or a second administrator (repeatable)")
     reg = keys.add_parser("register", help="register a key made elsewhere, with its holder's signed proof")
     reg.add_argument("name")
     reg.add_argument("--vkey", required=True)
@@ -265,7 +271,15 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         name = args.admin_name or f"{args.origin}/admin"
         admin = keyring.get(name) if keyring.has(name) else keyring.new(name)
         succeeds = predecessor(args) if args.predecessor else None
-        _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY, predecessor=succeeds))
+        clerks = []
+        for pair in args.court_clerk:
+            clerk, sep, court = pair.partition("=")
+            if not sep or not clerk or not court:
+                raise LedgerError(f"--court-clerk expects NAME=COURT, found {pair!r}")
+            key = keyring.get(clerk) if keyring.has(clerk) else keyring.new(clerk)
+            clerks.append((str(key.verifier), court))
+        _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY, predecessor=succeeds,
+                                          court_clerks=clerks))
         code = print_published(ledger)
         init_cli.print_next_steps(ledger, name)
         return code
@@ -287,8 +301,9 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         keys_cli.check_roles(getattr(args, "role", None) or (), ledger.trust().policy)
         admin = _admin(args, ledger, keyring)
         if sub == "new":
+            countersigners = [keyring.get(name) for name in args.countersign]
             key = keyring.new(args.name)
-            _print_appended(ledger.append(key_registration(admin, key, args.role, _attrs(args.attr))))
+            _print_appended(ledger.append(key_registration(admin, key, args.role, _attrs(args.attr), countersigners)))
         elif sub == "register":
             vkey = parse_vkey(args.vkey.strip())
             note = countersign(args.proof.read_text(), admin)
