@@ -2309,19 +2309,21 @@ class TrustState:
         if allowed is None:
             raise TrustError(f"statement type {stmt.type!r} is not in the policy", "trust.type")
         keys = []
-        entitled = 0
+        entitled, outside = 0, []
         for name in stmt.signers:
             key, record = self._signer_key(stmt, name, index)
             keys.append(key)
             if record is None or set(record.roles) & set(allowed):
                 entitled += record is not None
-            elif stmt.type not in COUNTERSIGNED_TYPES:
-                raise TrustError(
-                    f"{name} has roles {list(record.roles)}; {stmt.type} needs one of {list(allowed)}",
-                    "trust.role",
-                )
-        if stmt.type in COUNTERSIGNED_TYPES and not entitled:
-            raise TrustError(f"{stmt.type} needs the signature of one of {list(allowed)}", "trust.role")
+            else:
+                outside.append((name, record))
+        # A countersigner (a court's or an agency's key) signs beside a signer the policy allows, never instead.
+        if outside and (stmt.type not in COUNTERSIGNED_TYPES or not entitled):
+            name, record = outside[0]
+            raise TrustError(
+                f"{name} has roles {list(record.roles)}; {stmt.type} needs one of {list(allowed)}",
+                "trust.role",
+            )
         self._check_type_rules(stmt, index)
         return keys
 
