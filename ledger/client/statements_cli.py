@@ -53,7 +53,7 @@ class Kind:
     help: str
     fields: dict[str, str]  # name -> field type; a name ending in '?' is optional
     example: dict[str, Any]
-    build: Callable[[SignerKey, dict[str, Any], SaltSeed | None], dc.Submission]
+    build: Callable[[Any, dict[str, Any], SaltSeed | None], dc.Submission]  # Any: a key, or an erasure's keys
     seeded: bool = False
 
 
@@ -120,8 +120,9 @@ KINDS: tuple[Kind, ...] = (
          lambda key, x, seed: dc.inspection(key, view=x["view"], subject_pseudonym=x["subject_pseudonym"],
                                             role=x["role"], purpose=x["purpose"], reader=x.get("reader"),
                                             seed=seed), seeded=True),
-    Kind("erasure", "erasure", "administrator",
-         "erase the openings of a request's commitments (refused while a hold applies; the log keeps them)",
+    Kind("erasure", "erasure", "two administrators",
+         "erase the openings of a request's own commitments (--cosign: the second administrator; refused while "
+         "a hold applies; the log keeps them)",
          {"request": "id", "commitments": "strs", "reason": "str"},
          {"request": "REQUEST-ID", "commitments": ["a1b2c3d4" * 8], "reason": "retention_expired"},
          lambda key, x, seed: dc.erasure(key, x["request"], x["commitments"], x["reason"])),
@@ -142,6 +143,9 @@ def add_parsers(cs: Any) -> None:
             p.add_argument("--seed", type=Path,
                            help=f"the ledger's answer to `client seed-request --type {kind.type}` (JSON)")
         p.add_argument("--example", action="store_true", help="print a complete example input, sign nothing")
+        if kind.type == "erasure":
+            p.add_argument("--cosign", action="append", default=[], metavar="NAME",
+                           help="a second administrator's key name in the keyring (an erasure takes two)")
 
 
 def example_text(kind: Kind) -> str:
@@ -194,7 +198,7 @@ def check_signed(sub: dc.Submission, where: object) -> dc.Submission:
     return sub
 
 
-def sign(kind: Kind, key: SignerKey, path: Path, seed: SaltSeed | None) -> dc.Submission:
+def sign(kind: Kind, key: SignerKey | list[SignerKey], path: Path, seed: SaltSeed | None) -> dc.Submission:
     """Build, sign and check the statement; a value the builder or the schema refuses is a UsageError."""
     values = read_input(path, kind)
     try:
@@ -216,4 +220,5 @@ def run(args: argparse.Namespace, key_of: Callable[[str], SignerKey],
         raise UsageError(f"client {kind.command} needs --key, --input{seeded} (see: client {kind.command} --example)")
     key = key_of(args.key)
     seed = seed_of(args.seed, key) if kind.seeded else None
-    return sign(kind, key, args.input, seed)
+    cosigners = [key_of(name) for name in getattr(args, "cosign", [])]
+    return sign(kind, [key, *cosigners] if cosigners else key, args.input, seed)

@@ -51,10 +51,14 @@ def key_revocation(admin: SignerKey, name: str, key: VerifierKey, reason: str = 
     return sign_statement(make_envelope("key_revocation", _id(), [admin.name], body), [admin])
 
 
-def key_rotation(admin: SignerKey, old: VerifierKey, new_key: SignerKey) -> str:
+def key_rotation(admin: SignerKey, old: VerifierKey, new_key: SignerKey,
+                 countersigners: Sequence[SignerKey] = ()) -> str:
+    """A rotation signed by the administrator and the new key, and by ``countersigners`` (a key of the
+    court or agency the rotated key belongs to, a second administrator: docs/RULES.md § 14)."""
     body = {"name": new_key.name, "vkey": str(new_key.verifier), "retires": f"{old.key_id:08x}"}
-    envelope = make_envelope("key_rotation", _id(), [admin.name, new_key.name], body)
-    return sign_statement(envelope, [admin, new_key])
+    signers = [admin, new_key, *countersigners]
+    envelope = make_envelope("key_rotation", _id(), [k.name for k in signers], body)
+    return sign_statement(envelope, signers)
 
 
 def ledger_key_rotation_proof(new_statement_key: SignerKey, new_checkpoint_key: VerifierKey,

@@ -22,10 +22,12 @@ PRINCIPALS = {
     "ice.dhs.gov/director": ("requester", ["agency=DHS/ICE", "category=agency_head"]),
     "irs.gov/matcher": ("matcher", ["agency=IRS"]),
     "irs.gov/disclosure/officer-0042": ("reviewer", ["agency=IRS"]),
+    "irs.gov/disclosure/records-0051": ("reviewer", ["agency=IRS"]),  # records documents: not their approver
     "irs.gov/disclosure/releaser-7": ("releaser", ["agency=IRS"]),
-    "ice.dhs.gov/agent-0": ("recipient", ["agency=DHS/ICE"]),
+    "ice.dhs.gov/agent-0": ("recipient", ["agency=DHS/ICE", "countersign=ice.dhs.gov/director"]),
     "tigta.gov/auditor-1": ("oversight", ["agency=TIGTA"]),
-    "uscourts.gov/dcd/judge-1": ("court", ["agency=D.D.C."]),
+    "uscourts.gov/dcd/judge-1": ("court", ["court=D.D.C.", "countersign=uscourts.gov/dcd/clerk"]),
+    f"{ORIGIN}/admin-2": ("administrator", []),
 }
 
 
@@ -81,11 +83,11 @@ def seed(capsys, env: Path, key: str, type_: str) -> Path:
     return env / "seed.json"
 
 
-def sign_kind(capsys, env: Path, kind: str, key: str, ids: dict[str, str]) -> str:
+def sign_kind(capsys, env: Path, kind: str, key: str, ids: dict[str, str], *extra: str) -> str:
     """`client KIND --input` on the example, ids filled in (and a seed for the kinds that take one)."""
     path = env / f"{kind}.json"
     path.write_text(json.dumps(fill(example(capsys, kind), ids)))
-    argv = ["client", kind, "--key", key, "--input", str(path)]
+    argv = ["client", kind, "--key", key, "--input", str(path), *extra]
     if kind in SEEDED:
         argv += ["--seed", str(seed(capsys, env, key, SEEDED[kind]))]
     return ok(capsys, *argv)
@@ -123,9 +125,11 @@ def match(env: Path, request_id: str) -> None:
 
 
 def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, capsys):
-    ok(capsys, "init", "--origin", ORIGIN)
+    ok(capsys, "init", "--origin", ORIGIN, "--court-clerk", "uscourts.gov/dcd/clerk=D.D.C.")
     for name, (role, attrs) in PRINCIPALS.items():
-        ok(capsys, "keys", "new", name, "--role", role, *[a for x in attrs for a in ("--attr", x)])
+        flags = [f for x in attrs for f in (("--countersign", x.split("=", 1)[1]) if x.startswith("countersign=")
+                                            else ("--attr", x))]
+        ok(capsys, "keys", "new", name, "--role", role, *flags)
     admin = f"{ORIGIN}/admin"
     accepted: set[str] = set()
 
@@ -150,7 +154,7 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
     accept("attestation", sign_kind(capsys, env, "attestation", "ice.dhs.gov/agent-0", ids))
     accept("safeguard-status", sign_kind(capsys, env, "safeguard-status", "tigta.gov/auditor-1", ids))
     (env / "warrant.pdf").write_bytes(b"%PDF fictional")
-    accept("supporting-document", sign_kind(capsys, env, "supporting-document", "irs.gov/disclosure/officer-0042",
+    accept("supporting-document", sign_kind(capsys, env, "supporting-document", "irs.gov/disclosure/records-0051",
                                             ids))
     assert json.loads(ok(capsys, "officer", "queue"))["waits_for"] == ["release"]
     release_example = ok(capsys, "client", "release", "--example")
@@ -178,7 +182,7 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
     from ledger.statement import parse_statement
 
     ids["a1b2c3d4" * 8] = parse_statement(request_sub["statement"]).body["purpose_text"]
-    accept("erasure", sign_kind(capsys, env, "erasure", admin, ids))
+    accept("erasure", sign_kind(capsys, env, "erasure", admin, ids, "--cosign", f"{ORIGIN}/admin-2"))
 
     returned, _ = file_request(capsys, env)
     accept("return-for-correction", sign_kind(capsys, env, "return-for-correction",

@@ -64,7 +64,7 @@ def _bulk_manifest(w: World, n: int = CHUNK_LINES + 1):
     lines = [dc.Line(f"8{k:08d}", f"Bulk {k}", f"{k} Oak St, Boston, MA 02110") for k in range(n)]
     bulk = bulk_request(w.requester, exception="6103(i)(2)", agency=AGENCY, statute=CRIMINAL,
                         purpose="criminal_investigation", purpose_text="p", fields=["name", "address"],
-                        recipients=[dc.Recipient("Agent", AGENCY)], lines=lines)
+                        recipients=[dc.Recipient("Agent", AGENCY, principal=w.agent.name)], lines=lines)
     w.append(bulk.manifest.note)
     return bulk
 

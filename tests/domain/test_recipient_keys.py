@@ -36,7 +36,7 @@ def test_a_rotated_key_s_attestation_is_made_again_with_the_new_key(domain_any):
     req, rev, releaser = _reviewed(d, agent.name)
     d.submit(dc.recipient_attestation(agent, req.statement_id, 0))
     new = SignerKey.generate(agent.name)
-    d.ledger.append(key_rotation(d.admin, agent.verifier, new))
+    d.ledger.append(key_rotation(d.admin, agent.verifier, new, countersigners=[d.agencies[AGENCY]]))
     with pytest.raises(RuleRefusal) as refused:
         d.submit(dc.release(releaser, req.statement_id, rev.statement_id, [0], ["address"], [0], b"f"))
     assert refused.value.rules == ["release.attestation_revoked"]
@@ -50,7 +50,8 @@ def test_a_name_registered_again_after_revocation_does_not_inherit_the_old_attes
     req, rev, releaser = _reviewed(d, agent.name)
     d.submit(dc.recipient_attestation(agent, req.statement_id, 0))
     d.ledger.append(key_revocation(d.admin, agent.name, agent.verifier, "compromised"))
-    d.ledger.append(key_registration(d.admin, SignerKey.generate(agent.name), ["recipient"], {"agency": AGENCY}))
+    d.ledger.append(key_registration(d.admin, SignerKey.generate(agent.name), ["recipient"], {"agency": AGENCY},
+                                     [d.agencies[AGENCY]]))
     with pytest.raises(RuleRefusal) as refused:
         d.submit(dc.release(releaser, req.statement_id, rev.statement_id, [0], ["address"], [0], b"f"))
     assert refused.value.rules == ["release.attestation_revoked"]
