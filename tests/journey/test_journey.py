@@ -28,9 +28,11 @@ PRINCIPALS = [  # OPERATIONS § 18.1
     ["irs.gov/disclosure/officer-0042", "--role", "reviewer", "--attr", "agency=IRS"],
     ["irs.gov/disclosure/release-0007", "--role", "releaser", "--attr", "agency=IRS"],
     ["irs.gov/matcher", "--role", "matcher", "--attr", "agency=IRS"],
-    ["ice.dhs.gov/agent-0", "--role", "recipient", "--attr", "agency=DHS/ICE"],
+    ["ice.dhs.gov/agent-0", "--role", "recipient", "--attr", "agency=DHS/ICE",
+     "--countersign", "ice.dhs.gov/director"],
     ["tigta.gov/auditor-01", "--role", "oversight", "--attr", "agency=TIGTA"],
-    ["uscourts.gov/mad/judge-a", "--role", "court", "--attr", "court=D.Mass."],
+    ["uscourts.gov/mad/judge-a", "--role", "court", "--attr", "court=D.Mass.",
+     "--countersign", "uscourts.gov/mad/clerk"],
 ]
 
 
@@ -102,7 +104,7 @@ def _example_spec(op: Operator) -> dict:
 def test_one_i2_request_end_to_end_with_the_documented_commands(operator: Operator):
     op = operator
     # 18.1 the ledger, the keys, the principals
-    init = op.run("init", "--origin", ORIGIN)
+    init = op.run("init", "--origin", ORIGIN, "--court-clerk", "uscourts.gov/mad/clerk=D.Mass.")
     assert json.loads(init.stdout.splitlines()[0])["index"] == 0
     made = json.loads(op.run("sealed-keys", "new", "--out", "sealed").stdout)
     assert set(made["created"]) == {"pseudonym", "sealed"}
