@@ -60,7 +60,8 @@ def setup_ledger(capsys, env: Path) -> None:
                   "--attr", "category=agency_head"],
                  ["irs.gov/matcher", "--role", "matcher", "--attr", "agency=IRS"],
                  ["irs.gov/disclosure/officer-0042", "--role", "reviewer", "--attr", "agency=IRS"],
-                 ["ice.dhs.gov/agent-a", "--role", "recipient", "--attr", "agency=DHS/ICE"]):
+                 ["ice.dhs.gov/agent-a", "--role", "recipient", "--attr", "agency=DHS/ICE",
+                  "--countersign", "ice.dhs.gov/director"]):
         code, _, err = _run(capsys, "keys", "new", *argv)
         assert code == 0, err
 

@@ -70,7 +70,8 @@ def build(tmp: Path, inline: int, lines: int, bulk_lines: int):
         ice = keyring.new("ice.dhs.gov/director")
         ledger.append(key_registration(admin, ice, ["requester"], {"agency": AGENCY, "category": "agency_head"}))
         ledger.append(key_registration(admin, keyring.new(MATCHER), ["matcher"], {"agency": "IRS"}))
-        ledger.append(key_registration(admin, keyring.new("ice.dhs.gov/agent-a"), ["recipient"], {"agency": AGENCY}))
+        ledger.append(key_registration(admin, keyring.new("ice.dhs.gov/agent-a"), ["recipient"], {"agency": AGENCY},
+                                       [ice]))  # a recipient is countersigned by a key of its agency
         service = DisclosureService(ledger, sealed, keys)
         for i in range(inline):
             if i == inline // 2 and bulk_lines:
