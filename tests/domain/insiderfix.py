@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import inspect
 import shutil
 import uuid
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ LINES = 4          # lines per fixture request: 0-2 approved, 3 refused
 SLOTS = 3          # recipient slots per fixture request
 
 ADMIN = ORIGIN + "/admin"
+# Each court's clerk, named at genesis where the ledger knows clerks: the key that countersigns the
+# registration of that court's judges.
+CLERKS = {HOME_COURT: "uscourts.gov/clerk-mad", EVIL_COURT: "uscourts.gov/clerk-txsd"}
 SLOT_PRINCIPALS = ("fbi.gov/agent-0", "fbi.gov/agent-1", "fbi.gov/agent-2")
 
 # name -> (roles, attributes) of every principal the fixture registers
@@ -102,6 +106,24 @@ HONEST = {
 
 # Requests whose review is the compromised reviewer's assignment: the honest office does not review them.
 ASSIGNED = {"req-i5": "irs.gov/reviewer-c"}
+
+
+def accepts(function: Any, parameter: str) -> bool:
+    return parameter in inspect.signature(function).parameters
+
+
+def register(admin: SignerKey, key: SignerKey, roles: list[str], attributes: dict[str, Any],
+             keys: dict[str, SignerKey]) -> str:
+    """A registration countersigned the way the rules want it where they want it: a court key by its
+    court's clerk, a recipient key by a key of its agency registered before it."""
+    if not accepts(key_registration, "countersigners"):
+        return key_registration(admin, key, roles, attributes)
+    countersigners = []
+    if "court" in roles and attributes.get("court") in CLERKS:
+        countersigners.append(keys[CLERKS[attributes["court"]]])
+    if "recipient" in roles:
+        countersigners.append(keys[HONEST["requester"]])
+    return key_registration(admin, key, roles, attributes, countersigners)  # type: ignore[call-arg]
 
 
 def recipient_fields() -> set[str]:
@@ -220,20 +242,27 @@ def prepare(directory: Path) -> Prepared:
     sealed_keys = SealedKeys.random()
     keys = {ADMIN: SignerKey.generate(ADMIN)}
     keys.update({name: SignerKey.generate(name) for name in PRINCIPALS})
+    clerks = accepts(Ledger.initialise, "court_clerks")
+    if clerks:
+        keys.update({name: SignerKey.generate(name) for name in CLERKS.values()})
     # Fixed ids, so that a derandomised run makes the same choices in every session.
     ids = {label: f"req-{label}" for label in ("held", "enjoined", "released", "i1", "i5")}
     pregranted = "req-pregranted"
     prepared = Prepared(directory, sealed_keys, keys, ids, {}, pregranted, {})
     settings = prepared.settings(directory)
     ledger = Ledger(settings, rules=RuleEngine())
-    ledger.initialise(ORIGIN, str(keys[ADMIN].verifier), DEFAULT_POLICY)
+    if clerks:
+        ledger.initialise(ORIGIN, str(keys[ADMIN].verifier), DEFAULT_POLICY,
+                          court_clerks=[(str(keys[name].verifier), court) for court, name in CLERKS.items()])
+    else:
+        ledger.initialise(ORIGIN, str(keys[ADMIN].verifier), DEFAULT_POLICY)
     ledger.close()
     opened = Opened(settings, sealed_keys)
     service = opened.service
     k = keys.__getitem__
     try:
         for name, (roles, attributes) in PRINCIPALS.items():
-            _submit(service, key_registration(k(ADMIN), k(name), roles, attributes))
+            _submit(service, register(k(ADMIN), k(name), roles, attributes, keys))
 
         def record(label: str, sub: dc.Submission | str) -> bool:
             try:

@@ -70,14 +70,12 @@ KNOWN_OPEN: set[tuple[str, str]] = {
     ("held_erasure", "administrator"),
     # A key the administrator registered (or a policy it widened) issues and vacates any court's orders.
     ("court_authority", "administrator"),
-    # A recipient key the administrator registered attests for another principal's slot.
+    # A recipient key the administrator registered (or took over by rotation) attests for its slot.
     ("own_attestation", "administrator"),
     # Any court key vacates any court's orders and issues orders in another court's name; what an
     # injunction it lifted forbade is then released.
     ("court_authority", "court"),
     ("enjoined_release", "court"),
-    # One recipient key attests for the other slots of the request.
-    ("own_attestation", "recipient"),
     # An (i)(1) request relies on a blanket ex parte order that names no request.
     ("order_names_request", "requester"),
     # The reviewer records the supporting document and approves on it.
@@ -87,7 +85,7 @@ KNOWN_OPEN: set[tuple[str, str]] = {
 STRICT = os.environ.get("LEDGER_INSIDER_STRICT") == "1"
 SURVEY = os.environ.get("LEDGER_INSIDER_SURVEY") == "1"  # count every violation, fail on none: the full table
 LONG_EXAMPLES = int(os.environ.get("LEDGER_INSIDER_EXAMPLES", "0") or 0)
-CI_EXAMPLES = 20
+CI_EXAMPLES = 15
 STEPS = 30
 
 # Refusals that store nothing, by design (docs/RULES.md § 7): everything else a validly signed
@@ -206,9 +204,10 @@ class Oracle:
                 and "administrator" not in rec.roles)
 
     def _vouched(self, rec: KeyRec, cosigners: list[str], index: int) -> bool:
-        """A key granted a court's authority is that court's only if one of its judges signed the
-        grant; a recipient key is its agency's only if someone of that agency did. Keys of the
-        prepared ledger are vouched for; other grants are the administrator's ordinary business."""
+        """A key granted a court's authority is that court's only if one of its judges (or its clerk)
+        signed the grant; a key of an agency is that agency's only if someone of the agency the court's
+        or the agency's own people vouched for did. Keys of the prepared ledger are vouched for; other
+        grants (IRS staff, oversight) are the administrator's ordinary business."""
         if index < self.fixture_size:
             return True
         court = rec.attrs.get("court")
@@ -216,7 +215,9 @@ class Oracle:
                 self.judge_of(n, index, court) for n in cosigners):
             return False
         agency = rec.attrs.get("agency")
-        return "recipient" not in rec.roles or any(self._member_of_agency(n, index, agency) for n in cosigners)
+        if agency is None or agency == "IRS":
+            return True
+        return any(self._member_of_agency(n, index, agency) for n in cosigners)
 
     # ---- replay ---------------------------------------------------------------------------
     def catch_up(self, ledger: Any) -> list[tuple[str, str]]:
@@ -240,6 +241,9 @@ class Oracle:
             admin = body["administrator"]
             self.keys.setdefault(parse_vkey(admin["vkey"]).name, []).append(
                 KeyRec(admin["vkey"], tuple(admin["roles"]), dict(admin.get("attributes") or {}), i))
+            for clerk in body.get("court_clerks") or ():  # each court's clerk, where genesis names them
+                self.keys.setdefault(parse_vkey(clerk["vkey"]).name, []).append(
+                    KeyRec(clerk["vkey"], ("court",), {"court": clerk["court"], "clerk": True}, i))
         elif t == "policy":
             self.policy = {k: list(v) for k, v in body["policy"].items()}
         elif t == "key_registration":
@@ -673,6 +677,10 @@ class InsiderMachine(RuleBasedStateMachine):
             if value is not None:
                 attributes[attribute] = value
         self._pending = SignerKey.generate(name)
+        held = [k for n, k in sorted(self.insider.items()) if n != signer.name]
+        if held and fx.accepts(key_registration, "countersigners") and data.draw(st.booleans(), label="countersign"):
+            countersigner = data.draw(st.sampled_from(held), label="countersigner")
+            return key_registration(signer, self._pending, roles, attributes, [countersigner])  # type: ignore[call-arg]
         return key_registration(signer, self._pending, roles, attributes)
 
     def _build_key_rotation(self, data: st.DataObject, signer: SignerKey) -> str | None:
