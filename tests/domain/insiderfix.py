@@ -123,7 +123,7 @@ def register(admin: SignerKey, key: SignerKey, roles: list[str], attributes: dic
         countersigners.append(keys[CLERKS[attributes["court"]]])
     if "recipient" in roles:
         countersigners.append(keys[HONEST["requester"]])
-    return key_registration(admin, key, roles, attributes, countersigners)  # type: ignore[call-arg]
+    return key_registration(admin, key, roles, attributes, countersigners)
 
 
 def recipient_fields() -> set[str]:
