@@ -9,8 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from ledger.cli import main
+from clifix import cli_env, ok, run
 
 ORIGIN = "ledger.test.example/disclosures"
 # Every statement a person signs, by its `client` subcommand (keys and policy statements: `keys …`).
@@ -34,25 +33,7 @@ PRINCIPALS = {
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LEDGER_VAR", str(tmp_path / "var"))
-    monkeypatch.setenv("LEDGER_SEALED_KEY_DIR", str(tmp_path / "sealed"))
-    monkeypatch.delenv("LEDGER_DB_URL", raising=False)
-    from ledger.sealed import SealedKeys
-
-    SealedKeys.generate(tmp_path / "sealed")
-    return tmp_path
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def ok(capsys, *argv: str) -> str:
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return out
+    return cli_env(tmp_path, monkeypatch)
 
 
 def example(capsys, kind: str) -> object:

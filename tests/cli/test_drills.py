@@ -10,12 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from clifix import cli_env, ok, run
 
 from ledger.checkpoint import open_checkpoint
-from ledger.cli import main
 from ledger.errors import LedgerError
 from ledger.keys import parse_vkey
-from ledger.sealed import SealedKeys
 from ledger.statement import parse_statement
 
 ORIGIN = "ledger.test.example/disclosures"
@@ -26,24 +25,7 @@ CRIMINAL = "8 USC 1253(a)(1)"
 
 @pytest.fixture
 def env(backend_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_VAR", str(tmp_path / "var"))
-    monkeypatch.setenv("LEDGER_DB_URL", backend_url)
-    monkeypatch.setenv("LEDGER_SEALED_KEY_DIR", str(tmp_path / "sealed"))
-    monkeypatch.delenv("LEDGER_KEYRING", raising=False)
-    SealedKeys.generate(tmp_path / "sealed")
-    return tmp_path
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def ok(capsys, *argv: str) -> str:
-    code, out, err = run(capsys, *argv)
-    assert code == 0, (argv, err)
-    return out
+    return cli_env(tmp_path, monkeypatch, backend_url)
 
 
 def spec(tmp: Path, tin: str) -> Path:

@@ -7,33 +7,14 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from ledger.cli import main
-from ledger.sealed import SealedKeys
+from clifix import cli_env, ok, run
 
 ORIGIN = "ledger.test.example/disclosures"
 
 
 @pytest.fixture
 def env(backend_url, tmp_path, monkeypatch):
-    monkeypatch.setenv("LEDGER_VAR", str(tmp_path / "var"))
-    monkeypatch.setenv("LEDGER_DB_URL", backend_url)
-    monkeypatch.setenv("LEDGER_SEALED_KEY_DIR", str(tmp_path / "sealed"))
-    monkeypatch.delenv("LEDGER_KEYRING", raising=False)
-    SealedKeys.generate(tmp_path / "sealed")
-    return tmp_path
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def ok(capsys, *argv: str) -> str:
-    code, out, err = run(capsys, *argv)
-    assert code == 0, (argv, err)
-    return out
+    return cli_env(tmp_path, monkeypatch, backend_url)
 
 
 def test_verify_fails_on_a_log_shorter_than_the_outside_checkpoint_copy(env, capsys):
