@@ -177,7 +177,7 @@ def test_injunction_recorded_during_concurrent_releases(domain_any):
     start = d.ledger.size()
     ctx = mp.get_context("spawn")
     with ctx.Pool(3) as pool:
-        jobs = [pool.apply_async(release_worker, (d.ledger.settings.db_url, str(d.ledger.settings.key_dir), n))
+        jobs = [pool.apply_async(release_worker, (d.ledger.settings.db_url, str(d.ledger.settings.key_dir), n, 0.02))
                 for n in notes]
         deadline = time.monotonic() + 120
         while d.ledger.size() < start + 20 and time.monotonic() < deadline:
