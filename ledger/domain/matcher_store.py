@@ -45,12 +45,12 @@ from typing import IO
 import nacl.bindings as sodium
 import nacl.exceptions
 
-from ledger.b64 import b64decode, b64encode
 from ledger.canonical import canonical_bytes, parse_canonical
 from ledger.domain.address import ADDRESS_RULES_VERSION, normalise_address
 from ledger.domain.masterfile import TIN_TYPES, MasterFile, TaxpayerRecord
 from ledger.domain.matcher import MATCHER_VERSION, TinFormatError, normalise_name, normalise_tin
-from ledger.errors import FormatError, LedgerError
+from ledger.errors import LedgerError
+from ledger.sealed.keyfile import read_secret, write_new_secret
 from ledger.sealed.keys import key_id
 
 STORE_FORMAT = "dl-matcher-store/v1"
@@ -78,16 +78,7 @@ class ExtractError(MatcherStoreError):
 def new_key(path: Path) -> str:
     """Write a fresh store key to ``path`` (a new file, mode 0600); return its public key id."""
     key = secrets.token_bytes(KEY_SIZE)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise MatcherStoreError(f"refusing to overwrite {path}") from None
-    except OSError as e:
-        raise MatcherStoreError(f"cannot create {path}: {e.strerror}") from None
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(b64encode(key) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    write_new_secret(path, key, MatcherStoreError)
     return key_id("matcher-store", key)
 
 
@@ -99,16 +90,7 @@ def read_key(path: Path | None) -> bytes:
             raise MatcherStoreError(f"no matcher store key: set {ENV_KEY_FILE} or pass --store-key FILE "
                                     "(made once with `disclosure-ledger matcher new-key --out FILE`)")
         path = Path(env)
-    try:
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise MatcherStoreError(f"the matcher store key file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise MatcherStoreError(f"the matcher store key file {path} cannot be read ({type(e).__name__})") from None
-    try:
-        key = b64decode(text.strip())
-    except FormatError:
-        raise MatcherStoreError(f"the matcher store key file {path} does not hold standard base64") from None
+    key = read_secret(path, "the matcher store key", MatcherStoreError)
     if len(key) != KEY_SIZE:
         raise MatcherStoreError(f"the matcher store key in {path} is {len(key)} bytes, not {KEY_SIZE}")
     return key

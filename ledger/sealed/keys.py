@@ -19,9 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import FormatError
 from ledger.sealed.errors import SealedKeyError
+from ledger.sealed.keyfile import read_secret, write_new_secret
 from ledger.sealed.pseudonyms import check_pseudonym_key, pseudonym
 
 SEALED_KEY_SIZE = 32  # nacl.secret.SecretBox.KEY_SIZE
@@ -114,12 +113,13 @@ class SealedKeys:
             raise SealedKeyError(f"refusing to overwrite existing key files: {', '.join(existing)}")
         key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for path, key in targets.items():
-            _write_new_secret(path, b64encode(key) + "\n")
+            write_new_secret(path, key, SealedKeyError)
 
     @classmethod
     def from_files(cls, sealed_key_file: Path, pseudonym_key_file: Path) -> SealedKeys:
         """Load the two keys from base64 files."""
-        return cls(_read_key(Path(sealed_key_file), "sealed"), _read_key(Path(pseudonym_key_file), "pseudonym"))
+        return cls(read_secret(Path(sealed_key_file), "the sealed key", SealedKeyError),
+                   read_secret(Path(pseudonym_key_file), "the pseudonym key", SealedKeyError))
 
     @classmethod
     def from_dir(cls, key_dir: Path) -> SealedKeys:
@@ -153,27 +153,3 @@ class SealedKeys:
         )
 
 
-def _read_key(path: Path, purpose: str) -> bytes:
-    try:
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError:
-        raise SealedKeyError(f"the {purpose} key file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise SealedKeyError(f"the {purpose} key file {path} cannot be read: {type(e).__name__}") from None
-    try:
-        return b64decode(text.strip())
-    except FormatError:
-        # Not repeating the decoder's message: it quotes the file's content.
-        raise SealedKeyError(f"the {purpose} key file {path} does not hold standard base64") from None
-
-
-def _write_new_secret(path: Path, text: str) -> None:
-    # O_EXCL: never replace a key file, even if one appeared since the check in save().
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise SealedKeyError(f"refusing to overwrite existing key file {path}") from None
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
