@@ -1,8 +1,11 @@
 """Re-check the stored log from its bytes: the independent checker that never writes.
 
 Every entry is verified as a court's verifier would (chain, times, envelope, signatures,
-keys, roles); the stored leaf hashes, prev column and tree nodes are compared with the
-recomputed ones; every stored checkpoint must verify and match the recomputed root.
+keys, roles); every column stored beside an entry's bytes (leaf hash, prev, recorded_at,
+statement id and type, tree nodes) is compared with what the bytes say, since the service
+reads those columns (the trust replay selects entries by their stored type); the refused
+statements' table must be exactly the one the `blocked` entries make; every stored
+checkpoint must verify and match the recomputed root.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 from ledger.checkpoint import open_checkpoint
 from ledger.errors import LedgerError, VerificationError
-from ledger.verify import LogVerifier
+from ledger.verify import LogVerifier, parse_log_entry
 
 PAGE = 2000
 
@@ -35,6 +38,7 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
     report = FsckReport()
     verifier = LogVerifier()
     completed: list[bytes] = []
+    refused: set[tuple[str, int, str]] = set()  # (statement id, blocked entry's index, sha256 hex)
     verifier.on_node = lambda level, pos, h: completed.append(h) if level else None
     with recorder.reading() as db:
         checkpoints = {
@@ -46,18 +50,28 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
         while True:
             with recorder.reading() as db:
                 rows = db.all(
-                    f"SELECT idx, prev, leaf_hash, nodes, entry FROM {db.t('dl_entries')} "
+                    f"SELECT idx, prev, leaf_hash, nodes, recorded_at, statement_id, stype, entry "
+                    f"FROM {db.t('dl_entries')} "
                     "WHERE idx >= %s ORDER BY idx LIMIT %s",
                     (at, PAGE),
                 )
             if not rows:
                 break
-            for idx, prev, leaf, nodes, data in rows:
+            for idx, prev, leaf, nodes, recorded_at, statement_id, stype, data in rows:
                 idx = int(idx)
                 if idx != verifier.size:
                     raise VerificationError("entry missing from the store", verifier.size, verifier.size, idx)
                 completed.clear()
-                entry = verifier.add(bytes(data), idx)
+                entry, stmt = parse_log_entry(bytes(data), idx)
+                verifier.add_parsed(entry, stmt)
+                assert not isinstance(stmt, str)  # add_parsed raised for a malformed statement
+                for column, stored, want in (("recorded_at", recorded_at, entry.recorded_at),
+                                             ("statement_id", statement_id, stmt.id), ("stype", stype, stmt.type)):
+                    if stored != want:
+                        raise VerificationError(f"stored {column} column differs", idx, want, str(stored))
+                if stmt.type == "blocked":
+                    body = stmt.envelope["body"]
+                    refused.add((str(body.get("statement_id")), idx, str(body.get("statement_sha256"))))
                 if bytes(leaf) != entry.leaf_hash:
                     raise VerificationError("stored leaf hash differs", idx, entry.leaf_hash.hex(), bytes(leaf).hex())
                 if bytes(prev).hex() != entry.prev:
@@ -70,6 +84,7 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
                 if progress:
                     progress(1)
             at = int(rows[-1][0]) + 1
+        _check_refused(recorder, refused)
         if report.checkpoints_checked != len(checkpoints):
             beyond = max(checkpoints) if checkpoints else 0
             raise VerificationError(
@@ -80,6 +95,21 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
     report.size = verifier.size
     report.root = verifier.root()
     return report
+
+
+def _check_refused(recorder: Any, derived: set[tuple[str, int, str]]) -> None:
+    """The refused statements' table holds one row for each `blocked` entry, and nothing else: a
+    row too many refuses a statement no rule refused, a row missing lets a refused one back in."""
+    with recorder.reading() as db:
+        stored = {(str(s), int(i), bytes(h).hex())
+                  for s, i, h in db.all(f"SELECT statement_id, idx, sha256 FROM {db.t('dl_refused')}")}
+    extra, missing = sorted(stored - derived, key=lambda r: r[1]), sorted(derived - stored, key=lambda r: r[1])
+    if extra:
+        raise VerificationError("a refused-statement row matches no blocked entry", None,
+                                "no such row", f"statement {extra[0][0]} said refused at entry {extra[0][1]}")
+    if missing:
+        raise VerificationError("a blocked entry's refused-statement row is missing or altered", missing[0][1],
+                                f"statement {missing[0][0]}", "no matching row")
 
 
 def _check_checkpoint(verifier: LogVerifier, stored: tuple[bytes, str], report: FsckReport) -> None:

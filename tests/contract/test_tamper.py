@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from storefix import events_table
 
-from ledger.store.errors import AppendRefused, CheckpointRefused
+from ledger.store.errors import AppendRefused, CheckpointRefused, RuleRefusal
 from ledger.store.fsck import fsck
 
 
@@ -60,6 +60,48 @@ def test_tampered_tree_node_named(world):
     # node (level 1, position 2) covers leaves 4-5 and is stored with entry 5
     _exec(world, "UPDATE {t[dl_entries]} SET nodes = %s WHERE idx = %s", [(bytes(32), 5)])
     assert _problem(world).index == 5
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("stype", "inspection"),  # the trust replay selects entries by this column
+    ("statement_id", "not-the-statement-id"),
+    ("recorded_at", "2020-01-01T00:00:00Z"),
+])
+def test_tampered_entry_column_named(world, column, value):
+    """Each column stored beside an entry's bytes must say what the bytes say: a key registration
+    relabelled as another type would drop out of the trust replay, and verify names it."""
+    _fill(world)
+    _exec(world, f"UPDATE {{t[dl_entries]}} SET {column} = %s WHERE idx = %s", [(value, 1)])
+    problem = _problem(world)
+    assert problem.index == 1 and column in problem.reason
+
+
+def _with_blocked(world):
+    """A log with one rule-refused statement, so one `blocked` entry and its refused row."""
+    from ledger.client.trust import signed
+
+    world.ledger.recorder.chain.rules = lambda stmt, index, trust, db: (
+        ["test.no_forbidden"] if stmt.body.get("forbidden") else [])
+    _fill(world, 4)
+    with pytest.raises(RuleRefusal) as refusal:
+        world.ledger.append(signed([world.requester], "request", {"forbidden": True}))
+    assert fsck(world.ledger.recorder).ok
+    return refusal.value.blocked_index
+
+
+def test_refused_row_added_found(world):
+    """A refused-statement row no `blocked` entry made (which would refuse an honest statement) is found."""
+    _with_blocked(world)
+    _exec(world, "INSERT INTO {t[dl_refused]} VALUES (%s,%s,%s)", [("an-honest-statement", 2, bytes(32))])
+    assert "matches no blocked entry" in _problem(world).reason
+
+
+def test_refused_row_deleted_found(world):
+    """Deleting a `blocked` entry's refused row (which would let the refused statement back in) is found."""
+    blocked_index = _with_blocked(world)
+    _exec(world, "DELETE FROM {t[dl_refused]}", [()])
+    problem = _problem(world)
+    assert "refused-statement row is missing" in problem.reason and problem.index == blocked_index
 
 
 def _snapshot(world):
