@@ -134,6 +134,17 @@ class TokenStore:
                 self.table.c.expires_at, self.table.c.revoked_at).order_by(self.table.c.created_at))
             return [TokenRow(*r) for r in rows]
 
+    def known_id(self, token: str) -> str | None:
+        """The token id a well-formed ``token`` names, if a token with that id exists (its secret is
+        not checked: this is for throttling sign-ins per token id)."""
+        match = _TOKEN_RE.match(token)
+        if not match:
+            return None
+        c = self.table.c
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(c.token_id).where(c.token_id == match.group(1))).first()
+        return match.group(1) if found is not None else None
+
     def authenticate(self, token: str) -> Principal:
         """The principal of a valid token, else TokenError (never says more than which check failed)."""
         match = _TOKEN_RE.match(token)

@@ -9,9 +9,15 @@ so that they hold across restarts and across several uvicorn workers.
   and sign-out deletes its row.
 * The CSRF token of a session's forms is HMAC-SHA256(session id, "csrf"): derived, not stored, and
   unknown to anybody who cannot read the HttpOnly cookie.
-* ``web_signin_failures`` counts failed sign-ins per client address — stored as SHA-256 of the
-  address, and never the token tried — in a window of ``FAILURE_WINDOW`` seconds; after
-  ``MAX_FAILURES`` the address is refused (HTTP 429) until the window ends.
+* ``web_signin_throttle`` slows failed sign-ins down rather than locking anybody out. It counts
+  failures per *bucket*: a client address, and the token id a well-formed token names (never the
+  token, never its secret; a bucket is stored as SHA-256 of its name). ``MAX_FAILURES`` failures
+  are free; after the n-th, the bucket waits ``delay(n)`` seconds (1, 2, 4, … at most
+  ``MAX_DELAY``) before its next try, and a bucket with no failure for ``FAILURE_WINDOW`` seconds
+  starts again. A try is refused (HTTP 429, the token not checked) while the token id's bucket
+  waits, or while the address waits and the token names no known token id. So brute force from an
+  address (random tokens) slows down exponentially, guessing one token's secret slows down from
+  any address, and somebody with a valid token signs in from an address others mistyped at.
 
 Why a table and not a signed cookie: a signed cookie needs one more secret to configure and
 cannot be revoked at sign-out before it expires; the table needs nothing new and revokes at once.
@@ -40,8 +46,22 @@ PRE_COOKIE = "dl_signin"  # the sign-in form's CSRF token (double submit, before
 IDLE_SECONDS = 30 * 60
 MAX_AGE_SECONDS = 12 * 3600
 TOUCH_SECONDS = 60  # last use is written at most once a minute per session
-MAX_FAILURES = 5
-FAILURE_WINDOW = 15 * 60
+MAX_FAILURES = 5  # failures of a bucket (an address, a token id) before it must wait between tries
+MAX_DELAY = 5 * 60  # the longest wait between two tries of a bucket
+FAILURE_WINDOW = 15 * 60  # a bucket without a failure for this long starts again
+
+
+def delay(failures: int) -> int:
+    """Seconds a bucket with ``failures`` failures waits after the last one before its next try."""
+    return 0 if failures < MAX_FAILURES else min(2 ** (failures - MAX_FAILURES), MAX_DELAY)
+
+
+def address_bucket(client: str) -> str:
+    return "address:" + client
+
+
+def token_bucket(token_id: str) -> str:
+    return "token:" + token_id
 
 
 class SessionStoreError(Exception):
@@ -64,7 +84,7 @@ def csrf_of(sid: str) -> str:
 
 
 class WebStore:
-    """``web_sessions`` and ``web_signin_failures``, through the token store's engine."""
+    """``web_sessions`` and ``web_signin_throttle``, through the token store's engine."""
 
     def __init__(self, tokens: TokenStore, clock: Callable[[], float] = time.time) -> None:
         self.tokens, self.engine, self.clock = tokens, tokens.engine, clock
@@ -77,10 +97,10 @@ class WebStore:
             sa.Column("last_seen", sa.Float, nullable=False),
         )
         self.failures = sa.Table(
-            "web_signin_failures", metadata,
-            sa.Column("client_sha256", sa.String(64), primary_key=True),
-            sa.Column("window_start", sa.Float, nullable=False),
+            "web_signin_throttle", metadata,
+            sa.Column("bucket_sha256", sa.String(64), primary_key=True),
             sa.Column("failures", sa.Integer, nullable=False),
+            sa.Column("last_failure", sa.Float, nullable=False),
         )
         for attempt in range(3):  # several workers may create the tables at once: the loser looks again
             try:
@@ -137,37 +157,44 @@ class WebStore:
         with self.engine.begin() as conn:
             conn.execute(self.sessions.delete().where(self.sessions.c.sid_sha256 == key))
 
-    # ---- sign-in rate limit --------------------------------------------------------------------
-    def refused_for(self, client: str) -> int:
-        """Seconds until ``client`` may try to sign in again (0: now)."""
+    # ---- sign-in throttle ---------------------------------------------------------------------
+    def wait_for(self, bucket: str) -> int:
+        """Seconds until ``bucket`` may try to sign in again (0: now)."""
         f, now = self.failures.c, self.clock()
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(self.failures).where(f.client_sha256 == _digest(client))).first()
-        if row is None or row.failures < MAX_FAILURES or now - row.window_start >= FAILURE_WINDOW:
+            row = conn.execute(sa.select(self.failures).where(f.bucket_sha256 == _digest(bucket))).first()
+        if row is None or now - row.last_failure >= FAILURE_WINDOW:
             return 0
-        return max(1, int(row.window_start + FAILURE_WINDOW - now + 0.999))
+        left = row.last_failure + delay(row.failures) - now
+        return max(1, int(left + 0.999)) if left > 0 else 0
 
-    def failed(self, client: str) -> int:
-        """Count a failed sign-in; returns the failures in the current window."""
-        f, now, key = self.failures.c, self.clock(), _digest(client)
-        for _ in range(3):  # another worker may insert the same client meanwhile
+    def failed(self, *buckets: str) -> int:
+        """Count a failed sign-in against each bucket; returns the failures of the first one."""
+        counts = [self._fail(b) for b in buckets]
+        return counts[0] if counts else 0
+
+    def _fail(self, bucket: str) -> int:
+        f, now, key = self.failures.c, self.clock(), _digest(bucket)
+        for _ in range(3):  # another worker may insert the same bucket meanwhile
             try:
                 with self.engine.begin() as conn:
                     done = conn.execute(self.failures.update().where(
-                        f.client_sha256 == key, f.window_start > now - FAILURE_WINDOW,
-                    ).values(failures=f.failures + 1))
+                        f.bucket_sha256 == key, f.last_failure > now - FAILURE_WINDOW,
+                    ).values(failures=f.failures + 1, last_failure=now))
                     if not done.rowcount:
-                        conn.execute(self.failures.delete().where(f.client_sha256 == key))
-                        conn.execute(self.failures.insert().values(client_sha256=key, window_start=now, failures=1))
-                    count = conn.execute(sa.select(f.failures).where(f.client_sha256 == key)).scalar_one()
+                        conn.execute(self.failures.delete().where(f.bucket_sha256 == key))
+                        conn.execute(self.failures.insert().values(bucket_sha256=key, failures=1, last_failure=now))
+                    count = conn.execute(sa.select(f.failures).where(f.bucket_sha256 == key)).scalar_one()
                 return int(count)
             except IntegrityError:
                 continue
         return MAX_FAILURES
 
-    def succeeded(self, client: str) -> None:
+    def succeeded(self, bucket: str) -> None:
+        """Forget ``bucket``'s failures (a token's, at its sign-in; the address keeps its count, so a
+        valid token of one's own does not reset the brute force one tries from there)."""
         with self.engine.begin() as conn:
-            conn.execute(self.failures.delete().where(self.failures.c.client_sha256 == _digest(client)))
+            conn.execute(self.failures.delete().where(self.failures.c.bucket_sha256 == _digest(bucket)))
 
 
 def web_store(request: Request, state: AppState) -> WebStore:

@@ -1,5 +1,5 @@
-"""The session store and the sign-in limit on each backend (SQLite, PostgreSQL): what is stored,
-expiry, revocation, and the failure window — with a settable clock, not a mock."""
+"""The session store and the sign-in throttle on each backend (SQLite, PostgreSQL): what is stored,
+expiry, revocation, and the throttle's waits — with a settable clock, not a mock."""
 
 from __future__ import annotations
 
@@ -9,7 +9,18 @@ import pytest
 import sqlalchemy as sa
 
 from api.tokens import TokenStore
-from api.web.session import FAILURE_WINDOW, IDLE_SECONDS, MAX_AGE_SECONDS, MAX_FAILURES, WebStore, csrf_of
+from api.web.session import (
+    FAILURE_WINDOW,
+    IDLE_SECONDS,
+    MAX_AGE_SECONDS,
+    MAX_DELAY,
+    MAX_FAILURES,
+    WebStore,
+    address_bucket,
+    csrf_of,
+    delay,
+    token_bucket,
+)
 
 
 class Clock:
@@ -73,22 +84,32 @@ def test_sessions_expire_and_end_with_their_token(stores):
     assert store.get(live.sid) is None
 
 
-def test_failed_sign_ins_are_limited_per_client_for_a_window(stores):
-    """MAX_FAILURES failures refuse the client until the window ends; other clients are not affected."""
+def test_failed_sign_ins_slow_a_bucket_down_and_never_lock_it_out(stores):
+    """MAX_FAILURES failures are free; then each try waits delay(n) after the last failure (doubling, at
+    most MAX_DELAY); a bucket left alone for FAILURE_WINDOW starts again; other buckets are unaffected."""
     _, store, clock, _ = stores
+    bucket = address_bucket("192.0.2.7")
     for n in range(1, MAX_FAILURES):
-        assert store.failed("192.0.2.7") == n
-        assert store.refused_for("192.0.2.7") == 0
-    assert store.failed("192.0.2.7") == MAX_FAILURES
-    assert store.refused_for("192.0.2.7") == FAILURE_WINDOW and store.refused_for("192.0.2.8") == 0
-    clock.now += FAILURE_WINDOW - 10
-    assert store.refused_for("192.0.2.7") == 10
-    clock.now += 10
-    assert store.refused_for("192.0.2.7") == 0
-    assert store.failed("192.0.2.7") == 1  # a new window
-    store.succeeded("192.0.2.7")
+        assert store.failed(bucket) == n
+        assert store.wait_for(bucket) == 0
+    assert [delay(n) for n in range(MAX_FAILURES, MAX_FAILURES + 4)] == [1, 2, 4, 8]
+    assert delay(MAX_FAILURES + 30) == MAX_DELAY < FAILURE_WINDOW
+    assert store.failed(bucket) == MAX_FAILURES
+    assert store.wait_for(bucket) == 1 and store.wait_for(address_bucket("192.0.2.8")) == 0
+    clock.now += 1
+    assert store.wait_for(bucket) == 0
+    assert store.failed(bucket) == MAX_FAILURES + 1 and store.wait_for(bucket) == 2
+    for _ in range(20):
+        store.failed(bucket)
+    assert store.wait_for(bucket) == MAX_DELAY  # slowed, never locked out for the window
+    clock.now += MAX_DELAY
+    assert store.wait_for(bucket) == 0
+    clock.now += FAILURE_WINDOW
+    assert store.failed(bucket) == 1  # a new start
+    token = token_bucket("0123456789abcdef")
+    assert store.failed(token, bucket) == 1
+    store.succeeded(token)
+    assert store.wait_for(token) == 0
     with store.engine.connect() as conn:
-        assert list(conn.execute(sa.select(store.failures))) == []
-    store.failed("192.0.2.9")
-    with store.engine.connect() as conn:
-        assert "192.0.2.9" not in repr(list(conn.execute(sa.select(store.failures))))
+        stored = list(conn.execute(sa.select(store.failures)))
+    assert len(stored) == 1 and "192.0.2.7" not in repr(stored) and "0123456789abcdef" not in repr(stored)

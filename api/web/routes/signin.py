@@ -1,4 +1,4 @@
-"""Static files, sign-in (with its per-address limit) and sign-out."""
+"""Static files, sign-in (with its throttle: ``api.web.session``) and sign-out."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ from api.deps import State, auth_log
 from api.tokens import TokenError
 from api.web.pages import HERE, headers, render, session_of, web_router
 from api.web.params import form
-from api.web.session import COOKIE, PRE_COOKIE, client_of, same, same_origin, set_cookie, web_store
+from api.web.session import (
+    COOKIE,
+    PRE_COOKIE,
+    WebStore,
+    address_bucket,
+    client_of,
+    same,
+    same_origin,
+    set_cookie,
+    token_bucket,
+    web_store,
+)
 
 STATIC = {"app.css": "text/css", "verify.js": "text/javascript"}
 
@@ -49,26 +60,42 @@ async def signin(request: Request, state: State) -> Response:
         return _signin(request, "The form expired; please sign in again.", 403)
     token = data.get("token", "").strip()
     store, client = web_store(request, state), client_of(request)
-    wait = await run_in_threadpool(store.refused_for, client)
-    if wait:  # the token is not even looked at
-        minutes = (wait + 59) // 60
-        response = _signin(request, f"Too many failed sign-ins from this address: try again in {minutes} "
-                                    f"minute{'s' if minutes != 1 else ''}.", 429)
+    token_id = await run_in_threadpool(state.tokens.known_id, token)
+    wait = await run_in_threadpool(_wait, store, client, token_id)
+    if wait:  # the token is not even checked
+        response = _signin(request, f"Too many failed sign-ins: try again in {_duration(wait)}.", 429)
         response.headers["Retry-After"] = str(wait)
         return response
     try:
         principal = await run_in_threadpool(state.tokens.authenticate, token)
     except TokenError as e:  # the page says no more than this; the server's log says which check failed
         auth_log.info("sign-in refused: %s%s", e, f" (token id {e.token_id})" if e.token_id else "")
-        await run_in_threadpool(store.failed, client)
+        buckets = [address_bucket(client)] + ([token_bucket(token_id)] if token_id else [])
+        await run_in_threadpool(store.failed, *buckets)
         return _signin(request, "That token was not accepted (unknown, expired, revoked or malformed).", 401)
-    await run_in_threadpool(store.succeeded, client)
+    await run_in_threadpool(store.succeeded, token_bucket(principal.token_id))
     await run_in_threadpool(store.drop, request.cookies.get(COOKIE))  # a fresh id at every sign-in
     session = await run_in_threadpool(store.create, principal)
     response = headers(RedirectResponse("/", status_code=303))
     set_cookie(response, request, COOKIE, session.sid)
     response.delete_cookie(PRE_COOKIE, path="/signin")
     return response
+
+
+def _wait(store: WebStore, client: str, token_id: str | None) -> int:
+    """Seconds this try must wait (0: check the token now). A known token id is throttled by its own
+    failures only, so a valid token signs in from an address others mistyped at; a token naming no
+    known id (a guess) waits for the address."""
+    if token_id is not None:
+        return store.wait_for(token_bucket(token_id))
+    return store.wait_for(address_bucket(client))
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 @router.post("/signout")
