@@ -80,6 +80,9 @@ class InspectionEventOut(Row):
     reader: str | None
     view: str
     role: str
+    inspector: str = Field(description="who read: the principal the read was made for (reader), else the signer")
+    purpose: str | None = Field(description="the purpose the reader gave, opened from the sealed store; "
+                                            "null when its opening is not there (erased)")
 
 
 HistoryEventOut = Annotated[RequestEventOut | ReleaseEventOut | InspectionEventOut, Field(discriminator="kind")]

@@ -1,6 +1,7 @@
 """Oversight reads of a taxpayer's history. Every read is first recorded in the ledger as an
-`inspection` statement signed by the ledger's statement key (FORMAT § 17.4.10), then the
-history is read from the projections (view 1, docs/PROJECTIONS.md § 3) once they include it."""
+`inspection` statement signed by the ledger's statement key for the reader (FORMAT § 17.4.10;
+``api.history``, shared with the dashboard), then the history is read from the projections
+(view 1, docs/PROJECTIONS.md § 3) once they include it, each inspection naming who read and why."""
 
 from __future__ import annotations
 
@@ -11,16 +12,15 @@ from fastapi.responses import Response
 
 from api.deps import State, require
 from api.errors import Problem
+from api.history import BadPurpose, record_inspection, with_inspectors
 from api.routes.views import TABLE, csv_response, reading, views_of
 from api.schemas import TaxpayerQueryIn, problems
 from api.tokens import Principal
 from api.view_schemas import InspectionOut, TaxpayerHistoryOut
-from ledger.client import disclosure as dc
 from ledger.errors import LedgerError
 
 router = APIRouter(prefix="/v1/oversight", tags=["oversight"])
 Inspector = Annotated[Principal, Depends(require("oversight", "court"))]
-VIEW = "taxpayer_history"
 CATCH_UP_TIMEOUT = 2.0  # seconds a read waits for the views to include its own inspection
 
 
@@ -37,20 +37,19 @@ def taxpayer_history(request: Request, body: TaxpayerQueryIn, state: State,
                           f"{state.settings.taxpayer_window:g} seconds; nothing was read or recorded")
         limited.headers["Retry-After"] = str(int(retry + 0.999))
         raise limited
-    signer = state.ledger.keys.statement
-    seed = state.service.issue_seed(signer.name, "inspection")  # the inspection's salts: FORMAT § 13.1
     try:
         subject = state.sealed_keys.pseudonym(body.tin)
-        sub = dc.inspection(signer, view=VIEW, subject_pseudonym=subject, role=who.role, purpose=body.purpose,
-                            reader=who.name, seed=seed)
-    except LedgerError as e:  # messages never repeat the TIN or the purpose
-        raise Problem(400, "bad-request", "Invalid TIN or purpose", str(e)) from None
-    recorded = state.service.submit(sub.note, sub.openings)  # before anything is read: fail closed
-    state.metrics.count(state.metrics.appends, "inspection")
+    except LedgerError as e:  # messages never repeat the TIN
+        raise Problem(400, "bad-request", "Invalid TIN", f"tin: {e}") from None
+    try:
+        recorded = record_inspection(state, who, subject, body.purpose)  # before anything is read: fail closed
+    except BadPurpose as e:  # messages never repeat the purpose; a refused append is not the caller's
+        raise Problem(400, "bad-request", "Invalid purpose", f"purpose: {e}") from None
     with reading():
         caught_up = views.catch_up_to(recorded.index, CATCH_UP_TIMEOUT)  # the reader sees their own read
         page = views.queries.taxpayer_history(subject, since=body.since, until=body.until, limit=body.limit,
                                               after=body.after)
+    with_inspectors(state, page.items)  # each inspection: who read (the principal) and why
     headers = {"X-Inspection-Index": str(recorded.index)}
     if "text/csv" in request.headers.get("accept", ""):
         response = csv_response(page.items, "taxpayer-history", page.next_after)
