@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
 from api.errors import Problem, install_handlers, problem_response
 from api.middleware import AccessLog, BodyLimit
@@ -21,6 +21,7 @@ from api.schemas import problems
 from api.settings import ApiSettings
 from api.state import AppState, Views
 from api.tokens import TokenStore
+from api.web.pages import error_page
 from api.web.routes import router as web_router
 from ledger.bootstrap import open_ledger
 from ledger.domain.service import DisclosureService
@@ -96,11 +97,12 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
     app = FastAPI(title="Disclosure Ledger API", version="1", lifespan=lifespan,
                   description="A tamper-evident ledger of § 6103 disclosures. See docs/API.md.")
     install_handlers(app)
+    app.state.error_page = error_page  # a browser's error on a dashboard path is a page, not JSON
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unexpected %s on %s", type(exc).__name__, request.url.path)  # no message: it may hold input
-        return problem_response(Problem(500, "internal", "Internal error", "the error was logged"))
+        return problem_response(Problem(500, "internal", "Internal error", "the error was logged"), request)
 
     app.include_router(statements.router)
     app.include_router(statements.seeds)

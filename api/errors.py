@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.domain.seeds import SeedRefused
@@ -95,7 +95,26 @@ def not_witnessed(e: NotWitnessed, retry_after: float, **extra: Any) -> Problem:
     return p
 
 
-def problem_response(p: Problem, request: Request | None = None) -> JSONResponse:
+# Paths of the JSON API (and its documentation and probes): their errors are always problem details.
+API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics")
+
+
+def wants_page(request: Request | None) -> bool:
+    """A browser asking for a dashboard path (not the JSON API): its errors are HTML pages."""
+    if request is None or request.url.path.startswith(API_PATHS) or request.url.path.endswith(".json"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def problem_response(p: Problem, request: Request | None = None) -> Response:
+    """The problem as RFC 9457 JSON; for a browser on a dashboard path, the dashboard's error page
+    (``app.state.error_page``, set by the app) with the same status."""
+    page = getattr(request.app.state, "error_page", None) if request is not None else None
+    if page is not None and wants_page(request):
+        response: Response = page(request, p.status, p.title, p.detail)
+        for k, v in (p.headers or {}).items():
+            response.headers[k] = v
+        return response
     return JSONResponse(p.body(), status_code=p.status, media_type=PROBLEM_JSON, headers=p.headers or None)
 
 
@@ -103,46 +122,47 @@ def install_handlers(app: FastAPI) -> None:
     """Every error leaves as problem details; nothing else escapes as a 5xx page."""
 
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(exc, request)
 
     @app.exception_handler(RuleRefusal)
-    async def _rule(request: Request, exc: RuleRefusal) -> JSONResponse:
+    async def _rule(request: Request, exc: RuleRefusal) -> Response:
         return problem_response(rule_problem(exc), request)
 
     @app.exception_handler(SeedRefused)
-    async def _seed(request: Request, exc: SeedRefused) -> JSONResponse:
+    async def _seed(request: Request, exc: SeedRefused) -> Response:
         return problem_response(seed_problem(exc), request)
 
     @app.exception_handler(AppendRefused)
-    async def _refused(request: Request, exc: AppendRefused) -> JSONResponse:
+    async def _refused(request: Request, exc: AppendRefused) -> Response:
         return problem_response(refusal_problem(exc), request)
 
     @app.exception_handler(CheckpointRefused)
-    async def _checkpoint(request: Request, exc: CheckpointRefused) -> JSONResponse:
-        return problem_response(Problem(503, "checkpoint-refused", "The ledger refuses to sign a checkpoint", str(exc)))
+    async def _checkpoint(request: Request, exc: CheckpointRefused) -> Response:
+        return problem_response(Problem(503, "checkpoint-refused", "The ledger refuses to sign a checkpoint", str(exc)),
+                                request)
 
     @app.exception_handler(NotWitnessed)
-    async def _not_witnessed(request: Request, exc: NotWitnessed) -> JSONResponse:
+    async def _not_witnessed(request: Request, exc: NotWitnessed) -> Response:
         return problem_response(not_witnessed(exc, RETRY_AFTER), request)
 
     @app.exception_handler(NotInitialised)
-    async def _uninitialised(request: Request, exc: NotInitialised) -> JSONResponse:
-        return problem_response(Problem(503, "not-initialised", "The ledger has no genesis entry", str(exc)))
+    async def _uninitialised(request: Request, exc: NotInitialised) -> Response:
+        return problem_response(Problem(503, "not-initialised", "The ledger has no genesis entry", str(exc)), request)
 
     @app.exception_handler(LedgerError)
-    async def _ledger(request: Request, exc: LedgerError) -> JSONResponse:
-        return problem_response(Problem(400, "bad-request", "The ledger refused the request", str(exc)))
+    async def _ledger(request: Request, exc: LedgerError) -> Response:
+        return problem_response(Problem(400, "bad-request", "The ledger refused the request", str(exc)), request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         # Never echo the input back: a body may hold a TIN.
         where = sorted({".".join(str(p) for p in err.get("loc", ())) for err in exc.errors()})
         detail = "invalid request: " + "; ".join(where[:10])
-        return problem_response(Problem(422, "invalid-request", "Request does not match the schema", detail))
+        return problem_response(Problem(422, "invalid-request", "Request does not match the schema", detail), request)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         kinds = {400: "bad-request", 404: "not-found", 405: "method-not-allowed", 413: "body-too-large"}
         p = Problem(exc.status_code, kinds.get(exc.status_code, "http-error"), str(exc.detail))
         if exc.headers:

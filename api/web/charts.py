@@ -3,13 +3,18 @@ as text, the chart has a title and a description for screen readers, and a table
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
-ROW = 28
-LABEL_W = 210
-BAR_W = 300
+# Each bar has its label on a line of its own above it, so the chart is narrow (WIDTH units) and its
+# text stays legible when a phone shrinks it to the screen: 14-unit text at 390 px is ~12 px.
+ROW = 44  # a label line and a bar
+BAR_Y = 20  # the bar's offset in its row, under the label
+BAR_H = 16
+WIDTH = 400
+BAR_W = 320  # the longest bar; its number goes after it
+LABEL_CHARS = 54
 
 
 def bars(rows: Sequence[tuple[str, int]], title: str, unit: str = "") -> Markup:
@@ -17,21 +22,18 @@ def bars(rows: Sequence[tuple[str, int]], title: str, unit: str = "") -> Markup:
     if not rows:
         return Markup("")
     top = max(max(v for _, v in rows), 1)
-    height = ROW * len(rows) + 10
-    width = LABEL_W + BAR_W + 90
+    height = ROW * len(rows) + 6
     desc = "; ".join(f"{label}: {value} {unit}".strip() for label, value in rows)
-    parts = [f'<svg class="chart" role="img" aria-labelledby="c-t c-d" viewBox="0 0 {width} {height}" '
+    parts = [f'<svg class="chart" role="img" aria-labelledby="c-t c-d" viewBox="0 0 {WIDTH} {height}" '
              f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="c-t">{escape(title)}</title><desc id="c-d">{escape(desc)}</desc>']
     for i, (label, value) in enumerate(rows):
-        y = 5 + i * ROW
+        y = 2 + i * ROW
         w = round(BAR_W * value / top) if value else 0
-        short = label if len(label) <= 30 else label[:29] + "…"
-        parts.append(f'<text x="{LABEL_W - 6}" y="{y + 17}" text-anchor="end" class="chart-label">'
-                     f"{escape(short)}</text>")
-        parts.append(f'<rect x="{LABEL_W}" y="{y + 3}" width="{max(w, 1)}" height="{ROW - 8}" '
+        parts.append(f'<text x="2" y="{y + 15}" class="chart-label">{escape(_short(label, LABEL_CHARS))}</text>')
+        parts.append(f'<rect x="2" y="{y + BAR_Y}" width="{max(w, 1)}" height="{BAR_H}" '
                      f'class="chart-bar" fill="#1f4e79" stroke="#000" stroke-width="1"/>')
-        parts.append(f'<text x="{LABEL_W + max(w, 1) + 6}" y="{y + 17}" class="chart-value">{value}</text>')
+        parts.append(f'<text x="{2 + max(w, 1) + 6}" y="{y + BAR_Y + 13}" class="chart-value">{value}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape(); numbers are ints
 
@@ -71,8 +73,9 @@ def series(cells: dict[tuple[str, str], int], keys: Sequence[str]) -> tuple[list
 
 
 def timeline(periods: Sequence[str], keys: Sequence[str], cells: dict[tuple[str, str], int], title: str,
-             unit: str = "", ident: str = "tl") -> Markup:
-    """Grouped horizontal bars: for each period, one labelled, patterned bar per series present."""
+             unit: str = "", ident: str = "tl", name: Callable[[str], str] = str) -> Markup:
+    """Grouped horizontal bars: for each period, one labelled, patterned bar per series present
+    (``name``: a series' label from its key; ``data-series`` keeps the key)."""
     if not cells:
         return Markup("")
     names, values = series(cells, keys)
@@ -84,36 +87,38 @@ def timeline(periods: Sequence[str], keys: Sequence[str], cells: dict[tuple[str,
         if present:
             rows.append((p, None, 0))
             rows.extend((p, k, values[(p, k)]) for k in present)
-    legend_h = ROW * ((len(names) + 2) // 3) + 6
-    height = legend_h + ROW * len(rows) + 10
-    width = LABEL_W + BAR_W + 90
-    desc = "; ".join(f"{p} {k}: {v} {unit}".strip() for p, k, v in rows if k is not None)
+    legend_row = 26
+    legend_h = legend_row * ((len(names) + 1) // 2) + 6
+    heading = 26
+    height = legend_h + sum(heading if k is None else ROW for _, k, _ in rows) + 6
+    desc = "; ".join(f"{p} {name(k)}: {v} {unit}".strip() for p, k, v in rows if k is not None)
     if len(desc) > 2000:
         desc = desc[:1990] + "… (all numbers are in the table below)"
     parts = [f'<svg class="chart chart-timeline" role="img" aria-labelledby="{ident}-t {ident}-d" '
-             f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+             f'viewBox="0 0 {WIDTH} {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
              f'xmlns="http://www.w3.org/2000/svg">',
              f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc><defs>']
-    parts += [f'<pattern id="{ident}-p-{name}" width="8" height="8" patternUnits="userSpaceOnUse">{body}</pattern>'
-              for name, body in PATTERNS[:len(names)]]
+    parts += [f'<pattern id="{ident}-p-{pat}" width="8" height="8" patternUnits="userSpaceOnUse">{body}</pattern>'
+              for pat, body in PATTERNS[:len(names)]]
     parts.append("</defs>")
-    for i, name in enumerate(names):  # the legend: the same pattern and the name beside it
-        x, y = (i % 3) * (width // 3), 4 + (i // 3) * ROW
-        parts.append(f'<rect x="{x + 2}" y="{y + 4}" width="18" height="16" fill="url(#{ident}-p-{pattern[name]})" '
-                     f'stroke="#000" stroke-width="1"/><text x="{x + 26}" y="{y + 17}" class="chart-label">'
-                     f"{escape(_short(name, 26))}</text>")
-    for i, (p, k, value) in enumerate(rows):
-        y = legend_h + i * ROW
+    for i, key in enumerate(names):  # the legend: the same pattern and the name beside it
+        x, y = (i % 2) * (WIDTH // 2), 4 + (i // 2) * legend_row
+        parts.append(f'<rect x="{x + 2}" y="{y + 2}" width="18" height="16" fill="url(#{ident}-p-{pattern[key]})" '
+                     f'stroke="#000" stroke-width="1"/><text x="{x + 26}" y="{y + 15}" class="chart-label">'
+                     f"{escape(_short(name(key), 24))}</text>")
+    y = legend_h
+    for p, k, value in rows:
         if k is None:
-            parts.append(f'<text x="4" y="{y + 18}" class="chart-period" font-weight="bold">{escape(p)}</text>')
+            parts.append(f'<text x="2" y="{y + 18}" class="chart-period" font-weight="bold">{escape(p)}</text>')
+            y += heading
             continue
         w = max(round(BAR_W * value / top), 1)
-        parts.append(f'<text x="{LABEL_W - 6}" y="{y + 17}" text-anchor="end" class="chart-label">'
-                     f"{escape(_short(k, 30))}</text>")
-        parts.append(f'<rect x="{LABEL_W}" y="{y + 3}" width="{w}" height="{ROW - 8}" class="chart-bar" '
+        parts.append(f'<text x="2" y="{y + 15}" class="chart-label">{escape(_short(name(k), LABEL_CHARS))}</text>')
+        parts.append(f'<rect x="2" y="{y + BAR_Y}" width="{w}" height="{BAR_H}" class="chart-bar" '
                      f'fill="url(#{ident}-p-{pattern[k]})" stroke="#000" stroke-width="1" data-period="{escape(p)}" '
                      f'data-series="{escape(k)}" data-value="{value}"/>')
-        parts.append(f'<text x="{LABEL_W + w + 6}" y="{y + 17}" class="chart-value">{value}</text>')
+        parts.append(f'<text x="{2 + w + 6}" y="{y + BAR_Y + 13}" class="chart-value">{value}</text>')
+        y += ROW
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it went through escape(); numbers are ints
 

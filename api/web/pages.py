@@ -12,6 +12,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import State
 from api.state import AppState
+from api.web import labels
 from api.web.data import web_data
 from api.web.session import COOKIE, Session, web_store
 from projections.errors import BadQuery, ProjectionError
@@ -27,6 +29,8 @@ from projections.queries import Queries
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.globals.update(coded=labels.coded, coded_list=labels.coded_list, label=labels.label,
+                             plural=labels.plural)
 
 ALL = ("oversight", "court", "operator")
 READERS = ("oversight", "court")
@@ -42,7 +46,7 @@ PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/checkpoints", "Checkpoints", ALL),
     ("/trust", "Trust root", ALL),
 )
-ROLES = {path: roles for path, _, roles in PAGES} | {"/entries": READERS}
+ROLES = {path: roles for path, _, roles in PAGES} | {"/entries": READERS, "/blocked": READERS}
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 
@@ -59,10 +63,19 @@ def headers(response: Response) -> Response:
     return response
 
 
+def csv_file(text: str, name: str) -> Response:
+    """A CSV download (the API's layout, ``api.routes.views.to_csv``) with the pages' headers."""
+    response = headers(Response(text, media_type="text/csv; charset=utf-8"))
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
+
+
 def render(request: Request, name: str, session: Session | None, status: int = 200, **context: Any) -> Response:
     """Template ``name`` with the navigation the session's role may follow."""
     nav = [(p, label) for p, label, roles in PAGES if session is not None and session.principal.role in roles]
-    context.update(session=session, nav=nav, path=request.url.path, can=lambda p: may(session, p))
+    kept = {k: v for k, v in request.query_params.items() if k not in ("page", "size") and v}
+    context.update(session=session, nav=nav, path=request.url.path, can=lambda p: may(session, p),
+                   query="?" + urlencode(kept) if kept else "")  # the filters a table's CSV link keeps
     return headers(templates.TemplateResponse(request, name, context, status_code=status))
 
 
@@ -74,6 +87,29 @@ def may(session: Session | None, path: str) -> bool:
 def session_of(request: Request, state: AppState) -> Session | None:
     """The live session of the request's cookie, if any."""
     return web_store(request, state).get(request.cookies.get(COOKIE))
+
+
+ERROR_TITLES = {400: "Bad input", 401: "Not signed in", 403: "Not allowed", 404: "No such page",
+                405: "Not allowed here", 413: "Too much sent", 422: "Bad input", 429: "Too many tries",
+                500: "Something went wrong", 503: "Unavailable"}
+ERROR_MESSAGES = {404: "There is no page at this address.",
+                  405: "This page cannot be reached that way.",
+                  422: "The address or the form is not what this page takes.",
+                  500: "The server could not show this page; the error was logged. Try again, or go back."}
+
+
+def error_page(request: Request, status: int, title: str, detail: str) -> Response:
+    """The dashboard's error page for an error raised outside a page (an unknown path, a malformed
+    request, an unexpected failure): HTML with the navigation, never the API's JSON."""
+    session = None
+    state = getattr(request.app.state, "dl", None)
+    if state is not None:
+        try:
+            session = session_of(request, state)
+        except Exception:  # the error page must not fail in turn (say, the database is down)
+            session = None
+    message = ERROR_MESSAGES.get(status) or detail or title
+    return render(request, "error.html", session, status, title=ERROR_TITLES.get(status, title), message=message)
 
 
 class Refused(Exception):  # not an error: what a page sends instead of itself

@@ -10,7 +10,9 @@ import time
 
 import httpx
 import pytest
+from markupsafe import escape
 
+from api.web.labels import label
 from api.web.pages import PAGES
 from api.web.routes.reports import JCT_COLUMNS
 from ledger.entry import parse_entry
@@ -123,7 +125,9 @@ def test_taxpayer_lookup_records_an_inspection_first(demo):
     assert demo.keys.reader_pseudonym("test.example/oversight", demo.keys.pseudonym(tin))[:12] in r.text
     recorded = int(re.search(r"recorded as entry\s*<a href=\"/entries/(\d+)\"", r.text).group(1))
     assert recorded >= size and demo.ledger.size() > recorded
-    assert "<strong>Release</strong>" in r.text and "Inspection (taxpayer_history)" in r.text
+    assert "<strong>Release</strong>" in r.text and "Inspection of the taxpayer history" in r.text
+    assert 'by <span class="inspector">test.example/oversight</span>' in r.text
+    assert '<span class="purpose">fictional audit</span>' in r.text
     history = Queries(open_database(demo.ledger.settings.db_url)).taxpayer_history(demo.keys.pseudonym(tin))
     assert any(e["kind"] == "inspection" and e["index"] == recorded for e in history.items)
     # without the session's CSRF token nothing is recorded
@@ -220,9 +224,11 @@ def test_request_page_counts_match_the_projections(demo):
     cells = [int(x) for x in re.findall(r"<td>(\d+)</td>", row)]
     assert cells == [status[k] for k in ("requested", "lines_recorded", "matched", "approved", "released", "refused")]
     assert status["refused"] > 0 and status["refusal_reasons"]
-    for reason in status["refusal_reasons"]:
-        assert f"{reason['reason']}: {reason['lines']} lines" in page
-    assert all(f["flag"] in page for f in status["red_flags"])
+    for reason in status["refusal_reasons"]:  # the reason's label, its code on hover, lines counted in words
+        n = reason["lines"]
+        assert (f'title="{reason["reason"]}">{escape(label("reason", reason["reason"]))}</span>: '
+                f'{n} line{"s" if n != 1 else ""}') in page
+    assert all(f'title="{f["flag"]}"' in page for f in status["red_flags"])
     assert status["resubmitted_by"][0]["request_id"] in page
     assert 'role="img"' in page and "<title" in page  # the chart, named for screen readers
 

@@ -11,9 +11,27 @@ from fastapi.responses import Response
 from api.web.data import log_verified, web_data
 from api.web.pages import READERS, Page, page, web_router
 from api.web.params import page_args, pager, slot
+from ledger.b64 import b64encode
 from projections import overview as overview_reads
 
 router = web_router()
+RECENT_FLAGS = 40  # the latest red flag rows read for "Most recent" (a flag may come from the matcher and a reviewer)
+RECENT_REQUESTS = 10
+
+
+def flags_by_request(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The recent red flags, one item per request (newest last) with each of its flags once and
+    who raised it (the matcher, a reviewer, or both)."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        item = out.setdefault(r["request_id"], {k: r[k] for k in ("request_id", "agency", "exception")}
+                              | {"flags": {}, "recorded_at": r["recorded_at"], "index": r["index"]})
+        item["flags"].setdefault(r["flag"], [])
+        if r["source"] not in item["flags"][r["flag"]]:
+            item["flags"][r["flag"]].append(r["source"])
+        if r["index"] >= item["index"]:
+            item["recorded_at"], item["index"] = r["recorded_at"], r["index"]
+    return sorted(out.values(), key=lambda i: i["index"])[-RECENT_REQUESTS:]
 
 
 def age(signed_at: str | None) -> str:
@@ -42,7 +60,7 @@ def overview(p: Annotated[Page, page("/")]) -> Response:
         out: dict[str, Any] = {"checkpoints": q.checkpoints(limit=1).items}
         if p.session.principal.role in READERS:
             out["flags"] = q.red_flag_counts()
-            out["recent_flags"] = overview_reads.recent_red_flags(q.views)
+            out["recent_flags"] = flags_by_request(overview_reads.recent_red_flags(q.views, RECENT_FLAGS))
             out["pending"] = overview_reads.pending_requests(q.views)
             sl, shown = slot(q, "blocked", number, size, {})
             out["blocked"] = q.blocked(limit=size, after=sl.after).items if sl.total else []
@@ -52,7 +70,7 @@ def overview(p: Annotated[Page, page("/")]) -> Response:
     got = p.query(read)
     signed_at = got["checkpoints"][0]["signed_at"] if got["checkpoints"] else None
     return p.render("overview.html", title="Overview", size=p.state.ledger.size(),
-                    latest=latest, root_hex=latest.checkpoint.root.hex() if latest else None,
+                    latest=latest, root=b64encode(latest.checkpoint.root) if latest else None,
                     signed_at=signed_at, age=age(signed_at), verified=verified, verified_size=verified_size,
                     witnesses=p.state.ledger.publisher.status().describe(), **got)
 
@@ -68,8 +86,8 @@ def checkpoints(p: Annotated[Page, page("/checkpoints")]) -> Response:
 
     got = p.query(read)
     latest = p.state.ledger.latest_checkpoint()
-    for c in got["checkpoints"]:
-        c["age"] = age(c.get("signed_at"))
+    for c in got["checkpoints"]:  # roots as the signed note writes them (base64): one encoding on the page
+        c["age"], c["root_b64"] = age(c.get("signed_at")), b64encode(bytes.fromhex(c["root"]))
     return p.render("checkpoints.html", title="Checkpoints", note=latest.encode() if latest else None, **got)
 
 

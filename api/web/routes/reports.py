@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi.responses import Response
 
 from api.csvsafe import neutralise_formula
-from api.web import charts
+from api.web import charts, labels
 from api.web.pages import Page, page, web_router
 from api.web.params import filters, page_args, pager, slot, to_int
 from projections import timeline
@@ -44,11 +44,12 @@ def disclosures(p: Annotated[Page, page("/disclosures")]) -> Response:
 
     got = p.query(read)
     label = by.replace("_", " ")
-    chart = charts.bars([(str(t[by]), int(t["instances"])) for t in got["totals"]],
+    name = (lambda code: labels.label("exception", code)) if by == "exception" else str
+    chart = charts.bars([(name(t[by]), int(t["instances"])) for t in got["totals"]],
                         f"Instances of disclosure by {label}", unit="instances")
     tl = got["over_time"]
     over_time = charts.timeline(tl.periods, tl.keys, tl.cells, f"Instances of disclosure per {tl.period} by {label}",
-                                unit="instances", ident="tl")
+                                unit="instances", ident="tl", name=lambda k: k if k == charts.OTHER else name(k))
     return p.render("disclosures.html", title="Agencies and exceptions", by=by, f=f, chart=chart,
                     timeline_chart=over_time, **got)
 
@@ -68,7 +69,7 @@ def _year(p: Page) -> int:
 def annual(p: AnnualPage) -> Response:
     year = _year(p)
     got = p.query(lambda q: q.annual_report(year))
-    chart = charts.bars([(f"{r['agency']} {r['exception']}", int(r["total"])) for r in got],
+    chart = charts.bars([(f"{r['agency']} {labels.label('exception', r['exception'])}", int(r["total"])) for r in got],
                         f"Instances of disclosure in {year}", unit="instances")
     return p.render("annual.html", title=f"Annual table {year}", year=year, rows=got, chart=chart)
 

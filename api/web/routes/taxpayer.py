@@ -14,10 +14,11 @@ import nacl.secret
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.web.pages import Page, Refused, page, web_router
+from api.history import BadPurpose, record_inspection, with_inspectors
+from api.routes.views import to_csv
+from api.web.pages import Page, Refused, csv_file, page, web_router
 from api.web.params import PAGE_SIZE, form
 from api.web.session import Session, same, same_origin
-from ledger.client import disclosure as dc
 from ledger.errors import LedgerError
 from ledger.sealed import SealedKeys
 from projections import taxpayer
@@ -50,32 +51,61 @@ def taxpayer_form(p: TaxpayerPage) -> Response:
 async def taxpayer_lookup(p: TaxpayerPage) -> Response:
     """A lookup by TIN, or another page of a history already looked up (by its handle). Either
     way the read is recorded as an inspection first, and nothing personal goes in a URL."""
+    view = await _history_asked(p)
+    return await run_in_threadpool(_lookup, p, view)
+
+
+@router.post("/taxpayer.csv")
+async def taxpayer_csv(p: TaxpayerPage) -> Response:
+    """The whole history over the form's dates as CSV — the JSON API's rows and columns (each
+    inspection with who read and why) — by the handle of a history shown in this session; the
+    download is a read like any other, recorded as an inspection first."""
+    view = await _history_asked(p, csv_download=True)
+    return await run_in_threadpool(_download, p, view)
+
+
+async def _history_asked(p: Page, csv_download: bool = False) -> _History:
+    """The history the form asks for, after the checks every read passes (CSRF, the fields, the
+    token's lookup allowance); a 400 form naming the field in error otherwise."""
     data = await form(p.request)
     if not same_origin(p.request) or not same(data.get("csrf"), p.session.csrf):
         raise p.refuse(403, "Form refused", "The form was not this session's (CSRF check failed); nothing was read.")
     tin, purpose = data.get("tin", "").strip(), data.get("purpose", "").strip()
     since, until = data.get("since") or None, data.get("until") or None
     handle = data.get("handle", "")
-    if (not tin and not handle) or not purpose or len(tin) > 32 or len(purpose) > 2000:
-        raise _again(p, "Give a TIN (9 digits) and the purpose of this read.", since, until)
+    kept = {"purpose": purpose[:2000], "since": since, "until": until}
+    errors: dict[str, str] = {}
+    if csv_download and not handle:
+        errors["tin"] = "Look the taxpayer up first; the download is offered under their history."
+    elif not tin and not handle:
+        errors["tin"] = "Give the taxpayer's TIN (9 digits)."
+    elif len(tin) > 32:
+        errors["tin"] = "A TIN is 9 digits, with optional spaces or hyphens."
+    if not purpose:
+        errors["purpose"] = "Give the purpose of this read; it is recorded with the inspection."
+    elif len(purpose) > 2000:
+        errors["purpose"] = "The purpose is at most 2000 characters."
     try:
         dates(since, until)
     except BadQuery as e:
-        raise _again(p, f"Dates: {e}", since, until) from None
-    trail = [t for t in data.get("trail", "").split() if t]
-    after = data.get("after") or None
-    if len(trail) > MAX_TRAIL or not all(_TRAIL.match(t) for t in [*trail, after or "-"]):
-        raise _again(p, "That page of the history is out of range; look the taxpayer up again.", since, until)
+        errors["until" if "until" in str(e) else "since"] = f"Dates: {e}."
+    subject = None
     if handle:
         subject = _unhandle(p.state.sealed_keys, p.session, handle)
         if subject is None:
-            raise _again(p, "That history belongs to another session; look the taxpayer up again.", since, until)
-    else:
+            errors["tin"] = "That history belongs to another session; look the taxpayer up again."
+    elif tin and "tin" not in errors:
         try:
             subject = p.state.sealed_keys.pseudonym(tin)
         except LedgerError:  # the message is not shown: it never repeats the TIN, but says nothing useful either
-            raise _again(p, "That is not a TIN (9 digits, optional spaces or hyphens), "
-                            "or the purpose is invalid.", since, until) from None
+            errors["tin"] = "That is not a TIN: 9 digits, with optional spaces or hyphens."
+    trail = [t for t in data.get("trail", "").split() if t]
+    after = data.get("after") or None
+    if len(trail) > MAX_TRAIL or not all(_TRAIL.match(t) for t in [*trail, after or "-"]):
+        errors["tin"] = "That page of the history is out of range; look the taxpayer up again."
+    if errors or subject is None:
+        raise _again(p, errors or {"tin": "Give the taxpayer's TIN (9 digits)."}, kept)
+    if not handle:
         after, trail = None, []
     view = _History(subject, purpose, since, until, None if after == "-" else after, trail)
     retry = await run_in_threadpool(p.state.lookup_allowed, p.session.principal.token_id, "web")
@@ -84,7 +114,7 @@ async def taxpayer_lookup(p: TaxpayerPage) -> Response:
                        f"This sign-in's token may look up {p.state.settings.taxpayer_lookups} taxpayer histories "
                        f"per {p.state.settings.taxpayer_window:g} seconds. Try again in {retry:.0f} seconds; "
                        "nothing was read or recorded.")
-    return await run_in_threadpool(_lookup, p, view)
+    return view
 
 
 def _handle(keys: SealedKeys, session: Session, subject: str) -> str:
@@ -105,31 +135,32 @@ def _unhandle(keys: SealedKeys, session: Session, handle: str) -> str | None:
     return subject if len(subject) == 64 else None
 
 
-def _again(p: Page, error: str, since: str | None, until: str | None) -> Refused:
-    """The lookup form again, with what was wrong (400)."""
-    return Refused(p.render("taxpayer.html", 400, title="Taxpayer lookup", history=None, error=error,
-                            since=since, until=until))
+FIELD_NAMES = {"tin": "TIN", "purpose": "Purpose", "since": "Since", "until": "Until"}
+
+
+def _again(p: Page, errors: dict[str, str], kept: dict[str, str | None]) -> Refused:
+    """The lookup form again (400): each field in error named, with what was wrong, beside it; the
+    other inputs kept (the purpose and the dates — never the TIN, which is typed again)."""
+    summary = "; ".join(f"{FIELD_NAMES[k]}: {v}" for k, v in errors.items())
+    return Refused(p.render("taxpayer.html", 400, title="Taxpayer lookup", history=None, error=summary,
+                            errors=errors, **kept))
+
+
+def _record(p: Page, view: _History) -> Any:
+    """The inspection of this read, recorded before anything is read (fail closed)."""
+    try:
+        return record_inspection(p.state, p.session.principal, view.subject, view.purpose)
+    except BadPurpose:
+        raise _again(p, {"purpose": "The purpose cannot be recorded; use plain text."},
+                     {"purpose": view.purpose, "since": view.since, "until": view.until}) from None
+    except LedgerError:
+        raise p.refuse(503, "Not recorded, not read",
+                       "The inspection could not be recorded in the ledger, so the history was not read.") from None
 
 
 def _lookup(p: Page, view: _History) -> Response:
     state, principal = p.state, p.session.principal
-    signer = state.ledger.keys.statement
-    try:
-        seed = state.service.issue_seed(signer.name, "inspection")  # the inspection's salts: FORMAT § 13.1
-    except LedgerError:
-        raise p.refuse(503, "Not recorded, not read",
-                       "The inspection could not be recorded in the ledger, so the history was not read.") from None
-    try:
-        sub = dc.inspection(signer, view="taxpayer_history", subject_pseudonym=view.subject, role=principal.role,
-                            purpose=view.purpose, reader=principal.name, seed=seed)
-    except LedgerError:
-        raise _again(p, "The purpose is invalid.", view.since, view.until) from None
-    try:
-        recorded = state.service.submit(sub.note, sub.openings)  # recorded before anything is read: fail closed
-    except LedgerError:
-        raise p.refuse(503, "Not recorded, not read",
-                       "The inspection could not be recorded in the ledger, so the history was not read.") from None
-    state.metrics.count(state.metrics.appends, "inspection")
+    recorded = _record(p, view)
     rng = {"since": view.since, "until": view.until}
 
     def read(q: Any) -> dict[str, Any]:
@@ -138,7 +169,7 @@ def _lookup(p: Page, view: _History) -> Response:
                 "blocked": taxpayer.blocked_attempts(q.views, view.subject, **rng)}
 
     got = p.query(read)
-    events, counts = got["page"].items, got["counts"]
+    events, counts = with_inspectors(state, got["page"].items), got["counts"]
     total = counts["request"] + counts["release"] + counts["inspection"]
     number = len(view.trail) + 1
     start = (number - 1) * PAGE_SIZE + 1 if events else 0
@@ -153,3 +184,25 @@ def _lookup(p: Page, view: _History) -> Response:
                             "next": got["page"].next_after if number * PAGE_SIZE < total else None,
                             "next_trail": " ".join([*view.trail, here]),
                             "prev": view.trail[-1] if view.trail else None, "prev_trail": " ".join(view.trail[:-1])})
+
+
+MAX_CSV_EVENTS = 100_000  # events in one download, at most
+
+
+def _download(p: Page, view: _History) -> Response:
+    _record(p, view)
+    rng = {"since": view.since, "until": view.until}
+
+    def read(q: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        after = None
+        while len(rows) < MAX_CSV_EVENTS:
+            got = q.taxpayer_history(view.subject, **rng, limit=1000, after=after)
+            rows += got.items
+            after = got.next_after
+            if after is None:
+                break
+        return rows
+
+    rows = with_inspectors(p.state, p.query(read))
+    return csv_file(to_csv(rows), "taxpayer-history")

@@ -362,7 +362,7 @@ const DL = (() => {
       if (proof.tree_size !== cp.size) throw new Error("the proof is for another tree size than the checkpoint");
       const path = proof.path.map(fromHex);
       const root = await rootFromInclusion(index, cp.size, leaf, path);
-      if (!equal(root, cp.root)) throw new Error(`computed root ${hex(root).slice(0, 16)}… is not the signed root`);
+      if (!equal(root, cp.root)) throw new Error(`computed root ${b64encode(root).slice(0, 16)}… is not the signed root`);
     });
     if (failed) {
       show(result, false, `Verification failed — ${failed}`);
