@@ -90,6 +90,8 @@ ADDRESS_CLASSES = {
 
 VIEWS = {"taxpayer_history": "taxpayer history"}
 
+STATUTES = {cite: statute.title for cite, statute in catalog.STATUTES.items()}
+
 # What each rule checks, by its family (the part before the dot) and, where it says more, in full.
 RULE_FAMILIES = {
     "request": "Request", "ref": "Reference", "sod": "Separation of duties", "match": "Match",
@@ -172,7 +174,7 @@ DOCUMENTS = {
 
 KINDS = {"exception": EXCEPTIONS, "purpose": PURPOSES, "category": CATEGORIES, "flag": RED_FLAGS,
          "reason": REASONS, "statement": STATEMENTS, "field": FIELDS, "address": ADDRESS_CLASSES,
-         "view": VIEWS}
+         "view": VIEWS, "statute": STATUTES}
 
 
 def spelled(code: str) -> str:
@@ -206,12 +208,12 @@ def label(kind: str, code: str | None) -> str:
 
 
 def coded(kind: str, code: str | None) -> Markup:
-    """The label with the code on hover; exceptions and rule ids also show their code beside it."""
+    """The label with the code on hover; exceptions, statutes and rule ids also show their code beside it."""
     if code is None or code == "":
         return Markup("—")
     text = label(kind, code)
     out = f'<span class="coded" title="{escape(code)}">{escape(text)}</span>'
-    if kind in ("exception", "rule"):
+    if kind in ("exception", "statute", "rule"):
         out += f' <code class="code">{escape(code)}</code>'
     return Markup(out)  # noqa: S704 - the label and the code went through escape()
 

@@ -30,7 +30,7 @@ from projections.queries import Queries
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(coded=labels.coded, coded_list=labels.coded_list, label=labels.label,
-                             plural=labels.plural)
+                             plural=labels.plural, exceptions=labels.EXCEPTIONS)
 
 ALL = ("oversight", "court", "operator")
 READERS = ("oversight", "court")

@@ -72,6 +72,8 @@ def one_line(html: str) -> str:
     ("/disclosures", "/disclosures/totals.csv", "/v1/oversight/disclosures/totals", {"by": "exception"}),
     ("/audit", "/audit.csv", "/v1/oversight/release-audit", {}),
     ("/", "/blocked.csv", "/v1/oversight/blocked", {}),
+    ("/disclosures", "/safeguards.csv", "/v1/oversight/safeguards", {}),
+    ("/checkpoints", "/checkpoints.csv", "/v1/checkpoints/history", {}),
 ])
 def test_every_table_downloads_the_api_rows_as_csv(demo, page, download, api_path, query):
     """The page links its CSV (with its filters); the download, in the session, is the API's CSV for the
@@ -91,6 +93,17 @@ def test_every_table_downloads_the_api_rows_as_csv(demo, page, download, api_pat
     assert len(got) == len(items)
     for row in got:  # nothing a spreadsheet would evaluate
         assert not any(v.startswith(FORMULA_START) for v in row.values()), row
+
+
+def test_annual_rows_download_as_the_api_annual_report(demo):
+    c = signed_in(demo, "oversight")
+    year = int(api_json(demo, "/v1/oversight/disclosures")["items"][0]["recorded_at"][:4])
+    assert f'href="/annual-report.csv?year={year}"' in c.get("/annual", params={"year": year}).text
+    r = c.get("/annual-report.csv", params={"year": year})
+    assert r.status_code == 200 and rows(r.text)
+    want = httpx.get(f"{demo.base}/v1/oversight/annual-report/{year}", params={"format": "csv"}, headers=bearer(demo))
+    assert r.text == want.text
+    assert c.get("/annual-report.csv", params={"year": "x"}).status_code == 400
 
 
 def test_release_audit_csv_keeps_the_api_pseudonym_rule(demo):

@@ -21,6 +21,8 @@ TABLES = [  # (page, the link's id, the API's listing, its query)
     ("/disclosures?by=exception", "totals-csv", "/v1/oversight/disclosures/totals", "by=exception"),
     ("/audit", "audit-csv", "/v1/oversight/release-audit", ""),
     ("/", "blocked-csv", "/v1/oversight/blocked", ""),
+    ("/disclosures", "safeguards-csv", "/v1/oversight/safeguards", ""),
+    ("/checkpoints", "checkpoints-csv", "/v1/checkpoints/history", ""),
 ]
 
 

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from api.routes.views import to_csv
 from api.web.pages import Page, csv_file, page, web_router
-from api.web.params import filters
+from api.web.params import filters, to_int
 from projections.query_args import Page as RowsPage
 
 router = web_router()
@@ -84,3 +84,22 @@ def blocked_csv(p: Annotated[Page, page("/blocked")]) -> Response:
     rng = {"since": f["since"], "until": f["until"]}
     rows = p.query(lambda q: every_row(lambda after: q.blocked(**rng, limit=CHUNK, after=after)))
     return csv_file(to_csv(rows), "blocked")
+
+
+@router.get("/safeguards.csv")
+def safeguards_csv(p: Annotated[Page, page("/disclosures")]) -> Response:
+    return csv_file(to_csv(p.query(lambda q: q.safeguard_posture())), "safeguards")
+
+
+@router.get("/annual-report.csv")
+def annual_report_csv(p: Annotated[Page, page("/annual")]) -> Response:
+    year = to_int(p.request.query_params.get("year"), 1900, 9998)
+    if year is None:
+        raise p.bad("year: expected a calendar year (1900-9998)")
+    return csv_file(to_csv(p.query(lambda q: q.annual_report(year))), f"annual-report-{year}")
+
+
+@router.get("/checkpoints.csv")
+def checkpoints_csv(p: Annotated[Page, page("/checkpoints")]) -> Response:
+    rows = p.query(lambda q: every_row(lambda after: q.checkpoints(limit=CHUNK, after=after)))
+    return csv_file(to_csv(rows), "checkpoints")
