@@ -152,6 +152,10 @@ class CommitmentSlot(NamedTuple):
     commitment: str
 
 
+# A legacy_release line's commitments: (opening field, body member).
+LEGACY_LINE_FIELDS = (("tin", "tin"), ("name", "name"), ("address", "address"), ("matched_tin", "taxpayer"))
+
+
 def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
     """Every commitment a § 6103 statement carries, with its slot (FORMAT § 13.1, 17.3, 17.4.10, 17.7).
 
@@ -176,6 +180,10 @@ def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
     elif kind == "match_result":
         out.extend(("tin", first + k, 0, line.get("taxpayer")) for k, line in enumerate(bundle_list(body.get("lines")))
                    if isinstance(line, dict))
+    elif stmt.type == "legacy_release":  # as requested, and the record matched (FORMAT § 17.9)
+        for k, line in enumerate(bundle_list(body.get("lines"))):
+            if isinstance(line, dict):
+                out.extend((f, k, 0, line.get(m)) for f, m in LEGACY_LINE_FIELDS)
     elif stmt.type == "court_order":
         out.append(("docket", None, 0, body.get("docket")))
     elif stmt.type == "correction":

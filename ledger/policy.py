@@ -17,6 +17,7 @@ ROLES = (
     "recipient",      # a named recipient's officials: receipts, dispositions, safeguards
     "oversight",      # inspectors general, JCT, GAO, committees: inspections
     "operator",       # runs the service; corrections of operational facts
+    "importer",       # records past disclosures (legacy_release), countersigned by oversight
 )
 
 DEFAULT_POLICY: dict[str, list[str]] = {
@@ -47,4 +48,7 @@ DEFAULT_POLICY: dict[str, list[str]] = {
     "inspection": ["oversight", "court", "operator", "ledger"],
     "correction": ["reviewer", "releaser", "operator"],
     "erasure": ["administrator"],
+    # the accounting from before the ledger: past disclosures, countersigned by an oversight key
+    # (ledger.rules.engine: legacy.*) and dated before the policy's legacy_cutover
+    "legacy_release": ["importer"],
 }

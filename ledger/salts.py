@@ -51,7 +51,7 @@ SEED_REQUEST_TAG = "dl/salt-seed-request/v1"
 SEED_REQUEST_KEYS = frozenset({"issued_at", "origin", "statement_id", "statement_type"})
 # The statement types whose bodies carry commitments (bundle_format.commitment_slots): only these
 # are issued seeds. A bulk chunk takes its manifest's seed.
-SEEDED_TYPES = frozenset({"request", "match_result", "court_order", "correction", "inspection"})
+SEEDED_TYPES = frozenset({"request", "match_result", "court_order", "correction", "inspection", "legacy_release"})
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 _FIELD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\Z")
 

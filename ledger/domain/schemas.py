@@ -360,6 +360,47 @@ def _recipient_attestation(b: _Body) -> None:
     b.boolean("solely_for_use", b.body["solely_for_use"])
 
 
+LEGACY_BASIS = ("tin", "name", "address", "dob")
+
+
+def _legacy_release(b: _Body) -> None:
+    """A disclosure made before the ledger, imported from the agency's own accounting: when, to whom,
+    under which exception, and per line what was requested and how the record released was matched."""
+    body = b.body
+    b.keys({"source", "disclosed_on", "agency", "exception", "purpose", "fields", "lines"})
+    b.code("source", body["source"])
+    b.match("disclosed_on", body["disclosed_on"], _DATE, "YYYY-MM-DD")
+    b.code("agency", body["agency"])
+    b.code("exception", body["exception"])
+    b.code("purpose", body["purpose"], nullable=True)
+    for i, f in enumerate(b.items("fields", body["fields"], min_items=1, max_items=10)):
+        b.code(f"fields[{i}]", f)
+    items = b.items("lines", body["lines"], min_items=1)
+    for i, line in enumerate(items):
+        _legacy_line(b, f"lines[{i}]", line, i)
+
+
+def _legacy_line(b: _Body, path: str, line: Any, position: int) -> None:
+    if not isinstance(line, dict):
+        raise _fail(b.type, path, "an object", line)
+    lb = _Body(b.type, line)
+    lb.keys({"line", "tin", "name", "address", "address_class", "address_usable", "match_basis", "taxpayer"})
+    _line_number(lb, path, line["line"], position)
+    for key in ("tin", "name", "address", "taxpayer"):
+        lb.commitment(f"{path}.{key}", line[key], nullable=True)
+    lb.code(f"{path}.address_class", line["address_class"])
+    lb.boolean(f"{path}.address_usable", line["address_usable"])
+    basis = lb.items(f"{path}.match_basis", line["match_basis"], max_items=4)
+    for j, f in enumerate(basis):
+        if f not in LEGACY_BASIS or basis.index(f) != j:
+            raise _fail(b.type, f"{path}.match_basis[{j}]", "tin, name, address or dob, each once", f)
+    if bool(basis) != (line["taxpayer"] is not None):
+        raise _fail(b.type, f"{path}.taxpayer", "a commitment exactly when match_basis is not empty",
+                    line["taxpayer"])
+    if "address" in basis and not line["address_usable"]:
+        raise _fail(b.type, f"{path}.match_basis", "no address basis for an unusable address", basis)
+
+
 _LINE_CHECKS: dict[str, LineCheck] = {
     "request": _request_line,
     "match_result": _match_line,
@@ -368,6 +409,7 @@ _LINE_CHECKS: dict[str, LineCheck] = {
 }
 
 SCHEMAS = {
+    "legacy_release": _legacy_release,
     "return_for_correction": _return_for_correction,
     "chunk": _chunk,
     "recipient_attestation": _recipient_attestation,

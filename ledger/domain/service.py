@@ -82,7 +82,7 @@ class Prepared:
 
 def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
     body = stmt.envelope["body"]
-    if stmt.type == "match_result" or (stmt.type == "chunk" and body["kind"] == "match_result"):
+    if stmt.type in ("match_result", "legacy_release") or (stmt.type == "chunk" and body["kind"] == "match_result"):
         return list(body.get("lines", ()))
     return []
 

@@ -22,7 +22,7 @@ from ledger.statement import Statement
 DOMAIN_TYPES = frozenset({
     "request", "withdrawal", "match_result", "review", "release", "court_order", "vacatur",
     "supporting_document", "safeguard_status", "receipt", "correction", "disposition", "use_freeze",
-    "erasure", "inspection", "recipient_attestation", "chunk", "return_for_correction",
+    "erasure", "inspection", "recipient_attestation", "chunk", "return_for_correction", "legacy_release",
 })
 
 # request line flags
@@ -136,11 +136,15 @@ class DomainState:
     parts: dict[str, list[int]] = field(default_factory=dict)  # bulk statement id -> its chunks' indices
     bulk_requests: dict[str, str] = field(default_factory=dict)  # bulk statement id -> its request's id
     owners: CommitmentOwners = field(default_factory=CommitmentOwners)  # commitment -> requests carrying it
+    imported: dict[str, int] = field(default_factory=dict)  # legacy_release id -> index: final, nothing refers
 
     def apply(self, stmt: Statement, index: int) -> None:
         body = stmt.envelope["body"]
         t = stmt.type
         self.statements[stmt.id] = (t, index)
+        if t == "legacy_release":
+            self.imported[stmt.id] = index
+            return
         if t in ("request", "match_result", "review", "release"):
             self._apply_lifecycle(stmt, body, index)
         elif t == "chunk":

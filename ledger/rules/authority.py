@@ -9,8 +9,9 @@ judge's, an agency's) can act for a court, an agency or a second administrator:
   the requests it grants;
 - a registration that makes a court key is countersigned by a key of that court (a clerk named at
   genesis, or a judge registered so before); one that makes a recipient, by a key of that agency;
-- widening who may sign the statements that make or lift authority, erasing, and adding, replacing
-  or removing an administrator take two administrators;
+- widening who may sign the statements that make or lift authority, erasing, importing past
+  disclosures, setting or moving later the policy's ``legacy_cutover``, and adding, replacing or
+  removing an administrator take two administrators;
 - an erasure lists only commitments its own request's statements carry, and none of the requests
   carrying them is held;
 - the official who approves on a supporting document did not record it.
@@ -31,7 +32,7 @@ HOLD_KINDS = ("injunction", "legal_hold")
 # Statement types that make or lift authority: a policy letting more roles sign one of them needs
 # two administrators.
 GUARDED_TYPES = ("vacatur", "erasure", "court_order", "key_registration", "key_rotation", "key_revocation",
-                 "policy")
+                 "policy", "legacy_release")
 
 
 def administrators(trust: TrustState, names: list[str], index: int) -> set[str]:
@@ -163,6 +164,9 @@ class AuthorityChecks:
     def _check_policy(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         new = check_policy(stmt.envelope["body"].get("policy"))
         wider = [t for t in GUARDED_TYPES if not set(new.get(t, ())) <= set(trust.policy.get(t, ()))]
+        cutover = stmt.envelope["body"].get("legacy_cutover")
+        if isinstance(cutover, str) and (trust.legacy_cutover is None or cutover > trust.legacy_cutover):
+            wider.append("legacy_cutover")  # a later cutover lets more of the past be imported
         if wider and len(administrators(trust, stmt.signers, index)) < 2:
             return [("policy.second_administrator", f"the policy lets more roles sign {wider}: that takes two "
                                                     "administrators' signatures")]

@@ -31,6 +31,8 @@ from ledger.statement import Statement
 from ledger.trust import TrustState
 
 Violation = tuple[str, str]
+# The body members by which a statement names another statement (legacy.final looks at each).
+REF_FIELDS = ("request", "review", "release", "corrects", "resubmits", "court_order", "order", "of")
 BULK_LINES = 100          # red flag: a request naming this many taxpayers or more
 CASELOAD_LIMIT = 150      # red flag: "personally and directly engaged" in more matters than this
 
@@ -108,10 +110,59 @@ class RuleEngine(AuthorityChecks):
         check_body(stmt.type, stmt.envelope["body"])
 
     def check(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        final = self._imported_refs(stmt)
+        if final:
+            return final
         method = getattr(self, f"_check_{stmt.type}", None)
         if method is None:
             return []
         return method(stmt, index, trust)  # type: ignore[no-any-return]
+
+    # ---- the accounting from before the ledger ------------------------------------------
+    def _imported_refs(self, stmt: Statement) -> list[Violation]:
+        """Nothing builds on an imported record: no statement names a legacy_release as the request,
+        review, release, order or statement it is about (its lines were released before the ledger)."""
+        if not self.state.imported or stmt.type not in DOMAIN_TYPES:
+            return []
+        body = stmt.envelope["body"]
+        named = [body.get(k) for k in REF_FIELDS]
+        covers = body.get("covers") if stmt.type == "court_order" else None
+        if isinstance(covers, dict) and isinstance(covers.get("requests"), list):
+            named.extend(covers["requests"])
+        hit = next((ref for ref in named if isinstance(ref, str) and ref in self.state.imported), None)
+        if hit is None:
+            return []
+        return [("legacy.final", f"{hit} is an imported record of a disclosure made before the ledger "
+                                 f"(entry {self.state.imported[hit]}): nothing may refer to it")]
+
+    def _check_legacy_release(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
+        body = stmt.envelope["body"]
+        out: list[Violation] = []
+        importers = {n for n in stmt.signers if self._has_role(trust, n, index, "importer")}
+        overseers = {n for n in stmt.signers
+                     if n not in importers and self._has_role(trust, n, index, "oversight")}
+        if not importers or not overseers:
+            out.append(("legacy.countersign", "an imported record is signed by an importer and countersigned "
+                                              "by an oversight principal (another key)"))
+        others = set(stmt.signers) - importers - overseers
+        if others:
+            out.append(("legacy.countersign", f"{sorted(others)[0]} is neither an importer nor an oversight "
+                                              "principal: only they sign an imported record"))
+        cutover = trust.legacy_cutover
+        if cutover is None:
+            out.append(("legacy.after_cutover", "the policy in force sets no legacy_cutover: no disclosure "
+                                                "can be imported"))
+        elif body["disclosed_on"] >= cutover:
+            out.append(("legacy.after_cutover", f"disclosed on {body['disclosed_on']}, not before the policy's "
+                                                f"cutover {cutover}: the ledger records those itself"))
+        if sorted(line["line"] for line in body["lines"]) != list(range(len(body["lines"]))):
+            out.append(("legacy.lines", "an imported record numbers its lines 0..n-1, each once"))
+        return out
+
+    @staticmethod
+    def _has_role(trust: TrustState, name: str, index: int, role: str) -> bool:
+        record = trust.active(name, index)
+        return record is not None and role in record.roles
 
     # ---- helpers ---------------------------------------------------------------
     def _request(self, request_id: str, out: list[Violation]) -> RequestFacts | None:
