@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger import db_check, escrow_cli, init_cli, keys_cli, matcher_cli, officer_cli, release_cli, seed_cli
+from ledger import accounting_cli, db_check, escrow_cli, init_cli, keys_cli, matcher_cli, officer_cli, release_cli, seed_cli
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
@@ -127,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     matcher_cli.add_parser(sub)
     release_cli.add_parser(sub)
     escrow_cli.add_parser(sub)
+    accounting_cli.add_parser(sub)
     bun = sub.add_parser("bundle", help="write the evidence bundle of one request (docs/VERIFYING.md)")
     bun.add_argument("request", help="the request's statement id")
     bun.add_argument("--out", type=Path, required=True, help="a new (or empty) folder to write it into")
@@ -405,6 +406,10 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return 0
     if cmd == "bundle":
         return _bundle(args, ledger)
+    if cmd == "legacy-cutover":
+        return accounting_cli.run_cutover(args, ledger, keyring)
+    if cmd == "import-accounting":
+        return accounting_cli.run_import(args, ledger, keyring, _service(ledger))
     if cmd == "release-file":
         return release_cli.run(args, ledger, _service(ledger))
     if cmd == "officer":

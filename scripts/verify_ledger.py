@@ -2147,12 +2147,14 @@ CLOCK_SKEW = timedelta(minutes=5)
 SELF_SIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
 # Besides the new key and a signer the policy allows, these may carry countersignatures by any valid
 # key (a court's, an agency's): what a countersignature must be is a rule (ledger.rules.authority).
-COUNTERSIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
+# A legacy_release (a past disclosure imported as accounting) is countersigned by an oversight key.
+COUNTERSIGNED_TYPES = frozenset({"key_registration", "key_rotation", "legacy_release"})
 TRUST_TYPES = frozenset(
     {"genesis", "policy", "key_registration", "key_revocation", "key_rotation",
      "ledger_key_rotation", "blocked"}
 )
 _ROLE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+_DATE_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
 
 
 class TrustInput(Protocol):
@@ -2214,6 +2216,17 @@ def check_policy(policy: Any) -> dict[str, tuple[str, ...]]:
     return {t: _check_roles(r, f"policy[{t}]") for t, r in policy.items()}
 
 
+def check_cutover(value: Any, where: str) -> str | None:
+    """A policy's ``legacy_cutover`` (optional): the date (YYYY-MM-DD, UTC) from which the ledger itself
+    records disclosures; imported accounting (``legacy_release``) is dated strictly before it. It lives in
+    genesis and in each ``policy`` statement, so that it changes only as the policy does."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise StatementError(f"{where}.legacy_cutover: expected a date YYYY-MM-DD, found {str(value)[:40]!r}")
+    return value
+
+
 def _court_clerks(value: Any) -> list[tuple[VerifierKey, str]]:
     """Genesis ``court_clerks`` (optional): [{"vkey", "court"}], each a key of the court it names,
     registered at entry 0 with the court role. They anchor each court's keys (a registration granting
@@ -2250,6 +2263,7 @@ class TrustState:
     keys: dict[str, list[KeyRecord]] = field(default_factory=dict)
     checkpoint_keys: list[VerifierKey] = field(default_factory=list)
     statement_key_name: str | None = None
+    legacy_cutover: str | None = None  # the policy's cutover date (YYYY-MM-DD): none, no import lands
 
     # ---- queries -------------------------------------------------------------
     def active(self, name: str, index: int) -> KeyRecord | None:
@@ -2349,6 +2363,7 @@ class TrustState:
         if len(set(names)) != len(names):
             raise StatementError("genesis keys (ledger, administrator, court clerks) need distinct names")
         policy = check_policy(body["policy"])
+        check_cutover(body.get("legacy_cutover"), "genesis body")
         if LEDGER_ROLE not in policy.get("blocked", ()):
             raise StatementError("genesis policy must let the ledger sign 'blocked'")
         if stmt.signers != [statement_key.name]:
@@ -2409,6 +2424,7 @@ class TrustState:
                     raise StatementError("a new statement key keeps the statement key's name")
         elif stmt.type == "policy":
             check_policy(body.get("policy"))
+            check_cutover(body.get("legacy_cutover"), "policy body")
         elif stmt.type == "blocked" and stmt.signers != [self.statement_key_name]:
             raise TrustError("blocked entries are signed by the ledger alone", "trust.role")
 
@@ -2426,6 +2442,7 @@ class TrustState:
         if stmt.type == "genesis":
             self.origin = body["origin"]
             self.policy = check_policy(body["policy"])
+            self.legacy_cutover = check_cutover(body.get("legacy_cutover"), "genesis body")
             self.checkpoint_keys = [parse_vkey(body["checkpoint_vkey"])]
             statement_key = parse_vkey(body["statement_vkey"])
             self.statement_key_name = statement_key.name
@@ -2436,6 +2453,7 @@ class TrustState:
                 self._add(key, (COURT_ROLE,), {"court": court, "clerk": True}, index)
         elif stmt.type == "policy":
             self.policy = check_policy(body["policy"])
+            self.legacy_cutover = check_cutover(body.get("legacy_cutover"), "policy body")
         elif stmt.type == "key_registration":
             self._add(parse_vkey(body["vkey"]), tuple(body["roles"]), dict(body.get("attributes") or {}), index)
         elif stmt.type == "key_rotation":
@@ -3198,6 +3216,10 @@ class CommitmentSlot(NamedTuple):
     commitment: str
 
 
+# A legacy_release line's commitments: (opening field, body member).
+LEGACY_LINE_FIELDS = (("tin", "tin"), ("name", "name"), ("address", "address"), ("matched_tin", "taxpayer"))
+
+
 def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
     """Every commitment a § 6103 statement carries, with its slot (FORMAT § 13.1, 17.3, 17.4.10, 17.7).
 
@@ -3222,6 +3244,10 @@ def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
     elif kind == "match_result":
         out.extend(("tin", first + k, 0, line.get("taxpayer")) for k, line in enumerate(bundle_list(body.get("lines")))
                    if isinstance(line, dict))
+    elif stmt.type == "legacy_release":  # as requested, and the record matched (FORMAT § 17.9)
+        for k, line in enumerate(bundle_list(body.get("lines"))):
+            if isinstance(line, dict):
+                out.extend((f, k, 0, line.get(m)) for f, m in LEGACY_LINE_FIELDS)
     elif stmt.type == "court_order":
         out.append(("docket", None, 0, body.get("docket")))
     elif stmt.type == "correction":
