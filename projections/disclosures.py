@@ -39,7 +39,8 @@ def _csv(values: Sequence[Any]) -> str:
 
 class DisclosuresProjection(EntryProjection):
     name = "disclosures"
-    types = frozenset({"request", "withdrawal", "match_result", "review", "release", "chunk", "blocked"})
+    types = frozenset({"request", "withdrawal", "match_result", "review", "release", "chunk", "blocked",
+                       "legacy_release"})
 
     def tables(self, t: ViewTables) -> list[sa.Table]:
         return [t.statement, t.request, t.request_recipient, t.line, t.release, t.release_recipient,
@@ -193,7 +194,8 @@ class _Page:
         self.conn.execute(sa.insert(self.t.release), [{
             "release_id": e.id, "idx": e.index, "recorded_at": e.recorded_at, "request_id": b["request"],
             "review_id": b["review"], "signer": e.signers[0], "fields": _csv(b["fields"]),
-            "channel": b["channel"], "file_sha256": b["file_sha256"], "bulk": "bulk" in b}])
+            "channel": b["channel"], "file_sha256": b["file_sha256"], "bulk": "bulk" in b,
+            "disclosed_at": e.issued_at or e.recorded_at, "imported": False}])
         rr = self.t.request_recipient
         named = {int(p): (a, n, who) for p, a, n, who in self.conn.execute(
             sa.select(rr.c.position, rr.c.agency, rr.c.name_commitment, rr.c.principal)
@@ -232,7 +234,8 @@ class _Page:
             {"release_id": release_id, "line": k, "idx": e.index, "recorded_at": e.recorded_at,
              "request_id": request["request_id"], "pseudonym": pseudonyms.get(k), "agency": request["agency"],
              "exception": request["exception"], "fields": release["fields"],
-             "bulk": release["bulk"]} for k in wanted])
+             "bulk": release["bulk"], "disclosed_at": release["disclosed_at"],
+             "imported": release["imported"]} for k in wanted])
 
     def on_chunk(self, e: LogEntry) -> None:
         b = e.body
@@ -254,6 +257,34 @@ class _Page:
         elif b["kind"] == "release":
             self.release_lines(b["of"], e, [int(k) for k in items])
 
+    def on_legacy_release(self, e: LogEntry) -> None:
+        """A disclosure made before the ledger, imported as accounting: recorded as a request with its
+        lines (as requested, as matched) and one release of every line, each marked ``imported`` and
+        dated by the disclosure's own date."""
+        b = e.body
+        day = f"{b['disclosed_on']}T00:00:00.000000Z"
+        fields = _csv(b["fields"])
+        self._remember(e, e.id)
+        self.conn.execute(sa.insert(self.t.request), [{
+            "request_id": e.id, "idx": e.index, "recorded_at": e.recorded_at, "filed_idx": e.index,
+            "filed_at": day, "signer": e.signers[0], "agency": b["agency"], "exception": b["exception"],
+            "purpose": b["purpose"] or "not_recorded", "statute": None, "fields": fields, "court_order": None,
+            "resubmits": None, "line_count": len(b["lines"]), "bulk": False, "withdrawn_idx": None,
+            "imported": True}])
+        self._requests.pop(e.id, None)
+        self.request_lines(e.id, e.index, 0, b["lines"])
+        self.update_lines(e.id, [{
+            "line": ln["line"], "match_idx": e.index, "matched": bool(ln["match_basis"]),
+            "match_basis": _csv(sorted(ln["match_basis"])), "method": "imported",
+            "address_class": ln["address_class"], "address_usable": ln["address_usable"],
+            "pseudonym": e.pseudonyms.get(ln["line"]) if ln["taxpayer"] else None,
+            "decision_reason": "imported"} for ln in b["lines"]])
+        self.conn.execute(sa.insert(self.t.release), [{
+            "release_id": e.id, "idx": e.index, "recorded_at": e.recorded_at, "request_id": e.id,
+            "review_id": e.id, "signer": e.signers[0], "fields": fields, "channel": "imported",
+            "file_sha256": None, "bulk": False, "disclosed_at": day, "imported": True}])
+        self.release_lines(e.id, e, [ln["line"] for ln in b["lines"]])
+
     def on_blocked(self, e: LogEntry) -> None:
         b = e.body
         self.conn.execute(sa.insert(self.t.blocked), [{
@@ -271,4 +302,5 @@ _HANDLERS = {
     "release": _Page.on_release,
     "chunk": _Page.on_chunk,
     "blocked": _Page.on_blocked,
+    "legacy_release": _Page.on_legacy_release,
 }

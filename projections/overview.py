@@ -14,7 +14,8 @@ MAX_SHOWN = 50
 
 
 def pending_requests(views: Database, limit: int = MAX_SHOWN) -> dict[str, Any]:
-    """``requests`` (all), ``pending`` (how many have lines neither approved nor refused and are not
+    """``requests`` (all the ledger recorded itself), ``imported`` (past disclosures imported as accounting,
+    never pending), ``pending`` (how many have lines neither approved nor refused and are not
     withdrawn) and ``items``: the oldest ``limit`` pending ones with their counts."""
     t = view_tables(views.schema)
     rq, ln = t.request, t.line
@@ -25,18 +26,21 @@ def pending_requests(views: Database, limit: int = MAX_SHOWN) -> dict[str, Any]:
                              rq.c.line_count.label("requested"), approved.label("approved"),
                              refused.label("refused"))
                    .select_from(rq.outerjoin(ln, ln.c.request_id == rq.c.request_id))
-                   .where(rq.c.withdrawn_idx.is_(None))
+                   .where(rq.c.withdrawn_idx.is_(None), rq.c.imported.is_(False))
                    .group_by(rq.c.request_id, rq.c.idx, rq.c.agency, rq.c.exception, rq.c.line_count)
                    .having(decided < rq.c.line_count).subquery())
     with database_errors(), views.engine.connect() as conn:
-        total = int(conn.execute(sa.select(sa.func.count()).select_from(rq)).scalar_one())
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(rq)
+                                 .where(rq.c.imported.is_(False))).scalar_one())
+        imported = int(conn.execute(sa.select(sa.func.count()).select_from(rq)
+                                    .where(rq.c.imported.is_(True))).scalar_one())
         pending = int(conn.execute(sa.select(sa.func.count()).select_from(per_request)).scalar_one())
         rows = [dict(r) for r in conn.execute(sa.select(per_request).order_by(per_request.c.idx)
                                               .limit(limit)).mappings()]
     for r in rows:
         r["index"] = r.pop("idx")
         r["approved"], r["refused"] = int(r["approved"]), int(r["refused"])
-    return {"requests": total, "pending": pending, "items": rows}
+    return {"requests": total, "imported": imported, "pending": pending, "items": rows}
 
 
 def recent_red_flags(views: Database, n: int = 10) -> list[dict[str, Any]]:

@@ -1,7 +1,8 @@
 """The query API the HTTP API calls: plain dicts, paginated (``limit`` / ``after``), date filters.
 
-Dates filter on the ledger's ``recorded_at`` (UTC): ``since`` is inclusive, ``until``
-exclusive; each is a ``date``, a ``datetime`` or an ISO date string ``YYYY-MM-DD``. A page is
+Dates filter on when a disclosure happened — a release's signed ``issued_at``, an imported
+record's date (``disclosed_at``) — and on the ledger's ``recorded_at`` for everything else (UTC):
+``since`` is inclusive, ``until`` exclusive; each is a ``date``, a ``datetime`` or an ISO date string ``YYYY-MM-DD``. A page is
 ``Page(items, next_after)``: pass ``next_after`` back as ``after`` for the next page (``None``:
 no more). Bad arguments raise ``BadQuery`` before anything is read.
 
@@ -94,16 +95,17 @@ class Queries:
         ln, rq, rl, ins = t.line, t.request, t.release_line, t.inspection
         q_req = (sa.select(ln.c.request_idx.label("index"), rq.c.recorded_at, ln.c.request_id, ln.c.line,
                            rq.c.agency, rq.c.exception, rq.c.purpose, rq.c.statute, rq.c.fields,
-                           rq.c.withdrawn_idx, ln.c.has_address, ln.c.match_idx, ln.c.matched,
+                           rq.c.withdrawn_idx, rq.c.imported, ln.c.has_address, ln.c.match_idx, ln.c.matched,
                            ln.c.match_basis, ln.c.method, ln.c.address_class, ln.c.address_usable,
                            ln.c.review_idx, ln.c.decision, ln.c.decision_reason)
                  .join(rq, rq.c.request_id == ln.c.request_id)
                  .where(ln.c.pseudonym == pseudonym, *rng.where(rq.c.recorded_at),
                         *after_cond(ln.c.request_idx, 0, ln.c.line))
                  .order_by(ln.c.request_idx, ln.c.line).limit(limit))
-        q_rel = (sa.select(rl.c.idx.label("index"), rl.c.recorded_at, rl.c.release_id, rl.c.request_id, rl.c.line,
-                           rl.c.agency, rl.c.exception, rl.c.fields, rl.c.bulk)
-                 .where(rl.c.pseudonym == pseudonym, *rng.where(rl.c.recorded_at),
+        q_rel = (sa.select(rl.c.idx.label("index"), rl.c.recorded_at, rl.c.disclosed_at, rl.c.release_id,
+                           rl.c.request_id, rl.c.line, rl.c.agency, rl.c.exception, rl.c.fields, rl.c.bulk,
+                           rl.c.imported)
+                 .where(rl.c.pseudonym == pseudonym, *rng.where(rl.c.disclosed_at),
                         *after_cond(rl.c.idx, 1, rl.c.line))
                  .order_by(rl.c.idx, rl.c.line).limit(limit))
         q_ins = (sa.select(ins.c.idx.label("index"), ins.c.recorded_at, ins.c.signer, ins.c.reader, ins.c.view,
@@ -151,14 +153,15 @@ class Queries:
         check_arg(CODE_RE, exception, "exception")
         rng = dates(since, until)
         rl, rr = self.t.release_line, self.t.release_recipient
-        where = [*rng.where(rl.c.recorded_at)]
+        where = [*rng.where(rl.c.disclosed_at)]
         if agency is not None:
             where.append(rl.c.agency == agency)
         if exception is not None:
             where.append(rl.c.exception == exception)
         measures = [sa.func.count(sa.distinct(rl.c.release_id)).label("releases"),
                     sa.func.count().label("instances"),
-                    sa.func.count(sa.distinct(rl.c.pseudonym)).label("taxpayers")]
+                    sa.func.count(sa.distinct(rl.c.pseudonym)).label("taxpayers"),
+                    sa.func.sum(sa.case((rl.c.imported.is_(True), 1), else_=0)).label("imported")]
         if by in ("agency", "exception"):
             key = rl.c[by]
             query = sa.select(key.label(by), *measures).where(*where).group_by(key).order_by(key)
@@ -168,7 +171,10 @@ class Queries:
                      .group_by(rr.c.agency).order_by(rr.c.agency))
         else:
             raise BadQuery("by: expected agency, exception or recipient_agency")
-        return self._all(query)
+        rows = self._all(query)
+        for r in rows:
+            r["imported"] = int(r["imported"] or 0)
+        return rows
 
     def disclosures(self, *, agency: str | None = None, exception: str | None = None,
                     recipient_agency: str | None = None, since: date | str | None = None,
@@ -181,13 +187,14 @@ class Queries:
         counts = (sa.select(rl.c.release_id, sa.func.count().label("instances"),
                             sa.func.count(sa.distinct(rl.c.pseudonym)).label("taxpayers"))
                   .group_by(rl.c.release_id).subquery())
-        query = (sa.select(rel.c.release_id, rel.c.idx.label("index"), rel.c.recorded_at, rel.c.request_id,
-                           rq.c.agency, rq.c.exception, rel.c.fields, rel.c.channel, rel.c.bulk, rel.c.signer,
+        query = (sa.select(rel.c.release_id, rel.c.idx.label("index"), rel.c.disclosed_at, rel.c.recorded_at,
+                           rel.c.request_id, rq.c.agency, rq.c.exception, rel.c.fields, rel.c.channel, rel.c.bulk,
+                           rel.c.imported, rel.c.signer,
                            sa.func.coalesce(counts.c.instances, 0).label("instances"),
                            sa.func.coalesce(counts.c.taxpayers, 0).label("taxpayers"))
                  .join(rq, rq.c.request_id == rel.c.request_id)
                  .outerjoin(counts, counts.c.release_id == rel.c.release_id)
-                 .where(*rng.where(rel.c.recorded_at)))
+                 .where(*rng.where(rel.c.disclosed_at)))
         if agency is not None:
             query = query.where(rq.c.agency == agency)
         if exception is not None:
@@ -230,7 +237,7 @@ class Queries:
         flags = self._all(sa.select(t.red_flag.c.flag, t.red_flag.c.source, t.red_flag.c.idx.label("index"))
                           .where(t.red_flag.c.request_id == request_id).order_by(t.red_flag.c.idx, t.red_flag.c.flag))
         releases = self._all(sa.select(t.release.c.release_id, t.release.c.idx.label("index"),
-                                       t.release.c.recorded_at)
+                                       t.release.c.disclosed_at, t.release.c.recorded_at, t.release.c.imported)
                              .where(t.release.c.request_id == request_id).order_by(t.release.c.idx))
         later = self._all(sa.select(t.request.c.request_id, t.request.c.idx.label("index"))
                           .where(t.request.c.resubmits == request_id).order_by(t.request.c.idx))
@@ -243,7 +250,8 @@ class Queries:
             "request_id": request_id, "index": req["idx"], "recorded_at": req["recorded_at"],
             "filed_index": req["filed_idx"], "agency": req["agency"], "exception": req["exception"],
             "purpose": req["purpose"], "statute": req["statute"], "fields": split_csv(req["fields"]),
-            "bulk": req["bulk"], "withdrawn_index": req["withdrawn_idx"],
+            "bulk": req["bulk"], "imported": bool(req["imported"]), "filed_at": req["filed_at"],
+            "withdrawn_index": req["withdrawn_idx"],
             "requested": req["line_count"], "lines_recorded": counts["lines_recorded"],
             "matched": int(counts["matched"] or 0), "approved": int(counts["approved"] or 0),
             "refused": int(counts["refused"] or 0), "released": int(released),
@@ -306,13 +314,15 @@ class Queries:
             sa.func.count(sa.distinct(rl.c.pseudonym)).label("taxpayers"),
             sa.func.sum(sa.case((rl.c.bulk.is_(True), 1), else_=0)).label("bulk"),
             sa.func.sum(sa.case((rl.c.pseudonym.is_(None), 1), else_=0)).label("without_pseudonym"),
-        ).where(*rng.where(rl.c.recorded_at)).group_by(rl.c.agency, rl.c.exception))
+            sa.func.sum(sa.case((rl.c.imported.is_(True), 1), else_=0)).label("imported"),
+        ).where(*rng.where(rl.c.disclosed_at)).group_by(rl.c.agency, rl.c.exception))
         table: dict[tuple[str, str], dict[str, Any]] = {}
 
         def row(agency: str, exception: str) -> dict[str, Any]:
             return table.setdefault((agency, exception), {
                 "agency": agency, "exception": exception, "requests": 0, "instances": 0, "taxpayers": 0,
-                "bulk": 0, "other": 0, "total": 0, "instances_without_pseudonym": 0, "purposes": []})
+                "bulk": 0, "other": 0, "total": 0, "instances_without_pseudonym": 0, "imported": 0,
+                "purposes": []})
 
         for r in reqs:
             row(r["agency"], r["exception"])["requests"] = int(r["requests"])
@@ -323,7 +333,7 @@ class Queries:
             bulk = int(r["bulk"] or 0)
             x.update(instances=int(r["instances"]), taxpayers=int(r["taxpayers"]), bulk=bulk,
                      other=int(r["instances"]) - bulk, total=int(r["instances"]),
-                     instances_without_pseudonym=int(r["without_pseudonym"] or 0))
+                     instances_without_pseudonym=int(r["without_pseudonym"] or 0), imported=int(r["imported"] or 0))
         out = [v for (_, exc), v in sorted(table.items()) if accounting_required(exc)]
         for v in out:
             v["purposes"] = sorted(v["purposes"])
@@ -334,7 +344,7 @@ class Queries:
         Bulk Master File Data · Other Disclosures · Total Number of Disclosures (+ distinct taxpayers)."""
         return [{"disclosure_to_for": r["agency"], "subsection": r["exception"], "bulk_master_file_data": r["bulk"],
                  "other_disclosures": r["other"], "total_number_of_disclosures": r["total"],
-                 "taxpayers": r["taxpayers"]} for r in self.annual_report(year)]
+                 "taxpayers": r["taxpayers"], "imported": r["imported"]} for r in self.annual_report(year)]
 
     # ---- 5. unlawful-release audit ------------------------------------------------------------
     def release_audit(self, *, release_ids: Sequence[str] | None = None, agency: str | None = None,
@@ -362,7 +372,7 @@ class Queries:
         no_usable = sa.or_(ln.c.has_address.is_(False), ln.c.address_usable.is_not(True))
         incomplete = sa.and_(ln.c.has_address.is_(True), ln.c.address_class.in_(INCOMPLETE_CLASSES))
         tin_only = ln.c.match_basis == "tin"
-        where = [*rng.where(rl.c.recorded_at)]
+        where = [*rng.where(rl.c.disclosed_at)]
         if release_ids is not None:
             where.append(rl.c.release_id.in_(list(release_ids)))
         if agency is not None:
@@ -375,8 +385,10 @@ class Queries:
             sa.func.sum(sa.case((no_usable, 1), else_=0)).label("no_usable_address"),
             sa.func.sum(sa.case((incomplete, 1), else_=0)).label("potentially_incomplete"),
             sa.func.sum(sa.case((tin_only, 1), else_=0)).label("tin_only"),
+            sa.func.sum(sa.case((rl.c.imported.is_(True), 1), else_=0)).label("imported"),
         ).select_from(joined).where(*where))[0]
-        query = (sa.select(rl.c.idx.label("index"), rl.c.release_id, rl.c.request_id, rl.c.line, rl.c.pseudonym,
+        query = (sa.select(rl.c.idx.label("index"), rl.c.disclosed_at, rl.c.recorded_at, rl.c.imported,
+                           rl.c.release_id, rl.c.request_id, rl.c.line, rl.c.pseudonym,
                            ln.c.has_address, ln.c.address_class, ln.c.address_usable, ln.c.match_basis, ln.c.method,
                            no_usable.label("no_usable_address"), incomplete.label("potentially_incomplete"))
                  .select_from(joined).where(*where))
@@ -392,6 +404,7 @@ class Queries:
             "no_usable_address": int(totals["no_usable_address"] or 0),
             "potentially_incomplete": int(totals["potentially_incomplete"] or 0),
             "tin_only": int(totals["tin_only"] or 0),
+            "imported": int(totals["imported"] or 0),
             "lines": Page(lines, f"{lines[-1]['index']}.{lines[-1]['line']}" if len(lines) == limit else None),
         }
 

@@ -39,6 +39,7 @@ class LogEntry:
     signers: list[str]
     body: dict[str, Any]
     pseudonyms: dict[int, str] = field(default_factory=dict)  # request line (or 0) -> pseudonym
+    issued_at: str = ""  # the statement's signed issued_at (a release: when it was disclosed)
 
 
 def parse_log_entry(index: int, recorded_at: str, data: bytes, pseudonyms: dict[int, str]) -> LogEntry:
@@ -52,7 +53,7 @@ def parse_log_entry(index: int, recorded_at: str, data: bytes, pseudonyms: dict[
         _, _, _, note = parse_entry_fields(data)
         envelope = json.loads(note[: note.index("\n")])
         return LogEntry(index, recorded_at, str(envelope["type"]), str(envelope["id"]), list(envelope["signers"]),
-                        dict(envelope["body"]), pseudonyms)
+                        dict(envelope["body"]), pseudonyms, str(envelope["issued_at"]))
     except (LedgerError, ValueError, KeyError, TypeError) as err:
         raise ProjectionError(f"entry {index} cannot be read: {err}") from None
 
@@ -68,7 +69,8 @@ def _expects_pseudonyms(entry: LogEntry) -> bool:
     body = entry.body
     if entry.type == "inspection":  # the subject's pseudonym, stored as (idx, 0)
         return True
-    if entry.type == "match_result" or (entry.type == "chunk" and body.get("kind") == "match_result"):
+    if entry.type in ("match_result", "legacy_release") or (entry.type == "chunk"
+                                                             and body.get("kind") == "match_result"):
         lines = body.get("lines")
         return isinstance(lines, list) and any(isinstance(x, dict) and x.get("taxpayer") for x in lines)
     return False

@@ -72,6 +72,7 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("line_count", sa.Integer, nullable=False),
         c("bulk", sa.Boolean, nullable=False),
         c("withdrawn_idx", sa.BigInteger),
+        c("imported", sa.Boolean, nullable=False, default=False),  # a legacy_release: accounting from before
         sa.Index("pj_request_agency_at", "agency", "recorded_at"),
         sa.Index("pj_request_resubmits", "resubmits"),
     )
@@ -115,8 +116,10 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("signer", sa.String(200), nullable=False),
         c("fields", sa.Text, nullable=False),
         c("channel", _CODE, nullable=False),
-        c("file_sha256", _HEX, nullable=False),
+        c("file_sha256", _HEX),  # None: an imported record (no delivered file in the log)
         c("bulk", sa.Boolean, nullable=False),
+        c("disclosed_at", _TIME, nullable=False),  # the release's signed issued_at; an import: its date
+        c("imported", sa.Boolean, nullable=False, default=False),
         sa.Index("pj_release_request", "request_id"),
     )
     release_recipient = sa.Table(
@@ -139,7 +142,10 @@ def view_tables(schema: str | None = None) -> ViewTables:
         c("exception", _CODE),
         c("fields", sa.Text, nullable=False),
         c("bulk", sa.Boolean, nullable=False),
+        c("disclosed_at", _TIME, nullable=False),  # when it was disclosed (what the dates filter on)
+        c("imported", sa.Boolean, nullable=False, default=False),
         sa.Index("pj_release_line_pseudonym", "pseudonym", "idx", "line"),
+        sa.Index("pj_release_line_disclosed", "disclosed_at"),
         sa.Index("pj_release_line_agency_at", "agency", "recorded_at"),
         sa.Index("pj_release_line_exception_at", "exception", "recorded_at"),
     )

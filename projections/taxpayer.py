@@ -35,7 +35,7 @@ def history_counts(views: Database, pseudonym: str, *, since: date | str | None 
     lines = (sa.select(sa.func.count(), sa.func.sum(sa.case((ln.c.decision == "refuse", 1), else_=0)))
              .select_from(ln.join(rq, rq.c.request_id == ln.c.request_id))
              .where(ln.c.pseudonym == pseudonym, *rng.where(rq.c.recorded_at)))
-    releases = sa.select(sa.func.count()).where(rl.c.pseudonym == pseudonym, *rng.where(rl.c.recorded_at))
+    releases = sa.select(sa.func.count()).where(rl.c.pseudonym == pseudonym, *rng.where(rl.c.disclosed_at))
     reads = sa.select(sa.func.count()).where(ins.c.pseudonym == pseudonym, *rng.where(ins.c.recorded_at))
     with database_errors(), views.engine.connect() as conn:
         n_lines, n_refused = conn.execute(lines).one()

@@ -70,7 +70,7 @@ def disclosures_over_time(views: Database, by: str = "agency", *, agency: str | 
     rng = dates(since, until)
     t = view_tables(views.schema)
     rl, rr = t.release_line, t.release_recipient
-    where = [*rng.where(rl.c.recorded_at)]
+    where = [*rng.where(rl.c.disclosed_at)]
     if agency is not None:
         where.append(rl.c.agency == agency)
     if exception is not None:
@@ -82,10 +82,10 @@ def disclosures_over_time(views: Database, by: str = "agency", *, agency: str | 
         source, key = rl, rl.c[by]
     with database_errors(), views.engine.connect() as conn:
         if period is None:
-            span = conn.execute(sa.select(sa.func.min(rl.c.recorded_at), sa.func.max(rl.c.recorded_at))
+            span = conn.execute(sa.select(sa.func.min(rl.c.disclosed_at), sa.func.max(rl.c.disclosed_at))
                                 .select_from(source).where(*where)).one()
             period = granularity(span[0], span[1])
-        bucket = sa.func.substr(rl.c.recorded_at, 1, PERIOD_CHARS[period])
+        bucket = sa.func.substr(rl.c.disclosed_at, 1, PERIOD_CHARS[period])
         rows = conn.execute(sa.select(bucket.label("period"), key.label("key"), sa.func.count().label("n"))
                             .select_from(source).where(*where)
                             .group_by(bucket, key).order_by(bucket, key)).all()
