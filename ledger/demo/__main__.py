@@ -23,6 +23,15 @@ def sealed_keys(var: Path) -> SealedKeys:
     return SealedKeys.generate(key_dir)  # demo only: a real operator escrows these first
 
 
+def print_demo_tins(tins: dict[str, str], file: object = sys.stderr) -> None:
+    """What to look up first: demo TINs (fictional) and what each shows, and how to get a token."""
+    print("demo TINs to look up (fictional people), at http://127.0.0.1:8000/taxpayer:", file=file)  # type: ignore[arg-type]
+    for what, tin in tins.items():
+        print(f"  {tin}  {what}", file=file)  # type: ignore[arg-type]
+    print("sign in with a token: .venv/bin/disclosure-ledger api-token create tigta.gov/auditor-1 --role oversight",
+          file=file)  # type: ignore[arg-type]
+
+
 def main() -> int:
     private_files()  # the database, its WAL files and the keys: 0600
     var = Path(os.environ.get("LEDGER_VAR", "var"))
@@ -35,6 +44,9 @@ def main() -> int:
             print(f"loaded the demo into {settings.redacted_url()}: {report.lines_requested} lines requested, "
                   f"{report.lines_released} released; blocked: "
                   + "; ".join(f"{label} ({', '.join(rules)})" for label, rules in report.blocked), file=sys.stderr)
+            print(f"imported {report.lines_imported} lines of the 2025 accounting (before the cutover "
+                  f"{scenario.CUTOVER})", file=sys.stderr)
+        print_demo_tins(scenario.demo_tins(), file=sys.stderr)
         checkpoint = ledger.checkpoint()
         report_ok = fsck(ledger.recorder)
         print(f"log size {ledger.size()}; stored log verifies: {report_ok.ok}", file=sys.stderr)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ledger.client import disclosure as dc
@@ -56,6 +57,8 @@ class ScenarioReport:
     blocked: list[tuple[str, list[str]]] = field(default_factory=list)
     lines_requested: int = 0
     lines_released: int = 0
+    lines_imported: int = 0
+    tins: dict[str, str] = field(default_factory=dict)  # what a demo TIN shows -> the TIN (fictional)
 
 
 def _key(keyring: Keyring, name: str) -> SignerKey:
@@ -78,8 +81,11 @@ def _attempt(service: DisclosureService, sub: dc.Submission, label: str, report:
         return False
 
 
+LINES = 60  # lines of the placeholder request
+
+
 def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFile, seed: int = 2025,
-        lines: int = 60) -> ScenarioReport:
+        lines: int = LINES) -> ScenarioReport:
     rng = random.Random(seed)  # noqa: S311 - fictional demo data, not a secret
     report = ScenarioReport()
     ice = keys["ice.dhs.gov/director"]
@@ -147,6 +153,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
                             [0, 1, 2], b"approved addresses")
         if _attempt(service, lawful, "lawful release", report):
             report.lines_released = len(approvable)
+    monthly_releases(service, keys, matcher, people[lines + 3:], report)
     # 5. injunction, then a blocked release attempt on a new, clean request
     order = dc.court_order(court, kind="injunction", court="D. Mass.", docket="1:25-cv-00000 (fictional)",
                            covers={"agencies": [AGENCY]}, forbids=["release", "use"],
@@ -196,4 +203,125 @@ def load(ledger: Any, sealed: Any, secrets: Any, keyring: Keyring,
     ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY, court_clerks=clerks)
     service = DisclosureService(ledger, sealed, secrets)
     keys = register_principals(service, admin, keyring)
-    return run(service, keys, master or MasterFile.generate(MASTER_RECORDS, SEED), seed=SEED)
+    imported = import_accounting(service, admin, keyring, keys)
+    report = run(service, keys, master or MasterFile.generate(MASTER_RECORDS, SEED), seed=SEED)
+    report.lines_imported = imported
+    return report
+
+
+def demo_tins() -> dict[str, str]:
+    """Demo TINs and what each one's history shows (the same on every run: the data is seeded)."""
+    master = MasterFile.generate(MASTER_RECORDS, SEED)
+    people = list(master.records)
+    random.Random(SEED).shuffle(people)  # noqa: S311 - the order run() draws them in
+    return {"imported from the 2025 accounting: placeholder address, matched on the TIN alone": DEMO_TIN,
+            "imported from the 2025 accounting: only a city for an address, matched on the TIN alone": "900-70-0021",
+            "released by the ledger on 2026-01-14 (matched on the requester's name and address)":
+            people[LINES + 3].tin}
+
+
+# ---- the accounting from before the ledger, and a year of releases -------------------------------
+CUTOVER = "2026-01-01"  # the ledger records disclosures itself from this day (the policy's legacy_cutover)
+SECOND_ADMIN = f"{ORIGIN}/admin-2"
+IMPORTER = "irs.gov/accounting/importer-01"
+AUDITOR = "tigta.gov/auditor-01"
+# The 2025 release as the IRS's own accounting records it (fictional people): on 7 August 2025 addresses
+# went to ICE for lines whose requested address was a placeholder, a fragment or nothing, matched on the
+# TIN alone, besides a few matched on the requester's full name and address.
+LEGACY_ADDRESSES = (
+    ["Failed to Provide", "NA NA", "Unknown Address", "FAILED TO PROVIDE", "N/A"] * 4     # placeholders
+    + ["Boston, MA", "02110", "Main St", "Houston TX 77002", "Chicago IL", "Suite 200"]   # fragments
+    + [None, None, None]                                                                 # nothing at all
+    + ["12 Main St, Boston, MA 02110", "450 Elm Ave, Houston, TX 77002", "PO Box 12, Dallas, TX 75201",
+       "77 Lake Shore Dr, Chicago, IL 60611", "9 Harbor Rd, Miami, FL 33131"]             # usable, matched so
+)
+LEGACY_DAYS = ("2025-08-07", "2025-08-21")
+# (month, day) of the ledger's own releases in 2026, each a small request released on that day
+MONTHS = ((1, 14), (3, 3), (4, 22), (6, 9), (8, 18), (10, 6), (11, 17))
+DEMO_TIN = "900-70-0001"  # docs/API.md's example: an imported 2025 release, placeholder address, TIN alone
+
+
+def accounting_rows() -> list[dict[str, Any]]:
+    """The demo's accounting file (FORMAT § 17.9.1), as dicts: one released line each."""
+    rows = []
+    for k, address in enumerate(LEGACY_ADDRESSES, 1):
+        tin = f"900-70-{k:04d}"
+        full = address is not None and k > len(LEGACY_ADDRESSES) - 5
+        rows.append({"source": "irs-2025-accounting", "disclosed_on": LEGACY_DAYS[k % 7 == 0],
+                     "agency": AGENCY, "exception": "6103(i)(2)", "purpose": "criminal_investigation",
+                     "fields": ["name", "address"], "tin": tin, "name": f"Fictional Taxpayer {k}", "address": address,
+                     "match_basis": ["address", "name", "tin"] if full else ["tin"], "matched_tin": tin})
+    return rows
+
+
+def import_accounting(service: DisclosureService, admin: SignerKey, keyring: Keyring,
+                      keys: dict[str, SignerKey]) -> int:
+    """A second administrator; the policy's cutover set by both; the importer, countersigned by TIGTA's
+    auditor, records the 2025 release. Returns the lines imported."""
+    import json
+
+    from ledger.client.trust import key_registration
+    from ledger.domain.accounting import cutover_policy, legacy_release, read_accounting
+
+    admin2, importer = _key(keyring, SECOND_ADMIN), _key(keyring, IMPORTER)
+    service.ledger.append(key_registration(admin, admin2, ["administrator"], {}))
+    service.ledger.append(key_registration(admin, importer, ["importer"], {"agency": "IRS", "office": "Disclosure"}))
+    service.ledger.append(cutover_policy([admin, admin2], DEFAULT_POLICY, CUTOVER))
+    records = read_accounting(json.dumps(row) for row in accounting_rows())
+    subs = [legacy_release([importer, keys[AUDITOR]], r, service.issue_seed(importer.name, "legacy_release"))
+            for r in records]
+    service.submit_batch([s.note for s in subs], [o for s in subs for o in s.openings])
+    return sum(len(r.lines) for r in records)
+
+
+def dated(sub: dc.Submission, signers: list[SignerKey], day: datetime) -> dc.Submission:
+    """The same statement (its id, body and commitments) signed as issued on ``day``: the ledger accepts an
+    issued_at in the past while its not_after is still ahead (docs/FORMAT.md § 4), never one in the future."""
+    from ledger.statement import make_envelope, sign_statement
+    from ledger.times import utc_now
+
+    stmt = parse_statement(sub.note)
+    envelope = make_envelope(stmt.type, stmt.id, stmt.signers, stmt.envelope["body"], issued_at=day,
+                             valid_for=utc_now() - day + timedelta(hours=1))
+    return dc.Submission(sign_statement(envelope, signers), sub.openings, sub.statement_id)
+
+
+def monthly_releases(service: DisclosureService, keys: dict[str, SignerKey], matcher: MatcherPrincipal,
+                     people: list[Any], report: ScenarioReport) -> None:
+    """Small, lawful requests through 2026, each filed, matched, reviewed and released on its own days, so
+    the charts and the (p)(3)(C) year show when disclosures happened (the signed issued_at)."""
+    ice = keys["ice.dhs.gov/director"]
+    reviewer = keys["irs.gov/disclosure/officer-0042"]
+    releaser = keys["irs.gov/disclosure/release-0007"]
+    engine = service.ledger.recorder.chain.rules
+    agents = [dc.Recipient(f"Fictional Agent {i}", AGENCY, caseload=5, principal=f"ice.dhs.gov/agent-{i}")
+              for i in range(3)]
+    year = 2026
+    for n, (month, day) in enumerate(MONTHS):
+        when = datetime(year, month, day, 15, 0, tzinfo=UTC)
+        group = people[3 * n: 3 * n + 2 + n % 2]
+        lines = [dc.Line(p.tin, p.name, p.address, ("2025",), f"Open criminal case {month}-{k} (fictional)")
+                 for k, p in enumerate(group)]
+        req = dc.request(ice, exception="6103(i)(2)", agency=AGENCY, statute="8 USC 1326",
+                         purpose="criminal_investigation", purpose_text=f"Case file {month} (fictional)",
+                         fields=["name", "address"], recipients=agents, lines=lines,
+                         case_ids=[f"FICT-{year}-{month:02d}"], seed=service.issue_seed(ice.name, "request"))
+        req = dated(req, [ice], when - timedelta(days=9))
+        service.submit(req.note, req.openings)
+        _attest(service, keys, req.statement_id)
+        match = matcher.match_request(parse_statement(req.note), {o.commitment: o for o in req.openings},
+                                      seed=service.issue_seed(matcher.key.name, "match_result"))
+        service.submit(match.note, match.openings)
+        ok = [m["line"] for m in parse_statement(match.note).envelope["body"]["lines"]
+              if m["address_usable"] and {"name", "address"} <= set(m["match_basis"])]
+        flags = server_red_flags(engine.state.requests[req.statement_id]) if engine else []
+        review = dc.review(reviewer, req.statement_id, [(k, "approve" if k in ok else "refuse",
+                                                         "ok" if k in ok else "not_matched")
+                                                        for k in range(len(lines))], flags)
+        service.submit(dated(review, [reviewer], when - timedelta(days=2)).note)
+        if ok:
+            rel = dc.release(releaser, req.statement_id, review.statement_id, ok, ["name", "address"], [0, 1, 2],
+                             f"release {month}".encode())
+            if _attempt(service, dated(rel, [releaser], when), f"release of {year}-{month:02d}", report):
+                report.lines_released += len(ok)
+                report.tins.setdefault("released by the ledger in 2026", group[ok[0]].tin)
