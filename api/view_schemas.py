@@ -42,6 +42,8 @@ class RequestEventOut(Row):
     statute: str | None
     fields: list[str]
     withdrawn_idx: int | None
+    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
+                                       "(legacy_release, FORMAT § 17.9)")
     has_address: bool = Field(description="the requester supplied an address")
     match_idx: int | None
     matched: bool | None
@@ -60,6 +62,8 @@ class ReleaseEventOut(Row):
     kind: Literal["release"]
     index: int = Field(description="the entry that released it (inline release or chunk)")
     recorded_at: str
+    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
+                                    "date; dates filter on it")
     release_id: str
     request_id: str
     line: int
@@ -67,6 +71,8 @@ class ReleaseEventOut(Row):
     exception: str | None
     fields: list[str]
     bulk: bool
+    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
+                                       "(legacy_release, FORMAT § 17.9)")
     recipients: list[ReleaseRecipientOut]
 
 
@@ -105,11 +111,14 @@ class DisclosureTotalOut(Row):
     releases: int
     instances: int = Field(description="lines released")
     taxpayers: int = Field(description="distinct pseudonyms")
+    imported: int = Field(description="of the instances, those imported from accounting before the ledger")
 
 
 class DisclosureOut(Row):
     release_id: str
     index: int
+    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
+                                    "date; dates filter on it")
     recorded_at: str
     request_id: str
     agency: str
@@ -117,6 +126,8 @@ class DisclosureOut(Row):
     fields: list[str]
     channel: str
     bulk: bool
+    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
+                                       "(legacy_release, FORMAT § 17.9)")
     signer: str
     instances: int
     taxpayers: int
@@ -137,7 +148,10 @@ class RequestFlagOut(Row):
 class RequestReleaseOut(Row):
     release_id: str
     index: int
+    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
+                                    "date; dates filter on it")
     recorded_at: str
+    imported: bool
 
 
 class ResubmissionOut(Row):
@@ -163,6 +177,10 @@ class RequestStatusOut(Row):
     statute: str | None
     fields: list[str]
     bulk: bool
+    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
+                                       "(legacy_release, FORMAT § 17.9)")
+    filed_at: str | None = Field(description="when it was filed (a bulk request: its last chunk; an imported "
+                                             "record: its date)")
     withdrawn_index: int | None
     requested: int
     lines_recorded: int
@@ -198,6 +216,7 @@ class AnnualReportRowOut(Row):
     other: int
     total: int
     instances_without_pseudonym: int
+    imported: int = Field(description="of the instances, those imported from accounting before the ledger")
     purposes: list[str]
 
 
@@ -208,10 +227,16 @@ class JctRowOut(Row):
     other_disclosures: int
     total_number_of_disclosures: int
     taxpayers: int
+    imported: int = Field(description="of the disclosures, those imported from accounting before the ledger")
 
 
 class AuditLineOut(Row):
     index: int
+    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
+                                    "date; dates filter on it")
+    recorded_at: str
+    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
+                                       "(legacy_release, FORMAT § 17.9)")
     release_id: str
     request_id: str
     line: int
@@ -311,5 +336,6 @@ class ReleaseAuditOut(BaseModel):
     no_usable_address: int = Field(description="the court's measure: no usable requester-supplied address")
     potentially_incomplete: int = Field(description="an address supplied, classed as a fragment of one")
     tin_only: int = Field(description="lines matched on the TIN alone")
+    imported: int = Field(description="lines imported from accounting before the ledger (legacy_release)")
     items: list[AuditLineOut] = Field(description="the released lines, each with both flags")
     next_after: str | None
