@@ -41,7 +41,7 @@ def _requests(t: ViewTables, f: dict[str, Any]) -> tuple[Any, list[Any], list[An
 
 def _disclosures(t: ViewTables, f: dict[str, Any]) -> tuple[Any, list[Any], list[Any]]:
     rel, rq, rr = t.release, t.request, t.release_recipient
-    where = [*dates(f.get("since"), f.get("until")).where(rel.c.recorded_at)]
+    where = [*dates(f.get("since"), f.get("until")).where(rel.c.disclosed_at)]
     if f.get("agency") is not None:
         where.append(rq.c.agency == f["agency"])
     if f.get("exception") is not None:
@@ -53,7 +53,7 @@ def _disclosures(t: ViewTables, f: dict[str, Any]) -> tuple[Any, list[Any], list
 
 def _release_audit(t: ViewTables, f: dict[str, Any]) -> tuple[Any, list[Any], list[Any]]:
     rl, ln = t.release_line, t.line
-    where = [*dates(f.get("since"), f.get("until")).where(rl.c.recorded_at)]
+    where = [*dates(f.get("since"), f.get("until")).where(rl.c.disclosed_at)]
     if f.get("agency") is not None:
         where.append(rl.c.agency == f["agency"])
     if f.get("exception") is not None:

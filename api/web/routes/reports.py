@@ -20,7 +20,7 @@ router = web_router()
 AnnualPage = Annotated[Page, page("/annual")]
 
 JCT_COLUMNS = ("disclosure_to_for", "subsection", "bulk_master_file_data", "other_disclosures",
-               "total_number_of_disclosures", "taxpayers")
+               "total_number_of_disclosures", "taxpayers", "imported")
 
 
 # ---- agencies and exceptions -----------------------------------------------------------------------
