@@ -43,7 +43,7 @@ class RequestEventOut(Row):
     fields: list[str]
     withdrawn_idx: int | None
     imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.9)")
+                                       "(legacy_release, FORMAT § 17.10)")
     has_address: bool = Field(description="the requester supplied an address")
     match_idx: int | None
     matched: bool | None
@@ -72,7 +72,7 @@ class ReleaseEventOut(Row):
     fields: list[str]
     bulk: bool
     imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.9)")
+                                       "(legacy_release, FORMAT § 17.10)")
     recipients: list[ReleaseRecipientOut]
 
 
@@ -127,7 +127,7 @@ class DisclosureOut(Row):
     channel: str
     bulk: bool
     imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.9)")
+                                       "(legacy_release, FORMAT § 17.10)")
     signer: str
     instances: int
     taxpayers: int
@@ -178,7 +178,7 @@ class RequestStatusOut(Row):
     fields: list[str]
     bulk: bool
     imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.9)")
+                                       "(legacy_release, FORMAT § 17.10)")
     filed_at: str | None = Field(description="when it was filed (a bulk request: its last chunk; an imported "
                                              "record: its date)")
     withdrawn_index: int | None
@@ -236,7 +236,7 @@ class AuditLineOut(Row):
                                     "date; dates filter on it")
     recorded_at: str
     imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.9)")
+                                       "(legacy_release, FORMAT § 17.10)")
     release_id: str
     request_id: str
     line: int

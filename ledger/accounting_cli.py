@@ -28,7 +28,7 @@ def add_parser(sub: Any) -> None:
     imp = sub.add_parser(
         "import-accounting", help="record past disclosures (an agency's accounting from before the ledger) as "
                                   "legacy_release entries, signed by an importer and countersigned by oversight",
-        description="Read FILE (JSON Lines, one released taxpayer line per line: docs/FORMAT.md § 17.9.1) and "
+        description="Read FILE (JSON Lines, one released taxpayer line per line: docs/FORMAT.md § 17.10.1) and "
                     "record each past disclosure as a legacy_release entry (at most 150 lines each), signed by "
                     "--key (a key with the importer role) and countersigned by --countersign (an oversight key), "
                     "both in the keyring. Each disclosure must be dated before the policy's legacy_cutover "

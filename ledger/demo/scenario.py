@@ -242,7 +242,7 @@ DEMO_TIN = "900-70-0001"  # docs/API.md's example: an imported 2025 release, pla
 
 
 def accounting_rows() -> list[dict[str, Any]]:
-    """The demo's accounting file (FORMAT § 17.9.1), as dicts: one released line each."""
+    """The demo's accounting file (FORMAT § 17.10.1), as dicts: one released line each."""
     rows = []
     for k, address in enumerate(LEGACY_ADDRESSES, 1):
         tin = f"900-70-{k:04d}"

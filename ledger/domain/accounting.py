@@ -2,7 +2,7 @@
 
 An agency's own accounting of disclosures it made before the ledger existed (the IRS's 2025
 records, say) is read from JSON Lines, one released taxpayer line per input line (docs/FORMAT.md
-§ 17.9.1), and recorded as signed ``legacy_release`` statements: consecutive input lines of one
+§ 17.10.1), and recorded as signed ``legacy_release`` statements: consecutive input lines of one
 disclosure (same source, date, agency, exception, purpose and fields) become one statement of at most
 150 lines. What the audit measures need is carried as commitments whose openings are sealed — the
 TIN, name and address as requested, the TIN of the record released — beside the codes in clear: the

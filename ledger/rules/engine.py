@@ -155,8 +155,6 @@ class RuleEngine(AuthorityChecks):
         elif body["disclosed_on"] >= cutover:
             out.append(("legacy.after_cutover", f"disclosed on {body['disclosed_on']}, not before the policy's "
                                                 f"cutover {cutover}: the ledger records those itself"))
-        if sorted(line["line"] for line in body["lines"]) != list(range(len(body["lines"]))):
-            out.append(("legacy.lines", "an imported record numbers its lines 0..n-1, each once"))
         return out
 
     @staticmethod
