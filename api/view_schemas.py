@@ -7,6 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+IMPORTED = ("true: a disclosure made before the ledger, imported from the agency's accounting "
+            "(legacy_release, FORMAT § 17.10)")
+DISCLOSED_AT = "when it was disclosed: the release's signed issued_at, or an imported record's date; dates filter on it"
 
 class InspectionOut(BaseModel):
     index: int
@@ -42,8 +45,7 @@ class RequestEventOut(Row):
     statute: str | None
     fields: list[str]
     withdrawn_idx: int | None
-    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.10)")
+    imported: bool = Field(description=IMPORTED)
     has_address: bool = Field(description="the requester supplied an address")
     match_idx: int | None
     matched: bool | None
@@ -62,8 +64,7 @@ class ReleaseEventOut(Row):
     kind: Literal["release"]
     index: int = Field(description="the entry that released it (inline release or chunk)")
     recorded_at: str
-    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
-                                    "date; dates filter on it")
+    disclosed_at: str = Field(description=DISCLOSED_AT)
     release_id: str
     request_id: str
     line: int
@@ -71,8 +72,7 @@ class ReleaseEventOut(Row):
     exception: str | None
     fields: list[str]
     bulk: bool
-    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.10)")
+    imported: bool = Field(description=IMPORTED)
     recipients: list[ReleaseRecipientOut]
 
 
@@ -117,8 +117,7 @@ class DisclosureTotalOut(Row):
 class DisclosureOut(Row):
     release_id: str
     index: int
-    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
-                                    "date; dates filter on it")
+    disclosed_at: str = Field(description=DISCLOSED_AT)
     recorded_at: str
     request_id: str
     agency: str
@@ -126,8 +125,7 @@ class DisclosureOut(Row):
     fields: list[str]
     channel: str
     bulk: bool
-    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.10)")
+    imported: bool = Field(description=IMPORTED)
     signer: str
     instances: int
     taxpayers: int
@@ -148,8 +146,7 @@ class RequestFlagOut(Row):
 class RequestReleaseOut(Row):
     release_id: str
     index: int
-    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
-                                    "date; dates filter on it")
+    disclosed_at: str = Field(description=DISCLOSED_AT)
     recorded_at: str
     imported: bool
 
@@ -177,8 +174,7 @@ class RequestStatusOut(Row):
     statute: str | None
     fields: list[str]
     bulk: bool
-    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.10)")
+    imported: bool = Field(description=IMPORTED)
     filed_at: str | None = Field(description="when it was filed (a bulk request: its last chunk; an imported "
                                              "record: its date)")
     withdrawn_index: int | None
@@ -232,11 +228,9 @@ class JctRowOut(Row):
 
 class AuditLineOut(Row):
     index: int
-    disclosed_at: str = Field(description="when it was disclosed: the release's signed issued_at, or an imported record's "
-                                    "date; dates filter on it")
+    disclosed_at: str = Field(description=DISCLOSED_AT)
     recorded_at: str
-    imported: bool = Field(description="true: a disclosure made before the ledger, imported from the agency's accounting "
-                                       "(legacy_release, FORMAT § 17.10)")
+    imported: bool = Field(description=IMPORTED)
     release_id: str
     request_id: str
     line: int

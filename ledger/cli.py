@@ -13,7 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger import accounting_cli, db_check, escrow_cli, init_cli, keys_cli, matcher_cli, officer_cli, release_cli, seed_cli
+from ledger import (
+    accounting_cli,
+    db_check,
+    escrow_cli,
+    init_cli,
+    keys_cli,
+    matcher_cli,
+    officer_cli,
+    release_cli,
+    seed_cli,
+)
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring

@@ -1,10 +1,10 @@
 """The query API the HTTP API calls: plain dicts, paginated (``limit`` / ``after``), date filters.
 
 Dates filter on when a disclosure happened — a release's signed ``issued_at``, an imported
-record's date (``disclosed_at``) — and on the ledger's ``recorded_at`` for everything else (UTC):
-``since`` is inclusive, ``until`` exclusive; each is a ``date``, a ``datetime`` or an ISO date string ``YYYY-MM-DD``. A page is
-``Page(items, next_after)``: pass ``next_after`` back as ``after`` for the next page (``None``:
-no more). Bad arguments raise ``BadQuery`` before anything is read.
+record's date (``disclosed_at``) — and on the ledger's ``recorded_at`` for everything else
+(UTC): ``since`` is inclusive, ``until`` exclusive; each is a ``date``, a ``datetime`` or an
+ISO date string ``YYYY-MM-DD``. A page is ``Page(items, next_after)``: pass ``next_after``
+back as ``after`` for the next page (``None``: no more). Bad arguments raise ``BadQuery`` before anything is read.
 
 Nothing here decrypts: taxpayers are pseudonyms. ``taxpayer_history_by_tin`` is the only
 function that sees a TIN, and only to compute its pseudonym with the operator's key; callers

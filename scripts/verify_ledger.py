@@ -3244,7 +3244,7 @@ def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
     elif kind == "match_result":
         out.extend(("tin", first + k, 0, line.get("taxpayer")) for k, line in enumerate(bundle_list(body.get("lines")))
                    if isinstance(line, dict))
-    elif stmt.type == "legacy_release":  # as requested, and the record matched (FORMAT § 17.9)
+    elif stmt.type == "legacy_release":  # as requested, and the record matched (FORMAT § 17.10)
         for k, line in enumerate(bundle_list(body.get("lines"))):
             if isinstance(line, dict):
                 out.extend((f, k, 0, line.get(m)) for f, m in LEGACY_LINE_FIELDS)

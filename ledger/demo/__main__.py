@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TextIO
 
 from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
@@ -23,13 +24,13 @@ def sealed_keys(var: Path) -> SealedKeys:
     return SealedKeys.generate(key_dir)  # demo only: a real operator escrows these first
 
 
-def print_demo_tins(tins: dict[str, str], file: object = sys.stderr) -> None:
+def print_demo_tins(tins: dict[str, str], file: TextIO = sys.stderr) -> None:
     """What to look up first: demo TINs (fictional) and what each shows, and how to get a token."""
-    print("demo TINs to look up (fictional people), at http://127.0.0.1:8000/taxpayer:", file=file)  # type: ignore[arg-type]
+    print("demo TINs to look up (fictional people), at http://127.0.0.1:8000/taxpayer:", file=file)
     for what, tin in tins.items():
-        print(f"  {tin}  {what}", file=file)  # type: ignore[arg-type]
+        print(f"  {tin}  {what}", file=file)
     print("sign in with a token: .venv/bin/disclosure-ledger api-token create tigta.gov/auditor-1 --role oversight",
-          file=file)  # type: ignore[arg-type]
+          file=file)
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,7 +142,8 @@ def read_accounting(lines: Iterable[str]) -> list[LegacyDisclosure]:
 
     def close() -> None:
         if head is not None and current:
-            out.append(LegacyDisclosure(*head, lines=tuple(current), first_input_line=first))
+            source, day, agency, exception, purpose, fields = head
+            out.append(LegacyDisclosure(source, day, agency, exception, purpose, fields, tuple(current), first))
 
     for number, text in enumerate(lines, 1):
         if not text.strip():
@@ -161,7 +162,7 @@ def read_accounting(lines: Iterable[str]) -> list[LegacyDisclosure]:
 def legacy_release(signers: Sequence[SignerKey], record: LegacyDisclosure, seed: SaltSeed | None) -> dc.Submission:
     """The signed statement of one past disclosure (the importer first, then the oversight countersigner)
     with the openings of its commitments, every salt derived from ``seed``."""
-    c = dc._Openings(seed, "legacy_release")  # noqa: SLF001 - the builders' own commitment helper
+    c = dc._Openings(seed, "legacy_release")
     lines = []
     for k, ln in enumerate(record.lines):
         verdict = classify_address(ln.address)
@@ -171,10 +172,10 @@ def legacy_release(signers: Sequence[SignerKey], record: LegacyDisclosure, seed:
                       "taxpayer": c("matched_tin", ln.matched_tin, k)})
     body = {"source": record.source, "disclosed_on": record.disclosed_on, "agency": record.agency,
             "exception": record.exception, "purpose": record.purpose, "fields": list(record.fields), "lines": lines}
-    return dc._submit(list(signers), "legacy_release", body, c)  # noqa: SLF001
+    return dc._submit(list(signers), "legacy_release", body, c)
 
 
-def cutover_policy(administrators: Sequence[SignerKey], policy: dict[str, Sequence[str]], cutover: str) -> str:
+def cutover_policy(administrators: Sequence[SignerKey], policy: Mapping[str, Sequence[str]], cutover: str) -> str:
     """A signed ``policy`` statement: ``policy`` with its ``legacy_cutover`` set (two administrators when
     it is set for the first time or moved later)."""
     if not _DATE.match(cutover):

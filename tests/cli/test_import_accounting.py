@@ -51,10 +51,10 @@ def test_the_documented_example_imports_and_verifies(env, capsys):
 
 
 @pytest.mark.parametrize("change, says", [
-    (lambda rows: rows[:2] + ["{not json"] + rows[2:], "line 3: not a JSON object"),
-    (lambda rows: [rows[0].replace('"disclosed_on": "2025-08-07"', '"disclosed_on": "2025-8-7"')] + rows[1:],
+    (lambda rows: [*rows[:2], "{not json", *rows[2:]], "line 3: not a JSON object"),
+    (lambda rows: [rows[0].replace('"disclosed_on": "2025-08-07"', '"disclosed_on": "2025-8-7"'), *rows[1:]],
      "line 1: disclosed_on must be a date"),
-    (lambda rows: rows + [rows[0].replace('"2025-08-07"', '"2026-02-01"')], "line 6: disclosed on 2026-02-01, not "
+    (lambda rows: [*rows, rows[0].replace('"2025-08-07"', '"2026-02-01"')], "line 6: disclosed on 2026-02-01, not "
      "before the policy's legacy_cutover 2026-01-01"),
 ])
 def test_a_bad_file_is_one_line_exit_2_nothing_appended(env, capsys, tmp_path, change, says):
@@ -62,7 +62,7 @@ def test_a_bad_file_is_one_line_exit_2_nothing_appended(env, capsys, tmp_path, c
     before = size(capsys)
     bad = tmp_path / "bad.jsonl"
     bad.write_text("\n".join(change(EXAMPLE.read_text().splitlines())) + "\n")
-    code, out, err = imports(capsys, bad)
+    code, _, err = imports(capsys, bad)
     assert code == 2 and says in err and len(err.strip().splitlines()) == 1, err
     assert "Traceback" not in err and "900-7" not in err  # never a TIN
     assert size(capsys) == before
@@ -93,16 +93,16 @@ def test_the_clock_cannot_be_set_from_the_command_line_or_the_environment(env, c
 
     def options(parser) -> list[str]:
         out = []
-        for action in parser._actions:  # noqa: SLF001 - argparse has no public walk
+        for action in parser._actions:
             out.extend(action.option_strings)
-            if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            if isinstance(action, argparse._SubParsersAction):
                 for sub in action.choices.values():
                     out.extend(options(sub))
         return out
 
     clocky = ("time", "clock", "now", "date", "when", "issued", "recorded")
     durations = {"--timeout"}  # how long to wait, not what time it is
-    found = [o for o in options(cli._parser()) if any(w in o for w in clocky) and o not in durations]  # noqa: SLF001
+    found = [o for o in options(cli._parser()) if any(w in o for w in clocky) and o not in durations]
     assert found == [], found
     root = Path(cli.__file__).resolve().parents[1]
     sources = "".join(p.read_text() for part in ("ledger", "api", "projections") for p in (root / part).rglob("*.py"))
@@ -113,7 +113,7 @@ def test_the_clock_cannot_be_set_from_the_command_line_or_the_environment(env, c
     for name in ("LEDGER_NOW", "LEDGER_CLOCK", "LEDGER_TIME", "FAKETIME", "TZ"):
         monkeypatch.setenv(name, "2025-01-01T00:00:00Z")
     setup(capsys)
-    code, out, err = imports(capsys, EXAMPLE)
+    code, _, err = imports(capsys, EXAMPLE)
     assert code == 0, err
     raw = ok(capsys, "entry", str(size(capsys) - 1))
     recorded = json.loads(raw.splitlines()[0])["recorded_at"]
