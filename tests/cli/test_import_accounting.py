@@ -119,3 +119,26 @@ def test_the_clock_cannot_be_set_from_the_command_line_or_the_environment(env, c
     recorded = json.loads(raw.splitlines()[0])["recorded_at"]
     when = dt.datetime.fromisoformat(recorded.replace("Z", "+00:00"))
     assert abs(dt.datetime.now(dt.UTC) - when) < dt.timedelta(minutes=5)
+
+
+def test_the_courts_verifier_checks_a_log_with_imported_records(env, capsys):
+    """scripts/verify_ledger.py (the court's standalone verifier) verifies an export holding legacy_release
+    entries: their countersignatures by an oversight key are admitted by the trust core it bundles."""
+    import subprocess
+    import sys
+
+    setup(capsys)
+    assert imports(capsys, EXAMPLE)[0] == 0
+    export, checkpoint = env / "export.jsonl", env / "checkpoint.txt"
+    ok(capsys, "export", "--out", str(export))
+    checkpoint.write_text(ok(capsys, "checkpoint"))
+    vkey = ok(capsys, "vkey").strip()
+    import base64
+
+    types = [json.loads(base64.b64decode(json.loads(line)["entry_b64"]))["statement"].split('"type":"')[1][:14]
+             for line in export.read_text().splitlines()]
+    assert types.count("legacy_release") == 2
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[2] / "scripts" / "verify_ledger.py"),
+                           "--vkey", vkey, "--checkpoint", str(checkpoint), "--export", str(export), "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
