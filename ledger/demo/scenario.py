@@ -281,6 +281,7 @@ def dated(sub: dc.Submission, signers: list[SignerKey], day: datetime) -> dc.Sub
     from ledger.times import utc_now
 
     stmt = parse_statement(sub.note)
+    day = min(day, utc_now())  # never in the future (a demo loaded before that day signs it now)
     envelope = make_envelope(stmt.type, stmt.id, stmt.signers, stmt.envelope["body"], issued_at=day,
                              valid_for=utc_now() - day + timedelta(hours=1))
     return dc.Submission(sign_statement(envelope, signers), sub.openings, sub.statement_id)
@@ -325,3 +326,12 @@ def monthly_releases(service: DisclosureService, keys: dict[str, SignerKey], mat
             if _attempt(service, dated(rel, [releaser], when), f"release of {year}-{month:02d}", report):
                 report.lines_released += len(ok)
                 report.tins.setdefault("released by the ledger in 2026", group[ok[0]].tin)
+                _read(service, keys[AUDITOR], group[ok[0]].tin, when + timedelta(days=6))
+
+
+def _read(service: DisclosureService, auditor: SignerKey, tin: str, day: datetime) -> None:
+    """TIGTA's auditor reads a released taxpayer's history, signed on ``day`` (every read is logged)."""
+    read = dc.inspection(auditor, view="taxpayer_history", subject_pseudonym=service.keys.pseudonym(tin),
+                         role="oversight", purpose="TIGTA review of (i)(2) releases (fictional)",
+                         seed=service.issue_seed(auditor.name, "inspection"))
+    service.submit(dated(read, [auditor], day).note, read.openings)
