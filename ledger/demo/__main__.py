@@ -45,7 +45,8 @@ def main() -> int:
             print(f"loaded the demo into {settings.redacted_url()}: {report.lines_requested} lines requested, "
                   f"{report.lines_released} released; blocked: "
                   + "; ".join(f"{label} ({', '.join(rules)})" for label, rules in report.blocked), file=sys.stderr)
-            print(f"imported {report.lines_imported} lines of the 2025 accounting (before the cutover "
+            print(f"released {report.lines_released_monthly} lines of small requests through 2026; "
+                  f"imported {report.lines_imported} lines of the 2025 accounting (before the cutover "
                   f"{scenario.CUTOVER})", file=sys.stderr)
         print_demo_tins(scenario.demo_tins(), file=sys.stderr)
         checkpoint = ledger.checkpoint()

@@ -77,6 +77,7 @@ PRINCIPALS: dict[str, tuple[list[str], dict[str, Any]]] = {
     "tigta.gov/auditor-c": (["oversight"], {}),
     "ops.ledger.example/operator-a": (["operator"], {}),
     "ops.ledger.example/operator-c": (["operator"], {}),
+    "irs.gov/importer-c": (["importer"], {"agency": "IRS"}),
 }
 
 # The compromised key of each role.
@@ -90,6 +91,7 @@ EVIL: dict[str, str] = {
     "court": "uscourts.gov/txsd-judge",
     "oversight": "tigta.gov/auditor-c",
     "operator": "ops.ledger.example/operator-c",
+    "importer": "irs.gov/importer-c",
 }
 
 # The honest principals who keep the office running while the machine plays the insider.

@@ -95,13 +95,16 @@ class Demo:
     app: Any = None
 
     def released_tin(self) -> str:
-        """A demo taxpayer whose line was released (found through the views, by pseudonym)."""
+        """A demo taxpayer whose line was released from the placeholder request, the one with blocked
+        attempts (found through the views, by pseudonym)."""
         from projections.db import open_database
         from projections.queries import Queries
 
         views = open_database(self.ledger.settings.db_url)
         try:
-            released = {x["pseudonym"] for x in Queries(views).release_audit(limit=1000)["lines"].items}
+            placeholder = self.report.requests["placeholder request"]
+            released = {x["pseudonym"] for x in Queries(views).release_audit(limit=1000)["lines"].items
+                        if x["request_id"] == placeholder}
         finally:
             views.close()
         for person in self.master.records:
