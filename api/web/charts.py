@@ -17,13 +17,18 @@ BAR_W = 320  # the longest bar; its number goes after it
 LABEL_CHARS = 54
 
 
+def _count(value: int, unit: str) -> str:
+    """``1 line``, ``2 lines`` (a unit is given in the plural)."""
+    return f"{value} {unit[:-1] if value == 1 and unit.endswith('s') else unit}".strip()
+
+
 def bars(rows: Sequence[tuple[str, int]], title: str, unit: str = "") -> Markup:
     """A horizontal bar chart of (label, value) rows."""
     if not rows:
         return Markup("")
     top = max(max(v for _, v in rows), 1)
     height = ROW * len(rows) + 6
-    desc = "; ".join(f"{label}: {value} {unit}".strip() for label, value in rows)
+    desc = "; ".join(f"{label}: {_count(value, unit)}" for label, value in rows)
     parts = [f'<svg class="chart" role="img" aria-labelledby="c-t c-d" viewBox="0 0 {WIDTH} {height}" '
              f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="c-t">{escape(title)}</title><desc id="c-d">{escape(desc)}</desc>']
@@ -91,7 +96,7 @@ def timeline(periods: Sequence[str], keys: Sequence[str], cells: dict[tuple[str,
     legend_h = legend_row * ((len(names) + 1) // 2) + 6
     heading = 26
     height = legend_h + sum(heading if k is None else ROW for _, k, _ in rows) + 6
-    desc = "; ".join(f"{p} {name(k)}: {v} {unit}".strip() for p, k, v in rows if k is not None)
+    desc = "; ".join(f"{p} {name(k)}: {_count(v, unit)}" for p, k, v in rows if k is not None)
     if len(desc) > 2000:
         desc = desc[:1990] + "… (all numbers are in the table below)"
     parts = [f'<svg class="chart chart-timeline" role="img" aria-labelledby="{ident}-t {ident}-d" '

@@ -113,7 +113,10 @@ def test_release_audit_csv_keeps_the_api_pseudonym_rule(demo):
         got = rows(text)
         assert got and "pseudonym" not in got[0] and "taxpayer_ref" in got[0]
         assert text == api_csv(demo, "/v1/oversight/release-audit", role=role)
-        raw = {demo.keys.pseudonym(p.tin) for p in demo.master.records}
+        from ledger.demo.scenario import accounting_rows
+
+        raw = ({demo.keys.pseudonym(p.tin) for p in demo.master.records}
+               | {demo.keys.pseudonym(r["matched_tin"]) for r in accounting_rows()})  # and the 2025 accounting
         assert not raw & {r["taxpayer_ref"] for r in got}
         principal = f"test.example/{role}"
         assert {r["taxpayer_ref"] for r in got} <= {demo.keys.reader_pseudonym(principal, p) for p in raw}
