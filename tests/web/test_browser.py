@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from webfix import ARTIFACTS, CHROMIUM, axe_source, need
+from webfix import check, sign_in
 
 from ledger.entry import parse_entry
 from projections.db import open_database
@@ -27,52 +27,6 @@ except ImportError:  # the browser fixture skips (or, under CI, fails) with the 
     expect = None
 
 pytestmark = pytest.mark.xdist_group("web-browser")  # one worker, one browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need("Playwright's Python package is not installed")
-    if not Path(CHROMIUM).exists():
-        need(f"Chromium is not installed at {CHROMIUM}")
-    axe = axe_source()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-        b.axe = axe
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, demo):
-    ctx = browser.new_context(base_url=demo.base, accept_downloads=True, viewport={"width": 1280, "height": 900})
-    ctx.add_init_script(browser.axe)  # injected outside the page's CSP
-    pg = ctx.new_page()
-    pg.set_default_timeout(10_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ctx.close()
-    assert not errors, errors
-
-
-def sign_in(page, token: str) -> None:
-    page.goto("/signin")
-    page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
-
-
-def check(page, name: str) -> None:
-    """axe-core on the page as it is now: no serious or critical violations; and a screenshot."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
-           if v["impact"] in ("serious", "critical")]
-    assert not bad, f"{name}: {bad}"
 
 
 def test_oversight_journey(page, demo):

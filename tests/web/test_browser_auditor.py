@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 import pytest
-from test_browser import browser, check, page, sign_in  # noqa: F401 - the fixtures, shared
+from webfix import check, sign_in
 
 pytestmark = pytest.mark.xdist_group("web-browser")  # one worker, one browser
 
@@ -36,7 +36,7 @@ def download(pg, locator) -> str:
     return Path(info.value.path()).read_bytes().decode("utf-8")  # as sent: CRLF kept
 
 
-def test_csv_link_on_every_table_gives_the_api_rows(page, demo):  # noqa: F811
+def test_csv_link_on_every_table_gives_the_api_rows(page, demo):
     sign_in(page, demo.tokens["oversight"])
     auth = {"Authorization": f"Bearer {demo.tokens['oversight']}"}
     for path, link, api_path, query in TABLES:
@@ -54,7 +54,7 @@ def test_csv_link_on_every_table_gives_the_api_rows(page, demo):  # noqa: F811
     check(page, "audit-with-csv")
 
 
-def test_history_names_the_inspector_and_the_purpose_and_downloads(page, demo):  # noqa: F811
+def test_history_names_the_inspector_and_the_purpose_and_downloads(page, demo):
     sign_in(page, demo.tokens["court"])
     tin = demo.released_tin()
     page.goto("/taxpayer")
@@ -81,7 +81,7 @@ def test_history_names_the_inspector_and_the_purpose_and_downloads(page, demo): 
     assert [r["kind"] for r in got] == [i["kind"] for i in items]
 
 
-def test_phone_tables_scroll_in_their_box_and_charts_are_legible(page, demo):  # noqa: F811
+def test_phone_tables_scroll_in_their_box_and_charts_are_legible(page, demo):
     sign_in(page, demo.tokens["oversight"])
     page.set_viewport_size({"width": 390, "height": 844})
     rid = page.request.get("/v1/oversight/requests?limit=1",
@@ -111,7 +111,7 @@ def test_phone_tables_scroll_in_their_box_and_charts_are_legible(page, demo):  #
     assert wide[0] > wide[1]  # the requests table is wider than a phone: it scrolls in its box
 
 
-def test_unknown_address_is_an_html_page(page, demo):  # noqa: F811
+def test_unknown_address_is_an_html_page(page, demo):
     sign_in(page, demo.tokens["operator"])
     response = page.goto("/no/such/page")
     assert response.status == 404 and response.headers["content-type"].startswith("text/html")

@@ -172,3 +172,21 @@ def start_demo(tmp: Path, db_url: str | None = None, **api_settings: Any) -> tup
         ledger.close()
 
     return Demo(base, tokens, ledger, secrets, report, master, app), close
+
+
+def sign_in(page: Any, token: str) -> None:
+    """Sign in to the dashboard in a browser page with an API token."""
+    page.goto("/signin")
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def check(page: Any, name: str) -> None:
+    """axe-core on the page as it is now: no serious or critical violations; and a screenshot."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+           if v["impact"] in ("serious", "critical")]
+    assert not bad, f"{name}: {bad}"
