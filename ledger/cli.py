@@ -32,7 +32,7 @@ from ledger.commitments import Opening
 from ledger.config import ConfigError, Settings, private_files
 from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
-from ledger.keys import SignerKey, parse_vkey
+from ledger.keys import SignerKey, check_key_name, parse_vkey
 from ledger.policy import DEFAULT_POLICY
 from ledger.publish_cli import against_witnesses, predecessor, print_published, witness_request
 from ledger.readable import decoded_export
@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--court-clerk", action="append", default=[], metavar="NAME=COURT",
                       help="a court's clerk key (in the keyring) named at genesis: it countersigns the court's "
                            "first judges (repeatable)")
+    init.add_argument("--agency-official", action="append", default=[], metavar="NAME=AGENCY",
+                      help="an agency's official key (in the keyring) named at genesis: it countersigns the "
+                           "agency's keys; naming any makes the log agency-anchored, where every key carrying "
+                           "an agency attribute is countersigned by a key of that agency and an agency not "
+                           "named here gets its first key on two administrators' signatures (repeatable)")
     init.add_argument("--predecessor", type=Path, metavar="CHECKPOINT",
                       help="a finished log's last checkpoint its witnesses cosigned: recorded in genesis as the "
                            "log this one succeeds (OPERATIONS § 16.4)")
@@ -214,6 +219,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "witness":  # the witness's own folder and database; never the ledger's
         return witness_cli.run(args)
+    if args.command == "init":  # its genesis anchors are checked before any file or database is touched
+        try:
+            init_anchors(args)
+        except client_cli.UsageError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     var = args.var or Path(os.environ.get("LEDGER_VAR", "var"))
     keyring = Keyring(args.keyring or Path(os.environ.get("LEDGER_KEYRING", var / "keyring")))
     try:
@@ -254,6 +265,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def init_anchors(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
+    """The (key name, court or agency) pairs of ``init --court-clerk`` and ``--agency-official``, checked
+    before anything is written: each NAME=VALUE with a valid key name and a value of 1-128 characters,
+    every name distinct (from each other and from the administrator's)."""
+    out: dict[str, list[tuple[str, str]]] = {"--court-clerk": [], "--agency-official": []}
+    admin = args.admin_name or f"{args.origin}/admin"
+    seen = {admin, f"{args.origin}/ledger"}
+    for option, values, what in (("--court-clerk", args.court_clerk, "COURT"),
+                                 ("--agency-official", args.agency_official, "AGENCY")):
+        for pair in values:
+            name, sep, value = pair.partition("=")
+            if not sep or not name or not value or len(value) > 128:
+                raise client_cli.UsageError(f"{option} expects NAME={what} ({what} of 1 to 128 characters), "
+                                            f"found {pair[:160]!r}")
+            try:
+                check_key_name(name)
+            except LedgerError as e:
+                raise client_cli.UsageError(f"{option} {pair[:160]!r}: {e}") from None
+            if name in seen:
+                raise client_cli.UsageError(f"{option} {pair[:160]!r}: the key name {name} is named twice at "
+                                            "genesis (each clerk, official and the administrator need their own)")
+            seen.add(name)
+            out[option].append((name, value))
+    return out
+
+
 def _parse_submission(text: str) -> tuple[str, list[Opening]]:
     try:
         obj = json.loads(text)
@@ -282,15 +319,11 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         name = args.admin_name or f"{args.origin}/admin"
         admin = keyring.get(name) if keyring.has(name) else keyring.new(name)
         succeeds = predecessor(args) if args.predecessor else None
-        clerks = []
-        for pair in args.court_clerk:
-            clerk, sep, court = pair.partition("=")
-            if not sep or not clerk or not court:
-                raise LedgerError(f"--court-clerk expects NAME=COURT, found {pair!r}")
-            key = keyring.get(clerk) if keyring.has(clerk) else keyring.new(clerk)
-            clerks.append((str(key.verifier), court))
+        anchors = {option: [(str((keyring.get(n) if keyring.has(n) else keyring.new(n)).verifier), value)
+                            for n, value in pairs] for option, pairs in init_anchors(args).items()}
+        officials = anchors["--agency-official"] or None
         _print_appended(ledger.initialise(args.origin, str(admin.verifier), DEFAULT_POLICY, predecessor=succeeds,
-                                          court_clerks=clerks))
+                                          court_clerks=anchors["--court-clerk"], agency_officials=officials))
         code = print_published(ledger)
         init_cli.print_next_steps(ledger, name)
         return code

@@ -331,6 +331,9 @@ _RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts],
      lambda i, m, f: None if i is None else (f"entry {i} gives the key's attributes as "
                                              f"{_JSON_KINDS.get(m['found'], m['found'])}, where the format requires "
                                              "an object")),
+    (re.compile(r"^genesis body\.(?P<field>court_clerks|agency_officials)(?P<detail>.*)"),
+     lambda i, m, f: (f"the genesis entry names the log's {m['field'].replace('_', ' ')} in a form the format does not "
+                      f"allow ({m['field']}{m['detail']})")),
     (re.compile(r"^unexpected error"),
      _literal("the verifier could not check entry {i} (an unexpected error, please report it): the log is not "
               "shown valid")),

@@ -137,13 +137,14 @@ class LogBuilder:
         self.items.append((statement, recorded_at or self.recorded()))
         return self.size - 1
 
-    def genesis(self) -> int:
-        body = {
+    def genesis(self, **extra: Any) -> int:
+        body: dict[str, Any] = {
             "origin": self.origin,
             "checkpoint_vkey": str(self.checkpoint_key.verifier),
             "statement_vkey": str(self.statement_key.verifier),
             "administrator": {"vkey": str(self.admin.verifier), "roles": ["administrator"], "attributes": {}},
             "policy": self.policy,
+            **extra,
         }
         return self.add(self.statement("genesis", [self.statement_key], body))
 
@@ -731,6 +732,37 @@ def _second_genesis() -> Files:
     b = base()
     b.genesis()
     return finish(b)
+
+
+OFFICIAL = signer("ice.dhs.gov/official")  # DHS/ICE's official, named at genesis
+
+
+def _anchored(officials: list[dict[str, Any]]) -> LogBuilder:
+    """A log whose genesis names an agency official (agency-anchored); alice registered with the
+    official's countersignature, then the base log's memos."""
+    b = LogBuilder()
+    b.genesis(agency_officials=officials)
+    body = {"name": ALICE.name, "vkey": str(ALICE.verifier), "roles": ["requester"],
+            "attributes": {"agency": "DHS/ICE", "category": "agency_head"}}
+    b.add(b.statement("key_registration", [b.admin, ALICE, OFFICIAL], body))
+    b.add(b.memo([ALICE], "first memo from the requester"))
+    return b
+
+
+@vector("genesis-agency-officials", "valid; genesis names DHS/ICE's official (agency_officials), who "
+        "countersigns the requester's registration at entry 1", exit=0)
+def _agency_officials() -> Files:
+    b = _anchored([{"vkey": str(OFFICIAL.verifier), "agency": "DHS/ICE"}])
+    b.admit_all()
+    return finish(b)
+
+
+@vector("genesis-agency-official-malformed", "genesis names an agency official without its agency", index=0,
+        reason="agency_officials[0] must be an object of vkey and agency",
+        message="the genesis entry names the log's agency officials in a form the format does not allow "
+                "(agency_officials[0] must be an object of vkey and agency)")
+def _agency_official_malformed() -> Files:
+    return finish(_anchored([{"vkey": str(OFFICIAL.verifier)}]))
 
 
 # ---- statements and signatures ----------------------------------------------------

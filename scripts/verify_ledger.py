@@ -2143,6 +2143,9 @@ def _parse_fast(data: bytes) -> dict[str, Any] | None:
 LEDGER_ROLE = "ledger"
 ADMIN_ROLE = "administrator"
 COURT_ROLE = "court"
+# The role of an agency's official named at genesis: it signs nothing under the default policy, and
+# countersigns the registration of its agency's keys.
+AGENCY_OFFICIAL_ROLE = "agency_official"
 CLOCK_SKEW = timedelta(minutes=5)
 SELF_SIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
 # Besides the new key and a signer the policy allows, these may carry countersignatures by any valid
@@ -2246,6 +2249,26 @@ def _court_clerks(value: Any) -> list[tuple[VerifierKey, str]]:
     return out
 
 
+def _agency_officials(value: Any) -> list[tuple[VerifierKey, str]]:
+    """Genesis ``agency_officials`` (optional): [{"vkey", "agency"}], each a key of the agency it names,
+    registered at entry 0 with the agency_official role. They anchor each agency's keys (in a log whose
+    genesis carries the field, a key registered or rotated with an ``agency`` attribute is countersigned
+    by a key of that agency) so that no administrator makes an agency's keys alone."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 100:
+        raise StatementError("genesis body.agency_officials must be a list of at most 100 objects")
+    out = []
+    for i, official in enumerate(value):
+        if not isinstance(official, dict) or set(official) != {"vkey", "agency"}:
+            raise StatementError(f"genesis body.agency_officials[{i}] must be an object of vkey and agency")
+        agency = official["agency"]
+        if not isinstance(agency, str) or not agency or len(agency) > 128:
+            raise StatementError(f"genesis body.agency_officials[{i}].agency must be a non-empty string")
+        out.append((parse_vkey(_body_str(official, "vkey")), agency))
+    return out
+
+
 def _body_str(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str):
@@ -2264,6 +2287,8 @@ class TrustState:
     checkpoint_keys: list[VerifierKey] = field(default_factory=list)
     statement_key_name: str | None = None
     legacy_cutover: str | None = None  # the policy's cutover date (YYYY-MM-DD): none, no import lands
+    # The genesis carries ``agency_officials``: every agency key is countersigned by a key of its agency.
+    agency_anchored: bool = False
 
     # ---- queries -------------------------------------------------------------
     def active(self, name: str, index: int) -> KeyRecord | None:
@@ -2359,9 +2384,12 @@ class TrustState:
         _check_roles(admin.get("roles"), "genesis administrator roles")
         _check_attributes(admin.get("attributes"), "genesis administrator")
         clerks = _court_clerks(body.get("court_clerks"))
-        names = [statement_key.name, parse_vkey(admin["vkey"]).name, *(k.name for k, _ in clerks)]
+        officials = _agency_officials(body.get("agency_officials"))
+        names = [statement_key.name, parse_vkey(admin["vkey"]).name, *(k.name for k, _ in clerks),
+                 *(k.name for k, _ in officials)]
         if len(set(names)) != len(names):
-            raise StatementError("genesis keys (ledger, administrator, court clerks) need distinct names")
+            raise StatementError("genesis keys (ledger, administrator, court clerks, agency officials) need "
+                                 "distinct names")
         policy = check_policy(body["policy"])
         check_cutover(body.get("legacy_cutover"), "genesis body")
         if LEDGER_ROLE not in policy.get("blocked", ()):
@@ -2451,6 +2479,10 @@ class TrustState:
             self._add(parse_vkey(admin["vkey"]), tuple(admin["roles"]), dict(admin.get("attributes") or {}), index)
             for key, court in _court_clerks(body.get("court_clerks")):
                 self._add(key, (COURT_ROLE,), {"court": court, "clerk": True}, index)
+            if body.get("agency_officials") is not None:
+                self.agency_anchored = True
+                for key, agency in _agency_officials(body["agency_officials"]):
+                    self._add(key, (AGENCY_OFFICIAL_ROLE,), {"agency": agency, "official": True}, index)
         elif stmt.type == "policy":
             self.policy = check_policy(body["policy"])
             self.legacy_cutover = check_cutover(body.get("legacy_cutover"), "policy body")
@@ -4083,6 +4115,9 @@ _RULES: list[tuple[re.Pattern[str], Callable[[int | None, re.Match[str], Facts],
      lambda i, m, f: None if i is None else (f"entry {i} gives the key's attributes as "
                                              f"{_JSON_KINDS.get(m['found'], m['found'])}, where the format requires "
                                              "an object")),
+    (re.compile(r"^genesis body\.(?P<field>court_clerks|agency_officials)(?P<detail>.*)"),
+     lambda i, m, f: (f"the genesis entry names the log's {m['field'].replace('_', ' ')} in a form the format does not "
+                      f"allow ({m['field']}{m['detail']})")),
     (re.compile(r"^unexpected error"),
      _literal("the verifier could not check entry {i} (an unexpected error, please report it): the log is not "
               "shown valid")),

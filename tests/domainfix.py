@@ -39,6 +39,7 @@ class Domain:
     clerks: dict[str, SignerKey] = field(default_factory=dict)  # court -> its clerk (genesis)
     agencies: dict[str, SignerKey] = field(default_factory=dict)  # agency -> a key of it that countersigns
     admins: list[SignerKey] = field(default_factory=list)  # administrators after the genesis one
+    officials: dict[str, SignerKey] | None = None  # agency -> its official (an agency-anchored genesis)
 
     @property
     def engine(self) -> RuleEngine:
@@ -46,13 +47,16 @@ class Domain:
 
     def principal(self, name: str, roles: list[str], **attributes: Any) -> SignerKey:
         """A key registered as the rules want it: a court key (its ``court`` defaults to D. Mass.)
-        countersigned by its court's clerk, a recipient by a key of its agency (a liaison is registered
-        first if the agency has none), an administrator by a second one."""
+        countersigned by its court's clerk; a key of an agency with an official (an agency-anchored
+        genesis) by that official, else a recipient by a key of its agency (a liaison is registered
+        first if the agency has none); an administrator by a second one."""
         key = SignerKey.generate(name)
         countersigners = []
         if "court" in roles:
             countersigners.append(self.clerks[attributes.setdefault("court", COURTS[0])])
-        if "recipient" in roles:
+        if self.officials is not None and attributes.get("agency") in self.officials:
+            countersigners.append(self.officials[attributes["agency"]])
+        elif "recipient" in roles:
             agency = attributes.get("agency", AGENCY)
             if agency not in self.agencies:
                 slug = agency.replace("/", "-").lower()
@@ -124,13 +128,20 @@ def http_seed(post: Any, signer: SignerKey, origin: str, statement_type: str = "
     return open_seed_answer(signer, r.json()) if r.status_code == 201 else None
 
 
-def open_domain(settings: Settings) -> Domain:
+def open_domain(settings: Settings, agencies: tuple[str, ...] | None = None) -> Domain:
+    """A new ledger with court clerks named at genesis; with ``agencies``, an official of each too (an
+    agency-anchored log: every key of an agency is countersigned by a key of that agency)."""
     ledger = Ledger(settings, rules=RuleEngine())
     admin = SignerKey.generate(ORIGIN + "/admin")
     clerks = {court: SignerKey.generate(f"uscourts.gov/clerk-{k}") for k, court in enumerate(COURTS)}
+    officials = None if agencies is None else {
+        agency: SignerKey.generate(f"official.{agency.replace('/', '-').lower()}.example.gov/officer")
+        for agency in agencies}
     ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY,
-                      court_clerks=[(str(key.verifier), court) for court, key in clerks.items()])
-    return Domain(ledger, admin, clerks=clerks)
+                      court_clerks=[(str(key.verifier), court) for court, key in clerks.items()],
+                      agency_officials=None if officials is None else [
+                          (str(key.verifier), agency) for agency, key in officials.items()])
+    return Domain(ledger, admin, clerks=clerks, officials=officials)
 
 
 def statute_for(rule: ExceptionRule) -> str | None:

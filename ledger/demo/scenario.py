@@ -40,6 +40,9 @@ ORIGIN = "ledger.irs.example/disclosures"
 AGENCY = "DHS/ICE"
 PLACEHOLDERS = ["Failed to Provide", "NA NA", "Unknown Address", "FAILED TO PROVIDE", "N/A", "Don't Care", "00000"]
 CLERKS = {"uscourts.gov/mad/clerk": "D. Mass."}  # each court's clerk, named at genesis
+# Each agency's official, named at genesis: the log is agency-anchored, and every key of an agency is
+# countersigned by its official.
+OFFICIALS = {"ice.dhs.gov/official": AGENCY, "irs.gov/disclosure/official": "IRS", "tigta.gov/official": "TIGTA"}
 PRINCIPALS: dict[str, tuple[list[str], dict[str, str]]] = {
     "ice.dhs.gov/director": (["requester"], {"agency": AGENCY, "category": "agency_head"}),
     "irs.gov/disclosure/officer-0042": (["reviewer"], {"agency": "IRS", "office": "Disclosure"}),
@@ -67,10 +70,12 @@ def _key(keyring: Keyring, name: str) -> SignerKey:
 
 
 def register_principals(service: DisclosureService, admin: SignerKey, keyring: Keyring) -> dict[str, SignerKey]:
-    """The demo's principals: the judge countersigned by the D. Mass. clerk (named at genesis), the
-    agents by the ICE director."""
+    """The demo's principals: the judge countersigned by the D. Mass. clerk, every key of an agency
+    (the director, the agents, the IRS staff, the auditor) by its agency's official (all named at genesis)."""
     clerks = {court: _key(keyring, name) for name, court in CLERKS.items()}
-    return register_all(service.ledger.append, admin, PRINCIPALS, lambda name: _key(keyring, name), clerks)
+    officials = {agency: _key(keyring, name) for name, agency in OFFICIALS.items()}
+    return register_all(service.ledger.append, admin, PRINCIPALS, lambda name: _key(keyring, name), clerks,
+                        officials)
 
 
 def _attempt(service: DisclosureService, sub: dc.Submission, label: str, report: ScenarioReport) -> bool:
@@ -201,7 +206,8 @@ def load(ledger: Any, sealed: Any, secrets: Any, keyring: Keyring,
     admin_name = f"{ORIGIN}/admin"
     admin = keyring.get(admin_name) if keyring.has(admin_name) else keyring.new(admin_name)
     clerks = [(str(_key(keyring, name).verifier), court) for name, court in CLERKS.items()]
-    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY, court_clerks=clerks)
+    officials = [(str(_key(keyring, name).verifier), agency) for name, agency in OFFICIALS.items()]
+    ledger.initialise(ORIGIN, str(admin.verifier), DEFAULT_POLICY, court_clerks=clerks, agency_officials=officials)
     service = DisclosureService(ledger, sealed, secrets)
     keys = register_principals(service, admin, keyring)
     imported = import_accounting(service, admin, keyring, keys)

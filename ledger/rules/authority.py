@@ -9,6 +9,9 @@ judge's, an agency's) can act for a court, an agency or a second administrator:
   the requests it grants;
 - a registration that makes a court key is countersigned by a key of that court (a clerk named at
   genesis, or a judge registered so before); one that makes a recipient, by a key of that agency;
+  in a log whose genesis names agency officials, one that makes any key of an agency, by a key of
+  that agency (an official named at genesis, or a key registered so before) — or, for the first
+  key of an agency that has none, by two administrators;
 - widening who may sign the statements that make or lift authority, erasing, importing past
   disclosures, setting or moving later the policy's ``legacy_cutover``, and adding, replacing or
   removing an administrator take two administrators;
@@ -75,6 +78,11 @@ def agency_of(trust: TrustState, name: str, index: int) -> str | None:
     return agency if isinstance(agency, str) else None
 
 
+def has_member(trust: TrustState, agency: str, index: int, besides: str) -> bool:
+    """Whether ``agency`` has a valid, non-administrator key at ``index`` other than ``besides``'s."""
+    return any(agency_of(trust, name, index) == agency for name in trust.keys if name != besides)
+
+
 def holds_on(state: DomainState, req: RequestFacts) -> list[OrderFacts]:
     return [o for o in state.orders.values()
             if o.vacated_at is None and o.kind in HOLD_KINDS and o.covers_request(req)]
@@ -116,11 +124,12 @@ class AuthorityChecks:
         return out
 
     # ---- registrations, rotations, revocations, policy --------------------------------
-    def _countersigned(self, stmt: Statement, index: int, trust: TrustState, name: str,
-                       roles: tuple[str, ...], attrs: dict[str, Any], ids: tuple[str, str, str]) -> list[Violation]:
-        """A key that will be a court's or a recipient agency's needs a countersignature of theirs;
-        one that will be an administrator's, a second administrator (once there are two). ``ids``: the
-        rule ids (court, recipient, administrator) of the statement type."""
+    def _countersigned(self, stmt: Statement, index: int, trust: TrustState, name: str, roles: tuple[str, ...],
+                       attrs: dict[str, Any], ids: tuple[str, str, str, str]) -> list[Violation]:
+        """A key that will be a court's or a recipient agency's needs a countersignature of theirs (in an
+        agency-anchored log, any key of an agency); one that will be an administrator's, a second
+        administrator (once there are two). ``ids``: the rule ids (court, recipient, administrator,
+        agency) of the statement type."""
         others = [n for n in stmt.signers if n != name]
         out: list[Violation] = []
         if COURT_ROLE in roles or "court" in attrs or "reviews" in attrs:
@@ -133,17 +142,35 @@ class AuthorityChecks:
             if not isinstance(agency, str) or not any(agency_of(trust, n, index) == agency for n in others):
                 out.append((ids[1], f"a recipient key ({agency!r}) needs the countersignature of a key of that "
                                     "agency"))
+        elif trust.agency_anchored and "agency" in attrs:
+            out.extend(self._agency_countersigned(index, trust, name, attrs["agency"], others, ids[3]))
         if ADMIN_ROLE in roles and len(administrators(trust, others, index)) < min(
                 2, administrator_count(trust, index)):
             out.append((ids[2], "an administrator key needs the signatures of two administrators"))
         return out
+
+    @staticmethod
+    def _agency_countersigned(index: int, trust: TrustState, name: str, agency: Any, others: list[str],
+                              rule: str) -> list[Violation]:
+        """In an agency-anchored log (genesis names agency officials), a key carrying an ``agency``
+        attribute — whatever its roles, an administrator's too, since the attribute is what lets a key
+        file for an agency — is countersigned by a valid non-administrator key of that agency other than
+        itself; an agency with no such key gets its first one on two administrators' signatures."""
+        if isinstance(agency, str) and agency:
+            if any(agency_of(trust, n, index) == agency for n in others):
+                return []
+            if not has_member(trust, agency, index, name) and len(administrators(trust, others, index)) >= 2:
+                return []
+        return [(rule, f"a key of agency {agency!r} needs the countersignature of a key of that agency (its "
+                       "official named at genesis, or a key registered so); an agency's first key, two "
+                       "administrators' signatures")]
 
     def _check_key_registration(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         body = stmt.envelope["body"]
         attrs = body.get("attributes") or {}
         return self._countersigned(stmt, index, trust, body["name"], tuple(body["roles"]), attrs, (
             "registration.court_countersign", "registration.recipient_countersign",
-            "registration.second_administrator"))
+            "registration.second_administrator", "registration.agency_countersign"))
 
     def _check_key_rotation(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         body = stmt.envelope["body"]
@@ -151,7 +178,8 @@ class AuthorityChecks:
         if old is None:
             return []  # the trust checks refuse it
         return self._countersigned(stmt, index, trust, body["name"], old.roles, old.attributes, (
-            "rotation.court_countersign", "rotation.recipient_countersign", "rotation.second_administrator"))
+            "rotation.court_countersign", "rotation.recipient_countersign", "rotation.second_administrator",
+            "rotation.agency_countersign"))
 
     def _check_key_revocation(self, stmt: Statement, index: int, trust: TrustState) -> list[Violation]:
         record = trust.active(stmt.envelope["body"]["name"], index)

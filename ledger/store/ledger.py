@@ -127,11 +127,16 @@ class Ledger(PublishedCheckpoints, LogReader):
         self, origin: str, admin_vkey: str, policy: dict[str, list[str]],
         admin_roles: Sequence[str] = ("administrator",), admin_attributes: dict[str, Any] | None = None,
         predecessor: dict[str, str] | None = None, court_clerks: Sequence[tuple[str, str]] = (),
+        agency_officials: Sequence[tuple[str, str]] | None = None,
     ) -> Appended:
         """Write genesis (entry 0) with fresh service keys; refuse if the log is not empty.
 
         ``court_clerks``: (verifier key, court) of each court's clerk, the key that countersigns the
-        registration of that court's first judges (an administrator alone cannot make a court)."""
+        registration of that court's first judges (an administrator alone cannot make a court).
+        ``agency_officials``: (verifier key, agency) of each agency's official; given (even empty), the
+        log is agency-anchored: every key of an agency is countersigned by a key of that agency, and an
+        agency not named here gets its first key on two administrators' signatures. None (the default)
+        writes no such field: an administrator alone registers an agency's non-recipient keys."""
         if self.size() > 0:
             raise LedgerError("the ledger already has a genesis entry")
         if (self.settings.key_dir / "statement.key").exists():
@@ -154,6 +159,9 @@ class Ledger(PublishedCheckpoints, LogReader):
         }
         if court_clerks:
             body["court_clerks"] = [{"vkey": str(parse_vkey(v)), "court": court} for v, court in court_clerks]
+        if agency_officials is not None:
+            body["agency_officials"] = [{"vkey": str(parse_vkey(v)), "agency": agency}
+                                        for v, agency in agency_officials]
         if predecessor is not None:  # the finished log this one succeeds: its origin, key, last cosigned checkpoint
             body["predecessor"] = dict(predecessor)
         envelope = make_envelope("genesis", "genesis", [keys.statement.name], body)

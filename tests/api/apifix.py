@@ -78,11 +78,13 @@ def fast(settings: Settings) -> Settings:
     return dataclasses.replace(settings, checkpoint_interval=0.1)
 
 
-def open_api(settings: Settings, *, views_interval: float | None = None, **api_settings: Any) -> tuple[Api, Any]:
+def open_api(settings: Settings, *, views_interval: float | None = None, agencies: tuple[str, ...] | None = None,
+             **api_settings: Any) -> tuple[Api, Any]:
     """A started app (TestClient entered); returns the Api and a closer. The projections follow the
-    log only when a read needs it (``views_interval=None``: no background thread), unless asked."""
+    log only when a read needs it (``views_interval=None``: no background thread), unless asked.
+    ``agencies``: the agencies whose officials genesis names (an agency-anchored log)."""
     settings = fast(settings)
-    domain = open_domain(settings)
+    domain = open_domain(settings, agencies)
     requester = domain.principal("ice.dhs.gov/director", ["requester"], agency=AGENCY, category="agency_head")
     keys = SealedKeys.random()
     api_settings.setdefault("background_checkpoints", False)

@@ -127,3 +127,19 @@ def test_lookup_by_tin_and_no_personal_data_in_views(demo, settings):
         tin = re.sub(r"\D", "", p.tin)
         for needle in (tin, f"{tin[:3]}-{tin[3:5]}-{tin[5:]}", p.name, p.address.split(",")[0]):
             assert needle not in cells
+
+
+def test_the_demo_is_agency_anchored(demo):
+    """`make run`'s genesis names each agency's official, and every key of an agency was registered with
+    the countersignature of a key of that agency (its official): no registration of it was blocked."""
+    ledger, _, report = demo
+    trust = ledger.trust()
+    assert trust.agency_anchored
+    officials = {r.attributes["agency"]: name for name, records in trust.keys.items() for r in records
+                 if "agency_official" in r.roles}
+    assert set(officials) == {"DHS/ICE", "IRS", "TIGTA"}
+    registrations = [parse_statement(parse_entry(data).statement) for _, data in ledger.iter_entries()]
+    agency_keys = [s for s in registrations if s.type == "key_registration" and "agency" in s.body["attributes"]]
+    assert agency_keys and all(officials[s.body["attributes"]["agency"]] in s.signers for s in agency_keys)
+    assert not any(s.type == "blocked" and s.body["statement_type"] == "key_registration" for s in registrations)
+    assert not [b for b in report.blocked if "countersign" in ",".join(b[1])]
