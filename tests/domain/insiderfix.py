@@ -2,7 +2,10 @@
 
 One ledger (SQLite, with its sealed store and service keys in one directory) is written once
 per session through the disclosure service, the way a deployment writes it, and each example
-runs on a copy of that directory. It holds, on DOJ/FBI requests with three recipient slots each:
+runs on a copy of that directory. Its genesis names each court's clerk and each agency's official
+(an agency-anchored log: every key of DOJ/FBI or the IRS is countersigned by its official), so no
+court or agency key is the administrator's alone. It holds, on DOJ/FBI requests with three recipient
+slots each:
 
 - ``held``: released in part, then put under a D. Mass. legal hold (its openings may not be erased);
 - ``enjoined``: reviewed and attested, its release forbidden by a D. Mass. injunction;
@@ -56,6 +59,9 @@ ADMIN = ORIGIN + "/admin"
 # Each court's clerk, named at genesis where the ledger knows clerks: the key that countersigns the
 # registration of that court's judges.
 CLERKS = {HOME_COURT: "uscourts.gov/clerk-mad", EVIL_COURT: "uscourts.gov/clerk-txsd"}
+# Each agency's official, named at genesis where the ledger knows officials (an agency-anchored log): the
+# key that countersigns the registration of every key of that agency.
+OFFICIALS = {AGENCY: "fbi.gov/official", "IRS": "irs.gov/official"}
 SLOT_PRINCIPALS = ("fbi.gov/agent-0", "fbi.gov/agent-1", "fbi.gov/agent-2")
 
 # name -> (roles, attributes) of every principal the fixture registers
@@ -117,13 +123,16 @@ def accepts(function: Any, parameter: str) -> bool:
 def register(admin: SignerKey, key: SignerKey, roles: list[str], attributes: dict[str, Any],
              keys: dict[str, SignerKey]) -> str:
     """A registration countersigned the way the rules want it where they want it: a court key by its
-    court's clerk, a recipient key by a key of its agency registered before it."""
+    court's clerk; a key of an agency by its official (an agency-anchored log), else a recipient key by a
+    key of its agency registered before it."""
     if not accepts(key_registration, "countersigners"):
         return key_registration(admin, key, roles, attributes)
     countersigners = []
     if "court" in roles and attributes.get("court") in CLERKS:
         countersigners.append(keys[CLERKS[attributes["court"]]])
-    if "recipient" in roles:
+    if attributes.get("agency") in OFFICIALS and OFFICIALS[attributes["agency"]] in keys:
+        countersigners.append(keys[OFFICIALS[attributes["agency"]]])
+    elif "recipient" in roles:
         countersigners.append(keys[HONEST["requester"]])
     return key_registration(admin, key, roles, attributes, countersigners)
 
@@ -247,6 +256,9 @@ def prepare(directory: Path) -> Prepared:
     clerks = accepts(Ledger.initialise, "court_clerks")
     if clerks:
         keys.update({name: SignerKey.generate(name) for name in CLERKS.values()})
+    officials = accepts(Ledger.initialise, "agency_officials")
+    if officials:
+        keys.update({name: SignerKey.generate(name) for name in OFFICIALS.values()})
     # Fixed ids, so that a derandomised run makes the same choices in every session.
     ids = {label: f"req-{label}" for label in ("held", "enjoined", "released", "i1", "i5")}
     pregranted = "req-pregranted"
@@ -254,8 +266,10 @@ def prepare(directory: Path) -> Prepared:
     settings = prepared.settings(directory)
     ledger = Ledger(settings, rules=RuleEngine())
     if clerks:
+        anchors: dict[str, Any] = {"agency_officials": [(str(keys[name].verifier), agency)
+                                                        for agency, name in OFFICIALS.items()]} if officials else {}
         ledger.initialise(ORIGIN, str(keys[ADMIN].verifier), DEFAULT_POLICY,
-                          court_clerks=[(str(keys[name].verifier), court) for court, name in CLERKS.items()])
+                          court_clerks=[(str(keys[name].verifier), court) for court, name in CLERKS.items()], **anchors)
     else:
         ledger.initialise(ORIGIN, str(keys[ADMIN].verifier), DEFAULT_POLICY)
     ledger.close()

@@ -5,10 +5,10 @@ than the official who approves on it. Each refusal is a `blocked` entry naming i
 from __future__ import annotations
 
 import pytest
-from domainfix import AGENCY, CRIMINAL
+from domainfix import AGENCY, CRIMINAL, open_domain
 
 from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration, signed
+from ledger.client.trust import key_registration, key_rotation, signed
 from ledger.entry import parse_entry
 from ledger.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
@@ -109,3 +109,49 @@ def test_an_appellate_court_lifts_only_the_orders_of_the_courts_it_reviews(domai
     panel = d.principal("uscourts.gov/ca1/judge-c", ["court"], court="1st Cir.", reviews=["D. Mass."])
     d.submit(dc.vacatur(panel, order.statement_id))
     assert d.engine.state.orders[order.statement_id].vacated_at is not None
+
+
+@pytest.fixture
+def anchored(settings):
+    """A log whose genesis names the officials of DHS/ICE and the IRS (agency-anchored)."""
+    d = open_domain(settings, (AGENCY, "IRS"))
+    yield d
+    d.ledger.close()
+
+
+def test_a_log_without_agency_officials_keeps_the_earlier_rule(domain_any):
+    """A genesis naming no officials (every log written before them): the administrator alone registers a
+    requester or an IRS key of an agency, as before; only a recipient needs a key of its agency."""
+    d = domain_any
+    assert not d.ledger.trust().agency_anchored
+    d.ledger.append(key_registration(d.admin, SignerKey.generate("ice.dhs.gov/deputy"), ["requester"],
+                                     {"agency": AGENCY, "category": "agency_head"}))
+    d.ledger.append(key_registration(d.admin, SignerKey.generate("irs.gov/officer-9"), ["reviewer"], {"agency": "IRS"}))
+
+
+def test_in_an_anchored_log_every_key_of_an_agency_is_its_own(anchored):
+    """Any role carrying an ``agency`` attribute — an IRS reviewer, an administrator key too — needs a key of
+    that agency beside the administrator; an ``agency`` that is not a string names no agency at all."""
+    d = anchored
+    reviewer = SignerKey.generate("irs.gov/officer-9")
+    _refused(d, lambda: d.ledger.append(key_registration(d.admin, reviewer, ["reviewer"], {"agency": "IRS"})),
+             "registration.agency_countersign")
+    # the DHS/ICE official is not the IRS's
+    _refused(d, lambda: d.ledger.append(key_registration(d.admin, reviewer, ["reviewer"], {"agency": "IRS"},
+                                                         [d.officials[AGENCY]])), "registration.agency_countersign")
+    d.ledger.append(key_registration(d.admin, reviewer, ["reviewer"], {"agency": "IRS"}, [d.officials["IRS"]]))
+    second = d.principal("ledger.test.example/admin-2", ["administrator"])
+    filer = SignerKey.generate("ledger.test.example/admin-3")
+    _refused(d, lambda: d.ledger.append(key_registration(
+        d.admin, filer, ["administrator", "requester"], {"agency": AGENCY, "category": "agency_head"}, [second])),
+        "registration.agency_countersign")
+    odd = SignerKey.generate("ice.dhs.gov/odd")
+    _refused(d, lambda: d.ledger.append(key_registration(d.admin, odd, ["requester"], {"agency": ["DHS/ICE"]},
+                                                         [second, d.officials[AGENCY]])),
+             "registration.agency_countersign")
+    # an official's own rotation needs another key of its agency; the official alone cannot vouch for itself
+    official = d.officials["IRS"]
+    fresh = SignerKey.generate(official.name)
+    _refused(d, lambda: d.ledger.append(key_rotation(d.admin, official.verifier, fresh)),
+             "rotation.agency_countersign")
+    d.ledger.append(key_rotation(d.admin, official.verifier, fresh, [reviewer]))

@@ -24,10 +24,12 @@ releasing what was approved). After every step an oracle, replaying the log on i
   (trust, shape, ids, openings, salts) and leaves the log as it was.
 
 Every example starts from a copy of the prepared ledger file (``insiderfix``), at most 30 steps.
-CI runs the machine derandomised; ``LEDGER_INSIDER_EXAMPLES=500`` runs that many examples per role
-with fresh randomness. ``KNOWN_OPEN`` lists the (invariant, role) pairs the rules do not uphold yet:
-a violation of one of those is counted and printed, not failed; ``LEDGER_INSIDER_STRICT=1`` fails on
-every violation; ``LEDGER_INSIDER_SURVEY=1`` fails on none and prints, per role, how often each
+The prepared ledger is agency-anchored (its genesis names each court's clerk and each agency's
+official), so the administrator alone can make no court or agency key. CI runs the machine
+derandomised; ``LEDGER_INSIDER_EXAMPLES=500`` runs that many examples per role with fresh randomness.
+``KNOWN_OPEN`` lists the (invariant, role) pairs the rules do not uphold yet — none today: a violation
+of one of those is counted and printed, not failed; ``LEDGER_INSIDER_STRICT=1`` fails on every
+violation; ``LEDGER_INSIDER_SURVEY=1`` fails on none and prints, per role, how often each
 invariant broke (with ``LEDGER_INSIDER_EXAMPLES``, without shrinking): the table to judge a change by.
 """
 
@@ -66,13 +68,10 @@ INVARIANTS = ("held_erasure", "court_authority", "enjoined_release", "own_attest
 # (invariant, role) pairs the rules do not uphold yet, each seen broken by this machine (or, for the
 # requester's and the reviewer's, by the same oracle on the sequence the machine would need); empty it
 # as the rules close them. LEDGER_INSIDER_STRICT=1 ignores it.
-KNOWN_OPEN: set[tuple[str, str]] = {
-    # Still open: the administrator registers an agency key alone (a requester needs no countersignature),
-    # revokes a recipient principal and registers a new key under the same name countersigned by the key it
-    # made; that key then attests for the recipient's slot. Closing it needs an agency's first key to be
-    # vouched for by someone other than the administrator (as court clerks are named at genesis).
-    ("own_attestation", "administrator"),
-}
+# The last pair listed, (own_attestation, administrator) — the administrator registering an agency key
+# alone, then a recipient key under a revoked principal's name countersigned by it — closed once the
+# prepared ledger's genesis named each agency's official (an agency-anchored log).
+KNOWN_OPEN: set[tuple[str, str]] = set()
 
 STRICT = os.environ.get("LEDGER_INSIDER_STRICT") == "1"
 SURVEY = os.environ.get("LEDGER_INSIDER_SURVEY") == "1"  # count every violation, fail on none: the full table
@@ -198,8 +197,9 @@ class Oracle:
     def _vouched(self, rec: KeyRec, cosigners: list[str], index: int) -> bool:
         """A key granted a court's authority is that court's only if one of its judges (or its clerk)
         signed the grant; a key of an agency is that agency's only if someone of the agency the court's
-        or the agency's own people vouched for did. Keys of the prepared ledger are vouched for; other
-        grants (IRS staff, oversight) are the administrator's ordinary business."""
+        or the agency's own people vouched for did. Keys of the prepared ledger are vouched for; the
+        oracle asks nothing of other grants (IRS staff, oversight: no invariant rests on whose they are),
+        though in an agency-anchored log the rules ask an IRS key for the IRS's countersignature too."""
         if index < self.fixture_size:
             return True
         court = rec.attrs.get("court")
@@ -236,6 +236,10 @@ class Oracle:
             for clerk in body.get("court_clerks") or ():  # each court's clerk, where genesis names them
                 self.keys.setdefault(parse_vkey(clerk["vkey"]).name, []).append(
                     KeyRec(clerk["vkey"], ("court",), {"court": clerk["court"], "clerk": True}, i))
+            for official in body.get("agency_officials") or ():  # each agency's official, where genesis names them
+                self.keys.setdefault(parse_vkey(official["vkey"]).name, []).append(
+                    KeyRec(official["vkey"], ("agency_official",), {"agency": official["agency"], "official": True},
+                           i))
         elif t == "policy":
             self.policy = {k: list(v) for k, v in body["policy"].items()}
         elif t == "key_registration":
