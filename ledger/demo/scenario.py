@@ -263,8 +263,8 @@ def accounting_rows() -> list[dict[str, Any]]:
 
 def import_accounting(service: DisclosureService, admin: SignerKey, keyring: Keyring,
                       keys: dict[str, SignerKey]) -> int:
-    """A second administrator; the policy's cutover set by both; the importer, countersigned by TIGTA's
-    auditor, records the 2025 release. Returns the lines imported."""
+    """A second administrator; the policy's cutover set by both; the importer (an IRS key, vouched for
+    by the IRS's official), countersigned by TIGTA's auditor, records the 2025 release. Returns the lines imported."""
     import json
 
     from ledger.client.trust import key_registration
@@ -272,7 +272,9 @@ def import_accounting(service: DisclosureService, admin: SignerKey, keyring: Key
 
     admin2, importer = _key(keyring, SECOND_ADMIN), _key(keyring, IMPORTER)
     service.ledger.append(key_registration(admin, admin2, ["administrator"], {}))
-    service.ledger.append(key_registration(admin, importer, ["importer"], {"agency": "IRS", "office": "Disclosure"}))
+    irs_official = next(_key(keyring, name) for name, agency in OFFICIALS.items() if agency == "IRS")
+    service.ledger.append(key_registration(admin, importer, ["importer"], {"agency": "IRS", "office": "Disclosure"},
+                                           [irs_official]))  # an IRS key: the IRS's official vouches for it
     service.ledger.append(cutover_policy([admin, admin2], DEFAULT_POLICY, CUTOVER))
     records = read_accounting(json.dumps(row) for row in accounting_rows())
     subs = [legacy_release([importer, keys[AUDITOR]], r, service.issue_seed(importer.name, "legacy_release"))
