@@ -26,6 +26,7 @@ from ledger import (
 )
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
+from ledger.client.batch import Batch, batch_from_json, complete_notes, is_batch
 from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.commitments import Opening
@@ -132,8 +133,14 @@ def _parser() -> argparse.ArgumentParser:
     app = sub.add_parser("append", help="append a signed statement from a file ('-' for stdin)")
     app.add_argument("file")
     seed_cli.add_parser(sub)
-    sm = sub.add_parser("submit", help="submit a signed statement with its openings (JSON from `client …`)")
-    sm.add_argument("file", help="submission JSON file ('-' for stdin)")
+    sm = sub.add_parser("submit", help="submit a signed statement with its openings (JSON from `client …`), "
+                                       "or a signing batch every signer has signed (from `client cosign`)",
+                        description="Submit a signed statement with the openings of its commitments (the JSON "
+                                    "`client …` prints), or a signing batch (docs/FORMAT.md § 19.3) once every "
+                                    "signer its statements list has signed it (`client cosign`): the batch is "
+                                    "appended all or none, and one still lacking a signature is refused in one "
+                                    "line (exit 2), nothing appended.")
+    sm.add_argument("file", help="submission or batch JSON file ('-' for stdin)")
     client_cli.add_parser(sub)
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
@@ -291,6 +298,16 @@ def init_anchors(args: argparse.Namespace) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
+def _parse_batch(text: str, where: str) -> Batch | None:
+    """The signing batch the text holds, or None when it is a single submission (or not JSON: that error
+    is the submission's)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return batch_from_json(value, where) if is_batch(value) else None
+
+
 def _parse_submission(text: str) -> tuple[str, list[Opening]]:
     try:
         obj = json.loads(text)
@@ -420,6 +437,12 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return seed_cli.run(args, _service(ledger))
     if cmd == "submit":
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        batch = _parse_batch(text, args.file)
+        if batch is not None:
+            notes = complete_notes(batch, args.file)
+            for appended in _service(ledger).submit_batch(notes, batch.openings):
+                _print_appended(appended)
+            return 0
         _print_appended(_service(ledger).submit(*_parse_submission(text)))
         return 0
     if cmd == "entry":

@@ -29,12 +29,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ledger.client import batch, statements_cli
 from ledger.client import disclosure as dc
-from ledger.client import statements_cli
 from ledger.client.errors import UsageError
 from ledger.client.keyring import Keyring, KeyringError
 from ledger.errors import LedgerError
-from ledger.keys import SignerKey
+from ledger.keys import SignerKey, parse_vkey
 from ledger.salts import SEEDED_TYPES, SaltSeed, open_seed_answer, seed_request
 
 __all__ = ["UsageError", "add_parser", "run", "submission_json"]
@@ -116,6 +116,26 @@ def add_parser(sub: Any) -> None:
     for p in (rev, rel, order):
         p.add_argument("--example", action="store_true", help="print a complete example, sign nothing")
     statements_cli.add_parsers(cs)
+    co = cs.add_parser(
+        "cosign", help="(a further signer, on your own machine) check a signing batch, see what it holds, add "
+                       "your signature to each of its statements",
+        description="Read BATCH (a signing batch, docs/FORMAT.md § 19.3: written by `import-accounting "
+                    "--countersigner … --out`, `legacy-cutover --cosigner … --out`, or an earlier cosign), print "
+                    "what it holds (statement types, count, ids, signers; for imported records the dates, "
+                    "agencies and line count; never an opening), check it, and write it to --out with your "
+                    "signature line added to every statement. Refused in one line (exit 2), nothing written: a "
+                    "statement that does not list --key as a signer, one --key already signed, one whose "
+                    "signatures do not verify over its signed text under the signers' keys (the batch's, or "
+                    "--vkey), or one that has expired.",
+        epilog="example: disclosure-ledger client cosign batch.json --key tigta.gov/auditor-1 --vkey "
+               "irs.gov/accounting/importer-01+1a2b3c4d+AZ… --out cosigned.json")
+    co.add_argument("batch", type=Path, help="the batch to countersign (JSON)")
+    co.add_argument("--key", required=True, metavar="NAME", help="your key name in the keyring")
+    co.add_argument("--out", type=Path, metavar="COSIGNED", help="the new file to write (mode 0600)")
+    co.add_argument("--vkey", action="append", default=[], metavar="VKEY",
+                    help="a signer's verifier key as the log registered it (`keys list`, the dashboard's "
+                         "trust page): the batch's key for that name must be this one (repeatable)")
+    co.add_argument("--dry-run", action="store_true", help="check the batch and show what it holds, sign nothing")
 
 
 _NEEDS = {"review": ("key", "request", "decisions"), "release": ("key", "request", "review", "lines", "fields", "file"),
@@ -180,8 +200,40 @@ def _file(option: str, path: Path) -> bytes:
         raise UsageError(f"{option} {path}: cannot be read ({e.strerror})") from None
 
 
+def _cosign(args: argparse.Namespace, keyring: Keyring) -> int:
+    """`client cosign`: check the batch, show it, add the key's signature line to every statement."""
+    if (args.out is None) == (not args.dry_run):
+        raise UsageError("client cosign needs --out COSIGNED (or --dry-run: check and show, sign nothing)")
+    pinned = {}
+    for text in args.vkey:
+        try:
+            vkey = parse_vkey(text.strip())
+        except LedgerError as e:
+            raise UsageError(f"--vkey {text[:60]!r}: {e}") from None
+        pinned[vkey.name] = vkey
+    key = _key(keyring, args.key)
+    if args.out is not None and args.out.exists():
+        raise UsageError(f"{args.out}: already exists (the countersigned batch is written to a new file)")
+    source = batch.read_batch(args.batch)
+    signed = batch.cosign(source, key, args.batch, pinned)
+    print(f"{args.batch}: {len(source.statements)} statements for {key.name} to sign")
+    for line in batch.summary(source, pinned):
+        print(f"  {line}")
+    if args.dry_run:
+        print("checked; nothing signed (--dry-run)")
+        return 0
+    batch.write_batch(args.out, signed)
+    rest = sorted({n for s in signed.statements for n in s.missing})
+    after = (f"still to sign: {', '.join(rest)} (client cosign {args.out} --key NAME)" if rest else
+             f"every signer has signed: submit it on the ledger's side (disclosure-ledger submit {args.out})")
+    print(f"signed {len(signed.statements)} statements as {key.name}: wrote {args.out} (mode 0600); {after}")
+    return 0
+
+
 def run(args: argparse.Namespace, keyring: Keyring) -> int:
     cmd = args.client_command
+    if cmd == "cosign":
+        return _cosign(args, keyring)
     if cmd in statements_cli.BY_COMMAND:
         done = statements_cli.run(args, lambda name: _key(keyring, name), _seed)
         if done is not None:

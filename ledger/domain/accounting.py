@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.client import disclosure as dc
+from ledger.client.batch import sign_for_later
 from ledger.client.trust import signed
 from ledger.domain.address import classify_address
 from ledger.domain.schemas import LEGACY_BASIS, MAX_LINES
@@ -159,9 +161,12 @@ def read_accounting(lines: Iterable[str]) -> list[LegacyDisclosure]:
     return out
 
 
-def legacy_release(signers: Sequence[SignerKey], record: LegacyDisclosure, seed: SaltSeed | None) -> dc.Submission:
+def legacy_release(signers: Sequence[SignerKey], record: LegacyDisclosure, seed: SaltSeed | None,
+                   countersigner: str | None = None) -> dc.Submission:
     """The signed statement of one past disclosure (the importer first, then the oversight countersigner)
-    with the openings of its commitments, every salt derived from ``seed``."""
+    with the openings of its commitments, every salt derived from ``seed``. With ``countersigner`` (a name),
+    ``signers`` (the importer) sign a statement that lists that name after them: its holder countersigns
+    it on their own machine (``ledger.client.batch``), and it stays valid for ``batch.VALID_FOR``."""
     c = dc._Openings(seed, "legacy_release")
     lines = []
     for k, ln in enumerate(record.lines):
@@ -172,13 +177,22 @@ def legacy_release(signers: Sequence[SignerKey], record: LegacyDisclosure, seed:
                       "taxpayer": c("matched_tin", ln.matched_tin, k)})
     body = {"source": record.source, "disclosed_on": record.disclosed_on, "agency": record.agency,
             "exception": record.exception, "purpose": record.purpose, "fields": list(record.fields), "lines": lines}
-    return dc._submit(list(signers), "legacy_release", body, c)
+    if countersigner is None:
+        return dc._submit(list(signers), "legacy_release", body, c)
+    if seed is None:
+        raise AccountingError("an imported record signed for a countersigner elsewhere needs its salt seed")
+    note = sign_for_later("legacy_release", seed.statement_id, list(signers), [countersigner], body)
+    return dc.Submission(note, tuple(c.items), seed.statement_id)
 
 
-def cutover_policy(administrators: Sequence[SignerKey], policy: Mapping[str, Sequence[str]], cutover: str) -> str:
+def cutover_policy(administrators: Sequence[SignerKey], policy: Mapping[str, Sequence[str]], cutover: str,
+                   later: Sequence[str] = ()) -> str:
     """A signed ``policy`` statement: ``policy`` with its ``legacy_cutover`` set (two administrators when
-    it is set for the first time or moved later)."""
+    it is set for the first time or moved later). ``later``: administrators the envelope lists who sign it
+    on their own machines (``ledger.client.batch``)."""
     if not _DATE.match(cutover):
         raise AccountingError(f"the cutover must be a date YYYY-MM-DD, found {cutover[:40]!r}")
-    return signed(list(administrators), "policy", {"policy": {t: list(r) for t, r in policy.items()},
-                                                   "legacy_cutover": cutover})
+    body = {"policy": {t: list(r) for t, r in policy.items()}, "legacy_cutover": cutover}
+    if later:
+        return sign_for_later("policy", str(uuid.uuid4()), list(administrators), list(later), body)
+    return signed(list(administrators), "policy", body)
