@@ -299,7 +299,8 @@ def _about(type_: str, stmts: Sequence[Pending]) -> str:
         cutovers = sorted({str(b.get("legacy_cutover")) for b in bodies})
         return f": legacy_cutover {', '.join(cutovers)}"
     if type_ == "erasure":
-        return f": {sum(len(b.get('commitments') or []) for b in bodies)} commitments to erase"
+        n = sum(len(b.get("commitments") or []) for b in bodies)
+        return f": {n} commitment{'s' if n != 1 else ''} to erase"
     return ""
 
 

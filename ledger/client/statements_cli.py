@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,6 +148,11 @@ def add_parsers(cs: Any) -> None:
         if kind.type == "erasure":
             p.add_argument("--cosign", action="append", default=[], metavar="NAME",
                            help="a second administrator's key name in the keyring (an erasure takes two)")
+            p.add_argument("--cosigner", action="append", default=[], metavar="NAME",
+                           help="a second administrator who signs on their own machine (`client cosign`): with "
+                                "--out, the erasure is written to a signing batch instead of printed")
+            p.add_argument("--out", type=Path, metavar="BATCH",
+                           help="the new signing batch to write (with --cosigner; docs/FORMAT.md § 19.3)")
 
 
 def example_text(kind: Kind) -> str:
@@ -221,4 +228,32 @@ def run(args: argparse.Namespace, key_of: Callable[[str], SignerKey],
     key = key_of(args.key)
     seed = seed_of(args.seed, key) if kind.seeded else None
     cosigners = [key_of(name) for name in getattr(args, "cosign", [])]
+    later = getattr(args, "cosigner", [])
+    if later or getattr(args, "out", None) is not None:
+        _sign_for_later(kind, [key, *cosigners], later, args.input, args.out)
+        return None
     return sign(kind, [key, *cosigners] if cosigners else key, args.input, seed)
+
+
+def _sign_for_later(kind: Kind, keys: list[SignerKey], later: list[str], path: Path, out: Path | None) -> None:
+    """An unseeded statement signed by ``keys``, listing ``later`` to sign on their own machines, written
+    to a new signing batch (``ledger.client.batch``)."""
+    from ledger.client import batch
+    from ledger.domain.schemas import check_body
+    from ledger.statement import parse_statement
+
+    if not later or out is None:
+        raise UsageError(f"client {kind.command}: --cosigner and --out go together")
+    if out.exists():
+        raise UsageError(f"{out}: already exists (a batch is written to a new file)")
+    try:
+        built = kind.build(keys, read_input(path, kind), None)
+        body = parse_statement(built.note).body
+        check_body(kind.type, body)
+        note = batch.sign_for_later(kind.type, str(uuid.uuid4()), keys, later, body)
+    except LedgerError as e:
+        raise UsageError(f"{path}: {e}") from None
+    batch.write_batch(out, batch.new_batch([note], built.openings, keys))
+    print(f"wrote {out}: a {kind.type} signed by {', '.join(k.name for k in keys)}; now `client cosign {out} "
+          f"--key {later[0]} --out COSIGNED` (their machine), then `disclosure-ledger submit COSIGNED`",
+          file=sys.stderr)

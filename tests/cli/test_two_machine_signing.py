@@ -206,3 +206,24 @@ def test_the_second_administrator_of_a_cutover_signs_on_their_own_machine(env, c
     assert size(capsys) == before + 1
     out = ok(capsys, "import-accounting", str(EXAMPLE), "--key", IMPORTER, "--countersign", "x", "--dry-run")
     assert "all before 2026-01-01" in out  # the cutover is in force now
+
+
+def test_an_erasures_second_administrator_signs_on_their_own_machine(tmp_path, monkeypatch, capsys):
+    """`client erasure --cosigner … --out` and `client cosign`: no database, two keyrings."""
+    monkeypatch.delenv("LEDGER_KEYRING", raising=False)
+    first, second = tmp_path / "admin-keys", tmp_path / "admin2-keys"
+    ok(capsys, "--keyring", str(first), "keys", "proof", ADMIN, "--role", "administrator", "--admin-name", ADMIN2)
+    ok(capsys, "--keyring", str(second), "keys", "proof", ADMIN2, "--role", "administrator", "--admin-name", ADMIN)
+    spec = tmp_path / "erasure.json"
+    spec.write_text(json.dumps({"request": "REQ-1", "commitments": ["a1b2c3d4" * 8], "reason": "retention_expired"}))
+    batch, cosigned = tmp_path / "erasure-batch.json", tmp_path / "erasure-cosigned.json"
+    code, out, err = run(capsys, "--keyring", str(first), "client", "erasure", "--key", ADMIN, "--input", str(spec),
+                         "--cosigner", ADMIN2, "--out", str(batch))
+    assert code == 0 and out == "", err
+    assert stat.S_IMODE(batch.stat().st_mode) == 0o600
+    code, out, err = run(capsys, "--keyring", str(second), "client", "cosign", str(batch), "--key", ADMIN2,
+                         "--out", str(cosigned))
+    assert code == 0, err
+    assert "1 erasure statement: 1 commitment to erase" in out
+    stmt = parse_statement(json.loads(cosigned.read_text())["statements"][0])
+    assert stmt.type == "erasure" and stmt.signers == [ADMIN, ADMIN2] and len(stmt.note.signatures) == 2
