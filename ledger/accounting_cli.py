@@ -208,13 +208,13 @@ def _submit(path: Path, ledger: Ledger, service: Any) -> int:
                          "submit it with `disclosure-ledger submit`")
     notes = complete_notes(batch, path)
     cutover = ledger.trust().legacy_cutover
-    late = next((s for s in batch.statements if cutover is None or s.envelope["body"]["disclosed_on"] >= cutover),
-                None)
+    day = {s.id: str(s.envelope["body"].get("disclosed_on")) for s in batch.statements}
+    late = next((s for s in batch.statements if cutover is None or day[s.id] >= cutover), None)
     if late is not None:
-        raise UsageError(f"{path}: {late.id} is dated {late.envelope['body']['disclosed_on']}, not before the "
-                         f"policy's legacy_cutover ({cutover or 'none set'}); nothing imported")
+        raise UsageError(f"{path}: {late.id} is dated {day[late.id]}, not before the policy's legacy_cutover "
+                         f"({cutover or 'none set'}); nothing imported")
     appended = service.submit_batch(notes, batch.openings)
-    lines = sum(len(s.envelope["body"]["lines"]) for s in batch.statements)
+    lines = sum(len(s.envelope["body"].get("lines") or []) for s in batch.statements)
     print(f"imported {len(notes)} disclosures ({lines} lines) from {path} as entries "
           f"{appended[0].index}..{appended[-1].index}")
     return 0
