@@ -33,9 +33,7 @@ from ledger.domain.accounting import (
     legacy_release,
     read_accounting,
 )
-from ledger.errors import LedgerError
 from ledger.store.ledger import Ledger
-from ledger.trust import ADMIN_ROLE
 
 OVERSIGHT_ROLE = "oversight"  # the role that countersigns an imported record (rule legacy.countersign)
 
@@ -87,22 +85,11 @@ def add_parser(sub: Any) -> None:
                      help="write the statement to this new file for the --cosigner to sign, instead of appending")
 
 
-def _administrator(ledger: Ledger, keyring: Keyring, name: str | None) -> Any:
-    if name:
-        return keyring.get(name)
-    trust = ledger.trust()
-    for candidate in trust.keys:
-        current = trust.current(candidate)
-        if current and ADMIN_ROLE in current.roles and keyring.has(candidate):
-            return keyring.get(candidate)
-    raise LedgerError(f"no administrator key in keyring {keyring.path}; pass --admin NAME")
-
-
 def run_cutover(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
     if bool(args.cosigner) != (args.out is not None):
         raise UsageError("legacy-cutover: --cosigner and --out go together (the statement is written for the "
                          "cosigner to sign, not appended)")
-    admin = _administrator(ledger, keyring, args.admin)
+    admin = keyring.administrator(ledger.trust(), args.admin)
     signers = [admin, *(keyring.get(n) for n in args.cosign)]
     try:
         note = cutover_policy(signers, ledger.trust().policy, args.date, later=args.cosigner)

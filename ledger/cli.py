@@ -42,7 +42,6 @@ from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
 from ledger.store.ledger import Ledger
 from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys
-from ledger.trust import ADMIN_ROLE
 from ledger.witness import cli as witness_cli
 
 
@@ -206,17 +205,6 @@ def _attrs(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _admin(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> SignerKey:
-    if args.admin:
-        return keyring.get(args.admin)
-    trust = ledger.trust()
-    for name in trust.keys:
-        current = trust.current(name)
-        if current and ADMIN_ROLE in current.roles and keyring.has(name):
-            return keyring.get(name)
-    raise LedgerError(f"no administrator key in keyring {keyring.path}; pass --admin NAME")
-
-
 def main(argv: list[str] | None = None) -> int:
     private_files()  # every file this command (or `serve`, a witness) creates is its owner's alone (0600)
     try:
@@ -360,7 +348,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
                     print(f"{r.key}\troles={','.join(r.roles)}\tfrom={r.registered_at + 1}\t{state}")
             return 0
         keys_cli.check_roles(getattr(args, "role", None) or (), ledger.trust().policy)
-        admin = _admin(args, ledger, keyring)
+        admin = keyring.administrator(ledger.trust(), args.admin)
         if sub == "new":
             countersigners = [keyring.get(name) for name in args.countersign]
             key = keyring.new(args.name)
@@ -391,7 +379,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         if args.retire_old:
             retire_old_checkpoint_keys(ledger)
         else:
-            admin = _admin(args, ledger, keyring)
+            admin = keyring.administrator(ledger.trust(), args.admin)
             _print_appended(rotate_ledger_keys(ledger, admin.name, lambda note: countersign(note, admin)))
         print(ledger.trust_root())
         return 0

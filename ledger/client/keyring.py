@@ -11,6 +11,7 @@ from pathlib import Path
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, check_key_name, parse_signer_key
 from ledger.store.service_keys import write_secret
+from ledger.trust import ADMIN_ROLE, TrustState
 
 
 class KeyringError(LedgerError):
@@ -44,6 +45,17 @@ class Keyring:
         key = SignerKey.generate(name)
         self.put(key)
         return key
+
+    def administrator(self, trust: TrustState, name: str | None = None) -> SignerKey:
+        """The key ``name``, or else the first key of this keyring that is a current administrator's
+        in ``trust`` (the log's keys as they stand)."""
+        if name:
+            return self.get(name)
+        for candidate in trust.keys:
+            current = trust.current(candidate)
+            if current and ADMIN_ROLE in current.roles and self.has(candidate):
+                return self.get(candidate)
+        raise KeyringError(f"no administrator key in keyring {self.path}; pass --admin NAME")
 
     def names(self) -> list[str]:
         if not self.path.exists():
