@@ -216,7 +216,8 @@ def _cosign(args: argparse.Namespace, keyring: Keyring) -> int:
         raise UsageError(f"{args.out}: already exists (the countersigned batch is written to a new file)")
     source = batch.read_batch(args.batch)
     signed = batch.cosign(source, key, args.batch, pinned)
-    print(f"{args.batch}: {len(source.statements)} statements for {key.name} to sign")
+    count = len(source.statements)
+    print(f"{args.batch}: {count} statement{'s' if count != 1 else ''} for {key.name} to sign")
     for line in batch.summary(source, pinned):
         print(f"  {line}")
     if args.dry_run:
@@ -226,7 +227,7 @@ def _cosign(args: argparse.Namespace, keyring: Keyring) -> int:
     rest = sorted({n for s in signed.statements for n in s.missing})
     after = (f"still to sign: {', '.join(rest)} (client cosign {args.out} --key NAME)" if rest else
              f"every signer has signed: submit it on the ledger's side (disclosure-ledger submit {args.out})")
-    print(f"signed {len(signed.statements)} statements as {key.name}: wrote {args.out} (mode 0600); {after}")
+    print(f"signed {count} statement{'s' if count != 1 else ''} as {key.name}: wrote {args.out} (mode 0600); {after}")
     return 0
 
 

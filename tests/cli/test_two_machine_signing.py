@@ -202,6 +202,7 @@ def test_the_second_administrator_of_a_cutover_signs_on_their_own_machine(env, c
                          "--out", str(cosigned))
     assert code == 0, err
     assert "1 policy statement: legacy_cutover 2026-01-01" in out
+    assert f"1 statement for {ADMIN2} to sign" in out and f"signed 1 statement as {ADMIN2}:" in out
     ok(capsys, "submit", str(cosigned))
     assert size(capsys) == before + 1
     out = ok(capsys, "import-accounting", str(EXAMPLE), "--key", IMPORTER, "--countersign", "x", "--dry-run")
