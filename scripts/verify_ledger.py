@@ -2230,42 +2230,28 @@ def check_cutover(value: Any, where: str) -> str | None:
     return value
 
 
-def _court_clerks(value: Any) -> list[tuple[VerifierKey, str]]:
-    """Genesis ``court_clerks`` (optional): [{"vkey", "court"}], each a key of the court it names,
-    registered at entry 0 with the court role. They anchor each court's keys (a registration granting
-    the court role is countersigned by a key of that court) so that no administrator makes a court."""
+def _genesis_keys(body: dict[str, Any], member: str, attribute: str) -> list[tuple[VerifierKey, str]]:
+    """Genesis keys named with what they anchor (optional): ``member`` is [{"vkey", ``attribute``}].
+
+    ``court_clerks`` ({"vkey", "court"}): each a key of the court it names, registered at entry 0 with
+    the court role; a registration granting the court role is countersigned by a key of that court, so
+    no administrator makes a court. ``agency_officials`` ({"vkey", "agency"}): each a key of the agency
+    it names, registered at entry 0 with the agency_official role; in a log whose genesis carries the
+    member, a key registered or rotated with an ``agency`` attribute is countersigned by a key of that
+    agency, so no administrator makes an agency's keys alone."""
+    value = body.get(member)
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > 100:
-        raise StatementError("genesis body.court_clerks must be a list of at most 100 objects")
+        raise StatementError(f"genesis body.{member} must be a list of at most 100 objects")
     out = []
-    for i, clerk in enumerate(value):
-        if not isinstance(clerk, dict) or set(clerk) != {"vkey", "court"}:
-            raise StatementError(f"genesis body.court_clerks[{i}] must be an object of vkey and court")
-        court = clerk["court"]
-        if not isinstance(court, str) or not court or len(court) > 128:
-            raise StatementError(f"genesis body.court_clerks[{i}].court must be a non-empty string")
-        out.append((parse_vkey(_body_str(clerk, "vkey")), court))
-    return out
-
-
-def _agency_officials(value: Any) -> list[tuple[VerifierKey, str]]:
-    """Genesis ``agency_officials`` (optional): [{"vkey", "agency"}], each a key of the agency it names,
-    registered at entry 0 with the agency_official role. They anchor each agency's keys (in a log whose
-    genesis carries the field, a key registered or rotated with an ``agency`` attribute is countersigned
-    by a key of that agency) so that no administrator makes an agency's keys alone."""
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > 100:
-        raise StatementError("genesis body.agency_officials must be a list of at most 100 objects")
-    out = []
-    for i, official in enumerate(value):
-        if not isinstance(official, dict) or set(official) != {"vkey", "agency"}:
-            raise StatementError(f"genesis body.agency_officials[{i}] must be an object of vkey and agency")
-        agency = official["agency"]
-        if not isinstance(agency, str) or not agency or len(agency) > 128:
-            raise StatementError(f"genesis body.agency_officials[{i}].agency must be a non-empty string")
-        out.append((parse_vkey(_body_str(official, "vkey")), agency))
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"vkey", attribute}:
+            raise StatementError(f"genesis body.{member}[{i}] must be an object of vkey and {attribute}")
+        named = item[attribute]
+        if not isinstance(named, str) or not named or len(named) > 128:
+            raise StatementError(f"genesis body.{member}[{i}].{attribute} must be a non-empty string")
+        out.append((parse_vkey(_body_str(item, "vkey")), named))
     return out
 
 
@@ -2383,8 +2369,8 @@ class TrustState:
         parse_vkey(_body_str(admin, "vkey"))
         _check_roles(admin.get("roles"), "genesis administrator roles")
         _check_attributes(admin.get("attributes"), "genesis administrator")
-        clerks = _court_clerks(body.get("court_clerks"))
-        officials = _agency_officials(body.get("agency_officials"))
+        clerks = _genesis_keys(body, "court_clerks", "court")
+        officials = _genesis_keys(body, "agency_officials", "agency")
         names = [statement_key.name, parse_vkey(admin["vkey"]).name, *(k.name for k, _ in clerks),
                  *(k.name for k, _ in officials)]
         if len(set(names)) != len(names):
@@ -2477,11 +2463,11 @@ class TrustState:
             self._add(statement_key, (LEDGER_ROLE,), {}, index)
             admin = body["administrator"]
             self._add(parse_vkey(admin["vkey"]), tuple(admin["roles"]), dict(admin.get("attributes") or {}), index)
-            for key, court in _court_clerks(body.get("court_clerks")):
+            for key, court in _genesis_keys(body, "court_clerks", "court"):
                 self._add(key, (COURT_ROLE,), {"court": court, "clerk": True}, index)
             if body.get("agency_officials") is not None:
                 self.agency_anchored = True
-                for key, agency in _agency_officials(body["agency_officials"]):
+                for key, agency in _genesis_keys(body, "agency_officials", "agency"):
                     self._add(key, (AGENCY_OFFICIAL_ROLE,), {"agency": agency, "official": True}, index)
         elif stmt.type == "policy":
             self.policy = check_policy(body["policy"])
