@@ -69,6 +69,16 @@ def _key(keyring: Keyring, name: str) -> SignerKey:
     return keyring.get(name) if keyring.has(name) else keyring.new(name)
 
 
+def _match(service: DisclosureService, matcher: Any, req: Any) -> list[int]:
+    """The matcher matches a filed request and its result is submitted; returns the lines matched on
+    name and a usable address (the ones a reviewer may approve)."""
+    match = matcher.match_request(parse_statement(req.note), {o.commitment: o for o in req.openings},
+                                  seed=service.issue_seed(matcher.key.name, "match_result"))
+    service.submit(match.note, match.openings)
+    return [m["line"] for m in parse_statement(match.note).envelope["body"]["lines"]
+            if m["address_usable"] and {"name", "address"} <= set(m["match_basis"])]
+
+
 def register_principals(service: DisclosureService, admin: SignerKey, keyring: Keyring) -> dict[str, SignerKey]:
     """The demo's principals: the judge countersigned by the D. Mass. clerk, every key of an agency
     (the director, the agents, the IRS staff, the auditor) by its agency's official (all named at genesis)."""
@@ -171,11 +181,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
                     resubmits=r3.statement_id, seed=service.issue_seed(ice.name, "request"), **common)
     service.submit(r4.note, r4.openings)
     _attest(service, keys, r4.statement_id)
-    m4 = matcher.match_request(parse_statement(r4.note), {o.commitment: o for o in r4.openings},
-                               seed=service.issue_seed(matcher.key.name, "match_result"))
-    service.submit(m4.note, m4.openings)
-    ok4 = [m["line"] for m in parse_statement(m4.note).envelope["body"]["lines"]
-           if m["address_usable"] and {"name", "address"} <= set(m["match_basis"])]
+    ok4 = _match(service, matcher, r4)
     rev4 = dc.review(reviewer, r4.statement_id,
                      [(k, "approve" if k in ok4 else "refuse", "ok" if k in ok4 else "not_matched")
                       for k in range(len(clean))],
@@ -319,11 +325,7 @@ def monthly_releases(service: DisclosureService, keys: dict[str, SignerKey], mat
         req = dated(req, [ice], when - timedelta(days=9))
         service.submit(req.note, req.openings)
         _attest(service, keys, req.statement_id)
-        match = matcher.match_request(parse_statement(req.note), {o.commitment: o for o in req.openings},
-                                      seed=service.issue_seed(matcher.key.name, "match_result"))
-        service.submit(match.note, match.openings)
-        ok = [m["line"] for m in parse_statement(match.note).envelope["body"]["lines"]
-              if m["address_usable"] and {"name", "address"} <= set(m["match_basis"])]
+        ok = _match(service, matcher, req)
         flags = server_red_flags(engine.state.requests[req.statement_id]) if engine else []
         review = dc.review(reviewer, req.statement_id, [(k, "approve" if k in ok else "refuse",
                                                          "ok" if k in ok else "not_matched")
