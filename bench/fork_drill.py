@@ -55,11 +55,11 @@ from ledger.client.trust import key_registration, signed  # noqa: E402
 from ledger.config import Settings  # noqa: E402
 from ledger.cosignature import CosignerSigner  # noqa: E402
 from ledger.domain.bundle import write_bundle  # noqa: E402
+from ledger.domain.refusals import AppendRefused  # noqa: E402
 from ledger.errors import LedgerError  # noqa: E402
 from ledger.keys import SignerKey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
 from ledger.proofs import consistency_path  # noqa: E402
-from ledger.store.errors import AppendRefused  # noqa: E402
 from ledger.store.ledger import Ledger  # noqa: E402
 from ledger.tlog_policy import parse_policy  # noqa: E402
 from ledger.witness.http import ThreadServer  # noqa: E402

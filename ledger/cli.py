@@ -31,6 +31,7 @@ from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.commitments import Opening
 from ledger.config import ConfigError, Settings, private_files
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, check_key_name, parse_vkey
@@ -38,7 +39,6 @@ from ledger.policy import DEFAULT_POLICY
 from ledger.publish_cli import against_witnesses, predecessor, print_published, witness_request
 from ledger.readable import decoded_export
 from ledger.store.checkpoints import against_outside_copy
-from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
 from ledger.store.ledger import Ledger
 from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys

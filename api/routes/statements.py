@@ -14,10 +14,11 @@ from api.metrics import label
 from api.schemas import AppendedOut, BatchIn, BatchOut, SeedOut, SeedRequestIn, SubmissionIn, problems
 from api.state import AppState
 from ledger.commitments import Opening
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
 from ledger.store.chain import Appended
-from ledger.store.errors import AppendRefused, NotWitnessed, RuleRefusal
+from ledger.store.errors import NotWitnessed
 
 router = APIRouter(prefix="/v1/statements", tags=["statements"])
 seeds = APIRouter(prefix="/v1/salt-seeds", tags=["statements"])

@@ -29,12 +29,12 @@ from ledger.client.keyring import Keyring
 from ledger.demo.principals import register_all
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
+from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService
 from ledger.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
 from ledger.rules.engine import server_red_flags
 from ledger.statement import parse_statement
-from ledger.store.errors import RuleRefusal
 
 ORIGIN = "ledger.irs.example/disclosures"
 AGENCY = "DHS/ICE"

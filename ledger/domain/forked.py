@@ -24,10 +24,10 @@ from typing import Any
 
 from ledger.commitments import Opening
 from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission
+from ledger.domain.refusals import AppendRefused
 from ledger.errors import LedgerError
 from ledger.heap import settle_worker_heap
 from ledger.store.chain import Appended
-from ledger.store.errors import AppendRefused
 
 QUEUE_DEPTH = 4  # batches in flight: enough to keep both sides busy, bounded memory (~3 MB a batch)
 

@@ -31,12 +31,12 @@ from typing import Any
 
 from ledger.bundle_format import commitment_slots
 from ledger.commitments import Opening
+from ledger.domain.refusals import AppendRefused
 from ledger.errors import LedgerError
 from ledger.note import verify_exactly
 from ledger.salts import SEEDED_TYPES, SaltDeriver, SaltSeed, SeedError, parse_seed_request, seed_answer
 from ledger.sealed.seeds import SeedStore
 from ledger.statement import Statement
-from ledger.store.errors import AppendRefused
 from ledger.times import format_time, utc_now
 from ledger.trust import KeyRecord
 

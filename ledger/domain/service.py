@@ -19,6 +19,7 @@ from typing import Any
 from ledger.bundle_format import statement_commitments
 from ledger.commitments import Opening
 from ledger.domain.bulk import read_chunks
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.schemas import check_body
 from ledger.domain.seeds import SaltSeeds, check_salts, seed_id_of
 from ledger.errors import LedgerError, SignatureError, TrustError
@@ -28,7 +29,6 @@ from ledger.sealed.seeds import SeedStore
 from ledger.sealed.store import SealedGroup
 from ledger.statement import Statement, parse_statement
 from ledger.store.chain import Appended
-from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.ledger import Ledger
 from ledger.times import format_time, utc_now
 

@@ -15,12 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.entry import encode_entry, parse_entry
 from ledger.errors import EntryError, LedgerError, SignatureError, TrustError
 from ledger.keys import VerifierKey
 from ledger.merkle import Frontier
 from ledger.statement import Statement, parse_statement
-from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.tree import read_nodes
 from ledger.times import format_time, utc_now
 from ledger.trust import TRUST_TYPES, TrustState

@@ -16,6 +16,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from ledger.config import Settings, tighten
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, parse_vkey
 from ledger.note import verify_exactly
@@ -23,7 +24,7 @@ from ledger.statement import Statement, make_envelope, parse_statement, sign_sta
 from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
-from ledger.store.errors import AppendRefused, NotInitialised, RuleRefusal
+from ledger.store.errors import NotInitialised
 from ledger.store.published import LEASE_WAIT, PublishedCheckpoints
 from ledger.store.publisher import Publisher
 from ledger.store.reading import LogReader

@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 
 from ledger.client.trust import signed
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.entry import parse_entry
 from ledger.keys import SignerKey
 from ledger.statement import parse_statement
-from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
 
 

@@ -10,10 +10,10 @@ import pytest
 from ledger.b64 import b64decode, b64encode
 from ledger.canonical import canonical_bytes
 from ledger.client.trust import key_revocation, signed
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.keys import SignerKey
 from ledger.note import NoteSignature, add_signatures, parse_note, sign_note
 from ledger.statement import make_envelope, sign_statement
-from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.times import utc_now
 
 

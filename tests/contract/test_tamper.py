@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from storefix import events_table
 
-from ledger.store.errors import AppendRefused, CheckpointRefused, RuleRefusal
+from ledger.domain.refusals import AppendRefused, RuleRefusal
+from ledger.store.errors import CheckpointRefused
 from ledger.store.fsck import fsck
 
 

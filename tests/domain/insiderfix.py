@@ -37,12 +37,12 @@ from typing import Any
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, signed
 from ledger.config import Settings
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.service import DisclosureService
 from ledger.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
 from ledger.rules.engine import RuleEngine, server_red_flags
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.ledger import Ledger
 
 ORIGIN = "ledger.insider.example/disclosures"

@@ -7,8 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from ledger.config import Settings
+from ledger.domain.refusals import RuleRefusal
 from ledger.rules.engine import RuleEngine
-from ledger.store.errors import RuleRefusal
 from ledger.store.ledger import Ledger
 
 

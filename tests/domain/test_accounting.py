@@ -13,10 +13,10 @@ from domainfix import AGENCY, CRIMINAL, Domain, open_domain
 
 from ledger.client import disclosure as dc
 from ledger.domain.accounting import AccountingError, cutover_policy, legacy_release, read_accounting
+from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService
 from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.store.errors import RuleRefusal
 
 CUTOVER = "2026-01-01"
 

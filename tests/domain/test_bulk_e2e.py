@@ -26,11 +26,11 @@ from ledger.domain.bundle import write_bundle
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.officer import read_decisions, review_from_decisions, work_queue, write_review, write_sheet
+from ledger.domain.refusals import RuleRefusal
 from ledger.entry import parse_entry
 from ledger.lines import CHUNK_LINES, chunk_count
 from ledger.rules.engine import server_red_flags
 from ledger.statement import parse_statement
-from ledger.store.errors import RuleRefusal
 from ledger.store.fsck import fsck
 
 LINES = 20_000

@@ -19,10 +19,11 @@ from ledger.demo import bulk_story
 from ledger.domain.bulk import bulk_request, read_chunks, statement_items
 from ledger.domain.forked import PrincipalProcessError, submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
+from ledger.domain.refusals import AppendRefused
 from ledger.heap import WORKER_GC_THRESHOLDS
 from ledger.keys import SignerKey
 from ledger.statement import parse_statement
-from ledger.store.errors import AppendRefused, StoreError
+from ledger.store.errors import StoreError
 from ledger.store.fsck import fsck
 
 LINES = 3_000  # 24 chunks: the matcher's two processes take 12 each

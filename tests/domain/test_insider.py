@@ -54,13 +54,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from ledger.bundle_format import statement_commitments
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, key_revocation, key_rotation, signed
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.entry import parse_entry
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import ROLES
 from ledger.rules.catalog import CATALOG
 from ledger.statement import Statement, parse_statement
-from ledger.store.errors import AppendRefused, RuleRefusal
 
 INVARIANTS = ("held_erasure", "court_authority", "enjoined_release", "own_attestation", "approved_lines",
               "order_names_request", "independent_documents", "blocked_logged")

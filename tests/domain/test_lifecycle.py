@@ -9,9 +9,9 @@ import pytest
 from domainfix import AGENCY, CRIMINAL, run_exception
 
 from ledger.client import disclosure as dc
+from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.entry import parse_entry
 from ledger.statement import parse_statement
-from ledger.store.errors import AppendRefused, RuleRefusal
 from ledger.store.fsck import fsck
 
 CODE = "6103(i)(2)"
@@ -259,9 +259,9 @@ def test_release_needs_the_recipients_own_attestation(domain_any):
 
 def test_blocked_entries_name_the_request_they_were_about(domain_any):
     """A refused release is recorded as `blocked` with refers_to = its request (for counts per request)."""
+    from ledger.domain.refusals import RuleRefusal
     from ledger.entry import parse_entry
     from ledger.statement import parse_statement
-    from ledger.store.errors import RuleRefusal
 
     d = domain_any
     ids = run_exception(d, "6103(i)(2)")

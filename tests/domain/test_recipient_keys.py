@@ -7,8 +7,8 @@ from domainfix import AGENCY, CRIMINAL
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, key_revocation, key_rotation
+from ledger.domain.refusals import RuleRefusal
 from ledger.keys import SignerKey
-from ledger.store.errors import RuleRefusal
 
 CODE = "6103(i)(2)"
 

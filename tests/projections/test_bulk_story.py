@@ -10,10 +10,10 @@ from pjfix import runner
 from ledger.client import disclosure as dc
 from ledger.demo import bulk_story
 from ledger.domain.masterfile import MasterFile
+from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService
 from ledger.lines import chunk_count
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.store.errors import RuleRefusal
 from projections.queries import Queries
 
 LINES = 700  # 6 chunks per bulk statement

@@ -11,8 +11,8 @@ import pytest
 from storefix import ORIGIN
 
 from ledger.config import Settings
+from ledger.domain.refusals import AppendRefused
 from ledger.store import backup as bk
-from ledger.store.errors import AppendRefused
 from ledger.store.fsck import fsck
 from ledger.store.ledger import Ledger
 

@@ -21,12 +21,12 @@ from ledger.b64 import b64encode
 from ledger.canonical import canonical_bytes, parse_canonical
 from ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_text, sign_checkpoint
 from ledger.client.trust import signed
+from ledger.domain.refusals import AppendRefused
 from ledger.entry import encode_entry, parse_entry
 from ledger.errors import LedgerError
 from ledger.keys import SignerKey
 from ledger.note import parse_note, sign_note
 from ledger.statement import make_envelope, parse_statement
-from ledger.store.errors import AppendRefused
 from ledger.times import format_time, utc_now
 
 ROOT = Path(__file__).resolve().parents[2]

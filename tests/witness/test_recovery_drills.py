@@ -21,9 +21,9 @@ from storefix import ORIGIN, build_world
 
 from ledger.cli import main
 from ledger.config import Settings
+from ledger.domain.refusals import AppendRefused
 from ledger.entry import parse_entry
 from ledger.statement import parse_statement
-from ledger.store.errors import AppendRefused
 from ledger.store.ledger import Ledger
 from ledger.tlog_policy import parse_policy
 from ledger.witness_client import fetch_latest
