@@ -115,18 +115,16 @@ class LedgerCollector(Collector):
     def _ledger(self) -> Iterator[Metric]:
         ledger = self.state.ledger
         size = ledger.size()
-        with ledger.recorder.reading() as db:
-            # table names are code constants with the configured schema prefix; no input reaches the SQL
-            latest = db.all(f"SELECT size, signed_at FROM {db.t('dl_checkpoints')} ORDER BY size DESC LIMIT 1")  # noqa: S608
-            blocked = int(db.all(f"SELECT COUNT(*) FROM {db.t('dl_refused')}")[0][0])  # noqa: S608
+        last = ledger.last_signed()
+        blocked = ledger.refused_count()
         now = utc_now()
         yield GaugeMetricFamily("dl_log_size", "Entries in the log", value=size)
-        cp_size = int(latest[0][0]) if latest else 0
+        cp_size = last[0] if last else 0
         yield GaugeMetricFamily("dl_checkpoint_size", "Tree size of the latest signed checkpoint", value=cp_size)
         yield GaugeMetricFamily("dl_checkpoint_signed", "1 if the ledger has signed a checkpoint",
-                                value=1 if latest else 0)
-        if latest:
-            age = (now - parse_time(str(latest[0][1]))).total_seconds()
+                                value=1 if last else 0)
+        if last:
+            age = (now - parse_time(last[1])).total_seconds()
             yield GaugeMetricFamily("dl_checkpoint_age_seconds", "Seconds since the latest checkpoint was signed",
                                     value=max(0.0, age))
         waiting = 0.0

@@ -62,7 +62,6 @@ from ledger.keys import SignerKey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
 from ledger.statement import parse_statement  # noqa: E402
 from ledger.store.checkpoints import CheckpointKeeper  # noqa: E402
-from ledger.store.fsck import fsck  # noqa: E402
 from ledger.store.ledger import Ledger  # noqa: E402
 
 ORIGIN = "ledger.crash.example/disclosures"
@@ -195,7 +194,7 @@ def _check(settings: Settings, acks: dict[str, tuple[int, str]], result: Backend
             elif leaves[index].leaf_hash.hex() != leaf_hex or ids[index] != sid:
                 result.forks += 1
                 result.problems.append(f"entry {index} differs from the acknowledged one")
-        report = fsck(ledger.recorder)
+        report = ledger.fsck()
         if not report.ok:
             result.fsck_failures += 1
             result.problems.append(f"fsck: {report.problems[0]}")

@@ -39,7 +39,6 @@ from ledger.policy import DEFAULT_POLICY
 from ledger.publish_cli import against_witnesses, predecessor, print_published, witness_request
 from ledger.readable import decoded_export
 from ledger.store.checkpoints import against_outside_copy
-from ledger.store.fsck import fsck
 from ledger.store.ledger import Ledger
 from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys
 from ledger.witness import cli as witness_cli
@@ -438,7 +437,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return 0
     if cmd == "verify":
         bar = _progress(ledger.size(), "verify")
-        report = fsck(ledger.recorder, bar.update if bar else None)
+        report = ledger.fsck(bar.update if bar else None)
         if bar:
             bar.close()
         if not report.ok:
@@ -489,7 +488,7 @@ def _backup_restore(args: argparse.Namespace, settings: Settings) -> int:
             done = backup.import_export(ledger, args.from_export)
             print(f"imported {done.imported} entries from {args.from_export}: "
                   f"{done.size_before} -> {done.size_after}", file=sys.stderr)
-        report = fsck(ledger.recorder)
+        report = ledger.fsck()
         if not report.ok:
             print(f"verify FAILED at entry {report.problems[0].index}: {report.problems[0]}", file=sys.stderr)
             return 1

@@ -43,7 +43,7 @@ class Domain:
 
     @property
     def engine(self) -> RuleEngine:
-        return self.ledger.recorder.chain.rules  # type: ignore[no-any-return]
+        return self.ledger.rules  # type: ignore[return-value]
 
     def principal(self, name: str, roles: list[str], **attributes: Any) -> SignerKey:
         """A key registered as the rules want it: a court key (its ``court`` defaults to D. Mass.)

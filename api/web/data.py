@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from api.state import AppState
-from ledger.store.fsck import fsck
 from projections.cli import VIEWS_DB_ENV
 from projections.db import open_database
 from projections.errors import TrackingConflict
@@ -64,7 +63,7 @@ def log_verified(data: WebData, state: AppState) -> tuple[bool | None, int]:
     def run() -> None:
         size = state.ledger.size()
         try:
-            ok = fsck(state.ledger.recorder).ok
+            ok = state.ledger.fsck().ok
         except Exception:  # shown as "not verified", never as a 500
             ok = False
         with data.verify_lock:

@@ -14,7 +14,6 @@ from ledger.client.keyring import Keyring
 from ledger.config import Settings, private_files
 from ledger.demo import scenario
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.store.fsck import fsck
 
 
 def sealed_keys(var: Path) -> SealedKeys:
@@ -50,7 +49,7 @@ def main() -> int:
                   f"{scenario.CUTOVER})", file=sys.stderr)
         print_demo_tins(scenario.demo_tins(), file=sys.stderr)
         checkpoint = ledger.checkpoint()
-        report_ok = fsck(ledger.recorder)
+        report_ok = ledger.fsck()
         print(f"log size {ledger.size()}; stored log verifies: {report_ok.ok}", file=sys.stderr)
         print("trust root (checkpoint verifier key):", ledger.trust_root(), file=sys.stderr)
         print(f"checkpoints: {ledger.publisher.status().describe()}", file=sys.stderr)

@@ -126,7 +126,8 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
     statements in a process of their own while this one (the service) appends them
     (``ledger.domain.forked``) — as on separate machines, on two cores of one."""
     story = BulkStory()
-    engine: RuleEngine = service.ledger.recorder.chain.rules
+    engine = service.ledger.rules
+    assert isinstance(engine, RuleEngine), "the bulk story needs the ledger's rules engine"
     ice = keys["ice.dhs.gov/acting-director"]
     lines, story.kinds = make_lines(master, n, seed, mix)
 

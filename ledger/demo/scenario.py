@@ -156,7 +156,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
                   "ok" if m["line"] in approvable else ("tin_only_match" if m["match_basis"] == ["tin"]
                                                         else "address_unusable"))
                  for m in match_lines]
-    engine = service.ledger.recorder.chain.rules
+    engine = service.ledger.rules
     flags = server_red_flags(engine.state.requests[r3.statement_id]) if engine else []
     review = dc.review(reviewer, r3.statement_id, decisions, flags)
     service.submit(review.note)
@@ -309,7 +309,7 @@ def monthly_releases(service: DisclosureService, keys: dict[str, SignerKey], mat
     ice = keys["ice.dhs.gov/director"]
     reviewer = keys["irs.gov/disclosure/officer-0042"]
     releaser = keys["irs.gov/disclosure/release-0007"]
-    engine = service.ledger.recorder.chain.rules
+    engine = service.ledger.rules
     agents = [dc.Recipient(f"Fictional Agent {i}", AGENCY, caseload=5, principal=f"ice.dhs.gov/agent-{i}")
               for i in range(3)]
     year = 2026

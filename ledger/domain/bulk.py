@@ -209,13 +209,8 @@ def submit_bulk(submit_batch: Callable[[list[str], list[Opening]], list[Appended
 def read_chunks(ledger: Any, indices: Sequence[int]) -> Iterator[tuple[int, Statement]]:
     """(index, statement) of the chunks at ``indices`` (from ``DomainState.parts``), in order."""
     for start in range(0, len(indices), 256):
-        part = list(indices[start:start + 256])
-        with ledger.recorder.reading() as db:
-            marks = ",".join(["%s"] * len(part))
-            rows = db.all(f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx IN ({marks}) "  # noqa: S608
-                          "ORDER BY idx", part)
-        for idx, data in rows:
-            yield int(idx), parse_statement(parse_entry(bytes(data)).statement)
+        for idx, data in ledger.entries_at(indices[start:start + 256]):
+            yield idx, parse_statement(parse_entry(data).statement)
 
 
 def opened_chunk_lines(ledger: Any, indices: Sequence[int], sealed: Any,

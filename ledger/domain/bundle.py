@@ -39,7 +39,6 @@ from ledger.lines import BULK_KINDS, CHUNK_LINES, LinesTree, item_leaf, line_pat
 from ledger.statement import Statement, parse_statement
 from ledger.trust import TRUST_TYPES
 
-PAGE = 1000
 # Statement types that may belong to a request's life (chunks are found by their manifest's id).
 _TYPES = sorted(TRUST_TYPES | {
     "request", "match_result", "review", "release", "chunk", "withdrawal", "supporting_document",
@@ -84,20 +83,7 @@ class BundleWritten:
 
 def _rows(ledger: Any, size: int) -> Iterator[tuple[int, str, bytes]]:
     """(index, type, entry bytes) of entries below ``size`` whose type may matter, in index order."""
-    at = 0
-    marks = ",".join(["%s"] * len(_TYPES))
-    while at < size:
-        with ledger.recorder.reading() as db:
-            rows = db.all(
-                f"SELECT idx, stype, entry FROM {db.t('dl_entries')} WHERE idx >= %s AND idx < %s "  # noqa: S608
-                f"AND stype IN ({marks}) ORDER BY idx LIMIT %s",
-                (at, size, *_TYPES, PAGE),
-            )
-        if not rows:
-            return
-        for idx, stype, data in rows:
-            yield int(idx), str(stype), bytes(data)
-        at = int(rows[-1][0]) + 1
+    yield from ledger.entries_of_types(sorted(_TYPES), 0, size)
 
 
 def _stmt(data: bytes) -> Statement:

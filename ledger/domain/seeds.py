@@ -148,7 +148,7 @@ class SaltSeeds:
             raise SeedRefused(f"no seed for a {statement_type[:40]!r}: only {', '.join(sorted(SEEDED_TYPES))} "
                               "carry commitments", "salts.type")
         self.ledger.synced_rules()  # the trust state at the log's head
-        trust = self.ledger.recorder.chain.trust_snapshot()
+        trust = self.ledger.trust_snapshot()
         record: KeyRecord | None = trust.current(name)
         if record is None:
             known = trust.keys.get(name)
@@ -192,10 +192,8 @@ class SaltSeeds:
         self.store.sweep(stamp)
 
     def _id_used(self, statement_id: str) -> bool:
-        with self.ledger.recorder.reading() as db:
-            rows = db.all(f"SELECT 1 FROM {db.t('dl_entries')} WHERE statement_id = %s UNION ALL "  # noqa: S608
-                          f"SELECT 1 FROM {db.t('dl_refused')} WHERE statement_id = %s", (statement_id, statement_id))
-        return bool(rows)
+        stored, refused = self.ledger.settled([statement_id])
+        return bool(stored or refused)
 
     # ---- look up, check resubmissions, use up -----------------------------------------------------
     def lookup(self, stmts: Iterable[Statement]) -> dict[str, SaltSeed]:
@@ -212,19 +210,15 @@ class SaltSeeds:
         from ledger.entry import parse_entry
 
         by_id = {s.id: s for s in stmts}
-        marks = ",".join(["%s"] * len(by_id))
-        with self.ledger.recorder.reading() as db:
-            rows = db.all(f"SELECT statement_id, entry FROM {db.t('dl_entries')} "  # noqa: S608
-                          f"WHERE statement_id IN ({marks})", list(by_id))
-            refused = db.all(f"SELECT statement_id FROM {db.t('dl_refused')} "  # noqa: S608
-                             f"WHERE statement_id IN ({marks})", list(by_id))
-        return ({sid for sid, data in rows if parse_entry(bytes(data)).statement == by_id[sid].raw}
-                | {str(r[0]) for r in refused})
+        settled: tuple[dict[str, bytes], set[str]] = self.ledger.settled(list(by_id))
+        stored, refused = settled
+        same: set[str] = {sid for sid, data in stored.items() if parse_entry(data).statement == by_id[sid].raw}
+        return same | refused
 
     def used_up(self, stmts: Iterable[Statement]) -> None:
         """Delete the seeds these stored (or blocked) statements used up: an inline statement's at
         once, a bulk statement's when its last chunk is in (the rules no longer list it as open)."""
-        state = getattr(self.ledger.recorder.chain.rules, "state", None)
+        state = self.ledger.rules.state if self.ledger.rules is not None else None
         open_bulk = getattr(state, "bulk", None)  # None: no rules engine to say; the seed then expires
         done = []
         for stmt in stmts:

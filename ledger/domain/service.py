@@ -169,7 +169,7 @@ class DisclosureService:
     def finish(self, prepared: Prepared) -> list[Appended]:
         """The second half: store the encrypted openings not yet stored, append, carry out erasures.
         Runs in the process that holds the ledger, in submission order."""
-        stmts, by_id, notes = prepared.stmts, prepared.by_id, prepared.notes
+        stmts, by_id = prepared.stmts, prepared.by_id
         if prepared.unseeded:  # no seed: only a statement the log already settled passes (the append answers)
             unseeded = [s for s in stmts if s.id in prepared.unseeded]
             stored = self.seeds.settled(unseeded)
@@ -190,7 +190,7 @@ class DisclosureService:
             self.sealed.put_groups(new_groups)
         try:
             if not prepared.batch and not by_id:  # one statement: the ledger's group commit
-                appended = [self.ledger.append(notes[0])]
+                appended = [self.ledger.append(stmts[0], schema_checked=True)]
             else:  # parsed and schema-checked above; pseudonyms land in the entries' own transaction
                 appended = self.ledger.append_parsed(stmts, by_id, schema_checked=True)
         except RuleRefusal as refusal:
@@ -219,7 +219,7 @@ class DisclosureService:
         refused for its salts is refused for its signature first, if that fails too (the rule then
         names the trust failure, as for any other statement)."""
         self.ledger.synced_rules()
-        trust = self.ledger.recorder.chain.trust_snapshot()
+        trust = self.ledger.trust_snapshot()
         try:
             trust.check_signatures(stmt, trust.authorize(stmt, trust.size, format_time(utc_now())))
         except (TrustError, SignatureError) as e:
@@ -260,7 +260,7 @@ class DisclosureService:
     def _groups_holding(self, request_id: str, commitments: Iterable[str]) -> list[str]:
         """The ids of the request's bulk chunks (its own, its match results', reviews', releases')
         whose commitments include any of ``commitments``: where an erasure must look."""
-        state = getattr(self.ledger.recorder.chain.rules, "state", None)
+        state = self.ledger.rules.state if self.ledger.rules is not None else None
         if state is None:
             return []
         targets = set(commitments)

@@ -1,1 +1,1 @@
-"""The write side's storage: eventsourcing 9.5 wiring, the chained recorder, the tree table, checkpoints."""
+"""The write side's storage: the ledger's tables and transactions, the chain writer, the tree table, checkpoints."""

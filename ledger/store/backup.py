@@ -34,10 +34,10 @@ from ledger.entry import Entry
 from ledger.errors import LedgerError, VerificationError
 from ledger.keys import VerifierKey
 from ledger.statement import Statement, parse_statement
-from ledger.store.app import LoggedStatement
-from ledger.store.chain import AppendRequest, ChainWriter, Db
+from ledger.store.chain import Appended, AppendRequest, ChainWriter, Db
 from ledger.store.checkpoints import CheckpointKeeper
 from ledger.store.errors import StoreError
+from ledger.store.schema import ENTRY_COLUMNS
 from ledger.verify import LogVerifier
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -304,10 +304,10 @@ class _ImportRequest(AppendRequest):
 class _ImportChain(ChainWriter):
     """Writes given, already verified entries unchanged (instead of making new ones)."""
 
-    def _append(self, db: Db, request: AppendRequest, notification_ids: Sequence[int]) -> None:
+    def _append(self, db: Db, request: AppendRequest) -> list[Appended]:
         if not isinstance(request, _ImportRequest):  # another writer in this process during an import
             raise BackupError("an append arrived while entries are being imported: stop every writer first")
-        head, _ = self._head(db)
+        head = self._head(db)[0]
         self._sync(db, head)
         rows, refused = [], []
         completed: list[bytes] = []
@@ -316,7 +316,7 @@ class _ImportChain(ChainWriter):
             if level:
                 completed.append(h)
 
-        for entry, stmt, nid in zip(request.entries, request.statements, notification_ids, strict=True):
+        for entry, stmt in zip(request.entries, request.statements, strict=True):
             # Re-checked here, in the transaction: the log (or the export file) may have changed since pass 1.
             last_leaf = self._last_leaf or bytes(32)
             if entry.index != self._frontier.size or entry.prev != last_leaf.hex():
@@ -329,14 +329,16 @@ class _ImportChain(ChainWriter):
             completed.clear()
             self._frontier.append(entry.leaf_hash, on_node)
             rows.append((entry.index, bytes.fromhex(entry.prev), entry.leaf_hash, entry.recorded_at, stmt.id,
-                         stmt.type, nid, b"".join(completed), entry.data))
+                         stmt.type, b"".join(completed), entry.data))
             if stmt.type == "blocked":
                 refused.append((str(stmt.body["statement_id"]), entry.index,
                                 bytes.fromhex(str(stmt.body["statement_sha256"]))))
             self._last_leaf = entry.leaf_hash
             self._last_recorded_at = entry.recorded_at
-        db.many(f"INSERT INTO {db.t('dl_entries')} VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s)", rows)
+        db.many(f"INSERT INTO {db.t('dl_entries')} ({ENTRY_COLUMNS}) VALUES (%s,%s,%s,%s,%s,%s,%s,%s)", rows)
         db.many(f"INSERT INTO {db.t('dl_refused')} VALUES (%s,%s,%s)", refused)
+        return [Appended(e.index, e.leaf_hash, s.id, e.recorded_at) for e, s in zip(request.entries, request.statements,
+                                                                                     strict=True)]
 
 
 @dataclass
@@ -384,8 +386,8 @@ def import_export(ledger: Any, export: Path) -> ImportReport:
         raise BackupError(f"the export holds {verifier.size} entries; the last signed checkpoint covers "
                           f"{target.size}: a newer export is needed")
     # Pass 2: write the missing entries unchanged, a batch per transaction.
-    original: ChainWriter = ledger.recorder.chain
-    ledger.recorder.chain = _ImportChain()
+    original: ChainWriter = ledger.store.chain
+    ledger.store.chain = _ImportChain()
     imported = 0
     try:
         batch: list[tuple[Entry, Statement]] = []
@@ -400,8 +402,8 @@ def import_export(ledger: Any, export: Path) -> ImportReport:
         if batch:
             imported += _write(ledger, batch)
     finally:
-        ledger.recorder.chain = original
-        original.rules = original.rules  # drop its caches: the log grew behind its back
+        ledger.store.chain = original
+        original.forget()  # the log grew behind its back
     return ImportReport(size, imported, ledger.size(), target.size if target else 0)
 
 
@@ -413,6 +415,5 @@ def _parse(data: bytes) -> Entry:
 
 def _write(ledger: Any, batch: list[tuple[Entry, Statement]]) -> int:
     stmts = [s for _, s in batch]
-    request = _ImportRequest(stmts, [None] * len(stmts), {}, [], entries=[e for e, _ in batch])
-    ledger.app.save(*[LoggedStatement(s.id, s.raw) for s in stmts], ledger=request)
-    return len(batch)
+    request = _ImportRequest(stmts, [None] * len(stmts), {}, entries=[e for e, _ in batch])
+    return len(ledger.store.append(request))

@@ -9,6 +9,11 @@ class StoreError(LedgerError):
     """Base class of store failures."""
 
 
+class Conflict(StoreError):
+    """An append names a statement id already stored (an exact resubmission, or another statement
+    under a used id): nothing was stored; the ledger then looks up which."""
+
+
 class CheckpointRefused(StoreError):
     """The ledger will not sign a checkpoint inconsistent with the last one it signed."""
 

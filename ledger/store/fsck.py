@@ -33,14 +33,14 @@ class FsckReport:
         return not self.problems
 
 
-def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckReport:
+def fsck(store: Any, progress: Callable[[int], None] | None = None) -> FsckReport:
     """Verify everything stored; stop at the first problem, naming the index."""
     report = FsckReport()
     verifier = LogVerifier()
     completed: list[bytes] = []
     refused: set[tuple[str, int, str]] = set()  # (statement id, blocked entry's index, sha256 hex)
     verifier.on_node = lambda level, pos, h: completed.append(h) if level else None
-    with recorder.reading() as db:
+    with store.reading() as db:
         checkpoints = {
             int(s): (bytes(r), n)
             for s, r, n in db.all(f"SELECT size, root, note FROM {db.t('dl_checkpoints')} ORDER BY size")
@@ -48,7 +48,7 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
     try:
         at = 0
         while True:
-            with recorder.reading() as db:
+            with store.reading() as db:
                 rows = db.all(
                     f"SELECT idx, prev, leaf_hash, nodes, recorded_at, statement_id, stype, entry "
                     f"FROM {db.t('dl_entries')} "
@@ -84,7 +84,7 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
                 if progress:
                     progress(1)
             at = int(rows[-1][0]) + 1
-        _check_refused(recorder, refused)
+        _check_refused(store, refused)
         if report.checkpoints_checked != len(checkpoints):
             beyond = max(checkpoints) if checkpoints else 0
             raise VerificationError(
@@ -97,10 +97,10 @@ def fsck(recorder: Any, progress: Callable[[int], None] | None = None) -> FsckRe
     return report
 
 
-def _check_refused(recorder: Any, derived: set[tuple[str, int, str]]) -> None:
+def _check_refused(store: Any, derived: set[tuple[str, int, str]]) -> None:
     """The refused statements' table holds one row for each `blocked` entry, and nothing else: a
     row too many refuses a statement no rule refused, a row missing lets a refused one back in."""
-    with recorder.reading() as db:
+    with store.reading() as db:
         stored = {(str(s), int(i), bytes(h).hex())
                   for s, i, h in db.all(f"SELECT statement_id, idx, sha256 FROM {db.t('dl_refused')}")}
     extra, missing = sorted(stored - derived, key=lambda r: r[1]), sorted(derived - stored, key=lambda r: r[1])

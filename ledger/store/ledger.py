@@ -1,19 +1,19 @@
 """The ledger: append statements (one at a time by group commit, or in batches), sign checkpoints.
 
-This is the one object the CLI and the API talk to. Its reads, proofs and export are
-``ledger.store.reading.LogReader``'s; rotating its own keys is ``ledger.store.rotation``.
+This is the one object the CLI, the API and the domain service talk to. Its tables and transactions
+are ``ledger.store.db.Store``'s; its reads, proofs and export ``ledger.store.reading.LogReader``'s;
+rotating its own keys is ``ledger.store.rotation``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from eventsourcing.persistence import IntegrityError
 
 from ledger.config import Settings, tighten
 from ledger.domain.refusals import AppendRefused, RuleRefusal
@@ -21,10 +21,11 @@ from ledger.errors import LedgerError
 from ledger.keys import VerifierKey, parse_vkey
 from ledger.note import verify_exactly
 from ledger.statement import Statement, make_envelope, parse_statement, sign_statement
-from ledger.store.app import LedgerApp, LoggedStatement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
-from ledger.store.errors import NotInitialised
+from ledger.store.db import Store
+from ledger.store.errors import Conflict, NotInitialised
+from ledger.store.fsck import FsckReport, fsck
 from ledger.store.published import LEASE_WAIT, PublishedCheckpoints
 from ledger.store.publisher import Publisher
 from ledger.store.reading import LogReader
@@ -41,6 +42,7 @@ class _Pending:
 
     stmt: Statement
     keys: list[VerifierKey] | None
+    schema_checked: bool = False
     done: bool = False
     result: Appended | None = None
     error: BaseException | None = None
@@ -76,10 +78,7 @@ class Ledger(PublishedCheckpoints, LogReader):
             for suffix in ("", "-wal", "-shm"):  # a database made before files were private: private now
                 if tighten(Path(env["SQLITE_DBNAME"] + suffix)):
                     log.warning("%s%s was readable by others: now 0600", Path(env["SQLITE_DBNAME"]).name, suffix)
-        self.app = LedgerApp(env)
-        recorder: Any = self.app.recorder
-        self.recorder = recorder
-        recorder.chain.rules = rules
+        self.store = Store(settings, rules)
         self._keys: ServiceKeys | None = None
         self._origin: str | None = None
         self._last_checkpoint_at = 0.0
@@ -101,11 +100,11 @@ class Ledger(PublishedCheckpoints, LogReader):
         """Refuse appends to a log shorter than the last checkpoint signed (a restored old backup)."""
         if (self.settings.key_dir / "checkpoint.keys").exists() and self.settings.checkpoint_path.exists():
             keeper = CheckpointKeeper(self.settings.checkpoint_path, self.keys.checkpoint)
-            self.recorder.chain.min_size = keeper.last_size()
+            self.store.chain.min_size = keeper.last_size()
 
     def close(self) -> None:
         self.publisher.close()
-        self.app.close()
+        self.store.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -170,8 +169,9 @@ class Ledger(PublishedCheckpoints, LogReader):
         self.publish(force=True, lease_timeout=LEASE_WAIT)  # with witnesses: published once they cosign
         return appended
 
-    def append(self, note: str) -> Appended:
-        """Append one signed statement.
+    def append(self, note: str | Statement, *, schema_checked: bool = False) -> Appended:
+        """Append one signed statement (its note, or as ``parse_statement`` returned it in this process;
+        ``schema_checked``: the caller ran the rules' schema check on it, see :meth:`append_parsed`).
 
         Concurrent callers are grouped into one transaction (group commit): each waits while
         one of them, the leader, commits what is queued. Every statement keeps its own outcome:
@@ -180,11 +180,11 @@ class Ledger(PublishedCheckpoints, LogReader):
         or RuleRefusal (a `blocked` entry stored); an exact resubmission returns the original.
         """
         try:
-            stmt = parse_statement(note)
+            stmt = note if isinstance(note, Statement) else parse_statement(note)
         except LedgerError as e:
             raise AppendRefused(str(e), "statement.shape") from None
         self.read_witness_floor()
-        item = _Pending(stmt, self._preverify(stmt))  # signatures checked here, in parallel
+        item = _Pending(stmt, self._preverify(stmt), schema_checked)  # signatures checked here, in parallel
         with self._queue_lock:
             self._queue.append(item)
         while not item.done:
@@ -204,7 +204,8 @@ class Ledger(PublishedCheckpoints, LogReader):
         try:
             while pending:
                 try:
-                    results = self._save([p.stmt for p in pending], [p.keys for p in pending])
+                    results = self._save([p.stmt for p in pending], [p.keys for p in pending],
+                                         schema_checked={p.stmt.id for p in pending if p.schema_checked})
                 except RuleRefusal as refusal:
                     refused_one = next(p for p in pending if p.stmt.id == refusal.statement_id)
                     refusal.blocked_index = self._record_blocked(refused_one.stmt, refusal.rules).index
@@ -220,7 +221,7 @@ class Ledger(PublishedCheckpoints, LogReader):
                         pending.remove(culprit)
                         continue
                     results = None
-                except IntegrityError:
+                except Conflict:
                     results = None
                 if results is None:  # not attributable to one statement: one transaction each
                     if len(pending) == 1:
@@ -269,24 +270,23 @@ class Ledger(PublishedCheckpoints, LogReader):
         if not stmts:
             return []
         self.read_witness_floor()
-        return self._append_statements(list(stmts), pseudonyms=dict(pseudonyms or {}), schema_checked=schema_checked)
+        return self._append_statements(list(stmts), pseudonyms=dict(pseudonyms or {}),
+                                       schema_checked={s.id for s in stmts} if schema_checked else set())
 
     def _save(self, stmts: list[Statement], verified: list[list[VerifierKey] | None],
               refusing: dict[str, bytes] | None = None,
               pseudonyms: dict[str, list[tuple[int, str]]] | None = None,
-              schema_checked: bool = False) -> list[Appended]:
-        """One transaction: the events and their chained entries, or nothing."""
-        request = AppendRequest(stmts, verified, refusing or {}, pseudonyms=pseudonyms or {},
-                                schema_checked=schema_checked)
-        self.app.save(*[LoggedStatement(s.id, s.raw) for s in stmts], ledger=request)
-        return request.results
+              schema_checked: set[str] | None = None) -> list[Appended]:
+        """One transaction: the chained entries, or nothing."""
+        return self.store.append(AppendRequest(stmts, verified, refusing or {}, pseudonyms=pseudonyms or {},
+                                               schema_checked=schema_checked or set()))
 
     def _append_statements(self, stmts: list[Statement], refusing: dict[str, bytes] | None = None,
                            pseudonyms: dict[str, list[tuple[int, str]]] | None = None,
-                           schema_checked: bool = False) -> list[Appended]:
+                           schema_checked: set[str] | None = None) -> list[Appended]:
         try:
             results = self._save(stmts, [self._preverify(s) for s in stmts], refusing, pseudonyms, schema_checked)
-        except IntegrityError:
+        except Conflict:
             return self._resubmission(stmts, pseudonyms)
         except RuleRefusal as refusal:
             # The refused statement is recorded once as `blocked` (contract point 11); the rest of
@@ -299,7 +299,7 @@ class Ledger(PublishedCheckpoints, LogReader):
 
     def _preverify(self, stmt: Statement) -> list[VerifierKey] | None:
         """Check signatures outside the transaction against the last known keys (re-checked inside)."""
-        trust = self.recorder.chain.trust_snapshot()
+        trust = self.store.chain.trust_snapshot()
         try:
             keys = [trust._signer_key(stmt, name, trust.size)[0] for name in stmt.signers]
             verify_exactly(stmt.note, keys)
@@ -312,7 +312,7 @@ class Ledger(PublishedCheckpoints, LogReader):
         """After a duplicate-id conflict: the original indices if every statement is an exact resubmission."""
         ids = [s.id for s in stmts]
         marks = ",".join(["%s"] * len(ids))
-        with self.recorder.reading() as db:
+        with self.store.reading() as db:
             refused = db.all(f"SELECT statement_id, idx FROM {db.t('dl_refused')} WHERE statement_id IN ({marks})", ids)
             rows = db.all(
                 f"SELECT statement_id, idx, leaf_hash, recorded_at, entry FROM {db.t('dl_entries')} "
@@ -341,8 +341,7 @@ class Ledger(PublishedCheckpoints, LogReader):
         return [r for r in results if r is not None]
 
     def _refers_to(self, stmt: Statement) -> str | None:
-        refers = getattr(self.recorder.chain.rules, "refers_to", None)
-        found = refers(stmt) if refers is not None else None
+        found = self.rules.refers_to(stmt) if self.rules is not None else None
         return found if isinstance(found, str) else None
 
     def _record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
@@ -361,22 +360,59 @@ class Ledger(PublishedCheckpoints, LogReader):
         blocked = parse_statement(sign_statement(envelope, [key]))
         return self._append_statements([blocked], refusing={stmt.id: stmt.sha256})[0]
 
+    @property
+    def rules(self) -> Rules | None:
+        """The rules engine given at construction (its ``state``: what the log's replay built)."""
+        return self.store.chain.rules
+
     def synced_rules(self) -> Any:
         """This process's rules engine brought up to the log's head (for read-only tools: the
         officer's queue, bundles). Its state is what the next append will be checked against."""
-        chain = self.recorder.chain
-        with chain._lock, self.recorder.reading() as db:
-            chain._sync(db, chain._head(db)[0])
-        return chain.rules
+        with self.store.reading() as db:
+            self.store.chain.synced(db)
+        return self.store.chain.rules
+
+    def trust_snapshot(self) -> TrustState:
+        """The trust state as of the last transaction this process saw (for pre-checks only: the
+        append re-checks everything against the log's head)."""
+        return self.store.chain.trust_snapshot()
 
     def trust(self) -> TrustState:
         """The trust state at the current head, read from the log."""
         from ledger.store.chain import ChainWriter
 
         writer = ChainWriter()
-        with self.recorder.reading() as db:
-            writer._sync(db, writer._head(db)[0])
+        with self.store.reading() as db:
+            writer.synced(db)
         return writer.trust_snapshot()
+
+    def fsck(self, progress: Callable[[int], None] | None = None) -> FsckReport:
+        """Re-check the stored log: chain, tree, signatures, checkpoints (``disclosure-ledger verify``)."""
+        return fsck(self.store, progress)
+
+    def migrate(self) -> list[str]:
+        """Bring a database written by an earlier release up to this one; what was changed."""
+        return self.store.migrate()
+
+    # ---- checkpoints after appends, and the witnesses' floor -----------------------------
+    def _maybe_checkpoint(self) -> None:
+        if not self.inline_checkpoints or \
+                time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:
+            return
+        self._last_checkpoint_at = time.monotonic()  # tried: the next try waits its interval too
+        try:
+            self.publish()  # another process holding the lease publishes instead
+        except LedgerError as e:  # the append has landed; the refusal must be seen by operators
+            log.error("checkpoint not signed: %s", e)
+
+    def read_witness_floor(self) -> None:
+        """Once per process, with a witness policy: refuse appends below what a witness cosigned."""
+        if self._witness_floor_read:
+            return
+        with self._witness_floor_lock:
+            if not self._witness_floor_read:
+                self.publisher.high_water()  # raises the floor when a witness holds a larger tree
+                self._witness_floor_read = True
 
     @property
     def origin(self) -> str:

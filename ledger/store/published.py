@@ -6,13 +6,11 @@ A mixin of ``ledger.store.ledger.Ledger``, which provides what is declared below
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import Settings
-from ledger.errors import LedgerError
 from ledger.keys import VerifierKey
 from ledger.store.errors import CheckpointRefused, NotInitialised, NotWitnessed
 from ledger.store.publisher import Publisher
@@ -28,14 +26,14 @@ class PublishedCheckpoints:
     which the log may not shrink (the last signed checkpoint, what a witness cosigned)."""
 
     settings: Settings
-    recorder: Any
+    store: Store
     publisher: Publisher
     inline_checkpoints: bool
     _last_checkpoint_at: float
-    _witness_floor_read: bool
-    _witness_floor_lock: threading.Lock
 
     if TYPE_CHECKING:  # provided by the Ledger and its LogReader
+        from ledger.store.db import Store
+
         def size(self) -> int: ...
         @property
         def keys(self) -> ServiceKeys: ...
@@ -75,21 +73,11 @@ class PublishedCheckpoints:
 
     def raise_floor(self, size: int) -> None:
         """Appends are refused while the log is shorter than ``size`` (signed, or cosigned by a witness)."""
-        self.recorder.chain.min_size = max(int(self.recorder.chain.min_size), size)
+        self.store.chain.min_size = max(int(self.store.chain.min_size), size)
 
     def behind_last_checkpoint(self) -> int:
         """How many entries the log lacks against the last checkpoint signed (0 when it is not behind)."""
-        return max(0, int(self.recorder.chain.min_size) - self.size())
-
-    def _maybe_checkpoint(self) -> None:
-        if not self.inline_checkpoints or \
-                time.monotonic() - self._last_checkpoint_at < self.settings.checkpoint_interval:
-            return
-        self._last_checkpoint_at = time.monotonic()  # tried: the next try waits its interval too
-        try:
-            self.publish()  # another process holding the lease publishes instead
-        except LedgerError as e:  # the append has landed; the refusal must be seen by operators
-            log.error("checkpoint not signed: %s", e)
+        return max(0, int(self.store.chain.min_size) - self.size())
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         history = self.checkpoints(limit=1)
@@ -97,7 +85,7 @@ class PublishedCheckpoints:
 
     def checkpoints(self, limit: int = 100) -> list[SignedCheckpoint]:
         """Stored checkpoints, newest first."""
-        with self.recorder.reading() as db:
+        with self.store.reading() as db:
             rows = db.all(f"SELECT note FROM {db.t('dl_checkpoints')} ORDER BY size DESC LIMIT %s", (limit,))
         keys = [k.verifier for k in self.keys.checkpoint]
         if len(rows) > 1:
@@ -108,11 +96,3 @@ class PublishedCheckpoints:
         """The checkpoint verifier key a court pins."""
         return self.keys.checkpoint[0].verifier
 
-    def read_witness_floor(self) -> None:
-        """Once per process, with a witness policy: refuse appends below what a witness cosigned."""
-        if self._witness_floor_read:
-            return
-        with self._witness_floor_lock:
-            if not self._witness_floor_read:
-                self.publisher.high_water()  # raises the floor when a witness holds a larger tree
-                self._witness_floor_read = True

@@ -173,7 +173,7 @@ class Publisher:
 
     def _store(self, signed: SignedCheckpoint, note: str | None = None, db: Any = None) -> None:
         if db is None:
-            with self.ledger.recorder.writing() as db:
+            with self.ledger.store.writing() as db:
                 self._store(signed, note, db)
             return
         cp = signed.checkpoint
@@ -194,7 +194,7 @@ class Publisher:
         if policy.satisfied(cosigners):
             lines = [a.line for a in answers if a.line is not None]
             published = with_lines(note, lines)
-            with self.ledger.recorder.writing() as db:  # one transaction: appends wait for one write lock
+            with self.ledger.store.writing() as db:  # one transaction: appends wait for one write lock
                 self._record_witnesses(answers, db)
                 self._store(signed, published, db)
                 self._record_round(size, size, None, db=db)
@@ -263,14 +263,14 @@ class Publisher:
 
     # ---- what every process reads ------------------------------------------------
     def witness_rows(self) -> list[WitnessRow]:
-        with self.ledger.recorder.reading() as db:
+        with self.ledger.store.reading() as db:
             rows = db.all(f"SELECT name, size, line, answered_at, problem FROM {db.t('dl_witnesses')} ORDER BY name")
         return [WitnessRow(str(r[0]), int(r[1]), r[2], r[3], r[4]) for r in rows]
 
     def _record_witnesses(self, answers: Sequence[_Answer], db: Any = None) -> None:
         """What each witness holds now; an unreachable one keeps what was known of it."""
         if db is None:
-            with self.ledger.recorder.writing() as db:
+            with self.ledger.store.writing() as db:
                 self._record_witnesses(answers, db)
             return
         now = format_time(utc_now())
@@ -290,7 +290,7 @@ class Publisher:
     def _record_round(self, signed_size: int, published: int | None, problem: str | None,
                       high: HighWater | None = None, db: Any = None) -> None:
         if db is None:
-            with self.ledger.recorder.writing() as db:
+            with self.ledger.store.writing() as db:
                 self._record_round(signed_size, published, problem, high, db)
             return
         now = format_time(utc_now())
@@ -312,7 +312,7 @@ class Publisher:
     def status(self) -> PublicationStatus:
         if self.policy is None:
             return PublicationStatus(False, "none")
-        with self.ledger.recorder.reading() as db:
+        with self.ledger.store.reading() as db:
             row = db.all(f"SELECT attempted_at, signed_size, published_size, failing_since, problem, high_water, "
                          f"high_water_by FROM {db.t('dl_publication')} WHERE id = 1")
         witnesses = tuple(self.witness_rows())

@@ -1,14 +1,14 @@
 """Reading the stored log: entries by index, the tree's subtree hashes, proofs, the export.
 
 ``LogReader`` is the read half of :class:`ledger.store.ledger.Ledger` (which adds appends,
-checkpoints and keys). It needs only the recorder and reads in its own transactions; nothing
+checkpoints and keys). It needs only the store and reads in its own transactions; nothing
 here writes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ledger.b64 import b64encode
 from ledger.canonical import canonical_bytes
@@ -17,22 +17,25 @@ from ledger.merkle import EMPTY_ROOT, fold_right, perfect_ranges
 from ledger.proofs import consistency_path, inclusion_path
 from ledger.store.tree import read_nodes
 
+if TYPE_CHECKING:
+    from ledger.store.db import Store
+
 PAGE = 2000  # entries per read while iterating
 
 
 class LogReader:
-    """Reads of the log held by ``recorder`` (the chaining recorder of ledger.store.recorders)."""
+    """Reads of the log held by ``store`` (ledger.store.db.Store)."""
 
-    recorder: Any
+    store: Store
 
     # ---- reads -----------------------------------------------------------------
     def size(self) -> int:
-        with self.recorder.reading() as db:
+        with self.store.reading() as db:
             rows = db.all(f"SELECT MAX(idx) FROM {db.t('dl_entries')}")
         return 0 if rows[0][0] is None else int(rows[0][0]) + 1
 
     def entry(self, index: int) -> bytes:
-        with self.recorder.reading() as db:
+        with self.store.reading() as db:
             rows = db.all(f"SELECT entry FROM {db.t('dl_entries')} WHERE idx = %s", (index,))
         if not rows:
             raise LedgerError(f"no entry {index}")
@@ -43,7 +46,7 @@ class LogReader:
         at = start
         while stop is None or at < stop:
             limit = PAGE if stop is None else min(PAGE, stop - at)
-            with self.recorder.reading() as db:
+            with self.store.reading() as db:
                 rows = db.all(
                     f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s ORDER BY idx LIMIT %s",
                     (at, limit),
@@ -54,15 +57,70 @@ class LogReader:
                 yield int(idx), bytes(data)
             at = int(rows[-1][0]) + 1
 
+    def entries_at(self, indices: Sequence[int]) -> list[tuple[int, bytes]]:
+        """(index, entry bytes) of the entries at ``indices`` that exist, in index order."""
+        out: list[tuple[int, bytes]] = []
+        for start in range(0, len(indices), 256):
+            part = list(indices[start:start + 256])
+            marks = ",".join(["%s"] * len(part))
+            with self.store.reading() as db:
+                rows = db.all(f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx IN ({marks}) "
+                              "ORDER BY idx", part)
+            out += [(int(i), bytes(d)) for i, d in rows]
+        return sorted(out)
+
+    def entries_of_types(self, types: Sequence[str], start: int = 0,
+                         stop: int | None = None) -> Iterator[tuple[int, str, bytes]]:
+        """(index, statement type, entry bytes) of the entries of ``types`` in [start, stop), in
+        index order, a page at a time (the type column is indexed by nothing but read with the row)."""
+        at, marks = start, ",".join(["%s"] * len(types))
+        end = self.size() if stop is None else stop
+        while at < end and types:
+            with self.store.reading() as db:
+                rows = db.all(
+                    f"SELECT idx, stype, entry FROM {db.t('dl_entries')} WHERE idx >= %s AND idx < %s "
+                    f"AND stype IN ({marks}) ORDER BY idx LIMIT %s", (at, end, *types, PAGE))
+            if not rows:
+                return
+            for idx, stype, data in rows:
+                yield int(idx), str(stype), bytes(data)
+            at = int(rows[-1][0]) + 1
+
     def statement_index(self, statement_id: str) -> int | None:
-        with self.recorder.reading() as db:
+        with self.store.reading() as db:
             rows = db.all(f"SELECT idx FROM {db.t('dl_entries')} WHERE statement_id = %s", (statement_id,))
         return int(rows[0][0]) if rows else None
+
+    def settled(self, statement_ids: Sequence[str]) -> tuple[dict[str, bytes], set[str]]:
+        """What the log holds under these statement ids: the stored entries' bytes by id, and the ids
+        a rule refused (each recorded by a `blocked` entry). One consistent read."""
+        if not statement_ids:
+            return {}, set()
+        ids = list(dict.fromkeys(statement_ids))
+        marks = ",".join(["%s"] * len(ids))
+        with self.store.reading() as db:
+            rows = db.all(f"SELECT statement_id, entry FROM {db.t('dl_entries')} "
+                          f"WHERE statement_id IN ({marks})", ids)
+            refused = db.all(f"SELECT statement_id FROM {db.t('dl_refused')} "
+                             f"WHERE statement_id IN ({marks})", ids)
+        return {str(i): bytes(d) for i, d in rows}, {str(r[0]) for r in refused}
+
+    def refused_count(self) -> int:
+        """How many statement ids a rule refused (the `blocked` entries that recorded a refusal)."""
+        with self.store.reading() as db:
+            return int(db.all(f"SELECT COUNT(*) FROM {db.t('dl_refused')}")[0][0])
+
+    def last_signed(self) -> tuple[int, str] | None:
+        """(size, signed_at) of the newest stored checkpoint, or None before the first."""
+        with self.store.reading() as db:
+            rows = db.all(f"SELECT size, signed_at FROM {db.t('dl_checkpoints')} "
+                          "ORDER BY size DESC LIMIT 1")
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
     # ---- tree ------------------------------------------------------------------
     def _nodes(self, coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         wanted = sorted(set(coords))
-        with self.recorder.reading() as db:
+        with self.store.reading() as db:
             out = read_nodes(db, wanted)
         missing = [c for c in wanted if c not in out]
         if missing:

@@ -1,13 +1,19 @@
-"""The ledger's side tables, written in the same transaction as the event store's rows."""
+"""The ledger's tables: the log (its entries, refused ids and checkpoints) and what publication keeps."""
 
 from __future__ import annotations
+
+# Tables an earlier release kept beside dl_entries: eventsourcing's events table, a second copy of
+# every statement that nothing read or verified (SQLite's name, PostgreSQL's). Dropped by migration.
+LEGACY_EVENT_TABLES = ("stored_events", "ledger_events")
+# The columns of dl_entries, in order, as every INSERT names them.
+ENTRY_COLUMNS = "idx, prev, leaf_hash, recorded_at, statement_id, stype, nodes, entry"
 
 
 def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
     """CREATE statements; ``prefix`` is '' (SQLite) or '"schema".' (PostgreSQL).
 
     One row per entry: its bytes, its leaf hash and the tree nodes its append completed
-    (see ledger/store/tree.py), so an append writes one row besides the event store's.
+    (see ledger/store/tree.py): the log's only copy of each statement.
     """
     p = prefix
     return [
@@ -18,7 +24,6 @@ def ddl(prefix: str, blob: str, bigint: str) -> list[str]:
         " recorded_at TEXT NOT NULL,"
         " statement_id TEXT NOT NULL UNIQUE,"
         " stype TEXT NOT NULL,"
-        f" notification_id {bigint} NOT NULL,"
         f" nodes {blob} NOT NULL,"
         f" entry {blob} NOT NULL)",
         # Ids of statements a rule refused (each recorded by a `blocked` entry): refused from then on.

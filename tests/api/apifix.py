@@ -53,7 +53,7 @@ class Api:
         return http_seed(self.client.post, signer, self.ledger.origin, statement_type)
 
     def row_counts(self) -> dict[str, int]:
-        with self.ledger.recorder.reading() as db:
+        with self.ledger.store.reading() as db:
             return {t: int(db.all(f"SELECT COUNT(*) FROM {db.t(t)}")[0][0])
                     for t in ("dl_entries", "dl_refused")}
 

@@ -65,7 +65,7 @@ def test_only_the_issuing_court_vacates_its_order(api):
     r = _post(api, dc.vacatur(texas, order.statement_id))
     assert r.status_code == 422, r.text
     assert r.json()["rules"] == ["vacatur.court"]
-    assert api.ledger.recorder.chain.rules.state.orders[order.statement_id].vacated_at is None
+    assert api.ledger.rules.state.orders[order.statement_id].vacated_at is None
     colleague = _court(api, "uscourts.gov/mad/judge-c", "D. Mass.")
     r = _post(api, dc.vacatur(colleague, order.statement_id))
     assert r.status_code == 201, r.text

@@ -97,7 +97,7 @@ def test_checkpoint_age_and_wait_gauges(settings):
         a.ledger.checkpoint()
         size = a.ledger.latest_checkpoint().checkpoint.size
         an_hour_ago = format_time(utc_now() - timedelta(hours=1))
-        with a.ledger.recorder.writing() as db:  # the real row, made old
+        with a.ledger.store.writing() as db:  # the real row, made old
             db.all(f"UPDATE {db.t('dl_checkpoints')} SET signed_at = %s WHERE size = %s RETURNING size",
                    (an_hour_ago, size))
         s = scrape(a)

@@ -386,7 +386,7 @@ def test_view_responses_conform_to_their_schema(demo):
 
 
 def _raw_pseudonyms(demo) -> set[str]:
-    with demo.api.client.app.state.dl.ledger.recorder.reading() as db:  # type: ignore[attr-defined]
+    with demo.api.client.app.state.dl.ledger.store.reading() as db:  # type: ignore[attr-defined]
         return {str(r[0]) for r in db.all(f"SELECT pseudonym FROM {db.t('dl_pseudonyms')}")}
 
 

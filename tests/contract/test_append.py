@@ -110,7 +110,7 @@ def test_fsck_passes_on_a_healthy_log(world):
     for i in range(30):
         world.ledger.append(world.statement(n=i))
     world.ledger.checkpoint()
-    report = fsck(world.ledger.recorder)
+    report = fsck(world.ledger.store)
     assert report.ok, report.problems
     assert report.size == world.ledger.size()
     assert report.checkpoints_checked >= 1

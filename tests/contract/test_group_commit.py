@@ -15,8 +15,8 @@ from ledger.store.fsck import fsck
 
 def test_concurrent_appends_each_get_their_own_outcome(world):
     """16 threads append good, rule-refused and badly signed statements at once."""
-    world.ledger.recorder.chain.rules = lambda stmt, index, trust, db: (
-        ["test.forbidden"] if stmt.body.get("forbidden") else [])
+    world.with_rules(lambda stmt, index, trust, db: (
+        ["test.forbidden"] if stmt.body.get("forbidden") else []))
     stranger = SignerKey.generate("stranger.example/x")
     notes = []
     for i in range(160):
@@ -59,7 +59,7 @@ def test_concurrent_appends_each_get_their_own_outcome(world):
             parse_entry(world.ledger.entry(a.index)).statement)][1]
     for b in blocked:
         assert parse_statement(parse_entry(world.ledger.entry(b.blocked_index)).statement).type == "blocked"
-    assert fsck(world.ledger.recorder).ok
+    assert fsck(world.ledger.store).ok
 
 
 def test_same_statement_submitted_twice_at_once(world):

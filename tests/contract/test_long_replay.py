@@ -52,7 +52,7 @@ def test_a_long_replay_outlives_the_idle_transaction_timeout(world, monkeypatch)
     again = Ledger(replace(world.settings, create_tables=False), rules=rules)
     try:
         assert again.synced_rules() is rules
-        with world.ledger.recorder.reading() as db:
+        with world.ledger.store.reading() as db:
             requests = int(db.all(f"SELECT COUNT(*) FROM {db.t('dl_entries')} WHERE stype = 'request'")[0][0])
         assert rules.applied == requests >= len(notes)
         # and the next append, in a transaction of its own, lands after the replayed head
@@ -86,7 +86,7 @@ def test_a_replay_reads_the_log_a_page_at_a_time(world, monkeypatch):
     world.ledger.append_batch(notes)
     size = world.ledger.size()
     types = sorted(TRUST_TYPES | {"request"})
-    with world.ledger.recorder.reading() as db:
+    with world.ledger.store.reading() as db:
         expected = [int(r[0]) for r in db.all(f"SELECT idx FROM {db.t('dl_entries')} WHERE stype IN ("
                                               + ",".join(["%s"] * len(types)) + ") ORDER BY idx", types)]
     monkeypatch.setattr(chain, "SYNC_PAGE", 7)

@@ -110,7 +110,7 @@ def test_rule_refusal_records_blocked_entry_and_refuses_id(world):
     def rules(stmt, index, trust, db):
         return ["test.no_forbidden"] if stmt.body.get("forbidden") else []
 
-    world.ledger.recorder.chain.rules = rules
+    world.with_rules(rules)
     note = signed([world.requester], "request", {"forbidden": True})
     size = world.ledger.size()
     with pytest.raises(RuleRefusal) as info:
@@ -130,7 +130,7 @@ def test_rule_refusal_records_blocked_entry_and_refuses_id(world):
         world.ledger.append(note)
     assert again.value.rule == "ledger.refused_id"
     assert world.ledger.size() == size + 1
-    assert fsck(world.ledger.recorder).ok
+    assert fsck(world.ledger.store).ok
 
 
 def test_b64_junk_in_signature_refused(world):

@@ -4,7 +4,6 @@ older database makes checkpoint signing refuse."""
 from __future__ import annotations
 
 import pytest
-from storefix import events_table
 
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.store.errors import CheckpointRefused
@@ -19,13 +18,13 @@ def _fill(world, n=12):
 
 def _exec(world, sql, rows):
     """Run a write statement directly on the database; {t[name]} stands for a qualified table."""
-    with world.ledger.recorder.writing() as db:
+    with world.ledger.store.writing() as db:
         tables = {name: db.t(name) for name in ("dl_entries", "dl_refused")}
         db.many(sql.format(t=tables), rows)
 
 
 def _problem(world):
-    report = fsck(world.ledger.recorder)
+    report = fsck(world.ledger.store)
     assert not report.ok
     return report.problems[0]
 
@@ -81,12 +80,12 @@ def _with_blocked(world):
     """A log with one rule-refused statement, so one `blocked` entry and its refused row."""
     from ledger.client.trust import signed
 
-    world.ledger.recorder.chain.rules = lambda stmt, index, trust, db: (
-        ["test.no_forbidden"] if stmt.body.get("forbidden") else [])
+    world.with_rules(lambda stmt, index, trust, db: (
+        ["test.no_forbidden"] if stmt.body.get("forbidden") else []))
     _fill(world, 4)
     with pytest.raises(RuleRefusal) as refusal:
         world.ledger.append(signed([world.requester], "request", {"forbidden": True}))
-    assert fsck(world.ledger.recorder).ok
+    assert fsck(world.ledger.store).ok
     return refusal.value.blocked_index
 
 
@@ -106,13 +105,13 @@ def test_refused_row_deleted_found(world):
 
 
 def _snapshot(world):
-    tables = [events_table(world.ledger), "dl_entries", "dl_refused", "dl_checkpoints"]
-    with world.ledger.recorder.reading() as db:
+    tables = ["dl_entries", "dl_refused", "dl_checkpoints"]
+    with world.ledger.store.reading() as db:
         return {t: db.all(f"SELECT * FROM {db.t(t)}") for t in tables}
 
 
 def _restore(world, snap):
-    with world.ledger.recorder.writing() as db:
+    with world.ledger.store.writing() as db:
         for table, rows in snap.items():
             db.many(f"DELETE FROM {db.t(table)}", [()])
             if rows:

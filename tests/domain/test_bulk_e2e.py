@@ -80,18 +80,17 @@ def test_bulk_request_end_to_end(bulk_world, master, tmp_path):
     correction = by_id[story.correction_id].envelope["body"]
     assert correction["corrects"] == story.release_ids[0] and correction["new_value"] == expected["released"]
 
-    # Each chunk is its own aggregate: loading the request's aggregate reads one small event (the
-    # manifest), not the 20,000 lines; a chunk's aggregate holds one chunk.
-    from ledger.store.app import LoggedStatement
+    # Each chunk is its own entry: the request's own entry is one small manifest, not the 20,000
+    # lines; a chunk's entry holds one chunk.
+    from ledger.entry import parse_entry
 
-    repo = d.ledger.app.repository
-    manifest = repo.get(LoggedStatement.create_id(story.request_id, ""))
-    assert len(manifest.statement) < 5_000 and manifest.version == 1
-    chunk0 = repo.get(LoggedStatement.create_id(f"{story.request_id}.c0", ""))
-    assert len(json.loads(chunk0.statement.split("\n")[0])["body"]["lines"]) == CHUNK_LINES
+    manifest = parse_entry(d.ledger.entry(d.ledger.statement_index(story.request_id))).statement
+    assert len(manifest) < 5_000
+    chunk0 = parse_entry(d.ledger.entry(d.ledger.statement_index(f"{story.request_id}.c0"))).statement
+    assert len(json.loads(chunk0.split("\n")[0])["body"]["lines"]) == CHUNK_LINES
 
     # Pseudonyms were stored at ingest for every matched line, keyed by the chunk's index.
-    with d.ledger.recorder.reading() as db:
+    with d.ledger.store.reading() as db:
         (count,), = db.all(f"SELECT COUNT(*) FROM {db.t('dl_pseudonyms')}")
     assert count == expected["matched"]
 
@@ -103,7 +102,7 @@ def test_bulk_request_end_to_end(bulk_world, master, tmp_path):
     sheet = [(r["line"], r["decision"], r["reason"]) for r in csv.DictReader(story.sheet_path.open())]
     logged = [(r["line"], r["decision"], r["reason"]) for r in csv.DictReader(io.StringIO(out.getvalue()))]
     assert logged == sheet
-    assert fsck(d.ledger.recorder).ok
+    assert fsck(d.ledger.store).ok
 
     # The evidence bundle, verified offline by the court's one-file verifier, with the openings;
     # and the counts once more from the bundle's own entries.

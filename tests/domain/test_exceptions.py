@@ -29,7 +29,7 @@ def test_complete_request_is_released(domain, code):
     ids = run_exception(domain, code)
     state = domain.engine.state.requests[ids["request"]]
     assert state.released_lines == {0, 1, 2}
-    assert fsck(domain.ledger.recorder).ok
+    assert fsck(domain.ledger.store).ok
 
 
 @pytest.mark.parametrize(("code", "precondition"), CASES, ids=[f"{c}-{p}" for c, p in CASES])
@@ -43,4 +43,4 @@ def test_missing_precondition_is_blocked(domain, code, precondition):
     blocked = parse_statement(parse_entry(domain.ledger.entry(info.value.blocked_index)).statement)
     assert blocked.type == "blocked"
     assert rule_id in blocked.body["rules"]
-    assert fsck(domain.ledger.recorder).ok
+    assert fsck(domain.ledger.store).ok

@@ -34,13 +34,13 @@ def test_forked_story_counts_and_order(bulk_world, tmp_path):
     story = bulk_story.run(service, keys, MasterFile.generate(900, 11), LINES, tmp_path, seed=7, forked=True)
     assert story.counts == bulk_story.expected_counts(story.kinds)
     assert story.child_cpu_seconds["match"] > 0  # the work was done in the principals' processes
-    state = d.ledger.recorder.chain.rules.state
+    state = d.ledger.rules.state
     match = parse_statement(_note_of(d.ledger, story.match_id))
     items = list(statement_items(d.ledger, match, state.parts))
     # the two matcher ranges were merged in order, and each line's verdict is its own
     assert [it["line"] for it in items] == list(range(LINES))
     assert [it["matched"] for it in items] == [k != "unknown" for k in story.kinds]
-    assert fsck(d.ledger.recorder).ok
+    assert fsck(d.ledger.store).ok
 
 
 def test_the_service_counts_its_wait_for_the_principal(bulk_world):
@@ -152,13 +152,13 @@ def test_the_service_prepares_in_a_second_process(bulk_world):
     assert [a.index for a in out.appended] == list(range(before, before + 6))
     manifest_openings = len(statement_commitments(parse_statement(out.manifest_note)))  # its recipients
     assert service.sealed.count() == sealed_before + 600 * 4 + manifest_openings  # each line's four, once
-    parts = d.ledger.recorder.chain.rules.state.parts
+    parts = d.ledger.rules.state.parts
     items = list(statement_items(d.ledger, parse_statement(out.manifest_note), parts))
     chunks = [c.id for _, c in read_chunks(d.ledger, parts[out.statement_id][:1])]
     assert service.openings([it["tin"] for it in items[:3]]) == {}  # a chunk's openings are its group's
     opened = service.openings([it["tin"] for it in items[:3]], chunks)
     assert sorted(o.value for o in opened.values()) == ["900300000", "900300001", "900300002"]
-    assert fsck(d.ledger.recorder).ok
+    assert fsck(d.ledger.store).ok
 
 
 def test_a_batch_the_second_process_refuses_lands_nothing(bulk_world):

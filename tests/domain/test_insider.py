@@ -213,7 +213,7 @@ class Oracle:
 
     # ---- replay ---------------------------------------------------------------------------
     def catch_up(self, ledger: Any) -> list[tuple[str, str]]:
-        with ledger.recorder.reading() as db:
+        with ledger.store.reading() as db:
             rows = db.all(f"SELECT idx, entry FROM {db.t('dl_entries')} WHERE idx >= %s ORDER BY idx",
                           (self.size,))
         found: list[tuple[str, str]] = []

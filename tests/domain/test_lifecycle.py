@@ -130,7 +130,7 @@ def test_injunction_blocks_release_until_vacated(domain_any):
     d.submit(dc.vacatur(k["court"], order.statement_id))
     again = dc.release(k["releaser"], req.statement_id, rev.statement_id, [0, 1], ["name", "address"], [0], b"f")
     d.submit(again)
-    assert fsck(d.ledger.recorder).ok
+    assert fsck(d.ledger.store).ok
 
 
 def test_withdrawn_request_cannot_be_reviewed(domain_any):
@@ -192,7 +192,7 @@ def test_injunction_recorded_during_concurrent_releases(domain_any):
     assert max(landed) < hold.index
     assert all(idx > hold.index and "hold.active" in rules for idx, rules in blocked)
     assert len(landed) + len(blocked) == 90
-    assert fsck(d.ledger.recorder).ok
+    assert fsck(d.ledger.store).ok
 
 
 def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
@@ -215,7 +215,7 @@ def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
         from ledger.statement import parse_statement
 
         assert parse_statement(parse_entry(entry).statement).body["reader"] == "tigta.gov/auditor-9"  # who looked
-        with d.ledger.recorder.reading() as db:  # whose history: stored at ingest, outside the log
+        with d.ledger.store.reading() as db:  # whose history: stored at ingest, outside the log
             assert db.all(f"SELECT line, pseudonym FROM {db.t('dl_pseudonyms')} WHERE idx = %s",
                           (appended.index,)) == [(0, pseudonym)]
         not_a_pseudonym = dc.inspection(auditor, view="taxpayer_history", subject_pseudonym="900700001",

@@ -100,7 +100,7 @@ def test_erasure_refused_under_hold_then_erases_openings(domain_any, service):
     service.submit(*_s(dc.vacatur(k["court"], hold.statement_id)))
     service.submit(*_s(dc.erasure(admins, req.statement_id, commitments, "retention_expired")))
     assert service.sealed.get_many(commitments) == {}
-    assert fsck(d.ledger.recorder).ok
+    assert fsck(d.ledger.store).ok
 
 
 def test_erasure_of_bulk_lines_reseals_their_chunks_groups(domain_any, service):
@@ -130,4 +130,4 @@ def test_erasure_of_bulk_lines_reseals_their_chunks_groups(domain_any, service):
     assert service.sealed.count() == before - len(gone)
     first_chunk = sum(len(cs) for cs in line_commitments[:128])
     assert len(service.sealed.group_openings(groups[:1])[groups[0]]) == first_chunk - len(line_commitments[5])
-    assert fsck(d.ledger.recorder).ok
+    assert fsck(d.ledger.store).ok

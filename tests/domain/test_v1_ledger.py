@@ -54,7 +54,7 @@ def _facts(ledger):
 def test_the_v1_fixture_opens_verifies_and_replays(v1_ledger, tmp_path):
     ledger, settings = v1_ledger
     assert ledger.size() == MANIFEST["size"]
-    report = fsck(ledger.recorder)
+    report = fsck(ledger.store)
     assert report.ok and report.size == MANIFEST["size"]
     requests = MANIFEST["requests"]
     for rid in requests.values():  # both are version 1, and their bodies still pass the schema
@@ -119,4 +119,4 @@ def test_a_v1_request_not_yet_released_is_refused_until_resubmitted_as_v2(v1_led
     ledger.append(review.note)
     ledger.append(dc.release(releaser, rid, review.statement_id, [0], ["name", "address"], [0], b"file").note)
     assert len(ledger.synced_rules().state.requests[rid].releases) == 1
-    assert fsck(ledger.recorder).ok
+    assert fsck(ledger.store).ok

@@ -68,7 +68,7 @@ def test_four_processes_one_chain_and_revocation_holds(world):
     assert victim_indices, "the victim should have landed something before the revocation"
     assert max(victim_indices) < revocation.index
     assert len(entries) == start_size + WORKERS * APPENDS + len(victim_indices) + 1
-    report = fsck(ledger.recorder)
+    report = fsck(ledger.store)
     assert report.ok, report.problems
     # Every checkpoint signed during the run is consistent with the next one (RFC 9162 proof) and
     # with the final log: one linear history, no fork seen by anyone who kept an early checkpoint.

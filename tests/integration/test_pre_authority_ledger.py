@@ -24,7 +24,7 @@ def test_pre_authority_database_opens_verifies_and_replays(tmp_path):
     settings = Settings.from_env(db_url=f"sqlite:///{tmp_path / 'ledger.sqlite3'}", var=tmp_path)
     with open_ledger(settings) as ledger:
         assert ledger.size() == expected["entries"]
-        report = fsck(ledger.recorder)
+        report = fsck(ledger.store)
         assert report.ok, report.problems
         genesis = parse_statement(parse_entry(ledger.entry(0)).statement)
         signed = open_checkpoint(expected["checkpoint"], parse_vkey(genesis.body["checkpoint_vkey"]))

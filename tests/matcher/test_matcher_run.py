@@ -104,7 +104,7 @@ def match_results(settings: Settings) -> tuple[Counter, int, set]:
             stmt = parse_statement(parse_entry(b64decode(json.loads(line)["entry_b64"])).statement)
             if stmt.type == "match_result":
                 by_request[stmt.envelope["body"]["request"]] += 1
-        with ledger.recorder.reading() as db:
+        with ledger.store.reading() as db:
             refused = int(db.all(f"SELECT COUNT(*) FROM {db.t('dl_refused')}")[0][0])
         complete = {r.id for r in ledger.synced_rules().state.requests.values() if r.match_complete}
     return by_request, refused, complete

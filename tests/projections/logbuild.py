@@ -144,7 +144,7 @@ class LogBuilder:
         self.store_pseudonyms(rows)
 
     def store_pseudonyms(self, rows: list[tuple[int, int, str]]) -> None:
-        with self.ledger.recorder.writing() as db:
+        with self.ledger.store.writing() as db:
             db.many(f"INSERT INTO {db.t('dl_pseudonyms')} VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", rows)
 
     def review(self, which: int, approve: list[bool]) -> None:

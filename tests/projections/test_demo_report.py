@@ -18,7 +18,7 @@ from projections.queries import Queries
 def _raw(ledger):
     """Requests, releases, match lines and pseudonyms straight from the log."""
     stmts = [(i, parse_entry(data)) for i, data in ledger.iter_entries()]
-    with ledger.recorder.reading() as db:
+    with ledger.store.reading() as db:
         rows = db.all(f"SELECT idx, line, pseudonym FROM {db.t('dl_pseudonyms')}")
     pseudonyms = {(int(i), int(k)): p for i, k, p in rows}
     out = []

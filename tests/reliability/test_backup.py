@@ -47,13 +47,13 @@ def test_backup_restore_round_trip_continues_the_chain(world, settings, tmp_path
     assert bk.restore(settings, tmp_path / "b1", force=True) == n
     with Ledger(settings) as again:
         assert _export(again, tmp_path / "e") == before
-        assert fsck(again.recorder).ok
+        assert fsck(again.store).ok
         status = bk.restore_status(again)
         assert status.missing == 0 and status.root_matches is True
         a = again.append(world.statement(n=99))
         assert a.index == n
         assert again.checkpoint().checkpoint.size == n + 1
-        assert fsck(again.recorder).ok
+        assert fsck(again.store).ok
 
 
 def test_backup_refuses_existing_file_and_restore_refuses_wrong_kind(world, settings, tmp_path):
@@ -65,7 +65,7 @@ def test_backup_refuses_existing_file_and_restore_refuses_wrong_kind(world, sett
     junk.write_bytes(b"not a backup\n")
     with pytest.raises(bk.BackupError):
         bk.restore(settings, junk, force=True)
-    assert fsck(world.ledger.recorder).ok
+    assert fsck(world.ledger.store).ok
 
 
 def test_old_backup_refuses_appends_until_entries_restored_from_export(world, settings, tmp_path):
@@ -91,12 +91,12 @@ def test_old_backup_refuses_appends_until_entries_restored_from_export(world, se
         done = bk.import_export(restored, tmp_path / "export.jsonl")
         assert (done.imported, done.size_after, done.checkpoint_size) == (5, signed.size, signed.size)
         assert _export(restored, tmp_path / "r2") == full
-        assert fsck(restored.recorder).ok
+        assert fsck(restored.store).ok
         assert restored.root_at(signed.size) == signed.root
         a = restored.append(world.statement(n=101))
         assert a.index == signed.size
         assert restored.checkpoint().checkpoint.size == signed.size + 1  # extends the signed one
-        assert fsck(restored.recorder).ok
+        assert fsck(restored.store).ok
 
 
 def test_import_refuses_another_history_and_short_exports(world, settings, tmp_path):
@@ -182,7 +182,7 @@ def test_backup_taken_while_appending_is_a_consistent_prefix(world, settings, tm
     bk.restore(settings, tmp_path / "hot", force=True)
     with Ledger(settings) as restored:
         assert restored.size() == n
-        assert fsck(restored.recorder).ok
+        assert fsck(restored.store).ok
         prefix = _export(restored, tmp_path / "prefix.jsonl")
         assert full.startswith(prefix) and prefix.count(b"\n") == n
         bk.import_export(restored, tmp_path / "full.jsonl")

@@ -188,7 +188,7 @@ def test_overview_shows_a_tampered_stored_log(tmp_path):
     try:
         data = bytearray(demo.ledger.entry(7))
         data[data.index(b'"recorded_at"') + 20] ^= 0x01
-        with demo.ledger.recorder.writing() as db:
+        with demo.ledger.store.writing() as db:
             db.many(f"UPDATE {db.t('dl_entries')} SET entry = %s WHERE idx = %s", [(bytes(data), 7)])
         page = overview_when_checked(signed_in(demo, "operator"))
         assert "✘ NOT verified" in page and "✔ verified" not in page

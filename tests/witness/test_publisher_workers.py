@@ -122,7 +122,7 @@ def test_two_workers_three_witnesses(settings, tmp_path: Path) -> None:
             # naming its size; the publisher resends from there, and publication goes on.
             from ledger.store.ledger import Ledger
 
-            with Ledger(settings) as plain, plain.recorder.writing() as db:
+            with Ledger(settings) as plain, plain.store.writing() as db:
                 db.many(f"DELETE FROM {db.t('dl_witnesses')}", [()])
             seed = http_seed(lambda path, **kw: httpx.post(base + path, timeout=60, **kw), signers[0], ORIGIN)
             sub = one_line_request(signers[0], tin="900-79-9999", seed=seed)
