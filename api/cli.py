@@ -77,6 +77,13 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers < 1:
         print("error: --workers must be at least 1", file=sys.stderr)
         return 2
+    from ledger.store.ledger import Ledger
+
+    with Ledger(settings) as ledger:  # (creates the tables of a new database, as every worker would)
+        if ledger.outdated:
+            print("error: this database was written by an earlier release: run `disclosure-ledger migrate` "
+                  "first (docs/OPERATIONS.md)", file=sys.stderr)
+            return 2
     _clear_metrics_dir()
     if args.workers > 1:
         return _serve_workers(args, settings, views_db)

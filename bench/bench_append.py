@@ -392,9 +392,9 @@ class Backend:
                              "distinct": [dict(t) for t in {tuple(sorted(c.items())) for c in conns}]}
             return out
         out = {}
-        for role, app in (("raw", self.raw), ("ledger", self.ledger and self.ledger.app)):
-            assert app is not None
-            ds: Any = getattr(app.recorder, "datastore")  # noqa: B009
+        assert self.raw is not None and self.ledger is not None
+        raw_ds: Any = getattr(self.raw.recorder, "datastore")  # noqa: B009
+        for role, ds in (("raw", raw_ds), ("ledger", self.ledger.store.datastore)):
             values = []
             # Hold the pool's connections at once so that each one is asked: the standing ones
             # and any the clients opened beyond them (still open: idle ones close after minutes).
@@ -449,7 +449,7 @@ class Backend:
         assert self.ledger is not None and self.raw is not None
         lt = Timers()
         lg = self.ledger
-        rec = lg.recorder
+        rec = lg.store
         chain = getattr(rec, "chain", None)
         notes = self.notes(n)
         hooks = [
@@ -457,7 +457,7 @@ class Backend:
             (ledger_module, "verify_exactly", "ed25519_verify"),
             (lg, "_preverify", "preverify_total"),
             (lg, "_maybe_checkpoint", "checkpoint"),
-            (rec, "insert_events", "db_transaction"),
+            (rec, "append", "db_transaction"),
             (chain, "append", "chain_in_txn"),
             (chain, "_sync", "chain_sync_select"),
             (chain, "_check_ids", "chain_check_ids_select"),
@@ -538,7 +538,7 @@ class Backend:
         if saved is not None:
             lg._last_checkpoint_at = float("inf")
         try:
-            led = frames(lg.recorder.datastore, ledger_work)
+            led = frames(lg.store.datastore, ledger_work)
         finally:
             if saved is not None:
                 lg._last_checkpoint_at = saved

@@ -143,6 +143,13 @@ def _parser() -> argparse.ArgumentParser:
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
     sub.add_parser("verify", help="re-check the stored log and the outside checkpoint copy; names the first bad index")
+    mig = sub.add_parser("migrate", help="bring a database written by an earlier release up to this one",
+                         description="Drop what an earlier release kept and this one does not: its second copy "
+                                     "of every statement (the eventsourcing events table) and the column that "
+                                     "linked the two. The entries are untouched: the root, the checkpoints and "
+                                     "the export are the same after. Run it once, with no writer running.")
+    mig.add_argument("--check", action="store_true",
+                     help="only say what would change; exit 1 if the database needs migrating")
     officer_cli.add_parser(sub)
     matcher_cli.add_parser(sub)
     release_cli.add_parser(sub)
@@ -434,6 +441,15 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         return 0
     if cmd == "entry":
         sys.stdout.write(ledger.entry(args.index).decode("utf-8") + "\n")
+        return 0
+    if cmd == "migrate":
+        if args.check:
+            for item in ledger.outdated:
+                print(f"to drop: {item}")
+            print("needs migrating" if ledger.outdated else "up to date: nothing to migrate")
+            return 1 if ledger.outdated else 0
+        done = ledger.migrate()
+        print(f"migrated: dropped {', '.join(done)}" if done else "up to date: nothing to migrate")
         return 0
     if cmd == "verify":
         bar = _progress(ledger.size(), "verify")

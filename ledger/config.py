@@ -65,8 +65,11 @@ class Settings:
             raise ConfigError("LEDGER_WITNESS_TIMEOUT must be a number of seconds") from None
         if not 0 < timeout <= 300:
             raise ConfigError("LEDGER_WITNESS_TIMEOUT must be between 0 and 300 seconds")
-        return cls(url, key_dir, checkpoint, witness_policy=Path(policy) if policy else None,
-                   witness_timeout=timeout)
+        create = os.environ.get("LEDGER_CREATE_TABLE", "y").strip().lower()
+        if create not in ("y", "yes", "n", "no"):
+            raise ConfigError("LEDGER_CREATE_TABLE must be y or n")
+        return cls(url, key_dir, checkpoint, create_tables=create in ("y", "yes"),
+                   witness_policy=Path(policy) if policy else None, witness_timeout=timeout)
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing environment for this database URL."""

@@ -51,7 +51,7 @@ def prepare(args: argparse.Namespace, settings: Settings) -> Settings:
     if args.command in ("sealed-keys", "client") or (args.command == "matcher" and args.matcher_command != "run"):
         return settings  # no database (the matcher's key and its store are files)
     probe(settings)
-    if read_only(args) or args.command in ("matcher", "release-file"):  # they never make a ledger either
+    if read_only(args) or args.command in ("matcher", "release-file", "migrate"):  # they never make a ledger either
         require_genesis(settings)
     return settings
 

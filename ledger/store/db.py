@@ -23,8 +23,8 @@ from eventsourcing.utils import Environment
 
 from ledger.config import Settings
 from ledger.store.chain import Appended, AppendRequest, ChainWriter, RuleCheck, Rules
-from ledger.store.errors import Conflict
-from ledger.store.schema import LEGACY_EVENT_TABLES, ddl
+from ledger.store.errors import Conflict, NeedsMigration
+from ledger.store.schema import LEGACY_EVENT_TABLES, LEGACY_PG_FUNCTION, LEGACY_PG_TYPE, ddl
 
 log = logging.getLogger("ledger.store")
 
@@ -91,6 +91,9 @@ class Store:
         self.chain = ChainWriter(rules)
         if settings.create_tables:
             self.create_tables()
+        # An earlier release's leftovers: reads work as they are, appends wait for `migrate` (a
+        # command that changes a court's evidence database does so only when an operator says so).
+        self.outdated = self.legacy() if self._has_entries_table() else []
 
     def close(self) -> None:
         self._factory.close()
@@ -139,6 +142,10 @@ class Store:
     def append(self, request: AppendRequest) -> list[Appended]:
         """Chain, check and store the request's statements in one transaction, all or none.
         Raises the chain's refusals, or :class:`Conflict` for an id stored meanwhile."""
+        if self.outdated:
+            raise NeedsMigration(
+                "this database was written by an earlier release (it has "
+                f"{', '.join(self.outdated)}): run `disclosure-ledger migrate` before appending")
         try:
             with self.appending() as db:
                 return self.chain.append(db, request)
@@ -149,8 +156,8 @@ class Store:
 
     # ---- schema --------------------------------------------------------------------------
     def create_tables(self) -> None:
-        """Create the ledger's tables if missing, and bring a database of an earlier release up
-        to this one (:meth:`migrate`)."""
+        """Create the ledger's tables if missing (a database of an earlier release keeps what it has:
+        see :meth:`migrate`)."""
         if self.postgres:
             statements = ddl(f'"{self.datastore.schema}".', "BYTEA", "BIGINT")
         else:
@@ -158,11 +165,18 @@ class Store:
         with self.writing() as db:
             for statement in statements:
                 db.c.execute(statement)
-        self.migrate()
+
+    def _has_entries_table(self) -> bool:
+        with self.reading() as db:
+            if self.postgres:
+                return bool(db.all("SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
+                                   "AND table_name = 'dl_entries'", (self.datastore.schema,)))
+            return bool(db.all("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dl_entries'"))
 
     def legacy(self) -> list[str]:
         """What an earlier release left that this one does not use: its second copy of every
-        statement (the eventsourcing events table) and the column that linked the two."""
+        statement (the eventsourcing events table, and on PostgreSQL the library's insert function
+        and row type for it) and the column that linked the two."""
         found = []
         with self.reading() as db:
             if self.postgres:
@@ -175,9 +189,16 @@ class Store:
             else:
                 tables = {r[0] for r in db.all("SELECT name FROM sqlite_master WHERE type = 'table'")}
                 columns = {r[1] for r in db.all("PRAGMA table_info(dl_entries)")}
-        found += [f"table {t}" for t in LEGACY_EVENT_TABLES if t in tables]
-        if "notification_id" in columns:
-            found.append("column dl_entries.notification_id")
+            found += [f"table {t}" for t in LEGACY_EVENT_TABLES if t in tables]
+            if "notification_id" in columns:
+                found.append("column dl_entries.notification_id")
+            if self.postgres:  # the library's insert function for its events, and that function's row type
+                found += [f"function {r[0]}" for r in db.all(
+                    "SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+                    "WHERE n.nspname = %s AND p.proname = %s", (self.datastore.schema, LEGACY_PG_FUNCTION))]
+                found += [f"type {r[0]}" for r in db.all(
+                    "SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+                    "WHERE n.nspname = %s AND t.typname = %s", (self.datastore.schema, LEGACY_PG_TYPE))]
         return found
 
     def migrate(self) -> list[str]:
@@ -192,5 +213,10 @@ class Store:
                     db.c.execute(f"DROP TABLE {db.t(name)}")
             if "column dl_entries.notification_id" in found:
                 db.c.execute(f"ALTER TABLE {db.t('dl_entries')} DROP COLUMN notification_id")
+            if f"function {LEGACY_PG_FUNCTION}" in found:
+                db.c.execute(f"DROP FUNCTION {db.t(LEGACY_PG_FUNCTION)}")
+            if f"type {LEGACY_PG_TYPE}" in found:
+                db.c.execute(f"DROP TYPE {db.t(LEGACY_PG_TYPE)}")
         log.warning("migrated the ledger's database: dropped %s", ", ".join(found))
+        self.outdated = []
         return found

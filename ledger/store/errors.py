@@ -14,6 +14,10 @@ class Conflict(StoreError):
     under a used id): nothing was stored; the ledger then looks up which."""
 
 
+class NeedsMigration(StoreError):
+    """The database was written by an earlier release; `disclosure-ledger migrate` brings it up to date."""
+
+
 class CheckpointRefused(StoreError):
     """The ledger will not sign a checkpoint inconsistent with the last one it signed."""
 

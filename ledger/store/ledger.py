@@ -390,8 +390,14 @@ class Ledger(PublishedCheckpoints, LogReader):
         """Re-check the stored log: chain, tree, signatures, checkpoints (``disclosure-ledger verify``)."""
         return fsck(self.store, progress)
 
+    @property
+    def outdated(self) -> list[str]:
+        """What an earlier release left in this database (empty when it is up to date): appends
+        are refused until :meth:`migrate` drops it."""
+        return list(self.store.outdated)
+
     def migrate(self) -> list[str]:
-        """Bring a database written by an earlier release up to this one; what was changed."""
+        """Bring a database written by an earlier release up to this one; what was dropped."""
         return self.store.migrate()
 
     # ---- checkpoints after appends, and the witnesses' floor -----------------------------

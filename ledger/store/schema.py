@@ -5,6 +5,7 @@ from __future__ import annotations
 # Tables an earlier release kept beside dl_entries: eventsourcing's events table, a second copy of
 # every statement that nothing read or verified (SQLite's name, PostgreSQL's). Dropped by migration.
 LEGACY_EVENT_TABLES = ("stored_events", "ledger_events")
+LEGACY_PG_FUNCTION, LEGACY_PG_TYPE = "es_insert_events_uuid", "stored_event_uuid"
 # The columns of dl_entries, in order, as every INSERT names them.
 ENTRY_COLUMNS = "idx, prev, leaf_hash, recorded_at, statement_id, stype, nodes, entry"
 
