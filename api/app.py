@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 
 from api.errors import Problem, install_handlers, problem_response
-from api.middleware import AccessLog, BodyLimit
+from api.middleware import AccessLog, BodyLimit, http_observer
 from api.ratelimit import LookupLimit
 from api.routes import log as log_routes
 from api.routes import ops, oversight, statements, views
@@ -35,7 +35,6 @@ from projections.runner import Runner
 from projections.source import LogSource
 
 log = logging.getLogger("api")
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 VIEWS_INTERVAL = 0.5  # seconds between the background catch-ups of the projections when idle
 
 
@@ -114,15 +113,9 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
     app.include_router(ops.router)
     app.include_router(web_router)  # the browser dashboard (api/web), with its static files
 
-    def observe(route: str, method: str, status: int, seconds: float) -> None:
-        state: AppState | None = getattr(app.state, "dl", None)
-        if state is not None:
-            known = method if method in HTTP_METHODS else "other"  # a client may send any method name
-            state.metrics.prom.http_seconds.labels(route, known, str(status)).observe(seconds)
-
     _problem_openapi(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, timeout=settings.body_timeout)
-    app.add_middleware(AccessLog, observe=observe)  # outermost: logs the 413s too
+    app.add_middleware(AccessLog, observe=http_observer(app))  # outermost: logs the 413s too
     return app
 
 

@@ -9,14 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.errors import Problem, forbidden, unauthorized
-from api.state import AppState
+from api.state import AppState, get_state
 from api.tokens import Principal, TokenError
-
-
-def get_state(request: Request) -> AppState:
-    state: AppState = request.app.state.dl
-    return state
-
 
 State = Annotated[AppState, Depends(get_state)]
 auth_log = logging.getLogger("api.auth")

@@ -79,9 +79,6 @@ class ProcessMetrics:
         for surface in ("api", "web"):
             self.lookups_limited.labels(surface)
 
-    def outcome(self, outcome: str, n: int = 1) -> None:
-        self.statements.labels(outcome if outcome in OUTCOMES else "other").inc(n)
-
     def scrape(self, state: AppState) -> bytes:
         """The exposition text: this process's (or every worker's) counters and the database's gauges."""
         registry = CollectorRegistry(auto_describe=False)

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,15 +31,17 @@ class BodyLimit:
         self.limit = limit
         self.timeout = timeout
 
+    def _too_large(self) -> Problem:
+        return Problem(413, "body-too-large", "Request body too large",
+                       f"request bodies are limited to {self.limit} bytes")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = Problem(413, "body-too-large", "Request body too large",
-                            f"request bodies are limited to {self.limit} bytes")
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
-            await _send_problem(send, too_large if length.isdigit() else
+            await _send_problem(send, self._too_large() if length.isdigit() else
                                 Problem(400, "bad-request", "Bad Content-Length", "Content-Length is not a number"))
             return
         body = bytearray()
@@ -58,7 +61,7 @@ class BodyLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.limit:
-                await _send_problem(send, too_large)
+                await _send_problem(send, self._too_large())
                 return
         replayed = False
 
@@ -117,3 +120,19 @@ class AccessLog:
             access_log.info(json.dumps(record, ensure_ascii=True))
             if self.observe is not None:
                 self.observe(route_template(scope), str(scope.get("method", "")), status, seconds)
+
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def http_observer(app: Any) -> Callable[[str, str, int, float], None]:
+    """What ``AccessLog`` reports each request to: the app's HTTP duration histogram, by route
+    template, method and status (no label carries a path's values)."""
+
+    def observe(route: str, method: str, status: int, seconds: float) -> None:
+        state = getattr(app.state, "dl", None)
+        if state is not None:
+            known = method if method in HTTP_METHODS else "other"  # a client may send any method name
+            state.metrics.prom.http_seconds.labels(route, known, str(status)).observe(seconds)
+
+    return observe

@@ -9,7 +9,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from api.metrics import ProcessMetrics
+from fastapi import Request
+
+from api.metrics import OUTCOMES, ProcessMetrics
 from api.ratelimit import LookupLimit
 from api.settings import ApiSettings
 from api.tokens import TokenStore
@@ -135,7 +137,7 @@ class Metrics:
         with self.lock:
             counter[key] += 1
         if counter is self.appends:
-            self.prom.outcome(key)
+            self.prom.statements.labels(key if key in OUTCOMES else "other").inc()
 
 
 @dataclass
@@ -196,3 +198,9 @@ class AppState:
         if ledger.publisher.witnessed:
             ledger.raise_floor(ledger.publisher.status().high_water)  # what a witness showed holds here too
         ledger.publish()  # a round returns at once when the latest published checkpoint covers the log
+
+
+def get_state(request: Request) -> AppState:
+    """The running app's state (the routers' ``State`` dependency)."""
+    state: AppState = request.app.state.dl
+    return state
