@@ -72,7 +72,8 @@ class Settings:
                    witness_policy=Path(policy) if policy else None, witness_timeout=timeout)
 
     def eventsourcing_env(self) -> dict[str, str]:
-        """The eventsourcing environment for this database URL."""
+        """The environment of eventsourcing's infrastructure factory for this database URL: the stock
+        datastore (connection pool, lock timeouts) the store runs its transactions on."""
         parsed = urlparse(self.db_url)
         common = {"CREATE_TABLE": "y" if self.create_tables else "n"}
         if parsed.scheme == "sqlite":
@@ -88,7 +89,6 @@ class Settings:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": path,
                 "SQLITE_LOCK_TIMEOUT": "30",
-                "APPLICATION_RECORDER_TOPIC": "ledger.store.recorders:LedgerSQLiteRecorder",
             }
         if parsed.scheme in ("postgresql", "postgres"):
             query = parse_qs(parsed.query)
@@ -103,7 +103,6 @@ class Settings:
                 "POSTGRES_SCHEMA": query.get("schema", ["public"])[0],
                 "POSTGRES_LOCK_TIMEOUT": "30",
                 "POSTGRES_POOL_SIZE": "2",
-                "APPLICATION_RECORDER_TOPIC": "ledger.store.recorders:LedgerPostgresRecorder",
             }
             return env
         raise ConfigError(f"unsupported database URL scheme {parsed.scheme!r}: use sqlite:/// or postgresql://")

@@ -14,14 +14,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from ledger.entry import parse_entry_fields
 from ledger.errors import LedgerError
+from ledger.store.log_tables import LogTables
 from ledger.times import parse_time, utc_now
 from projections.db import Database, database_errors
 from projections.errors import ProjectionError
-from projections.tables import ledger_tables
 
 # How long a match result or inspection without its pseudonyms is held back before it is applied without
 # them (a match appended by the CLI, not the disclosure service, never gets any).
@@ -77,44 +75,31 @@ def _expects_pseudonyms(entry: LogEntry) -> bool:
 
 
 class LogSource:
-    """The ledger's tables, read only."""
+    """The log, read only (through ledger.store.log_tables)."""
 
     def __init__(self, db: Database, grace: timedelta = PSEUDONYM_GRACE) -> None:
         self.db = db
         self.grace = grace
-        self.entries, self.pseudonyms, self.checkpoints_table = ledger_tables(db.schema)
+        self.tables = LogTables.of(db.schema)
 
     def head(self) -> int:
         """The log's size (entries 0 … head−1 exist)."""
         with database_errors(), self.db.engine.connect() as conn:
-            top = conn.execute(sa.select(sa.func.max(self.entries.c.idx))).scalar()
-        return 0 if top is None else int(top) + 1
+            return self.tables.head(conn)
 
     def read(self, start: int, limit: int, types: frozenset[str] | None = None) -> tuple[list[LogEntry], int]:
         """Entries from ``start`` (at most ``limit``, contiguous) whose type is in ``types`` (None: all),
         and the position after the last entry looked at."""
-        e, p = self.entries, self.pseudonyms
         with database_errors(), self.db.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(e.c.idx, e.c.recorded_at, e.c.stype, e.c.entry)
-                .where(e.c.idx >= start).order_by(e.c.idx).limit(limit)
-            ).all()
-            if not rows:
-                return [], start
-            last = int(rows[-1][0])
-            found: dict[int, dict[int, str]] = {}
-            for idx, line, pseudonym in conn.execute(
-                sa.select(p.c.idx, p.c.line, p.c.pseudonym).where(p.c.idx >= start, p.c.idx <= last)
-            ):
-                found.setdefault(int(idx), {})[int(line)] = str(pseudonym)
+            rows, found = self.tables.page(conn, start, limit)
         out: list[LogEntry] = []
         now = utc_now()
         position = start
         for idx, recorded_at, stype, data in rows:
-            if int(idx) != position:
+            if idx != position:
                 break  # a gap: stop before it
             if types is None or stype in types:
-                entry = parse_log_entry(int(idx), str(recorded_at), bytes(data), found.get(int(idx), {}))
+                entry = parse_log_entry(idx, recorded_at, data, found.get(idx, {}))
                 if (not entry.pseudonyms and _expects_pseudonyms(entry)
                         and now - parse_time(recorded_at) < self.grace):
                     break  # the service stores them right after the append: wait for them
@@ -125,14 +110,9 @@ class LogSource:
     def checkpoint_head(self) -> int:
         """The size of the largest signed checkpoint (0: none)."""
         with database_errors(), self.db.engine.connect() as conn:
-            top = conn.execute(sa.select(sa.func.max(self.checkpoints_table.c.size))).scalar()
-        return 0 if top is None else int(top)
+            return self.tables.checkpoint_head(conn)
 
     def read_checkpoints(self, after_size: int, limit: int) -> list[CheckpointRow]:
-        c = self.checkpoints_table
         with database_errors(), self.db.engine.connect() as conn:
-            rows = conn.execute(
-                sa.select(c.c.size, c.c.root, c.c.signed_at).where(c.c.size > after_size)
-                .order_by(c.c.size).limit(limit)
-            ).all()
-        return [CheckpointRow(int(s), bytes(r).hex(), str(t)) for s, r, t in rows]
+            rows = self.tables.checkpoints_after(conn, after_size, limit)
+        return [CheckpointRow(size, root.hex(), signed_at) for size, root, signed_at in rows]

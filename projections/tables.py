@@ -200,28 +200,3 @@ def view_tables(schema: str | None = None) -> ViewTables:
     )
     return ViewTables(m, tracking, statement, request, request_recipient, line, release, release_recipient,
                       release_line, red_flag, blocked, safeguard, inspection, checkpoint)
-
-
-def ledger_tables(schema: str | None = None) -> tuple[sa.Table, sa.Table, sa.Table]:
-    """The ledger's tables the views read (ledger/store/schema.py), never created or written here."""
-    m = sa.MetaData(schema=schema)
-    entries = sa.Table(
-        "dl_entries", m,
-        sa.Column("idx", sa.BigInteger, primary_key=True),
-        sa.Column("recorded_at", sa.Text),
-        sa.Column("stype", sa.Text),
-        sa.Column("entry", sa.LargeBinary),
-    )
-    pseudonyms = sa.Table(
-        "dl_pseudonyms", m,
-        sa.Column("idx", sa.BigInteger, primary_key=True),
-        sa.Column("line", sa.Integer, primary_key=True),
-        sa.Column("pseudonym", sa.Text),
-    )
-    checkpoints = sa.Table(
-        "dl_checkpoints", m,
-        sa.Column("size", sa.BigInteger, primary_key=True),
-        sa.Column("root", sa.LargeBinary),
-        sa.Column("signed_at", sa.Text),
-    )
-    return entries, pseudonyms, checkpoints
