@@ -1,8 +1,11 @@
 """Exact tracking: each projection's position, written in the same transaction as its rows.
 
 This is eventsourcing's ``TrackingRecorder`` port (so ``wait()`` / ``has_tracking_id()`` work
-for read-after-write in the API), with the *ledger index* as the notification id. The
-library's own runners and recorders are not used, because:
+for read-after-write in the API), with the *ledger index* as the notification id; it passes the
+library's own ``TrackingRecorderTestCase`` (tests/contract/test_eventsourcing_contract.py):
+``insert_tracking`` creates a projection's row on first use, accepts any later index (gaps
+allowed) and refuses one at or before the last recorded with ``IntegrityError`` (our
+``TrackingConflict``). The library's own runners and recorders are not used, because:
 
 * ``ProjectionRunner`` follows an application's notification log by notification id; on
   PostgreSQL those ids have gaps (sequence values of rolled-back inserts) and are not the
@@ -26,7 +29,7 @@ from eventsourcing.persistence import Tracking, TrackingRecorder
 
 from ledger.times import format_time, utc_now
 from projections.db import Database, database_errors
-from projections.errors import TrackingConflict
+from projections.errors import AlreadyApplied, TrackingConflict
 from projections.tables import ViewTables
 
 
@@ -98,10 +101,27 @@ class ViewTracking(TrackingRecorder):
 
     # ---- eventsourcing's TrackingRecorder port ----------------------------------------------
     def insert_tracking(self, tracking: Tracking) -> None:
-        """Record that ``tracking.application_name`` applied entry ``tracking.notification_id``."""
+        """Record that ``tracking.application_name`` applied entry ``tracking.notification_id``.
+
+        The library's contract: the first record for a name creates its row; a later one must be
+        past the last recorded (gaps allowed); recording an entry at or before it raises
+        ``IntegrityError`` (here ``AlreadyApplied``, a ``TrackingConflict``), as does losing the
+        compare-and-set or the row's creation to another writer."""
+        name, index = tracking.application_name, tracking.notification_id
+        tr = self.table
         with database_errors(), self.views.engine.begin() as conn:
-            current = self.position(tracking.application_name, conn)
-            self.advance(conn, tracking.application_name, current, tracking.notification_id + 1)
+            row = conn.execute(sa.select(tr.c.position).where(tr.c.name == name)).first()
+            if row is None:
+                try:
+                    conn.execute(sa.insert(tr).values(name=name, position=index + 1,
+                                                      updated_at=format_time(utc_now())))
+                except sa.exc.IntegrityError:  # another writer created the row first
+                    raise TrackingConflict(name, 0) from None
+                return
+            current = int(row[0])
+            if index < current:
+                raise AlreadyApplied(name, index, current)
+            self.advance(conn, name, current, index + 1)
 
     def max_tracking_id(self, application_name: str) -> int | None:
         """The last ledger index the projection applied, or None."""
