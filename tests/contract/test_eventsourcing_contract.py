@@ -40,8 +40,9 @@ from projections.tracking import ViewTracking
 def ledger_env(db_url: str) -> dict[str, str]:
     """The eventsourcing environment the ledger uses for ``db_url``, for the stock recorders."""
     env = Settings(db_url, Path("unused-keys"), Path("unused-checkpoint")).eventsourcing_env()
-    # The stock recorders are what is tested here, not a subclass the environment may name.
-    env.pop("APPLICATION_RECORDER_TOPIC", None)
+    # The store builds its datastore from this environment with the same factory; it names no recorder
+    # of its own, so the recorders made here are the library's stock ones.
+    assert "APPLICATION_RECORDER_TOPIC" not in env
     return env
 
 
