@@ -363,7 +363,7 @@ def import_export(ledger: Any, export: Path) -> ImportReport:
     if settings.checkpoint_path.exists():
         last = CheckpointKeeper(settings.checkpoint_path, ledger.keys.checkpoint).last_signed()
     target = last.checkpoint if last is not None else None
-    if target is not None and target.origin != ledger.origin:
+    if target is not None and size > 0 and target.origin != ledger.origin:
         raise BackupError(f"the outside checkpoint is for {target.origin!r}, not {ledger.origin!r}")
     # Pass 1: verify the whole export, compare its prefix with the store, check the signed root.
     verifier = LogVerifier()
@@ -371,6 +371,10 @@ def import_export(ledger: Any, export: Path) -> ImportReport:
     reached = target is None
     for index, data in read_export(export):
         verifier.add(data, index)
+        if index == 0 and size == 0 and target is not None:  # an empty database: the export's genesis names the log
+            origin = parse_statement(_parse(data).statement).body.get("origin")
+            if origin != target.origin:
+                raise BackupError(f"the outside checkpoint is for {target.origin!r}, not {origin!r}")
         if index < size:
             _, mine = next(stored)
             if mine != data:

@@ -129,3 +129,25 @@ def test_migrate_without_a_ledger_makes_none(tmp_path, monkeypatch, capsys):
     assert code == run(capsys, "verify")[0] == 1  # as every command that needs a ledger: one line, no traceback
     assert "no ledger" in err and "init" in err and "Traceback" not in err
     assert not (tmp_path / "var" / "ledger.sqlite3").exists()
+
+
+def test_or_export_the_old_database_and_restore_it_into_a_new_one(old_database, tmp_path, monkeypatch, capsys):
+    """The other way over: `export` from the old database as it is, `restore --from-export` into an empty
+    one; the new database holds the same entries, root and export, and no second copy."""
+    backend, url = old_database
+    expected = EXPECTED[backend]
+    cli_env(tmp_path, monkeypatch, url)
+    code, _, err = run(capsys, "export", "--out", str(tmp_path / "old.jsonl"))
+    assert code == 0, err
+    assert hashlib.sha256((tmp_path / "old.jsonl").read_bytes()).hexdigest() == expected["export_sha256"]
+    fresh = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    monkeypatch.setenv("LEDGER_DB_URL", fresh)
+    code, _, err = run(capsys, "restore", "--from-export", str(tmp_path / "old.jsonl"))
+    assert code == 0, err
+    assert f"imported {expected['size']} entries" in err and "Traceback" not in err
+    with Ledger(Settings(fresh, tmp_path / "keys", tmp_path / "keys" / "cp.txt")) as ledger:
+        assert ledger.outdated == [] and ledger.fsck().ok
+        buf = io.BytesIO()
+        ledger.export(buf)
+        assert hashlib.sha256(buf.getvalue()).hexdigest() == expected["export_sha256"]
+        assert ledger.root_at(ledger.size()).hex() == expected["root"]
