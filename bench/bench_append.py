@@ -14,8 +14,8 @@ In one run, for each backend (SQLite, PostgreSQL), this measures
           signing is the client's job.
 
 Both applications get the eventsourcing environment that ``Settings.eventsourcing_env()``
-builds (the raw one minus ``APPLICATION_RECORDER_TOPIC``), so pool size, lock timeout and
-schema are the same. SQLite: two files in one temporary directory (same disk); the
+builds (the ledger's store takes its datastore from it; the raw application its stock recorder),
+so pool size, lock timeout and schema are the same. SQLite: two files in one temporary directory (same disk); the
 PRAGMAs in force are read from every connection either application opens.
 PostgreSQL: one fresh schema ``bench_<random>`` for both, dropped at the end;
 ``SHOW synchronous_commit`` is read on the applications' own pooled connections.
@@ -267,9 +267,7 @@ class Backend:
             sep = "&" if "?" in self.pg_base else "?"
             ledger_url = raw_url = f"{self.pg_base}{sep}schema={self.schema}"
         self.settings = Settings(ledger_url, self.tmp / "service-keys", self.tmp / "last-checkpoint.txt")
-        raw_env = Settings(raw_url, self.tmp / "unused", self.tmp / "unused.txt").eventsourcing_env()
-        raw_env.pop("APPLICATION_RECORDER_TOPIC")
-        self.raw_env = raw_env
+        self.raw_env = Settings(raw_url, self.tmp / "unused", self.tmp / "unused.txt").eventsourcing_env()
         self.ledger: Ledger | None = None
         self.raw: RawApp | None = None
         self.requester = SignerKey.generate(REQUESTER)
@@ -797,7 +795,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"db transaction {g('db_transaction'):.0f} [chain {g('chain_in_txn'):.0f} = "
                   f"head select {g('chain_sync_select'):.0f} + id select {g('chain_check_ids_select'):.0f} + "
                   f"trust {g('chain_trust_admit'):.0f} + inserts/rest {g('chain_inserts_and_rest'):.0f}; "
-                  f"event insert+commit {g('db_txn_minus_chain'):.0f}], "
+                  f"lock, commit and rest of txn {g('db_txn_minus_chain'):.0f}], "
                   f"checkpoint {g('checkpoint'):.0f}, other outside txn {g('other_outside_txn'):.0f}")
             print(f"    raw    total {rw['save_total']:.0f}: db transaction {rw['db_transaction']:.0f}, "
                   f"outside txn {rw['outside_txn']:.0f}")
