@@ -142,7 +142,11 @@ def _parser() -> argparse.ArgumentParser:
     client_cli.add_parser(sub)
     ent = sub.add_parser("entry", help="print an entry's bytes")
     ent.add_argument("index", type=int)
-    sub.add_parser("verify", help="re-check the stored log and the outside checkpoint copy; names the first bad index")
+    ver = sub.add_parser("verify",
+                         help="re-check the stored log and the outside checkpoint copy; names the first bad index")
+    ver.add_argument("--deep", action="store_true",
+                     help="then also decrypt every sealed opening and re-hash it to its logged commitment, and "
+                          "recompute every stored taxpayer pseudonym (needs the sealed-store keys: LEDGER_SEALED_*)")
     mig = sub.add_parser("migrate", help="bring a database written by an earlier release up to this one",
                          description="Drop what an earlier release kept and this one does not: its second copy "
                                      "of every statement (the eventsourcing events table) and the column that "
@@ -452,27 +456,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         print(f"migrated: dropped {', '.join(done)}" if done else "up to date: nothing to migrate")
         return 0
     if cmd == "verify":
-        bar = _progress(ledger.size(), "verify")
-        report = ledger.fsck(bar.update if bar else None)
-        if bar:
-            bar.close()
-        if not report.ok:
-            problem = report.problems[0]
-            print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
-            return 1
-        outside = against_outside_copy(ledger.settings.checkpoint_path, ledger.trust().checkpoint_keys, report.size,
-                                       ledger.root_at)
-        if outside is not None:
-            print(f"FAILED against the outside checkpoint copy: {outside}", file=sys.stderr)
-            return 1
-        witnesses = against_witnesses(ledger)
-        if witnesses is not None and not witnesses.ok:
-            print(f"FAILED against the witnesses: {witnesses.describe()}", file=sys.stderr)
-            return 1
-        print(f"ok: {report.size} entries, root {report.root.hex()}, {report.checkpoints_checked} checkpoints")
-        if witnesses is not None:
-            print(f"witnesses: {witnesses.describe()}")
-        return 0
+        return _verify(args, ledger)
     if cmd == "bundle":
         return _bundle(args, ledger)
     if cmd == "legacy-cutover":
@@ -485,6 +469,52 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         needs_service = args.officer_command in ("review", "return")
         return officer_cli.run(args, ledger, keyring, _service(ledger) if needs_service else None)
     raise AssertionError(cmd)  # pragma: no cover
+
+
+def _verify(args: argparse.Namespace, ledger: Ledger) -> int:
+    """`verify`, and with --deep the sealed store and the pseudonyms against the log (after it passes)."""
+    sealed_keys = None
+    if args.deep:  # the keys first: without them there is nothing to do (exit 2, like any missing setting)
+        from ledger.sealed import SealedKeyError, SealedKeys
+
+        try:
+            sealed_keys = SealedKeys.from_env()
+        except SealedKeyError as e:
+            print(f"error: verify --deep needs the sealed-store keys: {e}", file=sys.stderr)
+            return 2
+    bar = _progress(ledger.size(), "verify")
+    report = ledger.fsck(bar.update if bar else None)
+    if bar:
+        bar.close()
+    if not report.ok:
+        problem = report.problems[0]
+        print(f"FAILED at entry {problem.index}: {problem}", file=sys.stderr)
+        return 1
+    outside = against_outside_copy(ledger.settings.checkpoint_path, ledger.trust().checkpoint_keys, report.size,
+                                   ledger.root_at)
+    if outside is not None:
+        print(f"FAILED against the outside checkpoint copy: {outside}", file=sys.stderr)
+        return 1
+    witnesses = against_witnesses(ledger)
+    if witnesses is not None and not witnesses.ok:
+        print(f"FAILED against the witnesses: {witnesses.describe()}", file=sys.stderr)
+        return 1
+    print(f"ok: {report.size} entries, root {report.root.hex()}, {report.checkpoints_checked} checkpoints")
+    if witnesses is not None:
+        print(f"witnesses: {witnesses.describe()}")
+    if sealed_keys is None:
+        return 0
+    from ledger.domain.deep_check import deep_check
+
+    bar = _progress(report.size, "verify --deep")
+    deep = deep_check(ledger, ledger.settings.db_url, sealed_keys, bar.update if bar else None)
+    if bar:
+        bar.close()
+    if not deep.ok:
+        print(f"FAILED (deep) {deep.problems[0].where}: {deep.problems[0]}", file=sys.stderr)
+        return 1
+    print(deep.describe())
+    return 0
 
 
 def _backup_restore(args: argparse.Namespace, settings: Settings) -> int:
