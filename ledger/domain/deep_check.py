@@ -12,9 +12,10 @@ This checker, holding the sealed-store keys, decrypts every opening and re-hashe
 commitment it is filed under; finds that commitment in the logged statement it belongs to (and
 every logged commitment's opening, unless a logged erasure removed it); recomputes every pseudonym
 from the opened TIN and compares it with the stored row; and refuses pseudonym rows no entry
-explains. Openings of statements a rule refused are kept for audit although the statement is not
-in the log (its `blocked` entry holds only its hash): they must still decrypt and re-hash, and are
-counted apart. It reads only; its messages name indices, line numbers, fields, hashes and tables,
+explains. Some openings belong to no logged statement: a statement a rule refused keeps them for
+audit (its `blocked` entry holds only its hash), and a submission cut short between sealing and
+appending leaves them until it is resubmitted. They must still decrypt and re-hash to the
+commitment they are filed under, and are counted apart. It reads only; its messages name indices, line numbers, fields, hashes and tables,
 never a value.
 """
 
@@ -66,7 +67,7 @@ class DeepReport:
     """What the deep check established, or the first problem."""
 
     openings: int = 0  # openings decrypted and re-hashed to the commitment they are filed under
-    unlogged: int = 0  # of those, openings of statements not in the log (refused by a rule)
+    unlogged: int = 0  # of those, openings of statements not in the log (refused by a rule, or cut short)
     pseudonyms: int = 0  # pseudonym rows recomputed from the opened value and found equal
     erased: int = 0  # logged commitments without an opening because a logged erasure removed it
     problems: list[DeepCheckError] = field(default_factory=list)
@@ -79,7 +80,7 @@ class DeepReport:
         """The success line: what was recomputed."""
         extra = []
         if self.unlogged:
-            extra.append(f"{self.unlogged} of them of statements a rule refused (kept for audit)")
+            extra.append(f"{self.unlogged} of them of no logged statement: refused by a rule, or cut short")
         if self.erased:
             extra.append(f"{self.erased} logged commitments erased")
         return (f"deep: {self.openings} openings re-hash to their commitments, {self.pseudonyms} pseudonyms "
