@@ -15,8 +15,8 @@ from the opened TIN and compares it with the stored row; and refuses pseudonym r
 explains. Some openings belong to no logged statement: a statement a rule refused keeps them for
 audit (its `blocked` entry holds only its hash), and a submission cut short between sealing and
 appending leaves them until it is resubmitted. They must still decrypt and re-hash to the
-commitment they are filed under, and are counted apart. It reads only; its messages name indices, line numbers, fields, hashes and tables,
-never a value.
+commitment they are filed under, and are counted apart. It reads only; its messages name indices,
+line numbers, fields, hashes and tables, never a value.
 """
 
 from __future__ import annotations
