@@ -124,8 +124,10 @@ class DeepChecker:
         self._box = OpeningBox(keys.sealed_key)
         database = sealed_database(db_url)
         self.schema = database.schema
+        is_sqlite = database.url.get_backend_name() == "sqlite"
+        # The ledger's writer may hold SQLite's lock: wait for it as the sealed store does.
         self.engine = sa.create_engine(database.url, hide_parameters=True,
-                                       connect_args={"timeout": 30} if database.schema is None else {})
+                                       connect_args={"timeout": 30} if is_sqlite else {})
         self.openings = sa.table(OPENINGS_TABLE, sa.column("commitment"), sa.column("ciphertext"),
                                  schema=self.schema)
         self.groups = sa.table(GROUPS_TABLE, sa.column("grp"), sa.column("ciphertext"), sa.column("openings"),
@@ -153,8 +155,10 @@ class DeepChecker:
         finally:
             conn.close()
 
-    def run(self, progress: Callable[[int], None] | None = None) -> DeepReport:
-        """Check everything; stop at the first problem (in ``report.problems``)."""
+    def run(self, progress: Callable[[int], None] | None = None, size: int | None = None) -> DeepReport:
+        """Check entries 0 … ``size``−1 (None: the log's size now) and the side tables; stop at the first
+        problem (in ``report.problems``). Entries appended meanwhile are not checked, and their openings
+        count as of no logged statement; their pseudonym rows are not orphans."""
         report = DeepReport()
         try:
             with self.engine.connect() as conn:
@@ -163,7 +167,7 @@ class DeepChecker:
             self._has_groups = GROUPS_TABLE in present
             self._has_key_ids = KEY_IDS_TABLE in present
             self._has_pseudonyms = PSEUDONYMS_TABLE in present
-            size = self.ledger.size()
+            size = self.ledger.size() if size is None else size
             page: list[tuple[int, Statement]] = []
             for index, data in self.ledger.iter_entries(0, size):
                 page.append((index, parse_statement(parse_entry(data).statement)))
@@ -175,6 +179,7 @@ class DeepChecker:
             self._check_missing(report)
             self._check_unlogged(report)
             if self._has_pseudonyms:
+                size = max(size, self.ledger.size())  # rows of entries appended meanwhile are no orphans
                 for lo, hi in ((-_FAR, 0), (size, _FAR)):
                     rows = read_pseudonyms(self._cursor, self.schema, lo, hi)
                     if rows:
@@ -360,11 +365,12 @@ class DeepChecker:
         return f" (the loaded {purpose} key has id {loaded}, this database records {recorded}: wrong keys?)"
 
 
-def deep_check(ledger: Any, db_url: str, keys: SealedKeys,
-               progress: Callable[[int], None] | None = None) -> DeepReport:
-    """Run the deep check of the database at ``db_url`` against ``ledger``; never writes."""
+def deep_check(ledger: Any, db_url: str, keys: SealedKeys, progress: Callable[[int], None] | None = None,
+               size: int | None = None) -> DeepReport:
+    """Run the deep check of the database at ``db_url`` against ``ledger``'s first ``size`` entries (None:
+    all); never writes."""
     checker = DeepChecker(ledger, db_url, keys)
     try:
-        return checker.run(progress)
+        return checker.run(progress, size)
     finally:
         checker.close()
