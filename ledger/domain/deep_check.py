@@ -22,7 +22,6 @@ line numbers, fields, hashes and tables, never a value.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,7 +44,6 @@ IN_BATCH = 500  # keys per IN (...) list
 _FAR = 2**62  # beyond any index: the bounds of "every row past the log"
 
 # A DB-API cursor, opened and closed by the context manager the provider returns.
-CursorProvider = Callable[[], AbstractContextManager[Any]]
 
 
 class DeepCheckError(LedgerError):
@@ -85,18 +83,6 @@ class DeepReport:
             extra.append(f"{self.erased} logged commitments erased")
         return (f"deep: {self.openings} openings re-hash to their commitments, {self.pseudonyms} pseudonyms "
                 "recomputed" + (f" ({'; '.join(extra)})" if extra else ""))
-
-
-def read_pseudonyms(cursor: CursorProvider, schema: str | None, lo: int, hi: int) -> list[tuple[int, int, str]]:
-    """(idx, line, pseudonym) of the ``dl_pseudonyms`` rows with lo <= idx < hi, in order.
-
-    The only SQL this module runs against ``dl_pseudonyms``. ``schema``: the PostgreSQL schema
-    (already checked to be an identifier by ``sealed_database``), None on SQLite."""
-    table = f'"{schema}".{PSEUDONYMS_TABLE}' if schema else PSEUDONYMS_TABLE
-    with cursor() as cur:
-        cur.execute(f"SELECT idx, line, pseudonym FROM {table} "  # noqa: S608 - names checked, bounds int()
-                    f"WHERE idx >= {int(lo)} AND idx < {int(hi)} ORDER BY idx, line")
-        return [(int(i), int(k), str(p)) for i, k, p in cur.fetchall()]
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -143,18 +129,6 @@ class DeepChecker:
         """Release the database connections."""
         self.engine.dispose()
 
-    @contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        conn = self.engine.raw_connection()
-        try:
-            cur = conn.cursor()
-            try:
-                yield cur
-            finally:
-                cur.close()
-        finally:
-            conn.close()
-
     def run(self, progress: Callable[[int], None] | None = None, size: int | None = None) -> DeepReport:
         """Check entries 0 … ``size``−1 (None: the log's size now) and the side tables; stop at the first
         problem (in ``report.problems``). Entries appended meanwhile are not checked, and their openings
@@ -181,7 +155,7 @@ class DeepChecker:
             if self._has_pseudonyms:
                 size = max(size, self.ledger.size())  # rows of entries appended meanwhile are no orphans
                 for lo, hi in ((-_FAR, 0), (size, _FAR)):
-                    rows = read_pseudonyms(self._cursor, self.schema, lo, hi)
+                    rows = self.ledger.pseudonym_rows(lo, hi)
                     if rows:
                         idx, line, _ = rows[0]
                         raise DeepCheckError(f"{PSEUDONYMS_TABLE} holds a row (line {line}) for an entry that "
@@ -288,7 +262,7 @@ class DeepChecker:
 
     def _check_pseudonyms(self, lo: int, hi: int, want: _Expected, opened: dict[str, Opening],
                           report: DeepReport) -> None:
-        stored = {(i, k): p for i, k, p in read_pseudonyms(self._cursor, self.schema, lo, hi)} \
+        stored = {(i, k): p for i, k, p in self.ledger.pseudonym_rows(lo, hi)} \
             if self._has_pseudonyms else {}
         for (index, line), commitment in sorted(want.pseudonyms.items()):
             row = stored.get((index, line))

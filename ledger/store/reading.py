@@ -105,6 +105,14 @@ class LogReader:
                              f"WHERE statement_id IN ({marks})", ids)
         return {str(i): bytes(d) for i, d in rows}, {str(r[0]) for r in refused}
 
+    def pseudonym_rows(self, lo: int, hi: int) -> list[tuple[int, int, str]]:
+        """(index, line, pseudonym) of the pseudonyms stored at ingest for entries lo <= index < hi, in
+        order (``dl_pseudonyms``: beside the log, checked by ``verify --deep``)."""
+        with self.store.reading() as db:
+            rows = db.all(f"SELECT idx, line, pseudonym FROM {db.t('dl_pseudonyms')} "
+                          "WHERE idx >= %s AND idx < %s ORDER BY idx, line", (lo, hi))
+        return [(int(i), int(k), str(p)) for i, k, p in rows]
+
     def refused_count(self) -> int:
         """How many statement ids a rule refused (the `blocked` entries that recorded a refusal)."""
         with self.store.reading() as db:
