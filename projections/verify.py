@@ -148,19 +148,6 @@ def _key_text(names: Sequence[str], values: Sequence[Any]) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
-    """Equal values of equal kinds (``True == 1`` holds, as a boolean is stored as 1 on SQLite;
-    ``1 == "1"`` does not)."""
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b, strict=True):
-        if x != y:
-            return False
-        if isinstance(x, str) != isinstance(y, str):
-            return False
-    return True
-
-
 def _rows(conn: sa.Connection, table: sa.Table, columns: list[sa.Column[Any]], postgres: bool,
           where: Any = None) -> Iterator[tuple[Any, ...]]:
     """The table's rows as stored (no type conversion), in primary-key order, a batch at a time."""
@@ -218,7 +205,7 @@ def _merge(table: str, live: Iterator[tuple[Any, ...]], rebuilt: Iterator[tuple[
             if a[0] == previous or b is None or a[0] < b[0]:
                 tally.differ(a[1][:width])  # a key twice (a table without its constraint), or a stray row
             else:
-                if not _same(a[1], b[1]):
+                if a[1] != b[1]:  # values as stored: True == 1 (a SQLite boolean), 1 != "1"
                     tally.differ(a[1][:width])
                 b = next(right, None)
             previous = a[0]

@@ -6,6 +6,7 @@ beyond the log head fails. The live views are changed here directly through sqli
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from typing import Any
@@ -263,6 +264,7 @@ def test_sqlite_value_of_another_kind(tmp_path):
 
 
 def test_missing_table_or_column(demo):
+    """Reported by name; verify creates nothing in the live views."""
     _, r, raw = demo
     raw.run("DROP TABLE pj_safeguard")
     (d,) = verify_views(r.source, r.views).differences
@@ -270,6 +272,14 @@ def test_missing_table_or_column(demo):
     raw.run("ALTER TABLE pj_inspection DROP COLUMN reader")
     assert [d.line() for d in verify_views(r.source, r.views, "inspections").differences] == [
         "projection inspections table pj_inspection: column reader missing"]
+    raw.run("DROP TABLE pj_tracking")
+    lines = [d.line() for d in verify_views(r.source, r.views).differences]
+    assert lines[:4] == [f"projection {n} table pj_tracking: missing" for n in all_projections()]
+    assert "projection safeguards table pj_safeguard: missing" in lines
+    (n,) = raw.run("SELECT COUNT(*) FROM pj_checkpoint")[0]
+    assert f"projection checkpoints table pj_checkpoint: {n} rows differ, first at key (size=1)" in lines  # at 0
+    assert not sa.inspect(r.views.engine).has_table("pj_tracking", schema=r.views.schema)
+    assert not sa.inspect(r.views.engine).has_table("pj_safeguard", schema=r.views.schema)
 
 
 def test_lagging_views_pass_at_their_position(settings, tmp_path):
@@ -391,3 +401,54 @@ def test_scratch_database_is_deleted(demo):
     where = v._dir.name
     v.close()
     assert not os.path.exists(where)
+
+
+IMPORTED = [("Failed to Provide", ["tin"]), ("Boston, MA", ["tin"]), (None, ["tin"]),
+            ("12 Main St, Boston, MA 02110", ["address", "name", "tin"])]
+
+
+def test_imported_records(settings, tmp_path, capsys):
+    """Views holding imported accounting (legacy_release: a request and a release in one entry) verify, and
+    a changed imported line fails."""
+    from domainfix import AGENCY, open_domain
+
+    from ledger.domain.accounting import cutover_policy, legacy_release, read_accounting
+    from ledger.domain.service import DisclosureService
+    from ledger.policy import DEFAULT_POLICY
+    from ledger.sealed import SealedKeys, SealedStore
+
+    d = open_domain(settings)
+    keys = SealedKeys.random()
+    sealed = SealedStore(settings.db_url, keys)
+    raw = Raw(settings.db_url)
+    try:
+        service = DisclosureService(d.ledger, sealed, keys)
+        admin2 = d.principal("ledger.test.example/admin-2", ["administrator"])
+        importer = d.principal("irs.gov/accounting/importer", ["importer"], agency="IRS")
+        auditor = d.principal("tigta.gov/auditor-v", ["oversight"], agency="TIGTA")
+        d.ledger.append(cutover_policy([d.admin, admin2], DEFAULT_POLICY, "2026-01-01"))
+        rows = [json.dumps({"source": "irs-2025-accounting", "disclosed_on": "2025-08-07", "agency": AGENCY,
+                            "exception": "6103(i)(2)", "purpose": "criminal_investigation", "fields": ["address"],
+                            "tin": f"900-70-{k:04d}", "name": f"Person {k}", "address": address,
+                            "match_basis": basis, "matched_tin": f"900-70-{k:04d}"})
+                for k, (address, basis) in enumerate(IMPORTED, 1)]
+        (record,) = read_accounting(rows)
+        sub = legacy_release([importer, auditor], record, service.issue_seed(importer.name, "legacy_release"))
+        service.submit(sub.note, sub.openings)
+        r = runner(settings.db_url)
+        r.catch_up()
+        assert raw.run("SELECT COUNT(*) FROM pj_release_line WHERE imported = ?", (True,)) == [(4,)]
+        assert verify_views(r.source, r.views).ok
+        raw.run("UPDATE pj_release_line SET disclosed_at = ? WHERE release_id = ? AND line = 2",
+                ("2025-08-08T00:00:00.000000Z", sub.statement_id))
+        assert [x.line() for x in verify_views(r.source, r.views).differences] == [
+            f"projection disclosures table pj_release_line: 1 rows differ, first at key "
+            f"(release_id={sub.statement_id!r}, line=2)"]
+        assert main(_cli(settings, tmp_path, "verify")) == 1
+        out, err = capsys.readouterr()
+        assert "pj_release_line: 1 rows differ" in err
+        assert not any(x in out + err for x in ("900-70", "Person", "Boston", "Main St", "2025-08-0"))
+    finally:
+        raw.close()
+        sealed.close()
+        d.ledger.close()
