@@ -148,8 +148,8 @@ def _key_text(names: Sequence[str], values: Sequence[Any]) -> str:
     return "(" + ", ".join(parts) + ")"
 
 
-def _rows(conn: sa.Connection, table: sa.Table, columns: list[sa.Column[Any]], postgres: bool,
-          where: Any = None) -> Iterator[tuple[Any, ...]]:
+def _rows(conn: sa.Connection, table: sa.Table, columns: list[sa.Column[Any]], postgres: bool
+          ) -> Iterator[tuple[Any, ...]]:
     """The table's rows as stored (no type conversion), in primary-key order, a batch at a time."""
     raw = [sa.type_coerce(c, sa.types.NullType()).label(c.name) for c in columns]
     order = []
@@ -157,8 +157,6 @@ def _rows(conn: sa.Connection, table: sa.Table, columns: list[sa.Column[Any]], p
         text = isinstance(c.type, sa.String)
         order.append(c.collate("C") if postgres and text else c)
     query = sa.select(*raw).order_by(*order)
-    if where is not None:
-        query = query.where(where)
     result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(query)
     for row in result:
         yield tuple(row)
