@@ -17,8 +17,8 @@ from ledger.commitments import Opening
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
 from ledger.errors import LedgerError
-from ledger.store.chain import Appended
 from ledger.store.errors import NotWitnessed
+from ledger.store.ledger import Appended
 
 router = APIRouter(prefix="/v1/statements", tags=["statements"])
 seeds = APIRouter(prefix="/v1/salt-seeds", tags=["statements"])

@@ -28,7 +28,7 @@ from ledger.lines import CHUNK_LINES, chunk_count, chunk_root, item_leaf, root_o
 from ledger.rules.catalog import LAW_VERSION
 from ledger.salts import SaltSeed
 from ledger.statement import Statement, parse_statement
-from ledger.store.chain import Appended
+from ledger.store.ledger import Appended
 from ledger.times import utc_now
 
 BATCH_CHUNKS = 64  # chunks per transaction when submitting (about 3 MB of statements)

@@ -27,7 +27,7 @@ from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission
 from ledger.domain.refusals import AppendRefused
 from ledger.errors import LedgerError
 from ledger.heap import settle_worker_heap
-from ledger.store.chain import Appended
+from ledger.store.ledger import Appended
 
 QUEUE_DEPTH = 4  # batches in flight: enough to keep both sides busy, bounded memory (~3 MB a batch)
 

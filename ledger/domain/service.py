@@ -28,8 +28,7 @@ from ledger.sealed import SealedKeys, SealedStore
 from ledger.sealed.seeds import SeedStore
 from ledger.sealed.store import SealedGroup
 from ledger.statement import Statement, parse_statement
-from ledger.store.chain import Appended
-from ledger.store.ledger import Ledger
+from ledger.store.ledger import Appended, Ledger
 from ledger.times import format_time, utc_now
 
 log = logging.getLogger("ledger.service")

@@ -32,6 +32,10 @@ from ledger.store.reading import LogReader
 from ledger.store.service_keys import ServiceKeys
 from ledger.trust import TrustState
 
+# What an append returns, and what a rules engine is: part of the ledger's interface, so that callers
+# import them from here and nothing outside the store imports the chain writer.
+__all__ = ["Appended", "Ledger", "RuleCheck", "Rules"]
+
 log = logging.getLogger("ledger.store")
 GROUP_MAX = 256  # statements committed together at most by one group commit
 

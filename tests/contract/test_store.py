@@ -82,3 +82,23 @@ def test_one_appender_at_a_time_and_readers_go_on(world):
         assert world.ledger.fsck().ok
     finally:
         other.close()
+
+
+def test_nothing_outside_the_store_imports_its_insides():
+    """The chain writer, the tree, the schema and the database module are the store's own: the rest of
+    the code (the CLI, the domain, the API, the projections, the scripts) goes through the Ledger."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    inside = {"ledger.store.chain", "ledger.store.tree", "ledger.store.schema", "ledger.store.db"}
+    found = []
+    for package in ("ledger", "api", "projections", "scripts"):
+        for path in (root / package).rglob("*.py"):
+            if path.is_relative_to(root / "ledger" / "store"):
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                    [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                found += [f"{path.relative_to(root)}: {n}" for n in names if n in inside]
+    assert found == []
