@@ -18,6 +18,7 @@ abstract cases themselves.
 from __future__ import annotations
 
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -55,6 +56,12 @@ def new_schema() -> tuple[str, Callable[[], None]]:
     return f"{base}{'&' if '?' in base else '?'}schema={schema}", lambda: drop_schema(base, schema)
 
 
+def _join_threads_started_after(before: set[threading.Thread]) -> None:
+    for thread in threading.enumerate():
+        if thread not in before and thread is not threading.current_thread() and not thread.daemon:
+            thread.join(timeout=60)
+
+
 class _Backend:
     """Recorders from one factory per test, closed (and their database removed) afterwards.
 
@@ -71,6 +78,10 @@ class _Backend:
             cls = SQLiteFactory if env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite" else PostgresFactory
             self._factory = cls(env)
             self.addCleanup(self._factory.close)
+            # The library's test_concurrent_no_conflicts tells its reader threads to stop but does not
+            # join them: closing the datastore under a SQLite reader still inside execute() crashes the
+            # process. Cleanups run last-in first-out, so this join runs before the close above.
+            self.addCleanup(_join_threads_started_after, set(threading.enumerate()))
         return self._factory
 
     def create_recorder(self) -> Any:
