@@ -24,8 +24,8 @@ from api.tokens import TokenStore
 from api.web.pages import error_page
 from api.web.routes import router as web_router
 from ledger.bootstrap import open_ledger
+from ledger.core.errors import LedgerError
 from ledger.domain.service import DisclosureService
-from ledger.errors import LedgerError
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.store.ledger import Ledger
 from projections.db import open_database

@@ -12,9 +12,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ledger.core.errors import LedgerError
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
-from ledger.errors import LedgerError
 from ledger.store.errors import CheckpointRefused, NotInitialised, NotWitnessed
 
 PROBLEM_JSON = "application/problem+json"

@@ -11,9 +11,9 @@ from typing import Any
 from api.state import AppState
 from api.tokens import Principal
 from ledger.client import disclosure as dc
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.statement import parse_statement
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.statement import parse_statement
 
 VIEW = "taxpayer_history"
 

@@ -28,7 +28,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from ledger.times import parse_time, utc_now
+from ledger.core.times import parse_time, utc_now
 
 if TYPE_CHECKING:
     from api.state import AppState
@@ -126,7 +126,7 @@ class LedgerCollector(Collector):
                                     value=max(0.0, age))
         waiting = 0.0
         if size > cp_size:
-            from ledger.entry import parse_entry
+            from ledger.core.entry import parse_entry
 
             oldest = parse_time(parse_entry(ledger.entry(cp_size)).recorded_at)
             waiting = max(0.0, (now - oldest).total_seconds())

@@ -15,7 +15,7 @@ from api.metrics import OUTCOMES, ProcessMetrics
 from api.ratelimit import LookupLimit
 from api.settings import ApiSettings
 from api.tokens import TokenStore
-from ledger.checkpoint import SignedCheckpoint
+from ledger.core.checkpoint import SignedCheckpoint
 from ledger.domain.service import DisclosureService
 from ledger.sealed import SealedKeys
 from ledger.store.errors import CheckpointRefused, NotWitnessed

@@ -21,9 +21,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
+from ledger.core.times import format_time, parse_time, utc_now
 from ledger.sealed.store import sealed_database
-from ledger.times import format_time, parse_time, utc_now
 
 ROLES = ("oversight", "court", "operator")
 TABLE = "api_tokens"

@@ -47,8 +47,8 @@ from api.tokens import TokenStore  # noqa: E402
 from ledger.client import disclosure as dc  # noqa: E402
 from ledger.client.trust import key_registration  # noqa: E402
 from ledger.config import Settings  # noqa: E402
+from ledger.core.keys import SignerKey  # noqa: E402
 from ledger.domain.service import DisclosureService  # noqa: E402
-from ledger.keys import SignerKey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
 from ledger.rules.engine import RuleEngine  # noqa: E402
 from ledger.sealed import SealedKeys, SealedStore  # noqa: E402

@@ -46,11 +46,11 @@ def one_run(backend: str, n: int, seed: int, forked: bool = False) -> dict[str, 
     """Runs in a child process: the whole story once, returns its figures."""
     sys.path.insert(0, str(ROOT))
     from ledger.config import Settings
+    from ledger.core.keys import SignerKey
     from ledger.demo import bulk_story
     from ledger.domain.masterfile import MasterFile
     from ledger.domain.service import DisclosureService
     from ledger.heap import settle_service_heap
-    from ledger.keys import SignerKey
     from ledger.policy import DEFAULT_POLICY
     from ledger.rules.engine import RuleEngine
     from ledger.sealed import SealedKeys, SealedStore

@@ -53,7 +53,7 @@ from api.app import create_app  # noqa: E402
 from api.settings import ApiSettings  # noqa: E402
 from api.tokens import TokenStore  # noqa: E402
 from ledger.config import Settings  # noqa: E402
-from ledger.keys import SignerKey  # noqa: E402
+from ledger.core.keys import SignerKey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
 from ledger.rules.engine import RuleEngine  # noqa: E402
 from ledger.sealed import SealedKeys  # noqa: E402

@@ -40,12 +40,12 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 import gen_vectors as gv  # noqa: E402
 import verify_ledger  # noqa: E402
 
-from ledger.canonical import canonical_bytes  # noqa: E402
-from ledger.entry import ZERO_HASH_HEX, encode_entry  # noqa: E402
-from ledger.keys import SignerKey  # noqa: E402
-from ledger.merkle import Frontier  # noqa: E402
-from ledger.note import Note, NoteSignature  # noqa: E402
-from ledger.statement import parse_statement  # noqa: E402
+from ledger.core.canonical import canonical_bytes  # noqa: E402
+from ledger.core.entry import ZERO_HASH_HEX, encode_entry  # noqa: E402
+from ledger.core.keys import SignerKey  # noqa: E402
+from ledger.core.merkle import Frontier  # noqa: E402
+from ledger.core.note import Note, NoteSignature  # noqa: E402
+from ledger.core.statement import parse_statement  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PRINCIPALS = 64

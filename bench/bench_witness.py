@@ -47,19 +47,19 @@ sys.path.insert(0, str(ROOT))
 from ledger.client import disclosure as dc  # noqa: E402
 from ledger.client.trust import key_registration  # noqa: E402
 from ledger.config import Settings  # noqa: E402
-from ledger.cosignature import CosignerSigner  # noqa: E402
+from ledger.core.cosignature import CosignerSigner  # noqa: E402
+from ledger.core.keys import SignerKey, parse_vkey  # noqa: E402
+from ledger.core.tlog_policy import parse_policy  # noqa: E402
+from ledger.core.witnessed import check_witness_policy  # noqa: E402
 from ledger.domain.service import DisclosureService  # noqa: E402
-from ledger.keys import SignerKey, parse_vkey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
 from ledger.rules.engine import RuleEngine  # noqa: E402
 from ledger.salts import SaltSeed  # noqa: E402
 from ledger.sealed import SealedKeys, SealedStore  # noqa: E402
 from ledger.store.ledger import Ledger  # noqa: E402
-from ledger.tlog_policy import parse_policy  # noqa: E402
 from ledger.witness import http as witness_http  # noqa: E402
 from ledger.witness.service import Witness  # noqa: E402
 from ledger.witness.state import WitnessStore  # noqa: E402
-from ledger.witnessed import check_witness_policy  # noqa: E402
 
 AGENCY = "DHS/ICE"
 NAMES = ("tigta", "gao", "jct")

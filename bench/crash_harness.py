@@ -57,10 +57,10 @@ if str(ROOT) not in sys.path:
 
 from ledger.client.trust import key_registration, signed  # noqa: E402
 from ledger.config import Settings  # noqa: E402
-from ledger.entry import parse_entry  # noqa: E402
-from ledger.keys import SignerKey  # noqa: E402
+from ledger.core.entry import parse_entry  # noqa: E402
+from ledger.core.keys import SignerKey  # noqa: E402
+from ledger.core.statement import parse_statement  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
-from ledger.statement import parse_statement  # noqa: E402
 from ledger.store.checkpoints import CheckpointKeeper  # noqa: E402
 from ledger.store.ledger import Ledger  # noqa: E402
 

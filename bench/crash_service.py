@@ -29,10 +29,10 @@ from crash_harness import ORIGIN, ROOT, BackendResult, _check
 
 from ledger.client.trust import key_registration
 from ledger.config import Settings
-from ledger.entry import parse_entry
-from ledger.keys import SignerKey
+from ledger.core.entry import parse_entry
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.policy import DEFAULT_POLICY
-from ledger.statement import parse_statement
 from ledger.store.ledger import Ledger
 
 AGENCY = "DHS/ICE"
@@ -216,7 +216,7 @@ def _check_openings(settings: Settings, sealed_dir: Path, sent: list[str]) -> tu
     store, each opening what its commitment says; and every other opening stored is one of a statement
     the clients ``sent`` (notes) that is not in the log — cut short by a kill between the sealing and
     the append (FORMAT § 17.3: openings are sealed first). (None or what differs, how many such)."""
-    from ledger.bundle_format import statement_commitments
+    from ledger.core.bundle_format import statement_commitments
     from ledger.sealed import SealedKeys, SealedStore
 
     with Ledger(replace(settings, create_tables=False)) as ledger:

@@ -50,22 +50,22 @@ for extra in (ROOT, ROOT / "scripts"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from ledger.checkpoint import SignedCheckpoint, open_with_any  # noqa: E402
 from ledger.client.trust import key_registration, signed  # noqa: E402
 from ledger.config import Settings  # noqa: E402
-from ledger.cosignature import CosignerSigner  # noqa: E402
+from ledger.core.checkpoint import SignedCheckpoint, open_with_any  # noqa: E402
+from ledger.core.cosignature import CosignerSigner  # noqa: E402
+from ledger.core.errors import LedgerError  # noqa: E402
+from ledger.core.keys import SignerKey  # noqa: E402
+from ledger.core.proofs import consistency_path  # noqa: E402
+from ledger.core.tlog_policy import parse_policy  # noqa: E402
+from ledger.core.witness_protocol import ADD_CHECKPOINT, AddCheckpoint, parse_cosignature_answer, with_lines  # noqa: E402
 from ledger.domain.bundle import write_bundle  # noqa: E402
 from ledger.domain.refusals import AppendRefused  # noqa: E402
-from ledger.errors import LedgerError  # noqa: E402
-from ledger.keys import SignerKey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402
-from ledger.proofs import consistency_path  # noqa: E402
 from ledger.store.ledger import Ledger  # noqa: E402
-from ledger.tlog_policy import parse_policy  # noqa: E402
 from ledger.witness.http import ThreadServer  # noqa: E402
 from ledger.witness.service import Witness  # noqa: E402
 from ledger.witness.state import WitnessStore  # noqa: E402
-from ledger.witness_protocol import ADD_CHECKPOINT, AddCheckpoint, parse_cosignature_answer, with_lines  # noqa: E402
 
 NAMES = ("tigta", "gao", "jct")
 ATTACKS = ("rewritten", "truncated", "restored", "split")
@@ -301,7 +301,7 @@ def run_trial(t: Trial) -> None:
         t.copy_db("backup", "rewritten")
         fork = Ledger(t.settings("rewritten"))
         replaced = rng.randrange(backup_size, size)
-        from ledger.entry import parse_entry
+        from ledger.core.entry import parse_entry
 
         for i, data in enumerate(honest_statements, start=backup_size):
             fork.append(t.statement("rewritten") if i == replaced else parse_entry(data).statement)

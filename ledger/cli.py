@@ -29,15 +29,15 @@ from ledger.client import cli as client_cli
 from ledger.client.batch import Batch, batch_from_json, complete_notes, is_batch
 from ledger.client.keyring import Keyring
 from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
-from ledger.commitments import Opening
 from ledger.config import ConfigError, Settings, private_files
+from ledger.core.commitments import Opening
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey, check_key_name, parse_vkey
+from ledger.core.readable import decoded_export
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey, check_key_name, parse_vkey
 from ledger.policy import DEFAULT_POLICY
 from ledger.publish_cli import against_witnesses, predecessor, print_published, witness_request
-from ledger.readable import decoded_export
 from ledger.store.checkpoints import against_outside_copy
 from ledger.store.ledger import Ledger
 from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys
@@ -366,7 +366,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
         elif sub == "register":
             vkey = parse_vkey(args.vkey.strip())
             note = countersign(args.proof.read_text(), admin)
-            from ledger.statement import parse_statement
+            from ledger.core.statement import parse_statement
 
             body = parse_statement(note).body
             if body.get("vkey") != str(vkey) or body.get("name") != args.name or body.get("roles") != args.role:

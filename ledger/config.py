@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 
 DEFAULT_VAR = Path("var")
 PRIVATE_UMASK = 0o077  # files 0600, directories 0700

@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 
 from ledger.config import Settings
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 from ledger.store.probe import CONNECT_TIMEOUT, DatabaseUnavailable, has_genesis, probe, sqlite_path
 
 __all__ = ["CONNECT_TIMEOUT", "DatabaseUnavailable", "NoLedger", "has_genesis", "prepare", "probe", "read_only",

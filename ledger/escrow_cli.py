@@ -21,8 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.canonical import parse_canonical
-from ledger.errors import LedgerError
+from ledger.core.canonical import parse_canonical
+from ledger.core.errors import LedgerError
 from ledger.sealed import SealedKeys, escrow_bundle, restore_escrow
 
 PASSPHRASE_ENV = "LEDGER_ESCROW_PASSPHRASE"  # noqa: S105 - the name of a variable, not a secret

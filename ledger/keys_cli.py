@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ledger.client.errors import UsageError
+from ledger.core.trust import LEDGER_ROLE
 from ledger.policy import DEFAULT_POLICY
-from ledger.trust import LEDGER_ROLE
 
 
 def policy_roles(policy: Mapping[str, Iterable[str]]) -> list[str]:

@@ -26,9 +26,9 @@ from typing import Any
 from ledger.client.cli import UsageError
 from ledger.client.keyring import Keyring
 from ledger.config import Settings
+from ledger.core.errors import LedgerError
 from ledger.domain.bulk import BATCH_CHUNKS
 from ledger.domain.matcher_store import ExtractError, default_store, import_extract, load_master, new_key, read_key
-from ledger.errors import LedgerError
 
 
 def add_parser(sub: Any) -> None:

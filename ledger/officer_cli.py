@@ -20,14 +20,14 @@ from typing import Any
 
 from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
+from ledger.core.errors import LedgerError
+from ledger.core.statement import Statement, parse_statement
+from ledger.core.times import parse_time, utc_now
 from ledger.domain.bulk import BulkSubmission, statement_items, submit_bulk
 from ledger.domain.officer import read_decisions, review_from_decisions, write_review, write_sheet
 from ledger.domain.waiting import open_requests
-from ledger.errors import LedgerError
 from ledger.rules.engine import RuleEngine, server_red_flags
-from ledger.statement import Statement, parse_statement
 from ledger.store.ledger import Ledger
-from ledger.times import parse_time, utc_now
 
 
 def add_parser(sub: Any) -> None:
@@ -66,7 +66,7 @@ def _statement(ledger: Ledger, statement_id: str | None, what: str) -> Statement
     index = ledger.statement_index(statement_id) if statement_id else None
     if index is None:
         raise LedgerError(f"no {what} in the log")
-    from ledger.entry import parse_entry
+    from ledger.core.entry import parse_entry
 
     return parse_statement(parse_entry(ledger.entry(index)).statement)
 
@@ -80,7 +80,7 @@ def _age(seconds: float) -> str:
 def _queue(ledger: Ledger, engine: RuleEngine, waiting_for: str | None) -> int:
     """One JSON line per open request, oldest first: the request, its age (from the time its entry was
     recorded), what it waits for, and its red flags."""
-    from ledger.entry import parse_entry
+    from ledger.core.entry import parse_entry
 
     now = utc_now()
     for item in open_requests(engine.state):

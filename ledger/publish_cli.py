@@ -8,8 +8,8 @@ import sys
 from typing import Any
 
 from ledger.config import ConfigError
-from ledger.errors import LedgerError
-from ledger.keys import parse_vkey
+from ledger.core.errors import LedgerError
+from ledger.core.keys import parse_vkey
 from ledger.store.ledger import Ledger
 
 
@@ -35,7 +35,7 @@ def against_witnesses(ledger: Ledger) -> Any:
 
 def predecessor(args: argparse.Namespace) -> dict[str, str]:
     """``init --predecessor FILE --predecessor-vkey VKEY``: the finished log's last cosigned checkpoint."""
-    from ledger.checkpoint import open_checkpoint
+    from ledger.core.checkpoint import open_checkpoint
 
     try:
         text = args.predecessor.read_text(encoding="utf-8")
@@ -54,9 +54,9 @@ def predecessor(args: argparse.Namespace) -> dict[str, str]:
 
 
 def witness_request(args: argparse.Namespace, ledger: Ledger) -> int:
-    from ledger.cosignature import parse_cosigner_vkey
+    from ledger.core.cosignature import parse_cosigner_vkey
+    from ledger.core.witness_protocol import with_lines
     from ledger.witness_client import WitnessRefused, WitnessUnreachable, request_cosignature
-    from ledger.witness_protocol import with_lines
 
     try:
         witness = parse_cosigner_vkey(args.vkey.strip())

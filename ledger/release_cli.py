@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger.client.cli import UsageError
-from ledger.delivered import DELIVERED_FIELDS, delivered_file
+from ledger.core.delivered import DELIVERED_FIELDS, delivered_file
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.statement import Statement, parse_statement
 from ledger.domain.bulk import statement_items
 from ledger.domain.state import APPROVE
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.statement import Statement, parse_statement
 from ledger.store.ledger import Ledger
 
 

@@ -4,7 +4,7 @@ derived from a seed the ledger issued for that statement, so hiding does not res
     salt = HMAC-SHA-256(seed, "dl/salt/v1" || LF || JCS({"field": f, "line": k, "position": p}))[:16]
 
 ``seed`` is 32 random bytes the ledger drew for one statement id and one principal; ``(f, k, p)`` is
-the commitment's slot (``ledger.bundle_format.commitment_slots``): its field, its absolute line
+the commitment's slot (``ledger.core.bundle_format.commitment_slots``): its field, its absolute line
 number (null for a member of the statement's head) and its position among the head's members of
 that field. A bulk statement has one seed, its manifest's; its chunks' salts derive from it with
 their absolute line numbers. A salt that is zero, repeated, chosen, or computed from the value is
@@ -37,13 +37,13 @@ import nacl.exceptions
 import nacl.public
 import nacl.signing
 
-from ledger.b64 import b64decode, b64encode
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.commitments import SALT_SIZE, Opening, commit
-from ledger.errors import FormatError, LedgerError
-from ledger.keys import SignerKey, VerifierKey
-from ledger.note import Note, parse_note, sign_note
-from ledger.times import format_time, parse_time, utc_now
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.commitments import SALT_SIZE, Opening, commit
+from ledger.core.errors import FormatError, LedgerError
+from ledger.core.keys import SignerKey, VerifierKey
+from ledger.core.note import Note, parse_note, sign_note
+from ledger.core.times import format_time, parse_time, utc_now
 
 SEED_SIZE = 32
 SALT_TAG = b"dl/salt/v1\n"

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.bundle_format import commitment_slots
 from ledger.client.errors import UsageError
-from ledger.errors import LedgerError
-from ledger.statement import parse_statement
+from ledger.core.bundle_format import commitment_slots
+from ledger.core.errors import LedgerError
+from ledger.core.statement import parse_statement
 
 
 def add_parser(sub: Any) -> None:

@@ -16,10 +16,10 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ledger.cosignature import CosignerKey
-from ledger.errors import LedgerError, SignatureError
-from ledger.note import MAX_NOTE_BYTES, NoteSignature, parse_note
-from ledger.witness_protocol import (
+from ledger.core.cosignature import CosignerKey
+from ledger.core.errors import LedgerError, SignatureError
+from ledger.core.note import MAX_NOTE_BYTES, NoteSignature, parse_note
+from ledger.core.witness_protocol import (
     ADD_CHECKPOINT,
     SIZE_CONTENT_TYPE,
     AddCheckpoint,

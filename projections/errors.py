@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from eventsourcing.persistence import IntegrityError
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 
 
 class ProjectionError(LedgerError):

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 from ledger.sealed import SealedKeys
 from projections.db import Database, database_errors
 from projections.disclosures import accounting_required

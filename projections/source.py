@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from ledger.entry import parse_entry_fields
-from ledger.errors import LedgerError
+from ledger.core.entry import parse_entry_fields
+from ledger.core.errors import LedgerError
+from ledger.core.times import parse_time, utc_now
 from ledger.store.log_tables import LogTables
-from ledger.times import parse_time, utc_now
 from projections.db import Database, database_errors
 from projections.errors import ProjectionError
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
-from ledger.times import format_time, utc_now
+from ledger.core.times import format_time, utc_now
 from projections.db import Database, database_errors
 from projections.errors import AlreadyApplied, TrackingConflict
 from projections.tables import ViewTables

@@ -2,7 +2,7 @@
 and against what the export established (docs/VERIFYING.md § 5.2, § 5.6).
 
 This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
-integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+integrity core (ledger/core/) and the rest of the command line into that one standalone file.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from typing import Any
 
 from _verifier_export import CheckFailed, ExportResult, UsageError
 
-from ledger.b64 import b64decode
-from ledger.canonical import MAX_SAFE_INTEGER, parse_canonical
-from ledger.checkpoint import SignedCheckpoint, open_checkpoint, open_with_any
-from ledger.diagnosis import SNIFF_BYTES, checkpoint_damage, checkpoint_facts, file_kind, folder_kind
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.keys import VerifierKey, parse_vkey
-from ledger.merkle import leaf_hash
-from ledger.plain_files import KIND_NAMES, altered_file, wrong_kind
-from ledger.proofs import verify_consistency, verify_inclusion
-from ledger.verify_report import FileRecord, Report
+from ledger.core.b64 import b64decode
+from ledger.core.canonical import MAX_SAFE_INTEGER, parse_canonical
+from ledger.core.checkpoint import SignedCheckpoint, open_checkpoint, open_with_any
+from ledger.core.diagnosis import SNIFF_BYTES, checkpoint_damage, checkpoint_facts, file_kind, folder_kind
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.keys import VerifierKey, parse_vkey
+from ledger.core.merkle import leaf_hash
+from ledger.core.plain_files import KIND_NAMES, altered_file, wrong_kind
+from ledger.core.proofs import verify_consistency, verify_inclusion
+from ledger.core.verify_report import FileRecord, Report
 
 _HASH_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
 

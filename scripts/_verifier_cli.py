@@ -18,7 +18,7 @@ and FILE.txt, a report to attach to a declaration; ``--show`` prints entries dec
 for a person, verifying nothing.
 
 This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
-bundles it with the integrity core (ledger/*.py) into that one standalone file.
+bundles it with the integrity core (ledger/core/) into that one standalone file.
 """
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ from _verifier_export import DEFAULT_CHUNK, CheckFailed, UsageError, _Progress, 
 from _verifier_show import show
 from _verifier_witnesses import SHIPPED_POLICY, check_witnesses, pinned_policy
 
-from ledger.bundle_check import verify_bundle
-from ledger.bundle_format import BundleError, BundleFiles
-from ledger.canonical import canonical_bytes
-from ledger.diagnosis import diagnose, trust_keys
-from ledger.errors import LedgerError
-from ledger.keys import parse_vkey
-from ledger.plain import Facts, explain, not_checked
-from ledger.verify_report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
+from ledger.core.bundle_check import verify_bundle
+from ledger.core.bundle_format import BundleError, BundleFiles
+from ledger.core.canonical import canonical_bytes
+from ledger.core.diagnosis import diagnose, trust_keys
+from ledger.core.errors import LedgerError
+from ledger.core.keys import parse_vkey
+from ledger.core.plain import Facts, explain, not_checked
+from ledger.core.verify_report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 
 # The project's version (pyproject.toml); the verifier's SHA-256, in every report, names the exact file.
 VERIFIER_VERSION = "0.1.0"
@@ -259,7 +259,7 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
 
 
 def _diagnose_file(path: str, index: int | None, reason: str, trust: Any = None) -> Facts:
-    """ledger.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
+    """ledger.core.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
     try:
         with open(path, "rb") as f:
             return diagnose(index, reason, f, trust_keys(trust) if trust is not None else None)

@@ -2,7 +2,7 @@
 export.jsonl, in a pool of processes (docs/VERIFYING.md, step 4).
 
 This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
-integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+integrity core (ledger/core/) and the rest of the command line into that one standalone file.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ledger.b64 import b64decode
-from ledger.canonical import parse_canonical
-from ledger.errors import LedgerError, VerificationError
-from ledger.keys import VerifierKey
-from ledger.merkle import EMPTY_ROOT
-from ledger.plain import Facts
-from ledger.trust import TrustState
-from ledger.verify import EntryRecord, LogVerifier, check_deferred, entry_record
+from ledger.core.b64 import b64decode
+from ledger.core.canonical import parse_canonical
+from ledger.core.errors import LedgerError, VerificationError
+from ledger.core.keys import VerifierKey
+from ledger.core.merkle import EMPTY_ROOT
+from ledger.core.plain import Facts
+from ledger.core.trust import TrustState
+from ledger.core.verify import EntryRecord, LogVerifier, check_deferred, entry_record
 
 # An entry is at most 65,535 bytes, so its export line (base64 plus framing) is under 87,500.
 MAX_LINE_BYTES = 100_000
@@ -43,8 +43,8 @@ _LINE_TAIL_RE = re.compile(rb"(0|[1-9][0-9]{0,15})\}\n\Z")
 class CheckFailed(Exception):
     """Something in the export, checkpoint or proofs does not hold (exit 1).
 
-    ``reason`` is technical; ``facts`` are what ledger.diagnosis found in the files, for
-    ledger.plain to say it plainly.
+    ``reason`` is technical; ``facts`` are what ledger.core.diagnosis found in the files, for
+    ledger.core.plain to say it plainly.
     """
 
     def __init__(self, reason: str, index: int | None = None, facts: Facts | None = None) -> None:
@@ -118,7 +118,7 @@ def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
 
 
 # ---- work that any process can do ---------------------------------------------------
-# A chunk of export lines, parsed: the compact record of each entry (ledger.verify's
+# A chunk of export lines, parsed: the compact record of each entry (ledger.core.verify's
 # EntryRecord: plain tuples, cheap to pickle), up to the first failure and its reason.
 ParsedChunk = tuple[list[EntryRecord], tuple[int, str] | None]
 Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
@@ -233,7 +233,7 @@ class ExportResult:
     policies: dict[int, dict[str, tuple[str, ...]]]  # the log's signing policy at those sizes
     origin: str | None
     failure: tuple[int, str] | None
-    trust: TrustState  # as it stood after the last entry admitted (ledger.diagnosis finds keys there)
+    trust: TrustState  # as it stood after the last entry admitted (ledger.core.diagnosis finds keys there)
 
 
 def _lines(f: IO[bytes], chunk: int, digest: Any = None) -> Iterator[tuple[list[bytes], int]]:

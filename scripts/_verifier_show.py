@@ -1,8 +1,8 @@
 """--show: entries of an export or an evidence bundle decoded for a person, verifying nothing
-(docs/VERIFYING.md § 4, step 6); the words are ledger.readable's.
+(docs/VERIFYING.md § 4, step 6); the words are ledger.core.readable's.
 
 This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
-integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+integrity core (ledger/core/) and the rest of the command line into that one standalone file.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from typing import Any
 from _verifier_checks import Inputs
 from _verifier_export import UsageError
 
-from ledger.diagnosis import DECODED_HEADER, line_entry, line_index
-from ledger.errors import LedgerError
-from ledger.readable import DECODED_NOTE, decode_entry, decoded_export, describe_entry, describe_line
-from ledger.verify_report import EXIT_FAILED, EXIT_OK, Report
+from ledger.core.diagnosis import DECODED_HEADER, line_entry, line_index
+from ledger.core.errors import LedgerError
+from ledger.core.readable import DECODED_NOTE, decode_entry, decoded_export, describe_entry, describe_line
+from ledger.core.verify_report import EXIT_FAILED, EXIT_OK, Report
 
 
 def show(args: argparse.Namespace) -> int:

@@ -1,6 +1,6 @@
 """The court's verifier, ``--policy FILE``: the checkpoint must meet a witness policy the court pinned.
 
-The checks themselves are the core's (ledger.witnessed.check_witness_policy, docs/VERIFYING.md § 8);
+The checks themselves are the core's (ledger.core.witnessed.check_witness_policy, docs/VERIFYING.md § 8);
 this part reads the policy (listed in the report with its SHA-256) and reports what was found.
 A malformed pinned policy is a usage error; a policy shipped inside a bundle (witness.policy) is
 evidence, so a malformed one fails the verification.
@@ -13,11 +13,11 @@ import hashlib
 from _verifier_checks import Inputs
 from _verifier_export import CheckFailed, UsageError
 
-from ledger.errors import LedgerError
-from ledger.keys import VerifierKey
-from ledger.tlog_policy import WitnessPolicy, parse_policy
-from ledger.verify_report import Report
-from ledger.witnessed import check_witness_policy
+from ledger.core.errors import LedgerError
+from ledger.core.keys import VerifierKey
+from ledger.core.tlog_policy import WitnessPolicy, parse_policy
+from ledger.core.verify_report import Report
+from ledger.core.witnessed import check_witness_policy
 
 SHIPPED_POLICY = "witness.policy"  # a bundle's own witness policy: compared with --policy, never applied
 

@@ -4,9 +4,10 @@
     python scripts/build_verifier.py --check   # exit 1 if the checked-in file is stale
 
 The court runs one file that needs only Python 3.11+ and pynacl; the code it runs is
-exactly ledger/*.py (one source of truth), concatenated in dependency order with the
-``from ledger... import`` lines taken out, then the command line's parts (scripts/_verifier_*.py,
-their imports of each other taken out too), scripts/_verifier_cli.py last. Every other
+exactly ledger/core/*.py (one source of truth: every module of that folder and no other),
+concatenated in dependency order with the ``from ledger.core... import`` lines taken out, then
+the command line's parts (scripts/_verifier_*.py, their imports of each other taken out too),
+scripts/_verifier_cli.py last. Every other
 top-level import is hoisted into one block at the top. The build refuses anything it
 cannot bundle faithfully: a name bound at top level by two modules, an aliased or
 non-top-level ``ledger`` import, or an import of a ledger module that is not bundled.
@@ -24,14 +25,7 @@ OUTPUT = ROOT / "scripts" / "verify_ledger.py"
 CLI = ROOT / "scripts" / "_verifier_cli.py"
 # The command line in dependency order: each part imports only the core and the parts before it.
 CLI_PARTS = ("_verifier_export", "_verifier_checks", "_verifier_show", "_verifier_witnesses", "_verifier_cli")
-# Dependency order: each module imports only modules before it.
-CORE = (
-    "errors", "canonical", "b64", "times", "keys", "note", "cosignature", "merkle", "proofs",
-    "checkpoint", "tlog_policy", "witnessed", "witness_protocol", "tlog_proof", "statement", "entry", "trust",
-    "verify", "commitments", "lines",
-    "bundle_format", "bundle_lines", "delivered", "bundle_check", "plain", "plain_files", "diagnosis", "readable",
-    "verify_report",
-)
+CORE_DIR = ROOT / "ledger" / "core"
 STDLIB = frozenset(sys.stdlib_module_names)
 
 HEADER = '''\
@@ -188,11 +182,38 @@ def _name_key(name: str) -> tuple[int, str]:
     return (2, name)
 
 
-def _core_comment() -> str:
-    """``# ledger/{a,b,...}.py`` wrapped to comment lines of at most 100 characters."""
-    lines, line = [], "# ledger/{"
-    for i, module in enumerate(CORE):
-        part = module + (",", "}.py")[i == len(CORE) - 1]
+def _core_imports(path: Path) -> set[str]:
+    """The core modules a core module imports (``from ledger.core.x import ...``)."""
+    found = set()
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ledger.core."):
+            found.add(node.module.split(".", 2)[2])
+    return found
+
+
+def core_modules() -> tuple[str, ...]:
+    """Every module of ledger/core/, each after the core modules it imports (ties alphabetical)."""
+    paths = {p.stem: p for p in sorted(CORE_DIR.glob("*.py")) if p.stem != "__init__"}
+    needs = {name: _core_imports(path) for name, path in paths.items()}
+    for name, wanted in needs.items():
+        missing = wanted - paths.keys()
+        if missing:
+            raise BuildError(f"ledger/core/{name}.py imports ledger.core.{sorted(missing)[0]}, which does not exist")
+    order: list[str] = []
+    while len(order) < len(needs):
+        ready = sorted(n for n in needs if n not in order and needs[n] <= set(order))
+        if not ready:
+            cycle = sorted(n for n in needs if n not in order)
+            raise BuildError(f"the core's modules import each other in a cycle among {', '.join(cycle)}")
+        order.append(ready[0])
+    return tuple(order)
+
+
+def _core_comment(core: tuple[str, ...]) -> str:
+    """``# ledger/core/{a,b,...}.py`` wrapped to comment lines of at most 100 characters."""
+    lines, line = [], "# ledger/core/{"
+    for i, module in enumerate(core):
+        part = module + (",", "}.py")[i == len(core) - 1]
         if len(line) + len(part) > 100:
             lines.append(line)
             line = "#     "
@@ -203,13 +224,14 @@ def _core_comment() -> str:
 def build() -> str:
     """The text of scripts/verify_ledger.py for the current sources."""
     bundle = Bundle()
-    for module in CORE:
-        bundle.add(ROOT / "ledger" / f"{module}.py", module)
+    core = core_modules()
+    for module in core:
+        bundle.add(CORE_DIR / f"{module}.py", f"core.{module}")
     for part in CLI_PARTS:
         bundle.add(ROOT / "scripts" / f"{part}.py", None, part)
     cli_doc = ast.get_docstring(ast.parse(CLI.read_text(encoding="utf-8")), clean=True) or ""
     parts = [
-        HEADER.replace("{{{core}}}", _core_comment()),
+        HEADER.replace("{{{core}}}", _core_comment(core)),
         '"""' + cli_doc.replace('"""', '\\"\\"\\"') + '\n"""',
         "",
         bundle.imports(),

@@ -35,18 +35,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from ledger.b64 import b64decode, b64encode  # noqa: E402
-from ledger.canonical import canonical_bytes  # noqa: E402
-from ledger.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
-from ledger.diagnosis import ED25519_ORDER  # noqa: E402
-from ledger.entry import ZERO_HASH_HEX, encode_entry  # noqa: E402
-from ledger.keys import SignerKey  # noqa: E402
-from ledger.merkle import leaf_hash, root_from_leaf_hashes  # noqa: E402
-from ledger.note import Note, NoteSignature, sign_note  # noqa: E402
-from ledger.proofs import consistency_path, inclusion_path  # noqa: E402
-from ledger.statement import parse_statement  # noqa: E402
-from ledger.times import format_time  # noqa: E402
-from ledger.trust import TrustState  # noqa: E402
+from ledger.core.b64 import b64decode, b64encode  # noqa: E402
+from ledger.core.canonical import canonical_bytes  # noqa: E402
+from ledger.core.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
+from ledger.core.diagnosis import ED25519_ORDER  # noqa: E402
+from ledger.core.entry import ZERO_HASH_HEX, encode_entry  # noqa: E402
+from ledger.core.keys import SignerKey  # noqa: E402
+from ledger.core.merkle import leaf_hash, root_from_leaf_hashes  # noqa: E402
+from ledger.core.note import Note, NoteSignature, sign_note  # noqa: E402
+from ledger.core.proofs import consistency_path, inclusion_path  # noqa: E402
+from ledger.core.statement import parse_statement  # noqa: E402
+from ledger.core.times import format_time  # noqa: E402
+from ledger.core.trust import TrustState  # noqa: E402
 
 OUT = ROOT / "tests" / "vectors" / "verify"
 SEED_LABEL = "disclosure-ledger/test-vectors/v1"

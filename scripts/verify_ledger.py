@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
-# ledger/{errors,canonical,b64,times,keys,note,cosignature,merkle,proofs,checkpoint,tlog_policy,
-#     witnessed,witness_protocol,tlog_proof,statement,entry,trust,verify,commitments,lines,
-#     bundle_format,bundle_lines,delivered,bundle_check,plain,plain_files,diagnosis,readable,
-#     verify_report}.py
+# ledger/core/{errors,b64,canonical,commitments,keys,merkle,note,checkpoint,cosignature,plain,
+#     plain_files,proofs,lines,times,entry,statement,bundle_format,bundle_lines,delivered,
+#     tlog_policy,trust,bundle_check,diagnosis,readable,verify,verify_report,witness_protocol,
+#     tlog_proof,witnessed}.py
 # and scripts/_verifier_*.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 
@@ -27,7 +27,7 @@ and FILE.txt, a report to attach to a declaration; ``--show`` prints entries dec
 for a person, verifying nothing.
 
 This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
-bundles it with the integrity core (ledger/*.py) into that one standalone file.
+bundles it with the integrity core (ledger/core/) into that one standalone file.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
-# ------------------------------ ledger/errors.py --------------------------------------------
+# ------------------------------ ledger/core/errors.py ---------------------------------------
 # One error hierarchy for the ledger: every failure is typed and says what was
 # expected and what was found.
 
@@ -170,7 +170,45 @@ class VerificationError(LedgerError):
         super().__init__(f"{where}{reason}{detail}")
 
 
-# ------------------------------ ledger/canonical.py -----------------------------------------
+# ------------------------------ ledger/core/b64.py ------------------------------------------
+# Strict standard base64 (contract point 2): padded, no whitespace, no junk.
+
+_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
+
+
+def b64encode(data: bytes) -> str:
+    """Standard padded base64 of bytes."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, *, length: int | None = None) -> bytes:
+    """Decode standard padded base64, refusing anything else (and non-canonical padding bits)."""
+    # Fast path: text that decodes strictly and re-encodes to itself is canonical base64.
+    # Anything else goes through the checks below, which refuse it and say why.
+    if isinstance(text, str) and text.isascii():
+        try:
+            data = binascii.a2b_base64(text, strict_mode=True)
+        except binascii.Error:
+            pass
+        else:
+            if binascii.b2a_base64(data, newline=False).decode("ascii") == text and (
+                length is None or len(data) == length
+            ):
+                return data
+    if not isinstance(text, str) or not _B64_RE.match(text):
+        raise EncodingError(f"expected standard padded base64, found {str(text)[:80]!r}")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except binascii.Error as e:  # pragma: no cover - the regex already filters
+        raise EncodingError(f"bad base64: {e}") from None
+    if base64.b64encode(data).decode("ascii") != text:
+        raise EncodingError("base64 with non-zero padding bits is not canonical")
+    if length is not None and len(data) != length:
+        raise EncodingError(f"expected {length} bytes, found {len(data)}")
+    return data
+
+
+# ------------------------------ ledger/core/canonical.py ------------------------------------
 # Canonical JSON (contract point 1): RFC 8785 with the contract's restrictions.
 #
 # Values are str, int within +/-(2**53-1), bool, None, list and dict; floats are
@@ -398,79 +436,225 @@ def parse_canonical(data: bytes) -> Any:
     return value
 
 
-# ------------------------------ ledger/b64.py -----------------------------------------------
-# Strict standard base64 (contract point 2): padded, no whitespace, no junk.
+# ------------------------------ ledger/core/commitments.py ----------------------------------
+# Salted commitments to return information and their openings (DESIGN § 6103 domain, Privacy).
+#
+# A statement never carries a TIN, name, address, case number or free-text reason in
+# clear; it carries a commitment
+#
+#     hex(SHA-256("dl/commit/v1\n" || salt (16 bytes) || JCS({"field": f, "value": v})))
+#
+# and the *opening* ``(field, value, salt)`` lives in the sealed store. Anyone holding an
+# opening can check it against the log with :func:`verify_opening` alone, so this module is
+# pure (stdlib and ``ledger.core.canonical``; no I/O) and usable by the court's verifier.
+#
+# The 16-byte random salt makes the commitment hiding: without it a commitment to a
+# 9-digit TIN could be brute-forced in seconds.
 
-_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
+COMMIT_TAG = b"dl/commit/v1\n"
+SALT_SIZE = 16
+COMMITMENT_HEX_LEN = 64
+
+# A field names what is committed to ("tin", "address", "request.reason"): lowercase
+# ASCII words joined by dots, so that a field name is also usable as a JSON key.
+_FIELD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\Z")
+MAX_FIELD_LEN = 128
+_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+_OPENING_KEYS = frozenset({"field", "salt", "value"})
 
 
-def b64encode(data: bytes) -> str:
-    """Standard padded base64 of bytes."""
-    return base64.b64encode(data).decode("ascii")
+class SealedError(LedgerError):
+    """Base class of failures around commitments, openings, pseudonyms and the sealed store.
+
+    Messages never contain a committed value, a TIN or a key: only field names,
+    commitments, lengths and key ids.
+    """
 
 
-def b64decode(text: str, *, length: int | None = None) -> bytes:
-    """Decode standard padded base64, refusing anything else (and non-canonical padding bits)."""
-    # Fast path: text that decodes strictly and re-encodes to itself is canonical base64.
-    # Anything else goes through the checks below, which refuse it and say why.
-    if isinstance(text, str) and text.isascii():
+class CommitmentFormatError(SealedError, FormatError):
+    """A field name, salt, commitment or serialised opening that is malformed."""
+
+
+class OpeningMismatch(SealedError):
+    """An opening whose recomputed commitment differs from the expected one."""
+
+    def __init__(self, expected: str, found: str, field: str) -> None:
+        self.expected = expected
+        self.found = found
+        self.field = field
+        super().__init__(
+            f"opening for field {field!r} does not match its commitment: "
+            f"expected {expected}, found {found}"
+        )
+
+
+def check_commitment_hex(commitment: str) -> str:
+    """Return ``commitment`` if it is 64 lowercase hex digits, else raise CommitmentFormatError."""
+    if not isinstance(commitment, str) or not _HEX_RE.match(commitment):
+        raise CommitmentFormatError(
+            f"expected a commitment of 64 lowercase hex digits, found {str(commitment)[:80]!r}"
+        )
+    return commitment
+
+
+_GOOD_FIELDS: set[str] = set()  # field names already accepted (a memo: a bulk request repeats four)
+
+
+def _check_field(name: str) -> None:
+    if type(name) is str and name in _GOOD_FIELDS:
+        return
+    if not isinstance(name, str) or len(name) > MAX_FIELD_LEN or not _FIELD_RE.match(name):
+        raise CommitmentFormatError(
+            f"field must match [a-z0-9_]+(.[a-z0-9_]+)* and be at most {MAX_FIELD_LEN} characters, "
+            f"found {str(name)[:80]!r}"
+        )
+    if type(name) is str and len(_GOOD_FIELDS) < 256:
+        _GOOD_FIELDS.add(name)
+
+
+def _check_salt(salt: bytes) -> None:
+    if not isinstance(salt, bytes):
+        raise CommitmentFormatError(f"salt must be bytes, found {type(salt).__name__}")
+    if len(salt) != SALT_SIZE:
+        raise CommitmentFormatError(f"salt must be {SALT_SIZE} bytes, found {len(salt)}")
+
+
+def _string_document(field: str, value: str) -> bytes | None:
+    """JCS of {"field": field, "value": value} for a string value, built directly (the common case:
+    TINs, names, addresses), or None to take the general path. ``field`` is already checked (ASCII,
+    no character JSON escapes); the value's literal is the same as the canonical encoder's."""
+    if not (value.isascii() or unicodedata.is_normalized("NFC", value)):
+        return None
+    try:
+        return ('{"field":"' + field + '","value":' + _encode_string(value) + "}").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the general path refuses it with the right error
+        return None
+
+
+def commitment_digest(field: str, value: Any, salt: bytes) -> str:
+    """The commitment (lowercase hex) to ``value`` under ``field`` and ``salt``: the one place it is built."""
+    _check_field(field)
+    _check_salt(salt)
+    if type(value) is str:
+        fast = _string_document(field, value)
+        if fast is not None:
+            return hashlib.sha256(COMMIT_TAG + salt + fast).hexdigest()
+    try:
+        document = canonical_bytes({"field": field, "value": value})
+    except CanonicalError:
+        # canonical's message may quote the value (e.g. an out-of-range integer): never repeat it.
+        raise CommitmentFormatError(
+            f"value for field {field!r} is not canonical JSON: it must hold only strings (NFC), "
+            "integers within +/-(2^53-1), booleans, null, arrays and objects with [a-z0-9_]+ keys"
+        ) from None
+    return hashlib.sha256(COMMIT_TAG + salt + document).hexdigest()
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What opens one commitment: the field, the value and the salt.
+
+    The commitment is computed once, at construction (the value must be canonical
+    JSON; it is treated as immutable). ``repr`` shows the field and the commitment,
+    never the value or the salt, so an opening cannot leak into a log by accident.
+    """
+
+    # Equality and hashing go by the commitment alone: it binds field, value and salt
+    # exactly (Python's ``1 == True`` would not), and the value may be an unhashable list.
+    field: str = dc_field(compare=False)
+    value: Any = dc_field(repr=False, compare=False)
+    salt: bytes = dc_field(repr=False, compare=False)
+    commitment: str = dc_field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "commitment", commitment_digest(self.field, self.value, self.salt))
+
+    def __reduce__(self) -> tuple[Any, tuple[str, Any, bytes]]:
+        # Pickled (e.g. sent from a principal's process to the service) as its field, value and
+        # salt only: unpickling builds it again, so the commitment is recomputed, never trusted.
+        return (Opening, (self.field, self.value, self.salt))
+
+    def to_json(self) -> dict[str, Any]:
+        """The opening as a JSON object: ``{"field": f, "salt": base64(salt), "value": v}``."""
+        return {"field": self.field, "salt": b64encode(self.salt), "value": self.value}
+
+    @classmethod
+    def from_json(cls, obj: Any) -> Opening:
+        """Parse the object written by :meth:`to_json`, refusing missing or extra members."""
+        if not isinstance(obj, dict):
+            raise CommitmentFormatError(f"an opening must be a JSON object, found {type(obj).__name__}")
+        if set(obj) != _OPENING_KEYS:
+            raise CommitmentFormatError(
+                f"an opening has exactly the members {sorted(_OPENING_KEYS)}, found {sorted(map(str, obj))}"
+            )
+        if not isinstance(obj["salt"], str):
+            raise CommitmentFormatError("opening salt must be a base64 string")
         try:
-            data = binascii.a2b_base64(text, strict_mode=True)
-        except binascii.Error:
-            pass
-        else:
-            if binascii.b2a_base64(data, newline=False).decode("ascii") == text and (
-                length is None or len(data) == length
-            ):
-                return data
-    if not isinstance(text, str) or not _B64_RE.match(text):
-        raise EncodingError(f"expected standard padded base64, found {str(text)[:80]!r}")
-    try:
-        data = base64.b64decode(text, validate=True)
-    except binascii.Error as e:  # pragma: no cover - the regex already filters
-        raise EncodingError(f"bad base64: {e}") from None
-    if base64.b64encode(data).decode("ascii") != text:
-        raise EncodingError("base64 with non-zero padding bits is not canonical")
-    if length is not None and len(data) != length:
-        raise EncodingError(f"expected {length} bytes, found {len(data)}")
-    return data
+            salt = b64decode(obj["salt"], length=SALT_SIZE)
+        except FormatError as e:
+            raise CommitmentFormatError(f"opening salt: {e}") from None
+        return cls(obj["field"], obj["value"], salt)
+
+    def to_bytes(self) -> bytes:
+        """The canonical (RFC 8785) bytes of :meth:`to_json`: what the sealed store encrypts."""
+        fast = self._string_bytes()
+        return fast if fast is not None else canonical_bytes(self.to_json())
+
+    def _string_bytes(self) -> bytes | None:
+        """The canonical bytes built directly for a string value (keys in JCS order), or None."""
+        if type(self.value) is not str:
+            return None
+        document = _string_document(self.field, self.value)
+        if document is None:
+            return None
+        # {"field":…,"value":…} -> {"field":…,"salt":…,"value":…}: "salt" sorts between them.
+        head, _, tail = document.partition(b',"value":')
+        return head + b',"salt":"' + b64encode(self.salt).encode("ascii") + b'","value":' + tail
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Opening:
+        """Parse bytes that must be exactly the canonical encoding of an opening."""
+        try:
+            obj = json.loads(data)
+        except (ValueError, TypeError):
+            obj = None
+        if isinstance(obj, dict) and type(obj.get("value")) is str and isinstance(obj.get("salt"), str):
+            try:
+                opening = cls.from_json(obj)
+            except CommitmentFormatError:
+                opening = None
+            if opening is not None and opening._string_bytes() == bytes(data):
+                return opening
+        try:
+            obj = parse_canonical(data)
+        except FormatError:
+            # Not repeating the parser's message: it may quote part of the value.
+            raise CommitmentFormatError("serialised opening is not the canonical JSON of an object") from None
+        return cls.from_json(obj)
 
 
-# ------------------------------ ledger/times.py ---------------------------------------------
-# Times (contract point 5): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, six fraction digits.
+def commit(field: str, value: Any, salt: bytes | None = None) -> Opening:
+    """Commit to ``value`` under ``field``; a fresh random 16-byte salt unless one is given.
 
-# [0-9], not \d: in a str pattern \d also matches non-ASCII digits (e.g. U+0662).
-_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z\Z")
-
-
-def format_time(moment: datetime) -> str:
-    """Format an aware datetime in the contract's form."""
-    if moment.tzinfo is None:
-        raise TimeFormatError("expected an aware datetime, found a naive one")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    The returned opening's ``.commitment`` goes into the statement; the opening itself
+    goes to the sealed store.
+    """
+    return Opening(field, value, secrets.token_bytes(SALT_SIZE) if salt is None else salt)
 
 
-def parse_time(text: str) -> datetime:
-    """Parse a contract time, refusing every other form."""
-    match = _TIME_RE.match(text) if isinstance(text, str) else None
-    if match is None:
-        raise TimeFormatError(f"expected YYYY-MM-DDTHH:MM:SS.ffffffZ, found {str(text)[:40]!r}")
-    if text[11:13] == "24":  # datetime() refuses hour 24; newer fromisoformat reads it as midnight
-        raise TimeFormatError(f"not a real date and time: {text!r}")
-    try:
-        # The pattern has fixed the form; fromisoformat (C) reads it as datetime(...) would,
-        # refusing the same impossible dates, and reads the Z as UTC. Much faster than strptime.
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise TimeFormatError(f"not a real date and time: {text!r}") from None
+def verify_opening(commitment: str, opening: Opening) -> None:
+    """Check that ``opening`` opens ``commitment``; return None or raise OpeningMismatch.
+
+    The commitment is recomputed from the opening's field, value and salt (not taken
+    from the cached ``opening.commitment``).
+    """
+    check_commitment_hex(commitment)
+    found = commitment_digest(opening.field, opening.value, opening.salt)
+    if not hmac.compare_digest(found, commitment):
+        raise OpeningMismatch(commitment, found, opening.field)
 
 
-def utc_now() -> datetime:
-    """The current time, UTC."""
-    return datetime.now(UTC)
-
-
-# ------------------------------ ledger/keys.py ----------------------------------------------
+# ------------------------------ ledger/core/keys.py -----------------------------------------
 # Ed25519 keys with C2SP signed-note key names, key IDs and key strings (contract point 3).
 #
 # Verifier key: ``name+hex8(keyhash)+base64(0x01 || pubkey)``.
@@ -619,7 +803,114 @@ def parse_signer_key(text: str) -> SignerKey:
     return key
 
 
-# ------------------------------ ledger/note.py ----------------------------------------------
+# ------------------------------ ledger/core/merkle.py ---------------------------------------
+# RFC 6962 / RFC 9162 Merkle tree hashing (contract point 7).
+#
+# leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || left || right),
+# empty tree = SHA-256("").
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """RFC 6962 leaf hash of entry bytes."""
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 6962 interior node hash."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def split_point(n: int) -> int:
+    """The largest power of two strictly less than n (n >= 2)."""
+    k = 1
+    while k << 1 < n:
+        k <<= 1
+    return k
+
+
+def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
+    """MTH over a list of leaf hashes."""
+    frontier = Frontier()
+    for h in hashes:
+        frontier.append(h)
+    return frontier.root()
+
+
+class Frontier:
+    """The right edge of a growing tree: one perfect-subtree hash per set bit of size.
+
+    Appending a leaf is amortised O(1); the root is O(log n). ``on_node`` receives
+    (level, index, hash) for every perfect subtree completed, leaves included, which
+    is how the store writes its tree table.
+    """
+
+    def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
+        # nodes[i] is the hash of the i-th perfect subtree from the left (largest first).
+        if len(nodes) != bin(size).count("1"):
+            raise ValueError(f"a frontier of size {size} has {bin(size).count('1')} nodes, got {len(nodes)}")
+        self.size = size
+        self.nodes: list[bytes] = list(nodes)
+
+    def append(
+        self, leaf: bytes, on_node: Callable[[int, int, bytes], None] | None = None
+    ) -> None:
+        index = self.size
+        h = leaf
+        level = 0
+        if on_node:
+            on_node(0, index, h)
+        while (index >> level) & 1:
+            h = node_hash(self.nodes.pop(), h)
+            level += 1
+            if on_node:
+                on_node(level, index >> level, h)
+        self.nodes.append(h)
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self.nodes:
+            return EMPTY_ROOT
+        h = self.nodes[-1]
+        for left in reversed(self.nodes[:-1]):
+            h = node_hash(left, h)
+        return h
+
+    @staticmethod
+    def coordinates(size: int) -> list[tuple[int, int]]:
+        """(level, index) of the perfect subtrees on the right edge of a tree of size, left first."""
+        coords = []
+        start = 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                coords.append((level, start >> level))
+                start += 1 << level
+        return coords
+
+
+def perfect_ranges(start: int, end: int) -> list[tuple[int, int]]:
+    """Decompose [start, end) of an RFC 6962 subtree into (level, index) perfect subtrees, left first."""
+    out = []
+    while start < end:
+        level = (start & -start).bit_length() - 1 if start else (end - start).bit_length() - 1
+        while (1 << level) > end - start:
+            level -= 1
+        out.append((level, start >> level))
+        start += 1 << level
+    return out
+
+
+def fold_right(hashes: Iterable[bytes]) -> bytes:
+    """Hash of a right-edge subtree from its perfect parts, left first."""
+    parts = list(hashes)
+    h = parts[-1]
+    for left in reversed(parts[:-1]):
+        h = node_hash(left, h)
+    return h
+
+
+# ------------------------------ ledger/core/note.py -----------------------------------------
 # C2SP signed notes: text, a blank line, then one line per signature.
 #
 # A signature line is ``— <key name> <base64(key ID (4) || signature)>``. The parser keeps every
@@ -878,7 +1169,114 @@ def verify_exactly(note: Note, keys: Sequence[VerifierKey]) -> None:
         key.verify(message, check_ed25519_line(signature))
 
 
-# ------------------------------ ledger/cosignature.py ---------------------------------------
+# ------------------------------ ledger/core/checkpoint.py -----------------------------------
+# C2SP tlog-checkpoint notes (contract point 8): ``<origin>\n<size>\n<base64 root>\n``.
+
+_SIZE_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A tree head: origin, size and root."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def text(self) -> str:
+        return f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
+
+
+def parse_checkpoint_text(text: str) -> Checkpoint:
+    """Parse the body of a checkpoint note; no extension lines are allowed."""
+    lines = text.split("\n")
+    if len(lines) != 4 or lines[3] != "":
+        raise CheckpointFormatError(
+            f"expected exactly 3 lines (origin, size, root), found {len(lines) - 1}"
+        )
+    return _three_lines(*lines[:3])
+
+
+@dataclass(frozen=True)
+class CheckpointBody:
+    """Any log's checkpoint text (c2sp.org/tlog-checkpoint): origin, size, root and extension lines."""
+
+    checkpoint: Checkpoint
+    extensions: tuple[str, ...]
+
+
+def parse_checkpoint_body(text: str) -> CheckpointBody:
+    """Parse the text of another log's checkpoint, whose opaque extension lines are allowed.
+
+    This ledger's own checkpoints have none (``parse_checkpoint_text``); a witness follows logs
+    it did not write, and signs their extension lines with the rest (c2sp.org/tlog-cosignature).
+    """
+    if not text.endswith("\n"):
+        raise CheckpointFormatError("checkpoint text must end with a newline")
+    lines = text[:-1].split("\n")
+    if len(lines) < 3:
+        raise CheckpointFormatError(f"expected at least 3 lines (origin, size, root), found {len(lines)}")
+    if any(not line for line in lines[3:]):
+        raise CheckpointFormatError("a checkpoint's extension lines must not be empty")
+    return CheckpointBody(_three_lines(*lines[:3]), tuple(lines[3:]))
+
+
+def _three_lines(origin: str, size_text: str, root_text: str) -> Checkpoint:
+    if not origin:
+        raise CheckpointFormatError("checkpoint origin is empty")
+    if not _SIZE_RE.match(size_text):
+        raise CheckpointFormatError(f"expected a decimal tree size, found {size_text[:40]!r}")
+    root = b64decode(root_text)
+    if len(root) != 32:
+        raise CheckpointFormatError(f"expected a 32-byte root, found {len(root)} bytes")
+    return Checkpoint(origin, int(size_text), root)
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    """A checkpoint with its signed note."""
+
+    checkpoint: Checkpoint
+    note: Note
+
+    def encode(self) -> str:
+        return self.note.encode()
+
+
+def sign_checkpoint(checkpoint: Checkpoint, keys: Sequence[SignerKey]) -> SignedCheckpoint:
+    """Sign a checkpoint with the checkpoint key(s); each key name must equal the origin."""
+    for key in keys:
+        if key.name != checkpoint.origin:
+            raise CheckpointFormatError(
+                f"checkpoint key name must equal origin {checkpoint.origin!r}, found {key.name!r}"
+            )
+    return SignedCheckpoint(checkpoint, sign_note(checkpoint.text(), keys))
+
+
+def open_checkpoint(data: str | bytes, trust_root: VerifierKey) -> SignedCheckpoint:
+    """Parse a signed checkpoint and verify it against the trust root (other signatures are ignored)."""
+    note = parse_note(data)
+    checkpoint = parse_checkpoint_text(note.text)
+    if checkpoint.origin != trust_root.name:
+        raise SignatureError(
+            f"checkpoint origin {checkpoint.origin!r} differs from the trust root's name {trust_root.name!r}"
+        )
+    verify_by(note, trust_root)
+    return SignedCheckpoint(checkpoint, note)
+
+
+def open_with_any(data: str | bytes, keys: Sequence[VerifierKey]) -> SignedCheckpoint:
+    """Open a checkpoint signed by at least one of several keys (a rotation's overlap)."""
+    errors = []
+    for key in keys:
+        try:
+            return open_checkpoint(data, key)
+        except (SignatureError, CheckpointFormatError) as e:
+            errors.append(str(e))
+    raise SignatureError("checkpoint verifies with none of the keys: " + "; ".join(errors))
+
+
+# ------------------------------ ledger/core/cosignature.py ----------------------------------
 # Witness cosignatures, c2sp.org/tlog-cosignature ``cosignature/v1`` (Ed25519, signature type 0x04).
 #
 # A cosigner signs ``cosignature/v1\ntime <T>\n`` followed by the checkpoint's whole note text (its
@@ -1032,2758 +1430,14 @@ def parse_cosigner_signer(text: str) -> CosignerSigner:
     return key
 
 
-# ------------------------------ ledger/merkle.py --------------------------------------------
-# RFC 6962 / RFC 9162 Merkle tree hashing (contract point 7).
-#
-# leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || left || right),
-# empty tree = SHA-256("").
-
-EMPTY_ROOT = hashlib.sha256(b"").digest()
-
-
-def leaf_hash(data: bytes) -> bytes:
-    """RFC 6962 leaf hash of entry bytes."""
-    return hashlib.sha256(b"\x00" + data).digest()
-
-
-def node_hash(left: bytes, right: bytes) -> bytes:
-    """RFC 6962 interior node hash."""
-    return hashlib.sha256(b"\x01" + left + right).digest()
-
-
-def split_point(n: int) -> int:
-    """The largest power of two strictly less than n (n >= 2)."""
-    k = 1
-    while k << 1 < n:
-        k <<= 1
-    return k
-
-
-def root_from_leaf_hashes(hashes: Sequence[bytes]) -> bytes:
-    """MTH over a list of leaf hashes."""
-    frontier = Frontier()
-    for h in hashes:
-        frontier.append(h)
-    return frontier.root()
-
-
-class Frontier:
-    """The right edge of a growing tree: one perfect-subtree hash per set bit of size.
-
-    Appending a leaf is amortised O(1); the root is O(log n). ``on_node`` receives
-    (level, index, hash) for every perfect subtree completed, leaves included, which
-    is how the store writes its tree table.
-    """
-
-    def __init__(self, size: int = 0, nodes: Sequence[bytes] = ()) -> None:
-        # nodes[i] is the hash of the i-th perfect subtree from the left (largest first).
-        if len(nodes) != bin(size).count("1"):
-            raise ValueError(f"a frontier of size {size} has {bin(size).count('1')} nodes, got {len(nodes)}")
-        self.size = size
-        self.nodes: list[bytes] = list(nodes)
-
-    def append(
-        self, leaf: bytes, on_node: Callable[[int, int, bytes], None] | None = None
-    ) -> None:
-        index = self.size
-        h = leaf
-        level = 0
-        if on_node:
-            on_node(0, index, h)
-        while (index >> level) & 1:
-            h = node_hash(self.nodes.pop(), h)
-            level += 1
-            if on_node:
-                on_node(level, index >> level, h)
-        self.nodes.append(h)
-        self.size += 1
-
-    def root(self) -> bytes:
-        if not self.nodes:
-            return EMPTY_ROOT
-        h = self.nodes[-1]
-        for left in reversed(self.nodes[:-1]):
-            h = node_hash(left, h)
-        return h
-
-    @staticmethod
-    def coordinates(size: int) -> list[tuple[int, int]]:
-        """(level, index) of the perfect subtrees on the right edge of a tree of size, left first."""
-        coords = []
-        start = 0
-        for level in range(size.bit_length() - 1, -1, -1):
-            if size >> level & 1:
-                coords.append((level, start >> level))
-                start += 1 << level
-        return coords
-
-
-def perfect_ranges(start: int, end: int) -> list[tuple[int, int]]:
-    """Decompose [start, end) of an RFC 6962 subtree into (level, index) perfect subtrees, left first."""
-    out = []
-    while start < end:
-        level = (start & -start).bit_length() - 1 if start else (end - start).bit_length() - 1
-        while (1 << level) > end - start:
-            level -= 1
-        out.append((level, start >> level))
-        start += 1 << level
-    return out
-
-
-def fold_right(hashes: Iterable[bytes]) -> bytes:
-    """Hash of a right-edge subtree from its perfect parts, left first."""
-    parts = list(hashes)
-    h = parts[-1]
-    for left in reversed(parts[:-1]):
-        h = node_hash(left, h)
-    return h
-
-
-# ------------------------------ ledger/proofs.py --------------------------------------------
-# Inclusion and consistency proofs exactly as RFC 9162 § 2.1.3–2.1.4.
-#
-# Generation needs only MTH of subtrees [a, b), which the caller supplies through a
-# ``range_hash`` function; verification is pure.
-
-RangeHash = Callable[[int, int], bytes]
-
-
-def inclusion_path(index: int, size: int, range_hash: RangeHash) -> list[bytes]:
-    """PATH(index, D[0:size]) of RFC 6962 § 2.1.1."""
-    if not 0 <= index < size:
-        raise ProofError(f"index {index} is outside a tree of size {size}")
-    path: list[bytes] = []
-
-    def walk(m: int, lo: int, hi: int) -> None:
-        n = hi - lo
-        if n == 1:
-            return
-        k = split_point(n)
-        if m < k:
-            walk(m, lo, lo + k)
-            path.append(range_hash(lo + k, hi))
-        else:
-            walk(m - k, lo + k, hi)
-            path.append(range_hash(lo, lo + k))
-
-    walk(index, 0, size)
-    return path
-
-
-def consistency_path(old_size: int, new_size: int, range_hash: RangeHash) -> list[bytes]:
-    """PROOF(old_size, D[0:new_size]) of RFC 6962 § 2.1.2."""
-    if not 0 <= old_size <= new_size:
-        raise ProofError(f"cannot prove size {old_size} consistent with size {new_size}")
-    if old_size == 0 or old_size == new_size:
-        return []
-    path: list[bytes] = []
-
-    def subproof(m: int, lo: int, hi: int, complete: bool) -> None:
-        n = hi - lo
-        if m == n:
-            if not complete:
-                path.append(range_hash(lo, hi))
-            return
-        k = split_point(n)
-        if m <= k:
-            subproof(m, lo, lo + k, complete)
-            path.append(range_hash(lo + k, hi))
-        else:
-            subproof(m - k, lo + k, hi, False)
-            path.append(range_hash(lo, lo + k))
-
-    subproof(old_size, 0, new_size, True)
-    return path
-
-
-def _check_hashes(path: Sequence[bytes], what: str) -> None:
-    for i, h in enumerate(path):
-        if not isinstance(h, (bytes, bytearray)) or len(h) != 32:
-            raise ProofError(f"{what}[{i}] is not a 32-byte hash")
-
-
-def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
-    """RFC 9162 § 2.1.3.2: the root implied by an inclusion proof."""
-    if not 0 <= index < size:
-        raise ProofError(f"index {index} is outside a tree of size {size}")
-    _check_hashes([leaf, *path], "inclusion proof")
-    fn, sn = index, size - 1
-    r = leaf
-    for p in path:
-        if sn == 0:
-            raise ProofError("inclusion proof is longer than the tree allows")
-        if fn & 1 or fn == sn:
-            r = node_hash(p, r)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = node_hash(r, p)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("inclusion proof is shorter than the tree requires")
-    return r
-
-
-def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> None:
-    """Raise unless path proves leaf at index in the tree of size with root."""
-    calculated = root_from_inclusion(index, size, leaf, path)
-    if calculated != root:
-        raise RootMismatchError(root, calculated)
-
-
-def verify_consistency(
-    old_size: int, new_size: int, old_root: bytes, new_root: bytes, path: Sequence[bytes]
-) -> None:
-    """RFC 9162 § 2.1.4.2: raise unless path proves old tree is a prefix of the new."""
-    _check_hashes([old_root, new_root, *path], "consistency proof")
-    if not 0 <= old_size <= new_size:
-        raise ProofError(f"old size {old_size} is larger than new size {new_size}")
-    if old_size == new_size:
-        if path:
-            raise ProofError("consistency proof between equal sizes must be empty")
-        if old_root != new_root:
-            raise RootMismatchError(new_root, old_root)
-        return
-    if old_size == 0:
-        if path:
-            raise ProofError("consistency proof from the empty tree must be empty")
-        return
-    if not path:
-        raise ProofError("consistency proof is empty")
-    proof = list(path)
-    if old_size & (old_size - 1) == 0:  # a power of two: the old root is the first node
-        proof.insert(0, old_root)
-    fn, sn = old_size - 1, new_size - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    fr = sr = proof[0]
-    for c in proof[1:]:
-        if sn == 0:
-            raise ProofError("consistency proof is longer than the trees allow")
-        if fn & 1 or fn == sn:
-            fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            if not fn & 1:
-                while fn and not fn & 1:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = node_hash(sr, c)
-        fn >>= 1
-        sn >>= 1
-    if sn != 0:
-        raise ProofError("consistency proof is shorter than the trees require")
-    if fr != old_root:
-        raise RootMismatchError(old_root, fr, "old root")
-    if sr != new_root:
-        raise RootMismatchError(new_root, sr, "new root")
-
-
-# ------------------------------ ledger/checkpoint.py ----------------------------------------
-# C2SP tlog-checkpoint notes (contract point 8): ``<origin>\n<size>\n<base64 root>\n``.
-
-_SIZE_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    """A tree head: origin, size and root."""
-
-    origin: str
-    size: int
-    root: bytes
-
-    def text(self) -> str:
-        return f"{self.origin}\n{self.size}\n{b64encode(self.root)}\n"
-
-
-def parse_checkpoint_text(text: str) -> Checkpoint:
-    """Parse the body of a checkpoint note; no extension lines are allowed."""
-    lines = text.split("\n")
-    if len(lines) != 4 or lines[3] != "":
-        raise CheckpointFormatError(
-            f"expected exactly 3 lines (origin, size, root), found {len(lines) - 1}"
-        )
-    return _three_lines(*lines[:3])
-
-
-@dataclass(frozen=True)
-class CheckpointBody:
-    """Any log's checkpoint text (c2sp.org/tlog-checkpoint): origin, size, root and extension lines."""
-
-    checkpoint: Checkpoint
-    extensions: tuple[str, ...]
-
-
-def parse_checkpoint_body(text: str) -> CheckpointBody:
-    """Parse the text of another log's checkpoint, whose opaque extension lines are allowed.
-
-    This ledger's own checkpoints have none (``parse_checkpoint_text``); a witness follows logs
-    it did not write, and signs their extension lines with the rest (c2sp.org/tlog-cosignature).
-    """
-    if not text.endswith("\n"):
-        raise CheckpointFormatError("checkpoint text must end with a newline")
-    lines = text[:-1].split("\n")
-    if len(lines) < 3:
-        raise CheckpointFormatError(f"expected at least 3 lines (origin, size, root), found {len(lines)}")
-    if any(not line for line in lines[3:]):
-        raise CheckpointFormatError("a checkpoint's extension lines must not be empty")
-    return CheckpointBody(_three_lines(*lines[:3]), tuple(lines[3:]))
-
-
-def _three_lines(origin: str, size_text: str, root_text: str) -> Checkpoint:
-    if not origin:
-        raise CheckpointFormatError("checkpoint origin is empty")
-    if not _SIZE_RE.match(size_text):
-        raise CheckpointFormatError(f"expected a decimal tree size, found {size_text[:40]!r}")
-    root = b64decode(root_text)
-    if len(root) != 32:
-        raise CheckpointFormatError(f"expected a 32-byte root, found {len(root)} bytes")
-    return Checkpoint(origin, int(size_text), root)
-
-
-@dataclass(frozen=True)
-class SignedCheckpoint:
-    """A checkpoint with its signed note."""
-
-    checkpoint: Checkpoint
-    note: Note
-
-    def encode(self) -> str:
-        return self.note.encode()
-
-
-def sign_checkpoint(checkpoint: Checkpoint, keys: Sequence[SignerKey]) -> SignedCheckpoint:
-    """Sign a checkpoint with the checkpoint key(s); each key name must equal the origin."""
-    for key in keys:
-        if key.name != checkpoint.origin:
-            raise CheckpointFormatError(
-                f"checkpoint key name must equal origin {checkpoint.origin!r}, found {key.name!r}"
-            )
-    return SignedCheckpoint(checkpoint, sign_note(checkpoint.text(), keys))
-
-
-def open_checkpoint(data: str | bytes, trust_root: VerifierKey) -> SignedCheckpoint:
-    """Parse a signed checkpoint and verify it against the trust root (other signatures are ignored)."""
-    note = parse_note(data)
-    checkpoint = parse_checkpoint_text(note.text)
-    if checkpoint.origin != trust_root.name:
-        raise SignatureError(
-            f"checkpoint origin {checkpoint.origin!r} differs from the trust root's name {trust_root.name!r}"
-        )
-    verify_by(note, trust_root)
-    return SignedCheckpoint(checkpoint, note)
-
-
-def open_with_any(data: str | bytes, keys: Sequence[VerifierKey]) -> SignedCheckpoint:
-    """Open a checkpoint signed by at least one of several keys (a rotation's overlap)."""
-    errors = []
-    for key in keys:
-        try:
-            return open_checkpoint(data, key)
-        except (SignatureError, CheckpointFormatError) as e:
-            errors.append(str(e))
-    raise SignatureError("checkpoint verifies with none of the keys: " + "; ".join(errors))
-
-
-# ------------------------------ ledger/tlog_policy.py ---------------------------------------
-# Witness policies, c2sp.org/tlog-policy: the logs accepted, the witnesses known, and the quorum.
-#
-# A policy is lines of octets (tab, LF, 0x20-0x7E and 0x80-0xFF only), items separated by spaces and
-# tabs; blank lines and lines whose first item starts with ``#`` are comments:
-#
-#     log <vkey> [<url>]
-#     witness <name> <vkey> [<url>]
-#     group <name> all|any|<k> <name>...
-#     quorum <name>|none
-#
-# Names are opaque octet strings (kept here as str decoded with surrogateescape, so two names are equal
-# exactly when their bytes are), share one namespace with ``none`` reserved, and a group or the quorum
-# refers only to names defined on earlier lines, each member at most once. A group is satisfied when at
-# least k of its n members are (``any`` is 1, ``all`` is n). Two logs, or two witnesses, with the same
-# public key are refused. Log keys are Ed25519 signed-note keys (type 0x01), witness keys Ed25519
-# cosignature/v1 keys (type 0x04); other types cannot be checked here and make the policy unusable.
-#
-# The policy that decides is the one the verifier pinned; a policy shipped by the audited party is at
-# most compared with it (``WitnessPolicy.witnesses_not_in``).
-
-NONE = "none"
-MAX_POLICY_BYTES = 65_536
-MAX_DEFINITIONS = 256  # each of logs, witnesses and groups; tlog-policy asks for at least 32
-_SEPARATOR_RE = re.compile(rb"[ \t]+")
-_FORBIDDEN_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
-_THRESHOLD_RE = re.compile(rb"[1-9][0-9]{0,8}\Z")
-
-
-@dataclass(frozen=True)
-class PolicyLog:
-    key: VerifierKey
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class PolicyWitness:
-    name: str
-    key: CosignerKey
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class PolicyGroup:
-    name: str
-    threshold: int
-    members: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class WitnessPolicy:
-    """A parsed policy; ``quorum`` is a witness's or group's name, or ``none``."""
-
-    logs: tuple[PolicyLog, ...]
-    witnesses: tuple[PolicyWitness, ...]
-    groups: tuple[PolicyGroup, ...]
-    quorum: str
-
-    def witness(self, name: str) -> PolicyWitness | None:
-        return next((w for w in self.witnesses if w.name == name), None)
-
-    def group(self, name: str) -> PolicyGroup | None:
-        return next((g for g in self.groups if g.name == name), None)
-
-    @property
-    def log_keys(self) -> list[VerifierKey]:
-        return [log.key for log in self.logs]
-
-    def satisfied(self, cosigned: Collection[str], name: str | None = None) -> bool:
-        """Whether the witnesses named in ``cosigned`` meet the quorum (or satisfy ``name``)."""
-        name = self.quorum if name is None else name
-        if name == NONE:
-            return True
-        group = self.group(name)
-        if group is None:
-            return name in cosigned
-        return sum(self.satisfied(cosigned, member) for member in group.members) >= group.threshold
-
-    def describe(self, name: str | None = None) -> str:
-        """The quorum rule in words, e.g. ``X-and-Y = all of 2 (X = 2 of 3 (X1, X2, X3), Y1)``."""
-        name = self.quorum if name is None else name
-        if name == NONE:
-            return "none (no cosignature required)"
-        group = self.group(name)
-        if group is None:
-            return name
-        inner = ", ".join(self.describe(member) for member in group.members)
-        return f"{name} = {group.threshold} of {len(group.members)} ({inner})"
-
-    def witnesses_not_in(self, other: WitnessPolicy) -> list[PolicyWitness]:
-        """This policy's witnesses whose public key ``other`` does not list (under any name)."""
-        known = {w.key.public_key for w in other.witnesses}
-        return [w for w in self.witnesses if w.key.public_key not in known]
-
-    def max_faulty_witnesses_tolerated(self) -> int | None:
-        """For a flat k-of-n quorum group: 2k - n - 1, the most witnesses that may misbehave while two
-        inconsistent checkpoints still cannot both reach the quorum (None for other shapes)."""
-        group = self.group(self.quorum)
-        if group is None or any(self.group(m) for m in group.members):
-            return None
-        return 2 * group.threshold - len(group.members) - 1
-
-
-def _text(item: bytes) -> str:
-    return item.decode("utf-8", "surrogateescape")
-
-
-def _vkey_type(text: str) -> int:
-    return split_vkey(text)[2][0]
-
-
-def parse_policy(data: str | bytes) -> WitnessPolicy:
-    """Parse a tlog-policy file; PolicyError names the line and what is wrong with it."""
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
-    if len(raw) > MAX_POLICY_BYTES:
-        raise PolicyError(f"policy is {len(raw)} bytes, at most {MAX_POLICY_BYTES} are allowed")
-    logs: list[PolicyLog] = []
-    witnesses: list[PolicyWitness] = []
-    groups: list[PolicyGroup] = []
-    names: set[str] = set()
-    quorum: str | None = None
-    for number, line in enumerate(raw.split(b"\n"), 1):
-        bad = _FORBIDDEN_RE.search(line)
-        if bad:
-            raise PolicyError(f"policy line {number}: byte 0x{bad.group()[0]:02x} is not allowed")
-        items = [i for i in _SEPARATOR_RE.split(line) if i]
-        if not items or items[0].startswith(b"#"):
-            continue
-        keyword, args = items[0], [_text(i) for i in items[1:]]
-        try:
-            if keyword == b"log":
-                logs.append(_log(args, logs))
-            elif keyword == b"witness":
-                witnesses.append(_witness(args, names, witnesses))
-                names.add(witnesses[-1].name)
-            elif keyword == b"group":
-                groups.append(_group(args, names))
-                names.add(groups[-1].name)
-            elif keyword == b"quorum":
-                if quorum is not None:
-                    raise PolicyError("a policy has exactly one quorum line; this is the second")
-                if len(args) != 1:
-                    raise PolicyError("expected 'quorum <name>'")
-                if args[0] != NONE and args[0] not in names:
-                    raise PolicyError(f"quorum {args[0]!r} is not a witness or group defined on an earlier line")
-                quorum = args[0]
-            else:
-                raise PolicyError(f"unknown keyword {_text(keyword)[:40]!r} (log, witness, group or quorum)")
-            if max(len(logs), len(witnesses), len(groups)) > MAX_DEFINITIONS:
-                raise PolicyError(f"more than {MAX_DEFINITIONS} logs, witnesses or groups")
-        except PolicyError as e:
-            raise PolicyError(f"policy line {number}: {e}") from None
-        except LedgerError as e:  # a malformed or unsupported vkey
-            raise PolicyError(f"policy line {number}: {e}") from None
-    if quorum is None:
-        raise PolicyError("policy has no quorum line ('quorum none' requires no cosignature)")
-    return WitnessPolicy(tuple(logs), tuple(witnesses), tuple(groups), quorum)
-
-
-def _log(args: list[str], logs: list[PolicyLog]) -> PolicyLog:
-    if len(args) not in (1, 2):
-        raise PolicyError("expected 'log <vkey> [<url>]'")
-    if _vkey_type(args[0]) != ALG_ED25519:
-        raise PolicyError(f"log key type 0x{_vkey_type(args[0]):02x} is not supported: an Ed25519 "
-                          "signed-note key (type 0x01) is")
-    key = parse_vkey(args[0])
-    if any(log.key.public_key == key.public_key for log in logs):
-        raise PolicyError(f"log {key.name}: a log with the same public key is already listed")
-    return PolicyLog(key, args[1] if len(args) == 2 else None)
-
-
-def _witness(args: list[str], names: set[str], witnesses: list[PolicyWitness]) -> PolicyWitness:
-    if len(args) not in (2, 3):
-        raise PolicyError("expected 'witness <name> <vkey> [<url>]'")
-    name = args[0]
-    _new_name(name, names)
-    key = parse_cosigner_vkey(args[1])
-    if any(w.key.public_key == key.public_key for w in witnesses):
-        raise PolicyError(f"witness {name!r}: a witness with the same public key is already listed")
-    return PolicyWitness(name, key, args[2] if len(args) == 3 else None)
-
-
-def _group(args: list[str], names: set[str]) -> PolicyGroup:
-    if len(args) < 3:
-        raise PolicyError("expected 'group <name> all|any|<k> <name>...' with at least one member")
-    name, threshold_text, members = args[0], args[1], args[2:]
-    _new_name(name, names)
-    for member in members:
-        if member == NONE:
-            raise PolicyError(f"group {name!r}: 'none' cannot be a member")
-        if member not in names:
-            raise PolicyError(f"group {name!r}: member {member!r} is not defined on an earlier line")
-    if len(set(members)) != len(members):
-        raise PolicyError(f"group {name!r}: a member is listed twice")
-    if threshold_text == "all":
-        threshold = len(members)
-    elif threshold_text == "any":
-        threshold = 1
-    elif _THRESHOLD_RE.match(threshold_text.encode("utf-8", "surrogateescape")):
-        threshold = int(threshold_text)
-        if threshold > len(members):
-            raise PolicyError(f"group {name!r}: threshold {threshold} is more than its {len(members)} members")
-    else:
-        raise PolicyError(f"group {name!r}: expected all, any or a decimal threshold k >= 1, found "
-                          f"{threshold_text[:20]!r}")
-    return PolicyGroup(name, threshold, tuple(members))
-
-
-def _new_name(name: str, names: set[str]) -> None:
-    if name == NONE:
-        raise PolicyError("'none' is predefined and cannot name a witness or group")
-    if name in names:
-        raise PolicyError(f"the name {name!r} is already defined")
-
-
-# ------------------------------ ledger/witnessed.py -----------------------------------------
-# A checkpoint checked against a witness policy: the log's signature, each known witness's
-# cosignature, and the quorum (c2sp.org/tlog-cosignature, c2sp.org/tlog-policy).
-#
-# Lines by keys neither the log nor the policy knows are ignored, as signed-note says; a line that
-# claims a policy witness's name and key ID must be a valid cosignature, or the whole checkpoint is
-# refused. Which witnesses signed, and when, is what a verifier reports.
-
-@dataclass(frozen=True)
-class Cosigned:
-    """A valid cosignature by a witness of the policy."""
-
-    witness: PolicyWitness
-    timestamp: int
-
-    def when(self) -> str:
-        """The cosignature's time in UTC (``YYYY-MM-DDTHH:MM:SSZ``), or the raw POSIX time past year 9999."""
-        try:
-            return datetime.fromtimestamp(self.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        except (OverflowError, ValueError, OSError):
-            return f"POSIX time {self.timestamp}"
-
-    def describe(self) -> str:
-        return f"{self.witness.name} ({self.witness.key.name}) at {self.when()}"
-
-
-@dataclass(frozen=True)
-class WitnessedCheckpoint:
-    """A checkpoint signed by the log, with the cosignatures the policy knows and the lines it does not."""
-
-    signed: SignedCheckpoint
-    policy: WitnessPolicy
-    cosigned: tuple[Cosigned, ...]
-    unknown: tuple[NoteSignature, ...]
-
-    @property
-    def quorum_met(self) -> bool:
-        return self.policy.satisfied({c.witness.name for c in self.cosigned})
-
-    def summary(self) -> str:
-        cp = self.signed.checkpoint
-        who = "; ".join(c.describe() for c in self.cosigned) or "no witness of the policy"
-        text = f"size {cp.size} cosigned by {len(self.cosigned)} of the policy's {len(self.policy.witnesses)} " \
-               f"witnesses: {who}; quorum {self.policy.describe()}"
-        if self.unknown:
-            text += "; ignored lines by keys the policy does not name: " + _line_names(self.unknown)
-        return text
-
-
-def _line_names(lines: Sequence[NoteSignature]) -> str:
-    return ", ".join(f"{s.name} ({s.key_id:08x})" for s in lines)
-
-
-def verify_cosignatures(note: Note, policy: WitnessPolicy) -> tuple[list[Cosigned], list[NoteSignature]]:
-    """The valid cosignatures of the policy's witnesses, and the lines no witness of it owns.
-
-    Raises SignatureError when a line with a witness's name and key ID does not verify, or a
-    witness has more than one line.
-    """
-    cosigned = []
-    owned: set[int] = set()
-    for witness in policy.witnesses:
-        lines = [(i, s) for i, s in enumerate(note.signatures) if witness.key.owns(s)]
-        if len(lines) > 1:
-            raise SignatureError(f"more than one cosignature by witness {witness.name} ({witness.key.name})")
-        if lines:
-            index, line = lines[0]
-            cosigned.append(Cosigned(witness, witness.key.verify(note.text, line)))
-            owned.add(index)
-    rest = [s for i, s in enumerate(note.signatures) if i not in owned]
-    return cosigned, rest
-
-
-def check_log_in_policy(trust_root: VerifierKey, policy: WitnessPolicy) -> None:
-    """A policy that lists logs must list the trust root among them (an empty list accepts any)."""
-    if policy.logs and trust_root not in policy.log_keys:
-        raise PolicyError(
-            f"the policy's logs ({', '.join(str(k) for k in policy.log_keys)}) do not include the trust root "
-            f"{trust_root}"
-        )
-
-
-def open_witnessed(data: str | bytes, log_keys: Sequence[VerifierKey], policy: WitnessPolicy) -> WitnessedCheckpoint:
-    """Open a checkpoint signed by one of the log keys and check every cosignature the policy knows.
-
-    Does not require the quorum: ``require_quorum`` does, so that a caller can report first.
-    """
-    signed = open_with_any(data, log_keys)
-    cosigned, rest = verify_cosignatures(signed.note, policy)
-    log_ids = {(k.name, k.key_id) for k in log_keys}
-    unknown = tuple(s for s in rest if (s.name, s.key_id) not in log_ids)
-    return WitnessedCheckpoint(signed, policy, tuple(cosigned), unknown)
-
-
-def require_quorum(witnessed: WitnessedCheckpoint) -> None:
-    """Raise QuorumError, saying who did cosign and which lines were ignored, unless the quorum is met."""
-    if witnessed.quorum_met:
-        return
-    cp = witnessed.signed.checkpoint
-    who = "; ".join(c.describe() for c in witnessed.cosigned) or "no witness of the policy"
-    message = (f"checkpoint size {cp.size} does not meet the policy's quorum {witnessed.policy.describe()}: "
-               f"cosigned by {who}")
-    if witnessed.unknown:
-        only = " only" if not witnessed.cosigned else ""
-        message += f"; cosigned{only} by keys the policy does not name (ignored): {_line_names(witnessed.unknown)}"
-    raise QuorumError(message)
-
-
-def compare_shipped_policy(pinned: WitnessPolicy, shipped: WitnessPolicy) -> None:
-    """Refuse a policy shipped with the evidence that names witnesses the pinned policy does not."""
-    extra = shipped.witnesses_not_in(pinned)
-    if extra:
-        names = ", ".join(f"{w.name} ({w.key})" for w in extra)
-        raise PolicyError(
-            f"the policy shipped with the checkpoint names witnesses the pinned policy does not: {names}; "
-            "the pinned policy decides, and this one relies on witnesses it does not trust"
-        )
-
-
-def check_witness_policy(checkpoint: str | bytes, trust_root: VerifierKey, pinned: WitnessPolicy,
-                 shipped: WitnessPolicy | None = None) -> WitnessedCheckpoint:
-    """What ``verify_ledger.py --policy`` requires of a checkpoint, in order: the pinned policy accepts
-    the trust root's log; a policy shipped with the evidence names no witness the pinned one does not;
-    the log signed the checkpoint; every cosignature by a pinned witness verifies; the quorum is met."""
-    check_log_in_policy(trust_root, pinned)
-    if shipped is not None:
-        compare_shipped_policy(pinned, shipped)
-    witnessed = open_witnessed(checkpoint, [trust_root], pinned)
-    require_quorum(witnessed)
-    return witnessed
-
-
-# ------------------------------ ledger/witness_protocol.py ----------------------------------
-# The bytes of c2sp.org/tlog-witness: the add-checkpoint request, its answers, the monitoring path.
-#
-# Request body: ``old <size>\n``, zero to 63 base64 consistency-proof hashes one per line, an empty
-# line, then the checkpoint (a signed note). A 200 answer is one or more signature lines; a 409
-# answer is the witness's size and a newline, ``Content-Type: text/x.tlog.size``. A witness serves
-# its latest cosigned checkpoint of a log at ``<monitoring prefix>/<hex SHA-256 of the origin>/checkpoint``.
-# Shared by the witness (``ledger.witness``) and the ledger's client of witnesses.
-
-MAX_PROOF_LINES = 63
-SIZE_CONTENT_TYPE = "text/x.tlog.size"
-ADD_CHECKPOINT = "add-checkpoint"
-_SIZE_TEXT_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
-
-
-@dataclass(frozen=True)
-class AddCheckpoint:
-    """An add-checkpoint request: the size the client believes the witness holds, the proof, the note."""
-
-    old_size: int
-    proof: tuple[bytes, ...]
-    checkpoint: str
-
-    def encode(self) -> bytes:
-        if len(self.proof) > MAX_PROOF_LINES:
-            raise ProtocolError(f"a consistency proof has at most {MAX_PROOF_LINES} hashes, found {len(self.proof)}")
-        lines = [f"old {self.old_size}\n", *(b64encode(h) + "\n" for h in self.proof), "\n", self.checkpoint]
-        return "".join(lines).encode("utf-8")
-
-
-def parse_size(text: str, what: str = "size") -> int:
-    """A tree size in decimal without leading zeros (``0`` for the empty tree)."""
-    if not _SIZE_TEXT_RE.match(text):
-        raise ProtocolError(f"{what}: expected a decimal size without leading zeros, found {text[:40]!r}")
-    size = int(text)
-    if size > 2**63 - 1:
-        raise ProtocolError(f"{what}: {size} is larger than 2^63 - 1")
-    return size
-
-
-def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
-    """Parse an add-checkpoint body; ProtocolError (an HTTP 400) says what is wrong.
-
-    The checkpoint note itself is parsed by the caller, which answers 400, 404 or 403 for it.
-    """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProtocolError("the request body is not UTF-8") from None
-    first = text.find("\n")
-    if first < 0 or not text.startswith("old "):
-        raise ProtocolError("the request body starts with the line 'old <size>'")
-    old_size = parse_size(text[4:first], "old size line")
-    proof: list[bytes] = []
-    at = first + 1
-    while True:
-        end = text.find("\n", at)
-        if end < 0:
-            raise ProtocolError("the proof lines end with an empty line before the checkpoint")
-        line = text[at:end]
-        at = end + 1
-        if not line:
-            break
-        if len(proof) == MAX_PROOF_LINES:
-            raise ProtocolError(f"more than {MAX_PROOF_LINES} consistency proof lines")
-        try:
-            proof.append(b64decode(line, length=32))
-        except LedgerError:
-            raise ProtocolError(f"proof line {len(proof) + 1} is not the base64 of a 32-byte hash") from None
-    return AddCheckpoint(old_size, tuple(proof), text[at:])
-
-
-def parse_size_answer(body: bytes) -> int:
-    """The size in a 409 answer: decimal, then a newline."""
-    text = body.decode("utf-8", "replace")
-    if not text.endswith("\n"):
-        raise ProtocolError(f"a 409 answer is the witness's size and a newline, found {text[:40]!r}")
-    return parse_size(text[:-1], "409 answer")
-
-
-def parse_cosignature_answer(body: bytes) -> list[NoteSignature]:
-    """The signature lines of a 200 answer (at least one), parsed as a note's would be."""
-    if not body.startswith("\u2014 ".encode()) or not body.endswith(b"\n"):
-        raise ProtocolError("a 200 answer is one or more signature lines '— name base64', each ending in a newline")
-    try:
-        note = parse_note(b"x\n\n" + body)
-    except LedgerError as e:
-        raise ProtocolError(f"the answer's signature lines are malformed: {e}") from None
-    return list(note.signatures)
-
-
-def origin_hash(origin: str) -> str:
-    """The monitoring path element of a log: lowercase hex of SHA-256 of its origin line."""
-    return hashlib.sha256(origin.encode("utf-8")).hexdigest()
-
-
-def monitoring_path(origin: str) -> str:
-    return f"{origin_hash(origin)}/checkpoint"
-
-
-def with_lines(checkpoint: str, lines: Sequence[NoteSignature]) -> str:
-    """A note with signature lines added (as a client adds a witness's answer to its checkpoint)."""
-    return checkpoint + "".join(line.line() for line in lines)
-
-
-# ------------------------------ ledger/tlog_proof.py ----------------------------------------
-# c2sp.org/tlog-proof: an offline proof that an entry is in a log, as one text.
-#
-#     c2sp.org/tlog-proof@v1
-#     extra <base64>                (optional, opaque and unauthenticated)
-#     index <decimal>
-#     <base64 hash>                 the RFC 6962 inclusion proof, leaf's sibling first, zero or more lines
-#     <empty line>
-#     <checkpoint>                  verbatim: a signed note, cosignatures included
-#
-# Parsing checks the layout only; the checkpoint is returned as its text for the caller to open against
-# its policy (``ledger.witnessed``), and the path is checked against the entry by ``ledger.proofs``.
-
-HEADER = "c2sp.org/tlog-proof@v1"
-MAX_PATH = 64
-
-
-@dataclass(frozen=True)
-class TlogProof:
-    index: int
-    path: tuple[bytes, ...]
-    checkpoint: str
-    extra: bytes | None = None
-
-
-def parse_tlog_proof(text: str) -> TlogProof:
-    """Parse a tlog-proof; ProtocolError says which line is wrong."""
-    head, sep, checkpoint = text.partition("\n\n")
-    if not sep:
-        raise ProtocolError("a tlog-proof has an empty line between its inclusion proof and its checkpoint")
-    lines = head.split("\n")
-    if lines[0] != HEADER:
-        raise ProtocolError(f"a tlog-proof starts with the line {HEADER!r}, found {lines[0][:60]!r}")
-    at, extra = 1, None
-    try:
-        if len(lines) > at and lines[at].startswith("extra "):
-            extra = b64decode(lines[at][len("extra "):])
-            at += 1
-        if len(lines) <= at or not lines[at].startswith("index "):
-            raise ProtocolError("a tlog-proof's index line 'index <decimal>' is missing")
-        index = parse_size(lines[at][len("index "):], "index line")
-        path = tuple(b64decode(line, length=32) for line in lines[at + 1:])
-    except ProtocolError:
-        raise
-    except LedgerError as e:
-        raise ProtocolError(f"a tlog-proof line is not what it should be: {e}") from None
-    if len(path) > MAX_PATH:
-        raise ProtocolError(f"an inclusion proof has at most {MAX_PATH} hashes, found {len(path)}")
-    return TlogProof(index, path, checkpoint, extra)
-
-
-# ------------------------------ ledger/statement.py -----------------------------------------
-# Statements (contract point 4): a signed note whose text is JCS(envelope) + "\n".
-#
-# Envelope: {"v":1,"type","id","signers","issued_at","not_after","body"}. This module
-# answers "what bytes does a principal sign?" and nothing else checks them twice.
-
-MAX_STATEMENT_BYTES = 60_000
-ENVELOPE_KEYS = frozenset({"v", "type", "id", "signers", "issued_at", "not_after", "body"})
-_TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
-
-
-@dataclass(frozen=True)
-class Statement:
-    """A parsed, structurally valid statement. ``raw`` is the exact note text."""
-
-    raw: str
-    note: Note
-    envelope: dict[str, Any]
-    sha256: bytes = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sha256", hashlib.sha256(self.raw.encode("utf-8")).digest())
-
-    @cached_property
-    def type(self) -> str:
-        return str(self.envelope["type"])
-
-    @cached_property
-    def id(self) -> str:
-        return str(self.envelope["id"])
-
-    @property
-    def signers(self) -> list[str]:
-        return list(self.envelope["signers"])
-
-    @property
-    def body(self) -> dict[str, Any]:
-        return dict(self.envelope["body"])
-
-    @cached_property
-    def issued_at(self) -> datetime:
-        return parse_time(self.envelope["issued_at"])
-
-    @cached_property
-    def not_after(self) -> datetime:
-        return parse_time(self.envelope["not_after"])
-
-
-def check_envelope(envelope: Any) -> dict[str, Any]:
-    """Refuse envelopes that break the contract's shape."""
-    if not isinstance(envelope, dict):
-        raise StatementError(f"envelope must be an object, found {type(envelope).__name__}")
-    keys = set(envelope)
-    if keys != ENVELOPE_KEYS:
-        missing = sorted(ENVELOPE_KEYS - keys)
-        extra = sorted(keys - ENVELOPE_KEYS)
-        raise StatementError(f"envelope keys: missing {missing}, unexpected {extra}")
-    if envelope["v"] != 1 or isinstance(envelope["v"], bool):
-        raise StatementError(f"envelope v: expected 1, found {envelope['v']!r}")
-    if not isinstance(envelope["type"], str) or not _TYPE_RE.match(envelope["type"]):
-        raise StatementError(f"envelope type: expected [a-z][a-z0-9_]*, found {envelope['type']!r}")
-    if not isinstance(envelope["id"], str) or not _ID_RE.match(envelope["id"]):
-        raise StatementError(
-            f"envelope id: expected 1-128 of [A-Za-z0-9._:-], found {str(envelope['id'])[:80]!r}"
-        )
-    signers = envelope["signers"]
-    if not isinstance(signers, list) or not signers:
-        raise StatementError("envelope signers: expected a non-empty list of key names")
-    for name in signers:
-        check_key_name(name)
-    if len(set(signers)) != len(signers):
-        raise StatementError("envelope signers: a name is listed twice")
-    issued = parse_time(envelope["issued_at"])
-    not_after = parse_time(envelope["not_after"])
-    if not_after < issued:
-        raise StatementError("envelope not_after is before issued_at")
-    if not isinstance(envelope["body"], dict):
-        raise StatementError("envelope body must be an object")
-    return envelope
-
-
-def parse_statement(data: str | bytes) -> Statement:
-    """Parse a statement note: size, note syntax, canonical envelope, envelope shape."""
-    raw_bytes, note, envelope = parse_statement_parts(data)
-    return Statement(raw_bytes.decode("utf-8"), note, envelope)
-
-
-def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any]]:
-    """``parse_statement`` without building the Statement: (UTF-8 bytes, note, envelope)."""
-    try:
-        raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
-    except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
-        raise StatementError("statement is not valid Unicode (lone surrogate)") from None
-    if len(raw_bytes) > MAX_STATEMENT_BYTES:
-        raise StatementError(
-            f"statement is {len(raw_bytes)} bytes, at most {MAX_STATEMENT_BYTES} are allowed"
-        )
-    note = parse_note(raw_bytes)
-    for number, line in enumerate(note.signatures, 1):
-        # Every line of a statement is a listed signer's (contract point 4), so each is held
-        # to what a known key's line must be: canonical base64 of 4 + 64 bytes.
-        if len(line.signature) != ED25519_LINE_BYTES - 4:
-            raise NoteError(f"signature line {number}: expected {ED25519_LINE_BYTES} bytes (key hash + Ed25519), "
-                            f"found {len(line.signature) + 4}")
-        if not line.canonical:
-            raise NoteError(f"signature line {number}: base64 with non-zero padding bits is not canonical")
-        check_key_name(line.name)
-    envelope = check_envelope(parse_canonical(note.text[:-1].encode("utf-8")))
-    if "\n" in note.text[:-1]:  # pragma: no cover - canonical JSON has no raw newline
-        raise StatementError("statement text must be one line")
-    signed_names = [s.name for s in note.signatures]
-    if sorted(signed_names) != sorted(envelope["signers"]):
-        raise StatementError(
-            f"signature lines {sorted(signed_names)} do not match the listed signers "
-            f"{sorted(envelope['signers'])}"
-        )
-    return raw_bytes, note, envelope
-
-
-def make_envelope(
-    type_: str,
-    id_: str,
-    signers: Sequence[str],
-    body: dict[str, Any],
-    *,
-    issued_at: datetime | None = None,
-    valid_for: timedelta = timedelta(hours=1),
-) -> dict[str, Any]:
-    """Build an envelope with contract times."""
-    issued = issued_at or utc_now()
-    return check_envelope(
-        {
-            "v": 1,
-            "type": type_,
-            "id": id_,
-            "signers": list(signers),
-            "issued_at": format_time(issued),
-            "not_after": format_time(issued + valid_for),
-            "body": body,
-        }
-    )
-
-
-def sign_statement(envelope: dict[str, Any], keys: Sequence[SignerKey]) -> str:
-    """Sign an envelope with each key; the result is the note text to submit."""
-    check_envelope(envelope)
-    text = canonical_bytes(envelope).decode("utf-8") + "\n"
-    note = sign_note(text, keys).encode()
-    parse_statement(note)  # the same checks a server will run
-    return note
-
-
-# ------------------------------ ledger/entry.py ---------------------------------------------
-# Ledger entries (contract point 6): JCS of {"index","prev","recorded_at","statement"}.
-
-MAX_ENTRY_BYTES = 65_535
-ZERO_HASH_HEX = "0" * 64
-ENTRY_KEYS = frozenset({"index", "prev", "recorded_at", "statement"})
-_HEX64_RE = re.compile(r"[0-9a-f]{64}\Z")
-# The fixed head of a canonical entry; the statement string follows, then "}".
-_HEAD_RE = re.compile(
-    r'\{"index":(0|[1-9][0-9]{0,15}),"prev":"([0-9a-f]{64})","recorded_at":"([0-9TZ:.-]{27})","statement":'
-)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """An entry, kept with the exact bytes it was parsed from or encoded to."""
-
-    index: int
-    prev: str
-    recorded_at: str
-    statement: str
-    data: bytes = field(repr=False)
-    leaf_hash: bytes = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "leaf_hash", leaf_hash(self.data))
-
-
-def encode_entry(index: int, prev: str, recorded_at: str, statement: str) -> Entry:
-    """Build an entry and its bytes."""
-    data = canonical_bytes(
-        {"index": index, "prev": prev, "recorded_at": recorded_at, "statement": statement}
-    )
-    if len(data) > MAX_ENTRY_BYTES:
-        raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
-    return Entry(index, prev, recorded_at, statement, data)
-
-
-def parse_entry(data: bytes) -> Entry:
-    """Parse entry bytes; refuse anything not exactly canonical and well-formed."""
-    return Entry(*parse_entry_fields(data), bytes(data))
-
-
-def parse_entry_fields(data: bytes) -> tuple[int, str, str, str]:
-    """``parse_entry`` without building the Entry: (index, prev, recorded_at, statement)."""
-    if len(data) > MAX_ENTRY_BYTES:
-        raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
-    value = _parse_fast(data)
-    if value is None:
-        value = parse_canonical(data)
-    if not isinstance(value, dict) or set(value) != ENTRY_KEYS:
-        found = sorted(value) if isinstance(value, dict) else type(value).__name__
-        raise EntryError(f"entry must have exactly {sorted(ENTRY_KEYS)}, found {found}")
-    index, prev, recorded_at, statement = (
-        value["index"], value["prev"], value["recorded_at"], value["statement"],
-    )
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        raise EntryError(f"entry index must be a non-negative integer, found {index!r}")
-    if not isinstance(prev, str) or not _HEX64_RE.match(prev):
-        raise EntryError(f"entry prev must be 64 lowercase hex digits, found {str(prev)[:80]!r}")
-    parse_time(recorded_at)
-    if not isinstance(statement, str):
-        raise EntryError("entry statement must be a string")
-    return index, prev, recorded_at, statement
-
-
-def _parse_fast(data: bytes) -> dict[str, Any] | None:
-    """The value of an entry shown canonical by its shape, or None (then parse_canonical decides).
-
-    Bytes of exactly the form {"index":N,"prev":"<hex>","recorded_at":"<27 chars>","statement":S}
-    with S a canonical string literal are the RFC 8785 encoding of that object (its keys are
-    in sorted order and nothing but S needs escaping), so parse_canonical would return the
-    same value; this avoids decoding and re-encoding every entry as a whole.
-    """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    head = _HEAD_RE.match(text)
-    if head is None or int(head[1]) > MAX_SAFE_INTEGER:
-        return None
-    literal = canonical_string_at(text, head.end())
-    if literal is None or literal[1] != len(text) - 1 or not text.endswith("}"):
-        return None
-    return {"index": int(head[1]), "prev": head[2], "recorded_at": head[3], "statement": literal[0]}
-
-
-# ------------------------------ ledger/trust.py ---------------------------------------------
-# The trust state read from the log itself (contract points 9-11).
-#
-# Genesis, policy, key registrations, revocations and rotations (principal keys and
-# the ledger's own) are applied in index order; ``authorize`` says whether a statement
-# may land at a given index and which signatures must verify. Pure: no I/O.
-
-LEDGER_ROLE = "ledger"
-ADMIN_ROLE = "administrator"
-COURT_ROLE = "court"
-# The role of an agency's official named at genesis: it signs nothing under the default policy, and
-# countersigns the registration of its agency's keys.
-AGENCY_OFFICIAL_ROLE = "agency_official"
-CLOCK_SKEW = timedelta(minutes=5)
-SELF_SIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
-# Besides the new key and a signer the policy allows, these may carry countersignatures by any valid
-# key (a court's, an agency's): what a countersignature must be is a rule (ledger.rules.authority).
-# A legacy_release (a past disclosure imported as accounting) is countersigned by an oversight key.
-COUNTERSIGNED_TYPES = frozenset({"key_registration", "key_rotation", "legacy_release"})
-TRUST_TYPES = frozenset(
-    {"genesis", "policy", "key_registration", "key_revocation", "key_rotation",
-     "ledger_key_rotation", "blocked"}
-)
-_ROLE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-_DATE_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
-
-
-class TrustInput(Protocol):
-    """What the trust checks read of a statement: a Statement, or a lighter record of it.
-
-    The envelope holds at least body, issued_at and not_after; the body matters only for
-    the TRUST_TYPES (the checks read no other type's body).
-    """
-
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def signers(self) -> list[str]: ...
-
-    @property
-    def envelope(self) -> dict[str, Any]: ...
-
-    @property
-    def issued_at(self) -> datetime: ...
-
-    @property
-    def not_after(self) -> datetime: ...
-
-
-@dataclass
-class KeyRecord:
-    """One key of one principal and the span of indices it may sign."""
-
-    key: VerifierKey
-    roles: tuple[str, ...]
-    attributes: dict[str, Any]
-    registered_at: int
-    revoked_at: int | None = None
-
-    def valid_at(self, index: int) -> bool:
-        return self.registered_at < index and (self.revoked_at is None or index <= self.revoked_at)
-
-
-def _check_roles(roles: Any, where: str) -> tuple[str, ...]:
-    if not isinstance(roles, list) or not roles:
-        raise StatementError(f"{where}: expected a non-empty list of roles")
-    for role in roles:
-        if not isinstance(role, str) or not _ROLE_RE.match(role):
-            raise StatementError(f"{where}: bad role {role!r}")
-    return tuple(roles)
-
-
-def _check_attributes(attributes: Any, where: str) -> None:
-    # Absent (or null) means none; anything else must be an object (it is applied as a dict).
-    if attributes is not None and not isinstance(attributes, dict):
-        raise StatementError(f"{where}: attributes must be an object, found {type(attributes).__name__}")
-
-
-def check_policy(policy: Any) -> dict[str, tuple[str, ...]]:
-    """A policy maps statement types to the roles allowed to sign them."""
-    if not isinstance(policy, dict) or not policy:
-        raise StatementError("policy must be a non-empty object of type -> roles")
-    return {t: _check_roles(r, f"policy[{t}]") for t, r in policy.items()}
-
-
-def check_cutover(value: Any, where: str) -> str | None:
-    """A policy's ``legacy_cutover`` (optional): the date (YYYY-MM-DD, UTC) from which the ledger itself
-    records disclosures; imported accounting (``legacy_release``) is dated strictly before it. It lives in
-    genesis and in each ``policy`` statement, so that it changes only as the policy does."""
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _DATE_RE.match(value):
-        raise StatementError(f"{where}.legacy_cutover: expected a date YYYY-MM-DD, found {str(value)[:40]!r}")
-    return value
-
-
-def _genesis_keys(body: dict[str, Any], member: str, attribute: str) -> list[tuple[VerifierKey, str]]:
-    """Genesis keys named with what they anchor (optional): ``member`` is [{"vkey", ``attribute``}].
-
-    ``court_clerks`` ({"vkey", "court"}): each a key of the court it names, registered at entry 0 with
-    the court role; a registration granting the court role is countersigned by a key of that court, so
-    no administrator makes a court. ``agency_officials`` ({"vkey", "agency"}): each a key of the agency
-    it names, registered at entry 0 with the agency_official role; in a log whose genesis carries the
-    member, a key registered or rotated with an ``agency`` attribute is countersigned by a key of that
-    agency, so no administrator makes an agency's keys alone."""
-    value = body.get(member)
-    if value is None:
-        return []
-    if not isinstance(value, list) or len(value) > 100:
-        raise StatementError(f"genesis body.{member} must be a list of at most 100 objects")
-    out = []
-    for i, item in enumerate(value):
-        if not isinstance(item, dict) or set(item) != {"vkey", attribute}:
-            raise StatementError(f"genesis body.{member}[{i}] must be an object of vkey and {attribute}")
-        named = item[attribute]
-        if not isinstance(named, str) or not named or len(named) > 128:
-            raise StatementError(f"genesis body.{member}[{i}].{attribute} must be a non-empty string")
-        out.append((parse_vkey(_body_str(item, "vkey")), named))
-    return out
-
-
-def _body_str(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str):
-        raise StatementError(f"body.{key}: expected a string, found {type(value).__name__}")
-    return value
-
-
-@dataclass
-class TrustState:
-    """Keys, roles and policy as of ``size`` applied entries."""
-
-    size: int = 0
-    origin: str | None = None
-    policy: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    keys: dict[str, list[KeyRecord]] = field(default_factory=dict)
-    checkpoint_keys: list[VerifierKey] = field(default_factory=list)
-    statement_key_name: str | None = None
-    legacy_cutover: str | None = None  # the policy's cutover date (YYYY-MM-DD): none, no import lands
-    # The genesis carries ``agency_officials``: every agency key is countersigned by a key of its agency.
-    agency_anchored: bool = False
-
-    # ---- queries -------------------------------------------------------------
-    def active(self, name: str, index: int) -> KeyRecord | None:
-        for record in reversed(self.keys.get(name, [])):
-            if record.valid_at(index):
-                return record
-        return None
-
-    def current(self, name: str) -> KeyRecord | None:
-        """The key a name may sign the next entry with."""
-        return self.active(name, self.size)
-
-    def _signer_key(self, stmt: TrustInput, name: str, index: int) -> tuple[VerifierKey, KeyRecord | None]:
-        body = stmt.envelope["body"]
-        if stmt.type in SELF_SIGNED_TYPES and name == body.get("name"):
-            key = parse_vkey(_body_str(body, "vkey"))
-            if key.name != name:
-                raise TrustError(f"vkey is named {key.name!r}, not {name!r}", "trust.key_name")
-            return key, None
-        if stmt.type == "ledger_key_rotation" and name == self.statement_key_name and body.get("statement_vkey"):
-            return parse_vkey(_body_str(body, "statement_vkey")), None
-        record = self.active(name, index)
-        if record is None:
-            known = self.keys.get(name)
-            if known and any(r.revoked_at is not None and r.revoked_at < index for r in known):
-                raise TrustError(f"the key of {name} was revoked before entry {index}", "trust.revoked_key")
-            raise TrustError(f"no key is registered for {name} at entry {index}", "trust.unknown_key")
-        return record.key, record
-
-    # ---- the check -----------------------------------------------------------
-    def authorize(self, stmt: TrustInput, index: int, recorded_at: str) -> list[VerifierKey]:
-        """Raise unless stmt may be entry ``index``; return the keys whose signatures must verify.
-
-        Signatures themselves are checked by ``check_signatures`` so that a verifier can
-        run them in parallel.
-        """
-        if index != self.size:
-            raise TrustError(f"trust state holds {self.size} entries, asked about entry {index}", "trust.order")
-        recorded = parse_time(recorded_at)
-        if index == 0:
-            if stmt.type != "genesis":
-                raise TrustError(f"entry 0 must be genesis, found {stmt.type}", "trust.genesis")
-            return self._authorize_genesis(stmt)
-        if stmt.type == "genesis":
-            raise TrustError("genesis is only allowed at entry 0", "trust.genesis")
-        if recorded > stmt.not_after:
-            raise TrustError(
-                f"statement expired: not_after {stmt.envelope['not_after']} is before {recorded_at}",
-                "trust.expired",
-            )
-        if stmt.issued_at > recorded + CLOCK_SKEW:
-            raise TrustError(
-                f"statement issued in the future: {stmt.envelope['issued_at']} vs {recorded_at}",
-                "trust.future",
-            )
-        allowed = self.policy.get(stmt.type)
-        if allowed is None:
-            raise TrustError(f"statement type {stmt.type!r} is not in the policy", "trust.type")
-        keys = []
-        entitled, outside = 0, []
-        for name in stmt.signers:
-            key, record = self._signer_key(stmt, name, index)
-            keys.append(key)
-            if record is None or set(record.roles) & set(allowed):
-                entitled += record is not None
-            else:
-                outside.append((name, record))
-        # A countersigner (a court's or an agency's key) signs beside a signer the policy allows, never instead.
-        if outside and (stmt.type not in COUNTERSIGNED_TYPES or not entitled):
-            name, record = outside[0]
-            raise TrustError(
-                f"{name} has roles {list(record.roles)}; {stmt.type} needs one of {list(allowed)}",
-                "trust.role",
-            )
-        self._check_type_rules(stmt, index)
-        return keys
-
-    def _authorize_genesis(self, stmt: TrustInput) -> list[VerifierKey]:
-        body = stmt.envelope["body"]
-        for key in ("origin", "checkpoint_vkey", "statement_vkey", "administrator", "policy"):
-            if key not in body:
-                raise StatementError(f"genesis body.{key} is missing")
-        checkpoint_key = parse_vkey(_body_str(body, "checkpoint_vkey"))
-        statement_key = parse_vkey(_body_str(body, "statement_vkey"))
-        if checkpoint_key.name != body["origin"]:
-            raise StatementError("genesis checkpoint_vkey must be named after the origin")
-        if statement_key.name == checkpoint_key.name:
-            raise StatementError("genesis statement key must have its own name")
-        admin = body["administrator"]
-        if not isinstance(admin, dict):
-            raise StatementError("genesis body.administrator must be an object")
-        parse_vkey(_body_str(admin, "vkey"))
-        _check_roles(admin.get("roles"), "genesis administrator roles")
-        _check_attributes(admin.get("attributes"), "genesis administrator")
-        clerks = _genesis_keys(body, "court_clerks", "court")
-        officials = _genesis_keys(body, "agency_officials", "agency")
-        names = [statement_key.name, parse_vkey(admin["vkey"]).name, *(k.name for k, _ in clerks),
-                 *(k.name for k, _ in officials)]
-        if len(set(names)) != len(names):
-            raise StatementError("genesis keys (ledger, administrator, court clerks, agency officials) need "
-                                 "distinct names")
-        policy = check_policy(body["policy"])
-        check_cutover(body.get("legacy_cutover"), "genesis body")
-        if LEDGER_ROLE not in policy.get("blocked", ()):
-            raise StatementError("genesis policy must let the ledger sign 'blocked'")
-        if stmt.signers != [statement_key.name]:
-            raise TrustError("genesis must be signed by the ledger's statement key alone", "trust.genesis")
-        return [statement_key]
-
-    def _check_type_rules(self, stmt: TrustInput, index: int) -> None:
-        body = stmt.envelope["body"]
-        others = [n for n in stmt.signers if not (stmt.type in SELF_SIGNED_TYPES and n == body.get("name"))]
-        if stmt.type in SELF_SIGNED_TYPES:
-            name = _body_str(body, "name")
-            if name not in stmt.signers:
-                raise TrustError(f"{stmt.type} must be signed by the new key itself", "trust.proof_of_possession")
-            if not others:
-                raise TrustError(f"{stmt.type} needs an administrator's signature too", "trust.role")
-            new_key = parse_vkey(_body_str(body, "vkey"))
-            for records in self.keys.values():
-                if any(r.key.public_key == new_key.public_key for r in records):
-                    raise TrustError("this public key is already registered", "trust.key_reuse")
-            current = self.active(name, index)
-            if stmt.type == "key_registration":
-                if current is not None:
-                    raise TrustError(f"{name} already has a valid key; rotate it instead", "trust.name_taken")
-                _check_roles(body.get("roles"), "key_registration roles")
-                _check_attributes(body.get("attributes"), "key_registration")
-                if LEDGER_ROLE in body["roles"]:
-                    raise TrustError("the ledger role cannot be registered", "trust.role")
-            else:
-                if current is None:
-                    raise TrustError(f"{name} has no valid key to rotate", "trust.unknown_key")
-                if _body_str(body, "retires") != f"{current.key.key_id:08x}":
-                    raise TrustError("rotation must name the key it retires", "trust.rotation")
-        elif stmt.type == "key_revocation":
-            name = _body_str(body, "name")
-            key_id = _body_str(body, "key_id")
-            if not any(f"{r.key.key_id:08x}" == key_id and r.valid_at(index) for r in self.keys.get(name, [])):
-                raise TrustError(f"{name} has no valid key {key_id} to revoke", "trust.unknown_key")
-            if name == self.statement_key_name:
-                raise TrustError("the ledger's key is replaced by ledger_key_rotation", "trust.rotation")
-        elif stmt.type == "ledger_key_rotation":
-            if self.statement_key_name not in stmt.signers:
-                raise TrustError("ledger_key_rotation must be signed by the ledger's key", "trust.rotation")
-            # A new statement key signs for the ledger's name itself (proof of possession), and a
-            # new checkpoint key changes the trust root: either way an administrator must authorise
-            # it, so neither a fresh key nor the ledger's own key alone can rotate the ledger's keys.
-            if len(stmt.signers) < 2:
-                raise TrustError(
-                    "ledger_key_rotation needs an administrator's signature beside the ledger's key",
-                    "trust.role",
-                )
-            if body.get("checkpoint_vkey"):
-                key = parse_vkey(_body_str(body, "checkpoint_vkey"))
-                if key.name != self.origin:
-                    raise StatementError("a new checkpoint key must be named after the origin")
-            if body.get("statement_vkey"):
-                key = parse_vkey(_body_str(body, "statement_vkey"))
-                if key.name != self.statement_key_name:
-                    raise StatementError("a new statement key keeps the statement key's name")
-        elif stmt.type == "policy":
-            check_policy(body.get("policy"))
-            check_cutover(body.get("legacy_cutover"), "policy body")
-        elif stmt.type == "blocked" and stmt.signers != [self.statement_key_name]:
-            raise TrustError("blocked entries are signed by the ledger alone", "trust.role")
-
-    @staticmethod
-    def check_signatures(stmt: Statement, keys: Sequence[VerifierKey]) -> None:
-        """Every listed signer signed exactly once with its key; no other signature line."""
-        verify_exactly(stmt.note, keys)
-
-    # ---- state changes -------------------------------------------------------
-    def apply(self, stmt: TrustInput, index: int) -> None:
-        """Apply an authorised statement at ``index`` (the next one)."""
-        if index != self.size:
-            raise TrustError(f"applying entry {index} to a state of {self.size} entries", "trust.order")
-        body = stmt.envelope["body"]
-        if stmt.type == "genesis":
-            self.origin = body["origin"]
-            self.policy = check_policy(body["policy"])
-            self.legacy_cutover = check_cutover(body.get("legacy_cutover"), "genesis body")
-            self.checkpoint_keys = [parse_vkey(body["checkpoint_vkey"])]
-            statement_key = parse_vkey(body["statement_vkey"])
-            self.statement_key_name = statement_key.name
-            self._add(statement_key, (LEDGER_ROLE,), {}, index)
-            admin = body["administrator"]
-            self._add(parse_vkey(admin["vkey"]), tuple(admin["roles"]), dict(admin.get("attributes") or {}), index)
-            for key, court in _genesis_keys(body, "court_clerks", "court"):
-                self._add(key, (COURT_ROLE,), {"court": court, "clerk": True}, index)
-            if body.get("agency_officials") is not None:
-                self.agency_anchored = True
-                for key, agency in _genesis_keys(body, "agency_officials", "agency"):
-                    self._add(key, (AGENCY_OFFICIAL_ROLE,), {"agency": agency, "official": True}, index)
-        elif stmt.type == "policy":
-            self.policy = check_policy(body["policy"])
-            self.legacy_cutover = check_cutover(body.get("legacy_cutover"), "policy body")
-        elif stmt.type == "key_registration":
-            self._add(parse_vkey(body["vkey"]), tuple(body["roles"]), dict(body.get("attributes") or {}), index)
-        elif stmt.type == "key_rotation":
-            old = self.active(body["name"], index)
-            assert old is not None
-            old.revoked_at = index
-            self._add(parse_vkey(body["vkey"]), old.roles, old.attributes, index)
-        elif stmt.type == "key_revocation":
-            for record in self.keys.get(body["name"], []):
-                if f"{record.key.key_id:08x}" == body["key_id"] and record.revoked_at is None:
-                    record.revoked_at = index
-        elif stmt.type == "ledger_key_rotation":
-            if body.get("checkpoint_vkey"):
-                self.checkpoint_keys.append(parse_vkey(body["checkpoint_vkey"]))
-            if body.get("statement_vkey"):
-                assert self.statement_key_name is not None
-                old = self.active(self.statement_key_name, index)
-                assert old is not None
-                old.revoked_at = index
-                self._add(parse_vkey(body["statement_vkey"]), (LEDGER_ROLE,), {}, index)
-        self.size = index + 1
-
-    def _add(self, key: VerifierKey, roles: tuple[str, ...], attributes: dict[str, Any], index: int) -> None:
-        self.keys.setdefault(key.name, []).append(KeyRecord(key, roles, attributes, index))
-
-    def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
-        """authorize + check_signatures + apply, in that order."""
-        keys = self.authorize(stmt, index, recorded_at)
-        try:
-            self.check_signatures(stmt, keys)
-        except SignatureError:
-            raise
-        self.apply(stmt, index)
-
-
-# ------------------------------ ledger/verify.py --------------------------------------------
-# Verification of a whole log, entry by entry, from the entry bytes alone.
-#
-# Shared by ``disclosure-ledger verify`` (on the stored log) and the court's script
-# (on an export). Every check is on. Two parts can run in other processes: the
-# stateless parsing of an entry (``parse_log_entry``, then ``add_parsed``; or, sending
-# less between processes, ``entry_record``, then ``add_record``), and the Ed25519 checks
-# themselves (``defer_signatures``, then ``check_deferred``). The reasons given are the
-# same whichever way the work is split.
-
-class ChainLink(Protocol):
-    """What the chain checks read of an entry: an Entry, or a lighter record of these four."""
-
-    @property
-    def index(self) -> int: ...
-
-    @property
-    def prev(self) -> str: ...
-
-    @property
-    def recorded_at(self) -> str: ...
-
-    @property
-    def leaf_hash(self) -> bytes: ...
-
-
-@dataclass
-class DeferredSignatures:
-    """Ed25519 checks collected for a range of entries: (index, signed text, [(key, signature)]).
-
-    Which signature line belongs to which key was settled when the entry was admitted
-    (``match_signatures``); only the Ed25519 verifications remain.
-    """
-
-    items: list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]] = field(default_factory=list)
-
-
-def parse_log_entry(data: bytes, index: int) -> tuple[Entry, Statement | str]:
-    """The stateless checks of entry ``index``, which need no earlier entry.
-
-    Raises VerificationError if the entry is malformed. A malformed statement is returned
-    as its reason, for ``add_parsed`` to raise after the chain checks (as ``add`` does).
-    """
-    try:
-        entry = parse_entry(data)
-    except LedgerError as e:
-        raise VerificationError(f"malformed entry: {e}", index) from None
-    try:
-        return entry, parse_statement(entry.statement)
-    except LedgerError as e:
-        return entry, f"malformed statement: {e}"
-
-
-# ---- an entry as a compact record, to cross processes ------------------------------
-# The stateless checks of an entry (parse_log_entry) can run in another process; what the
-# in-order checks then need of it travels as plain tuples, which pickle cheaply:
-#   (index, prev, recorded_at, leaf_hash, statement), statement being the reason it is
-#   malformed, or (type, id, signers, issued_at, not_after, body, signed text, lines),
-#   body only for the TRUST_TYPES (None otherwise: no check reads another type's body),
-#   lines the signature lines as (name, key_id, signature).
-StatementFacts = tuple[
-    str, str, list[str], str, str, "dict[str, Any] | None", bytes, tuple[tuple[str, int, bytes], ...]
-]
-EntryRecord = tuple[int, str, str, bytes, "StatementFacts | str"]
-
-
-def entry_record(data: bytes, index: int) -> EntryRecord:
-    """``parse_log_entry`` of entry ``index``, as a compact record for ``LogVerifier.add_record``.
-
-    Raises VerificationError if the entry is malformed (a malformed statement is recorded).
-    """
-    try:
-        entry_index, prev, recorded_at, statement = parse_entry_fields(data)
-    except LedgerError as e:
-        raise VerificationError(f"malformed entry: {e}", index) from None
-    leaf = leaf_hash(data)
-    try:
-        _, note, envelope = parse_statement_parts(statement)
-    except LedgerError as e:
-        return entry_index, prev, recorded_at, leaf, f"malformed statement: {e}"
-    type_ = envelope["type"]
-    facts: StatementFacts = (
-        type_, envelope["id"], envelope["signers"], envelope["issued_at"], envelope["not_after"],
-        envelope["body"] if type_ in TRUST_TYPES else None,
-        note.text.encode("utf-8"),
-        tuple([(s.name, s.key_id, s.signature) for s in note.signatures]),
-    )
-    return entry_index, prev, recorded_at, leaf, facts
-
-
-class SignatureLine(NamedTuple):
-    name: str
-    key_id: int
-    signature: bytes
-
-
-class StatementRecord:
-    """What the trust checks read of a statement (ledger.trust.TrustInput), rebuilt from
-    StatementFacts without parsing the statement again. Its envelope carries the body only
-    for the TRUST_TYPES ({} for any other type)."""
-
-    __slots__ = ("envelope", "id", "issued_at", "lines", "message", "not_after", "signers", "type")
-
-    def __init__(self, facts: StatementFacts) -> None:
-        type_, id_, signers, issued_at, not_after, body, message, lines = facts
-        self.type: str = type_
-        self.id: str = id_
-        self.signers: list[str] = signers
-        self.envelope: dict[str, Any] = {
-            "v": 1, "type": type_, "id": id_, "signers": signers, "issued_at": issued_at,
-            "not_after": not_after, "body": {} if body is None else body,
-        }
-        self.issued_at: datetime = parse_time(issued_at)
-        self.not_after: datetime = parse_time(not_after)
-        self.message = message
-        self.lines = [SignatureLine(*line) for line in lines]
-
-
-class LogVerifier:
-    """Feed entries in order; every structural, chain, time and trust check runs as they arrive."""
-
-    def __init__(self, *, defer_signatures: bool = False) -> None:
-        self.trust = TrustState()
-        self.frontier = Frontier()
-        self.prev_hex = ZERO_HASH_HEX
-        self.last_recorded_at: str | None = None
-        self.defer = defer_signatures
-        self.deferred = DeferredSignatures()
-        # Receives (level, position, hash) of every tree node completed; fsck compares stored nodes.
-        self.on_node: Callable[[int, int, bytes], None] | None = None
-
-    @property
-    def size(self) -> int:
-        return self.frontier.size
-
-    def root(self) -> bytes:
-        return self.frontier.root()
-
-    def add(self, data: bytes, index: int | None = None) -> Entry:
-        """Check one entry's bytes as the next entry; raise VerificationError naming it."""
-        expected = self.size
-        if index is not None and index != expected:
-            raise VerificationError("index out of sequence", expected, expected, index)
-        entry, stmt = parse_log_entry(data, expected)
-        self.add_parsed(entry, stmt)
-        return entry
-
-    def add_parsed(self, entry: ChainLink, stmt: Statement | str) -> None:
-        """``add`` for an entry already through ``parse_log_entry`` (perhaps in another process).
-
-        ``entry`` may be the Entry or any record of its index, prev, recorded_at and leaf hash.
-        """
-        expected = self.size
-        if entry.index != expected:
-            raise VerificationError("entry index out of sequence", expected, expected, entry.index)
-        if entry.prev != self.prev_hex:
-            raise VerificationError("prev does not link to the previous entry", expected, self.prev_hex, entry.prev)
-        if self.last_recorded_at is not None and entry.recorded_at < self.last_recorded_at:
-            raise VerificationError(
-                "recorded_at decreases", expected, f">= {self.last_recorded_at}", entry.recorded_at
-            )
-        if isinstance(stmt, str):
-            raise VerificationError(stmt, expected)
-        self.admit(stmt, expected, entry.recorded_at)
-        self.frontier.append(entry.leaf_hash, self.on_node)
-        self.prev_hex = entry.leaf_hash.hex()
-        self.last_recorded_at = entry.recorded_at
-
-    def add_record(self, record: EntryRecord) -> None:
-        """``add`` for an entry already through ``entry_record`` (perhaps in another process).
-
-        Deferred signatures only: the Ed25519 checks are collected in ``deferred``.
-        """
-        index, prev, recorded_at, leaf, facts = record
-        expected = self.size
-        if index != expected:
-            raise VerificationError("entry index out of sequence", expected, expected, index)
-        if prev != self.prev_hex:
-            raise VerificationError("prev does not link to the previous entry", expected, self.prev_hex, prev)
-        if self.last_recorded_at is not None and recorded_at < self.last_recorded_at:
-            raise VerificationError("recorded_at decreases", expected, f">= {self.last_recorded_at}", recorded_at)
-        if isinstance(facts, str):
-            raise VerificationError(facts, expected)
-        try:
-            stmt = StatementRecord(facts)
-            keys = self.trust.authorize(stmt, expected, recorded_at)
-            lines = match_signature_lines(stmt.lines, keys)
-            self.deferred.items.append(
-                (expected, stmt.message, [(k, line.signature) for k, line in zip(keys, lines, strict=True)])
-            )
-            self.trust.apply(stmt, expected)
-        except VerificationError:
-            raise
-        except LedgerError as e:
-            raise VerificationError(_rule_reason(e), expected) from None
-        self.frontier.append(leaf, self.on_node)
-        self.prev_hex = leaf.hex()
-        self.last_recorded_at = recorded_at
-
-    def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
-        try:
-            keys = self.trust.authorize(stmt, index, recorded_at)
-            if self.defer:
-                lines = match_signatures(stmt.note, keys)
-                self.deferred.items.append(
-                    (index, stmt.note.text.encode("utf-8"),
-                     [(k, line.signature) for k, line in zip(keys, lines, strict=True)])
-                )
-            else:
-                self.trust.check_signatures(stmt, keys)
-            self.trust.apply(stmt, index)
-        except VerificationError:
-            raise
-        except LedgerError as e:
-            raise VerificationError(_rule_reason(e), index) from None
-
-
-def _rule_reason(error: LedgerError) -> str:
-    rule = getattr(error, "rule", None)
-    return f"{rule}: {error}" if rule else str(error)
-
-
-def check_deferred(
-    items: Sequence[tuple[int, bytes, Sequence[tuple[VerifierKey, bytes]]]],
-) -> tuple[int, str] | None:
-    """Check deferred signatures; return (index, reason) of the first failure, else None.
-
-    The reason is the one ``add`` gives without deferring.
-    """
-    for index, message, checks in items:
-        for key, signature in checks:
-            try:
-                key.verify(message, signature)
-            except LedgerError as e:
-                return index, str(e)
-    return None
-
-
-# ------------------------------ ledger/commitments.py ---------------------------------------
-# Salted commitments to return information and their openings (DESIGN § 6103 domain, Privacy).
-#
-# A statement never carries a TIN, name, address, case number or free-text reason in
-# clear; it carries a commitment
-#
-#     hex(SHA-256("dl/commit/v1\n" || salt (16 bytes) || JCS({"field": f, "value": v})))
-#
-# and the *opening* ``(field, value, salt)`` lives in the sealed store. Anyone holding an
-# opening can check it against the log with :func:`verify_opening` alone, so this module is
-# pure (stdlib and ``ledger.canonical``; no I/O) and usable by the court's verifier.
-#
-# The 16-byte random salt makes the commitment hiding: without it a commitment to a
-# 9-digit TIN could be brute-forced in seconds.
-
-COMMIT_TAG = b"dl/commit/v1\n"
-SALT_SIZE = 16
-COMMITMENT_HEX_LEN = 64
-
-# A field names what is committed to ("tin", "address", "request.reason"): lowercase
-# ASCII words joined by dots, so that a field name is also usable as a JSON key.
-_FIELD_RE = re.compile(r"[a-z0-9_]+(?:\.[a-z0-9_]+)*\Z")
-MAX_FIELD_LEN = 128
-_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
-_OPENING_KEYS = frozenset({"field", "salt", "value"})
-
-
-class SealedError(LedgerError):
-    """Base class of failures around commitments, openings, pseudonyms and the sealed store.
-
-    Messages never contain a committed value, a TIN or a key: only field names,
-    commitments, lengths and key ids.
-    """
-
-
-class CommitmentFormatError(SealedError, FormatError):
-    """A field name, salt, commitment or serialised opening that is malformed."""
-
-
-class OpeningMismatch(SealedError):
-    """An opening whose recomputed commitment differs from the expected one."""
-
-    def __init__(self, expected: str, found: str, field: str) -> None:
-        self.expected = expected
-        self.found = found
-        self.field = field
-        super().__init__(
-            f"opening for field {field!r} does not match its commitment: "
-            f"expected {expected}, found {found}"
-        )
-
-
-def check_commitment_hex(commitment: str) -> str:
-    """Return ``commitment`` if it is 64 lowercase hex digits, else raise CommitmentFormatError."""
-    if not isinstance(commitment, str) or not _HEX_RE.match(commitment):
-        raise CommitmentFormatError(
-            f"expected a commitment of 64 lowercase hex digits, found {str(commitment)[:80]!r}"
-        )
-    return commitment
-
-
-_GOOD_FIELDS: set[str] = set()  # field names already accepted (a memo: a bulk request repeats four)
-
-
-def _check_field(name: str) -> None:
-    if type(name) is str and name in _GOOD_FIELDS:
-        return
-    if not isinstance(name, str) or len(name) > MAX_FIELD_LEN or not _FIELD_RE.match(name):
-        raise CommitmentFormatError(
-            f"field must match [a-z0-9_]+(.[a-z0-9_]+)* and be at most {MAX_FIELD_LEN} characters, "
-            f"found {str(name)[:80]!r}"
-        )
-    if type(name) is str and len(_GOOD_FIELDS) < 256:
-        _GOOD_FIELDS.add(name)
-
-
-def _check_salt(salt: bytes) -> None:
-    if not isinstance(salt, bytes):
-        raise CommitmentFormatError(f"salt must be bytes, found {type(salt).__name__}")
-    if len(salt) != SALT_SIZE:
-        raise CommitmentFormatError(f"salt must be {SALT_SIZE} bytes, found {len(salt)}")
-
-
-def _string_document(field: str, value: str) -> bytes | None:
-    """JCS of {"field": field, "value": value} for a string value, built directly (the common case:
-    TINs, names, addresses), or None to take the general path. ``field`` is already checked (ASCII,
-    no character JSON escapes); the value's literal is the same as the canonical encoder's."""
-    if not (value.isascii() or unicodedata.is_normalized("NFC", value)):
-        return None
-    try:
-        return ('{"field":"' + field + '","value":' + _encode_string(value) + "}").encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: the general path refuses it with the right error
-        return None
-
-
-def commitment_digest(field: str, value: Any, salt: bytes) -> str:
-    """The commitment (lowercase hex) to ``value`` under ``field`` and ``salt``: the one place it is built."""
-    _check_field(field)
-    _check_salt(salt)
-    if type(value) is str:
-        fast = _string_document(field, value)
-        if fast is not None:
-            return hashlib.sha256(COMMIT_TAG + salt + fast).hexdigest()
-    try:
-        document = canonical_bytes({"field": field, "value": value})
-    except CanonicalError:
-        # canonical's message may quote the value (e.g. an out-of-range integer): never repeat it.
-        raise CommitmentFormatError(
-            f"value for field {field!r} is not canonical JSON: it must hold only strings (NFC), "
-            "integers within +/-(2^53-1), booleans, null, arrays and objects with [a-z0-9_]+ keys"
-        ) from None
-    return hashlib.sha256(COMMIT_TAG + salt + document).hexdigest()
-
-
-@dataclass(frozen=True)
-class Opening:
-    """What opens one commitment: the field, the value and the salt.
-
-    The commitment is computed once, at construction (the value must be canonical
-    JSON; it is treated as immutable). ``repr`` shows the field and the commitment,
-    never the value or the salt, so an opening cannot leak into a log by accident.
-    """
-
-    # Equality and hashing go by the commitment alone: it binds field, value and salt
-    # exactly (Python's ``1 == True`` would not), and the value may be an unhashable list.
-    field: str = dc_field(compare=False)
-    value: Any = dc_field(repr=False, compare=False)
-    salt: bytes = dc_field(repr=False, compare=False)
-    commitment: str = dc_field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "commitment", commitment_digest(self.field, self.value, self.salt))
-
-    def __reduce__(self) -> tuple[Any, tuple[str, Any, bytes]]:
-        # Pickled (e.g. sent from a principal's process to the service) as its field, value and
-        # salt only: unpickling builds it again, so the commitment is recomputed, never trusted.
-        return (Opening, (self.field, self.value, self.salt))
-
-    def to_json(self) -> dict[str, Any]:
-        """The opening as a JSON object: ``{"field": f, "salt": base64(salt), "value": v}``."""
-        return {"field": self.field, "salt": b64encode(self.salt), "value": self.value}
-
-    @classmethod
-    def from_json(cls, obj: Any) -> Opening:
-        """Parse the object written by :meth:`to_json`, refusing missing or extra members."""
-        if not isinstance(obj, dict):
-            raise CommitmentFormatError(f"an opening must be a JSON object, found {type(obj).__name__}")
-        if set(obj) != _OPENING_KEYS:
-            raise CommitmentFormatError(
-                f"an opening has exactly the members {sorted(_OPENING_KEYS)}, found {sorted(map(str, obj))}"
-            )
-        if not isinstance(obj["salt"], str):
-            raise CommitmentFormatError("opening salt must be a base64 string")
-        try:
-            salt = b64decode(obj["salt"], length=SALT_SIZE)
-        except FormatError as e:
-            raise CommitmentFormatError(f"opening salt: {e}") from None
-        return cls(obj["field"], obj["value"], salt)
-
-    def to_bytes(self) -> bytes:
-        """The canonical (RFC 8785) bytes of :meth:`to_json`: what the sealed store encrypts."""
-        fast = self._string_bytes()
-        return fast if fast is not None else canonical_bytes(self.to_json())
-
-    def _string_bytes(self) -> bytes | None:
-        """The canonical bytes built directly for a string value (keys in JCS order), or None."""
-        if type(self.value) is not str:
-            return None
-        document = _string_document(self.field, self.value)
-        if document is None:
-            return None
-        # {"field":…,"value":…} -> {"field":…,"salt":…,"value":…}: "salt" sorts between them.
-        head, _, tail = document.partition(b',"value":')
-        return head + b',"salt":"' + b64encode(self.salt).encode("ascii") + b'","value":' + tail
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> Opening:
-        """Parse bytes that must be exactly the canonical encoding of an opening."""
-        try:
-            obj = json.loads(data)
-        except (ValueError, TypeError):
-            obj = None
-        if isinstance(obj, dict) and type(obj.get("value")) is str and isinstance(obj.get("salt"), str):
-            try:
-                opening = cls.from_json(obj)
-            except CommitmentFormatError:
-                opening = None
-            if opening is not None and opening._string_bytes() == bytes(data):
-                return opening
-        try:
-            obj = parse_canonical(data)
-        except FormatError:
-            # Not repeating the parser's message: it may quote part of the value.
-            raise CommitmentFormatError("serialised opening is not the canonical JSON of an object") from None
-        return cls.from_json(obj)
-
-
-def commit(field: str, value: Any, salt: bytes | None = None) -> Opening:
-    """Commit to ``value`` under ``field``; a fresh random 16-byte salt unless one is given.
-
-    The returned opening's ``.commitment`` goes into the statement; the opening itself
-    goes to the sealed store.
-    """
-    return Opening(field, value, secrets.token_bytes(SALT_SIZE) if salt is None else salt)
-
-
-def verify_opening(commitment: str, opening: Opening) -> None:
-    """Check that ``opening`` opens ``commitment``; return None or raise OpeningMismatch.
-
-    The commitment is recomputed from the opening's field, value and salt (not taken
-    from the cached ``opening.commitment``).
-    """
-    check_commitment_hex(commitment)
-    found = commitment_digest(opening.field, opening.value, opening.salt)
-    if not hmac.compare_digest(found, commitment):
-        raise OpeningMismatch(commitment, found, opening.field)
-
-
-# ------------------------------ ledger/lines.py ---------------------------------------------
-# Bulk statements: line commitments, the manifest's root, and where a line sits (FORMAT § 17.7).
-#
-# A bulk statement (a request naming 1.3 million taxpayers, its match results, its review, its
-# release) is a manifest holding ``{"line_count", "chunk_count", "lines_root"}`` plus ``chunk``
-# statements of ``CHUNK_LINES`` items each. An item's *line commitment* is the RFC 6962 leaf hash
-# of its canonical JSON; ``lines_root`` is the RFC 6962 root over all of them. Because
-# ``CHUNK_LINES`` is a power of two, chunk *c* is a complete subtree of that tree, so the ordinary
-# inclusion path of item *k* is the path inside its chunk followed by the chunk's path in the root.
-
-CHUNK_LINES = 128  # a power of two: a chunk is a complete subtree of the manifest's tree
-BULK_KINDS = ("request", "match_result", "review", "release")
-
-
-def chunk_count(line_count: int) -> int:
-    """How many chunks carry ``line_count`` items."""
-    return -(-line_count // CHUNK_LINES)
-
-
-def item_leaf(item: Any, parsed: bool = False) -> bytes:
-    """The line commitment of one item: SHA-256(0x00 || JCS(item)).
-
-    ``parsed``: the item was read from a document parse_canonical accepted (a chunk from the log or
-    a bundle), so it is encoded without being checked a second time. A principal's own new items
-    are checked here, before a manifest's root is computed over them and the manifest is sent.
-    """
-    return leaf_hash(canonical_bytes_of_checked(item) if parsed else canonical_bytes(item))
-
-
-class LinesTree:
-    """Builds ``lines_root`` incrementally, chunk by chunk, and keeps each chunk's subtree root.
-
-    Only the chunk roots are kept: every chunk but the last is a complete subtree, so the root over
-    the lines is the root over the chunk roots (:func:`root_of_chunks`), and each line is hashed
-    into a tree once, inside its chunk."""
-
-    def __init__(self) -> None:
-        self.chunk_roots: list[bytes] = []
-        self._size = 0
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def add_chunk(self, leaves: Sequence[bytes]) -> None:
-        self.chunk_roots.append(self._next_root(leaves))
-        self._size += len(leaves)
-
-    def root(self) -> bytes:
-        return root_of_chunks(self.chunk_roots)
-
-    def root_with(self, leaves: Sequence[bytes]) -> bytes:
-        """The root once one more chunk of ``leaves`` is added, the tree left as it is."""
-        return root_of_chunks([*self.chunk_roots, self._next_root(leaves)])
-
-    def _next_root(self, leaves: Sequence[bytes]) -> bytes:
-        if self._size % CHUNK_LINES:
-            raise ProofError("only the last chunk may hold fewer than CHUNK_LINES items")
-        return chunk_root(leaves)
-
-
-def _root_over(hashes: Sequence[bytes]) -> bytes:
-    """RFC 6962 root of a list of hashes taken as leaf hashes (a chunk's line commitments, or
-    every chunk's subtree root)."""
-    frontier = Frontier()
-    for h in hashes:
-        frontier.append(h)
-    return frontier.root()
-
-
-def chunk_root(leaves: Sequence[bytes]) -> bytes:
-    """The subtree root of one chunk's line commitments (what ``LinesTree`` keeps per chunk)."""
-    if not 0 < len(leaves) <= CHUNK_LINES:
-        raise ProofError(f"a chunk holds 1 to {CHUNK_LINES} items, found {len(leaves)}")
-    return _root_over(leaves)
-
-
-def root_of_chunks(chunk_roots: Sequence[bytes]) -> bytes:
-    """``lines_root`` from every chunk's subtree root, in order: because every chunk but the last
-    is full and CHUNK_LINES is a power of two, the tree over the chunk roots is the upper part of
-    the tree over the lines (the same fact ``line_path`` rests on)."""
-    return _root_over(chunk_roots)
-
-
-def lines_root(leaves: Sequence[bytes]) -> bytes:
-    tree = LinesTree()
-    for start in range(0, len(leaves), CHUNK_LINES):
-        tree.add_chunk(leaves[start:start + CHUNK_LINES])
-    return tree.root()
-
-
-def line_path(k: int, chunk_leaves: Sequence[bytes], chunk_roots: Sequence[bytes], line_count: int) -> list[bytes]:
-    """The RFC 6962 inclusion path of item ``k`` in the manifest's tree.
-
-    Needs only the leaves of item k's own chunk and every chunk's subtree root: the path inside
-    the chunk, then the chunk's path among the chunk roots (a tree of chunk roots is the upper
-    part of the manifest's tree because every chunk but the last is full).
-    """
-    if not 0 <= k < line_count:
-        raise ProofError(f"line {k} is outside a bulk statement of {line_count} lines")
-    c, pos = divmod(k, CHUNK_LINES)
-    if len(chunk_roots) != chunk_count(line_count):
-        raise ProofError(f"{len(chunk_roots)} chunk roots for {line_count} lines")
-    inner = inclusion_path(pos, len(chunk_leaves), _ranges(chunk_leaves))
-    outer = inclusion_path(c, len(chunk_roots), _ranges(chunk_roots))
-    return inner + outer
-
-
-def verify_line(k: int, line_count: int, item: Any, path: Sequence[bytes], root: bytes) -> None:
-    """Check that ``item`` is line ``k`` of the bulk statement whose ``lines_root`` is ``root``."""
-    verify_inclusion(k, line_count, item_leaf(item), path, root)
-
-
-def _ranges(hashes: Sequence[bytes]) -> Any:
-    cache: dict[tuple[int, int], bytes] = {}
-
-    def range_hash(a: int, b: int) -> bytes:
-        if b - a == 1:
-            return hashes[a]
-        got = cache.get((a, b))
-        if got is None:
-            k = 1
-            while k << 1 < b - a:
-                k <<= 1
-            got = cache[(a, b)] = node_hash(range_hash(a, a + k), range_hash(a + k, b))
-        return got
-
-    return range_hash
-
-
-# ------------------------------ ledger/bundle_format.py -------------------------------------
-# An evidence bundle's shape (docs/VERIFYING.md § 7): its files, bundle.json, the small parsers
-# the checks share, and which commitments a statement carries. The checks are ledger.bundle_check's
-# (checkpoint, inclusion, signatures) and ledger.bundle_lines' (bulk statements, line paths, openings).
-
-BUNDLE_FORMAT = "dl-bundle/v1"
-BUNDLE_KEYS = frozenset({"format", "origin", "request", "tree_size", "entries", "bulk", "incomplete", "lines",
-                         "openings"})
-LINE_RECORD_KEYS = frozenset({"statement", "kind", "line", "chunk_index", "position", "path"})
-BUNDLE_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
-
-
-class BundleError(LedgerError):
-    """A bundle that does not verify: ``reason`` says what, ``index`` names the entry when there is one."""
-
-    def __init__(self, reason: str, index: int | None = None) -> None:
-        self.reason = reason
-        self.index = index
-        super().__init__(f"entry {index}: {reason}" if index is not None else reason)
-
-
-@dataclass(frozen=True)
-class BundleFiles:
-    """The bytes of a bundle's files (None: the file is absent)."""
-
-    manifest: bytes
-    checkpoint: bytes
-    entries: bytes
-    proofs: bytes
-    lines: bytes | None = None
-    openings: bytes | None = None
-    delivered: tuple[tuple[str, bytes], ...] = ()  # (name, bytes) of each file in the bundle's delivered/
-
-
-@dataclass
-class BundleEntry:
-    index: int
-    data: bytes
-    entry: Entry
-    stmt: Statement
-
-
-@dataclass
-class BulkStatement:
-    """A bundled bulk statement and its chunks (by chunk number), checked complete."""
-
-    stmt: BundleEntry
-    line_count: int
-    chunk_count: int
-    lines_root: bytes
-    chunks: dict[int, BundleEntry] = field(default_factory=dict)
-
-
-@dataclass
-class BundleSummary:
-    """What a verified bundle established."""
-
-    origin: str
-    request: str
-    tree_size: int
-    root: bytes
-    entries: int
-    signatures: int
-    bulk: list[str]
-    lines: int
-    openings: int
-    erased: int
-    delivered: int = 0
-
-
-# ---- small parsers ------------------------------------------------------------------------------
-def bundle_jsonl(data: bytes, what: str) -> Iterator[tuple[int, Any]]:
-    """(line number from 1, canonical JSON value) of a JSON Lines file."""
-    if data and not data.endswith(b"\n"):
-        raise BundleError(f"{what}: the file does not end with LF")
-    for number, line in enumerate(data.split(b"\n")[:-1] if data else [], 1):
-        try:
-            yield number, parse_canonical(line)
-        except LedgerError as e:
-            raise BundleError(f"{what} line {number} is not canonical JSON: {e}") from None
-
-
-def bundle_count(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise BundleError(f"{where}: expected a non-negative integer, found {str(value)[:40]!r}")
-    return value
-
-
-def bundle_path(value: Any, where: str) -> list[bytes]:
-    if not isinstance(value, list):
-        raise BundleError(f"{where}: path must be a list of base64 hashes")
-    out = []
-    for i, h in enumerate(value):
-        if not isinstance(h, str):
-            raise BundleError(f"{where}: path[{i}] is not a string")
-        try:
-            out.append(b64decode(h, length=32))
-        except LedgerError as e:
-            raise BundleError(f"{where}: path[{i}] is not a base64 32-byte hash: {e}") from None
-    return out
-
-
-def parse_bundle_manifest(data: bytes) -> dict[str, Any]:
-    """bundle.json: an object with exactly BUNDLE_KEYS, of the right types."""
-    try:
-        value = parse_canonical(data.removesuffix(b"\n"))
-    except LedgerError as e:
-        raise BundleError(f"bundle.json is not canonical JSON: {e}") from None
-    if not isinstance(value, dict) or set(value) != BUNDLE_KEYS:
-        found = sorted(value) if isinstance(value, dict) else type(value).__name__
-        raise BundleError(f"bundle.json must hold exactly {sorted(BUNDLE_KEYS)}, found {found}")
-    if value["format"] != BUNDLE_FORMAT:
-        raise BundleError(f"bundle.json: format is {str(value['format'])[:40]!r}, expected {BUNDLE_FORMAT!r}")
-    for key in ("origin", "request"):
-        if not isinstance(value[key], str):
-            raise BundleError(f"bundle.json: {key} must be a string")
-    bundle_count(value["tree_size"], "bundle.json tree_size")
-    for key in ("entries", "lines"):
-        if not isinstance(value[key], list):
-            raise BundleError(f"bundle.json: {key} must be a list of integers")
-        for i, x in enumerate(value[key]):
-            bundle_count(x, f"bundle.json {key}[{i}]")
-    for key in ("bulk", "incomplete"):
-        if not isinstance(value[key], list) or not all(isinstance(x, str) for x in value[key]):
-            raise BundleError(f"bundle.json: {key} must be a list of statement ids")
-    if not isinstance(value["openings"], bool):
-        raise BundleError("bundle.json: openings must be true or false")
-    return value
-
-
-class CommitmentSlot(NamedTuple):
-    """Where one commitment sits in a statement: its field, the absolute item (line) number for a
-    line's member (None for a member of the statement's head), and its position among the head's
-    members of that field (0 for a line's member)."""
-
-    field: str
-    line: int | None
-    position: int
-    commitment: str
-
-
-# A legacy_release line's commitments: (opening field, body member).
-LEGACY_LINE_FIELDS = (("tin", "tin"), ("name", "name"), ("address", "address"), ("matched_tin", "taxpayer"))
-
-
-def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
-    """Every commitment a § 6103 statement carries, with its slot (FORMAT § 13.1, 17.3, 17.4.10, 17.7).
-
-    A bulk chunk's items are numbered from its ``first_line``, so that every slot of a bulk
-    statement (its manifest's head and all its chunks' lines) is distinct. Members that are not
-    commitments (null, or not a string) are skipped.
-    """
-    body = stmt.envelope["body"]
-    out: list[tuple[str, int | None, int, Any]] = []
-    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
-    first = body.get("first_line") if stmt.type == "chunk" else 0
-    first = first if isinstance(first, int) and not isinstance(first, bool) else 0
-    if stmt.type == "request":
-        out.append(("purpose_text", None, 0, body.get("purpose_text")))
-        recipients = bundle_dicts(body.get("recipients"))
-        out.extend(("recipient_name", None, i, r.get("name")) for i, r in enumerate(recipients))
-        out.extend(("case_id", None, i, c) for i, c in enumerate(bundle_list(body.get("case_ids"))))
-    if kind == "request":
-        for k, line in enumerate(bundle_list(body.get("lines"))):
-            if isinstance(line, dict):
-                out.extend((f, first + k, 0, line.get(f)) for f in ("tin", "name", "address", "reason"))
-    elif kind == "match_result":
-        out.extend(("tin", first + k, 0, line.get("taxpayer")) for k, line in enumerate(bundle_list(body.get("lines")))
-                   if isinstance(line, dict))
-    elif stmt.type == "legacy_release":  # as requested, and the record matched (FORMAT § 17.10)
-        for k, line in enumerate(bundle_list(body.get("lines"))):
-            if isinstance(line, dict):
-                out.extend((f, k, 0, line.get(m)) for f, m in LEGACY_LINE_FIELDS)
-    elif stmt.type == "court_order":
-        out.append(("docket", None, 0, body.get("docket")))
-    elif stmt.type == "correction":
-        out.append(("correction_reason", None, 0, body.get("reason")))
-    elif stmt.type == "inspection":
-        out.extend([("pseudonym", None, 0, body.get("subject")), ("inspection_purpose", None, 0, body.get("purpose"))])
-    return [CommitmentSlot(f, k, p, c) for f, k, p, c in out if isinstance(c, str)]
-
-
-def statement_commitments(stmt: Statement) -> list[tuple[str, str]]:
-    """(field, commitment) of every commitment a § 6103 statement carries, in the order of its slots.
-
-    The same list as the disclosure service's ``body_commitments``, computed here from the
-    statement alone so that the court's verifier can check openings without the service.
-    """
-    return [(s.field, s.commitment) for s in commitment_slots(stmt)]
-
-
-def bundle_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def bundle_dicts(value: Any) -> list[dict[str, Any]]:
-    return [x for x in bundle_list(value) if isinstance(x, dict)]
-
-
-Passed = Callable[[str, str], None]  # passed(check, what it established): the caller reports it
-
-
-# ------------------------------ ledger/bundle_lines.py --------------------------------------
-# Checks 4-6 of an evidence bundle: bulk statements complete (every chunk in place, items giving
-# lines_root), the paths of chosen lines inside their chunks, and the openings of the bundled commitments.
-
-def check_bundle_bulk(entries: list[BundleEntry], manifest: dict[str, Any], passed: Passed) -> dict[str, BulkStatement]:
-    """Check 4: every bulk statement has all its chunks, in place, and their items give its lines_root."""
-    bulk: dict[str, BulkStatement] = {}
-    for be in entries:
-        stmt = be.stmt
-        body = stmt.envelope["body"]
-        if stmt.type in BULK_KINDS and "bulk" in body:
-            b = body["bulk"]
-            try:
-                n = bundle_count(b["line_count"], "bulk.line_count")
-                c = bundle_count(b["chunk_count"], "bulk.chunk_count")
-                root = bytes.fromhex(b["lines_root"]) if BUNDLE_HEX_RE.match(b["lines_root"]) else b""
-            except (TypeError, KeyError, BundleError):
-                raise BundleError(f"{stmt.type} {stmt.id}: malformed bulk member", be.index) from None
-            if n < 1 or c != chunk_count(n) or len(root) != 32:
-                raise BundleError(f"{stmt.type} {stmt.id}: bulk member is inconsistent ({n} lines, {c} chunks)",
-                                  be.index)
-            bulk[stmt.id] = BulkStatement(be, n, c, root)
-        elif stmt.type == "chunk":
-            of = body.get("of")
-            owner = bulk.get(of) if isinstance(of, str) else None
-            if owner is None:
-                raise BundleError(f"chunk {stmt.id} belongs to {str(of)[:130]!r}, which is not a bulk statement "
-                                  "before it in the bundle", be.index)
-            what = f"{owner.stmt.stmt.type} {owner.stmt.stmt.id}"
-            if body.get("kind") != owner.stmt.stmt.type:
-                raise BundleError(f"{what}: chunk {stmt.id} says its kind is {str(body.get('kind'))[:40]!r}",
-                                  be.index)
-            if stmt.signers != owner.stmt.stmt.signers:
-                raise BundleError(f"{what}: chunk {stmt.id} is signed by {stmt.signers}, the manifest by "
-                                  f"{owner.stmt.stmt.signers}", be.index)
-            number = body.get("chunk")
-            if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < owner.chunk_count:
-                raise BundleError(f"{what}: chunk number {str(number)[:20]} is not in 0..{owner.chunk_count - 1}",
-                                  be.index)
-            if number in owner.chunks:
-                raise BundleError(f"{what}: chunk {number} appears twice (entries {owner.chunks[number].index} "
-                                  f"and {be.index})", be.index)
-            owner.chunks[number] = be
-    listed = manifest["bulk"]
-    if sorted(listed) != sorted(bulk):
-        raise BundleError(f"bundle.json lists bulk statements {sorted(listed)}, the bundle holds {sorted(bulk)}")
-    incomplete = set(manifest["incomplete"])
-    for sid, b in bulk.items():
-        what = f"{b.stmt.stmt.type} {sid}"
-        tree = LinesTree()
-        for number in range(b.chunk_count):
-            part = b.chunks.get(number)
-            if part is None:
-                note = (" (bundle.json says the log itself holds only the chunks before it: the statement is "
-                        "incomplete in the log)") if sid in incomplete else ""
-                raise BundleError(f"{what}: chunk {number} of {b.chunk_count} is missing from the bundle{note}")
-            if number and part.index < b.chunks[number - 1].index:
-                raise BundleError(f"{what}: chunk {number} is at entry {part.index}, before chunk {number - 1}",
-                                  part.index)
-            body = part.stmt.envelope["body"]
-            items = body.get("lines")
-            expected = min(CHUNK_LINES, b.line_count - number * CHUNK_LINES)
-            if body.get("first_line") != number * CHUNK_LINES:
-                raise BundleError(f"{what}: chunk {number} has first_line {str(body.get('first_line'))[:20]}, "
-                                  f"expected {number * CHUNK_LINES}", part.index)
-            if not isinstance(items, list) or len(items) != expected:
-                found = len(items) if isinstance(items, list) else "no"
-                raise BundleError(f"{what}: chunk {number} holds {found} items, expected {expected}", part.index)
-            try:
-                tree.add_chunk([item_leaf(item) for item in items])
-            except LedgerError as e:
-                raise BundleError(f"{what}: chunk {number}: {e}", part.index) from None
-        if tree.root() != b.lines_root:
-            raise BundleError(f"{what}: the items of its {b.chunk_count} chunks give the root {tree.root().hex()}, "
-                              f"the manifest's lines_root is {b.lines_root.hex()}", b.stmt.index)
-    if bulk:
-        passed("bulk", f"{len(bulk)} bulk statements complete: every chunk present and in place, items recomputed "
-                       "to each manifest's lines_root")
-    return bulk
-
-
-def _bundle_line_of(kind: str, item: Any, global_position: int) -> int | None:
-    """The request line an item is about (None when the item names none)."""
-    if kind == "request":
-        return global_position
-    if kind == "release":
-        return item if isinstance(item, int) and not isinstance(item, bool) else None
-    line = item.get("line") if isinstance(item, dict) else None
-    return line if isinstance(line, int) and not isinstance(line, bool) else None
-
-
-def _bundle_held(kind: str, items: list[Any], first: int) -> str:
-    if kind == "release":
-        return f"released lines {items[0]}..{items[-1]}" if items else "no lines"
-    return f"lines {first}..{first + len(items) - 1}"
-
-
-def check_bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
-                 bulk: dict[str, BulkStatement], passed: Passed) -> int:
-    """Check 5: each lines.jsonl record proves line K of a bulk statement inside its lines_root."""
-    if data is None:
-        if manifest["lines"]:
-            raise BundleError("bundle.json lists lines but the bundle has no lines.jsonl")
-        return 0
-    count = 0
-    for number, rec in bundle_jsonl(data, "lines.jsonl"):
-        where = f"lines.jsonl line {number}"
-        if not isinstance(rec, dict) or set(rec) != LINE_RECORD_KEYS:
-            raise BundleError(f"{where}: expected exactly {sorted(LINE_RECORD_KEYS)}")
-        k = bundle_count(rec["line"], f"{where} line")
-        chunk_index = bundle_count(rec["chunk_index"], f"{where} chunk_index")
-        position = bundle_count(rec["position"], f"{where} position")
-        sid = rec["statement"]
-        b = bulk.get(sid) if isinstance(sid, str) else None
-        if b is None:
-            raise BundleError(f"{where}: {str(sid)[:130]!r} is not a bulk statement of the bundle")
-        kind = b.stmt.stmt.type
-        if rec["kind"] != kind:
-            raise BundleError(f"{where}: kind {str(rec['kind'])[:40]!r}, but {sid} is a {kind}")
-        chunk = next((c for c in b.chunks.values() if c.index == chunk_index), None)
-        if chunk is None:
-            raise BundleError(f"line {k} of {kind} {sid}: entry {chunk_index} is not one of its chunks")
-        body = chunk.stmt.envelope["body"]
-        items, first = body["lines"], body["first_line"]
-        held = [_bundle_line_of(kind, item, first + p) for p, item in enumerate(items)]
-        if k not in held:
-            raise BundleError(
-                f"line {k} is not in chunk entry {chunk_index}: it holds {_bundle_held(kind, items, first)}"
-            )
-        if position >= len(items) or held[position] != k:
-            raise BundleError(f"line {k} of {kind} {sid} is not at position {position} of chunk entry "
-                              f"{chunk_index}: it is at position {held.index(k)}")
-        path = bundle_path(rec["path"], f"{where} (line {k} of {kind} {sid})")
-        try:
-            verify_line(first + position, b.line_count, items[position], path, b.lines_root)
-        except LedgerError as e:
-            raise BundleError(f"line {k} of {kind} {sid}: its path does not lead to lines_root: {e}") from None
-        count += 1
-    wanted = set(manifest["lines"])
-    if count:
-        passed("lines", f"{count} line proofs ({', '.join(map(str, sorted(wanted))) or 'none listed'}) verify "
-                        "inside their chunks and their manifests' lines_root")
-    return count
-
-
-def check_bundle_openings(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
-                    passed: Passed) -> tuple[int, int]:
-    """Check 6: every bundled commitment has its opening, each opening verifies, none is left over."""
-    if data is None or not manifest["openings"]:
-        raise BundleError("--openings: the bundle holds no openings.jsonl (it was written without --openings)")
-    needed: dict[str, tuple[str, BundleEntry]] = {}
-    erased: set[str] = set()
-    for be in entries:
-        for f, c in statement_commitments(be.stmt):
-            needed.setdefault(c, (f, be))
-        if be.stmt.type == "erasure":
-            erased.update(c for c in bundle_list(be.stmt.envelope["body"].get("commitments")) if isinstance(c, str))
-    given: dict[str, Opening] = {}
-    for number, rec in bundle_jsonl(data, "openings.jsonl"):
-        where = f"openings.jsonl line {number}"
-        if not isinstance(rec, dict) or set(rec) != {"commitment", "opening"}:
-            raise BundleError(f"{where}: expected exactly commitment and opening")
-        try:
-            commitment = check_commitment_hex(rec["commitment"])
-            opening = Opening.from_json(rec["opening"])
-        except LedgerError as e:
-            raise BundleError(f"{where}: {e}") from None
-        if commitment in given:
-            raise BundleError(f"{where}: a second opening of {commitment[:16]}…")
-        given[commitment] = opening
-    skipped = 0
-    for commitment, (f, be) in needed.items():
-        found = given.pop(commitment) if commitment in given else None
-        what = f"{be.stmt.type} {be.stmt.id}"
-        if found is None:
-            if commitment in erased:
-                skipped += 1
-                continue
-            raise BundleError(f"no opening of {commitment[:16]}… (field {f}) of {what}", be.index)
-        if found.field != f:
-            raise BundleError(f"opening of {commitment[:16]}… is for field {found.field}, {what} commits "
-                              f"field {f} there", be.index)
-        try:
-            verify_opening(commitment, found)
-        except OpeningMismatch:
-            raise BundleError(f"opening of {commitment[:16]}… (field {f}) does not match its commitment",
-                              be.index) from None
-        except LedgerError as e:
-            raise BundleError(f"opening of {commitment[:16]}… (field {f}): {type(e).__name__}", be.index) from None
-    if given:
-        extra = sorted(given)
-        raise BundleError(f"{len(extra)} openings match no commitment of the bundled statements "
-                          f"(first {extra[0][:16]}…)")
-    passed("openings", f"{len(needed) - skipped} openings verify against their commitments"
-                       + (f"; {skipped} erased by a bundled erasure statement" if skipped else ""))
-    return len(needed) - skipped, skipped
-
-
-# ------------------------------ ledger/delivered.py -----------------------------------------
-# The disclosure file a release delivers (docs/FORMAT.md, "The delivered file"), and its check.
-#
-# A delivered file is UTF-8 text, one canonical JSON object per line, each ending in LF:
-#
-#     {"fields":["address","name"],"format":"dl-disclosure-file/v1","lines":3,"request":"…","review":"…"}
-#     {"address":"…","line":4,"name":"…"}
-#     …
-#
-# the header first (``fields``: the release's fields, in the release's order; ``lines``: how many rows
-# follow), then one row per released line in increasing line order, holding ``line`` and exactly the
-# released fields. A row's ``name`` and ``address`` are the request line's own values (those its
-# commitments open to); its ``tin`` is the TIN the match result committed to for that line. The
-# release signs the file's SHA-256 (``file_sha256``), so a file is tied to exactly one release.
-#
-# ``check_delivered`` checks a file against the bundled statements: its hash is a release's, its header
-# names that release's request, review and fields, its rows are exactly the release's lines, each
-# approved by the review, with exactly the released fields; with the openings, every value is the one
-# its commitment opens to. Pure: the caller passes bytes; errors are BundleError naming the file, the
-# row and the field, never a value.
-
-DELIVERED_FORMAT = "dl-disclosure-file/v1"
-DELIVERED_FIELDS = ("address", "name", "tin")  # the fields a delivered file can carry, and where each comes from
-_HEADER_KEYS = frozenset({"format", "request", "review", "fields", "lines"})
-
-
-def delivered_file(request: str, review: str, fields: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
-    """The file's bytes: the header and ``rows`` (each ``{"line": k, field: value, ...}``, increasing ``line``)."""
-    header = {"format": DELIVERED_FORMAT, "request": request, "review": review, "fields": list(fields),
-              "lines": len(rows)}
-    return b"".join(canonical_bytes(x) + b"\n" for x in [header, *rows])
-
-
-def statement_items(entries: Sequence[BundleEntry], bulk: Mapping[str, BulkStatement], statement_id: str) -> list[Any]:
-    """The items of a bundled lifecycle statement: its own ``lines``, or its chunks' in order."""
-    for be in entries:
-        if be.stmt.id == statement_id:
-            body = be.stmt.envelope["body"]
-            if "lines" in body:
-                return list(body["lines"])
-            held = bulk.get(statement_id)
-            if held is None:
-                return []
-            return [item for c in sorted(held.chunks) for item in held.chunks[c].stmt.envelope["body"]["lines"]]
-    return []
-
-
-def bundle_openings(data: bytes | None) -> dict[str, Opening]:
-    """openings.jsonl by commitment (already checked by ``check_bundle_openings``)."""
-    out: dict[str, Opening] = {}
-    if data is None:
-        return out
-    for _, rec in bundle_jsonl(data, "openings.jsonl"):
-        out[check_commitment_hex(rec["commitment"])] = Opening.from_json(rec["opening"])
-    return out
-
-
-def check_delivered(name: str, data: bytes, request_id: str, entries: Sequence[BundleEntry],
-                    bulk: Mapping[str, BulkStatement], openings: Mapping[str, Opening] | None) -> str:
-    """Check one delivered file (``name`` for messages) against the bundle; the release it belongs to."""
-    digest = hashlib.sha256(data).hexdigest()
-    releases = [be for be in entries if be.stmt.type == "release"
-                and be.stmt.envelope["body"].get("file_sha256") == digest]
-    if not releases:
-        raise BundleError(f"delivered file {name}: its SHA-256 {digest[:16]}… is no bundled release's file_sha256")
-    release = releases[0].stmt
-    body = release.envelope["body"]
-    lines = [x.rstrip(b"\r") for x in data.split(b"\n")]
-    if not data.endswith(b"\n") or lines[-1] != b"":
-        raise BundleError(f"delivered file {name}: each line must end with LF")
-    lines.pop()
-    try:
-        header = parse_canonical(lines[0]) if lines else None
-    except LedgerError as e:
-        raise BundleError(f"delivered file {name}, line 1: not canonical JSON ({e})") from None
-    if not isinstance(header, dict) or set(header) != _HEADER_KEYS or header["format"] != DELIVERED_FORMAT:
-        raise BundleError(f"delivered file {name}, line 1: not a {DELIVERED_FORMAT} header")
-    for key, want in (("request", request_id), ("review", body["review"]), ("fields", body["fields"])):
-        if header[key] != want:
-            raise BundleError(f"delivered file {name}: the header's {key} is not release {release.id}'s")
-    released = statement_items(entries, bulk, release.id)
-    if header["lines"] != len(released) or len(lines) - 1 != len(released):
-        raise BundleError(f"delivered file {name}: {len(lines) - 1} rows, release {release.id} released "
-                          f"{len(released)} lines")
-    approved = {item["line"] for item in statement_items(entries, bulk, body["review"])
-                if item.get("decision") == "approve"}
-    request_lines = statement_items(entries, bulk, request_id)
-    match_id = next((be.stmt.id for be in entries if be.stmt.type == "match_result"
-                     and be.stmt.envelope["body"].get("request") == request_id), None)
-    match_lines = {item["line"]: item for item in statement_items(entries, bulk, match_id)} if match_id else {}
-    fields = list(body["fields"])
-    for number, (raw, k) in enumerate(zip(lines[1:], released, strict=True), start=2):
-        where = f"delivered file {name}, line {number}"
-        try:
-            row = parse_canonical(raw)
-        except LedgerError as e:
-            raise BundleError(f"{where}: not canonical JSON ({e})") from None
-        if not isinstance(row, dict) or set(row) != {"line", *fields}:
-            raise BundleError(f"{where}: a row holds exactly line and the released fields {fields}")
-        if row["line"] != k:
-            raise BundleError(f"{where}: the row is for line {row['line']}, the release's next line is {k}")
-        if k not in approved:
-            raise BundleError(f"{where}: line {k} is not approved by review {body['review']}")
-        if openings is None:
-            continue
-        for f in fields:
-            if f == "tin":
-                commitment = match_lines.get(k, {}).get("taxpayer")
-            elif f in DELIVERED_FIELDS and 0 <= k < len(request_lines):
-                commitment = request_lines[k].get(f)
-            else:
-                commitment = None
-            opening = openings.get(commitment) if isinstance(commitment, str) else None
-            if opening is None:
-                raise BundleError(f"{where}, field {f}: no bundled opening to check it against")
-            if opening.value != row[f]:
-                raise BundleError(f"{where}, field {f}: not the value line {k}'s commitment opens to")
-    return release.id
-
-
-def check_delivered_files(files: Sequence[tuple[str, bytes]], request_id: str, entries: Sequence[BundleEntry],
-                          bulk: Mapping[str, BulkStatement], openings_data: bytes | None, passed: Passed) -> int:
-    """Check 7 of a bundle: every delivered file it holds (``openings_data`` given: the values too)."""
-    openings = bundle_openings(openings_data) if openings_data is not None else None
-    names = []
-    for name, data in files:
-        names.append(f"{name} (release {check_delivered(name, data, request_id, entries, bulk, openings)})")
-    passed("delivered", f"{len(files)} delivered files hold exactly the lines and fields their releases signed"
-                        + (", each value the one its commitment opens to" if openings is not None else
-                           " (values not checked: pass --openings)") + ": " + ", ".join(names))
-    return len(files)
-
-
-# ------------------------------ ledger/bundle_check.py --------------------------------------
-# Checking an evidence bundle: one request's entries, proved against one checkpoint (docs/VERIFYING.md).
-#
-# A bundle holds, for one request, a signed checkpoint, the entries of the request's life (request,
-# match results, reviews, releases and all their chunks, orders, attestations, ...) and every trust
-# entry up to the checkpoint's size, each entry with its inclusion proof; optionally paths of chosen
-# lines inside bulk statements (FORMAT § 17.7) and the openings of the bundled commitments.
-#
-# Pure: the caller reads the files and passes their bytes; every failure is a ``BundleError`` whose
-# message names what failed and never repeats a committed value (openings are named by field and
-# commitment only). The order of the checks is fixed: checkpoint, inclusion proofs, signatures under
-# the trust state of the bundled trust entries (here), then bulk statements complete, line paths and
-# openings (ledger.bundle_lines), and the delivered files it holds (ledger.delivered); the files'
-# shape and bundle.json are ledger.bundle_format's.
-
-# ---- the verification ---------------------------------------------------------------------------
-def open_bundle_checkpoint(data: bytes, trust_root: VerifierKey) -> Checkpoint:
-    """Check 1: the checkpoint is signed by the trust root."""
-    try:
-        return open_checkpoint(data, trust_root).checkpoint
-    except LedgerError as e:
-        raise BundleError(f"checkpoint: {e}") from None
-
-
-def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings: bool,
-                  passed: Passed) -> BundleSummary:
-    """Every check of a bundle, in order; raise BundleError at the first that fails."""
-    manifest = parse_bundle_manifest(files.manifest)
-    cp = open_bundle_checkpoint(files.checkpoint, trust_root)
-    if cp.origin != manifest["origin"] or cp.size != manifest["tree_size"]:
-        raise BundleError(
-            f"bundle.json names origin {manifest['origin']!r} and tree size {manifest['tree_size']}, "
-            f"the checkpoint {cp.origin!r} and {cp.size}"
-        )
-    passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
-
-    entries = _bundle_inclusion(files, manifest, cp, passed)
-    signatures = _bundle_signatures(entries, trust_root, cp, passed)
-    if not any(be.stmt.type == "request" and be.stmt.id == manifest["request"] for be in entries):
-        raise BundleError(f"bundle.json names request {manifest['request'][:130]!r}, which is not in the bundle")
-    bulk = check_bundle_bulk(entries, manifest, passed)
-    listed, held = manifest["entries"], [be.index for be in entries]
-    if held != listed:
-        missing = sorted(set(listed) - set(held))
-        extra = sorted(set(held) - set(listed))
-        raise BundleError(f"entries.jsonl does not hold the entries bundle.json lists "
-                          f"(missing {missing[:10]}, not listed {extra[:10]})")
-    lines = check_bundle_lines(files.lines, manifest, entries, bulk, passed)
-    opened = erased = 0
-    if check_openings:
-        opened, erased = check_bundle_openings(files.openings, manifest, entries, passed)
-    delivered = 0
-    if files.delivered:
-        delivered = check_delivered_files(files.delivered, manifest["request"], entries, bulk,
-                                          files.openings if check_openings else None, passed)
-    return BundleSummary(cp.origin, manifest["request"], cp.size, cp.root, len(entries), signatures,
-                         sorted(bulk), lines, opened, erased, delivered)
-
-
-def _bundle_inclusion(files: BundleFiles, manifest: dict[str, Any], cp: Checkpoint,
-                     passed: Passed) -> list[BundleEntry]:
-    """Check 2: every entry parses and its inclusion proof leads to the checkpoint's root."""
-    raw: list[tuple[int, bytes]] = []
-    for number, value in bundle_jsonl(files.entries, "entries.jsonl"):
-        if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
-            raise BundleError(f"entries.jsonl line {number}: expected an export line {{entry_b64, index}}")
-        index = bundle_count(value["index"], f"entries.jsonl line {number} index")
-        if raw and index <= raw[-1][0]:
-            raise BundleError(f"entries.jsonl line {number}: entry {index} is out of index order")
-        if index >= cp.size:
-            raise BundleError(f"entry {index} is past the checkpoint's tree size {cp.size}", index)
-        if not isinstance(value["entry_b64"], str):
-            raise BundleError("entries.jsonl: entry_b64 must be a string", index)
-        try:
-            raw.append((index, b64decode(value["entry_b64"])))
-        except LedgerError as e:
-            raise BundleError(f"entries.jsonl: entry_b64 is not strict base64: {e}", index) from None
-    proofs: dict[int, list[bytes]] = {}
-    for number, value in bundle_jsonl(files.proofs, "proofs.jsonl"):
-        if not isinstance(value, dict) or set(value) != {"index", "tree_size", "path"}:
-            raise BundleError(f"proofs.jsonl line {number}: expected {{index, tree_size, path}}")
-        index = bundle_count(value["index"], f"proofs.jsonl line {number} index")
-        if bundle_count(value["tree_size"], f"proofs.jsonl line {number} tree_size") != cp.size:
-            raise BundleError(f"inclusion proof is for tree size {value['tree_size']}, "
-                              f"the checkpoint's is {cp.size}", index)
-        if index in proofs:
-            raise BundleError("two inclusion proofs in proofs.jsonl", index)
-        proofs[index] = bundle_path(value["path"], f"inclusion proof of entry {index}")
-    out = []
-    for index, data in raw:
-        path = proofs.pop(index, None)
-        if path is None:
-            raise BundleError("no inclusion proof in proofs.jsonl", index)
-        try:
-            verify_inclusion(index, cp.size, leaf_hash(data), path, cp.root)
-        except LedgerError as e:
-            raise BundleError(f"inclusion proof does not lead to the checkpoint's root: {e}", index) from None
-        try:
-            entry = parse_entry(data)
-            stmt = parse_statement(entry.statement)
-        except LedgerError as e:
-            raise BundleError(f"malformed entry: {e}", index) from None
-        if entry.index != index:
-            raise BundleError(f"the entry's own index is {entry.index}", index)
-        out.append(BundleEntry(index, data, entry, stmt))
-    if proofs:
-        raise BundleError(f"proofs.jsonl holds proofs of entries not in the bundle: {sorted(proofs)[:10]}")
-    passed("inclusion", f"{len(out)} entries, each included in the checkpoint's tree of size {cp.size}")
-    return out
-
-
-def _bundle_signatures(entries: list[BundleEntry], trust_root: VerifierKey, cp: Checkpoint,
-                      passed: Passed) -> int:
-    """Check 3: every statement is signed as the trust state of the bundled trust entries requires."""
-    if not entries or entries[0].index != 0:
-        raise BundleError("entry 0 (genesis) is missing from the bundle: the trust state starts there")
-    trust = TrustState()
-    signatures = 0
-    previous: BundleEntry | None = None
-    for be in entries:
-        if previous is not None:
-            if be.index == previous.index + 1 and be.entry.prev != leaf_hash(previous.data).hex():
-                raise BundleError("prev does not link to the previous entry", be.index)
-            if be.entry.recorded_at < previous.entry.recorded_at:
-                raise BundleError(f"recorded_at decreases (entry {previous.index} was recorded at "
-                                  f"{previous.entry.recorded_at})", be.index)
-        elif be.entry.prev != ZERO_HASH_HEX:
-            raise BundleError("entry 0 must have prev of 64 zeros", be.index)
-        trust.size = be.index  # entries of other types change no trust state
-        try:
-            keys = trust.authorize(be.stmt, be.index, be.entry.recorded_at)
-            trust.check_signatures(be.stmt, keys)
-            trust.apply(be.stmt, be.index)
-        except LedgerError as e:
-            rule = getattr(e, "rule", None)
-            raise BundleError(f"{rule}: {e}" if rule else str(e), be.index) from None
-        signatures += len(keys)
-        previous = be
-    trust.size = cp.size
-    if trust.origin != cp.origin:
-        raise BundleError(f"the log's origin (genesis) is {trust.origin!r}, the checkpoint's is {cp.origin!r}")
-    if trust_root not in trust.checkpoint_keys:
-        raise BundleError(f"the trust root {trust_root} is not one of the log's checkpoint keys "
-                          f"(genesis and ledger_key_rotation): {[str(k) for k in trust.checkpoint_keys]}")
-    trust_count = sum(1 for be in entries if be.stmt.type in TRUST_TYPES)
-    passed("signatures", f"{signatures} signatures on {len(entries)} statements, under the keys, roles and "
-                         f"policy of the {trust_count} bundled trust entries")
-    return signatures
-
-
-# ------------------------------ ledger/plain.py ---------------------------------------------
+# ------------------------------ ledger/core/plain.py ----------------------------------------
 # Plain words for a verification's result: what a court's expert can repeat to a judge.
 #
 # Every check of the verifier fails with a technical reason ("export line index out of
 # sequence (expected 19, found 20)"), which stays in the report as the detail. This module
 # says the same thing plainly ("entry 19 is missing: the export goes from entry 18 to entry
-# 20"), using the facts that ledger.diagnosis gathers from the files when a check fails.
-# The verifier's wording is here and in ledger.plain_files (the kinds of file it
+# 20"), using the facts that ledger.core.diagnosis gathers from the files when a check fails.
+# The verifier's wording is here and in ledger.core.plain_files (the kinds of file it
 # recognises, and what it says of a file given as the wrong kind): the messages of
 # failures, what each result means, and what a run leaves unchecked.
 
@@ -4172,10 +1826,10 @@ def meaning(exit_status: int, index: int | None, what: str = "export", committed
             "wrong kind. Nothing is said about the log.")
 
 
-# ------------------------------ ledger/plain_files.py ---------------------------------------
+# ------------------------------ ledger/core/plain_files.py ----------------------------------
 # Plain words about the verifier's input files: the kinds of file it recognises (from
-# ledger.diagnosis.file_kind), and what it says, as a usage error (exit 2), of a file given
-# as the wrong kind or changed outside what is signed. The rest of the wording is ledger.plain's.
+# ledger.core.diagnosis.file_kind), and what it says, as a usage error (exit 2), of a file given
+# as the wrong kind or changed outside what is signed. The rest of the wording is ledger.core.plain's.
 
 # ---- kinds of file --------------------------------------------------------------------
 KIND_NAMES = {
@@ -4238,10 +1892,1830 @@ def altered_file(flag: str, path: str, damage: str, line: int | None = None, tex
     return f"the file given as {flag} ({path}) {DAMAGE[damage].format(where=where)}; use the file the ledger wrote"
 
 
-# ------------------------------ ledger/diagnosis.py -----------------------------------------
+# ------------------------------ ledger/core/proofs.py ---------------------------------------
+# Inclusion and consistency proofs exactly as RFC 9162 § 2.1.3–2.1.4.
+#
+# Generation needs only MTH of subtrees [a, b), which the caller supplies through a
+# ``range_hash`` function; verification is pure.
+
+RangeHash = Callable[[int, int], bytes]
+
+
+def inclusion_path(index: int, size: int, range_hash: RangeHash) -> list[bytes]:
+    """PATH(index, D[0:size]) of RFC 6962 § 2.1.1."""
+    if not 0 <= index < size:
+        raise ProofError(f"index {index} is outside a tree of size {size}")
+    path: list[bytes] = []
+
+    def walk(m: int, lo: int, hi: int) -> None:
+        n = hi - lo
+        if n == 1:
+            return
+        k = split_point(n)
+        if m < k:
+            walk(m, lo, lo + k)
+            path.append(range_hash(lo + k, hi))
+        else:
+            walk(m - k, lo + k, hi)
+            path.append(range_hash(lo, lo + k))
+
+    walk(index, 0, size)
+    return path
+
+
+def consistency_path(old_size: int, new_size: int, range_hash: RangeHash) -> list[bytes]:
+    """PROOF(old_size, D[0:new_size]) of RFC 6962 § 2.1.2."""
+    if not 0 <= old_size <= new_size:
+        raise ProofError(f"cannot prove size {old_size} consistent with size {new_size}")
+    if old_size == 0 or old_size == new_size:
+        return []
+    path: list[bytes] = []
+
+    def subproof(m: int, lo: int, hi: int, complete: bool) -> None:
+        n = hi - lo
+        if m == n:
+            if not complete:
+                path.append(range_hash(lo, hi))
+            return
+        k = split_point(n)
+        if m <= k:
+            subproof(m, lo, lo + k, complete)
+            path.append(range_hash(lo + k, hi))
+        else:
+            subproof(m - k, lo + k, hi, False)
+            path.append(range_hash(lo, lo + k))
+
+    subproof(old_size, 0, new_size, True)
+    return path
+
+
+def _check_hashes(path: Sequence[bytes], what: str) -> None:
+    for i, h in enumerate(path):
+        if not isinstance(h, (bytes, bytearray)) or len(h) != 32:
+            raise ProofError(f"{what}[{i}] is not a 32-byte hash")
+
+
+def root_from_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes]) -> bytes:
+    """RFC 9162 § 2.1.3.2: the root implied by an inclusion proof."""
+    if not 0 <= index < size:
+        raise ProofError(f"index {index} is outside a tree of size {size}")
+    _check_hashes([leaf, *path], "inclusion proof")
+    fn, sn = index, size - 1
+    r = leaf
+    for p in path:
+        if sn == 0:
+            raise ProofError("inclusion proof is longer than the tree allows")
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("inclusion proof is shorter than the tree requires")
+    return r
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> None:
+    """Raise unless path proves leaf at index in the tree of size with root."""
+    calculated = root_from_inclusion(index, size, leaf, path)
+    if calculated != root:
+        raise RootMismatchError(root, calculated)
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, path: Sequence[bytes]
+) -> None:
+    """RFC 9162 § 2.1.4.2: raise unless path proves old tree is a prefix of the new."""
+    _check_hashes([old_root, new_root, *path], "consistency proof")
+    if not 0 <= old_size <= new_size:
+        raise ProofError(f"old size {old_size} is larger than new size {new_size}")
+    if old_size == new_size:
+        if path:
+            raise ProofError("consistency proof between equal sizes must be empty")
+        if old_root != new_root:
+            raise RootMismatchError(new_root, old_root)
+        return
+    if old_size == 0:
+        if path:
+            raise ProofError("consistency proof from the empty tree must be empty")
+        return
+    if not path:
+        raise ProofError("consistency proof is empty")
+    proof = list(path)
+    if old_size & (old_size - 1) == 0:  # a power of two: the old root is the first node
+        proof.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            raise ProofError("consistency proof is longer than the trees allow")
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    if sn != 0:
+        raise ProofError("consistency proof is shorter than the trees require")
+    if fr != old_root:
+        raise RootMismatchError(old_root, fr, "old root")
+    if sr != new_root:
+        raise RootMismatchError(new_root, sr, "new root")
+
+
+# ------------------------------ ledger/core/lines.py ----------------------------------------
+# Bulk statements: line commitments, the manifest's root, and where a line sits (FORMAT § 17.7).
+#
+# A bulk statement (a request naming 1.3 million taxpayers, its match results, its review, its
+# release) is a manifest holding ``{"line_count", "chunk_count", "lines_root"}`` plus ``chunk``
+# statements of ``CHUNK_LINES`` items each. An item's *line commitment* is the RFC 6962 leaf hash
+# of its canonical JSON; ``lines_root`` is the RFC 6962 root over all of them. Because
+# ``CHUNK_LINES`` is a power of two, chunk *c* is a complete subtree of that tree, so the ordinary
+# inclusion path of item *k* is the path inside its chunk followed by the chunk's path in the root.
+
+CHUNK_LINES = 128  # a power of two: a chunk is a complete subtree of the manifest's tree
+BULK_KINDS = ("request", "match_result", "review", "release")
+
+
+def chunk_count(line_count: int) -> int:
+    """How many chunks carry ``line_count`` items."""
+    return -(-line_count // CHUNK_LINES)
+
+
+def item_leaf(item: Any, parsed: bool = False) -> bytes:
+    """The line commitment of one item: SHA-256(0x00 || JCS(item)).
+
+    ``parsed``: the item was read from a document parse_canonical accepted (a chunk from the log or
+    a bundle), so it is encoded without being checked a second time. A principal's own new items
+    are checked here, before a manifest's root is computed over them and the manifest is sent.
+    """
+    return leaf_hash(canonical_bytes_of_checked(item) if parsed else canonical_bytes(item))
+
+
+class LinesTree:
+    """Builds ``lines_root`` incrementally, chunk by chunk, and keeps each chunk's subtree root.
+
+    Only the chunk roots are kept: every chunk but the last is a complete subtree, so the root over
+    the lines is the root over the chunk roots (:func:`root_of_chunks`), and each line is hashed
+    into a tree once, inside its chunk."""
+
+    def __init__(self) -> None:
+        self.chunk_roots: list[bytes] = []
+        self._size = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def add_chunk(self, leaves: Sequence[bytes]) -> None:
+        self.chunk_roots.append(self._next_root(leaves))
+        self._size += len(leaves)
+
+    def root(self) -> bytes:
+        return root_of_chunks(self.chunk_roots)
+
+    def root_with(self, leaves: Sequence[bytes]) -> bytes:
+        """The root once one more chunk of ``leaves`` is added, the tree left as it is."""
+        return root_of_chunks([*self.chunk_roots, self._next_root(leaves)])
+
+    def _next_root(self, leaves: Sequence[bytes]) -> bytes:
+        if self._size % CHUNK_LINES:
+            raise ProofError("only the last chunk may hold fewer than CHUNK_LINES items")
+        return chunk_root(leaves)
+
+
+def _root_over(hashes: Sequence[bytes]) -> bytes:
+    """RFC 6962 root of a list of hashes taken as leaf hashes (a chunk's line commitments, or
+    every chunk's subtree root)."""
+    frontier = Frontier()
+    for h in hashes:
+        frontier.append(h)
+    return frontier.root()
+
+
+def chunk_root(leaves: Sequence[bytes]) -> bytes:
+    """The subtree root of one chunk's line commitments (what ``LinesTree`` keeps per chunk)."""
+    if not 0 < len(leaves) <= CHUNK_LINES:
+        raise ProofError(f"a chunk holds 1 to {CHUNK_LINES} items, found {len(leaves)}")
+    return _root_over(leaves)
+
+
+def root_of_chunks(chunk_roots: Sequence[bytes]) -> bytes:
+    """``lines_root`` from every chunk's subtree root, in order: because every chunk but the last
+    is full and CHUNK_LINES is a power of two, the tree over the chunk roots is the upper part of
+    the tree over the lines (the same fact ``line_path`` rests on)."""
+    return _root_over(chunk_roots)
+
+
+def lines_root(leaves: Sequence[bytes]) -> bytes:
+    tree = LinesTree()
+    for start in range(0, len(leaves), CHUNK_LINES):
+        tree.add_chunk(leaves[start:start + CHUNK_LINES])
+    return tree.root()
+
+
+def line_path(k: int, chunk_leaves: Sequence[bytes], chunk_roots: Sequence[bytes], line_count: int) -> list[bytes]:
+    """The RFC 6962 inclusion path of item ``k`` in the manifest's tree.
+
+    Needs only the leaves of item k's own chunk and every chunk's subtree root: the path inside
+    the chunk, then the chunk's path among the chunk roots (a tree of chunk roots is the upper
+    part of the manifest's tree because every chunk but the last is full).
+    """
+    if not 0 <= k < line_count:
+        raise ProofError(f"line {k} is outside a bulk statement of {line_count} lines")
+    c, pos = divmod(k, CHUNK_LINES)
+    if len(chunk_roots) != chunk_count(line_count):
+        raise ProofError(f"{len(chunk_roots)} chunk roots for {line_count} lines")
+    inner = inclusion_path(pos, len(chunk_leaves), _ranges(chunk_leaves))
+    outer = inclusion_path(c, len(chunk_roots), _ranges(chunk_roots))
+    return inner + outer
+
+
+def verify_line(k: int, line_count: int, item: Any, path: Sequence[bytes], root: bytes) -> None:
+    """Check that ``item`` is line ``k`` of the bulk statement whose ``lines_root`` is ``root``."""
+    verify_inclusion(k, line_count, item_leaf(item), path, root)
+
+
+def _ranges(hashes: Sequence[bytes]) -> Any:
+    cache: dict[tuple[int, int], bytes] = {}
+
+    def range_hash(a: int, b: int) -> bytes:
+        if b - a == 1:
+            return hashes[a]
+        got = cache.get((a, b))
+        if got is None:
+            k = 1
+            while k << 1 < b - a:
+                k <<= 1
+            got = cache[(a, b)] = node_hash(range_hash(a, a + k), range_hash(a + k, b))
+        return got
+
+    return range_hash
+
+
+# ------------------------------ ledger/core/times.py ----------------------------------------
+# Times (contract point 5): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, six fraction digits.
+
+# [0-9], not \d: in a str pattern \d also matches non-ASCII digits (e.g. U+0662).
+_TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z\Z")
+
+
+def format_time(moment: datetime) -> str:
+    """Format an aware datetime in the contract's form."""
+    if moment.tzinfo is None:
+        raise TimeFormatError("expected an aware datetime, found a naive one")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse a contract time, refusing every other form."""
+    match = _TIME_RE.match(text) if isinstance(text, str) else None
+    if match is None:
+        raise TimeFormatError(f"expected YYYY-MM-DDTHH:MM:SS.ffffffZ, found {str(text)[:40]!r}")
+    if text[11:13] == "24":  # datetime() refuses hour 24; newer fromisoformat reads it as midnight
+        raise TimeFormatError(f"not a real date and time: {text!r}")
+    try:
+        # The pattern has fixed the form; fromisoformat (C) reads it as datetime(...) would,
+        # refusing the same impossible dates, and reads the Z as UTC. Much faster than strptime.
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise TimeFormatError(f"not a real date and time: {text!r}") from None
+
+
+def utc_now() -> datetime:
+    """The current time, UTC."""
+    return datetime.now(UTC)
+
+
+# ------------------------------ ledger/core/entry.py ----------------------------------------
+# Ledger entries (contract point 6): JCS of {"index","prev","recorded_at","statement"}.
+
+MAX_ENTRY_BYTES = 65_535
+ZERO_HASH_HEX = "0" * 64
+ENTRY_KEYS = frozenset({"index", "prev", "recorded_at", "statement"})
+_HEX64_RE = re.compile(r"[0-9a-f]{64}\Z")
+# The fixed head of a canonical entry; the statement string follows, then "}".
+_HEAD_RE = re.compile(
+    r'\{"index":(0|[1-9][0-9]{0,15}),"prev":"([0-9a-f]{64})","recorded_at":"([0-9TZ:.-]{27})","statement":'
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An entry, kept with the exact bytes it was parsed from or encoded to."""
+
+    index: int
+    prev: str
+    recorded_at: str
+    statement: str
+    data: bytes = field(repr=False)
+    leaf_hash: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "leaf_hash", leaf_hash(self.data))
+
+
+def encode_entry(index: int, prev: str, recorded_at: str, statement: str) -> Entry:
+    """Build an entry and its bytes."""
+    data = canonical_bytes(
+        {"index": index, "prev": prev, "recorded_at": recorded_at, "statement": statement}
+    )
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
+    return Entry(index, prev, recorded_at, statement, data)
+
+
+def parse_entry(data: bytes) -> Entry:
+    """Parse entry bytes; refuse anything not exactly canonical and well-formed."""
+    return Entry(*parse_entry_fields(data), bytes(data))
+
+
+def parse_entry_fields(data: bytes) -> tuple[int, str, str, str]:
+    """``parse_entry`` without building the Entry: (index, prev, recorded_at, statement)."""
+    if len(data) > MAX_ENTRY_BYTES:
+        raise EntryError(f"entry is {len(data)} bytes, at most {MAX_ENTRY_BYTES} are allowed")
+    value = _parse_fast(data)
+    if value is None:
+        value = parse_canonical(data)
+    if not isinstance(value, dict) or set(value) != ENTRY_KEYS:
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise EntryError(f"entry must have exactly {sorted(ENTRY_KEYS)}, found {found}")
+    index, prev, recorded_at, statement = (
+        value["index"], value["prev"], value["recorded_at"], value["statement"],
+    )
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise EntryError(f"entry index must be a non-negative integer, found {index!r}")
+    if not isinstance(prev, str) or not _HEX64_RE.match(prev):
+        raise EntryError(f"entry prev must be 64 lowercase hex digits, found {str(prev)[:80]!r}")
+    parse_time(recorded_at)
+    if not isinstance(statement, str):
+        raise EntryError("entry statement must be a string")
+    return index, prev, recorded_at, statement
+
+
+def _parse_fast(data: bytes) -> dict[str, Any] | None:
+    """The value of an entry shown canonical by its shape, or None (then parse_canonical decides).
+
+    Bytes of exactly the form {"index":N,"prev":"<hex>","recorded_at":"<27 chars>","statement":S}
+    with S a canonical string literal are the RFC 8785 encoding of that object (its keys are
+    in sorted order and nothing but S needs escaping), so parse_canonical would return the
+    same value; this avoids decoding and re-encoding every entry as a whole.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head = _HEAD_RE.match(text)
+    if head is None or int(head[1]) > MAX_SAFE_INTEGER:
+        return None
+    literal = canonical_string_at(text, head.end())
+    if literal is None or literal[1] != len(text) - 1 or not text.endswith("}"):
+        return None
+    return {"index": int(head[1]), "prev": head[2], "recorded_at": head[3], "statement": literal[0]}
+
+
+# ------------------------------ ledger/core/statement.py ------------------------------------
+# Statements (contract point 4): a signed note whose text is JCS(envelope) + "\n".
+#
+# Envelope: {"v":1,"type","id","signers","issued_at","not_after","body"}. This module
+# answers "what bytes does a principal sign?" and nothing else checks them twice.
+
+MAX_STATEMENT_BYTES = 60_000
+ENVELOPE_KEYS = frozenset({"v", "type", "id", "signers", "issued_at", "not_after", "body"})
+_TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A parsed, structurally valid statement. ``raw`` is the exact note text."""
+
+    raw: str
+    note: Note
+    envelope: dict[str, Any]
+    sha256: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.raw.encode("utf-8")).digest())
+
+    @cached_property
+    def type(self) -> str:
+        return str(self.envelope["type"])
+
+    @cached_property
+    def id(self) -> str:
+        return str(self.envelope["id"])
+
+    @property
+    def signers(self) -> list[str]:
+        return list(self.envelope["signers"])
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return dict(self.envelope["body"])
+
+    @cached_property
+    def issued_at(self) -> datetime:
+        return parse_time(self.envelope["issued_at"])
+
+    @cached_property
+    def not_after(self) -> datetime:
+        return parse_time(self.envelope["not_after"])
+
+
+def check_envelope(envelope: Any) -> dict[str, Any]:
+    """Refuse envelopes that break the contract's shape."""
+    if not isinstance(envelope, dict):
+        raise StatementError(f"envelope must be an object, found {type(envelope).__name__}")
+    keys = set(envelope)
+    if keys != ENVELOPE_KEYS:
+        missing = sorted(ENVELOPE_KEYS - keys)
+        extra = sorted(keys - ENVELOPE_KEYS)
+        raise StatementError(f"envelope keys: missing {missing}, unexpected {extra}")
+    if envelope["v"] != 1 or isinstance(envelope["v"], bool):
+        raise StatementError(f"envelope v: expected 1, found {envelope['v']!r}")
+    if not isinstance(envelope["type"], str) or not _TYPE_RE.match(envelope["type"]):
+        raise StatementError(f"envelope type: expected [a-z][a-z0-9_]*, found {envelope['type']!r}")
+    if not isinstance(envelope["id"], str) or not _ID_RE.match(envelope["id"]):
+        raise StatementError(
+            f"envelope id: expected 1-128 of [A-Za-z0-9._:-], found {str(envelope['id'])[:80]!r}"
+        )
+    signers = envelope["signers"]
+    if not isinstance(signers, list) or not signers:
+        raise StatementError("envelope signers: expected a non-empty list of key names")
+    for name in signers:
+        check_key_name(name)
+    if len(set(signers)) != len(signers):
+        raise StatementError("envelope signers: a name is listed twice")
+    issued = parse_time(envelope["issued_at"])
+    not_after = parse_time(envelope["not_after"])
+    if not_after < issued:
+        raise StatementError("envelope not_after is before issued_at")
+    if not isinstance(envelope["body"], dict):
+        raise StatementError("envelope body must be an object")
+    return envelope
+
+
+def parse_statement(data: str | bytes) -> Statement:
+    """Parse a statement note: size, note syntax, canonical envelope, envelope shape."""
+    raw_bytes, note, envelope = parse_statement_parts(data)
+    return Statement(raw_bytes.decode("utf-8"), note, envelope)
+
+
+def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any]]:
+    """``parse_statement`` without building the Statement: (UTF-8 bytes, note, envelope)."""
+    try:
+        raw_bytes = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    except UnicodeEncodeError:  # a str can hold lone surrogates, which UTF-8 cannot
+        raise StatementError("statement is not valid Unicode (lone surrogate)") from None
+    if len(raw_bytes) > MAX_STATEMENT_BYTES:
+        raise StatementError(
+            f"statement is {len(raw_bytes)} bytes, at most {MAX_STATEMENT_BYTES} are allowed"
+        )
+    note = parse_note(raw_bytes)
+    for number, line in enumerate(note.signatures, 1):
+        # Every line of a statement is a listed signer's (contract point 4), so each is held
+        # to what a known key's line must be: canonical base64 of 4 + 64 bytes.
+        if len(line.signature) != ED25519_LINE_BYTES - 4:
+            raise NoteError(f"signature line {number}: expected {ED25519_LINE_BYTES} bytes (key hash + Ed25519), "
+                            f"found {len(line.signature) + 4}")
+        if not line.canonical:
+            raise NoteError(f"signature line {number}: base64 with non-zero padding bits is not canonical")
+        check_key_name(line.name)
+    envelope = check_envelope(parse_canonical(note.text[:-1].encode("utf-8")))
+    if "\n" in note.text[:-1]:  # pragma: no cover - canonical JSON has no raw newline
+        raise StatementError("statement text must be one line")
+    signed_names = [s.name for s in note.signatures]
+    if sorted(signed_names) != sorted(envelope["signers"]):
+        raise StatementError(
+            f"signature lines {sorted(signed_names)} do not match the listed signers "
+            f"{sorted(envelope['signers'])}"
+        )
+    return raw_bytes, note, envelope
+
+
+def make_envelope(
+    type_: str,
+    id_: str,
+    signers: Sequence[str],
+    body: dict[str, Any],
+    *,
+    issued_at: datetime | None = None,
+    valid_for: timedelta = timedelta(hours=1),
+) -> dict[str, Any]:
+    """Build an envelope with contract times."""
+    issued = issued_at or utc_now()
+    return check_envelope(
+        {
+            "v": 1,
+            "type": type_,
+            "id": id_,
+            "signers": list(signers),
+            "issued_at": format_time(issued),
+            "not_after": format_time(issued + valid_for),
+            "body": body,
+        }
+    )
+
+
+def sign_statement(envelope: dict[str, Any], keys: Sequence[SignerKey]) -> str:
+    """Sign an envelope with each key; the result is the note text to submit."""
+    check_envelope(envelope)
+    text = canonical_bytes(envelope).decode("utf-8") + "\n"
+    note = sign_note(text, keys).encode()
+    parse_statement(note)  # the same checks a server will run
+    return note
+
+
+# ------------------------------ ledger/core/bundle_format.py --------------------------------
+# An evidence bundle's shape (docs/VERIFYING.md § 7): its files, bundle.json, the small parsers
+# the checks share, and which commitments a statement carries. The checks are ledger.core.bundle_check's
+# (checkpoint, inclusion, signatures) and ledger.core.bundle_lines' (bulk statements, line paths, openings).
+
+BUNDLE_FORMAT = "dl-bundle/v1"
+BUNDLE_KEYS = frozenset({"format", "origin", "request", "tree_size", "entries", "bulk", "incomplete", "lines",
+                         "openings"})
+LINE_RECORD_KEYS = frozenset({"statement", "kind", "line", "chunk_index", "position", "path"})
+BUNDLE_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+
+
+class BundleError(LedgerError):
+    """A bundle that does not verify: ``reason`` says what, ``index`` names the entry when there is one."""
+
+    def __init__(self, reason: str, index: int | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        super().__init__(f"entry {index}: {reason}" if index is not None else reason)
+
+
+@dataclass(frozen=True)
+class BundleFiles:
+    """The bytes of a bundle's files (None: the file is absent)."""
+
+    manifest: bytes
+    checkpoint: bytes
+    entries: bytes
+    proofs: bytes
+    lines: bytes | None = None
+    openings: bytes | None = None
+    delivered: tuple[tuple[str, bytes], ...] = ()  # (name, bytes) of each file in the bundle's delivered/
+
+
+@dataclass
+class BundleEntry:
+    index: int
+    data: bytes
+    entry: Entry
+    stmt: Statement
+
+
+@dataclass
+class BulkStatement:
+    """A bundled bulk statement and its chunks (by chunk number), checked complete."""
+
+    stmt: BundleEntry
+    line_count: int
+    chunk_count: int
+    lines_root: bytes
+    chunks: dict[int, BundleEntry] = field(default_factory=dict)
+
+
+@dataclass
+class BundleSummary:
+    """What a verified bundle established."""
+
+    origin: str
+    request: str
+    tree_size: int
+    root: bytes
+    entries: int
+    signatures: int
+    bulk: list[str]
+    lines: int
+    openings: int
+    erased: int
+    delivered: int = 0
+
+
+# ---- small parsers ------------------------------------------------------------------------------
+def bundle_jsonl(data: bytes, what: str) -> Iterator[tuple[int, Any]]:
+    """(line number from 1, canonical JSON value) of a JSON Lines file."""
+    if data and not data.endswith(b"\n"):
+        raise BundleError(f"{what}: the file does not end with LF")
+    for number, line in enumerate(data.split(b"\n")[:-1] if data else [], 1):
+        try:
+            yield number, parse_canonical(line)
+        except LedgerError as e:
+            raise BundleError(f"{what} line {number} is not canonical JSON: {e}") from None
+
+
+def bundle_count(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise BundleError(f"{where}: expected a non-negative integer, found {str(value)[:40]!r}")
+    return value
+
+
+def bundle_path(value: Any, where: str) -> list[bytes]:
+    if not isinstance(value, list):
+        raise BundleError(f"{where}: path must be a list of base64 hashes")
+    out = []
+    for i, h in enumerate(value):
+        if not isinstance(h, str):
+            raise BundleError(f"{where}: path[{i}] is not a string")
+        try:
+            out.append(b64decode(h, length=32))
+        except LedgerError as e:
+            raise BundleError(f"{where}: path[{i}] is not a base64 32-byte hash: {e}") from None
+    return out
+
+
+def parse_bundle_manifest(data: bytes) -> dict[str, Any]:
+    """bundle.json: an object with exactly BUNDLE_KEYS, of the right types."""
+    try:
+        value = parse_canonical(data.removesuffix(b"\n"))
+    except LedgerError as e:
+        raise BundleError(f"bundle.json is not canonical JSON: {e}") from None
+    if not isinstance(value, dict) or set(value) != BUNDLE_KEYS:
+        found = sorted(value) if isinstance(value, dict) else type(value).__name__
+        raise BundleError(f"bundle.json must hold exactly {sorted(BUNDLE_KEYS)}, found {found}")
+    if value["format"] != BUNDLE_FORMAT:
+        raise BundleError(f"bundle.json: format is {str(value['format'])[:40]!r}, expected {BUNDLE_FORMAT!r}")
+    for key in ("origin", "request"):
+        if not isinstance(value[key], str):
+            raise BundleError(f"bundle.json: {key} must be a string")
+    bundle_count(value["tree_size"], "bundle.json tree_size")
+    for key in ("entries", "lines"):
+        if not isinstance(value[key], list):
+            raise BundleError(f"bundle.json: {key} must be a list of integers")
+        for i, x in enumerate(value[key]):
+            bundle_count(x, f"bundle.json {key}[{i}]")
+    for key in ("bulk", "incomplete"):
+        if not isinstance(value[key], list) or not all(isinstance(x, str) for x in value[key]):
+            raise BundleError(f"bundle.json: {key} must be a list of statement ids")
+    if not isinstance(value["openings"], bool):
+        raise BundleError("bundle.json: openings must be true or false")
+    return value
+
+
+class CommitmentSlot(NamedTuple):
+    """Where one commitment sits in a statement: its field, the absolute item (line) number for a
+    line's member (None for a member of the statement's head), and its position among the head's
+    members of that field (0 for a line's member)."""
+
+    field: str
+    line: int | None
+    position: int
+    commitment: str
+
+
+# A legacy_release line's commitments: (opening field, body member).
+LEGACY_LINE_FIELDS = (("tin", "tin"), ("name", "name"), ("address", "address"), ("matched_tin", "taxpayer"))
+
+
+def commitment_slots(stmt: Statement) -> list[CommitmentSlot]:
+    """Every commitment a § 6103 statement carries, with its slot (FORMAT § 13.1, 17.3, 17.4.10, 17.7).
+
+    A bulk chunk's items are numbered from its ``first_line``, so that every slot of a bulk
+    statement (its manifest's head and all its chunks' lines) is distinct. Members that are not
+    commitments (null, or not a string) are skipped.
+    """
+    body = stmt.envelope["body"]
+    out: list[tuple[str, int | None, int, Any]] = []
+    kind = body.get("kind") if stmt.type == "chunk" else stmt.type
+    first = body.get("first_line") if stmt.type == "chunk" else 0
+    first = first if isinstance(first, int) and not isinstance(first, bool) else 0
+    if stmt.type == "request":
+        out.append(("purpose_text", None, 0, body.get("purpose_text")))
+        recipients = bundle_dicts(body.get("recipients"))
+        out.extend(("recipient_name", None, i, r.get("name")) for i, r in enumerate(recipients))
+        out.extend(("case_id", None, i, c) for i, c in enumerate(bundle_list(body.get("case_ids"))))
+    if kind == "request":
+        for k, line in enumerate(bundle_list(body.get("lines"))):
+            if isinstance(line, dict):
+                out.extend((f, first + k, 0, line.get(f)) for f in ("tin", "name", "address", "reason"))
+    elif kind == "match_result":
+        out.extend(("tin", first + k, 0, line.get("taxpayer")) for k, line in enumerate(bundle_list(body.get("lines")))
+                   if isinstance(line, dict))
+    elif stmt.type == "legacy_release":  # as requested, and the record matched (FORMAT § 17.10)
+        for k, line in enumerate(bundle_list(body.get("lines"))):
+            if isinstance(line, dict):
+                out.extend((f, k, 0, line.get(m)) for f, m in LEGACY_LINE_FIELDS)
+    elif stmt.type == "court_order":
+        out.append(("docket", None, 0, body.get("docket")))
+    elif stmt.type == "correction":
+        out.append(("correction_reason", None, 0, body.get("reason")))
+    elif stmt.type == "inspection":
+        out.extend([("pseudonym", None, 0, body.get("subject")), ("inspection_purpose", None, 0, body.get("purpose"))])
+    return [CommitmentSlot(f, k, p, c) for f, k, p, c in out if isinstance(c, str)]
+
+
+def statement_commitments(stmt: Statement) -> list[tuple[str, str]]:
+    """(field, commitment) of every commitment a § 6103 statement carries, in the order of its slots.
+
+    The same list as the disclosure service's ``body_commitments``, computed here from the
+    statement alone so that the court's verifier can check openings without the service.
+    """
+    return [(s.field, s.commitment) for s in commitment_slots(stmt)]
+
+
+def bundle_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def bundle_dicts(value: Any) -> list[dict[str, Any]]:
+    return [x for x in bundle_list(value) if isinstance(x, dict)]
+
+
+Passed = Callable[[str, str], None]  # passed(check, what it established): the caller reports it
+
+
+# ------------------------------ ledger/core/bundle_lines.py ---------------------------------
+# Checks 4-6 of an evidence bundle: bulk statements complete (every chunk in place, items giving
+# lines_root), the paths of chosen lines inside their chunks, and the openings of the bundled commitments.
+
+def check_bundle_bulk(entries: list[BundleEntry], manifest: dict[str, Any], passed: Passed) -> dict[str, BulkStatement]:
+    """Check 4: every bulk statement has all its chunks, in place, and their items give its lines_root."""
+    bulk: dict[str, BulkStatement] = {}
+    for be in entries:
+        stmt = be.stmt
+        body = stmt.envelope["body"]
+        if stmt.type in BULK_KINDS and "bulk" in body:
+            b = body["bulk"]
+            try:
+                n = bundle_count(b["line_count"], "bulk.line_count")
+                c = bundle_count(b["chunk_count"], "bulk.chunk_count")
+                root = bytes.fromhex(b["lines_root"]) if BUNDLE_HEX_RE.match(b["lines_root"]) else b""
+            except (TypeError, KeyError, BundleError):
+                raise BundleError(f"{stmt.type} {stmt.id}: malformed bulk member", be.index) from None
+            if n < 1 or c != chunk_count(n) or len(root) != 32:
+                raise BundleError(f"{stmt.type} {stmt.id}: bulk member is inconsistent ({n} lines, {c} chunks)",
+                                  be.index)
+            bulk[stmt.id] = BulkStatement(be, n, c, root)
+        elif stmt.type == "chunk":
+            of = body.get("of")
+            owner = bulk.get(of) if isinstance(of, str) else None
+            if owner is None:
+                raise BundleError(f"chunk {stmt.id} belongs to {str(of)[:130]!r}, which is not a bulk statement "
+                                  "before it in the bundle", be.index)
+            what = f"{owner.stmt.stmt.type} {owner.stmt.stmt.id}"
+            if body.get("kind") != owner.stmt.stmt.type:
+                raise BundleError(f"{what}: chunk {stmt.id} says its kind is {str(body.get('kind'))[:40]!r}",
+                                  be.index)
+            if stmt.signers != owner.stmt.stmt.signers:
+                raise BundleError(f"{what}: chunk {stmt.id} is signed by {stmt.signers}, the manifest by "
+                                  f"{owner.stmt.stmt.signers}", be.index)
+            number = body.get("chunk")
+            if not isinstance(number, int) or isinstance(number, bool) or not 0 <= number < owner.chunk_count:
+                raise BundleError(f"{what}: chunk number {str(number)[:20]} is not in 0..{owner.chunk_count - 1}",
+                                  be.index)
+            if number in owner.chunks:
+                raise BundleError(f"{what}: chunk {number} appears twice (entries {owner.chunks[number].index} "
+                                  f"and {be.index})", be.index)
+            owner.chunks[number] = be
+    listed = manifest["bulk"]
+    if sorted(listed) != sorted(bulk):
+        raise BundleError(f"bundle.json lists bulk statements {sorted(listed)}, the bundle holds {sorted(bulk)}")
+    incomplete = set(manifest["incomplete"])
+    for sid, b in bulk.items():
+        what = f"{b.stmt.stmt.type} {sid}"
+        tree = LinesTree()
+        for number in range(b.chunk_count):
+            part = b.chunks.get(number)
+            if part is None:
+                note = (" (bundle.json says the log itself holds only the chunks before it: the statement is "
+                        "incomplete in the log)") if sid in incomplete else ""
+                raise BundleError(f"{what}: chunk {number} of {b.chunk_count} is missing from the bundle{note}")
+            if number and part.index < b.chunks[number - 1].index:
+                raise BundleError(f"{what}: chunk {number} is at entry {part.index}, before chunk {number - 1}",
+                                  part.index)
+            body = part.stmt.envelope["body"]
+            items = body.get("lines")
+            expected = min(CHUNK_LINES, b.line_count - number * CHUNK_LINES)
+            if body.get("first_line") != number * CHUNK_LINES:
+                raise BundleError(f"{what}: chunk {number} has first_line {str(body.get('first_line'))[:20]}, "
+                                  f"expected {number * CHUNK_LINES}", part.index)
+            if not isinstance(items, list) or len(items) != expected:
+                found = len(items) if isinstance(items, list) else "no"
+                raise BundleError(f"{what}: chunk {number} holds {found} items, expected {expected}", part.index)
+            try:
+                tree.add_chunk([item_leaf(item) for item in items])
+            except LedgerError as e:
+                raise BundleError(f"{what}: chunk {number}: {e}", part.index) from None
+        if tree.root() != b.lines_root:
+            raise BundleError(f"{what}: the items of its {b.chunk_count} chunks give the root {tree.root().hex()}, "
+                              f"the manifest's lines_root is {b.lines_root.hex()}", b.stmt.index)
+    if bulk:
+        passed("bulk", f"{len(bulk)} bulk statements complete: every chunk present and in place, items recomputed "
+                       "to each manifest's lines_root")
+    return bulk
+
+
+def _bundle_line_of(kind: str, item: Any, global_position: int) -> int | None:
+    """The request line an item is about (None when the item names none)."""
+    if kind == "request":
+        return global_position
+    if kind == "release":
+        return item if isinstance(item, int) and not isinstance(item, bool) else None
+    line = item.get("line") if isinstance(item, dict) else None
+    return line if isinstance(line, int) and not isinstance(line, bool) else None
+
+
+def _bundle_held(kind: str, items: list[Any], first: int) -> str:
+    if kind == "release":
+        return f"released lines {items[0]}..{items[-1]}" if items else "no lines"
+    return f"lines {first}..{first + len(items) - 1}"
+
+
+def check_bundle_lines(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
+                 bulk: dict[str, BulkStatement], passed: Passed) -> int:
+    """Check 5: each lines.jsonl record proves line K of a bulk statement inside its lines_root."""
+    if data is None:
+        if manifest["lines"]:
+            raise BundleError("bundle.json lists lines but the bundle has no lines.jsonl")
+        return 0
+    count = 0
+    for number, rec in bundle_jsonl(data, "lines.jsonl"):
+        where = f"lines.jsonl line {number}"
+        if not isinstance(rec, dict) or set(rec) != LINE_RECORD_KEYS:
+            raise BundleError(f"{where}: expected exactly {sorted(LINE_RECORD_KEYS)}")
+        k = bundle_count(rec["line"], f"{where} line")
+        chunk_index = bundle_count(rec["chunk_index"], f"{where} chunk_index")
+        position = bundle_count(rec["position"], f"{where} position")
+        sid = rec["statement"]
+        b = bulk.get(sid) if isinstance(sid, str) else None
+        if b is None:
+            raise BundleError(f"{where}: {str(sid)[:130]!r} is not a bulk statement of the bundle")
+        kind = b.stmt.stmt.type
+        if rec["kind"] != kind:
+            raise BundleError(f"{where}: kind {str(rec['kind'])[:40]!r}, but {sid} is a {kind}")
+        chunk = next((c for c in b.chunks.values() if c.index == chunk_index), None)
+        if chunk is None:
+            raise BundleError(f"line {k} of {kind} {sid}: entry {chunk_index} is not one of its chunks")
+        body = chunk.stmt.envelope["body"]
+        items, first = body["lines"], body["first_line"]
+        held = [_bundle_line_of(kind, item, first + p) for p, item in enumerate(items)]
+        if k not in held:
+            raise BundleError(
+                f"line {k} is not in chunk entry {chunk_index}: it holds {_bundle_held(kind, items, first)}"
+            )
+        if position >= len(items) or held[position] != k:
+            raise BundleError(f"line {k} of {kind} {sid} is not at position {position} of chunk entry "
+                              f"{chunk_index}: it is at position {held.index(k)}")
+        path = bundle_path(rec["path"], f"{where} (line {k} of {kind} {sid})")
+        try:
+            verify_line(first + position, b.line_count, items[position], path, b.lines_root)
+        except LedgerError as e:
+            raise BundleError(f"line {k} of {kind} {sid}: its path does not lead to lines_root: {e}") from None
+        count += 1
+    wanted = set(manifest["lines"])
+    if count:
+        passed("lines", f"{count} line proofs ({', '.join(map(str, sorted(wanted))) or 'none listed'}) verify "
+                        "inside their chunks and their manifests' lines_root")
+    return count
+
+
+def check_bundle_openings(data: bytes | None, manifest: dict[str, Any], entries: list[BundleEntry],
+                    passed: Passed) -> tuple[int, int]:
+    """Check 6: every bundled commitment has its opening, each opening verifies, none is left over."""
+    if data is None or not manifest["openings"]:
+        raise BundleError("--openings: the bundle holds no openings.jsonl (it was written without --openings)")
+    needed: dict[str, tuple[str, BundleEntry]] = {}
+    erased: set[str] = set()
+    for be in entries:
+        for f, c in statement_commitments(be.stmt):
+            needed.setdefault(c, (f, be))
+        if be.stmt.type == "erasure":
+            erased.update(c for c in bundle_list(be.stmt.envelope["body"].get("commitments")) if isinstance(c, str))
+    given: dict[str, Opening] = {}
+    for number, rec in bundle_jsonl(data, "openings.jsonl"):
+        where = f"openings.jsonl line {number}"
+        if not isinstance(rec, dict) or set(rec) != {"commitment", "opening"}:
+            raise BundleError(f"{where}: expected exactly commitment and opening")
+        try:
+            commitment = check_commitment_hex(rec["commitment"])
+            opening = Opening.from_json(rec["opening"])
+        except LedgerError as e:
+            raise BundleError(f"{where}: {e}") from None
+        if commitment in given:
+            raise BundleError(f"{where}: a second opening of {commitment[:16]}…")
+        given[commitment] = opening
+    skipped = 0
+    for commitment, (f, be) in needed.items():
+        found = given.pop(commitment) if commitment in given else None
+        what = f"{be.stmt.type} {be.stmt.id}"
+        if found is None:
+            if commitment in erased:
+                skipped += 1
+                continue
+            raise BundleError(f"no opening of {commitment[:16]}… (field {f}) of {what}", be.index)
+        if found.field != f:
+            raise BundleError(f"opening of {commitment[:16]}… is for field {found.field}, {what} commits "
+                              f"field {f} there", be.index)
+        try:
+            verify_opening(commitment, found)
+        except OpeningMismatch:
+            raise BundleError(f"opening of {commitment[:16]}… (field {f}) does not match its commitment",
+                              be.index) from None
+        except LedgerError as e:
+            raise BundleError(f"opening of {commitment[:16]}… (field {f}): {type(e).__name__}", be.index) from None
+    if given:
+        extra = sorted(given)
+        raise BundleError(f"{len(extra)} openings match no commitment of the bundled statements "
+                          f"(first {extra[0][:16]}…)")
+    passed("openings", f"{len(needed) - skipped} openings verify against their commitments"
+                       + (f"; {skipped} erased by a bundled erasure statement" if skipped else ""))
+    return len(needed) - skipped, skipped
+
+
+# ------------------------------ ledger/core/delivered.py ------------------------------------
+# The disclosure file a release delivers (docs/FORMAT.md, "The delivered file"), and its check.
+#
+# A delivered file is UTF-8 text, one canonical JSON object per line, each ending in LF:
+#
+#     {"fields":["address","name"],"format":"dl-disclosure-file/v1","lines":3,"request":"…","review":"…"}
+#     {"address":"…","line":4,"name":"…"}
+#     …
+#
+# the header first (``fields``: the release's fields, in the release's order; ``lines``: how many rows
+# follow), then one row per released line in increasing line order, holding ``line`` and exactly the
+# released fields. A row's ``name`` and ``address`` are the request line's own values (those its
+# commitments open to); its ``tin`` is the TIN the match result committed to for that line. The
+# release signs the file's SHA-256 (``file_sha256``), so a file is tied to exactly one release.
+#
+# ``check_delivered`` checks a file against the bundled statements: its hash is a release's, its header
+# names that release's request, review and fields, its rows are exactly the release's lines, each
+# approved by the review, with exactly the released fields; with the openings, every value is the one
+# its commitment opens to. Pure: the caller passes bytes; errors are BundleError naming the file, the
+# row and the field, never a value.
+
+DELIVERED_FORMAT = "dl-disclosure-file/v1"
+DELIVERED_FIELDS = ("address", "name", "tin")  # the fields a delivered file can carry, and where each comes from
+_HEADER_KEYS = frozenset({"format", "request", "review", "fields", "lines"})
+
+
+def delivered_file(request: str, review: str, fields: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> bytes:
+    """The file's bytes: the header and ``rows`` (each ``{"line": k, field: value, ...}``, increasing ``line``)."""
+    header = {"format": DELIVERED_FORMAT, "request": request, "review": review, "fields": list(fields),
+              "lines": len(rows)}
+    return b"".join(canonical_bytes(x) + b"\n" for x in [header, *rows])
+
+
+def statement_items(entries: Sequence[BundleEntry], bulk: Mapping[str, BulkStatement], statement_id: str) -> list[Any]:
+    """The items of a bundled lifecycle statement: its own ``lines``, or its chunks' in order."""
+    for be in entries:
+        if be.stmt.id == statement_id:
+            body = be.stmt.envelope["body"]
+            if "lines" in body:
+                return list(body["lines"])
+            held = bulk.get(statement_id)
+            if held is None:
+                return []
+            return [item for c in sorted(held.chunks) for item in held.chunks[c].stmt.envelope["body"]["lines"]]
+    return []
+
+
+def bundle_openings(data: bytes | None) -> dict[str, Opening]:
+    """openings.jsonl by commitment (already checked by ``check_bundle_openings``)."""
+    out: dict[str, Opening] = {}
+    if data is None:
+        return out
+    for _, rec in bundle_jsonl(data, "openings.jsonl"):
+        out[check_commitment_hex(rec["commitment"])] = Opening.from_json(rec["opening"])
+    return out
+
+
+def check_delivered(name: str, data: bytes, request_id: str, entries: Sequence[BundleEntry],
+                    bulk: Mapping[str, BulkStatement], openings: Mapping[str, Opening] | None) -> str:
+    """Check one delivered file (``name`` for messages) against the bundle; the release it belongs to."""
+    digest = hashlib.sha256(data).hexdigest()
+    releases = [be for be in entries if be.stmt.type == "release"
+                and be.stmt.envelope["body"].get("file_sha256") == digest]
+    if not releases:
+        raise BundleError(f"delivered file {name}: its SHA-256 {digest[:16]}… is no bundled release's file_sha256")
+    release = releases[0].stmt
+    body = release.envelope["body"]
+    lines = [x.rstrip(b"\r") for x in data.split(b"\n")]
+    if not data.endswith(b"\n") or lines[-1] != b"":
+        raise BundleError(f"delivered file {name}: each line must end with LF")
+    lines.pop()
+    try:
+        header = parse_canonical(lines[0]) if lines else None
+    except LedgerError as e:
+        raise BundleError(f"delivered file {name}, line 1: not canonical JSON ({e})") from None
+    if not isinstance(header, dict) or set(header) != _HEADER_KEYS or header["format"] != DELIVERED_FORMAT:
+        raise BundleError(f"delivered file {name}, line 1: not a {DELIVERED_FORMAT} header")
+    for key, want in (("request", request_id), ("review", body["review"]), ("fields", body["fields"])):
+        if header[key] != want:
+            raise BundleError(f"delivered file {name}: the header's {key} is not release {release.id}'s")
+    released = statement_items(entries, bulk, release.id)
+    if header["lines"] != len(released) or len(lines) - 1 != len(released):
+        raise BundleError(f"delivered file {name}: {len(lines) - 1} rows, release {release.id} released "
+                          f"{len(released)} lines")
+    approved = {item["line"] for item in statement_items(entries, bulk, body["review"])
+                if item.get("decision") == "approve"}
+    request_lines = statement_items(entries, bulk, request_id)
+    match_id = next((be.stmt.id for be in entries if be.stmt.type == "match_result"
+                     and be.stmt.envelope["body"].get("request") == request_id), None)
+    match_lines = {item["line"]: item for item in statement_items(entries, bulk, match_id)} if match_id else {}
+    fields = list(body["fields"])
+    for number, (raw, k) in enumerate(zip(lines[1:], released, strict=True), start=2):
+        where = f"delivered file {name}, line {number}"
+        try:
+            row = parse_canonical(raw)
+        except LedgerError as e:
+            raise BundleError(f"{where}: not canonical JSON ({e})") from None
+        if not isinstance(row, dict) or set(row) != {"line", *fields}:
+            raise BundleError(f"{where}: a row holds exactly line and the released fields {fields}")
+        if row["line"] != k:
+            raise BundleError(f"{where}: the row is for line {row['line']}, the release's next line is {k}")
+        if k not in approved:
+            raise BundleError(f"{where}: line {k} is not approved by review {body['review']}")
+        if openings is None:
+            continue
+        for f in fields:
+            if f == "tin":
+                commitment = match_lines.get(k, {}).get("taxpayer")
+            elif f in DELIVERED_FIELDS and 0 <= k < len(request_lines):
+                commitment = request_lines[k].get(f)
+            else:
+                commitment = None
+            opening = openings.get(commitment) if isinstance(commitment, str) else None
+            if opening is None:
+                raise BundleError(f"{where}, field {f}: no bundled opening to check it against")
+            if opening.value != row[f]:
+                raise BundleError(f"{where}, field {f}: not the value line {k}'s commitment opens to")
+    return release.id
+
+
+def check_delivered_files(files: Sequence[tuple[str, bytes]], request_id: str, entries: Sequence[BundleEntry],
+                          bulk: Mapping[str, BulkStatement], openings_data: bytes | None, passed: Passed) -> int:
+    """Check 7 of a bundle: every delivered file it holds (``openings_data`` given: the values too)."""
+    openings = bundle_openings(openings_data) if openings_data is not None else None
+    names = []
+    for name, data in files:
+        names.append(f"{name} (release {check_delivered(name, data, request_id, entries, bulk, openings)})")
+    passed("delivered", f"{len(files)} delivered files hold exactly the lines and fields their releases signed"
+                        + (", each value the one its commitment opens to" if openings is not None else
+                           " (values not checked: pass --openings)") + ": " + ", ".join(names))
+    return len(files)
+
+
+# ------------------------------ ledger/core/tlog_policy.py ----------------------------------
+# Witness policies, c2sp.org/tlog-policy: the logs accepted, the witnesses known, and the quorum.
+#
+# A policy is lines of octets (tab, LF, 0x20-0x7E and 0x80-0xFF only), items separated by spaces and
+# tabs; blank lines and lines whose first item starts with ``#`` are comments:
+#
+#     log <vkey> [<url>]
+#     witness <name> <vkey> [<url>]
+#     group <name> all|any|<k> <name>...
+#     quorum <name>|none
+#
+# Names are opaque octet strings (kept here as str decoded with surrogateescape, so two names are equal
+# exactly when their bytes are), share one namespace with ``none`` reserved, and a group or the quorum
+# refers only to names defined on earlier lines, each member at most once. A group is satisfied when at
+# least k of its n members are (``any`` is 1, ``all`` is n). Two logs, or two witnesses, with the same
+# public key are refused. Log keys are Ed25519 signed-note keys (type 0x01), witness keys Ed25519
+# cosignature/v1 keys (type 0x04); other types cannot be checked here and make the policy unusable.
+#
+# The policy that decides is the one the verifier pinned; a policy shipped by the audited party is at
+# most compared with it (``WitnessPolicy.witnesses_not_in``).
+
+NONE = "none"
+MAX_POLICY_BYTES = 65_536
+MAX_DEFINITIONS = 256  # each of logs, witnesses and groups; tlog-policy asks for at least 32
+_SEPARATOR_RE = re.compile(rb"[ \t]+")
+_FORBIDDEN_RE = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
+_THRESHOLD_RE = re.compile(rb"[1-9][0-9]{0,8}\Z")
+
+
+@dataclass(frozen=True)
+class PolicyLog:
+    key: VerifierKey
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyWitness:
+    name: str
+    key: CosignerKey
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyGroup:
+    name: str
+    threshold: int
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WitnessPolicy:
+    """A parsed policy; ``quorum`` is a witness's or group's name, or ``none``."""
+
+    logs: tuple[PolicyLog, ...]
+    witnesses: tuple[PolicyWitness, ...]
+    groups: tuple[PolicyGroup, ...]
+    quorum: str
+
+    def witness(self, name: str) -> PolicyWitness | None:
+        return next((w for w in self.witnesses if w.name == name), None)
+
+    def group(self, name: str) -> PolicyGroup | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+    @property
+    def log_keys(self) -> list[VerifierKey]:
+        return [log.key for log in self.logs]
+
+    def satisfied(self, cosigned: Collection[str], name: str | None = None) -> bool:
+        """Whether the witnesses named in ``cosigned`` meet the quorum (or satisfy ``name``)."""
+        name = self.quorum if name is None else name
+        if name == NONE:
+            return True
+        group = self.group(name)
+        if group is None:
+            return name in cosigned
+        return sum(self.satisfied(cosigned, member) for member in group.members) >= group.threshold
+
+    def describe(self, name: str | None = None) -> str:
+        """The quorum rule in words, e.g. ``X-and-Y = all of 2 (X = 2 of 3 (X1, X2, X3), Y1)``."""
+        name = self.quorum if name is None else name
+        if name == NONE:
+            return "none (no cosignature required)"
+        group = self.group(name)
+        if group is None:
+            return name
+        inner = ", ".join(self.describe(member) for member in group.members)
+        return f"{name} = {group.threshold} of {len(group.members)} ({inner})"
+
+    def witnesses_not_in(self, other: WitnessPolicy) -> list[PolicyWitness]:
+        """This policy's witnesses whose public key ``other`` does not list (under any name)."""
+        known = {w.key.public_key for w in other.witnesses}
+        return [w for w in self.witnesses if w.key.public_key not in known]
+
+    def max_faulty_witnesses_tolerated(self) -> int | None:
+        """For a flat k-of-n quorum group: 2k - n - 1, the most witnesses that may misbehave while two
+        inconsistent checkpoints still cannot both reach the quorum (None for other shapes)."""
+        group = self.group(self.quorum)
+        if group is None or any(self.group(m) for m in group.members):
+            return None
+        return 2 * group.threshold - len(group.members) - 1
+
+
+def _text(item: bytes) -> str:
+    return item.decode("utf-8", "surrogateescape")
+
+
+def _vkey_type(text: str) -> int:
+    return split_vkey(text)[2][0]
+
+
+def parse_policy(data: str | bytes) -> WitnessPolicy:
+    """Parse a tlog-policy file; PolicyError names the line and what is wrong with it."""
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    if len(raw) > MAX_POLICY_BYTES:
+        raise PolicyError(f"policy is {len(raw)} bytes, at most {MAX_POLICY_BYTES} are allowed")
+    logs: list[PolicyLog] = []
+    witnesses: list[PolicyWitness] = []
+    groups: list[PolicyGroup] = []
+    names: set[str] = set()
+    quorum: str | None = None
+    for number, line in enumerate(raw.split(b"\n"), 1):
+        bad = _FORBIDDEN_RE.search(line)
+        if bad:
+            raise PolicyError(f"policy line {number}: byte 0x{bad.group()[0]:02x} is not allowed")
+        items = [i for i in _SEPARATOR_RE.split(line) if i]
+        if not items or items[0].startswith(b"#"):
+            continue
+        keyword, args = items[0], [_text(i) for i in items[1:]]
+        try:
+            if keyword == b"log":
+                logs.append(_log(args, logs))
+            elif keyword == b"witness":
+                witnesses.append(_witness(args, names, witnesses))
+                names.add(witnesses[-1].name)
+            elif keyword == b"group":
+                groups.append(_group(args, names))
+                names.add(groups[-1].name)
+            elif keyword == b"quorum":
+                if quorum is not None:
+                    raise PolicyError("a policy has exactly one quorum line; this is the second")
+                if len(args) != 1:
+                    raise PolicyError("expected 'quorum <name>'")
+                if args[0] != NONE and args[0] not in names:
+                    raise PolicyError(f"quorum {args[0]!r} is not a witness or group defined on an earlier line")
+                quorum = args[0]
+            else:
+                raise PolicyError(f"unknown keyword {_text(keyword)[:40]!r} (log, witness, group or quorum)")
+            if max(len(logs), len(witnesses), len(groups)) > MAX_DEFINITIONS:
+                raise PolicyError(f"more than {MAX_DEFINITIONS} logs, witnesses or groups")
+        except PolicyError as e:
+            raise PolicyError(f"policy line {number}: {e}") from None
+        except LedgerError as e:  # a malformed or unsupported vkey
+            raise PolicyError(f"policy line {number}: {e}") from None
+    if quorum is None:
+        raise PolicyError("policy has no quorum line ('quorum none' requires no cosignature)")
+    return WitnessPolicy(tuple(logs), tuple(witnesses), tuple(groups), quorum)
+
+
+def _log(args: list[str], logs: list[PolicyLog]) -> PolicyLog:
+    if len(args) not in (1, 2):
+        raise PolicyError("expected 'log <vkey> [<url>]'")
+    if _vkey_type(args[0]) != ALG_ED25519:
+        raise PolicyError(f"log key type 0x{_vkey_type(args[0]):02x} is not supported: an Ed25519 "
+                          "signed-note key (type 0x01) is")
+    key = parse_vkey(args[0])
+    if any(log.key.public_key == key.public_key for log in logs):
+        raise PolicyError(f"log {key.name}: a log with the same public key is already listed")
+    return PolicyLog(key, args[1] if len(args) == 2 else None)
+
+
+def _witness(args: list[str], names: set[str], witnesses: list[PolicyWitness]) -> PolicyWitness:
+    if len(args) not in (2, 3):
+        raise PolicyError("expected 'witness <name> <vkey> [<url>]'")
+    name = args[0]
+    _new_name(name, names)
+    key = parse_cosigner_vkey(args[1])
+    if any(w.key.public_key == key.public_key for w in witnesses):
+        raise PolicyError(f"witness {name!r}: a witness with the same public key is already listed")
+    return PolicyWitness(name, key, args[2] if len(args) == 3 else None)
+
+
+def _group(args: list[str], names: set[str]) -> PolicyGroup:
+    if len(args) < 3:
+        raise PolicyError("expected 'group <name> all|any|<k> <name>...' with at least one member")
+    name, threshold_text, members = args[0], args[1], args[2:]
+    _new_name(name, names)
+    for member in members:
+        if member == NONE:
+            raise PolicyError(f"group {name!r}: 'none' cannot be a member")
+        if member not in names:
+            raise PolicyError(f"group {name!r}: member {member!r} is not defined on an earlier line")
+    if len(set(members)) != len(members):
+        raise PolicyError(f"group {name!r}: a member is listed twice")
+    if threshold_text == "all":
+        threshold = len(members)
+    elif threshold_text == "any":
+        threshold = 1
+    elif _THRESHOLD_RE.match(threshold_text.encode("utf-8", "surrogateescape")):
+        threshold = int(threshold_text)
+        if threshold > len(members):
+            raise PolicyError(f"group {name!r}: threshold {threshold} is more than its {len(members)} members")
+    else:
+        raise PolicyError(f"group {name!r}: expected all, any or a decimal threshold k >= 1, found "
+                          f"{threshold_text[:20]!r}")
+    return PolicyGroup(name, threshold, tuple(members))
+
+
+def _new_name(name: str, names: set[str]) -> None:
+    if name == NONE:
+        raise PolicyError("'none' is predefined and cannot name a witness or group")
+    if name in names:
+        raise PolicyError(f"the name {name!r} is already defined")
+
+
+# ------------------------------ ledger/core/trust.py ----------------------------------------
+# The trust state read from the log itself (contract points 9-11).
+#
+# Genesis, policy, key registrations, revocations and rotations (principal keys and
+# the ledger's own) are applied in index order; ``authorize`` says whether a statement
+# may land at a given index and which signatures must verify. Pure: no I/O.
+
+LEDGER_ROLE = "ledger"
+ADMIN_ROLE = "administrator"
+COURT_ROLE = "court"
+# The role of an agency's official named at genesis: it signs nothing under the default policy, and
+# countersigns the registration of its agency's keys.
+AGENCY_OFFICIAL_ROLE = "agency_official"
+CLOCK_SKEW = timedelta(minutes=5)
+SELF_SIGNED_TYPES = frozenset({"key_registration", "key_rotation"})
+# Besides the new key and a signer the policy allows, these may carry countersignatures by any valid
+# key (a court's, an agency's): what a countersignature must be is a rule (ledger.rules.authority).
+# A legacy_release (a past disclosure imported as accounting) is countersigned by an oversight key.
+COUNTERSIGNED_TYPES = frozenset({"key_registration", "key_rotation", "legacy_release"})
+TRUST_TYPES = frozenset(
+    {"genesis", "policy", "key_registration", "key_revocation", "key_rotation",
+     "ledger_key_rotation", "blocked"}
+)
+_ROLE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+_DATE_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])\Z")
+
+
+class TrustInput(Protocol):
+    """What the trust checks read of a statement: a Statement, or a lighter record of it.
+
+    The envelope holds at least body, issued_at and not_after; the body matters only for
+    the TRUST_TYPES (the checks read no other type's body).
+    """
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def signers(self) -> list[str]: ...
+
+    @property
+    def envelope(self) -> dict[str, Any]: ...
+
+    @property
+    def issued_at(self) -> datetime: ...
+
+    @property
+    def not_after(self) -> datetime: ...
+
+
+@dataclass
+class KeyRecord:
+    """One key of one principal and the span of indices it may sign."""
+
+    key: VerifierKey
+    roles: tuple[str, ...]
+    attributes: dict[str, Any]
+    registered_at: int
+    revoked_at: int | None = None
+
+    def valid_at(self, index: int) -> bool:
+        return self.registered_at < index and (self.revoked_at is None or index <= self.revoked_at)
+
+
+def _check_roles(roles: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(roles, list) or not roles:
+        raise StatementError(f"{where}: expected a non-empty list of roles")
+    for role in roles:
+        if not isinstance(role, str) or not _ROLE_RE.match(role):
+            raise StatementError(f"{where}: bad role {role!r}")
+    return tuple(roles)
+
+
+def _check_attributes(attributes: Any, where: str) -> None:
+    # Absent (or null) means none; anything else must be an object (it is applied as a dict).
+    if attributes is not None and not isinstance(attributes, dict):
+        raise StatementError(f"{where}: attributes must be an object, found {type(attributes).__name__}")
+
+
+def check_policy(policy: Any) -> dict[str, tuple[str, ...]]:
+    """A policy maps statement types to the roles allowed to sign them."""
+    if not isinstance(policy, dict) or not policy:
+        raise StatementError("policy must be a non-empty object of type -> roles")
+    return {t: _check_roles(r, f"policy[{t}]") for t, r in policy.items()}
+
+
+def check_cutover(value: Any, where: str) -> str | None:
+    """A policy's ``legacy_cutover`` (optional): the date (YYYY-MM-DD, UTC) from which the ledger itself
+    records disclosures; imported accounting (``legacy_release``) is dated strictly before it. It lives in
+    genesis and in each ``policy`` statement, so that it changes only as the policy does."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _DATE_RE.match(value):
+        raise StatementError(f"{where}.legacy_cutover: expected a date YYYY-MM-DD, found {str(value)[:40]!r}")
+    return value
+
+
+def _genesis_keys(body: dict[str, Any], member: str, attribute: str) -> list[tuple[VerifierKey, str]]:
+    """Genesis keys named with what they anchor (optional): ``member`` is [{"vkey", ``attribute``}].
+
+    ``court_clerks`` ({"vkey", "court"}): each a key of the court it names, registered at entry 0 with
+    the court role; a registration granting the court role is countersigned by a key of that court, so
+    no administrator makes a court. ``agency_officials`` ({"vkey", "agency"}): each a key of the agency
+    it names, registered at entry 0 with the agency_official role; in a log whose genesis carries the
+    member, a key registered or rotated with an ``agency`` attribute is countersigned by a key of that
+    agency, so no administrator makes an agency's keys alone."""
+    value = body.get(member)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 100:
+        raise StatementError(f"genesis body.{member} must be a list of at most 100 objects")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict) or set(item) != {"vkey", attribute}:
+            raise StatementError(f"genesis body.{member}[{i}] must be an object of vkey and {attribute}")
+        named = item[attribute]
+        if not isinstance(named, str) or not named or len(named) > 128:
+            raise StatementError(f"genesis body.{member}[{i}].{attribute} must be a non-empty string")
+        out.append((parse_vkey(_body_str(item, "vkey")), named))
+    return out
+
+
+def _body_str(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise StatementError(f"body.{key}: expected a string, found {type(value).__name__}")
+    return value
+
+
+@dataclass
+class TrustState:
+    """Keys, roles and policy as of ``size`` applied entries."""
+
+    size: int = 0
+    origin: str | None = None
+    policy: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    keys: dict[str, list[KeyRecord]] = field(default_factory=dict)
+    checkpoint_keys: list[VerifierKey] = field(default_factory=list)
+    statement_key_name: str | None = None
+    legacy_cutover: str | None = None  # the policy's cutover date (YYYY-MM-DD): none, no import lands
+    # The genesis carries ``agency_officials``: every agency key is countersigned by a key of its agency.
+    agency_anchored: bool = False
+
+    # ---- queries -------------------------------------------------------------
+    def active(self, name: str, index: int) -> KeyRecord | None:
+        for record in reversed(self.keys.get(name, [])):
+            if record.valid_at(index):
+                return record
+        return None
+
+    def current(self, name: str) -> KeyRecord | None:
+        """The key a name may sign the next entry with."""
+        return self.active(name, self.size)
+
+    def _signer_key(self, stmt: TrustInput, name: str, index: int) -> tuple[VerifierKey, KeyRecord | None]:
+        body = stmt.envelope["body"]
+        if stmt.type in SELF_SIGNED_TYPES and name == body.get("name"):
+            key = parse_vkey(_body_str(body, "vkey"))
+            if key.name != name:
+                raise TrustError(f"vkey is named {key.name!r}, not {name!r}", "trust.key_name")
+            return key, None
+        if stmt.type == "ledger_key_rotation" and name == self.statement_key_name and body.get("statement_vkey"):
+            return parse_vkey(_body_str(body, "statement_vkey")), None
+        record = self.active(name, index)
+        if record is None:
+            known = self.keys.get(name)
+            if known and any(r.revoked_at is not None and r.revoked_at < index for r in known):
+                raise TrustError(f"the key of {name} was revoked before entry {index}", "trust.revoked_key")
+            raise TrustError(f"no key is registered for {name} at entry {index}", "trust.unknown_key")
+        return record.key, record
+
+    # ---- the check -----------------------------------------------------------
+    def authorize(self, stmt: TrustInput, index: int, recorded_at: str) -> list[VerifierKey]:
+        """Raise unless stmt may be entry ``index``; return the keys whose signatures must verify.
+
+        Signatures themselves are checked by ``check_signatures`` so that a verifier can
+        run them in parallel.
+        """
+        if index != self.size:
+            raise TrustError(f"trust state holds {self.size} entries, asked about entry {index}", "trust.order")
+        recorded = parse_time(recorded_at)
+        if index == 0:
+            if stmt.type != "genesis":
+                raise TrustError(f"entry 0 must be genesis, found {stmt.type}", "trust.genesis")
+            return self._authorize_genesis(stmt)
+        if stmt.type == "genesis":
+            raise TrustError("genesis is only allowed at entry 0", "trust.genesis")
+        if recorded > stmt.not_after:
+            raise TrustError(
+                f"statement expired: not_after {stmt.envelope['not_after']} is before {recorded_at}",
+                "trust.expired",
+            )
+        if stmt.issued_at > recorded + CLOCK_SKEW:
+            raise TrustError(
+                f"statement issued in the future: {stmt.envelope['issued_at']} vs {recorded_at}",
+                "trust.future",
+            )
+        allowed = self.policy.get(stmt.type)
+        if allowed is None:
+            raise TrustError(f"statement type {stmt.type!r} is not in the policy", "trust.type")
+        keys = []
+        entitled, outside = 0, []
+        for name in stmt.signers:
+            key, record = self._signer_key(stmt, name, index)
+            keys.append(key)
+            if record is None or set(record.roles) & set(allowed):
+                entitled += record is not None
+            else:
+                outside.append((name, record))
+        # A countersigner (a court's or an agency's key) signs beside a signer the policy allows, never instead.
+        if outside and (stmt.type not in COUNTERSIGNED_TYPES or not entitled):
+            name, record = outside[0]
+            raise TrustError(
+                f"{name} has roles {list(record.roles)}; {stmt.type} needs one of {list(allowed)}",
+                "trust.role",
+            )
+        self._check_type_rules(stmt, index)
+        return keys
+
+    def _authorize_genesis(self, stmt: TrustInput) -> list[VerifierKey]:
+        body = stmt.envelope["body"]
+        for key in ("origin", "checkpoint_vkey", "statement_vkey", "administrator", "policy"):
+            if key not in body:
+                raise StatementError(f"genesis body.{key} is missing")
+        checkpoint_key = parse_vkey(_body_str(body, "checkpoint_vkey"))
+        statement_key = parse_vkey(_body_str(body, "statement_vkey"))
+        if checkpoint_key.name != body["origin"]:
+            raise StatementError("genesis checkpoint_vkey must be named after the origin")
+        if statement_key.name == checkpoint_key.name:
+            raise StatementError("genesis statement key must have its own name")
+        admin = body["administrator"]
+        if not isinstance(admin, dict):
+            raise StatementError("genesis body.administrator must be an object")
+        parse_vkey(_body_str(admin, "vkey"))
+        _check_roles(admin.get("roles"), "genesis administrator roles")
+        _check_attributes(admin.get("attributes"), "genesis administrator")
+        clerks = _genesis_keys(body, "court_clerks", "court")
+        officials = _genesis_keys(body, "agency_officials", "agency")
+        names = [statement_key.name, parse_vkey(admin["vkey"]).name, *(k.name for k, _ in clerks),
+                 *(k.name for k, _ in officials)]
+        if len(set(names)) != len(names):
+            raise StatementError("genesis keys (ledger, administrator, court clerks, agency officials) need "
+                                 "distinct names")
+        policy = check_policy(body["policy"])
+        check_cutover(body.get("legacy_cutover"), "genesis body")
+        if LEDGER_ROLE not in policy.get("blocked", ()):
+            raise StatementError("genesis policy must let the ledger sign 'blocked'")
+        if stmt.signers != [statement_key.name]:
+            raise TrustError("genesis must be signed by the ledger's statement key alone", "trust.genesis")
+        return [statement_key]
+
+    def _check_type_rules(self, stmt: TrustInput, index: int) -> None:
+        body = stmt.envelope["body"]
+        others = [n for n in stmt.signers if not (stmt.type in SELF_SIGNED_TYPES and n == body.get("name"))]
+        if stmt.type in SELF_SIGNED_TYPES:
+            name = _body_str(body, "name")
+            if name not in stmt.signers:
+                raise TrustError(f"{stmt.type} must be signed by the new key itself", "trust.proof_of_possession")
+            if not others:
+                raise TrustError(f"{stmt.type} needs an administrator's signature too", "trust.role")
+            new_key = parse_vkey(_body_str(body, "vkey"))
+            for records in self.keys.values():
+                if any(r.key.public_key == new_key.public_key for r in records):
+                    raise TrustError("this public key is already registered", "trust.key_reuse")
+            current = self.active(name, index)
+            if stmt.type == "key_registration":
+                if current is not None:
+                    raise TrustError(f"{name} already has a valid key; rotate it instead", "trust.name_taken")
+                _check_roles(body.get("roles"), "key_registration roles")
+                _check_attributes(body.get("attributes"), "key_registration")
+                if LEDGER_ROLE in body["roles"]:
+                    raise TrustError("the ledger role cannot be registered", "trust.role")
+            else:
+                if current is None:
+                    raise TrustError(f"{name} has no valid key to rotate", "trust.unknown_key")
+                if _body_str(body, "retires") != f"{current.key.key_id:08x}":
+                    raise TrustError("rotation must name the key it retires", "trust.rotation")
+        elif stmt.type == "key_revocation":
+            name = _body_str(body, "name")
+            key_id = _body_str(body, "key_id")
+            if not any(f"{r.key.key_id:08x}" == key_id and r.valid_at(index) for r in self.keys.get(name, [])):
+                raise TrustError(f"{name} has no valid key {key_id} to revoke", "trust.unknown_key")
+            if name == self.statement_key_name:
+                raise TrustError("the ledger's key is replaced by ledger_key_rotation", "trust.rotation")
+        elif stmt.type == "ledger_key_rotation":
+            if self.statement_key_name not in stmt.signers:
+                raise TrustError("ledger_key_rotation must be signed by the ledger's key", "trust.rotation")
+            # A new statement key signs for the ledger's name itself (proof of possession), and a
+            # new checkpoint key changes the trust root: either way an administrator must authorise
+            # it, so neither a fresh key nor the ledger's own key alone can rotate the ledger's keys.
+            if len(stmt.signers) < 2:
+                raise TrustError(
+                    "ledger_key_rotation needs an administrator's signature beside the ledger's key",
+                    "trust.role",
+                )
+            if body.get("checkpoint_vkey"):
+                key = parse_vkey(_body_str(body, "checkpoint_vkey"))
+                if key.name != self.origin:
+                    raise StatementError("a new checkpoint key must be named after the origin")
+            if body.get("statement_vkey"):
+                key = parse_vkey(_body_str(body, "statement_vkey"))
+                if key.name != self.statement_key_name:
+                    raise StatementError("a new statement key keeps the statement key's name")
+        elif stmt.type == "policy":
+            check_policy(body.get("policy"))
+            check_cutover(body.get("legacy_cutover"), "policy body")
+        elif stmt.type == "blocked" and stmt.signers != [self.statement_key_name]:
+            raise TrustError("blocked entries are signed by the ledger alone", "trust.role")
+
+    @staticmethod
+    def check_signatures(stmt: Statement, keys: Sequence[VerifierKey]) -> None:
+        """Every listed signer signed exactly once with its key; no other signature line."""
+        verify_exactly(stmt.note, keys)
+
+    # ---- state changes -------------------------------------------------------
+    def apply(self, stmt: TrustInput, index: int) -> None:
+        """Apply an authorised statement at ``index`` (the next one)."""
+        if index != self.size:
+            raise TrustError(f"applying entry {index} to a state of {self.size} entries", "trust.order")
+        body = stmt.envelope["body"]
+        if stmt.type == "genesis":
+            self.origin = body["origin"]
+            self.policy = check_policy(body["policy"])
+            self.legacy_cutover = check_cutover(body.get("legacy_cutover"), "genesis body")
+            self.checkpoint_keys = [parse_vkey(body["checkpoint_vkey"])]
+            statement_key = parse_vkey(body["statement_vkey"])
+            self.statement_key_name = statement_key.name
+            self._add(statement_key, (LEDGER_ROLE,), {}, index)
+            admin = body["administrator"]
+            self._add(parse_vkey(admin["vkey"]), tuple(admin["roles"]), dict(admin.get("attributes") or {}), index)
+            for key, court in _genesis_keys(body, "court_clerks", "court"):
+                self._add(key, (COURT_ROLE,), {"court": court, "clerk": True}, index)
+            if body.get("agency_officials") is not None:
+                self.agency_anchored = True
+                for key, agency in _genesis_keys(body, "agency_officials", "agency"):
+                    self._add(key, (AGENCY_OFFICIAL_ROLE,), {"agency": agency, "official": True}, index)
+        elif stmt.type == "policy":
+            self.policy = check_policy(body["policy"])
+            self.legacy_cutover = check_cutover(body.get("legacy_cutover"), "policy body")
+        elif stmt.type == "key_registration":
+            self._add(parse_vkey(body["vkey"]), tuple(body["roles"]), dict(body.get("attributes") or {}), index)
+        elif stmt.type == "key_rotation":
+            old = self.active(body["name"], index)
+            assert old is not None
+            old.revoked_at = index
+            self._add(parse_vkey(body["vkey"]), old.roles, old.attributes, index)
+        elif stmt.type == "key_revocation":
+            for record in self.keys.get(body["name"], []):
+                if f"{record.key.key_id:08x}" == body["key_id"] and record.revoked_at is None:
+                    record.revoked_at = index
+        elif stmt.type == "ledger_key_rotation":
+            if body.get("checkpoint_vkey"):
+                self.checkpoint_keys.append(parse_vkey(body["checkpoint_vkey"]))
+            if body.get("statement_vkey"):
+                assert self.statement_key_name is not None
+                old = self.active(self.statement_key_name, index)
+                assert old is not None
+                old.revoked_at = index
+                self._add(parse_vkey(body["statement_vkey"]), (LEDGER_ROLE,), {}, index)
+        self.size = index + 1
+
+    def _add(self, key: VerifierKey, roles: tuple[str, ...], attributes: dict[str, Any], index: int) -> None:
+        self.keys.setdefault(key.name, []).append(KeyRecord(key, roles, attributes, index))
+
+    def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
+        """authorize + check_signatures + apply, in that order."""
+        keys = self.authorize(stmt, index, recorded_at)
+        try:
+            self.check_signatures(stmt, keys)
+        except SignatureError:
+            raise
+        self.apply(stmt, index)
+
+
+# ------------------------------ ledger/core/bundle_check.py ---------------------------------
+# Checking an evidence bundle: one request's entries, proved against one checkpoint (docs/VERIFYING.md).
+#
+# A bundle holds, for one request, a signed checkpoint, the entries of the request's life (request,
+# match results, reviews, releases and all their chunks, orders, attestations, ...) and every trust
+# entry up to the checkpoint's size, each entry with its inclusion proof; optionally paths of chosen
+# lines inside bulk statements (FORMAT § 17.7) and the openings of the bundled commitments.
+#
+# Pure: the caller reads the files and passes their bytes; every failure is a ``BundleError`` whose
+# message names what failed and never repeats a committed value (openings are named by field and
+# commitment only). The order of the checks is fixed: checkpoint, inclusion proofs, signatures under
+# the trust state of the bundled trust entries (here), then bulk statements complete, line paths and
+# openings (ledger.core.bundle_lines), and the delivered files it holds (ledger.core.delivered); the files'
+# shape and bundle.json are ledger.core.bundle_format's.
+
+# ---- the verification ---------------------------------------------------------------------------
+def open_bundle_checkpoint(data: bytes, trust_root: VerifierKey) -> Checkpoint:
+    """Check 1: the checkpoint is signed by the trust root."""
+    try:
+        return open_checkpoint(data, trust_root).checkpoint
+    except LedgerError as e:
+        raise BundleError(f"checkpoint: {e}") from None
+
+
+def verify_bundle(files: BundleFiles, trust_root: VerifierKey, *, check_openings: bool,
+                  passed: Passed) -> BundleSummary:
+    """Every check of a bundle, in order; raise BundleError at the first that fails."""
+    manifest = parse_bundle_manifest(files.manifest)
+    cp = open_bundle_checkpoint(files.checkpoint, trust_root)
+    if cp.origin != manifest["origin"] or cp.size != manifest["tree_size"]:
+        raise BundleError(
+            f"bundle.json names origin {manifest['origin']!r} and tree size {manifest['tree_size']}, "
+            f"the checkpoint {cp.origin!r} and {cp.size}"
+        )
+    passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+
+    entries = _bundle_inclusion(files, manifest, cp, passed)
+    signatures = _bundle_signatures(entries, trust_root, cp, passed)
+    if not any(be.stmt.type == "request" and be.stmt.id == manifest["request"] for be in entries):
+        raise BundleError(f"bundle.json names request {manifest['request'][:130]!r}, which is not in the bundle")
+    bulk = check_bundle_bulk(entries, manifest, passed)
+    listed, held = manifest["entries"], [be.index for be in entries]
+    if held != listed:
+        missing = sorted(set(listed) - set(held))
+        extra = sorted(set(held) - set(listed))
+        raise BundleError(f"entries.jsonl does not hold the entries bundle.json lists "
+                          f"(missing {missing[:10]}, not listed {extra[:10]})")
+    lines = check_bundle_lines(files.lines, manifest, entries, bulk, passed)
+    opened = erased = 0
+    if check_openings:
+        opened, erased = check_bundle_openings(files.openings, manifest, entries, passed)
+    delivered = 0
+    if files.delivered:
+        delivered = check_delivered_files(files.delivered, manifest["request"], entries, bulk,
+                                          files.openings if check_openings else None, passed)
+    return BundleSummary(cp.origin, manifest["request"], cp.size, cp.root, len(entries), signatures,
+                         sorted(bulk), lines, opened, erased, delivered)
+
+
+def _bundle_inclusion(files: BundleFiles, manifest: dict[str, Any], cp: Checkpoint,
+                     passed: Passed) -> list[BundleEntry]:
+    """Check 2: every entry parses and its inclusion proof leads to the checkpoint's root."""
+    raw: list[tuple[int, bytes]] = []
+    for number, value in bundle_jsonl(files.entries, "entries.jsonl"):
+        if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
+            raise BundleError(f"entries.jsonl line {number}: expected an export line {{entry_b64, index}}")
+        index = bundle_count(value["index"], f"entries.jsonl line {number} index")
+        if raw and index <= raw[-1][0]:
+            raise BundleError(f"entries.jsonl line {number}: entry {index} is out of index order")
+        if index >= cp.size:
+            raise BundleError(f"entry {index} is past the checkpoint's tree size {cp.size}", index)
+        if not isinstance(value["entry_b64"], str):
+            raise BundleError("entries.jsonl: entry_b64 must be a string", index)
+        try:
+            raw.append((index, b64decode(value["entry_b64"])))
+        except LedgerError as e:
+            raise BundleError(f"entries.jsonl: entry_b64 is not strict base64: {e}", index) from None
+    proofs: dict[int, list[bytes]] = {}
+    for number, value in bundle_jsonl(files.proofs, "proofs.jsonl"):
+        if not isinstance(value, dict) or set(value) != {"index", "tree_size", "path"}:
+            raise BundleError(f"proofs.jsonl line {number}: expected {{index, tree_size, path}}")
+        index = bundle_count(value["index"], f"proofs.jsonl line {number} index")
+        if bundle_count(value["tree_size"], f"proofs.jsonl line {number} tree_size") != cp.size:
+            raise BundleError(f"inclusion proof is for tree size {value['tree_size']}, "
+                              f"the checkpoint's is {cp.size}", index)
+        if index in proofs:
+            raise BundleError("two inclusion proofs in proofs.jsonl", index)
+        proofs[index] = bundle_path(value["path"], f"inclusion proof of entry {index}")
+    out = []
+    for index, data in raw:
+        path = proofs.pop(index, None)
+        if path is None:
+            raise BundleError("no inclusion proof in proofs.jsonl", index)
+        try:
+            verify_inclusion(index, cp.size, leaf_hash(data), path, cp.root)
+        except LedgerError as e:
+            raise BundleError(f"inclusion proof does not lead to the checkpoint's root: {e}", index) from None
+        try:
+            entry = parse_entry(data)
+            stmt = parse_statement(entry.statement)
+        except LedgerError as e:
+            raise BundleError(f"malformed entry: {e}", index) from None
+        if entry.index != index:
+            raise BundleError(f"the entry's own index is {entry.index}", index)
+        out.append(BundleEntry(index, data, entry, stmt))
+    if proofs:
+        raise BundleError(f"proofs.jsonl holds proofs of entries not in the bundle: {sorted(proofs)[:10]}")
+    passed("inclusion", f"{len(out)} entries, each included in the checkpoint's tree of size {cp.size}")
+    return out
+
+
+def _bundle_signatures(entries: list[BundleEntry], trust_root: VerifierKey, cp: Checkpoint,
+                      passed: Passed) -> int:
+    """Check 3: every statement is signed as the trust state of the bundled trust entries requires."""
+    if not entries or entries[0].index != 0:
+        raise BundleError("entry 0 (genesis) is missing from the bundle: the trust state starts there")
+    trust = TrustState()
+    signatures = 0
+    previous: BundleEntry | None = None
+    for be in entries:
+        if previous is not None:
+            if be.index == previous.index + 1 and be.entry.prev != leaf_hash(previous.data).hex():
+                raise BundleError("prev does not link to the previous entry", be.index)
+            if be.entry.recorded_at < previous.entry.recorded_at:
+                raise BundleError(f"recorded_at decreases (entry {previous.index} was recorded at "
+                                  f"{previous.entry.recorded_at})", be.index)
+        elif be.entry.prev != ZERO_HASH_HEX:
+            raise BundleError("entry 0 must have prev of 64 zeros", be.index)
+        trust.size = be.index  # entries of other types change no trust state
+        try:
+            keys = trust.authorize(be.stmt, be.index, be.entry.recorded_at)
+            trust.check_signatures(be.stmt, keys)
+            trust.apply(be.stmt, be.index)
+        except LedgerError as e:
+            rule = getattr(e, "rule", None)
+            raise BundleError(f"{rule}: {e}" if rule else str(e), be.index) from None
+        signatures += len(keys)
+        previous = be
+    trust.size = cp.size
+    if trust.origin != cp.origin:
+        raise BundleError(f"the log's origin (genesis) is {trust.origin!r}, the checkpoint's is {cp.origin!r}")
+    if trust_root not in trust.checkpoint_keys:
+        raise BundleError(f"the trust root {trust_root} is not one of the log's checkpoint keys "
+                          f"(genesis and ledger_key_rotation): {[str(k) for k in trust.checkpoint_keys]}")
+    trust_count = sum(1 for be in entries if be.stmt.type in TRUST_TYPES)
+    passed("signatures", f"{signatures} signatures on {len(entries)} statements, under the keys, roles and "
+                         f"policy of the {trust_count} bundled trust entries")
+    return signatures
+
+
+# ------------------------------ ledger/core/diagnosis.py ------------------------------------
 # What the files say about a failure, and what kind of file a file is.
 #
-# When a check fails, the verifier has a technical reason; ledger.plain turns it into plain
+# When a check fails, the verifier has a technical reason; ledger.core.plain turns it into plain
 # words, and some of those words need more than the reason: whether a missing index appears
 # later in the export (moved, not deleted), whether a signature that does not verify could
 # have been made by any Ed25519 key at all, whether the next entry still links to the entry
@@ -4311,7 +3785,7 @@ def trust_keys(trust: TrustState) -> KeyLookup:
 
 
 def diagnose(index: int | None, reason: str, lines: Iterable[bytes], keys: KeyLookup | None = None) -> Facts:
-    """The facts ledger.plain needs about a failure of entry ``index``, from the export's lines."""
+    """The facts ledger.core.plain needs about a failure of entry ``index``, from the export's lines."""
     sequence = _SEQUENCE_RE.match(reason)
     if sequence is not None:
         return sequence_facts(lines, int(sequence[1]), int(sequence[2]))
@@ -4405,7 +3879,7 @@ def checkpoint_facts(reason: str, data: bytes) -> Facts:
 
 # ---- kinds of file ------------------------------------------------------------------------
 def file_kind(head: bytes) -> str | None:
-    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.plain_files.KIND_NAMES
+    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.core.plain_files.KIND_NAMES
     key, or None when it looks like none of them (it is then read as what it was given as)."""
     if not head:
         return "empty"
@@ -4470,7 +3944,7 @@ def folder_kind(names: Iterable[str]) -> str:
 
 
 def checkpoint_damage(data: bytes) -> tuple[str, int | None, str | None] | None:
-    """How a checkpoint file was changed outside its signed text: (a ledger.plain_files.DAMAGE key,
+    """How a checkpoint file was changed outside its signed text: (a ledger.core.plain_files.DAMAGE key,
     the line number, the line), or None.
 
     Such a change (an editor's line endings or byte order mark, a line added after the
@@ -4499,7 +3973,7 @@ def checkpoint_damage(data: bytes) -> tuple[str, int | None, str | None] | None:
     return "extra-line", text[: split + 2].count("\n") + signed[-1] + 2, trailing[0]
 
 
-# ------------------------------ ledger/readable.py ------------------------------------------
+# ------------------------------ ledger/core/readable.py -------------------------------------
 # An entry and its statement decoded for a person to read.
 #
 # The export is base64 that nobody can read; ``verify_ledger.py --show INDEX`` and
@@ -4647,7 +4121,245 @@ def _inline_list(value: Any) -> str | None:
     return text if len(text) <= _INLINE and all(not isinstance(v, str) or v.isprintable() for v in value) else None
 
 
-# ------------------------------ ledger/verify_report.py -------------------------------------
+# ------------------------------ ledger/core/verify.py ---------------------------------------
+# Verification of a whole log, entry by entry, from the entry bytes alone.
+#
+# Shared by ``disclosure-ledger verify`` (on the stored log) and the court's script
+# (on an export). Every check is on. Two parts can run in other processes: the
+# stateless parsing of an entry (``parse_log_entry``, then ``add_parsed``; or, sending
+# less between processes, ``entry_record``, then ``add_record``), and the Ed25519 checks
+# themselves (``defer_signatures``, then ``check_deferred``). The reasons given are the
+# same whichever way the work is split.
+
+class ChainLink(Protocol):
+    """What the chain checks read of an entry: an Entry, or a lighter record of these four."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def prev(self) -> str: ...
+
+    @property
+    def recorded_at(self) -> str: ...
+
+    @property
+    def leaf_hash(self) -> bytes: ...
+
+
+@dataclass
+class DeferredSignatures:
+    """Ed25519 checks collected for a range of entries: (index, signed text, [(key, signature)]).
+
+    Which signature line belongs to which key was settled when the entry was admitted
+    (``match_signatures``); only the Ed25519 verifications remain.
+    """
+
+    items: list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]] = field(default_factory=list)
+
+
+def parse_log_entry(data: bytes, index: int) -> tuple[Entry, Statement | str]:
+    """The stateless checks of entry ``index``, which need no earlier entry.
+
+    Raises VerificationError if the entry is malformed. A malformed statement is returned
+    as its reason, for ``add_parsed`` to raise after the chain checks (as ``add`` does).
+    """
+    try:
+        entry = parse_entry(data)
+    except LedgerError as e:
+        raise VerificationError(f"malformed entry: {e}", index) from None
+    try:
+        return entry, parse_statement(entry.statement)
+    except LedgerError as e:
+        return entry, f"malformed statement: {e}"
+
+
+# ---- an entry as a compact record, to cross processes ------------------------------
+# The stateless checks of an entry (parse_log_entry) can run in another process; what the
+# in-order checks then need of it travels as plain tuples, which pickle cheaply:
+#   (index, prev, recorded_at, leaf_hash, statement), statement being the reason it is
+#   malformed, or (type, id, signers, issued_at, not_after, body, signed text, lines),
+#   body only for the TRUST_TYPES (None otherwise: no check reads another type's body),
+#   lines the signature lines as (name, key_id, signature).
+StatementFacts = tuple[
+    str, str, list[str], str, str, "dict[str, Any] | None", bytes, tuple[tuple[str, int, bytes], ...]
+]
+EntryRecord = tuple[int, str, str, bytes, "StatementFacts | str"]
+
+
+def entry_record(data: bytes, index: int) -> EntryRecord:
+    """``parse_log_entry`` of entry ``index``, as a compact record for ``LogVerifier.add_record``.
+
+    Raises VerificationError if the entry is malformed (a malformed statement is recorded).
+    """
+    try:
+        entry_index, prev, recorded_at, statement = parse_entry_fields(data)
+    except LedgerError as e:
+        raise VerificationError(f"malformed entry: {e}", index) from None
+    leaf = leaf_hash(data)
+    try:
+        _, note, envelope = parse_statement_parts(statement)
+    except LedgerError as e:
+        return entry_index, prev, recorded_at, leaf, f"malformed statement: {e}"
+    type_ = envelope["type"]
+    facts: StatementFacts = (
+        type_, envelope["id"], envelope["signers"], envelope["issued_at"], envelope["not_after"],
+        envelope["body"] if type_ in TRUST_TYPES else None,
+        note.text.encode("utf-8"),
+        tuple([(s.name, s.key_id, s.signature) for s in note.signatures]),
+    )
+    return entry_index, prev, recorded_at, leaf, facts
+
+
+class SignatureLine(NamedTuple):
+    name: str
+    key_id: int
+    signature: bytes
+
+
+class StatementRecord:
+    """What the trust checks read of a statement (ledger.core.trust.TrustInput), rebuilt from
+    StatementFacts without parsing the statement again. Its envelope carries the body only
+    for the TRUST_TYPES ({} for any other type)."""
+
+    __slots__ = ("envelope", "id", "issued_at", "lines", "message", "not_after", "signers", "type")
+
+    def __init__(self, facts: StatementFacts) -> None:
+        type_, id_, signers, issued_at, not_after, body, message, lines = facts
+        self.type: str = type_
+        self.id: str = id_
+        self.signers: list[str] = signers
+        self.envelope: dict[str, Any] = {
+            "v": 1, "type": type_, "id": id_, "signers": signers, "issued_at": issued_at,
+            "not_after": not_after, "body": {} if body is None else body,
+        }
+        self.issued_at: datetime = parse_time(issued_at)
+        self.not_after: datetime = parse_time(not_after)
+        self.message = message
+        self.lines = [SignatureLine(*line) for line in lines]
+
+
+class LogVerifier:
+    """Feed entries in order; every structural, chain, time and trust check runs as they arrive."""
+
+    def __init__(self, *, defer_signatures: bool = False) -> None:
+        self.trust = TrustState()
+        self.frontier = Frontier()
+        self.prev_hex = ZERO_HASH_HEX
+        self.last_recorded_at: str | None = None
+        self.defer = defer_signatures
+        self.deferred = DeferredSignatures()
+        # Receives (level, position, hash) of every tree node completed; fsck compares stored nodes.
+        self.on_node: Callable[[int, int, bytes], None] | None = None
+
+    @property
+    def size(self) -> int:
+        return self.frontier.size
+
+    def root(self) -> bytes:
+        return self.frontier.root()
+
+    def add(self, data: bytes, index: int | None = None) -> Entry:
+        """Check one entry's bytes as the next entry; raise VerificationError naming it."""
+        expected = self.size
+        if index is not None and index != expected:
+            raise VerificationError("index out of sequence", expected, expected, index)
+        entry, stmt = parse_log_entry(data, expected)
+        self.add_parsed(entry, stmt)
+        return entry
+
+    def add_parsed(self, entry: ChainLink, stmt: Statement | str) -> None:
+        """``add`` for an entry already through ``parse_log_entry`` (perhaps in another process).
+
+        ``entry`` may be the Entry or any record of its index, prev, recorded_at and leaf hash.
+        """
+        expected = self.size
+        if entry.index != expected:
+            raise VerificationError("entry index out of sequence", expected, expected, entry.index)
+        if entry.prev != self.prev_hex:
+            raise VerificationError("prev does not link to the previous entry", expected, self.prev_hex, entry.prev)
+        if self.last_recorded_at is not None and entry.recorded_at < self.last_recorded_at:
+            raise VerificationError(
+                "recorded_at decreases", expected, f">= {self.last_recorded_at}", entry.recorded_at
+            )
+        if isinstance(stmt, str):
+            raise VerificationError(stmt, expected)
+        self.admit(stmt, expected, entry.recorded_at)
+        self.frontier.append(entry.leaf_hash, self.on_node)
+        self.prev_hex = entry.leaf_hash.hex()
+        self.last_recorded_at = entry.recorded_at
+
+    def add_record(self, record: EntryRecord) -> None:
+        """``add`` for an entry already through ``entry_record`` (perhaps in another process).
+
+        Deferred signatures only: the Ed25519 checks are collected in ``deferred``.
+        """
+        index, prev, recorded_at, leaf, facts = record
+        expected = self.size
+        if index != expected:
+            raise VerificationError("entry index out of sequence", expected, expected, index)
+        if prev != self.prev_hex:
+            raise VerificationError("prev does not link to the previous entry", expected, self.prev_hex, prev)
+        if self.last_recorded_at is not None and recorded_at < self.last_recorded_at:
+            raise VerificationError("recorded_at decreases", expected, f">= {self.last_recorded_at}", recorded_at)
+        if isinstance(facts, str):
+            raise VerificationError(facts, expected)
+        try:
+            stmt = StatementRecord(facts)
+            keys = self.trust.authorize(stmt, expected, recorded_at)
+            lines = match_signature_lines(stmt.lines, keys)
+            self.deferred.items.append(
+                (expected, stmt.message, [(k, line.signature) for k, line in zip(keys, lines, strict=True)])
+            )
+            self.trust.apply(stmt, expected)
+        except VerificationError:
+            raise
+        except LedgerError as e:
+            raise VerificationError(_rule_reason(e), expected) from None
+        self.frontier.append(leaf, self.on_node)
+        self.prev_hex = leaf.hex()
+        self.last_recorded_at = recorded_at
+
+    def admit(self, stmt: Statement, index: int, recorded_at: str) -> None:
+        try:
+            keys = self.trust.authorize(stmt, index, recorded_at)
+            if self.defer:
+                lines = match_signatures(stmt.note, keys)
+                self.deferred.items.append(
+                    (index, stmt.note.text.encode("utf-8"),
+                     [(k, line.signature) for k, line in zip(keys, lines, strict=True)])
+                )
+            else:
+                self.trust.check_signatures(stmt, keys)
+            self.trust.apply(stmt, index)
+        except VerificationError:
+            raise
+        except LedgerError as e:
+            raise VerificationError(_rule_reason(e), index) from None
+
+
+def _rule_reason(error: LedgerError) -> str:
+    rule = getattr(error, "rule", None)
+    return f"{rule}: {error}" if rule else str(error)
+
+
+def check_deferred(
+    items: Sequence[tuple[int, bytes, Sequence[tuple[VerifierKey, bytes]]]],
+) -> tuple[int, str] | None:
+    """Check deferred signatures; return (index, reason) of the first failure, else None.
+
+    The reason is the one ``add`` gives without deferring.
+    """
+    for index, message, checks in items:
+        for key, signature in checks:
+            try:
+                key.verify(message, signature)
+            except LedgerError as e:
+                return index, str(e)
+    return None
+
+
+# ------------------------------ ledger/core/verify_report.py --------------------------------
 # The verifier's report: what it printed, and what ``--report FILE`` leaves for a declaration.
 #
 # One Report collects what a run found. It is printed as text or JSON on stdout, and
@@ -4872,12 +4584,300 @@ def _wrap(text: str, pad: str, width: int = 96) -> list[str]:
     return [*lines, line.rstrip()]
 
 
+# ------------------------------ ledger/core/witness_protocol.py -----------------------------
+# The bytes of c2sp.org/tlog-witness: the add-checkpoint request, its answers, the monitoring path.
+#
+# Request body: ``old <size>\n``, zero to 63 base64 consistency-proof hashes one per line, an empty
+# line, then the checkpoint (a signed note). A 200 answer is one or more signature lines; a 409
+# answer is the witness's size and a newline, ``Content-Type: text/x.tlog.size``. A witness serves
+# its latest cosigned checkpoint of a log at ``<monitoring prefix>/<hex SHA-256 of the origin>/checkpoint``.
+# Shared by the witness (``ledger.witness``) and the ledger's client of witnesses.
+
+MAX_PROOF_LINES = 63
+SIZE_CONTENT_TYPE = "text/x.tlog.size"
+ADD_CHECKPOINT = "add-checkpoint"
+_SIZE_TEXT_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
+
+
+@dataclass(frozen=True)
+class AddCheckpoint:
+    """An add-checkpoint request: the size the client believes the witness holds, the proof, the note."""
+
+    old_size: int
+    proof: tuple[bytes, ...]
+    checkpoint: str
+
+    def encode(self) -> bytes:
+        if len(self.proof) > MAX_PROOF_LINES:
+            raise ProtocolError(f"a consistency proof has at most {MAX_PROOF_LINES} hashes, found {len(self.proof)}")
+        lines = [f"old {self.old_size}\n", *(b64encode(h) + "\n" for h in self.proof), "\n", self.checkpoint]
+        return "".join(lines).encode("utf-8")
+
+
+def parse_size(text: str, what: str = "size") -> int:
+    """A tree size in decimal without leading zeros (``0`` for the empty tree)."""
+    if not _SIZE_TEXT_RE.match(text):
+        raise ProtocolError(f"{what}: expected a decimal size without leading zeros, found {text[:40]!r}")
+    size = int(text)
+    if size > 2**63 - 1:
+        raise ProtocolError(f"{what}: {size} is larger than 2^63 - 1")
+    return size
+
+
+def parse_add_checkpoint(body: bytes) -> AddCheckpoint:
+    """Parse an add-checkpoint body; ProtocolError (an HTTP 400) says what is wrong.
+
+    The checkpoint note itself is parsed by the caller, which answers 400, 404 or 403 for it.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError("the request body is not UTF-8") from None
+    first = text.find("\n")
+    if first < 0 or not text.startswith("old "):
+        raise ProtocolError("the request body starts with the line 'old <size>'")
+    old_size = parse_size(text[4:first], "old size line")
+    proof: list[bytes] = []
+    at = first + 1
+    while True:
+        end = text.find("\n", at)
+        if end < 0:
+            raise ProtocolError("the proof lines end with an empty line before the checkpoint")
+        line = text[at:end]
+        at = end + 1
+        if not line:
+            break
+        if len(proof) == MAX_PROOF_LINES:
+            raise ProtocolError(f"more than {MAX_PROOF_LINES} consistency proof lines")
+        try:
+            proof.append(b64decode(line, length=32))
+        except LedgerError:
+            raise ProtocolError(f"proof line {len(proof) + 1} is not the base64 of a 32-byte hash") from None
+    return AddCheckpoint(old_size, tuple(proof), text[at:])
+
+
+def parse_size_answer(body: bytes) -> int:
+    """The size in a 409 answer: decimal, then a newline."""
+    text = body.decode("utf-8", "replace")
+    if not text.endswith("\n"):
+        raise ProtocolError(f"a 409 answer is the witness's size and a newline, found {text[:40]!r}")
+    return parse_size(text[:-1], "409 answer")
+
+
+def parse_cosignature_answer(body: bytes) -> list[NoteSignature]:
+    """The signature lines of a 200 answer (at least one), parsed as a note's would be."""
+    if not body.startswith("\u2014 ".encode()) or not body.endswith(b"\n"):
+        raise ProtocolError("a 200 answer is one or more signature lines '— name base64', each ending in a newline")
+    try:
+        note = parse_note(b"x\n\n" + body)
+    except LedgerError as e:
+        raise ProtocolError(f"the answer's signature lines are malformed: {e}") from None
+    return list(note.signatures)
+
+
+def origin_hash(origin: str) -> str:
+    """The monitoring path element of a log: lowercase hex of SHA-256 of its origin line."""
+    return hashlib.sha256(origin.encode("utf-8")).hexdigest()
+
+
+def monitoring_path(origin: str) -> str:
+    return f"{origin_hash(origin)}/checkpoint"
+
+
+def with_lines(checkpoint: str, lines: Sequence[NoteSignature]) -> str:
+    """A note with signature lines added (as a client adds a witness's answer to its checkpoint)."""
+    return checkpoint + "".join(line.line() for line in lines)
+
+
+# ------------------------------ ledger/core/tlog_proof.py -----------------------------------
+# c2sp.org/tlog-proof: an offline proof that an entry is in a log, as one text.
+#
+#     c2sp.org/tlog-proof@v1
+#     extra <base64>                (optional, opaque and unauthenticated)
+#     index <decimal>
+#     <base64 hash>                 the RFC 6962 inclusion proof, leaf's sibling first, zero or more lines
+#     <empty line>
+#     <checkpoint>                  verbatim: a signed note, cosignatures included
+#
+# Parsing checks the layout only; the checkpoint is returned as its text for the caller to open against
+# its policy (``ledger.core.witnessed``), and the path is checked against the entry by ``ledger.core.proofs``.
+
+HEADER = "c2sp.org/tlog-proof@v1"
+MAX_PATH = 64
+
+
+@dataclass(frozen=True)
+class TlogProof:
+    index: int
+    path: tuple[bytes, ...]
+    checkpoint: str
+    extra: bytes | None = None
+
+
+def parse_tlog_proof(text: str) -> TlogProof:
+    """Parse a tlog-proof; ProtocolError says which line is wrong."""
+    head, sep, checkpoint = text.partition("\n\n")
+    if not sep:
+        raise ProtocolError("a tlog-proof has an empty line between its inclusion proof and its checkpoint")
+    lines = head.split("\n")
+    if lines[0] != HEADER:
+        raise ProtocolError(f"a tlog-proof starts with the line {HEADER!r}, found {lines[0][:60]!r}")
+    at, extra = 1, None
+    try:
+        if len(lines) > at and lines[at].startswith("extra "):
+            extra = b64decode(lines[at][len("extra "):])
+            at += 1
+        if len(lines) <= at or not lines[at].startswith("index "):
+            raise ProtocolError("a tlog-proof's index line 'index <decimal>' is missing")
+        index = parse_size(lines[at][len("index "):], "index line")
+        path = tuple(b64decode(line, length=32) for line in lines[at + 1:])
+    except ProtocolError:
+        raise
+    except LedgerError as e:
+        raise ProtocolError(f"a tlog-proof line is not what it should be: {e}") from None
+    if len(path) > MAX_PATH:
+        raise ProtocolError(f"an inclusion proof has at most {MAX_PATH} hashes, found {len(path)}")
+    return TlogProof(index, path, checkpoint, extra)
+
+
+# ------------------------------ ledger/core/witnessed.py ------------------------------------
+# A checkpoint checked against a witness policy: the log's signature, each known witness's
+# cosignature, and the quorum (c2sp.org/tlog-cosignature, c2sp.org/tlog-policy).
+#
+# Lines by keys neither the log nor the policy knows are ignored, as signed-note says; a line that
+# claims a policy witness's name and key ID must be a valid cosignature, or the whole checkpoint is
+# refused. Which witnesses signed, and when, is what a verifier reports.
+
+@dataclass(frozen=True)
+class Cosigned:
+    """A valid cosignature by a witness of the policy."""
+
+    witness: PolicyWitness
+    timestamp: int
+
+    def when(self) -> str:
+        """The cosignature's time in UTC (``YYYY-MM-DDTHH:MM:SSZ``), or the raw POSIX time past year 9999."""
+        try:
+            return datetime.fromtimestamp(self.timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, ValueError, OSError):
+            return f"POSIX time {self.timestamp}"
+
+    def describe(self) -> str:
+        return f"{self.witness.name} ({self.witness.key.name}) at {self.when()}"
+
+
+@dataclass(frozen=True)
+class WitnessedCheckpoint:
+    """A checkpoint signed by the log, with the cosignatures the policy knows and the lines it does not."""
+
+    signed: SignedCheckpoint
+    policy: WitnessPolicy
+    cosigned: tuple[Cosigned, ...]
+    unknown: tuple[NoteSignature, ...]
+
+    @property
+    def quorum_met(self) -> bool:
+        return self.policy.satisfied({c.witness.name for c in self.cosigned})
+
+    def summary(self) -> str:
+        cp = self.signed.checkpoint
+        who = "; ".join(c.describe() for c in self.cosigned) or "no witness of the policy"
+        text = f"size {cp.size} cosigned by {len(self.cosigned)} of the policy's {len(self.policy.witnesses)} " \
+               f"witnesses: {who}; quorum {self.policy.describe()}"
+        if self.unknown:
+            text += "; ignored lines by keys the policy does not name: " + _line_names(self.unknown)
+        return text
+
+
+def _line_names(lines: Sequence[NoteSignature]) -> str:
+    return ", ".join(f"{s.name} ({s.key_id:08x})" for s in lines)
+
+
+def verify_cosignatures(note: Note, policy: WitnessPolicy) -> tuple[list[Cosigned], list[NoteSignature]]:
+    """The valid cosignatures of the policy's witnesses, and the lines no witness of it owns.
+
+    Raises SignatureError when a line with a witness's name and key ID does not verify, or a
+    witness has more than one line.
+    """
+    cosigned = []
+    owned: set[int] = set()
+    for witness in policy.witnesses:
+        lines = [(i, s) for i, s in enumerate(note.signatures) if witness.key.owns(s)]
+        if len(lines) > 1:
+            raise SignatureError(f"more than one cosignature by witness {witness.name} ({witness.key.name})")
+        if lines:
+            index, line = lines[0]
+            cosigned.append(Cosigned(witness, witness.key.verify(note.text, line)))
+            owned.add(index)
+    rest = [s for i, s in enumerate(note.signatures) if i not in owned]
+    return cosigned, rest
+
+
+def check_log_in_policy(trust_root: VerifierKey, policy: WitnessPolicy) -> None:
+    """A policy that lists logs must list the trust root among them (an empty list accepts any)."""
+    if policy.logs and trust_root not in policy.log_keys:
+        raise PolicyError(
+            f"the policy's logs ({', '.join(str(k) for k in policy.log_keys)}) do not include the trust root "
+            f"{trust_root}"
+        )
+
+
+def open_witnessed(data: str | bytes, log_keys: Sequence[VerifierKey], policy: WitnessPolicy) -> WitnessedCheckpoint:
+    """Open a checkpoint signed by one of the log keys and check every cosignature the policy knows.
+
+    Does not require the quorum: ``require_quorum`` does, so that a caller can report first.
+    """
+    signed = open_with_any(data, log_keys)
+    cosigned, rest = verify_cosignatures(signed.note, policy)
+    log_ids = {(k.name, k.key_id) for k in log_keys}
+    unknown = tuple(s for s in rest if (s.name, s.key_id) not in log_ids)
+    return WitnessedCheckpoint(signed, policy, tuple(cosigned), unknown)
+
+
+def require_quorum(witnessed: WitnessedCheckpoint) -> None:
+    """Raise QuorumError, saying who did cosign and which lines were ignored, unless the quorum is met."""
+    if witnessed.quorum_met:
+        return
+    cp = witnessed.signed.checkpoint
+    who = "; ".join(c.describe() for c in witnessed.cosigned) or "no witness of the policy"
+    message = (f"checkpoint size {cp.size} does not meet the policy's quorum {witnessed.policy.describe()}: "
+               f"cosigned by {who}")
+    if witnessed.unknown:
+        only = " only" if not witnessed.cosigned else ""
+        message += f"; cosigned{only} by keys the policy does not name (ignored): {_line_names(witnessed.unknown)}"
+    raise QuorumError(message)
+
+
+def compare_shipped_policy(pinned: WitnessPolicy, shipped: WitnessPolicy) -> None:
+    """Refuse a policy shipped with the evidence that names witnesses the pinned policy does not."""
+    extra = shipped.witnesses_not_in(pinned)
+    if extra:
+        names = ", ".join(f"{w.name} ({w.key})" for w in extra)
+        raise PolicyError(
+            f"the policy shipped with the checkpoint names witnesses the pinned policy does not: {names}; "
+            "the pinned policy decides, and this one relies on witnesses it does not trust"
+        )
+
+
+def check_witness_policy(checkpoint: str | bytes, trust_root: VerifierKey, pinned: WitnessPolicy,
+                 shipped: WitnessPolicy | None = None) -> WitnessedCheckpoint:
+    """What ``verify_ledger.py --policy`` requires of a checkpoint, in order: the pinned policy accepts
+    the trust root's log; a policy shipped with the evidence names no witness the pinned one does not;
+    the log signed the checkpoint; every cosignature by a pinned witness verifies; the quorum is met."""
+    check_log_in_policy(trust_root, pinned)
+    if shipped is not None:
+        compare_shipped_policy(pinned, shipped)
+    witnessed = open_witnessed(checkpoint, [trust_root], pinned)
+    require_quorum(witnessed)
+    return witnessed
+
+
 # ------------------------------ scripts/_verifier_export.py ---------------------------------
 # Streaming an export through every entry check: the part of the court's verifier that reads
 # export.jsonl, in a pool of processes (docs/VERIFYING.md, step 4).
 #
 # This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
-# integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+# integrity core (ledger/core/) and the rest of the command line into that one standalone file.
 
 # An entry is at most 65,535 bytes, so its export line (base64 plus framing) is under 87,500.
 MAX_LINE_BYTES = 100_000
@@ -4894,8 +4894,8 @@ _LINE_TAIL_RE = re.compile(rb"(0|[1-9][0-9]{0,15})\}\n\Z")
 class CheckFailed(Exception):
     """Something in the export, checkpoint or proofs does not hold (exit 1).
 
-    ``reason`` is technical; ``facts`` are what ledger.diagnosis found in the files, for
-    ledger.plain to say it plainly.
+    ``reason`` is technical; ``facts`` are what ledger.core.diagnosis found in the files, for
+    ledger.core.plain to say it plainly.
     """
 
     def __init__(self, reason: str, index: int | None = None, facts: Facts | None = None) -> None:
@@ -4969,7 +4969,7 @@ def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
 
 
 # ---- work that any process can do ---------------------------------------------------
-# A chunk of export lines, parsed: the compact record of each entry (ledger.verify's
+# A chunk of export lines, parsed: the compact record of each entry (ledger.core.verify's
 # EntryRecord: plain tuples, cheap to pickle), up to the first failure and its reason.
 ParsedChunk = tuple[list[EntryRecord], tuple[int, str] | None]
 Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
@@ -5084,7 +5084,7 @@ class ExportResult:
     policies: dict[int, dict[str, tuple[str, ...]]]  # the log's signing policy at those sizes
     origin: str | None
     failure: tuple[int, str] | None
-    trust: TrustState  # as it stood after the last entry admitted (ledger.diagnosis finds keys there)
+    trust: TrustState  # as it stood after the last entry admitted (ledger.core.diagnosis finds keys there)
 
 
 def _lines(f: IO[bytes], chunk: int, digest: Any = None) -> Iterator[tuple[list[bytes], int]]:
@@ -5212,7 +5212,7 @@ def verify_export(
 # and against what the export established (docs/VERIFYING.md § 5.2, § 5.6).
 #
 # This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
-# integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+# integrity core (ledger/core/) and the rest of the command line into that one standalone file.
 
 _HASH_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
 
@@ -5472,10 +5472,10 @@ def _check_inclusion(signed: SignedCheckpoint, proof_data: bytes, entry_data: by
 
 # ------------------------------ scripts/_verifier_show.py -----------------------------------
 # --show: entries of an export or an evidence bundle decoded for a person, verifying nothing
-# (docs/VERIFYING.md § 4, step 6); the words are ledger.readable's.
+# (docs/VERIFYING.md § 4, step 6); the words are ledger.core.readable's.
 #
 # This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
-# integrity core (ledger/*.py) and the rest of the command line into that one standalone file.
+# integrity core (ledger/core/) and the rest of the command line into that one standalone file.
 
 def show(args: argparse.Namespace) -> int:
     """Print entries of an export or a bundle decoded for a person (0), or say why one cannot be (1)."""
@@ -5549,7 +5549,7 @@ def _show_one(lines: Iterable[bytes], wanted: int, as_json: bool, flag: str) -> 
 # ------------------------------ scripts/_verifier_witnesses.py ------------------------------
 # The court's verifier, ``--policy FILE``: the checkpoint must meet a witness policy the court pinned.
 #
-# The checks themselves are the core's (ledger.witnessed.check_witness_policy, docs/VERIFYING.md § 8);
+# The checks themselves are the core's (ledger.core.witnessed.check_witness_policy, docs/VERIFYING.md § 8);
 # this part reads the policy (listed in the report with its SHA-256) and reports what was found.
 # A malformed pinned policy is a usage error; a policy shipped inside a bundle (witness.policy) is
 # evidence, so a malformed one fails the verification.
@@ -5613,7 +5613,7 @@ def check_witnesses(checkpoint: bytes, trust_root: VerifierKey, pinned: WitnessP
 # for a person, verifying nothing.
 #
 # This is the command-line part of scripts/verify_ledger.py; scripts/build_verifier.py
-# bundles it with the integrity core (ledger/*.py) into that one standalone file.
+# bundles it with the integrity core (ledger/core/) into that one standalone file.
 
 # The project's version (pyproject.toml); the verifier's SHA-256, in every report, names the exact file.
 VERIFIER_VERSION = "0.1.0"
@@ -5817,7 +5817,7 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
 
 
 def _diagnose_file(path: str, index: int | None, reason: str, trust: Any = None) -> Facts:
-    """ledger.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
+    """ledger.core.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
     try:
         with open(path, "rb") as f:
             return diagnose(index, reason, f, trust_keys(trust) if trust is not None else None)

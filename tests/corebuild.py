@@ -14,16 +14,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.b64 import b64decode, b64encode
-from ledger.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
-from ledger.entry import ZERO_HASH_HEX, Entry, encode_entry
-from ledger.keys import SignerKey
-from ledger.merkle import root_from_leaf_hashes
-from ledger.note import SIG_PREFIX
-from ledger.statement import make_envelope, parse_statement, sign_statement
-from ledger.times import format_time
-from ledger.trust import TrustState
-from ledger.verify import LogVerifier
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
+from ledger.core.entry import ZERO_HASH_HEX, Entry, encode_entry
+from ledger.core.keys import SignerKey
+from ledger.core.merkle import root_from_leaf_hashes
+from ledger.core.note import SIG_PREFIX
+from ledger.core.statement import make_envelope, parse_statement, sign_statement
+from ledger.core.times import format_time
+from ledger.core.trust import TrustState
+from ledger.core.verify import LogVerifier
 
 ORIGIN = "ledger.example.gov/disclosures"
 STATEMENT_KEY_NAME = ORIGIN + "/ledger"

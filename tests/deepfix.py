@@ -16,6 +16,7 @@ from domainfix import CIVIL, CRIMINAL, Domain, one_line_request, open_domain
 
 from ledger.client import disclosure as dc
 from ledger.config import Settings
+from ledger.core.statement import parse_statement
 from ledger.demo import bulk_story
 from ledger.domain.bulk import read_chunks
 from ledger.domain.masterfile import MasterFile
@@ -23,7 +24,6 @@ from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.statement import parse_statement
 
 BULK_LINES = 300  # three chunks of 128 lines (the last one short)
 AGENCY = "DHS/ICE"

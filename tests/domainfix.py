@@ -10,9 +10,9 @@ from typing import Any
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration
-from ledger.commitments import commit
 from ledger.config import Settings
-from ledger.keys import SignerKey
+from ledger.core.commitments import commit
+from ledger.core.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
 from ledger.rules.catalog import CATALOG, STATUTES, ExceptionRule
 from ledger.rules.engine import RuleEngine, server_red_flags

@@ -17,7 +17,7 @@ import pytest
 
 from ledger.client.trust import key_registration, signed
 from ledger.config import Settings
-from ledger.keys import SignerKey
+from ledger.core.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
 from ledger.store.ledger import Ledger
 

@@ -21,13 +21,13 @@ from api.schemas import (
     problems,
 )
 from api.state import AppState
-from ledger.b64 import b64encode
-from ledger.canonical import canonical_bytes
-from ledger.checkpoint import SignedCheckpoint
-from ledger.errors import LedgerError
-from ledger.merkle import leaf_hash
+from ledger.core.b64 import b64encode
+from ledger.core.canonical import canonical_bytes
+from ledger.core.checkpoint import SignedCheckpoint
+from ledger.core.errors import LedgerError
+from ledger.core.merkle import leaf_hash
+from ledger.core.witnessed import open_witnessed
 from ledger.store.publisher import UNWITNESSED
-from ledger.witnessed import open_witnessed
 
 MAX_INDEX = 2**53 - 1  # bigger numbers cannot be entry indices (contract point 1) and overflow SQLite
 Index = Annotated[int, Query(ge=0, le=MAX_INDEX)]

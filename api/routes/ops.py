@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import Operator, State
 from api.metrics import CONTENT_TYPE
 from api.schemas import HealthOut, ReadyOut, problems
-from ledger.entry import parse_entry
-from ledger.times import parse_time, utc_now
+from ledger.core.entry import parse_entry
+from ledger.core.times import parse_time, utc_now
 
 router = APIRouter(tags=["operations"])
 

@@ -17,7 +17,7 @@ from api.routes.views import TABLE, csv_response, reading, views_of
 from api.schemas import TaxpayerQueryIn, problems
 from api.tokens import Principal
 from api.view_schemas import InspectionOut, TaxpayerHistoryOut
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 
 router = APIRouter(prefix="/v1/oversight", tags=["oversight"])
 Inspector = Annotated[Principal, Depends(require("oversight", "court"))]

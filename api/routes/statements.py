@@ -13,10 +13,10 @@ from api.errors import RETRY_AFTER, Problem, not_witnessed
 from api.metrics import label
 from api.schemas import AppendedOut, BatchIn, BatchOut, SeedOut, SeedRequestIn, SubmissionIn, problems
 from api.state import AppState
-from ledger.commitments import Opening
+from ledger.core.commitments import Opening
+from ledger.core.errors import LedgerError
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
-from ledger.errors import LedgerError
 from ledger.store.errors import NotWitnessed
 from ledger.store.ledger import Appended
 

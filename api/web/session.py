@@ -39,7 +39,7 @@ from starlette.responses import Response
 
 from api.state import AppState
 from api.tokens import Principal, TokenStore
-from ledger.times import parse_time, utc_now
+from ledger.core.times import parse_time, utc_now
 
 COOKIE = "dl_session"
 PRE_COOKIE = "dl_signin"  # the sign-in form's CSRF token (double submit, before there is a session)

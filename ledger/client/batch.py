@@ -22,14 +22,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.canonical import canonical_bytes, parse_canonical
 from ledger.client.errors import UsageError
-from ledger.commitments import Opening
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey, VerifierKey, check_key_name, parse_vkey
-from ledger.note import Note, add_signatures, check_ed25519_line, parse_note, sign_note, verify_by
-from ledger.statement import MAX_STATEMENT_BYTES, check_envelope, make_envelope, parse_statement
-from ledger.times import format_time, parse_time, utc_now
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.commitments import Opening
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey, VerifierKey, check_key_name, parse_vkey
+from ledger.core.note import Note, add_signatures, check_ed25519_line, parse_note, sign_note, verify_by
+from ledger.core.statement import MAX_STATEMENT_BYTES, check_envelope, make_envelope, parse_statement
+from ledger.core.times import format_time, parse_time, utc_now
 
 FORMAT = "dl-signing-batch/v1"
 # How long the statements of a batch stay valid (their not_after): the time the other signers have.

@@ -33,8 +33,8 @@ from ledger.client import batch, statements_cli
 from ledger.client import disclosure as dc
 from ledger.client.errors import UsageError
 from ledger.client.keyring import Keyring, KeyringError
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey, parse_vkey
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey, parse_vkey
 from ledger.salts import SEEDED_TYPES, SaltSeed, open_seed_answer, seed_request
 
 __all__ = ["UsageError", "add_parser", "run", "submission_json"]

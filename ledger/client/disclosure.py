@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.client.trust import signed
-from ledger.commitments import Opening, commit
+from ledger.core.commitments import Opening, commit
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey
 from ledger.domain.schemas import REQUEST_VERSION
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey
 from ledger.rules.catalog import LAW_VERSION
 from ledger.salts import SaltSeed
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey, check_key_name, parse_signer_key
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey, check_key_name, parse_signer_key
+from ledger.core.trust import ADMIN_ROLE, TrustState
 from ledger.store.service_keys import write_secret
-from ledger.trust import ADMIN_ROLE, TrustState
 
 
 class KeyringError(LedgerError):

@@ -23,8 +23,8 @@ from typing import Any
 
 from ledger.client import disclosure as dc
 from ledger.client.errors import UsageError
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey
 from ledger.salts import SaltSeed
 
 # Field types: "id" a statement id, "str" text, "int" a non-negative integer, "bool", "ints" a list of
@@ -194,8 +194,8 @@ def read_input(path: Path, kind: Kind) -> dict[str, Any]:
 def check_signed(sub: dc.Submission, where: object) -> dc.Submission:
     """The statement's body against its type's schema, as the ledger will check it: a UsageError naming
     ``where`` (the input file) and the field, before anything is sent."""
+    from ledger.core.statement import parse_statement
     from ledger.domain.schemas import check_body
-    from ledger.statement import parse_statement
 
     stmt = parse_statement(sub.note)
     try:
@@ -239,8 +239,8 @@ def _sign_for_later(kind: Kind, keys: list[SignerKey], later: list[str], path: P
     """An unseeded statement signed by ``keys``, listing ``later`` to sign on their own machines, written
     to a new signing batch (``ledger.client.batch``)."""
     from ledger.client import batch
+    from ledger.core.statement import parse_statement
     from ledger.domain.schemas import check_body
-    from ledger.statement import parse_statement
 
     if not later or out is None:
         raise UsageError(f"client {kind.command}: --cosigner and --out go together")

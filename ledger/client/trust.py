@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ledger.canonical import canonical_bytes
-from ledger.keys import SignerKey, VerifierKey
-from ledger.note import add_signatures, parse_note, sign_note
-from ledger.statement import make_envelope, parse_statement, sign_statement
+from ledger.core.canonical import canonical_bytes
+from ledger.core.keys import SignerKey, VerifierKey
+from ledger.core.note import add_signatures, parse_note, sign_note
+from ledger.core.statement import make_envelope, parse_statement, sign_statement
 
 
 def _id() -> str:

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.client import disclosure as dc
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.demo.principals import register_all
 from ledger.domain.bulk import (
     BulkSubmission,
@@ -38,11 +40,9 @@ from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.officer import read_decisions, review_from_decisions, write_sheet
 from ledger.domain.schemas import MAX_LINES as INLINE_REVIEW_LINES
 from ledger.domain.service import DisclosureService
-from ledger.keys import SignerKey
 from ledger.rules.engine import RuleEngine, server_red_flags
 from ledger.salts import SaltSeed
 from ledger.sealed import SealedStore
-from ledger.statement import parse_statement
 from ledger.store.ledger import Ledger
 
 AGENCY = "DHS/ICE"

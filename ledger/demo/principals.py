@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.client.trust import key_registration
-from ledger.keys import SignerKey
+from ledger.core.keys import SignerKey
 
 
 def register_all(append: Callable[[str], Any], admin: SignerKey,

@@ -26,15 +26,15 @@ from typing import Any
 
 from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.demo.principals import register_all
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService
-from ledger.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
 from ledger.rules.engine import server_red_flags
-from ledger.statement import parse_statement
 
 ORIGIN = "ledger.irs.example/disclosures"
 AGENCY = "DHS/ICE"
@@ -292,8 +292,8 @@ def import_accounting(service: DisclosureService, admin: SignerKey, keyring: Key
 def dated(sub: dc.Submission, signers: list[SignerKey], day: datetime) -> dc.Submission:
     """The same statement (its id, body and commitments) signed as issued on ``day``: the ledger accepts an
     issued_at in the past while its not_after is still ahead (docs/FORMAT.md § 4), never one in the future."""
-    from ledger.statement import make_envelope, sign_statement
-    from ledger.times import utc_now
+    from ledger.core.statement import make_envelope, sign_statement
+    from ledger.core.times import utc_now
 
     stmt = parse_statement(sub.note)
     day = min(day, utc_now())  # never in the future (a demo loaded before that day signs it now)

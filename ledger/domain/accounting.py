@@ -23,10 +23,10 @@ from typing import Any
 from ledger.client import disclosure as dc
 from ledger.client.batch import sign_for_later
 from ledger.client.trust import signed
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey
 from ledger.domain.address import classify_address
 from ledger.domain.schemas import LEGACY_BASIS, MAX_LINES
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey
 from ledger.salts import SaltSeed
 
 INPUT_KEYS = frozenset({"source", "disclosed_on", "agency", "exception", "purpose", "fields", "tin", "name",

@@ -19,17 +19,17 @@ from typing import Any
 
 from ledger.client.disclosure import Line, Recipient, Submission, request_head
 from ledger.client.trust import signed
-from ledger.commitments import Opening
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
+from ledger.core.commitments import Opening
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey
+from ledger.core.lines import CHUNK_LINES, chunk_count, chunk_root, item_leaf, root_of_chunks
+from ledger.core.statement import Statement, parse_statement
+from ledger.core.times import utc_now
 from ledger.heap import settle_worker_heap
-from ledger.keys import SignerKey
-from ledger.lines import CHUNK_LINES, chunk_count, chunk_root, item_leaf, root_of_chunks
 from ledger.rules.catalog import LAW_VERSION
 from ledger.salts import SaltSeed
-from ledger.statement import Statement, parse_statement
 from ledger.store.ledger import Appended
-from ledger.times import utc_now
 
 BATCH_CHUNKS = 64  # chunks per transaction when submitting (about 3 MB of statements)
 

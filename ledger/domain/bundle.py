@@ -4,7 +4,7 @@
 trust entry up to the checkpoint's size, with their inclusion proofs; optionally the paths of chosen
 lines inside the request's bulk statements, and the openings of the bundled commitments (an
 authorised path: they come from the sealed store). ``scripts/verify_ledger.py --bundle`` checks it
-offline with ``ledger.bundle_check``.
+offline with ``ledger.core.bundle_check``.
 
 Files (all written 0600 in a new 0700 folder):
 
@@ -28,16 +28,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.b64 import b64encode
-from ledger.bundle_format import BUNDLE_FORMAT, statement_commitments
-from ledger.canonical import canonical_bytes
-from ledger.checkpoint import SignedCheckpoint
-from ledger.commitments import Opening
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.lines import BULK_KINDS, CHUNK_LINES, LinesTree, item_leaf, line_path
-from ledger.statement import Statement, parse_statement
-from ledger.trust import TRUST_TYPES
+from ledger.core.b64 import b64encode
+from ledger.core.bundle_format import BUNDLE_FORMAT, statement_commitments
+from ledger.core.canonical import canonical_bytes
+from ledger.core.checkpoint import SignedCheckpoint
+from ledger.core.commitments import Opening
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.lines import BULK_KINDS, CHUNK_LINES, LinesTree, item_leaf, line_path
+from ledger.core.statement import Statement, parse_statement
+from ledger.core.trust import TRUST_TYPES
 
 # Statement types that may belong to a request's life (chunks are found by their manifest's id).
 _TYPES = sorted(TRUST_TYPES | {

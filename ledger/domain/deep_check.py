@@ -28,15 +28,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.bundle_format import statement_commitments
-from ledger.commitments import Opening
+from ledger.core.bundle_format import statement_commitments
+from ledger.core.commitments import Opening
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.statement import Statement, parse_statement
 from ledger.domain.service import _match_lines
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
 from ledger.sealed.box import OpeningBox
 from ledger.sealed.keys import SealedKeys
 from ledger.sealed.store import GROUPS_TABLE, KEY_IDS_TABLE, OPENINGS_TABLE, sealed_database
-from ledger.statement import Statement, parse_statement
 
 PSEUDONYMS_TABLE = "dl_pseudonyms"
 PAGE = 500  # entries per step: their openings, groups and pseudonym rows are read together

@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.commitments import Opening
+from ledger.core.commitments import Opening
+from ledger.core.errors import LedgerError
 from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission
 from ledger.domain.refusals import AppendRefused
-from ledger.errors import LedgerError
 from ledger.heap import settle_worker_heap
 from ledger.store.ledger import Appended
 

@@ -26,9 +26,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 
+from ledger.core.errors import FormatError
 from ledger.domain.address import normalise_address
 from ledger.domain.matcher import TinFormatError, normalise_name, normalise_tin
-from ledger.errors import FormatError
 
 TIN_TYPES = ("ITIN", "SSN")
 FICTIONAL_SSN_AREA = "666"

@@ -25,8 +25,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ledger.core.errors import FormatError
 from ledger.domain.address import AddressVerdict, classify_address, normalise_address
-from ledger.errors import FormatError
 
 if TYPE_CHECKING:
     from ledger.domain.masterfile import MasterFile, TaxpayerRecord

@@ -22,15 +22,15 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.bundle_format import statement_commitments
 from ledger.client.disclosure import Submission
-from ledger.commitments import Opening
+from ledger.core.bundle_format import statement_commitments
+from ledger.core.commitments import Opening
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.statement import Statement, parse_statement
 from ledger.domain.bulk import BATCH_CHUNKS, BulkSubmission, opened_chunk_lines, submit_bulk
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.state import M_MATCHED, RequestFacts
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.statement import Statement, parse_statement
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,11 @@ from typing import IO
 import nacl.bindings as sodium
 import nacl.exceptions
 
-from ledger.canonical import canonical_bytes, parse_canonical
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.errors import LedgerError
 from ledger.domain.address import ADDRESS_RULES_VERSION, normalise_address
 from ledger.domain.masterfile import TIN_TYPES, MasterFile, TaxpayerRecord
 from ledger.domain.matcher import MATCHER_VERSION, TinFormatError, normalise_name, normalise_tin
-from ledger.errors import LedgerError
 from ledger.sealed.keyfile import read_secret, write_new_secret
 from ledger.sealed.keys import key_id
 

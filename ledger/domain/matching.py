@@ -23,21 +23,21 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.canonical import canonical_bytes
 from ledger.client.disclosure import Submission
 from ledger.client.trust import signed
-from ledger.commitments import Opening
+from ledger.core.canonical import canonical_bytes
+from ledger.core.commitments import Opening
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey
+from ledger.core.lines import CHUNK_LINES, chunk_root
+from ledger.core.merkle import leaf_hash
+from ledger.core.statement import Statement
 from ledger.domain.address import ADDRESS_RULES_VERSION
 from ledger.domain.bulk import BulkSubmission, bulk_statement
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher import MATCHER_VERSION, match_line
-from ledger.errors import LedgerError
 from ledger.heap import settle_worker_heap
-from ledger.keys import SignerKey
-from ledger.lines import CHUNK_LINES, chunk_root
-from ledger.merkle import leaf_hash
 from ledger.salts import SaltSeed
-from ledger.statement import Statement
 
 _FIELDS = ("tin", "name", "address", "reason")
 BOILERPLATE_SHARE = 0.5  # most common reason shared by at least half the lines (and 2+)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ledger.client import disclosure as dc
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey
 from ledger.domain.bulk import BulkSubmission, bulk_review
 from ledger.domain.schemas import MAX_LINES
 from ledger.domain.state import DomainState
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey
 from ledger.rules.catalog import CATALOG
 
 SHEET_COLUMNS = ("line", "matched", "match_basis", "method", "address_class", "address_usable",

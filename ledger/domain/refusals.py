@@ -9,7 +9,7 @@ all raise and catch the same classes.
 
 from __future__ import annotations
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 
 
 class Refusal(LedgerError):

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ledger.errors import StatementError
-from ledger.lines import BULK_KINDS, CHUNK_LINES, chunk_count
+from ledger.core.errors import StatementError
+from ledger.core.lines import BULK_KINDS, CHUNK_LINES, chunk_count
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")

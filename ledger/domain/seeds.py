@@ -29,16 +29,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from ledger.bundle_format import commitment_slots
-from ledger.commitments import Opening
+from ledger.core.bundle_format import commitment_slots
+from ledger.core.commitments import Opening
+from ledger.core.errors import LedgerError
+from ledger.core.note import verify_exactly
+from ledger.core.statement import Statement
+from ledger.core.times import format_time, utc_now
+from ledger.core.trust import KeyRecord
 from ledger.domain.refusals import AppendRefused
-from ledger.errors import LedgerError
-from ledger.note import verify_exactly
 from ledger.salts import SEEDED_TYPES, SaltDeriver, SaltSeed, SeedError, parse_seed_request, seed_answer
 from ledger.sealed.seeds import SeedStore
-from ledger.statement import Statement
-from ledger.times import format_time, utc_now
-from ledger.trust import KeyRecord
 
 DEFAULT_TTL = timedelta(days=1)
 MAX_OPEN_SEEDS = 1000  # unexpired seeds one principal may hold (seed requests from outside)
@@ -207,7 +207,7 @@ class SaltSeeds:
         is stored, so no seed is needed."""
         if not stmts:
             return set()
-        from ledger.entry import parse_entry
+        from ledger.core.entry import parse_entry
 
         by_id = {s.id: s for s in stmts}
         settled: tuple[dict[str, bytes], set[str]] = self.ledger.settled(list(by_id))

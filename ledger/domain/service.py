@@ -16,20 +16,20 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.bundle_format import statement_commitments
-from ledger.commitments import Opening
+from ledger.core.bundle_format import statement_commitments
+from ledger.core.commitments import Opening
+from ledger.core.errors import LedgerError, SignatureError, TrustError
+from ledger.core.statement import Statement, parse_statement
+from ledger.core.times import format_time, utc_now
 from ledger.domain.bulk import read_chunks
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.schemas import check_body
 from ledger.domain.seeds import SaltSeeds, check_salts, seed_id_of
-from ledger.errors import LedgerError, SignatureError, TrustError
 from ledger.salts import SaltSeed
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.sealed.seeds import SeedStore
 from ledger.sealed.store import SealedGroup
-from ledger.statement import Statement, parse_statement
 from ledger.store.ledger import Appended, Ledger
-from ledger.times import format_time, utc_now
 
 log = logging.getLogger("ledger.service")
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.core.lines import LinesTree, item_leaf
+from ledger.core.statement import Statement
 from ledger.domain.ownership import CommitmentOwners, head_commitments, line_commitments
-from ledger.lines import LinesTree, item_leaf
-from ledger.statement import Statement
 
 DOMAIN_TYPES = frozenset({
     "request", "withdrawal", "match_result", "review", "release", "court_order", "vacatur",

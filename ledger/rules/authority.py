@@ -26,9 +26,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ledger.core.statement import Statement
+from ledger.core.trust import ADMIN_ROLE, COURT_ROLE, TrustState, check_policy
 from ledger.domain.state import DomainState, OrderFacts, RequestFacts
-from ledger.statement import Statement
-from ledger.trust import ADMIN_ROLE, COURT_ROLE, TrustState, check_policy
 
 Violation = tuple[str, str]
 HOLD_KINDS = ("injunction", "legal_hold")

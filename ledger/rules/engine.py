@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
 
+from ledger.core.lines import CHUNK_LINES, item_leaf
+from ledger.core.statement import Statement
+from ledger.core.trust import TrustState
 from ledger.domain.schemas import REQUEST_VERSION, check_body, request_version
 from ledger.domain.state import (
     BASIS_BITS,
@@ -24,11 +27,8 @@ from ledger.domain.state import (
     DomainState,
     RequestFacts,
 )
-from ledger.lines import CHUNK_LINES, item_leaf
 from ledger.rules.authority import AuthorityChecks
 from ledger.rules.catalog import CATALOG, LAW_VERSION, STATUTES, ExceptionRule
-from ledger.statement import Statement
-from ledger.trust import TrustState
 
 Violation = tuple[str, str]
 # The body members by which a statement names another statement (legacy.final looks at each).

@@ -2,7 +2,7 @@
 
 Public API (internals are the submodules):
 
-* ``commit`` / ``Opening`` / ``verify_opening`` — pure, from ``ledger.commitments``
+* ``commit`` / ``Opening`` / ``verify_opening`` — pure, from ``ledger.core.commitments``
   (the court's verifier imports that module directly, without SQLAlchemy);
 * ``normalise_tin`` / ``pseudonym`` — taxpayer pseudonyms (``pseudonyms``);
 * ``SealedKeys`` — the two operator secrets, no defaults (``keys``);
@@ -12,7 +12,7 @@ Public API (internals are the submodules):
 
 from __future__ import annotations
 
-from ledger.commitments import (
+from ledger.core.commitments import (
     COMMIT_TAG,
     SALT_SIZE,
     Opening,

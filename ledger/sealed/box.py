@@ -29,9 +29,9 @@ try:  # PyNaCl's own cffi binding of libsodium, which nacl.bindings wraps (see _
 except ImportError:  # pragma: no cover - a PyNaCl without it: the public wrappers below
     _ffi = _lib = None
 
-from ledger.b64 import b64decode
-from ledger.commitments import SALT_SIZE, Opening, OpeningMismatch, check_commitment_hex
-from ledger.errors import FormatError
+from ledger.core.b64 import b64decode
+from ledger.core.commitments import SALT_SIZE, Opening, OpeningMismatch, check_commitment_hex
+from ledger.core.errors import FormatError
 from ledger.sealed.errors import SealedDecryptionError
 
 PAD_BLOCK = 64

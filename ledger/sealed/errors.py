@@ -1,13 +1,13 @@
 """Errors of the sealed store, its keys and pseudonyms.
 
 The base class ``SealedError`` and ``OpeningMismatch`` live in the pure module
-``ledger.commitments`` (the court's verifier raises them without this package);
+``ledger.core.commitments`` (the court's verifier raises them without this package);
 they are re-exported here. No message contains a TIN, a committed value or a key.
 """
 
 from __future__ import annotations
 
-from ledger.commitments import CommitmentFormatError, OpeningMismatch, SealedError
+from ledger.core.commitments import CommitmentFormatError, OpeningMismatch, SealedError
 
 __all__ = [
     "CommitmentFormatError",

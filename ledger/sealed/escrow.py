@@ -24,9 +24,9 @@ import nacl.pwhash.argon2id as argon2id
 import nacl.secret
 import nacl.utils
 
-from ledger.b64 import b64decode, b64encode
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.errors import FormatError
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.errors import FormatError
 from ledger.sealed.errors import EscrowError, SealedKeyError
 from ledger.sealed.keys import SealedKeys
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import FormatError
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import FormatError
 
 
 def read_secret(path: Path, what: str, error: type[Exception]) -> bytes:

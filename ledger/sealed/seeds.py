@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.b64 import b64decode, b64encode
-from ledger.canonical import canonical_bytes
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.canonical import canonical_bytes
 from ledger.salts import SaltSeed
 from ledger.sealed.errors import SealedDecryptionError, SealedStoreError
 from ledger.sealed.store import READ_BATCH, SealedStore

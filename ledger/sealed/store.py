@@ -34,11 +34,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import Insert
 
-from ledger.commitments import Opening, check_commitment_hex
+from ledger.core.commitments import Opening, check_commitment_hex
+from ledger.core.times import format_time, utc_now
 from ledger.sealed.box import OpeningBox
 from ledger.sealed.errors import OpeningNotFound, SealedKeyError, SealedStoreError
 from ledger.sealed.keys import SealedKeys
-from ledger.times import format_time, utc_now
 
 OPENINGS_TABLE = "sealed_openings"
 GROUPS_TABLE = "sealed_groups"

@@ -27,18 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.b64 import b64decode
-from ledger.canonical import parse_canonical
 from ledger.config import Settings
-from ledger.entry import Entry
-from ledger.errors import LedgerError, VerificationError
-from ledger.keys import VerifierKey
-from ledger.statement import Statement, parse_statement
+from ledger.core.b64 import b64decode
+from ledger.core.canonical import parse_canonical
+from ledger.core.entry import Entry
+from ledger.core.errors import LedgerError, VerificationError
+from ledger.core.keys import VerifierKey
+from ledger.core.statement import Statement, parse_statement
+from ledger.core.verify import LogVerifier
 from ledger.store.chain import Appended, AppendRequest, ChainWriter, Db
 from ledger.store.checkpoints import CheckpointKeeper
 from ledger.store.errors import StoreError
 from ledger.store.schema import ENTRY_COLUMNS
-from ledger.verify import LogVerifier
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 IMPORT_BATCH = 500
@@ -412,7 +412,7 @@ def import_export(ledger: Any, export: Path) -> ImportReport:
 
 
 def _parse(data: bytes) -> Entry:
-    from ledger.entry import parse_entry
+    from ledger.core.entry import parse_entry
 
     return parse_entry(data)
 

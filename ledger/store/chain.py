@@ -15,17 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ledger.core.entry import encode_entry, parse_entry
+from ledger.core.errors import EntryError, LedgerError, SignatureError, TrustError
+from ledger.core.keys import VerifierKey
+from ledger.core.merkle import Frontier
+from ledger.core.statement import Statement, parse_statement
+from ledger.core.times import format_time, utc_now
+from ledger.core.trust import TRUST_TYPES, TrustState
 from ledger.domain.refusals import AppendRefused, RuleRefusal
-from ledger.entry import encode_entry, parse_entry
-from ledger.errors import EntryError, LedgerError, SignatureError, TrustError
-from ledger.keys import VerifierKey
-from ledger.merkle import Frontier
-from ledger.statement import Statement, parse_statement
 from ledger.store.errors import Conflict
 from ledger.store.schema import ENTRY_COLUMNS
 from ledger.store.tree import read_nodes
-from ledger.times import format_time, utc_now
-from ledger.trust import TRUST_TYPES, TrustState
 
 RuleCheck = Callable[[Statement, int, TrustState, "Db"], list[str]]
 

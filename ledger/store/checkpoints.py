@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_with_any, sign_checkpoint
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey, VerifierKey
+from ledger.core.checkpoint import Checkpoint, SignedCheckpoint, open_with_any, sign_checkpoint
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey, VerifierKey
 from ledger.store.errors import CheckpointRefused
 from ledger.store.service_keys import write_secret
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.checkpoint import open_checkpoint
-from ledger.errors import LedgerError, VerificationError
-from ledger.verify import LogVerifier, parse_log_entry
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.errors import LedgerError, VerificationError
+from ledger.core.verify import LogVerifier, parse_log_entry
 
 PAGE = 2000
 

@@ -14,12 +14,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ledger.checkpoint import open_with_any
-from ledger.errors import LedgerError
-from ledger.keys import VerifierKey
-from ledger.tlog_policy import PolicyWitness, WitnessPolicy
+from ledger.core.checkpoint import open_with_any
+from ledger.core.errors import LedgerError
+from ledger.core.keys import VerifierKey
+from ledger.core.tlog_policy import PolicyWitness, WitnessPolicy
+from ledger.core.witnessed import verify_cosignatures
 from ledger.witness_client import fetch_latest
-from ledger.witnessed import verify_cosignatures
 
 
 @dataclass(frozen=True)

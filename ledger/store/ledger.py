@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger.config import Settings, tighten
+from ledger.core.errors import LedgerError
+from ledger.core.keys import VerifierKey, parse_vkey
+from ledger.core.note import verify_exactly
+from ledger.core.statement import Statement, make_envelope, parse_statement, sign_statement
+from ledger.core.trust import TrustState
 from ledger.domain.refusals import AppendRefused, RuleRefusal
-from ledger.errors import LedgerError
-from ledger.keys import VerifierKey, parse_vkey
-from ledger.note import verify_exactly
-from ledger.statement import Statement, make_envelope, parse_statement, sign_statement
 from ledger.store.chain import Appended, AppendRequest, RuleCheck, Rules
 from ledger.store.checkpoints import CheckpointKeeper
 from ledger.store.db import Store
@@ -30,7 +31,6 @@ from ledger.store.published import LEASE_WAIT, PublishedCheckpoints
 from ledger.store.publisher import Publisher
 from ledger.store.reading import LogReader
 from ledger.store.service_keys import ServiceKeys
-from ledger.trust import TrustState
 
 # What an append returns, and what a rules engine is: part of the ledger's interface, so that callers
 # import them from here and nothing outside the store imports the chain writer.
@@ -436,6 +436,6 @@ class Ledger(PublishedCheckpoints, LogReader):
 
 
 def _entry_statement(data: bytes) -> str:
-    from ledger.entry import parse_entry
+    from ledger.core.entry import parse_entry
 
     return parse_entry(data).statement

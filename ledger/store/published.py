@@ -9,13 +9,13 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import Settings
-from ledger.keys import VerifierKey
+from ledger.core.checkpoint import SignedCheckpoint, open_with_any
+from ledger.core.keys import VerifierKey
+from ledger.core.trust import TrustState
 from ledger.store.errors import CheckpointRefused, NotInitialised, NotWitnessed
 from ledger.store.publisher import Publisher
 from ledger.store.service_keys import ServiceKeys
-from ledger.trust import TrustState
 
 log = logging.getLogger("ledger.store")
 LEASE_WAIT = 30.0  # seconds a caller that must sign (init, rotation, the CLI) waits for the publisher lease

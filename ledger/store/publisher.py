@@ -27,20 +27,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ledger.checkpoint import SignedCheckpoint, open_with_any
 from ledger.config import ConfigError
-from ledger.errors import LedgerError, SignatureError
-from ledger.note import NoteSignature
-from ledger.proofs import consistency_path
+from ledger.core.checkpoint import SignedCheckpoint, open_with_any
+from ledger.core.errors import LedgerError, SignatureError
+from ledger.core.note import NoteSignature
+from ledger.core.proofs import consistency_path
+from ledger.core.times import format_time, utc_now
+from ledger.core.tlog_policy import PolicyWitness, WitnessPolicy, parse_policy
+from ledger.core.witness_protocol import parse_cosignature_answer, with_lines
+from ledger.core.witnessed import open_witnessed
 from ledger.store.checkpoints import CheckpointKeeper
 from ledger.store.errors import CheckpointRefused, NotInitialised, NotWitnessed
 from ledger.store.high_water import HighWater, witness_high_water
 from ledger.store.lease import PublisherLease
-from ledger.times import format_time, utc_now
-from ledger.tlog_policy import PolicyWitness, WitnessPolicy, parse_policy
 from ledger.witness_client import WitnessRefused, WitnessUnreachable, request_cosignature
-from ledger.witness_protocol import parse_cosignature_answer, with_lines
-from ledger.witnessed import open_witnessed
 
 if TYPE_CHECKING:
     from ledger.store.ledger import Ledger

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from ledger.b64 import b64encode
-from ledger.canonical import canonical_bytes
-from ledger.errors import LedgerError
-from ledger.merkle import EMPTY_ROOT, fold_right, perfect_ranges
-from ledger.proofs import consistency_path, inclusion_path
+from ledger.core.b64 import b64encode
+from ledger.core.canonical import canonical_bytes
+from ledger.core.errors import LedgerError
+from ledger.core.merkle import EMPTY_ROOT, fold_right, perfect_ranges
+from ledger.core.proofs import consistency_path, inclusion_path
 from ledger.store.tree import read_nodes
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 from ledger.store.chain import Appended
 from ledger.store.ledger import Ledger
 from ledger.store.service_keys import ServiceKeys

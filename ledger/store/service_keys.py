@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.keys import SignerKey, parse_signer_key
+from ledger.core.keys import SignerKey, parse_signer_key
 from ledger.store.errors import NotInitialised
 
 

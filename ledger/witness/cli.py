@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.cosignature import CosignerSigner, check_cosigner_name
-from ledger.errors import LedgerError
-from ledger.keys import parse_vkey
+from ledger.core.cosignature import CosignerSigner, check_cosigner_name
+from ledger.core.errors import LedgerError
+from ledger.core.keys import parse_vkey
 from ledger.witness.settings import DEFAULT_DIR_ENV, RETIRED_DIR, WitnessSettings, write_key
 from ledger.witness.state import WitnessStore
 

@@ -19,9 +19,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ledger.note import MAX_NOTE_BYTES
+from ledger.core.note import MAX_NOTE_BYTES
+from ledger.core.witness_protocol import ADD_CHECKPOINT, MAX_PROOF_LINES
 from ledger.witness.service import Answer, Witness
-from ledger.witness_protocol import ADD_CHECKPOINT, MAX_PROOF_LINES
 
 # The old size line, 63 proof lines and the largest note this witness parses.
 MAX_BODY = 32 + MAX_PROOF_LINES * 45 + 1 + MAX_NOTE_BYTES

@@ -21,15 +21,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.checkpoint import CheckpointBody, parse_checkpoint_body
-from ledger.cosignature import CosignerSigner
-from ledger.errors import LedgerError, ProofError, SignatureError
-from ledger.keys import parse_vkey
-from ledger.merkle import EMPTY_ROOT
-from ledger.note import Note, NoteSignature, parse_note, verify_by
-from ledger.proofs import verify_consistency
+from ledger.core.checkpoint import CheckpointBody, parse_checkpoint_body
+from ledger.core.cosignature import CosignerSigner
+from ledger.core.errors import LedgerError, ProofError, SignatureError
+from ledger.core.keys import parse_vkey
+from ledger.core.merkle import EMPTY_ROOT
+from ledger.core.note import Note, NoteSignature, parse_note, verify_by
+from ledger.core.proofs import verify_consistency
+from ledger.core.witness_protocol import SIZE_CONTENT_TYPE, AddCheckpoint, parse_add_checkpoint
 from ledger.witness.state import LogState, Transaction, WitnessStore
-from ledger.witness_protocol import SIZE_CONTENT_TYPE, AddCheckpoint, parse_add_checkpoint
 
 TEXT = "text/plain; charset=utf-8"
 

@@ -10,8 +10,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.cosignature import CosignerSigner, parse_cosigner_signer, parse_cosigner_vkey
-from ledger.errors import LedgerError
+from ledger.core.cosignature import CosignerSigner, parse_cosigner_signer, parse_cosigner_vkey
+from ledger.core.errors import LedgerError
 
 CONFIG_FILE = "witness.json"
 KEY_FILE = "witness.key"

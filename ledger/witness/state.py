@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse, urlunparse
 
-from ledger.errors import LedgerError
-from ledger.witness_protocol import origin_hash
+from ledger.core.errors import LedgerError
+from ledger.core.witness_protocol import origin_hash
 
 SCHEMA_VERSION = 1
 

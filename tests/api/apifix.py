@@ -16,7 +16,7 @@ from api.settings import ApiSettings
 from api.tokens import TokenStore
 from ledger.client import disclosure as dc
 from ledger.config import Settings
-from ledger.keys import SignerKey
+from ledger.core.keys import SignerKey
 from ledger.salts import SaltSeed
 from ledger.sealed import SealedKeys
 

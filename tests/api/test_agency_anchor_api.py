@@ -13,9 +13,9 @@ from domainfix import AGENCY, CRIMINAL
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, key_revocation, key_rotation
-from ledger.entry import parse_entry
-from ledger.keys import SignerKey
-from ledger.statement import parse_statement
+from ledger.core.entry import parse_entry
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 
 OTHER = "DOJ/OTHER"  # an agency genesis does not name
 

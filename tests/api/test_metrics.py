@@ -15,8 +15,8 @@ from apifix import open_api
 from domainfix import CIVIL
 from prometheus_client.parser import text_string_to_metric_families
 
-from ledger.keys import SignerKey
-from ledger.times import format_time, utc_now
+from ledger.core.keys import SignerKey
+from ledger.core.times import format_time, utc_now
 
 ALERTS = Path(__file__).resolve().parents[2] / "ops" / "prometheus" / "alerts.yml"
 Sample = tuple[str, tuple[tuple[str, str], ...]]

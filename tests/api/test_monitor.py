@@ -23,9 +23,9 @@ from apifix import AGENCY, Api
 from domainfix import ORIGIN, http_seed, one_line_request, open_domain
 from storefix import make_settings
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.client.trust import key_registration
-from ledger.keys import SignerKey
+from ledger.core.checkpoint import Checkpoint, sign_checkpoint
+from ledger.core.keys import SignerKey
 from ledger.sealed import SealedKeys
 from ledger.store.errors import CheckpointRefused
 from ledger.store.ledger import Ledger

@@ -17,14 +17,14 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from domainfix import AGENCY, open_domain
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
 from ledger.client.trust import key_registration
-from ledger.cosignature import parse_cosigner_vkey
-from ledger.keys import SignerKey
-from ledger.note import parse_note
+from ledger.core.checkpoint import Checkpoint, sign_checkpoint
+from ledger.core.cosignature import parse_cosigner_vkey
+from ledger.core.keys import SignerKey
+from ledger.core.note import parse_note
+from ledger.core.witness_protocol import with_lines
 from ledger.store.service_keys import ServiceKeys
 from ledger.witness_client import request_cosignature
-from ledger.witness_protocol import with_lines
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "witness"))
 from witnessfix import Served, init_witness

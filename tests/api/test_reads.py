@@ -11,11 +11,11 @@ import logging
 import pytest
 
 from api.deps import NOT_ACCEPTED
-from ledger.b64 import b64decode
-from ledger.checkpoint import open_checkpoint
-from ledger.keys import parse_vkey
-from ledger.merkle import leaf_hash
-from ledger.proofs import verify_consistency, verify_inclusion
+from ledger.core.b64 import b64decode
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.keys import parse_vkey
+from ledger.core.merkle import leaf_hash
+from ledger.core.proofs import verify_consistency, verify_inclusion
 
 WHO = (None, "oversight", "court", "operator", "expired", "revoked")
 GET = "GET"
@@ -173,8 +173,8 @@ def test_export_streams_the_exact_export(api):
 
 def test_taxpayer_read_is_recorded_as_inspection_before_history(api):
     """An oversight read records an `inspection` signed by the ledger's key, committing to the pseudonym."""
-    from ledger.entry import parse_entry
-    from ledger.statement import parse_statement
+    from ledger.core.entry import parse_entry
+    from ledger.core.statement import parse_statement
 
     size = api.ledger.size()
     r = api.client.post("/v1/oversight/taxpayer", json=TAXPAYER_BODY, headers=api.auth("oversight"))
@@ -254,9 +254,9 @@ def test_no_personal_data_of_the_demo_in_any_log(api, caplog):
     file leave no TIN, name or address in any logger's output, at DEBUG, nor the operator's token."""
     from domainfix import CIVIL, one_line_request
 
+    from ledger.core.keys import SignerKey
     from ledger.demo import scenario
     from ledger.domain.masterfile import MasterFile
-    from ledger.keys import SignerKey
 
     people = MasterFile.generate(scenario.MASTER_RECORDS, scenario.SEED).records[:4]
     with caplog.at_level(logging.DEBUG):  # every logger: the app's, uvicorn's, the ledger's, SQLAlchemy's

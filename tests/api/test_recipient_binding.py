@@ -13,7 +13,7 @@ from domainfix import AGENCY, CRIMINAL
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_revocation
-from ledger.keys import SignerKey
+from ledger.core.keys import SignerKey
 
 EXCEPTION = "6103(i)(2)"
 

@@ -12,11 +12,11 @@ import pytest
 from domainfix import AGENCY, CRIMINAL
 
 from ledger.client import disclosure as dc
-from ledger.commitments import Opening, commit
+from ledger.core.commitments import Opening, commit
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.domain.bulk import bulk_request
-from ledger.keys import SignerKey
 from ledger.salts import SaltSeed, open_seed_answer, seed_request
-from ledger.statement import parse_statement
 
 TIN = "900-70-0001"
 

@@ -15,9 +15,9 @@ from storefix import drop_schema, make_settings, postgres_base_url
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
-from ledger.entry import parse_entry
-from ledger.keys import SignerKey
-from ledger.statement import parse_statement
+from ledger.core.entry import parse_entry
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 
 EXCEPTIONS = ["6103(i)(2)", "6103(i)(1)", "6103(h)(2)", "6103(c)", "6103(zz)"]
 STATUTES = [CRIMINAL, CIVIL, None, "26 USC 7201", "not a statute"]

@@ -23,11 +23,11 @@ from api.settings import ApiSettings
 from ledger.bootstrap import open_ledger
 from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
-from ledger.entry import parse_entry
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.statement import parse_statement
 from projections.queries import Queries
 
 WHO = (None, "oversight", "court", "operator", "expired", "revoked")

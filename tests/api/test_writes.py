@@ -9,7 +9,7 @@ from domainfix import AGENCY, CIVIL, CRIMINAL
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
-from ledger.keys import SignerKey
+from ledger.core.keys import SignerKey
 
 PROBLEM = "application/problem+json"
 
@@ -29,7 +29,7 @@ def test_accepted_statement_returns_index_and_leaf_hash(api):
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["index"] == before and api.ledger.size() == before + 1 and body["duplicate"] is False
-    from ledger.merkle import leaf_hash
+    from ledger.core.merkle import leaf_hash
 
     assert body["leaf_hash"] == leaf_hash(api.ledger.entry(body["index"])).hex()
     assert body["checkpoint"] is None
@@ -47,7 +47,7 @@ def test_exact_resubmission_returns_original_index(api):
 
 def test_wait_checkpoint_returns_a_checkpoint_covering_the_entry(api):
     """?wait=checkpoint answers with the first signed checkpoint whose tree includes the new entry."""
-    from ledger.checkpoint import open_checkpoint
+    from ledger.core.checkpoint import open_checkpoint
 
     r = api.client.post("/v1/statements?wait=checkpoint", json=api.submission(api.request()))
     assert r.status_code == 201
@@ -64,8 +64,8 @@ def test_rule_refusal_is_422_with_blocked_index(api):
     assert body["rules"] and body["rule"] == body["rules"][0] and body["statement_id"] == sub.statement_id
     assert body["blocked_index"] == counts["dl_entries"]
     assert api.row_counts() == {"dl_entries": counts["dl_entries"] + 1, "dl_refused": counts["dl_refused"] + 1}
-    from ledger.entry import parse_entry
-    from ledger.statement import parse_statement
+    from ledger.core.entry import parse_entry
+    from ledger.core.statement import parse_statement
 
     blocked = parse_statement(parse_entry(api.ledger.entry(body["blocked_index"])).statement)
     assert blocked.type == "blocked" and blocked.body["statement_id"] == sub.statement_id

@@ -17,17 +17,17 @@ from typing import Any
 import pytest
 from bundlefix import HELD_BACK, LINES, Scenario, tin
 
-from ledger.b64 import b64encode
-from ledger.bundle_check import verify_bundle
-from ledger.bundle_format import BundleError, BundleFiles
-from ledger.canonical import canonical_bytes
 from ledger.client import disclosure as dc
-from ledger.commitments import Opening
+from ledger.core.b64 import b64encode
+from ledger.core.bundle_check import verify_bundle
+from ledger.core.bundle_format import BundleError, BundleFiles
+from ledger.core.canonical import canonical_bytes
+from ledger.core.commitments import Opening
+from ledger.core.entry import parse_entry
+from ledger.core.keys import SignerKey, parse_vkey
+from ledger.core.lines import CHUNK_LINES
+from ledger.core.statement import parse_statement
 from ledger.domain.bundle import BundleWriteError, write_bundle
-from ledger.entry import parse_entry
-from ledger.keys import SignerKey, parse_vkey
-from ledger.lines import CHUNK_LINES
-from ledger.statement import parse_statement
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "verify_ledger.py"

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.cosignature import CosignerSigner
-from ledger.note import parse_note
-from ledger.witness_protocol import with_lines
+from ledger.core.cosignature import CosignerSigner
+from ledger.core.note import parse_note
+from ledger.core.witness_protocol import with_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT / "scripts") not in sys.path:

@@ -107,8 +107,8 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
     from ledger.bootstrap import open_ledger
     from ledger.client.keyring import Keyring
     from ledger.client.trust import signed
-    from ledger.commitments import commit
     from ledger.config import Settings
+    from ledger.core.commitments import commit
 
     _run(capsys, "init", "--origin", "ledger.test.example/disclosures")
     _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester", "--attr", "agency=DHS/ICE",
@@ -174,7 +174,7 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
 def test_export_decoded_is_a_readable_companion_without_openings(env, capsys):
     """`export --decoded` writes each entry for a person beside the export: what the court's verifier prints
     with --show all, byte for byte, and no opening (TIN, name, address, case number) anywhere in it."""
-    from ledger.readable import decoded_export
+    from ledger.core.readable import decoded_export
 
     assert _run(capsys, "init", "--origin", "ledger.test.example/disclosures")[0] == 0
     assert _run(capsys, "keys", "new", "ice.dhs.gov/director", "--role", "requester",

@@ -90,8 +90,8 @@ def match(env: Path, request_id: str) -> None:
     from ledger.bootstrap import open_ledger
     from ledger.client.keyring import Keyring
     from ledger.client.trust import signed
-    from ledger.commitments import commit
     from ledger.config import Settings
+    from ledger.core.commitments import commit
 
     matcher = Keyring(env / "var" / "keyring").get("irs.gov/matcher")
     lines = [{"line": k, "matched": True, "match_basis": ["address", "name", "tin"] if k < 3 else ["name", "tin"],
@@ -160,7 +160,7 @@ def test_every_statement_kind_has_an_example_that_signs_and_is_accepted(env, cap
     ids["ORDER-ID"] = order
     accept("use-freeze", sign_kind(capsys, env, "use-freeze", "ice.dhs.gov/agent-0", ids))
     accept("vacatur", sign_kind(capsys, env, "vacatur", "uscourts.gov/dcd/judge-1", ids))
-    from ledger.statement import parse_statement
+    from ledger.core.statement import parse_statement
 
     ids["a1b2c3d4" * 8] = parse_statement(request_sub["statement"]).body["purpose_text"]
     accept("erasure", sign_kind(capsys, env, "erasure", admin, ids, "--cosign", f"{ORIGIN}/admin-2"))

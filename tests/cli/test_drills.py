@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from clifix import cli_env, ok, run
 
-from ledger.checkpoint import open_checkpoint
-from ledger.errors import LedgerError
-from ledger.keys import parse_vkey
-from ledger.statement import parse_statement
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.errors import LedgerError
+from ledger.core.keys import parse_vkey
+from ledger.core.statement import parse_statement
 
 ORIGIN = "ledger.test.example/disclosures"
 ADMIN = ORIGIN + "/admin"

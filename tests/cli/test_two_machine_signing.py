@@ -15,8 +15,8 @@ import pytest
 from clifix import cli_env, ok, run
 
 from ledger.client.batch import parse_pending
-from ledger.keys import SignerKey
-from ledger.statement import parse_statement
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 
 ORIGIN = "ledger.test.example/disclosures"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "accounting-2025.jsonl"

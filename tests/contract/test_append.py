@@ -6,15 +6,15 @@ import io
 import itertools
 import json
 
-from ledger.b64 import b64decode
-from ledger.canonical import parse_canonical
-from ledger.checkpoint import open_checkpoint
-from ledger.entry import ZERO_HASH_HEX, parse_entry
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.proofs import verify_consistency, verify_inclusion
-from ledger.statement import parse_statement
+from ledger.core.b64 import b64decode
+from ledger.core.canonical import parse_canonical
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.entry import ZERO_HASH_HEX, parse_entry
+from ledger.core.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.core.proofs import verify_consistency, verify_inclusion
+from ledger.core.statement import parse_statement
+from ledger.core.times import parse_time
 from ledger.store.fsck import fsck
-from ledger.times import parse_time
 
 
 def _entries(world):

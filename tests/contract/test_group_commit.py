@@ -6,10 +6,10 @@ from __future__ import annotations
 import threading
 
 from ledger.client.trust import signed
+from ledger.core.entry import parse_entry
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.domain.refusals import AppendRefused, RuleRefusal
-from ledger.entry import parse_entry
-from ledger.keys import SignerKey
-from ledger.statement import parse_statement
 from ledger.store.fsck import fsck
 
 

@@ -9,9 +9,9 @@ import time
 from dataclasses import replace
 
 from ledger.config import Settings
+from ledger.core.trust import TRUST_TYPES
 from ledger.store.chain import REPLAY_ROWS
 from ledger.store.ledger import Ledger
-from ledger.trust import TRUST_TYPES
 
 
 class SlowRules:

@@ -7,14 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.b64 import b64decode, b64encode
-from ledger.canonical import canonical_bytes
 from ledger.client.trust import key_revocation, signed
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.canonical import canonical_bytes
+from ledger.core.keys import SignerKey
+from ledger.core.note import NoteSignature, add_signatures, parse_note, sign_note
+from ledger.core.statement import make_envelope, sign_statement
+from ledger.core.times import utc_now
 from ledger.domain.refusals import AppendRefused, RuleRefusal
-from ledger.keys import SignerKey
-from ledger.note import NoteSignature, add_signatures, parse_note, sign_note
-from ledger.statement import make_envelope, sign_statement
-from ledger.times import utc_now
 
 
 def _flip_signature(note: str) -> str:
@@ -104,7 +104,7 @@ def test_batch_with_one_bad_statement_stores_none(world):
 
 def test_rule_refusal_records_blocked_entry_and_refuses_id(world):
     """A validly signed statement refused by a rule lands once as a ledger-signed `blocked` entry."""
-    from ledger.statement import parse_statement
+    from ledger.core.statement import parse_statement
     from ledger.store.fsck import fsck
 
     def rules(stmt, index, trust, db):
@@ -118,7 +118,7 @@ def test_rule_refusal_records_blocked_entry_and_refuses_id(world):
     assert info.value.rules == ["test.no_forbidden"]
     assert info.value.blocked_index == size
     assert world.ledger.size() == size + 1
-    blocked = parse_statement(__import__("ledger.entry", fromlist=["x"]).parse_entry(
+    blocked = parse_statement(__import__("ledger.core.entry", fromlist=["x"]).parse_entry(
         world.ledger.entry(size)).statement)
     refused = parse_statement(note)
     assert blocked.type == "blocked"

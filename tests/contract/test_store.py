@@ -12,8 +12,8 @@ import time
 import pytest
 
 from ledger.client.trust import signed
+from ledger.core.statement import parse_statement
 from ledger.domain.refusals import AppendRefused
-from ledger.statement import parse_statement
 from ledger.store.chain import AppendRequest
 from ledger.store.errors import Conflict
 from ledger.store.ledger import Ledger

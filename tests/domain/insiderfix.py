@@ -37,9 +37,9 @@ from typing import Any
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, signed
 from ledger.config import Settings
+from ledger.core.keys import SignerKey
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.service import DisclosureService
-from ledger.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
 from ledger.rules.engine import RuleEngine, server_red_flags
 from ledger.sealed import SealedKeys, SealedStore

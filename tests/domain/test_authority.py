@@ -9,11 +9,11 @@ from domainfix import AGENCY, CRIMINAL, open_domain
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, key_rotation, signed
+from ledger.core.entry import parse_entry
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.domain.refusals import RuleRefusal
-from ledger.entry import parse_entry
-from ledger.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY
-from ledger.statement import parse_statement
 
 
 def _refused(d, submit, rule: str) -> None:

@@ -20,6 +20,9 @@ import pytest
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
+from ledger.core.entry import parse_entry
+from ledger.core.lines import CHUNK_LINES, chunk_count
+from ledger.core.statement import parse_statement
 from ledger.demo import bulk_story
 from ledger.domain.bulk import bulk_release, bulk_request, opened_chunk_lines, statement_items, submit_bulk
 from ledger.domain.bundle import write_bundle
@@ -27,10 +30,7 @@ from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.officer import read_decisions, review_from_decisions, work_queue, write_review, write_sheet
 from ledger.domain.refusals import RuleRefusal
-from ledger.entry import parse_entry
-from ledger.lines import CHUNK_LINES, chunk_count
 from ledger.rules.engine import server_red_flags
-from ledger.statement import parse_statement
 from ledger.store.fsck import fsck
 
 LINES = 20_000
@@ -82,7 +82,7 @@ def test_bulk_request_end_to_end(bulk_world, master, tmp_path):
 
     # Each chunk is its own entry: the request's own entry is one small manifest, not the 20,000
     # lines; a chunk's entry holds one chunk.
-    from ledger.entry import parse_entry
+    from ledger.core.entry import parse_entry
 
     manifest = parse_entry(d.ledger.entry(d.ledger.statement_index(story.request_id))).statement
     assert len(manifest) < 5_000

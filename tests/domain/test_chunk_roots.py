@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from ledger.core.errors import LedgerError, ProofError
+from ledger.core.lines import CHUNK_LINES, LinesTree, chunk_root, item_leaf, lines_root, root_of_chunks
+from ledger.core.merkle import Frontier
 from ledger.domain.bulk import ChunkSource, chunk_roots, list_source
-from ledger.errors import LedgerError, ProofError
-from ledger.lines import CHUNK_LINES, LinesTree, chunk_root, item_leaf, lines_root, root_of_chunks
-from ledger.merkle import Frontier
 
 
 def _items(n: int) -> list[dict[str, Any]]:
@@ -90,9 +90,9 @@ def test_the_lines_tree_root_is_the_rfc6962_root_over_every_line(n: int) -> None
 def test_given_roots_skip_the_pass_and_must_count_the_chunks() -> None:
     """bulk_statement(roots=...) signs over the roots given (the matcher's pass computed them from
     the same items) instead of computing them; a list of the wrong length is refused."""
+    from ledger.core.keys import SignerKey
+    from ledger.core.statement import parse_statement
     from ledger.domain.bulk import bulk_statement
-    from ledger.keys import SignerKey
-    from ledger.statement import parse_statement
 
     items = _items(300)
     key = SignerKey.generate("irs.example/matcher")

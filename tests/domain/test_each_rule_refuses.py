@@ -10,13 +10,13 @@ from domainfix import AGENCY, CRIMINAL, Domain
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, key_revocation, key_rotation, signed
+from ledger.core.entry import parse_entry
+from ledger.core.keys import SignerKey
+from ledger.core.lines import CHUNK_LINES
+from ledger.core.statement import parse_statement
 from ledger.domain.bulk import bulk_request
 from ledger.domain.refusals import RuleRefusal
-from ledger.entry import parse_entry
-from ledger.keys import SignerKey
-from ledger.lines import CHUNK_LINES
 from ledger.rules.catalog import LAW_VERSION
-from ledger.statement import parse_statement
 
 LINES = [dc.Line(f"9{k:08d}", f"Name {k}", f"{k} Elm St, Boston, MA 02110") for k in range(2)]
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from domainfix import open_domain, run_exception
 
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 from ledger.domain.refusals import RuleRefusal
-from ledger.entry import parse_entry
 from ledger.rules.catalog import CATALOG
-from ledger.statement import parse_statement
 from ledger.store.fsck import fsck
 
 CASES = [(code, p) for code, rule in sorted(CATALOG.items()) for p in rule.preconditions()]

@@ -12,17 +12,17 @@ import time
 
 import pytest
 
-from ledger.bundle_format import statement_commitments
 from ledger.client import disclosure as dc
-from ledger.commitments import commit
+from ledger.core.bundle_format import statement_commitments
+from ledger.core.commitments import commit
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.demo import bulk_story
 from ledger.domain.bulk import bulk_request, read_chunks, statement_items
 from ledger.domain.forked import PrincipalProcessError, submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.refusals import AppendRefused
 from ledger.heap import WORKER_GC_THRESHOLDS
-from ledger.keys import SignerKey
-from ledger.statement import parse_statement
 from ledger.store.errors import StoreError
 from ledger.store.fsck import fsck
 
@@ -214,7 +214,7 @@ def test_an_opening_is_rebuilt_when_unpickled():
 
 
 def _note_of(ledger, statement_id):
-    from ledger.entry import parse_entry
+    from ledger.core.entry import parse_entry
 
     index = ledger.statement_index(statement_id)
     assert index is not None

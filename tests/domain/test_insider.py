@@ -51,16 +51,16 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from ledger.bundle_format import statement_commitments
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, key_revocation, key_rotation, signed
+from ledger.core.bundle_format import statement_commitments
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey, parse_vkey
+from ledger.core.statement import Statement, parse_statement
 from ledger.domain.refusals import AppendRefused, RuleRefusal
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey, parse_vkey
 from ledger.policy import ROLES
 from ledger.rules.catalog import CATALOG
-from ledger.statement import Statement, parse_statement
 
 INVARIANTS = ("held_erasure", "court_authority", "enjoined_release", "own_attestation", "approved_lines",
               "order_names_request", "independent_documents", "blocked_logged")

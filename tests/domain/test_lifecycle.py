@@ -9,9 +9,9 @@ import pytest
 from domainfix import AGENCY, CRIMINAL, run_exception
 
 from ledger.client import disclosure as dc
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 from ledger.domain.refusals import AppendRefused, RuleRefusal
-from ledger.entry import parse_entry
-from ledger.statement import parse_statement
 from ledger.store.fsck import fsck
 
 CODE = "6103(i)(2)"
@@ -211,8 +211,8 @@ def test_inspection_is_logged_with_commitments_only(domain_any, tmp_path):
         appended = service.submit(sub.note, sub.openings)
         entry = d.ledger.entry(appended.index)
         assert pseudonym.encode() not in entry and b"audit of" not in entry
-        from ledger.entry import parse_entry
-        from ledger.statement import parse_statement
+        from ledger.core.entry import parse_entry
+        from ledger.core.statement import parse_statement
 
         assert parse_statement(parse_entry(entry).statement).body["reader"] == "tigta.gov/auditor-9"  # who looked
         with d.ledger.store.reading() as db:  # whose history: stored at ingest, outside the log
@@ -259,9 +259,9 @@ def test_release_needs_the_recipients_own_attestation(domain_any):
 
 def test_blocked_entries_name_the_request_they_were_about(domain_any):
     """A refused release is recorded as `blocked` with refers_to = its request (for counts per request)."""
+    from ledger.core.entry import parse_entry
+    from ledger.core.statement import parse_statement
     from ledger.domain.refusals import RuleRefusal
-    from ledger.entry import parse_entry
-    from ledger.statement import parse_statement
 
     d = domain_any
     ids = run_exception(d, "6103(i)(2)")

@@ -13,15 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from ledger.b64 import b64decode
 from ledger.bootstrap import open_ledger
-from ledger.canonical import parse_canonical
 from ledger.client.keyring import Keyring
+from ledger.core.b64 import b64decode
+from ledger.core.canonical import parse_canonical
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
-from ledger.entry import parse_entry
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.statement import parse_statement
 
 
 def _variants(record) -> set[str]:

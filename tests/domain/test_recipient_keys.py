@@ -7,8 +7,8 @@ from domainfix import AGENCY, CRIMINAL
 
 from ledger.client import disclosure as dc
 from ledger.client.trust import key_registration, key_revocation, key_rotation
+from ledger.core.keys import SignerKey
 from ledger.domain.refusals import RuleRefusal
-from ledger.keys import SignerKey
 
 CODE = "6103(i)(2)"
 
@@ -75,7 +75,7 @@ def test_only_the_named_principal_attests_even_of_the_same_agency(domain_any):
 def test_a_bulk_release_stops_at_the_chunk_after_a_recipient_key_is_revoked(domain_any):
     """The attestations are checked at the bulk release's manifest and again at every chunk, like holds:
     a recipient's key revoked between two chunks stops the rest of the release."""
-    from ledger.commitments import commit
+    from ledger.core.commitments import commit
     from ledger.domain.bulk import bulk_release, bulk_request, bulk_review, bulk_statement, list_source, submit_bulk
 
     d = domain_any

@@ -7,11 +7,11 @@ import pytest
 from domainfix import AGENCY, CRIMINAL
 
 from ledger.client import disclosure as dc
+from ledger.core.statement import parse_statement
 from ledger.domain.bulk import bulk_request, read_chunks, submit_bulk
 from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.statement import parse_statement
 from ledger.store.fsck import fsck
 
 

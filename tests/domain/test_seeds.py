@@ -17,17 +17,17 @@ import pytest
 from domainfix import AGENCY, CRIMINAL, one_line_request
 
 from ledger.client import disclosure as dc
-from ledger.commitments import Opening, commit
+from ledger.core.commitments import Opening, commit
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
+from ledger.core.times import utc_now
 from ledger.domain.bulk import bulk_request, submit_bulk
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SaltSeeds, SeedRefused
 from ledger.domain.service import DisclosureService
-from ledger.keys import SignerKey
 from ledger.salts import SaltSeed, open_seed_answer, seed_request
 from ledger.sealed import SealedKeys, SealedStore
 from ledger.sealed.seeds import SeedStore
-from ledger.statement import parse_statement
-from ledger.times import utc_now
 
 TIN = "900-70-0001"
 

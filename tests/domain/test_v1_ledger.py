@@ -19,10 +19,10 @@ import pytest
 from ledger.bootstrap import open_ledger
 from ledger.client import disclosure as dc
 from ledger.client.trust import signed
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 from ledger.domain.refusals import RuleRefusal
 from ledger.domain.schemas import check_body, request_version
-from ledger.entry import parse_entry
-from ledger.statement import parse_statement
 from ledger.store.fsck import fsck
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ import pytest
 from workers import append_worker
 
 from ledger.client.trust import key_revocation
-from ledger.entry import parse_entry
-from ledger.proofs import verify_consistency
-from ledger.statement import parse_statement
+from ledger.core.entry import parse_entry
+from ledger.core.proofs import verify_consistency
+from ledger.core.statement import parse_statement
 from ledger.store.fsck import fsck
 
 WORKERS = 4

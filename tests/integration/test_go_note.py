@@ -25,10 +25,10 @@ from pathlib import Path
 import pytest
 from corebuild import ORIGIN, REQUESTER_NAME, LogBuilder, flip_signature_bit, key
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.keys import SignerKey, VerifierKey
-from ledger.note import parse_note, sign_note, verify_by, verify_exactly
-from ledger.statement import parse_statement
+from ledger.core.checkpoint import Checkpoint, sign_checkpoint
+from ledger.core.keys import SignerKey, VerifierKey
+from ledger.core.note import parse_note, sign_note, verify_by, verify_exactly
+from ledger.core.statement import parse_statement
 
 HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "go_note_check" / "main.go"
@@ -305,7 +305,7 @@ def test_go_verifies_our_witness_s_cosignature(go_note_check: Path, tmp_path: Pa
     sys.path.insert(0, str(HERE.parent / "witness"))
     from witnessfix import LOG_KEY, ORIGIN, WITNESS_KEY, Log, make_witness
 
-    from ledger.witness_protocol import origin_hash
+    from ledger.core.witness_protocol import origin_hash
 
     witness = make_witness(f"sqlite:///{tmp_path}/w.sqlite3", clock=1_780_000_000.0)
     assert witness.add_checkpoint(Log().grow(11).request(0)).status == 200
@@ -339,9 +339,9 @@ def test_add_checkpoint_body_for_the_rfc6962_tree(go_note_check: Path, tmp_path:
     `first` to `second` is exactly 'old N', the vector's proof hashes in base64 one per line, an empty
     line and the checkpoint; Go parses it, opens the checkpoint and tlog.CheckTree accepts the proof
     from the vector's first root. One flipped proof bit makes Go refuse it."""
-    from ledger.merkle import root_from_leaf_hashes
-    from ledger.proofs import consistency_path
-    from ledger.witness_protocol import AddCheckpoint
+    from ledger.core.merkle import root_from_leaf_hashes
+    from ledger.core.proofs import consistency_path
+    from ledger.core.witness_protocol import AddCheckpoint
 
     vectors = json.loads(VECTORS.read_text("utf-8"))
     leaves = [bytes.fromhex(h) for h in vectors["leaf_hashes"]]

@@ -21,9 +21,9 @@ import pytest
 from clifix import cli_env, run
 from storefix import drop_schema, postgres_base_url
 
-from ledger.checkpoint import open_with_any
 from ledger.config import Settings
-from ledger.entry import parse_entry
+from ledger.core.checkpoint import open_with_any
+from ledger.core.entry import parse_entry
 from ledger.store.errors import NeedsMigration
 from ledger.store.ledger import Ledger
 

@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 from ledger.bootstrap import open_ledger
-from ledger.checkpoint import open_checkpoint
 from ledger.config import Settings
-from ledger.entry import parse_entry
-from ledger.keys import parse_vkey
-from ledger.statement import parse_statement
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.entry import parse_entry
+from ledger.core.keys import parse_vkey
+from ledger.core.statement import parse_statement
 from ledger.store.fsck import fsck
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "pre_authority"

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from storefix import drop_schema, postgres_base_url
 
-from ledger.commitments import Opening, OpeningMismatch, commit
+from ledger.core.commitments import Opening, OpeningMismatch, commit
 from ledger.sealed import (
     OpeningNotFound,
     SealedDecryptionError,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ledger.client.trust import signed
 from ledger.config import Settings
+from ledger.core.keys import parse_signer_key
 from ledger.domain.refusals import AppendRefused
-from ledger.keys import parse_signer_key
 from ledger.store.ledger import Ledger
 
 

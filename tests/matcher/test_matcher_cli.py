@@ -294,7 +294,7 @@ def test_release_file_writes_exactly_the_approved_lines_and_the_court_checks_it(
 def test_a_signed_file_holding_other_values_than_the_approved_lines_fails_the_court(env, capsys):
     """The rules never see the file, only its hash: a releaser who signs a file with a value that is not the
     line's (or a line the release does not name) is caught by the court's verifier with openings."""
-    from ledger.delivered import delivered_file
+    from ledger.core.delivered import delivered_file
 
     setup_ledger(capsys, env)
     _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")

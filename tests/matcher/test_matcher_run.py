@@ -16,22 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from ledger.b64 import b64decode
 from ledger.bootstrap import open_ledger
 from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
 from ledger.client.trust import key_registration
 from ledger.config import Settings
+from ledger.core.b64 import b64decode
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 from ledger.domain.bulk import bulk_request, opened_chunk_lines, submit_bulk
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matcher_run import run_once
 from ledger.domain.matcher_store import import_extract, new_key, read_key
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.service import DisclosureService
-from ledger.entry import parse_entry
 from ledger.policy import DEFAULT_POLICY
 from ledger.sealed import SealedKeys, SealedStore
-from ledger.statement import parse_statement
 
 ORIGIN = "ledger.test.example/disclosures"
 AGENCY = "DHS/ICE"
@@ -227,14 +227,14 @@ def test_follow_matches_requests_filed_while_it_runs_and_stops_on_sigterm(tmp_pa
 def test_release_file_of_a_bulk_request_and_the_court_check_of_a_bulk_release(tmp_path, monkeypatch):
     """A request in bulk form (300 lines): matched, reviewed and released in bulk; the delivered file holds
     exactly the approved lines, read from the chunks, and the bundle's check reads the bulk release's items."""
-    from ledger.bundle_check import verify_bundle
-    from ledger.bundle_format import BundleError, BundleFiles
     from ledger.cli import main
-    from ledger.delivered import delivered_file
+    from ledger.core.bundle_check import verify_bundle
+    from ledger.core.bundle_format import BundleError, BundleFiles
+    from ledger.core.delivered import delivered_file
+    from ledger.core.keys import parse_vkey
     from ledger.domain.bulk import bulk_release, statement_items
     from ledger.domain.bundle import write_bundle
     from ledger.domain.officer import review_from_decisions, suggest
-    from ledger.keys import parse_vkey
     from ledger.rules.engine import server_red_flags
 
     settings, keys, keyring, master, _ = build(tmp_path, inline=0, lines=0, bulk_lines=0)
@@ -303,7 +303,7 @@ def test_release_file_of_a_bulk_request_and_the_court_check_of_a_bulk_release(tm
 def test_a_request_that_cannot_be_matched_is_named_and_the_others_are_matched(tmp_path):
     """A request whose openings are gone from the sealed store: one line naming it (no value), the run goes
     on with the others and exits 1; nothing is appended for it."""
-    from ledger.bundle_format import statement_commitments
+    from ledger.core.bundle_format import statement_commitments
 
     settings, keys, _, _, ids = build(tmp_path, inline=2, lines=3, bulk_lines=0)
     with open_ledger(settings) as ledger, SealedStore(settings.db_url, keys) as sealed:

@@ -11,13 +11,13 @@ from typing import Any
 
 from storefix import ORIGIN
 
-from ledger.canonical import canonical_bytes
 from ledger.client.trust import key_registration, signed
 from ledger.config import Settings
-from ledger.keys import SignerKey
-from ledger.merkle import leaf_hash
+from ledger.core.canonical import canonical_bytes
+from ledger.core.keys import SignerKey
+from ledger.core.merkle import leaf_hash
+from ledger.core.statement import make_envelope, sign_statement
 from ledger.policy import DEFAULT_POLICY
-from ledger.statement import make_envelope, sign_statement
 from ledger.store.ledger import Ledger
 
 CHUNK = 128
@@ -135,8 +135,8 @@ class LogBuilder:
     def _pseudonyms(self, idx: int, items: list[dict[str, Any]], taxpayers: list[int | None],
                     chunk_idx: int | None = None) -> None:
         if chunk_idx is not None:  # only this chunk's lines
-            from ledger.entry import parse_entry
-            from ledger.statement import parse_statement
+            from ledger.core.entry import parse_entry
+            from ledger.core.statement import parse_statement
 
             body = parse_statement(parse_entry(self.ledger.entry(chunk_idx)).statement).envelope["body"]
             items = body["lines"]

@@ -8,11 +8,11 @@ import pytest
 from pjfix import runner
 
 from ledger.client import disclosure as dc
+from ledger.core.lines import chunk_count
 from ledger.demo import bulk_story
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService
-from ledger.lines import chunk_count
 from ledger.sealed import SealedKeys, SealedStore
 from projections.queries import Queries
 

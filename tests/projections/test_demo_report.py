@@ -8,9 +8,9 @@ from collections import defaultdict
 import pytest
 from pjfix import load_demo, runner
 
-from ledger.entry import parse_entry
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 from ledger.rules.catalog import CATALOG
-from ledger.statement import parse_statement
 from projections.errors import BadQuery
 from projections.queries import Queries
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import EncodingError
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import EncodingError
 
 EXAMPLES = settings(max_examples=200, deadline=None)
 ALPHABET = set(string.ascii_letters + string.digits + "+/=")

@@ -12,8 +12,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, canonical_bytes_of_checked, parse_canonical
-from ledger.errors import CanonicalError
+from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, canonical_bytes_of_checked, parse_canonical
+from ledger.core.errors import CanonicalError
 
 EXAMPLES = settings(max_examples=200, deadline=None)
 
@@ -129,7 +129,7 @@ def test_the_fast_check_never_accepts_what_the_full_check_refuses(value: Any) ->
     """canonical_bytes' fast check (_is_allowed) may only send a value on to the full check
     (_check_value), never pass one it would refuse: whatever the full check refuses, canonical_bytes
     refuses, wherever in a list or object the bad leaf sits."""
-    from ledger.canonical import _check_value, _is_allowed
+    from ledger.core.canonical import _check_value, _is_allowed
 
     try:
         _check_value(value, "$", 0)

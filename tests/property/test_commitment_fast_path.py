@@ -6,9 +6,9 @@ import hashlib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import canonical_bytes
-from ledger.commitments import COMMIT_TAG, Opening, commit
-from ledger.errors import LedgerError
+from ledger.core.canonical import canonical_bytes
+from ledger.core.commitments import COMMIT_TAG, Opening, commit
+from ledger.core.errors import LedgerError
 
 VALUES = st.one_of(st.text(), st.text(alphabet=st.characters(codec="utf-8")), st.integers(-(2**53) + 1, 2**53 - 1),
                    st.none(), st.booleans(), st.lists(st.text(max_size=3), max_size=3))

@@ -27,9 +27,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.errors import ProofError
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.proofs import (
+from ledger.core.errors import ProofError
+from ledger.core.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.core.proofs import (
     consistency_path,
     inclusion_path,
     root_from_inclusion,

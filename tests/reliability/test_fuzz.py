@@ -17,17 +17,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.b64 import b64encode
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_text, sign_checkpoint
 from ledger.client.trust import signed
+from ledger.core.b64 import b64encode
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_text, sign_checkpoint
+from ledger.core.entry import encode_entry, parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.keys import SignerKey
+from ledger.core.note import parse_note, sign_note
+from ledger.core.statement import make_envelope, parse_statement
+from ledger.core.times import format_time, utc_now
 from ledger.domain.refusals import AppendRefused
-from ledger.entry import encode_entry, parse_entry
-from ledger.errors import LedgerError
-from ledger.keys import SignerKey
-from ledger.note import parse_note, sign_note
-from ledger.statement import make_envelope, parse_statement
-from ledger.times import format_time, utc_now
 
 ROOT = Path(__file__).resolve().parents[2]
 for extra in (ROOT / "scripts",):

@@ -26,14 +26,14 @@ import pytest
 from domainfix import AGENCY, ORIGIN, http_seed, one_line_request, open_domain
 from prometheus_client.parser import text_string_to_metric_families
 
-from ledger.checkpoint import open_checkpoint
 from ledger.cli import main
-from ledger.entry import parse_entry
-from ledger.keys import parse_vkey
-from ledger.merkle import leaf_hash
-from ledger.proofs import verify_consistency
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.entry import parse_entry
+from ledger.core.keys import parse_vkey
+from ledger.core.merkle import leaf_hash
+from ledger.core.proofs import verify_consistency
+from ledger.core.statement import parse_statement
 from ledger.sealed import SealedKeys
-from ledger.statement import parse_statement
 from ledger.store.ledger import Ledger
 
 WORKERS = 3

@@ -49,9 +49,9 @@ def test_generated_file_imports_only_stdlib_and_pynacl() -> None:
 
 
 def test_every_core_module_is_bundled_in_dependency_order() -> None:
-    """Each module appears once, in the order of CORE, before the CLI."""
+    """Each module appears once, in the builder's dependency order, before the CLI."""
     text = GENERATED.read_text(encoding="utf-8")
-    positions = [text.index(f" ledger/{m}.py ") for m in build_verifier.CORE]
+    positions = [text.index(f" ledger/core/{m}.py ") for m in build_verifier.core_modules()]
     assert positions == sorted(positions)
     assert text.index(" scripts/_verifier_cli.py ") > positions[-1]
 
@@ -61,7 +61,7 @@ def _bundle(tmp_path: Path, sources: dict[str, str]) -> None:
     for name, source in sources.items():
         path = tmp_path / f"{name}.py"
         path.write_text(source)
-        bundle.add(path, name)
+        bundle.add(path, f"core.{name}")
 
 
 def test_build_refuses_a_name_bound_by_two_modules(tmp_path: Path) -> None:
@@ -81,9 +81,10 @@ def test_build_refuses_aliased_and_unknown_ledger_imports(tmp_path: Path) -> Non
     with pytest.raises(build_verifier.BuildError, match="not bundled"):
         _bundle(tmp_path, {"one": "from ledger.store import thing\n"})
     with pytest.raises(build_verifier.BuildError, match="aliased"):
-        _bundle(tmp_path, {"errors": "class E(Exception):\n    pass\n", "two": "from ledger.errors import E as F\n"})
+        _bundle(tmp_path, {"errors": "class E(Exception):\n    pass\n",
+                           "two": "from ledger.core.errors import E as F\n"})
     with pytest.raises(build_verifier.BuildError, match="top level"):
-        _bundle(tmp_path, {"one": "def f():\n    from ledger.errors import E\n"})
+        _bundle(tmp_path, {"one": "def f():\n    from ledger.core.errors import E\n"})
 
 
 def test_build_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
@@ -95,3 +96,58 @@ def test_build_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
     assert build_verifier.main(["--check", "--output", str(stale)]) == 0
     assert stale.read_text() == GENERATED.read_text()
     assert ROOT.exists()
+
+
+CORE_DIR = ROOT / "ledger" / "core"
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append(("." * node.level) + (node.module or ""))
+    return names
+
+
+def test_the_core_is_the_folder_and_the_verifier_is_built_from_exactly_it() -> None:
+    """ledger/core/ holds the verifier's modules, all of them and only them: the builder lists the folder."""
+    on_disk = {p.stem for p in CORE_DIR.glob("*.py")} - {"__init__"}
+    assert set(build_verifier.core_modules()) == on_disk
+    assert len(on_disk) >= 18
+    text = GENERATED.read_text(encoding="utf-8")
+    bundled = {line.split()[2] for line in text.splitlines() if line.startswith("# " + "-" * 30 + " ledger/")}
+    assert bundled == {f"ledger/core/{m}.py" for m in on_disk}
+    # Nothing of the integrity core is left beside the application code at the top of ledger/.
+    for name in ("canonical", "entry", "statement", "note", "checkpoint", "merkle", "proofs", "keys", "verify"):
+        assert not (ROOT / "ledger" / f"{name}.py").exists(), name
+
+
+def test_the_core_imports_only_the_standard_library_pynacl_and_itself() -> None:
+    """Every import in ledger/core/ is the standard library, PyNaCl or another core module."""
+    for path in sorted(CORE_DIR.glob("*.py")):
+        for name in _imports(path):
+            assert not name.startswith("."), f"{path.name}: relative import {name}"
+            top = name.split(".")[0]
+            if top == "ledger":
+                assert name.startswith("ledger.core."), f"{path.name} imports {name}"
+            else:
+                assert top in sys.stdlib_module_names or top in ("nacl", "__future__"), f"{path.name} imports {name}"
+
+
+def test_core_order_follows_the_imports_and_refuses_a_cycle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each module comes after those it imports; a cycle or an import of a missing module is a BuildError."""
+    order = build_verifier.core_modules()
+    for i, module in enumerate(order):
+        for name in _imports(CORE_DIR / f"{module}.py"):
+            if name.startswith("ledger.core."):
+                assert order.index(name.split(".")[2]) < i, (module, name)
+    (tmp_path / "a.py").write_text("from ledger.core.b import x\n")
+    (tmp_path / "b.py").write_text("from ledger.core.a import y\n")
+    monkeypatch.setattr(build_verifier, "CORE_DIR", tmp_path)
+    with pytest.raises(build_verifier.BuildError, match="cycle"):
+        build_verifier.core_modules()
+    (tmp_path / "b.py").write_text("from ledger.core.gone import y\n")
+    with pytest.raises(build_verifier.BuildError, match="gone"):
+        build_verifier.core_modules()

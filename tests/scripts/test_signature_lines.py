@@ -1,5 +1,5 @@
 """The signature-line rule of signed notes, one table (tests/vectors/note-signature-lines.json) for the
-core (ledger/note.py) and the court's one-file verifier; tests/web/test_verify_js.py runs the same
+core (ledger/core/note.py) and the court's one-file verifier; tests/web/test_verify_js.py runs the same
 table through the dashboard's verify.js, and tests/integration/test_go_note.py through Go."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from verifier_helpers import ROOT, verify_ledger
 
-from ledger.checkpoint import open_checkpoint
-from ledger.errors import LedgerError
-from ledger.keys import parse_vkey
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.errors import LedgerError
+from ledger.core.keys import parse_vkey
 
 TABLE_FILE = ROOT / "tests" / "vectors" / "note-signature-lines.json"
 TABLE = json.loads(TABLE_FILE.read_text("utf-8"))
@@ -40,7 +40,7 @@ def test_table_is_what_its_generator_writes() -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_core_follows_the_table(case: dict[str, Any]) -> None:
-    """ledger.checkpoint.open_checkpoint with the log key alone accepts or refuses as the table says."""
+    """ledger.core.checkpoint.open_checkpoint with the log key alone accepts or refuses as the table says."""
     key = parse_vkey(TABLE["log_vkey"])
     try:
         open_checkpoint(note_of(case).encode("utf-8"), key)

@@ -17,10 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from verifier_helpers import VECTORS
 
-from ledger import canonical, entry
-from ledger.b64 import b64decode
-from ledger.errors import CanonicalError, EncodingError, LedgerError, TimeFormatError
-from ledger.times import parse_time
+from ledger.core import canonical, entry
+from ledger.core.b64 import b64decode
+from ledger.core.errors import CanonicalError, EncodingError, LedgerError, TimeFormatError
+from ledger.core.times import parse_time
 
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
 

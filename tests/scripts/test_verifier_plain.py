@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from verifier_helpers import ROOT, VECTORS, run, run_json, vector_args
 
-from ledger.diagnosis import (
+from ledger.core.diagnosis import (
     ED25519_ORDER,
     checkpoint_damage,
     diagnose,
@@ -21,9 +21,9 @@ from ledger.diagnosis import (
     line_index,
     sequence_facts,
 )
-from ledger.keys import SignerKey
-from ledger.plain import Facts, explain
-from ledger.readable import decoded_export
+from ledger.core.keys import SignerKey
+from ledger.core.plain import Facts, explain
+from ledger.core.readable import decoded_export
 
 USAGE = ROOT / "tests" / "vectors" / "usage"
 USAGE_VECTORS = sorted(p for p in USAGE.iterdir() if p.is_dir())

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from verifier_helpers import VECTORS, run, run_json, vector_args
 
-from ledger.cosignature import CosignerSigner
-from ledger.note import parse_note
-from ledger.witness_protocol import with_lines
+from ledger.core.cosignature import CosignerSigner
+from ledger.core.note import parse_note
+from ledger.core.witness_protocol import with_lines
 
 HAPPY = VECTORS / "happy-path"
 TIGTA, GAO, CLERK = (CosignerSigner(n, bytes([i]) * 32) for i, n in
@@ -98,7 +98,7 @@ def test_policy_naming_another_log_is_refused(folder: Path) -> None:
     """A policy whose log lines do not include the trust root does not vouch for this log."""
     args = with_checkpoint(folder, TIGTA, GAO)
     other = CosignerSigner("x", bytes(32))  # any Ed25519 key will do as another log's
-    from ledger.keys import SignerKey
+    from ledger.core.keys import SignerKey
 
     log = SignerKey("other.example/log", other.seed).verifier
     (folder / "court.policy").write_text(policy_text(str(log)))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from verifier_helpers import VECTORS, run
 
-from ledger.readable import decoded_export
+from ledger.core.readable import decoded_export
 
 HAPPY = VECTORS / "happy-path"
 

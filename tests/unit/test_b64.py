@@ -1,11 +1,11 @@
-"""ledger.b64: standard padded base64, decoded strictly."""
+"""ledger.core.b64: standard padded base64, decoded strictly."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import EncodingError
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import EncodingError
 
 
 @pytest.mark.parametrize(

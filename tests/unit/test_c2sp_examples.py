@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ledger.checkpoint import parse_checkpoint_body, parse_checkpoint_text
-from ledger.cosignature import COSIGNATURE_V1_LINE_BYTES, cosigned_message
-from ledger.errors import NoteError, PolicyError, ProtocolError
-from ledger.keys import parse_vkey
-from ledger.note import parse_note, verify_by
-from ledger.tlog_policy import parse_policy
-from ledger.tlog_proof import parse_tlog_proof
-from ledger.witness_protocol import AddCheckpoint, parse_add_checkpoint, parse_cosignature_answer
+from ledger.core.checkpoint import parse_checkpoint_body, parse_checkpoint_text
+from ledger.core.cosignature import COSIGNATURE_V1_LINE_BYTES, cosigned_message
+from ledger.core.errors import NoteError, PolicyError, ProtocolError
+from ledger.core.keys import parse_vkey
+from ledger.core.note import parse_note, verify_by
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.tlog_proof import parse_tlog_proof
+from ledger.core.witness_protocol import AddCheckpoint, parse_add_checkpoint, parse_cosignature_answer
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "vectors" / "c2sp"
 SOFA_ROOT = "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I="
@@ -97,8 +97,8 @@ def test_sign_subtree_request_checkpoint_text_parses() -> None:
 def test_policy_example_parses_with_keys_in_place_of_its_placeholders() -> None:
     """tlog-policy's example elides its keys (<vkey>): with real keys put in, it is the two-level
     quorum it describes; as printed, the placeholder is refused with the line named."""
-    from ledger.cosignature import CosignerSigner
-    from ledger.keys import SignerKey
+    from ledger.core.cosignature import CosignerSigner
+    from ledger.core.keys import SignerKey
 
     text = example("tlog-policy.example.policy")
     with pytest.raises(PolicyError, match="policy line 1"):

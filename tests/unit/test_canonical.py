@@ -1,4 +1,4 @@
-"""ledger.canonical: RFC 8785 bytes under the contract's restrictions, and strict parsing."""
+"""ledger.core.canonical: RFC 8785 bytes under the contract's restrictions, and strict parsing."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 import rfc8785
 
-from ledger.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
-from ledger.errors import CanonicalError
+from ledger.core.canonical import MAX_DEPTH, MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
+from ledger.core.errors import CanonicalError
 
 
 def test_known_encoding() -> None:

@@ -1,15 +1,15 @@
-"""ledger.checkpoint: C2SP tlog-checkpoint notes, no extension lines, signed by the origin's key."""
+"""ledger.core.checkpoint: C2SP tlog-checkpoint notes, no extension lines, signed by the origin's key."""
 
 from __future__ import annotations
 
 import pytest
 from corebuild import ORIGIN, key
 
-from ledger.b64 import b64encode
-from ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_text, sign_checkpoint
-from ledger.errors import CheckpointFormatError, EncodingError, SignatureError
-from ledger.merkle import EMPTY_ROOT, leaf_hash
-from ledger.note import add_signatures, sign_note
+from ledger.core.b64 import b64encode
+from ledger.core.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_text, sign_checkpoint
+from ledger.core.errors import CheckpointFormatError, EncodingError, SignatureError
+from ledger.core.merkle import EMPTY_ROOT, leaf_hash
+from ledger.core.note import add_signatures, sign_note
 
 CHECKPOINT_KEY = key(ORIGIN)
 ROOT = leaf_hash(b"root")

@@ -1,4 +1,4 @@
-"""ledger.cosignature: cosignature/v1 lines, checked against vectors made with Go (cosignature-v1.json)."""
+"""ledger.core.cosignature: cosignature/v1 lines, checked against vectors made with Go (cosignature-v1.json)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,16 @@ from typing import Any
 
 import pytest
 
-from ledger.cosignature import (
+from ledger.core.cosignature import (
     CosignerKey,
     CosignerSigner,
     cosigned_message,
     parse_cosigner_signer,
     parse_cosigner_vkey,
 )
-from ledger.errors import KeyFormatError, SignatureError
-from ledger.keys import parse_vkey
-from ledger.note import NoteSignature, parse_note, verify_by
+from ledger.core.errors import KeyFormatError, SignatureError
+from ledger.core.keys import parse_vkey
+from ledger.core.note import NoteSignature, parse_note, verify_by
 
 VECTORS = json.loads((Path(__file__).resolve().parents[1] / "vectors" / "cosignature-v1.json").read_text("utf-8"))
 COSIGNATURES = [pytest.param(v, c, id=f"{v['desc']}/{c['witness']}") for v in VECTORS["vectors"]

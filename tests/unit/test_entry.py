@@ -1,4 +1,4 @@
-"""ledger.entry: exactly JCS of {index, prev, recorded_at, statement}, at most 65,535 bytes."""
+"""ledger.core.entry: exactly JCS of {index, prev, recorded_at, statement}, at most 65,535 bytes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from corebuild import LogBuilder, key, stamp
 
-from ledger.canonical import canonical_bytes
-from ledger.entry import MAX_ENTRY_BYTES, ZERO_HASH_HEX, encode_entry, parse_entry
-from ledger.errors import CanonicalError, EntryError, FormatError, TimeFormatError
-from ledger.merkle import leaf_hash
-from ledger.statement import MAX_STATEMENT_BYTES, parse_statement
+from ledger.core.canonical import canonical_bytes
+from ledger.core.entry import MAX_ENTRY_BYTES, ZERO_HASH_HEX, encode_entry, parse_entry
+from ledger.core.errors import CanonicalError, EntryError, FormatError, TimeFormatError
+from ledger.core.merkle import leaf_hash
+from ledger.core.statement import MAX_STATEMENT_BYTES, parse_statement
 
 PREV = "ab" * 32
 WHEN = stamp(0)

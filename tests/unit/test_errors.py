@@ -1,10 +1,10 @@
-"""ledger.errors: one hierarchy, and errors that carry their evidence."""
+"""ledger.core.errors: one hierarchy, and errors that carry their evidence."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledger import errors
+from ledger.core import errors
 
 
 @pytest.mark.parametrize(

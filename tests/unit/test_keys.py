@@ -1,4 +1,4 @@
-"""ledger.keys: C2SP key names, key IDs, verifier-key and signer-key strings, unsafe keys."""
+"""ledger.core.keys: C2SP key names, key IDs, verifier-key and signer-key strings, unsafe keys."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import nacl.signing
 import pytest
 from corebuild import key
 
-from ledger.b64 import b64encode
-from ledger.errors import EncodingError, FormatError, KeyFormatError, SignatureError
-from ledger.keys import (
+from ledger.core.b64 import b64encode
+from ledger.core.errors import EncodingError, FormatError, KeyFormatError, SignatureError
+from ledger.core.keys import (
     SignerKey,
     VerifierKey,
     check_key_name,
@@ -45,7 +45,7 @@ NON_CANONICAL = {f"y = p + {k}": (P + k).to_bytes(32, "little").hex() for k in (
 
 
 def vkey_string(name: str, public: bytes, alg: int = 1) -> str:
-    """A verifier-key string with the correct key hash, built independently of ledger.keys."""
+    """A verifier-key string with the correct key hash, built independently of ledger.core.keys."""
     digest = hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public).digest()
     return f"{name}+{digest[:4].hex()}+{b64encode(bytes([alg]) + public)}"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.core.errors import FormatError
 from ledger.domain.address import AddressVerdict, classify_address, normalise_address
 from ledger.domain.masterfile import (
     FICTIONAL_SSN_AREA,
@@ -27,7 +28,6 @@ from ledger.domain.matcher import (
     normalise_name,
     normalise_tin,
 )
-from ledger.errors import FormatError
 
 VECTORS = Path(__file__).resolve().parent.parent / "vectors" / "addresses"
 NOT_USABLE_FORMS = [

@@ -1,4 +1,4 @@
-"""ledger.merkle: RFC 6962 hashing, MTH, the frontier and subtree decompositions."""
+"""ledger.core.merkle: RFC 6962 hashing, MTH, the frontier and subtree decompositions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from ledger.merkle import (
+from ledger.core.merkle import (
     EMPTY_ROOT,
     Frontier,
     fold_right,

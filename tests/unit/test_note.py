@@ -1,13 +1,13 @@
-"""ledger.note: C2SP signed notes, parsed strictly and verified exactly."""
+"""ledger.core.note: C2SP signed notes, parsed strictly and verified exactly."""
 
 from __future__ import annotations
 
 import pytest
 from corebuild import flip_signature_bit, key
 
-from ledger.b64 import b64encode
-from ledger.errors import FormatError, NoteError, SignatureError
-from ledger.note import (
+from ledger.core.b64 import b64encode
+from ledger.core.errors import FormatError, NoteError, SignatureError
+from ledger.core.note import (
     MAX_SIGNATURES,
     Note,
     NoteSignature,

@@ -1,4 +1,4 @@
-"""ledger.proofs: RFC 9162 inclusion and consistency proofs, and their typed refusals.
+"""ledger.core.proofs: RFC 9162 inclusion and consistency proofs, and their typed refusals.
 
 Cases are named after the tampering, as in transparency-dev/merkle's testdata.
 """
@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.errors import ProofError, RootMismatchError
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.proofs import (
+from ledger.core.errors import ProofError, RootMismatchError
+from ledger.core.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.core.proofs import (
     consistency_path,
     inclusion_path,
     root_from_inclusion,

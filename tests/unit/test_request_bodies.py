@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ledger.client import disclosure as dc
+from ledger.core.errors import StatementError
 from ledger.domain.schemas import REQUEST_VERSION, check_body, request_version
-from ledger.errors import StatementError
 
 HERE = Path(__file__).resolve().parents[1] / "vectors" / "request-bodies"
 VECTORS = json.loads((HERE / "request-bodies.json").read_text())["vectors"]

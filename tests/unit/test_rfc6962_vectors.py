@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from ledger.keys import parse_vkey
-from ledger.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_from_leaf_hashes
-from ledger.note import parse_note, verify_by
-from ledger.proofs import (
+from ledger.core.keys import parse_vkey
+from ledger.core.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_from_leaf_hashes
+from ledger.core.note import parse_note, verify_by
+from ledger.core.proofs import (
     consistency_path,
     inclusion_path,
     verify_consistency,

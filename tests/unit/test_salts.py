@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.bundle_format import commitment_slots, statement_commitments
-from ledger.canonical import canonical_bytes
 from ledger.client import disclosure as dc
-from ledger.keys import SignerKey
+from ledger.core.bundle_format import commitment_slots, statement_commitments
+from ledger.core.canonical import canonical_bytes
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
 from ledger.salts import (
     SALT_TAG,
     SaltDeriver,
@@ -28,7 +29,6 @@ from ledger.salts import (
     seed_request,
     slot_document,
 )
-from ledger.statement import parse_statement
 
 SEED = bytes(range(32))
 FIELDS = st.from_regex(r"[a-z0-9_]{1,12}(\.[a-z0-9_]{1,8})?", fullmatch=True)

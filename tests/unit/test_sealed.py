@@ -1,4 +1,4 @@
-"""ledger.commitments and ledger.sealed without a database: commitments, openings,
+"""ledger.core.commitments and ledger.sealed without a database: commitments, openings,
 pseudonyms, keys, escrow and the at-rest box."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.b64 import b64decode, b64encode
-from ledger.canonical import parse_canonical
-from ledger.commitments import (
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.canonical import parse_canonical
+from ledger.core.commitments import (
     COMMIT_TAG,
     CommitmentFormatError,
     Opening,
@@ -225,7 +225,7 @@ def test_openings_compare_by_commitment() -> None:
 
 def test_commitments_module_loads_without_sqlalchemy_or_nacl() -> None:
     """The pure commitment module imports neither SQLAlchemy nor pynacl (the court's verifier may use it)."""
-    code = "import sys, ledger.commitments; print(sorted(m for m in ('sqlalchemy', 'nacl') if m in sys.modules))"
+    code = "import sys, ledger.core.commitments; print(sorted(m for m in ('sqlalchemy', 'nacl') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -466,7 +466,7 @@ def test_escrow_detects_altered_key_ids() -> None:
     keys = SealedKeys.random()
     header = parse_canonical(escrow_bundle(keys, PASSPHRASE, **FAST))
     header["key_ids"]["sealed"] = "0" * 16
-    from ledger.canonical import canonical_bytes
+    from ledger.core.canonical import canonical_bytes
 
     with pytest.raises(EscrowError, match="key ids"):
         restore_escrow(canonical_bytes(header), PASSPHRASE)
@@ -474,7 +474,7 @@ def test_escrow_detects_altered_key_ids() -> None:
 
 def test_escrow_refuses_weakened_or_absurd_kdf_limits() -> None:
     """A bundle asking for less than interactive limits, or for more than 4 GiB, is refused."""
-    from ledger.canonical import canonical_bytes
+    from ledger.core.canonical import canonical_bytes
 
     header = parse_canonical(escrow_bundle(SealedKeys.random(), PASSPHRASE, **FAST))
     for memlimit in (8192, 2**40):

@@ -1,4 +1,4 @@
-"""ledger.statement: the envelope rules, the signed bytes, the size limit."""
+"""ledger.core.statement: the envelope rules, the signed bytes, the size limit."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from corebuild import at, key
 
-from ledger.canonical import canonical_bytes
-from ledger.errors import (
+from ledger.core.canonical import canonical_bytes
+from ledger.core.errors import (
     CanonicalError,
     FormatError,
     KeyFormatError,
@@ -19,9 +19,9 @@ from ledger.errors import (
     StatementError,
     TimeFormatError,
 )
-from ledger.keys import SignerKey
-from ledger.note import sign_note
-from ledger.statement import (
+from ledger.core.keys import SignerKey
+from ledger.core.note import sign_note
+from ledger.core.statement import (
     MAX_STATEMENT_BYTES,
     check_envelope,
     make_envelope,

@@ -1,4 +1,4 @@
-"""ledger.times: YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, exactly six fraction digits."""
+"""ledger.core.times: YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, exactly six fraction digits."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ledger.errors import TimeFormatError
-from ledger.times import format_time, parse_time, utc_now
+from ledger.core.errors import TimeFormatError
+from ledger.core.times import format_time, parse_time, utc_now
 
 
 def test_format_has_six_digits_and_z() -> None:

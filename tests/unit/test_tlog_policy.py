@@ -1,13 +1,13 @@
-"""ledger.tlog_policy: c2sp.org/tlog-policy files parsed exactly, quorums evaluated."""
+"""ledger.core.tlog_policy: c2sp.org/tlog-policy files parsed exactly, quorums evaluated."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledger.cosignature import CosignerSigner
-from ledger.errors import PolicyError
-from ledger.keys import SignerKey
-from ledger.tlog_policy import MAX_DEFINITIONS, parse_policy
+from ledger.core.cosignature import CosignerSigner
+from ledger.core.errors import PolicyError
+from ledger.core.keys import SignerKey
+from ledger.core.tlog_policy import MAX_DEFINITIONS, parse_policy
 
 LOG = SignerKey("log.example/disclosures", bytes([7]) * 32).verifier
 W = [CosignerSigner(f"w{i}.example/w", bytes([i + 10]) * 32).verifier for i in range(6)]

@@ -1,4 +1,4 @@
-"""ledger.trust: genesis, policy, registrations, revocations and rotations read from the log."""
+"""ledger.core.trust: genesis, policy, registrations, revocations and rotations read from the log."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from corebuild import (
     stamp,
 )
 
-from ledger.errors import SignatureError, StatementError, TrustError
-from ledger.keys import SignerKey
-from ledger.statement import parse_statement
-from ledger.trust import TrustState
+from ledger.core.errors import SignatureError, StatementError, TrustError
+from ledger.core.keys import SignerKey
+from ledger.core.statement import parse_statement
+from ledger.core.trust import TrustState
 
 REQUESTER = key(REQUESTER_NAME)
 

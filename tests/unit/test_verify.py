@@ -1,4 +1,4 @@
-"""ledger.verify.LogVerifier: a whole log checked from its entry bytes; tampering named by index."""
+"""ledger.core.verify.LogVerifier: a whole log checked from its entry bytes; tampering named by index."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from corebuild import LogBuilder, chain, flip_signature_bit, key, small_log, stamp
 
-from ledger.checkpoint import open_checkpoint
-from ledger.entry import encode_entry
-from ledger.errors import VerificationError
-from ledger.merkle import root_from_leaf_hashes
-from ledger.verify import LogVerifier, check_deferred, entry_record
+from ledger.core.checkpoint import open_checkpoint
+from ledger.core.entry import encode_entry
+from ledger.core.errors import VerificationError
+from ledger.core.merkle import root_from_leaf_hashes
+from ledger.core.verify import LogVerifier, check_deferred, entry_record
 
 
 @pytest.fixture(scope="module")

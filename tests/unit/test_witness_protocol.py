@@ -1,4 +1,4 @@
-"""ledger.witness_protocol: the bytes of add-checkpoint requests and answers (c2sp.org/tlog-witness)."""
+"""ledger.core.witness_protocol: the bytes of add-checkpoint requests and answers (c2sp.org/tlog-witness)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from ledger.errors import ProtocolError
-from ledger.witness_protocol import (
+from ledger.core.errors import ProtocolError
+from ledger.core.witness_protocol import (
     AddCheckpoint,
     monitoring_path,
     parse_add_checkpoint,

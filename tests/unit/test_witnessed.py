@@ -1,16 +1,16 @@
-"""ledger.witnessed: a checkpoint checked against a pinned witness policy (what --policy requires)."""
+"""ledger.core.witnessed: a checkpoint checked against a pinned witness policy (what --policy requires)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.cosignature import CosignerSigner
-from ledger.errors import PolicyError, QuorumError, SignatureError
-from ledger.keys import SignerKey
-from ledger.tlog_policy import parse_policy
-from ledger.witness_protocol import with_lines
-from ledger.witnessed import check_witness_policy, open_witnessed
+from ledger.core.checkpoint import Checkpoint, sign_checkpoint
+from ledger.core.cosignature import CosignerSigner
+from ledger.core.errors import PolicyError, QuorumError, SignatureError
+from ledger.core.keys import SignerKey
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witness_protocol import with_lines
+from ledger.core.witnessed import check_witness_policy, open_witnessed
 
 ORIGIN = "ledger.example.gov/disclosures"
 LOG = SignerKey(ORIGIN, bytes([1]) * 32)
@@ -105,7 +105,7 @@ def test_format_section_18_example_policy_is_met_by_its_example_checkpoint() -> 
     import re
     from pathlib import Path
 
-    from ledger.keys import parse_vkey
+    from ledger.core.keys import parse_vkey
 
     root = Path(__file__).resolve().parents[2]
     doc = (root / "docs" / "FORMAT.md").read_text("utf-8")

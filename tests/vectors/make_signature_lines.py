@@ -1,5 +1,5 @@
 """Writes tests/vectors/note-signature-lines.json: the one table of the signature-line rule that the
-core (ledger/note.py), the court's one-file verifier and the dashboard's verify.js are all tested on.
+core (ledger/core/note.py), the court's one-file verifier and the dashboard's verify.js are all tested on.
 
     python tests/vectors/make_signature_lines.py          # rewrite the table
     python tests/vectors/make_signature_lines.py --check  # exit 1 if the table is stale
@@ -132,7 +132,7 @@ def cases() -> list[dict[str, Any]]:
 
 def table() -> dict[str, Any]:
     return {
-        "about": ("The signature-line rule of signed notes (c2sp.org/signed-note), one table for ledger/note.py, "
+        "about": ("The signature-line rule of signed notes (c2sp.org/signed-note), one table for ledger/core/note.py, "
                   "scripts/verify_ledger.py and api/web/static/verify.js. Each case's note is `text`, a blank "
                   "line, then its `lines` (each followed by LF; an object {line, times} stands for that line "
                   "repeated). The verifier knows only `log_vkey`. expect: accept = the note parses and the "

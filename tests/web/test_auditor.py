@@ -22,9 +22,9 @@ from api.routes.views import cell
 from api.web import labels
 from api.web.pages import PAGES
 from api.web.session import MAX_FAILURES, WebStore, delay
-from ledger.b64 import b64encode
-from ledger.entry import parse_entry
-from ledger.statement import parse_statement
+from ledger.core.b64 import b64encode
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
 
 
 @pytest.fixture

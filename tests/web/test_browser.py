@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from webfix import check, sign_in
 
-from ledger.entry import parse_entry
+from ledger.core.entry import parse_entry
 from projections.db import open_database
 from projections.queries import Queries
 
@@ -167,7 +167,7 @@ def test_in_page_verification_passes_and_catches_tampering(page, demo):
         assert result.startswith("✘ Verification failed") and why in result, (field, result)
     check(page, "entry-tampered")
     # a key the server might serve, if pinned by mistake, is just another key: the wrong one fails
-    from ledger.keys import SignerKey
+    from ledger.core.keys import SignerKey
 
     other = SignerKey.generate(str(demo.ledger.trust_root()).split("+")[0]).verifier
     page.evaluate("k => localStorage.setItem('dl.trustRoot', k)", str(other))
@@ -203,10 +203,10 @@ def test_keyboard_and_phone(page, demo):
 
 
 def test_js_ports_match_python(page, demo):
-    """verify.js's RFC 9162 inclusion check and vkey parsing agree with ledger/proofs.py and ledger/keys.py."""
-    from ledger.keys import SignerKey
-    from ledger.merkle import leaf_hash, root_from_leaf_hashes
-    from ledger.proofs import inclusion_path
+    """verify.js's RFC 9162 inclusion check and vkey parsing agree with the core's proofs and keys."""
+    from ledger.core.keys import SignerKey
+    from ledger.core.merkle import leaf_hash, root_from_leaf_hashes
+    from ledger.core.proofs import inclusion_path
 
     sign_in(page, demo.tokens["oversight"])
     page.goto("/entries/0")

@@ -15,7 +15,7 @@ from markupsafe import escape
 from api.web.labels import label
 from api.web.pages import PAGES
 from api.web.routes.reports import JCT_COLUMNS
-from ledger.entry import parse_entry
+from ledger.core.entry import parse_entry
 from projections.db import open_database
 from projections.queries import Queries
 
@@ -205,7 +205,7 @@ def test_overview_lists_blocked_attempts_for_readers(demo):
 
 
 def test_lookup_fails_closed_when_the_inspection_is_not_recorded(demo, monkeypatch):
-    from ledger.errors import LedgerError
+    from ledger.core.errors import LedgerError
 
     def refuse(*_a, **_k):
         raise LedgerError("append refused (test)")

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import pytest
 from webfix import ARTIFACTS, CHROMIUM, REPO, axe_source, need
 
-from ledger.cosignature import CosignerSigner
+from ledger.core.cosignature import CosignerSigner
 
 try:
     from playwright.sync_api import expect
@@ -128,7 +128,7 @@ def test_verify_js_checks_the_go_made_cosignatures(blank: Any) -> None:
     ("witness a {log}\nquorum none\n", "0x04"),
 ])
 def test_verify_js_refuses_malformed_policies(blank: Any, policy: str, match: str) -> None:
-    """verify.js's policy parser refuses what ledger/tlog_policy.py refuses (tests/unit/test_tlog_policy.py)."""
+    """verify.js's policy parser refuses what ledger/core/tlog_policy.py refuses (tests/unit/test_tlog_policy.py)."""
     w = str(CosignerSigner("w.example/w", bytes([3]) * 32).verifier)
     log = COSIGNATURES[0]["log_vkey"]
     message = blank.evaluate("""async (text) => { try { await DL.parsePolicy(text); return "parsed"; }

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.config import Settings
-from ledger.cosignature import CosignerSigner
+from ledger.core.cosignature import CosignerSigner
 from ledger.witness.http import ThreadServer
 from ledger.witness.service import Answer, Witness
 from ledger.witness.state import WitnessStore

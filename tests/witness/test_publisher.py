@@ -12,10 +12,10 @@ from publishfix import trio, witnessed
 from storefix import ORIGIN, build_world
 
 from ledger.config import ConfigError, Settings
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witnessed import check_witness_policy, open_witnessed
 from ledger.store.errors import NotWitnessed
 from ledger.store.ledger import Ledger
-from ledger.tlog_policy import parse_policy
-from ledger.witnessed import check_witness_policy, open_witnessed
 
 
 def _setup(settings: Settings, tmp_path: Path, folder: str = "w"):  # type: ignore[no-untyped-def]

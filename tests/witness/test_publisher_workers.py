@@ -19,9 +19,9 @@ import pytest
 from domainfix import AGENCY, ORIGIN, http_seed, one_line_request, open_domain
 from publishfix import trio
 
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witnessed import check_witness_policy
 from ledger.sealed import SealedKeys
-from ledger.tlog_policy import parse_policy
-from ledger.witnessed import check_witness_policy
 
 CLIENTS = 4
 PER_CLIENT = 12
@@ -73,7 +73,7 @@ def test_two_workers_three_witnesses(settings, tmp_path: Path) -> None:
                                 start_new_session=True)
         try:
             _wait_ready(base, proc)
-            from ledger.keys import parse_vkey
+            from ledger.core.keys import parse_vkey
 
             trust_root = parse_vkey(root)
             errors: list[str] = []

@@ -21,13 +21,13 @@ from storefix import ORIGIN, build_world
 
 from ledger.cli import main
 from ledger.config import Settings
+from ledger.core.entry import parse_entry
+from ledger.core.statement import parse_statement
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witnessed import check_witness_policy
 from ledger.domain.refusals import AppendRefused
-from ledger.entry import parse_entry
-from ledger.statement import parse_statement
 from ledger.store.ledger import Ledger
-from ledger.tlog_policy import parse_policy
 from ledger.witness_client import fetch_latest
-from ledger.witnessed import check_witness_policy
 
 
 def cli(settings: Settings, tmp: Path, *args: str) -> int:
@@ -157,7 +157,7 @@ def test_drill_tail_truly_lost_starts_a_successor(drill: Any, settings: Settings
         capsys.readouterr()
         assert main(["--db", new_db, "--var", str(new_var), "publish"]) == 0
         note = capsys.readouterr().out
-        from ledger.keys import parse_vkey
+        from ledger.core.keys import parse_vkey
 
         got = check_witness_policy(note, parse_vkey(new_root), parse_policy(new_policy.read_bytes()))
         assert len(got.cosigned) == 3

@@ -13,11 +13,11 @@ from storefix import ORIGIN, build_world
 
 from ledger.client.trust import countersign
 from ledger.config import Settings
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witnessed import check_witness_policy
 from ledger.store.ledger import Ledger
 from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys
-from ledger.tlog_policy import parse_policy
-from ledger.witnessed import check_witness_policy
 
 
 def test_log_key_rotation_with_witnesses(settings: Settings, tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_log_key_rotation_with_witnesses(settings: Settings, tmp_path: Path) -> 
             for key in (old, new):
                 policy_both = parse_policy(f"log {old}\nlog {new}\n" + "\n".join(
                     line for line in policy_path.read_text().splitlines() if not line.startswith("log ")) + "\n")
-                from ledger.keys import parse_vkey
+                from ledger.core.keys import parse_vkey
 
                 check_witness_policy(during.encode(), parse_vkey(key), policy_both)
             # retiring before the policy lists the new key: refused
@@ -65,7 +65,7 @@ def test_log_key_rotation_with_witnesses(settings: Settings, tmp_path: Path) -> 
             ledger.append(world.statement(n=3))
             final = ledger.publish(lease_timeout=5)
             assert final is not None
-            from ledger.keys import parse_vkey
+            from ledger.core.keys import parse_vkey
 
             got = check_witness_policy(final.encode(), parse_vkey(new), parse_policy(policy_path.read_bytes()))
             assert len(got.cosigned) == 3

@@ -12,12 +12,12 @@ from urllib.parse import urlparse
 import pytest
 from witnessfix import LOG_KEY, ORIGIN, Log, Served, init_witness
 
-from ledger.cosignature import parse_cosigner_vkey
-from ledger.keys import SignerKey
-from ledger.note import parse_note
-from ledger.tlog_policy import parse_policy
-from ledger.witness_protocol import monitoring_path, parse_cosignature_answer
-from ledger.witnessed import check_witness_policy
+from ledger.core.cosignature import parse_cosigner_vkey
+from ledger.core.keys import SignerKey
+from ledger.core.note import parse_note
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witness_protocol import monitoring_path, parse_cosignature_answer
+from ledger.core.witnessed import check_witness_policy
 
 
 @pytest.fixture

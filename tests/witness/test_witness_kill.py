@@ -32,12 +32,12 @@ from pathlib import Path
 
 from witnessfix import LOG_KEY, ORIGIN, Log, Served, init_witness
 
-from ledger.cosignature import parse_cosigner_vkey
-from ledger.merkle import root_from_leaf_hashes
-from ledger.note import parse_note
-from ledger.tlog_policy import parse_policy
-from ledger.witness_protocol import AddCheckpoint, monitoring_path, parse_cosignature_answer, parse_size_answer
-from ledger.witnessed import check_witness_policy
+from ledger.core.cosignature import parse_cosigner_vkey
+from ledger.core.merkle import root_from_leaf_hashes
+from ledger.core.note import parse_note
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witness_protocol import AddCheckpoint, monitoring_path, parse_cosignature_answer, parse_size_answer
+from ledger.core.witnessed import check_witness_policy
 
 TRIALS = int(os.environ.get("LEDGER_WITNESS_KILL_TRIALS", "20"))
 

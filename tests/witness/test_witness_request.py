@@ -12,11 +12,11 @@ import pytest
 from witnessfix import Served, init_witness
 
 from ledger.cli import main
-from ledger.cosignature import parse_cosigner_vkey
-from ledger.keys import parse_vkey
-from ledger.note import parse_note
-from ledger.tlog_policy import parse_policy
-from ledger.witnessed import check_witness_policy
+from ledger.core.cosignature import parse_cosigner_vkey
+from ledger.core.keys import parse_vkey
+from ledger.core.note import parse_note
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witnessed import check_witness_policy
 
 ORIGIN = "ledger.test.example/disclosures"
 
@@ -92,7 +92,7 @@ def test_mistakes_and_refusals(setup: tuple[list[str], Served, str, str], capsys
     assert main([*base, "witness-request", server.url, "--vkey", witness_vkey.split("+")[0] + "x+" +
                  "+".join(witness_vkey.split("+")[1:])]) == 2  # key ID no longer matches the name
     capsys.readouterr()
-    from ledger.cosignature import CosignerSigner
+    from ledger.core.cosignature import CosignerSigner
 
     stranger = str(CosignerSigner("witness.tigta.example/w1", bytes(32)).verifier)
     assert main([*base, "witness-request", server.url, "--vkey", stranger]) == 1

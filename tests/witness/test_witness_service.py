@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 from witnessfix import LOG_KEY, ORIGIN, WITNESS_KEY, Log, make_witness
 
-from ledger.cosignature import CosignerSigner
-from ledger.keys import SignerKey
-from ledger.merkle import EMPTY_ROOT
-from ledger.note import parse_note
-from ledger.tlog_policy import parse_policy
+from ledger.core.cosignature import CosignerSigner
+from ledger.core.keys import SignerKey
+from ledger.core.merkle import EMPTY_ROOT
+from ledger.core.note import parse_note
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witness_protocol import AddCheckpoint, origin_hash, parse_cosignature_answer
+from ledger.core.witnessed import check_witness_policy
 from ledger.witness.service import Witness
 from ledger.witness.state import WitnessStore
-from ledger.witness_protocol import AddCheckpoint, origin_hash, parse_cosignature_answer
-from ledger.witnessed import check_witness_policy
 
 NOW = 1_780_000_000.0
 POLICY = parse_policy(f"log {LOG_KEY.verifier}\nwitness w {WITNESS_KEY.verifier}\nquorum w\n")
@@ -211,7 +211,7 @@ def test_422_proof_with_old_size_zero(db_url: str) -> None:
 
 def test_422_size_zero_with_another_root(db_url: str) -> None:
     """A size-0 checkpoint whose root is not SHA-256 of nothing: 422."""
-    from ledger.checkpoint import Checkpoint, sign_checkpoint
+    from ledger.core.checkpoint import Checkpoint, sign_checkpoint
 
     w = make_witness(db_url, clock=NOW)
     note = sign_checkpoint(Checkpoint(ORIGIN, 0, bytes(32)), [LOG_KEY]).encode()

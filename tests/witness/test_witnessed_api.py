@@ -18,12 +18,12 @@ from publishfix import trio, witnessed
 
 from api.app import create_app
 from api.settings import ApiSettings
-from ledger.keys import parse_vkey
+from ledger.core.keys import parse_vkey
+from ledger.core.tlog_policy import parse_policy
+from ledger.core.witnessed import check_witness_policy
 from ledger.rules.engine import RuleEngine
 from ledger.sealed import SealedKeys
 from ledger.store.ledger import Ledger
-from ledger.tlog_policy import parse_policy
-from ledger.witnessed import check_witness_policy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from apifix import make_tokens, open_api

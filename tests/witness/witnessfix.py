@@ -6,14 +6,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.cosignature import CosignerSigner
-from ledger.keys import SignerKey
-from ledger.merkle import leaf_hash, root_from_leaf_hashes
-from ledger.proofs import consistency_path
+from ledger.core.checkpoint import Checkpoint, sign_checkpoint
+from ledger.core.cosignature import CosignerSigner
+from ledger.core.keys import SignerKey
+from ledger.core.merkle import leaf_hash, root_from_leaf_hashes
+from ledger.core.proofs import consistency_path
+from ledger.core.witness_protocol import AddCheckpoint
 from ledger.witness.service import Witness
 from ledger.witness.state import WitnessStore
-from ledger.witness_protocol import AddCheckpoint
 
 ORIGIN = "ledger.example.gov/disclosures"
 LOG_KEY = SignerKey(ORIGIN, hashlib.sha256(b"log key").digest())

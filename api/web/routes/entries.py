@@ -12,11 +12,11 @@ from api.deps import State
 from api.state import AppState
 from api.web.pages import Page, headers, may, page, session_of, web_router
 from api.web.params import to_int
-from ledger.b64 import b64encode
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.merkle import leaf_hash
-from ledger.statement import parse_statement
+from ledger.core.b64 import b64encode
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.merkle import leaf_hash
+from ledger.core.statement import parse_statement
 
 MAX_INDEX = 2**53 - 1
 

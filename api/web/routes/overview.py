@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from api.web.data import log_verified, web_data
 from api.web.pages import READERS, Page, page, web_router
 from api.web.params import page_args, pager, slot
-from ledger.b64 import b64encode
+from ledger.core.b64 import b64encode
 from projections import overview as overview_reads
 
 router = web_router()

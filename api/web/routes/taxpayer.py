@@ -19,7 +19,7 @@ from api.routes.views import to_csv
 from api.web.pages import Page, Refused, csv_file, page, web_router
 from api.web.params import PAGE_SIZE, form
 from api.web.session import Session, same, same_origin
-from ledger.errors import LedgerError
+from ledger.core.errors import LedgerError
 from ledger.sealed import SealedKeys
 from projections import taxpayer
 from projections.errors import BadQuery

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from ledger.errors import TimeFormatError
+from ledger.core.errors import TimeFormatError
 
 # [0-9], not \d: in a str pattern \d also matches non-ASCII digits (e.g. U+0662).
 _TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z\Z")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.plain import meaning
+from ledger.core.plain import meaning
 
 REPORT_FORMAT = "dl-verification-report/v1"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

@@ -8,16 +8,16 @@
     <checkpoint>                  verbatim: a signed note, cosignatures included
 
 Parsing checks the layout only; the checkpoint is returned as its text for the caller to open against
-its policy (``ledger.witnessed``), and the path is checked against the entry by ``ledger.proofs``.
+its policy (``ledger.core.witnessed``), and the path is checked against the entry by ``ledger.core.proofs``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.b64 import b64decode
-from ledger.errors import LedgerError, ProtocolError
-from ledger.witness_protocol import parse_size
+from ledger.core.b64 import b64decode
+from ledger.core.errors import LedgerError, ProtocolError
+from ledger.core.witness_protocol import parse_size
 
 HEADER = "c2sp.org/tlog-proof@v1"
 MAX_PATH = 64

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ledger.canonical import canonical_bytes, canonical_bytes_of_checked
-from ledger.errors import ProofError
-from ledger.merkle import Frontier, leaf_hash, node_hash
-from ledger.proofs import inclusion_path, verify_inclusion
+from ledger.core.canonical import canonical_bytes, canonical_bytes_of_checked
+from ledger.core.errors import ProofError
+from ledger.core.merkle import Frontier, leaf_hash, node_hash
+from ledger.core.proofs import inclusion_path, verify_inclusion
 
 CHUNK_LINES = 128  # a power of two: a chunk is a complete subtree of the manifest's tree
 BULK_KINDS = ("request", "match_result", "review", "release")

@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-from ledger.errors import EncodingError
+from ledger.core.errors import EncodingError
 
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
 

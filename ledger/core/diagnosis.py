@@ -1,6 +1,6 @@
 """What the files say about a failure, and what kind of file a file is.
 
-When a check fails, the verifier has a technical reason; ledger.plain turns it into plain
+When a check fails, the verifier has a technical reason; ledger.core.plain turns it into plain
 words, and some of those words need more than the reason: whether a missing index appears
 later in the export (moved, not deleted), whether a signature that does not verify could
 have been made by any Ed25519 key at all, whether the next entry still links to the entry
@@ -18,15 +18,15 @@ from typing import Any
 
 import nacl.bindings
 
-from ledger.b64 import b64decode
-from ledger.entry import parse_entry, parse_entry_fields
-from ledger.errors import LedgerError
-from ledger.keys import VerifierKey, parse_vkey
-from ledger.merkle import leaf_hash
-from ledger.note import SIG_PREFIX, parse_note
-from ledger.plain import Facts
-from ledger.statement import Statement, parse_statement
-from ledger.trust import TrustState
+from ledger.core.b64 import b64decode
+from ledger.core.entry import parse_entry, parse_entry_fields
+from ledger.core.errors import LedgerError
+from ledger.core.keys import VerifierKey, parse_vkey
+from ledger.core.merkle import leaf_hash
+from ledger.core.note import SIG_PREFIX, parse_note
+from ledger.core.plain import Facts
+from ledger.core.statement import Statement, parse_statement
+from ledger.core.trust import TrustState
 
 # The order of Ed25519's prime-order group: a signature's S is reduced modulo it.
 ED25519_ORDER = 2**252 + 27742317777372353535851937790883648493
@@ -91,7 +91,7 @@ def trust_keys(trust: TrustState) -> KeyLookup:
 
 
 def diagnose(index: int | None, reason: str, lines: Iterable[bytes], keys: KeyLookup | None = None) -> Facts:
-    """The facts ledger.plain needs about a failure of entry ``index``, from the export's lines."""
+    """The facts ledger.core.plain needs about a failure of entry ``index``, from the export's lines."""
     sequence = _SEQUENCE_RE.match(reason)
     if sequence is not None:
         return sequence_facts(lines, int(sequence[1]), int(sequence[2]))
@@ -185,7 +185,7 @@ def checkpoint_facts(reason: str, data: bytes) -> Facts:
 
 # ---- kinds of file ------------------------------------------------------------------------
 def file_kind(head: bytes) -> str | None:
-    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.plain_files.KIND_NAMES
+    """What the first bytes of a file (up to SNIFF_BYTES) look like: a ledger.core.plain_files.KIND_NAMES
     key, or None when it looks like none of them (it is then read as what it was given as)."""
     if not head:
         return "empty"
@@ -250,7 +250,7 @@ def folder_kind(names: Iterable[str]) -> str:
 
 
 def checkpoint_damage(data: bytes) -> tuple[str, int | None, str | None] | None:
-    """How a checkpoint file was changed outside its signed text: (a ledger.plain_files.DAMAGE key,
+    """How a checkpoint file was changed outside its signed text: (a ledger.core.plain_files.DAMAGE key,
     the line number, the line), or None.
 
     Such a change (an editor's line endings or byte order mark, a line added after the

@@ -15,10 +15,10 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ledger.diagnosis import DECODED_HEADER, line_entry, line_index
-from ledger.entry import parse_entry
-from ledger.errors import LedgerError
-from ledger.statement import parse_statement
+from ledger.core.diagnosis import DECODED_HEADER, line_entry, line_index
+from ledger.core.entry import parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.statement import parse_statement
 
 DECODED_NOTE = (
     "# A reading aid, not evidence: the export is the evidence, and verify_ledger.py checks it.\n"

@@ -25,9 +25,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from ledger.cosignature import CosignerKey, parse_cosigner_vkey
-from ledger.errors import LedgerError, PolicyError
-from ledger.keys import ALG_ED25519, VerifierKey, parse_vkey, split_vkey
+from ledger.core.cosignature import CosignerKey, parse_cosigner_vkey
+from ledger.core.errors import LedgerError, PolicyError
+from ledger.core.keys import ALG_ED25519, VerifierKey, parse_vkey, split_vkey
 
 NONE = "none"
 MAX_POLICY_BYTES = 65_536

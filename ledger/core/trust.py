@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ledger.errors import SignatureError, StatementError, TrustError
-from ledger.keys import VerifierKey, parse_vkey
-from ledger.note import verify_exactly
-from ledger.statement import Statement
-from ledger.times import parse_time
+from ledger.core.errors import SignatureError, StatementError, TrustError
+from ledger.core.keys import VerifierKey, parse_vkey
+from ledger.core.note import verify_exactly
+from ledger.core.statement import Statement
+from ledger.core.times import parse_time
 
 LEDGER_ROLE = "ledger"
 ADMIN_ROLE = "administrator"

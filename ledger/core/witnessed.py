@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ledger.checkpoint import SignedCheckpoint, open_with_any
-from ledger.errors import PolicyError, QuorumError, SignatureError
-from ledger.keys import VerifierKey
-from ledger.note import Note, NoteSignature
-from ledger.tlog_policy import PolicyWitness, WitnessPolicy
+from ledger.core.checkpoint import SignedCheckpoint, open_with_any
+from ledger.core.errors import PolicyError, QuorumError, SignatureError
+from ledger.core.keys import VerifierKey
+from ledger.core.note import Note, NoteSignature
+from ledger.core.tlog_policy import PolicyWitness, WitnessPolicy
 
 
 @dataclass(frozen=True)

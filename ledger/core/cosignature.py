@@ -18,10 +18,10 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import KeyFormatError, NoteError, SignatureError
-from ledger.keys import check_public_key, split_vkey
-from ledger.note import NoteSignature, check_signature_name
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import KeyFormatError, NoteError, SignatureError
+from ledger.core.keys import check_public_key, split_vkey
+from ledger.core.note import NoteSignature, check_signature_name
 
 ALG_COSIGNATURE_V1 = 0x04
 ALG_ML_DSA_44 = 0x06

@@ -25,10 +25,10 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ledger.bundle_format import BulkStatement, BundleEntry, BundleError, Passed, bundle_jsonl
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.commitments import Opening, check_commitment_hex
-from ledger.errors import LedgerError
+from ledger.core.bundle_format import BulkStatement, BundleEntry, BundleError, Passed, bundle_jsonl
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.commitments import Opening, check_commitment_hex
+from ledger.core.errors import LedgerError
 
 DELIVERED_FORMAT = "dl-disclosure-file/v1"
 DELIVERED_FIELDS = ("address", "name", "tin")  # the fields a delivered file can carry, and where each comes from

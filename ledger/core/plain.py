@@ -3,8 +3,8 @@
 Every check of the verifier fails with a technical reason ("export line index out of
 sequence (expected 19, found 20)"), which stays in the report as the detail. This module
 says the same thing plainly ("entry 19 is missing: the export goes from entry 18 to entry
-20"), using the facts that ledger.diagnosis gathers from the files when a check fails.
-The verifier's wording is here and in ledger.plain_files (the kinds of file it
+20"), using the facts that ledger.core.diagnosis gathers from the files when a check fails.
+The verifier's wording is here and in ledger.core.plain_files (the kinds of file it
 recognises, and what it says of a file given as the wrong kind): the messages of
 failures, what each result means, and what a run leaves unchecked.
 """

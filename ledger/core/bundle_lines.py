@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.bundle_format import (
+from ledger.core.bundle_format import (
     BUNDLE_HEX_RE,
     LINE_RECORD_KEYS,
     BulkStatement,
@@ -19,9 +19,9 @@ from ledger.bundle_format import (
     bundle_path,
     statement_commitments,
 )
-from ledger.commitments import Opening, OpeningMismatch, check_commitment_hex, verify_opening
-from ledger.errors import LedgerError
-from ledger.lines import BULK_KINDS, CHUNK_LINES, LinesTree, chunk_count, item_leaf, verify_line
+from ledger.core.commitments import Opening, OpeningMismatch, check_commitment_hex, verify_opening
+from ledger.core.errors import LedgerError
+from ledger.core.lines import BULK_KINDS, CHUNK_LINES, LinesTree, chunk_count, item_leaf, verify_line
 
 
 def check_bundle_bulk(entries: list[BundleEntry], manifest: dict[str, Any], passed: Passed) -> dict[str, BulkStatement]:

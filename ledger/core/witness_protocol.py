@@ -14,9 +14,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import LedgerError, ProtocolError
-from ledger.note import NoteSignature, parse_note
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import LedgerError, ProtocolError
+from ledger.core.note import NoteSignature, parse_note
 
 MAX_PROOF_LINES = 63
 SIZE_CONTENT_TYPE = "text/x.tlog.size"

@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.errors import NoteError, StatementError
-from ledger.keys import SignerKey, check_key_name
-from ledger.note import ED25519_LINE_BYTES, Note, parse_note, sign_note
-from ledger.times import format_time, parse_time, utc_now
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.errors import NoteError, StatementError
+from ledger.core.keys import SignerKey, check_key_name
+from ledger.core.note import ED25519_LINE_BYTES, Note, parse_note, sign_note
+from ledger.core.times import format_time, parse_time, utc_now
 
 MAX_STATEMENT_BYTES = 60_000
 ENVELOPE_KEYS = frozenset({"v", "type", "id", "signers", "issued_at", "not_after", "body"})

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import EncodingError, NoteError, SignatureError
-from ledger.keys import SignerKey, VerifierKey
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import EncodingError, NoteError, SignatureError
+from ledger.core.keys import SignerKey, VerifierKey
 
 SIG_PREFIX = "\u2014 "
 # signed-note: verifiers MUST accept at least 16 signatures and SHOULD cap their number or the

@@ -6,10 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import CheckpointFormatError, SignatureError
-from ledger.keys import SignerKey, VerifierKey
-from ledger.note import Note, parse_note, sign_note, verify_by
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import CheckpointFormatError, SignatureError
+from ledger.core.keys import SignerKey, VerifierKey
+from ledger.core.note import Note, parse_note, sign_note, verify_by
 
 _SIZE_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
 

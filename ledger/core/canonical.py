@@ -15,7 +15,7 @@ from json.decoder import scanstring  # type: ignore[attr-defined]  # C-accelerat
 from json.encoder import encode_basestring
 from typing import Any
 
-from ledger.errors import CanonicalError
+from ledger.core.errors import CanonicalError
 
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_DEPTH = 32

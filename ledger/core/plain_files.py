@@ -1,6 +1,6 @@
 """Plain words about the verifier's input files: the kinds of file it recognises (from
-ledger.diagnosis.file_kind), and what it says, as a usage error (exit 2), of a file given
-as the wrong kind or changed outside what is signed. The rest of the wording is ledger.plain's.
+ledger.core.diagnosis.file_kind), and what it says, as a usage error (exit 2), of a file given
+as the wrong kind or changed outside what is signed. The rest of the wording is ledger.core.plain's.
 """
 
 from __future__ import annotations

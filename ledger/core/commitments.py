@@ -7,7 +7,7 @@ clear; it carries a commitment
 
 and the *opening* ``(field, value, salt)`` lives in the sealed store. Anyone holding an
 opening can check it against the log with :func:`verify_opening` alone, so this module is
-pure (stdlib and ``ledger.canonical``; no I/O) and usable by the court's verifier.
+pure (stdlib and ``ledger.core.canonical``; no I/O) and usable by the court's verifier.
 
 The 16-byte random salt makes the commitment hiding: without it a commitment to a
 9-digit TIN could be brute-forced in seconds.
@@ -26,9 +26,9 @@ from dataclasses import field as dc_field
 from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
-from ledger.b64 import b64decode, b64encode
-from ledger.canonical import canonical_bytes, parse_canonical
-from ledger.errors import CanonicalError, FormatError, LedgerError
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.canonical import canonical_bytes, parse_canonical
+from ledger.core.errors import CanonicalError, FormatError, LedgerError
 
 COMMIT_TAG = b"dl/commit/v1\n"
 SALT_SIZE = 16

@@ -15,8 +15,8 @@ import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 
-from ledger.b64 import b64decode, b64encode
-from ledger.errors import KeyFormatError, SignatureError
+from ledger.core.b64 import b64decode, b64encode
+from ledger.core.errors import KeyFormatError, SignatureError
 
 ALG_ED25519 = 0x01
 _NAME_RE = re.compile(r"[!-*,-~]+\Z")  # printable ASCII, no space, no '+'

@@ -1,6 +1,6 @@
 """An evidence bundle's shape (docs/VERIFYING.md § 7): its files, bundle.json, the small parsers
-the checks share, and which commitments a statement carries. The checks are ledger.bundle_check's
-(checkpoint, inclusion, signatures) and ledger.bundle_lines' (bulk statements, line paths, openings).
+the checks share, and which commitments a statement carries. The checks are ledger.core.bundle_check's
+(checkpoint, inclusion, signatures) and ledger.core.bundle_lines' (bulk statements, line paths, openings).
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ledger.b64 import b64decode
-from ledger.canonical import parse_canonical
-from ledger.entry import Entry
-from ledger.errors import LedgerError
-from ledger.statement import Statement
+from ledger.core.b64 import b64decode
+from ledger.core.canonical import parse_canonical
+from ledger.core.entry import Entry
+from ledger.core.errors import LedgerError
+from ledger.core.statement import Statement
 
 BUNDLE_FORMAT = "dl-bundle/v1"
 BUNDLE_KEYS = frozenset({"format", "origin", "request", "tree_size", "entries", "bulk", "incomplete", "lines",

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ledger.errors import ProofError, RootMismatchError
-from ledger.merkle import node_hash, split_point
+from ledger.core.errors import ProofError, RootMismatchError
+from ledger.core.merkle import node_hash, split_point
 
 RangeHash = Callable[[int, int], bytes]
 

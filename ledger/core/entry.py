@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_bytes, canonical_string_at, parse_canonical
-from ledger.errors import EntryError
-from ledger.merkle import leaf_hash
-from ledger.times import parse_time
+from ledger.core.canonical import MAX_SAFE_INTEGER, canonical_bytes, canonical_string_at, parse_canonical
+from ledger.core.errors import EntryError
+from ledger.core.merkle import leaf_hash
+from ledger.core.times import parse_time
 
 MAX_ENTRY_BYTES = 65_535
 ZERO_HASH_HEX = "0" * 64

@@ -9,16 +9,16 @@ Pure: the caller reads the files and passes their bytes; every failure is a ``Bu
 message names what failed and never repeats a committed value (openings are named by field and
 commitment only). The order of the checks is fixed: checkpoint, inclusion proofs, signatures under
 the trust state of the bundled trust entries (here), then bulk statements complete, line paths and
-openings (ledger.bundle_lines), and the delivered files it holds (ledger.delivered); the files'
-shape and bundle.json are ledger.bundle_format's.
+openings (ledger.core.bundle_lines), and the delivered files it holds (ledger.core.delivered); the files'
+shape and bundle.json are ledger.core.bundle_format's.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ledger.b64 import b64decode
-from ledger.bundle_format import (
+from ledger.core.b64 import b64decode
+from ledger.core.bundle_format import (
     BundleEntry,
     BundleError,
     BundleFiles,
@@ -29,16 +29,16 @@ from ledger.bundle_format import (
     bundle_path,
     parse_bundle_manifest,
 )
-from ledger.bundle_lines import check_bundle_bulk, check_bundle_lines, check_bundle_openings
-from ledger.checkpoint import Checkpoint, open_checkpoint
-from ledger.delivered import check_delivered_files
-from ledger.entry import ZERO_HASH_HEX, parse_entry
-from ledger.errors import LedgerError
-from ledger.keys import VerifierKey
-from ledger.merkle import leaf_hash
-from ledger.proofs import verify_inclusion
-from ledger.statement import parse_statement
-from ledger.trust import TRUST_TYPES, TrustState
+from ledger.core.bundle_lines import check_bundle_bulk, check_bundle_lines, check_bundle_openings
+from ledger.core.checkpoint import Checkpoint, open_checkpoint
+from ledger.core.delivered import check_delivered_files
+from ledger.core.entry import ZERO_HASH_HEX, parse_entry
+from ledger.core.errors import LedgerError
+from ledger.core.keys import VerifierKey
+from ledger.core.merkle import leaf_hash
+from ledger.core.proofs import verify_inclusion
+from ledger.core.statement import parse_statement
+from ledger.core.trust import TRUST_TYPES, TrustState
 
 
 # ---- the verification ---------------------------------------------------------------------------

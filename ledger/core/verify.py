@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
-from ledger.entry import ZERO_HASH_HEX, Entry, parse_entry, parse_entry_fields
-from ledger.errors import LedgerError, VerificationError
-from ledger.keys import VerifierKey
-from ledger.merkle import Frontier, leaf_hash
-from ledger.note import match_signature_lines, match_signatures
-from ledger.statement import Statement, parse_statement, parse_statement_parts
-from ledger.times import parse_time
-from ledger.trust import TRUST_TYPES, TrustState
+from ledger.core.entry import ZERO_HASH_HEX, Entry, parse_entry, parse_entry_fields
+from ledger.core.errors import LedgerError, VerificationError
+from ledger.core.keys import VerifierKey
+from ledger.core.merkle import Frontier, leaf_hash
+from ledger.core.note import match_signature_lines, match_signatures
+from ledger.core.statement import Statement, parse_statement, parse_statement_parts
+from ledger.core.times import parse_time
+from ledger.core.trust import TRUST_TYPES, TrustState
 
 
 class ChainLink(Protocol):
@@ -112,7 +112,7 @@ class SignatureLine(NamedTuple):
 
 
 class StatementRecord:
-    """What the trust checks read of a statement (ledger.trust.TrustInput), rebuilt from
+    """What the trust checks read of a statement (ledger.core.trust.TrustInput), rebuilt from
     StatementFacts without parsing the statement again. Its envelope carries the body only
     for the TRUST_TYPES ({} for any other type)."""
 
