@@ -56,7 +56,7 @@ def forbidden(role: str, allowed: tuple[str, ...]) -> Problem:
 
 
 def refusal_problem(e: AppendRefused) -> Problem:
-    """A statement the ledger refused and did not store (contract point 11)."""
+    """A statement the ledger refused and did not store (docs/FORMAT.md § 7.8)."""
     rule = e.rule
     if rule in ("ledger.duplicate_id", "ledger.refused_id"):
         return Problem(409, "statement-id-conflict", "Statement id already used or refused", str(e), rule=rule)

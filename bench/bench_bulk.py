@@ -14,7 +14,7 @@ largest runs ``--small-repeats`` times (default 3). Then, per backend, time(larg
 beside the size ratio, from the medians (and the range over the runs): a 20-60 s run moves by
 10-15 % from run to run on a shared machine, which alone would move a single pair's ratio by as much.
 
-Goals (issue 5): 1.3M lines in <= 10 min on SQLite and <= 15 min on PostgreSQL, peak memory
+Goals: 1.3M lines in <= 10 min on SQLite and <= 15 min on PostgreSQL, peak memory
 <= 2 GB, time(1.3M) <= 12 x time(130k) in the same run.
 
     .venv/bin/python bench/bench_bulk.py                               # both backends, 130k and 1.3M

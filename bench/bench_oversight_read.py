@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The oversight taxpayer read through the API, inspection write included, at ``--rows`` view rows.
 
-Goal (issue 7): p99 <= 100 ms at 10 million projection rows.
+Goal: p99 <= 100 ms at 10 million projection rows.
 
 Per backend (``--backends sqlite,postgres``: both in the same run), one ledger with the § 6103
 rules engine; its views are loaded with ``--rows`` synthetic request lines and as many released

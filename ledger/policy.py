@@ -1,11 +1,17 @@
 """The default genesis policy: for each statement type, the roles allowed to sign it.
 
 A verifier reads the policy from the log (genesis, then `policy` statements); this is
-only what `disclosure-ledger init` writes. Domain types are listed so the § 6103
-lifecycle can be recorded from the first day; their body rules live in ledger/domain.
+only what `disclosure-ledger init` writes. The table is written once, in ledger/policy.json.
+Domain types are listed so the § 6103 lifecycle can be recorded from the first day; their
+body rules live in ledger/domain.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib.resources import files
+from types import MappingProxyType
 
 ROLES = (
     "administrator",  # registers, rotates and revokes keys; changes the policy
@@ -20,35 +26,21 @@ ROLES = (
     "importer",       # records past disclosures (legacy_release), countersigned by oversight
 )
 
+_DATA = json.loads(files("ledger").joinpath("policy.json").read_text(encoding="utf-8"))
+
+# The trust model's types and their signers, frozen: every log has them, whatever else its policy lists.
+TRUST_POLICY: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {kind: tuple(roles) for kind, roles in _DATA["trust"].items()})
+
+# What `disclosure-ledger init` writes: the trust model's types, then the § 6103 lifecycle. A
+# bulk statement's `chunk`s are signed by the same roles as the statement; `legacy_release` (the
+# accounting from before the ledger) is countersigned by an oversight key (ledger.rules.engine:
+# legacy.*) and dated before the policy's legacy_cutover.
 DEFAULT_POLICY: dict[str, list[str]] = {
-    # trust model (contract points 9-11)
-    "genesis": ["ledger"],
-    "blocked": ["ledger"],
-    "policy": ["administrator"],
-    "key_registration": ["administrator"],
-    "key_revocation": ["administrator"],
-    "key_rotation": ["administrator"],
-    "ledger_key_rotation": ["ledger", "administrator"],
-    # the § 6103 lifecycle
-    "request": ["requester"],
-    "chunk": ["requester", "matcher", "reviewer", "releaser"],  # a bulk statement's chunks (same signers)
-    "withdrawal": ["requester"],
-    "match_result": ["matcher"],
-    "review": ["reviewer"],
-    "return_for_correction": ["reviewer"],
-    "release": ["releaser"],
-    "receipt": ["recipient"],
-    "recipient_attestation": ["recipient"],
-    "disposition": ["recipient"],
-    "use_freeze": ["recipient"],
-    "safeguard_status": ["oversight", "reviewer"],
-    "supporting_document": ["reviewer"],
-    "court_order": ["court"],
-    "vacatur": ["court"],
-    "inspection": ["oversight", "court", "operator", "ledger"],
-    "correction": ["reviewer", "releaser", "operator"],
-    "erasure": ["administrator"],
-    # the accounting from before the ledger: past disclosures, countersigned by an oversight key
-    # (ledger.rules.engine: legacy.*) and dated before the policy's legacy_cutover
-    "legacy_release": ["importer"],
-}
+    kind: list(roles) for kind, roles in {**_DATA["trust"], **_DATA["disclosure"]}.items()}
+
+
+def trust_policy(**more: list[str]) -> dict[str, list[str]]:
+    """A fresh policy of the trust model's types plus ``more`` (type=roles): what tests and the
+    vector generators put in a small log's genesis."""
+    return {**{kind: list(roles) for kind, roles in TRUST_POLICY.items()}, **{k: list(v) for k, v in more.items()}}

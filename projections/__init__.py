@@ -1,3 +1,3 @@
-"""Read models for oversight, built only from the ledger's entries (issue 6).
+"""Read models for oversight, built only from the ledger's entries.
 
 Not built yet; see README.md."""

@@ -69,7 +69,7 @@ def _unexpected(error: Exception) -> str:
     return f"unexpected error while checking this entry ({type(error).__name__}: {error}); please report it"
 
 
-# ---- export lines (contract point 12) -----------------------------------------------
+# ---- export lines (docs/FORMAT.md § 12) -----------------------------------------------
 def parse_export_line(line: bytes, position: int) -> bytes:
     """Return the entry bytes of export line ``position``; raise VerificationError naming it."""
     mid = line.rfind(_LINE_MID)

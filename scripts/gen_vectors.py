@@ -47,22 +47,13 @@ from ledger.core.proofs import consistency_path, inclusion_path  # noqa: E402
 from ledger.core.statement import parse_statement  # noqa: E402
 from ledger.core.times import format_time  # noqa: E402
 from ledger.core.trust import TrustState  # noqa: E402
+from ledger.policy import trust_policy  # noqa: E402
 
 OUT = ROOT / "tests" / "vectors" / "verify"
 SEED_LABEL = "disclosure-ledger/test-vectors/v1"
 ORIGIN = "ledger.example.gov/disclosures"
 T0 = datetime(2025, 8, 1, 12, 0, 0, 123456, tzinfo=UTC)
-POLICY: dict[str, list[str]] = {
-    "genesis": ["ledger"],
-    "blocked": ["ledger"],
-    "policy": ["administrator"],
-    "key_registration": ["administrator"],
-    "key_revocation": ["administrator"],
-    "key_rotation": ["administrator"],
-    "ledger_key_rotation": ["ledger", "administrator"],
-    "memo": ["requester", "reviewer"],
-    "cosigned_memo": ["requester", "reviewer"],
-}
+POLICY = trust_policy(memo=["requester", "reviewer"], cosigned_memo=["requester", "reviewer"])
 
 
 def signer(name: str, label: str | None = None) -> SignerKey:
@@ -183,7 +174,7 @@ class LogBuilder:
 
 
 def export_line(index: int, data: bytes) -> bytes:
-    """One export line (contract point 12)."""
+    """One export line (docs/FORMAT.md § 12)."""
     return canonical_bytes({"entry_b64": b64encode(data), "index": index}) + b"\n"
 
 

@@ -75,11 +75,11 @@ class LedgerError(Exception):
 
 
 class FormatError(LedgerError):
-    """Bytes that do not have the form the contract requires."""
+    """Bytes that do not have the form docs/FORMAT.md requires."""
 
 
 class CanonicalError(FormatError):
-    """A document that is not canonical JSON under the contract's restrictions."""
+    """A document that is not canonical JSON under the restrictions of docs/FORMAT.md § 1."""
 
 
 class EncodingError(FormatError):
@@ -95,15 +95,15 @@ class NoteError(FormatError):
 
 
 class StatementError(FormatError):
-    """A statement envelope that breaks the contract."""
+    """A statement envelope that breaks the format (docs/FORMAT.md)."""
 
 
 class EntryError(FormatError):
-    """A ledger entry that breaks the contract."""
+    """A ledger entry that breaks the format (docs/FORMAT.md)."""
 
 
 class CheckpointFormatError(FormatError):
-    """A checkpoint note body that breaks the contract."""
+    """A checkpoint note body that breaks the format (docs/FORMAT.md)."""
 
 
 class PolicyError(FormatError):
@@ -171,7 +171,7 @@ class VerificationError(LedgerError):
 
 
 # ------------------------------ ledger/core/b64.py ------------------------------------------
-# Strict standard base64 (contract point 2): padded, no whitespace, no junk.
+# Strict standard base64 (docs/FORMAT.md § 2): padded, no whitespace, no junk.
 
 _B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
 
@@ -209,7 +209,7 @@ def b64decode(text: str, *, length: int | None = None) -> bytes:
 
 
 # ------------------------------ ledger/core/canonical.py ------------------------------------
-# Canonical JSON (contract point 1): RFC 8785 with the contract's restrictions.
+# Canonical JSON (docs/FORMAT.md § 1): RFC 8785 with the restrictions docs/FORMAT.md § 1 adds.
 #
 # Values are str, int within +/-(2**53-1), bool, None, list and dict; floats are
 # refused before encoding; object keys match [a-z0-9_]+; strings are NFC.
@@ -343,7 +343,7 @@ except ImportError:  # pragma: no cover - CPython without the C accelerator
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """Return the RFC 8785 bytes of a value, refusing what the contract forbids."""
+    """Return the RFC 8785 bytes of a value, refusing what docs/FORMAT.md § 1 forbids."""
     if not _is_allowed(value, 0):
         _check_value(value, "$", 0)
     return _encode(value).encode("utf-8")
@@ -655,7 +655,7 @@ def verify_opening(commitment: str, opening: Opening) -> None:
 
 
 # ------------------------------ ledger/core/keys.py -----------------------------------------
-# Ed25519 keys with C2SP signed-note key names, key IDs and key strings (contract point 3).
+# Ed25519 keys with C2SP signed-note key names, key IDs and key strings (docs/FORMAT.md § 4).
 #
 # Verifier key: ``name+hex8(keyhash)+base64(0x01 || pubkey)``.
 # Signer key:   ``PRIVATE+KEY+name+hex8(keyhash)+base64(0x01 || seed)``.
@@ -804,7 +804,7 @@ def parse_signer_key(text: str) -> SignerKey:
 
 
 # ------------------------------ ledger/core/merkle.py ---------------------------------------
-# RFC 6962 / RFC 9162 Merkle tree hashing (contract point 7).
+# RFC 6962 / RFC 9162 Merkle tree hashing (docs/FORMAT.md § 9).
 #
 # leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || left || right),
 # empty tree = SHA-256("").
@@ -1170,7 +1170,7 @@ def verify_exactly(note: Note, keys: Sequence[VerifierKey]) -> None:
 
 
 # ------------------------------ ledger/core/checkpoint.py -----------------------------------
-# C2SP tlog-checkpoint notes (contract point 8): ``<origin>\n<size>\n<base64 root>\n``.
+# C2SP tlog-checkpoint notes (docs/FORMAT.md § 11): ``<origin>\n<size>\n<base64 root>\n``.
 
 _SIZE_RE = re.compile(r"(0|[1-9][0-9]{0,18})\Z")
 
@@ -2167,14 +2167,14 @@ def _ranges(hashes: Sequence[bytes]) -> Any:
 
 
 # ------------------------------ ledger/core/times.py ----------------------------------------
-# Times (contract point 5): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, six fraction digits.
+# Times (docs/FORMAT.md § 3): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, six fraction digits.
 
 # [0-9], not \d: in a str pattern \d also matches non-ASCII digits (e.g. U+0662).
 _TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{6})Z\Z")
 
 
 def format_time(moment: datetime) -> str:
-    """Format an aware datetime in the contract's form."""
+    """Format an aware datetime in the form of docs/FORMAT.md § 3."""
     if moment.tzinfo is None:
         raise TimeFormatError("expected an aware datetime, found a naive one")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -2201,7 +2201,7 @@ def utc_now() -> datetime:
 
 
 # ------------------------------ ledger/core/entry.py ----------------------------------------
-# Ledger entries (contract point 6): JCS of {"index","prev","recorded_at","statement"}.
+# Ledger entries (docs/FORMAT.md § 8): JCS of {"index","prev","recorded_at","statement"}.
 
 MAX_ENTRY_BYTES = 65_535
 ZERO_HASH_HEX = "0" * 64
@@ -2288,7 +2288,7 @@ def _parse_fast(data: bytes) -> dict[str, Any] | None:
 
 
 # ------------------------------ ledger/core/statement.py ------------------------------------
-# Statements (contract point 4): a signed note whose text is JCS(envelope) + "\n".
+# Statements (docs/FORMAT.md § 6): a signed note whose text is JCS(envelope) + "\n".
 #
 # Envelope: {"v":1,"type","id","signers","issued_at","not_after","body"}. This module
 # answers "what bytes does a principal sign?" and nothing else checks them twice.
@@ -2337,7 +2337,7 @@ class Statement:
 
 
 def check_envelope(envelope: Any) -> dict[str, Any]:
-    """Refuse envelopes that break the contract's shape."""
+    """Refuse envelopes that break the shape docs/FORMAT.md § 6 gives."""
     if not isinstance(envelope, dict):
         raise StatementError(f"envelope must be an object, found {type(envelope).__name__}")
     keys = set(envelope)
@@ -2387,7 +2387,7 @@ def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any
         )
     note = parse_note(raw_bytes)
     for number, line in enumerate(note.signatures, 1):
-        # Every line of a statement is a listed signer's (contract point 4), so each is held
+        # Every line of a statement is a listed signer's (docs/FORMAT.md § 6), so each is held
         # to what a known key's line must be: canonical base64 of 4 + 64 bytes.
         if len(line.signature) != ED25519_LINE_BYTES - 4:
             raise NoteError(f"signature line {number}: expected {ED25519_LINE_BYTES} bytes (key hash + Ed25519), "
@@ -3189,7 +3189,7 @@ def _new_name(name: str, names: set[str]) -> None:
 
 
 # ------------------------------ ledger/core/trust.py ----------------------------------------
-# The trust state read from the log itself (contract points 9-11).
+# The trust state read from the log itself (docs/FORMAT.md § 7).
 #
 # Genesis, policy, key registrations, revocations and rotations (principal keys and
 # the ledger's own) are applied in index order; ``authorize`` says whether a statement
@@ -4920,7 +4920,7 @@ def _unexpected(error: Exception) -> str:
     return f"unexpected error while checking this entry ({type(error).__name__}: {error}); please report it"
 
 
-# ---- export lines (contract point 12) -----------------------------------------------
+# ---- export lines (docs/FORMAT.md § 12) -----------------------------------------------
 def parse_export_line(line: bytes, position: int) -> bytes:
     """Return the entry bytes of export line ``position``; raise VerificationError naming it."""
     mid = line.rfind(_LINE_MID)

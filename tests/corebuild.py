@@ -24,6 +24,7 @@ from ledger.core.statement import make_envelope, parse_statement, sign_statement
 from ledger.core.times import format_time
 from ledger.core.trust import TrustState
 from ledger.core.verify import LogVerifier
+from ledger.policy import trust_policy
 
 ORIGIN = "ledger.example.gov/disclosures"
 STATEMENT_KEY_NAME = ORIGIN + "/ledger"
@@ -37,16 +38,7 @@ T0 = datetime(2025, 8, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 def genesis_policy() -> dict[str, list[str]]:
     """The policy of the brief: trust types plus one domain type (memo) for requesters."""
-    return {
-        "genesis": ["ledger"],
-        "blocked": ["ledger"],
-        "policy": ["administrator"],
-        "key_registration": ["administrator"],
-        "key_revocation": ["administrator"],
-        "key_rotation": ["administrator"],
-        "ledger_key_rotation": ["ledger", "administrator"],
-        "memo": ["requester"],
-    }
+    return trust_policy(memo=["requester"])
 
 
 def key(name: str, generation: int = 0) -> SignerKey:

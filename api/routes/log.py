@@ -1,5 +1,5 @@
 """Reading the log: checkpoints, proofs and the trust root (public); entries, inclusion proofs and
-the export (court and oversight only, contract point 12)."""
+the export (court and oversight only, docs/FORMAT.md § 12)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from ledger.core.merkle import leaf_hash
 from ledger.core.witnessed import open_witnessed
 from ledger.store.publisher import UNWITNESSED
 
-MAX_INDEX = 2**53 - 1  # bigger numbers cannot be entry indices (contract point 1) and overflow SQLite
+MAX_INDEX = 2**53 - 1  # bigger numbers cannot be entry indices (docs/FORMAT.md § 1) and overflow SQLite
 Index = Annotated[int, Query(ge=0, le=MAX_INDEX)]
 TEXT = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 

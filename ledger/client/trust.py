@@ -1,4 +1,4 @@
-"""Building the trust-model statements on the principal's side (contract point 10)."""
+"""Building the trust-model statements on the principal's side (docs/FORMAT.md § 7.3)."""
 
 from __future__ import annotations
 

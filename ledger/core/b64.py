@@ -1,4 +1,4 @@
-"""Strict standard base64 (contract point 2): padded, no whitespace, no junk."""
+"""Strict standard base64 (docs/FORMAT.md § 2): padded, no whitespace, no junk."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Canonical JSON (contract point 1): RFC 8785 with the contract's restrictions.
+"""Canonical JSON (docs/FORMAT.md § 1): RFC 8785 with the restrictions docs/FORMAT.md § 1 adds.
 
 Values are str, int within +/-(2**53-1), bool, None, list and dict; floats are
 refused before encoding; object keys match [a-z0-9_]+; strings are NFC.
@@ -144,7 +144,7 @@ except ImportError:  # pragma: no cover - CPython without the C accelerator
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """Return the RFC 8785 bytes of a value, refusing what the contract forbids."""
+    """Return the RFC 8785 bytes of a value, refusing what docs/FORMAT.md § 1 forbids."""
     if not _is_allowed(value, 0):
         _check_value(value, "$", 0)
     return _encode(value).encode("utf-8")

@@ -1,4 +1,4 @@
-"""C2SP tlog-checkpoint notes (contract point 8): ``<origin>\\n<size>\\n<base64 root>\\n``."""
+"""C2SP tlog-checkpoint notes (docs/FORMAT.md § 11): ``<origin>\\n<size>\\n<base64 root>\\n``."""
 
 from __future__ import annotations
 

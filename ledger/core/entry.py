@@ -1,4 +1,4 @@
-"""Ledger entries (contract point 6): JCS of {"index","prev","recorded_at","statement"}."""
+"""Ledger entries (docs/FORMAT.md § 8): JCS of {"index","prev","recorded_at","statement"}."""
 
 from __future__ import annotations
 

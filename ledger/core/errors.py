@@ -9,11 +9,11 @@ class LedgerError(Exception):
 
 
 class FormatError(LedgerError):
-    """Bytes that do not have the form the contract requires."""
+    """Bytes that do not have the form docs/FORMAT.md requires."""
 
 
 class CanonicalError(FormatError):
-    """A document that is not canonical JSON under the contract's restrictions."""
+    """A document that is not canonical JSON under the restrictions of docs/FORMAT.md § 1."""
 
 
 class EncodingError(FormatError):
@@ -29,15 +29,15 @@ class NoteError(FormatError):
 
 
 class StatementError(FormatError):
-    """A statement envelope that breaks the contract."""
+    """A statement envelope that breaks the format (docs/FORMAT.md)."""
 
 
 class EntryError(FormatError):
-    """A ledger entry that breaks the contract."""
+    """A ledger entry that breaks the format (docs/FORMAT.md)."""
 
 
 class CheckpointFormatError(FormatError):
-    """A checkpoint note body that breaks the contract."""
+    """A checkpoint note body that breaks the format (docs/FORMAT.md)."""
 
 
 class PolicyError(FormatError):

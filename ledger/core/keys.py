@@ -1,4 +1,4 @@
-"""Ed25519 keys with C2SP signed-note key names, key IDs and key strings (contract point 3).
+"""Ed25519 keys with C2SP signed-note key names, key IDs and key strings (docs/FORMAT.md § 4).
 
 Verifier key: ``name+hex8(keyhash)+base64(0x01 || pubkey)``.
 Signer key:   ``PRIVATE+KEY+name+hex8(keyhash)+base64(0x01 || seed)``.

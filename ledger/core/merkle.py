@@ -1,4 +1,4 @@
-"""RFC 6962 / RFC 9162 Merkle tree hashing (contract point 7).
+"""RFC 6962 / RFC 9162 Merkle tree hashing (docs/FORMAT.md § 9).
 
 leaf = SHA-256(0x00 || entry), node = SHA-256(0x01 || left || right),
 empty tree = SHA-256("").

@@ -1,4 +1,4 @@
-"""Statements (contract point 4): a signed note whose text is JCS(envelope) + "\\n".
+"""Statements (docs/FORMAT.md § 6): a signed note whose text is JCS(envelope) + "\\n".
 
 Envelope: {"v":1,"type","id","signers","issued_at","not_after","body"}. This module
 answers "what bytes does a principal sign?" and nothing else checks them twice.
@@ -64,7 +64,7 @@ class Statement:
 
 
 def check_envelope(envelope: Any) -> dict[str, Any]:
-    """Refuse envelopes that break the contract's shape."""
+    """Refuse envelopes that break the shape docs/FORMAT.md § 6 gives."""
     if not isinstance(envelope, dict):
         raise StatementError(f"envelope must be an object, found {type(envelope).__name__}")
     keys = set(envelope)
@@ -114,7 +114,7 @@ def parse_statement_parts(data: str | bytes) -> tuple[bytes, Note, dict[str, Any
         )
     note = parse_note(raw_bytes)
     for number, line in enumerate(note.signatures, 1):
-        # Every line of a statement is a listed signer's (contract point 4), so each is held
+        # Every line of a statement is a listed signer's (docs/FORMAT.md § 6), so each is held
         # to what a known key's line must be: canonical base64 of 4 + 64 bytes.
         if len(line.signature) != ED25519_LINE_BYTES - 4:
             raise NoteError(f"signature line {number}: expected {ED25519_LINE_BYTES} bytes (key hash + Ed25519), "

@@ -1,4 +1,4 @@
-"""Times (contract point 5): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, six fraction digits."""
+"""Times (docs/FORMAT.md § 3): YYYY-MM-DDTHH:MM:SS.ffffffZ, UTC, six fraction digits."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ _TIME_RE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):(
 
 
 def format_time(moment: datetime) -> str:
-    """Format an aware datetime in the contract's form."""
+    """Format an aware datetime in the form of docs/FORMAT.md § 3."""
     if moment.tzinfo is None:
         raise TimeFormatError("expected an aware datetime, found a naive one")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,4 +1,4 @@
-"""The trust state read from the log itself (contract points 9-11).
+"""The trust state read from the log itself (docs/FORMAT.md § 7).
 
 Genesis, policy, key registrations, revocations and rotations (principal keys and
 the ledger's own) are applied in index order; ``authorize`` says whether a statement

@@ -1,6 +1,6 @@
 """The rules engine: deny by default, every refusal named.
 
-Runs inside the appending transaction (contract point 10) with the trust state and the
+Runs inside the appending transaction (docs/FORMAT.md § 7.3) with the trust state and the
 domain state as of that index. Each check returns (rule id, explanation); any violation
 turns the statement into a ledger-signed `blocked` entry. Rule ids are
 ``<exception>.<precondition>`` for catalog preconditions (e.g. ``6103(i)(2).criminal_statute``)

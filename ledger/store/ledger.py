@@ -293,7 +293,7 @@ class Ledger(PublishedCheckpoints, LogReader):
         except Conflict:
             return self._resubmission(stmts, pseudonyms)
         except RuleRefusal as refusal:
-            # The refused statement is recorded once as `blocked` (contract point 11); the rest of
+            # The refused statement is recorded once as `blocked` (docs/FORMAT.md § 7.8); the rest of
             # its batch is not stored and may be resubmitted without it.
             refused = next(s for s in stmts if s.id == refusal.statement_id)
             refusal.blocked_index = self._record_blocked(refused, refusal.rules).index

@@ -173,7 +173,7 @@ class LogReader:
 
     # ---- export ----------------------------------------------------------------
     def export(self, out: IO[bytes], progress: Callable[[int], None] | None = None) -> int:
-        """Write the export (contract point 12), streaming; return the number of entries."""
+        """Write the export (docs/FORMAT.md § 12), streaming; return the number of entries."""
         count = 0
         for index, data in self.iter_entries():
             out.write(canonical_bytes({"entry_b64": b64encode(data), "index": index}) + b"\n")

@@ -1,4 +1,4 @@
-"""The service's own keys (contract point 3: the only private keys it holds).
+"""The service's own keys (docs/FORMAT.md § 4: the only private keys it holds).
 
 ``statement.key`` signs genesis and `blocked` entries; ``checkpoint.keys`` holds one
 or more checkpoint keys (several during a rotation's overlap; the first is newest).

@@ -1,5 +1,5 @@
 """A hypothesis state machine submits validly signed statements with mutated fields and sequences
-over HTTP, and checks that the log only ever changes as contract point 11 allows."""
+over HTTP, and checks that the log only ever changes as docs/FORMAT.md § 7.8 allows."""
 
 from __future__ import annotations
 

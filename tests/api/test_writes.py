@@ -1,4 +1,4 @@
-"""Writes over HTTP: accepted, duplicate, every refusal path (contract point 11), limits."""
+"""Writes over HTTP: accepted, duplicate, every refusal path (docs/FORMAT.md § 7.8), limits."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Refused appends store nothing: the log stays byte-for-byte the same (contract point 11)."""
+"""Refused appends store nothing: the log stays byte-for-byte the same (docs/FORMAT.md § 7.8)."""
 
 from __future__ import annotations
 

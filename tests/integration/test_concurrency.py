@@ -1,6 +1,6 @@
 """Concurrent writers in separate processes never fork the chain, duplicate an index or
 leave a gap; a key revoked while they run signs nothing after its revocation; checkpoints
-signed during the run are each consistent with the next (issue 8, concurrent writers)."""
+signed during the run are each consistent with the next (concurrent writers)."""
 
 from __future__ import annotations
 

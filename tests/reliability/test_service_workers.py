@@ -1,4 +1,4 @@
-"""Several service processes under concurrent write load (issue 8, concurrent writers).
+"""Several service processes under concurrent write load (concurrent writers).
 
 The real command, ``disclosure-ledger serve --workers 3``, runs over one database (SQLite file
 or PostgreSQL schema); client threads send validly signed requests over HTTP while the test
