@@ -112,7 +112,7 @@ def synthetic(n: int, hot_rows: int, seed: int = 7) -> dict[str, Iterator[tuple[
         for r in range(n_requests):
             at = _at(r, n_requests)
             yield (f"req-{r}", 4 * r, at, 4 * r, at, "agency.gov/head", AGENCIES[r % 20], EXCEPTIONS[r % 6],
-                   "criminal_investigation", None, "name,address", None, None, LINES_PER_REQUEST, False, None)
+                   "criminal_investigation", None, "name,address", None, None, LINES_PER_REQUEST, False, None, False)
 
     def lines() -> Iterator[tuple[Any, ...]]:
         for k in range(n):
@@ -124,18 +124,20 @@ def synthetic(n: int, hot_rows: int, seed: int = 7) -> dict[str, Iterator[tuple[
 
     def releases() -> Iterator[tuple[Any, ...]]:
         for r in range(n_requests):
-            yield (f"rel-{r}", 4 * r + 3, _at(r, n_requests), f"req-{r}", f"rev-{r}", "irs.gov/releaser",
-                   "name,address", "secure-file-transfer", hx("file", r), r % 10 == 0)
+            at = _at(r, n_requests)
+            yield (f"rel-{r}", 4 * r + 3, at, f"req-{r}", f"rev-{r}", "irs.gov/releaser",
+                   "name,address", "secure-file-transfer", hx("file", r), r % 10 == 0, at, False)
 
     def release_recipients() -> Iterator[tuple[Any, ...]]:
         for r in range(n_requests):
-            yield (f"rel-{r}", 0, AGENCIES[r % 20], hx("rcp", r))
+            yield (f"rel-{r}", 0, AGENCIES[r % 20], hx("rcp", r), None)
 
     def release_lines() -> Iterator[tuple[Any, ...]]:
         for k in range(n):
             r, line = divmod(k, LINES_PER_REQUEST)
-            yield (f"rel-{r}", line, 4 * r + 3, _at(r, n_requests), f"req-{r}", pseudonyms[k], AGENCIES[r % 20],
-                   EXCEPTIONS[r % 6], "name,address", r % 10 == 0)
+            at = _at(r, n_requests)
+            yield (f"rel-{r}", line, 4 * r + 3, at, f"req-{r}", pseudonyms[k], AGENCIES[r % 20],
+                   EXCEPTIONS[r % 6], "name,address", r % 10 == 0, at, False)
 
     return {"pj_request": requests(), "pj_line": lines(), "pj_release": releases(),
             "pj_release_recipient": release_recipients(), "pj_release_line": release_lines()}
