@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 # stored log is re-verified and the API serves it. The sealed-store keys have no default in
 # production; the demo keeps its own in var/sealed-keys.
 run: $(STAMP)
-	$(BIN)/python -m ledger.demo
+	$(BIN)/python -m demo
 	LEDGER_SEALED_KEY_DIR=$${LEDGER_SEALED_KEY_DIR:-var/sealed-keys} $(BIN)/disclosure-ledger serve
 
 # The HTTP API alone, over the ledger under ./var.
@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check ledger projections api scripts tests bench
+	$(BIN)/ruff check ledger projections api scripts tests bench demo
 	$(BIN)/mypy
 
 bench: $(STAMP)

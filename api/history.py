@@ -10,7 +10,7 @@ from typing import Any
 
 from api.state import AppState
 from api.tokens import Principal
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.entry import parse_entry
 from ledger.core.errors import LedgerError
 from ledger.core.statement import parse_statement

@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from api.tokens import TokenStore  # noqa: E402
-from ledger.client import disclosure as dc  # noqa: E402
-from ledger.client.trust import key_registration  # noqa: E402
+from ledger.authoring import disclosure as dc  # noqa: E402
+from ledger.authoring.trust import key_registration  # noqa: E402
 from ledger.config import Settings  # noqa: E402
 from ledger.core.keys import SignerKey  # noqa: E402
 from ledger.domain.service import DisclosureService  # noqa: E402

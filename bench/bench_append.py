@@ -77,7 +77,7 @@ from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate, event  # noqa: E402
 
 import ledger.store.ledger as ledger_module  # noqa: E402
-from ledger.client.trust import key_registration, signed  # noqa: E402
+from ledger.authoring.trust import key_registration, signed  # noqa: E402
 from ledger.config import Settings  # noqa: E402
 from ledger.core.keys import SignerKey  # noqa: E402
 from ledger.policy import DEFAULT_POLICY  # noqa: E402

@@ -2,7 +2,7 @@
 """A June-2025-sized bulk request end to end: filed, matched, reviewed, partly released.
 
 For each backend and each size (default 130,000 and 1,300,000 lines), one fresh process runs
-``ledger.demo.bulk_story.run`` — the request in bulk form (128-line chunks, 64 chunks per
+``demo.bulk_story.run`` — the request in bulk form (128-line chunks, 64 chunks per
 transaction, openings sealed), the matcher over a synthetic master file (opening the request
 block by block from the sealed store), the officer's review sheet written to CSV and read back
 into a signed bulk review, two bulk releases (half the approved lines, then the rest) and a
@@ -45,9 +45,9 @@ PG = os.environ.get("LEDGER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.
 def one_run(backend: str, n: int, seed: int, forked: bool = False) -> dict[str, object]:
     """Runs in a child process: the whole story once, returns its figures."""
     sys.path.insert(0, str(ROOT))
+    from demo import bulk_story
     from ledger.config import Settings
     from ledger.core.keys import SignerKey
-    from ledger.demo import bulk_story
     from ledger.domain.masterfile import MasterFile
     from ledger.domain.service import DisclosureService
     from ledger.heap import settle_service_heap

@@ -44,8 +44,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.client import disclosure as dc  # noqa: E402
-from ledger.client.trust import key_registration  # noqa: E402
+from ledger.authoring import disclosure as dc  # noqa: E402
+from ledger.authoring.trust import key_registration  # noqa: E402
 from ledger.config import Settings  # noqa: E402
 from ledger.core.cosignature import CosignerSigner  # noqa: E402
 from ledger.core.keys import SignerKey, parse_vkey  # noqa: E402

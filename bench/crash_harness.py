@@ -55,7 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from ledger.client.trust import key_registration, signed  # noqa: E402
+from ledger.authoring.trust import key_registration, signed  # noqa: E402
 from ledger.config import Settings  # noqa: E402
 from ledger.core.entry import parse_entry  # noqa: E402
 from ledger.core.keys import SignerKey  # noqa: E402

@@ -27,7 +27,7 @@ from typing import Any
 
 from crash_harness import ORIGIN, ROOT, BackendResult, _check
 
-from ledger.client.trust import key_registration
+from ledger.authoring.trust import key_registration
 from ledger.config import Settings
 from ledger.core.entry import parse_entry
 from ledger.core.keys import SignerKey
@@ -47,7 +47,7 @@ def _request(signer: SignerKey, position: int, base: str) -> tuple[str, dict[str
 
     import httpx
 
-    from ledger.client import disclosure as dc
+    from ledger.authoring import disclosure as dc
     from ledger.salts import open_seed_answer, seed_request
 
     asked = httpx.post(base + "/v1/salt-seeds", timeout=60,

@@ -50,7 +50,7 @@ for extra in (ROOT, ROOT / "scripts"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from ledger.client.trust import key_registration, signed  # noqa: E402
+from ledger.authoring.trust import key_registration, signed  # noqa: E402
 from ledger.config import Settings  # noqa: E402
 from ledger.core.checkpoint import SignedCheckpoint, open_with_any  # noqa: E402
 from ledger.core.cosignature import CosignerSigner  # noqa: E402

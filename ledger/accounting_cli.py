@@ -23,8 +23,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.client.batch import complete_notes, new_batch, read_batch, write_batch
-from ledger.client.errors import UsageError
+from ledger.authoring.batch import complete_notes, new_batch, read_batch, write_batch
+from ledger.authoring.errors import UsageError
 from ledger.client.keyring import Keyring
 from ledger.domain.accounting import (
     AccountingError,

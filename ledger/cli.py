@@ -24,11 +24,11 @@ from ledger import (
     release_cli,
     seed_cli,
 )
+from ledger.authoring.batch import Batch, batch_from_json, complete_notes, is_batch
+from ledger.authoring.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
-from ledger.client.batch import Batch, batch_from_json, complete_notes, is_batch
 from ledger.client.keyring import Keyring
-from ledger.client.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.config import ConfigError, Settings, private_files
 from ledger.core.commitments import Opening
 from ledger.core.errors import LedgerError
@@ -345,7 +345,7 @@ def _run(args: argparse.Namespace, ledger: Ledger, keyring: Keyring) -> int:
     if cmd == "keys":
         sub = args.keys_command
         if sub == "proof":
-            from ledger.client.trust import registration_proof
+            from ledger.authoring.trust import registration_proof
 
             key = keyring.get(args.name) if keyring.has(args.name) else keyring.new(args.name)
             print(registration_proof(key, args.admin_name, args.role, _attrs(args.attr)), end="")

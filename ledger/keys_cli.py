@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from ledger.client.errors import UsageError
+from ledger.authoring.errors import UsageError
 from ledger.core.trust import LEDGER_ROLE
 from ledger.policy import DEFAULT_POLICY
 

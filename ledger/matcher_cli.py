@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ledger.client.cli import UsageError
+from ledger.authoring.errors import UsageError
 from ledger.client.keyring import Keyring
 from ledger.config import Settings
 from ledger.core.errors import LedgerError

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.client.keyring import Keyring
 from ledger.core.errors import LedgerError
 from ledger.core.statement import Statement, parse_statement

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.client.cli import UsageError
+from ledger.authoring.errors import UsageError
 from ledger.core.delivered import DELIVERED_FIELDS, delivered_file
 from ledger.core.entry import parse_entry
 from ledger.core.errors import LedgerError

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger.client.errors import UsageError
+from ledger.authoring.errors import UsageError
 from ledger.core.bundle_format import commitment_slots
 from ledger.core.errors import LedgerError
 from ledger.core.statement import parse_statement

@@ -14,10 +14,10 @@ from typing import Any
 
 from domainfix import CIVIL, CRIMINAL, Domain, one_line_request, open_domain
 
-from ledger.client import disclosure as dc
+from demo import bulk_story
+from ledger.authoring import disclosure as dc
 from ledger.config import Settings
 from ledger.core.statement import parse_statement
-from ledger.demo import bulk_story
 from ledger.domain.bulk import read_chunks
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration
 from ledger.config import Settings
 from ledger.core.commitments import commit
 from ledger.core.keys import SignerKey
@@ -84,7 +84,7 @@ class Domain:
         flags = [] if usable else ["placeholder_addresses"]
         body = {"request": request_id, "matcher_version": "test-matcher-1", "address_rules_version": "addr-test",
                 "lines": lines, "red_flags": flags}
-        from ledger.client.trust import signed
+        from ledger.authoring.trust import signed
 
         return self.ledger.append(signed([matcher], "match_result", body))
 

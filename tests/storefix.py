@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ledger.client.trust import key_registration, signed
+from ledger.authoring.trust import key_registration, signed
 from ledger.config import Settings
 from ledger.core.keys import SignerKey
 from ledger.policy import DEFAULT_POLICY

@@ -29,9 +29,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ledger.client import batch, statements_cli
-from ledger.client import disclosure as dc
-from ledger.client.errors import UsageError
+from ledger.authoring import batch
+from ledger.authoring import disclosure as dc
+from ledger.authoring.errors import UsageError
+from ledger.client import statements_cli
 from ledger.client.keyring import Keyring, KeyringError
 from ledger.core.errors import LedgerError
 from ledger.core.keys import SignerKey, parse_vkey

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ledger.client import disclosure as dc
-from ledger.client.errors import UsageError
+from ledger.authoring import disclosure as dc
+from ledger.authoring.errors import UsageError
 from ledger.core.errors import LedgerError
 from ledger.core.keys import SignerKey
 from ledger.salts import SaltSeed
@@ -237,8 +237,8 @@ def run(args: argparse.Namespace, key_of: Callable[[str], SignerKey],
 
 def _sign_for_later(kind: Kind, keys: list[SignerKey], later: list[str], path: Path, out: Path | None) -> None:
     """An unseeded statement signed by ``keys``, listing ``later`` to sign on their own machines, written
-    to a new signing batch (``ledger.client.batch``)."""
-    from ledger.client import batch
+    to a new signing batch (``ledger.authoring.batch``)."""
+    from ledger.authoring import batch
     from ledger.core.statement import parse_statement
     from ledger.domain.schemas import check_body
 

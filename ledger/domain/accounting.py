@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.client import disclosure as dc
-from ledger.client.batch import sign_for_later
-from ledger.client.trust import signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.batch import sign_for_later
+from ledger.authoring.trust import signed
 from ledger.core.errors import LedgerError
 from ledger.core.keys import SignerKey
 from ledger.domain.address import classify_address
@@ -166,7 +166,7 @@ def legacy_release(signers: Sequence[SignerKey], record: LegacyDisclosure, seed:
     """The signed statement of one past disclosure (the importer first, then the oversight countersigner)
     with the openings of its commitments, every salt derived from ``seed``. With ``countersigner`` (a name),
     ``signers`` (the importer) sign a statement that lists that name after them: its holder countersigns
-    it on their own machine (``ledger.client.batch``), and it stays valid for ``batch.VALID_FOR``."""
+    it on their own machine (``ledger.authoring.batch``), and it stays valid for ``batch.VALID_FOR``."""
     c = dc._Openings(seed, "legacy_release")
     lines = []
     for k, ln in enumerate(record.lines):
@@ -189,7 +189,7 @@ def cutover_policy(administrators: Sequence[SignerKey], policy: Mapping[str, Seq
                    later: Sequence[str] = ()) -> str:
     """A signed ``policy`` statement: ``policy`` with its ``legacy_cutover`` set (two administrators when
     it is set for the first time or moved later). ``later``: administrators the envelope lists who sign it
-    on their own machines (``ledger.client.batch``)."""
+    on their own machines (``ledger.authoring.batch``)."""
     if not _DATE.match(cutover):
         raise AccountingError(f"the cutover must be a date YYYY-MM-DD, found {cutover[:40]!r}")
     body = {"policy": {t: list(r) for t, r in policy.items()}, "legacy_cutover": cutover}

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ledger.client.disclosure import Line, Recipient, Submission, request_head
-from ledger.client.trust import signed
+from ledger.authoring.disclosure import Line, Recipient, Submission, request_head
+from ledger.authoring.trust import signed
 from ledger.core.commitments import Opening
 from ledger.core.entry import parse_entry
 from ledger.core.errors import LedgerError

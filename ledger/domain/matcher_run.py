@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.client.disclosure import Submission
+from ledger.authoring.disclosure import Submission
 from ledger.core.bundle_format import statement_commitments
 from ledger.core.commitments import Opening
 from ledger.core.entry import parse_entry

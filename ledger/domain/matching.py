@@ -23,8 +23,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.client.disclosure import Submission
-from ledger.client.trust import signed
+from ledger.authoring.disclosure import Submission
+from ledger.authoring.trust import signed
 from ledger.core.canonical import canonical_bytes
 from ledger.core.commitments import Opening
 from ledger.core.errors import LedgerError

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.errors import LedgerError
 from ledger.core.keys import SignerKey
 from ledger.domain.bulk import BulkSubmission, bulk_review

@@ -101,8 +101,9 @@ class DisclosureService:
         return self.seeds.issue(principal, statement_type, statement_id)
 
     def stages(self, seed_ids: Iterable[str]) -> tuple[Callable[..., Prepared], Callable[[Prepared], list[Appended]]]:
-        """(prepare, finish) for ``ledger.domain.forked``: prepare, in a forked process that must not
-        touch this one's database connections, checks salts against the seeds of ``seed_ids`` read here."""
+        """(prepare, finish) for statements another process builds (bench/forked.py): prepare, in a
+        forked process that must not touch this one's database connections, checks salts against the
+        seeds of ``seed_ids`` read here."""
         held = self.seeds.store.get_many(seed_ids)
         return functools.partial(self.prepare, seeds=held), self.finish
 
@@ -127,7 +128,7 @@ class DisclosureService:
         the openings. Refusals raise AppendRefused and nothing is stored.
 
         With ``seeds`` given (``stages``) it touches no database and may run in another process of
-        this service (``ledger.domain.forked``), batch n+1 being prepared while :meth:`finish`
+        this service (bench/forked.py), batch n+1 being prepared while :meth:`finish`
         stores batch n; a Prepared pickles. Without, the seeds are read from the sealed store."""
         stmts = []
         for note in notes:

@@ -17,7 +17,7 @@ def rotate_ledger_keys(ledger: Ledger, admin_name: str, countersign: Callable[[s
     countersigns, and from then on checkpoints carry both the new and the old checkpoint
     key's signatures until the old one is retired (``retire_old_checkpoint_keys``).
     """
-    from ledger.client.trust import ledger_key_rotation_proof
+    from ledger.authoring.trust import ledger_key_rotation_proof
 
     old = ledger.keys
     new = ServiceKeys.generate(ledger.origin)

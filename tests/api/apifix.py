@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.settings import ApiSettings
 from api.tokens import TokenStore
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.config import Settings
 from ledger.core.keys import SignerKey
 from ledger.salts import SaltSeed

@@ -11,8 +11,8 @@ import pytest
 from apifix import open_api
 from domainfix import AGENCY, CRIMINAL
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration, key_revocation, key_rotation
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration, key_revocation, key_rotation
 from ledger.core.entry import parse_entry
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement

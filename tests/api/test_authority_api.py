@@ -3,8 +3,8 @@ and only the issuing court lifts its order (a rule refusal is 422 naming the rul
 
 from __future__ import annotations
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import signed
 from ledger.sealed import SealedStore
 
 

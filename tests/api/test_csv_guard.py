@@ -11,7 +11,7 @@ import pytest
 from api.csvsafe import neutralise_formula
 from api.routes.views import to_csv
 from api.web.routes import reports as web_routes
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 
 # What a spreadsheet evaluates (or strips, then evaluates), and values it must leave alone.
 FORMULAS = ["=1+1", "+SUM(A1:A9)", "-2+3", "@SUM(A1)", "\t=1+1", "\r=1+1", "=HYPERLINK(\"http://x\",\"y\")"]

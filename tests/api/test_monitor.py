@@ -23,7 +23,7 @@ from apifix import AGENCY, Api
 from domainfix import ORIGIN, http_seed, one_line_request, open_domain
 from storefix import make_settings
 
-from ledger.client.trust import key_registration
+from ledger.authoring.trust import key_registration
 from ledger.core.checkpoint import Checkpoint, sign_checkpoint
 from ledger.core.keys import SignerKey
 from ledger.sealed import SealedKeys

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from domainfix import AGENCY, open_domain
 
-from ledger.client.trust import key_registration
+from ledger.authoring.trust import key_registration
 from ledger.core.checkpoint import Checkpoint, sign_checkpoint
 from ledger.core.cosignature import parse_cosigner_vkey
 from ledger.core.keys import SignerKey

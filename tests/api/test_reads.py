@@ -254,8 +254,8 @@ def test_no_personal_data_of_the_demo_in_any_log(api, caplog):
     file leave no TIN, name or address in any logger's output, at DEBUG, nor the operator's token."""
     from domainfix import CIVIL, one_line_request
 
+    from demo import scenario
     from ledger.core.keys import SignerKey
-    from ledger.demo import scenario
     from ledger.domain.masterfile import MasterFile
 
     people = MasterFile.generate(scenario.MASTER_RECORDS, scenario.SEED).records[:4]

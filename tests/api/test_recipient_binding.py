@@ -11,8 +11,8 @@ from typing import Any
 
 from domainfix import AGENCY, CRIMINAL
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_revocation
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_revocation
 from ledger.core.keys import SignerKey
 
 EXCEPTION = "6103(i)(2)"

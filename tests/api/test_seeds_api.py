@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from domainfix import AGENCY, CRIMINAL
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.commitments import Opening, commit
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 from storefix import drop_schema, make_settings, postgres_base_url
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import signed
 from ledger.core.entry import parse_entry
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement

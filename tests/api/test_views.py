@@ -20,12 +20,12 @@ from storefix import drop_schema, make_settings, postgres_base_url
 
 from api.app import create_app
 from api.settings import ApiSettings
+from demo import scenario
+from ledger.authoring import disclosure as dc
 from ledger.bootstrap import open_ledger
-from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
 from ledger.core.entry import parse_entry
 from ledger.core.statement import parse_statement
-from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
 from ledger.sealed import SealedKeys, SealedStore
 from projections.queries import Queries

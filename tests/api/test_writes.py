@@ -7,8 +7,8 @@ import json
 import pytest
 from domainfix import AGENCY, CIVIL, CRIMINAL
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import signed
 from ledger.core.keys import SignerKey
 
 PROBLEM = "application/problem+json"
@@ -197,7 +197,7 @@ def test_body_over_limit_is_413(settings):
 
 def test_batch_all_or_none(api):
     """A batch without openings lands in one transaction; a batch with one refused statement stores none of it."""
-    from ledger.client.trust import key_registration
+    from ledger.authoring.trust import key_registration
 
     regs = [key_registration(api.domain.admin, SignerKey.generate(f"tigta.gov/a{i}"), ["oversight"]) for i in range(3)]
     size = api.ledger.size()

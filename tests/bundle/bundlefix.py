@@ -14,7 +14,7 @@ from typing import Any
 
 from domainfix import AGENCY, CRIMINAL, Domain, open_domain
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.domain.bulk import bulk_release, bulk_request, bulk_review, bulk_statement, list_source, submit_bulk
 from ledger.domain.bundle import write_bundle
 from ledger.domain.service import DisclosureService

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from bundlefix import HELD_BACK, LINES, Scenario, tin
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.b64 import b64encode
 from ledger.core.bundle_check import verify_bundle
 from ledger.core.bundle_format import BundleError, BundleFiles

@@ -104,9 +104,9 @@ def test_officer_queue_sheet_review_and_return(env, capsys):
     out to CSV, a bad sheet refused with its row, and a request returned for correction."""
     import csv
 
+    from ledger.authoring.trust import signed
     from ledger.bootstrap import open_ledger
     from ledger.client.keyring import Keyring
-    from ledger.client.trust import signed
     from ledger.config import Settings
     from ledger.core.commitments import commit
 

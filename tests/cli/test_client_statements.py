@@ -87,9 +87,9 @@ def file_request(capsys, env: Path) -> tuple[str, dict]:
 def match(env: Path, request_id: str) -> None:
     """The matcher's result for the example request: three lines matched on name and address, the
     placeholder line not usable (the matcher's own command is `disclosure-ledger matcher run`)."""
+    from ledger.authoring.trust import signed
     from ledger.bootstrap import open_ledger
     from ledger.client.keyring import Keyring
-    from ledger.client.trust import signed
     from ledger.config import Settings
     from ledger.core.commitments import commit
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from clifix import cli_env, ok, run
 
-from ledger.client.batch import parse_pending
+from ledger.authoring.batch import parse_pending
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement
 

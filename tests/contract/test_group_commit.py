@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from ledger.client.trust import signed
+from ledger.authoring.trust import signed
 from ledger.core.entry import parse_entry
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement

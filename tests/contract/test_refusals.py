@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from ledger.client.trust import key_revocation, signed
+from ledger.authoring.trust import key_revocation, signed
 from ledger.core.b64 import b64decode, b64encode
 from ledger.core.canonical import canonical_bytes
 from ledger.core.keys import SignerKey

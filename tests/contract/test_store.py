@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ledger.client.trust import signed
+from ledger.authoring.trust import signed
 from ledger.core.statement import parse_statement
 from ledger.domain.refusals import AppendRefused
 from ledger.store.chain import AppendRequest

@@ -78,7 +78,7 @@ def test_tampered_entry_column_named(world, column, value):
 
 def _with_blocked(world):
     """A log with one rule-refused statement, so one `blocked` entry and its refused row."""
-    from ledger.client.trust import signed
+    from ledger.authoring.trust import signed
 
     world.with_rules(lambda stmt, index, trust, db: (
         ["test.no_forbidden"] if stmt.body.get("forbidden") else []))

@@ -16,7 +16,7 @@ def domain_any(settings):
 @pytest.fixture
 def bulk_world(settings):
     """A domain ledger, its disclosure service (sealed store, fresh keys) and the bulk story's principals."""
-    from ledger.demo import bulk_story
+    from demo import bulk_story
     from ledger.domain.service import DisclosureService
     from ledger.sealed import SealedKeys, SealedStore
 

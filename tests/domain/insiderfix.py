@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration, signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration, signed
 from ledger.config import Settings
 from ledger.core.keys import SignerKey
 from ledger.domain.refusals import AppendRefused, RuleRefusal

@@ -11,7 +11,7 @@ import json
 import pytest
 from domainfix import AGENCY, CRIMINAL, Domain, open_domain
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.domain.accounting import AccountingError, cutover_policy, legacy_release, read_accounting
 from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService

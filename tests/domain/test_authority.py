@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from domainfix import AGENCY, CRIMINAL, open_domain
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration, key_rotation, signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration, key_rotation, signed
 from ledger.core.entry import parse_entry
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import signed
+from demo import bulk_story
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import signed
 from ledger.core.entry import parse_entry
 from ledger.core.lines import CHUNK_LINES, chunk_count
 from ledger.core.statement import parse_statement
-from ledger.demo import bulk_story
 from ledger.domain.bulk import bulk_release, bulk_request, opened_chunk_lines, statement_items, submit_bulk
 from ledger.domain.bundle import write_bundle
 from ledger.domain.masterfile import MasterFile

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from domainfix import AGENCY, CRIMINAL, Domain
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration, key_revocation, key_rotation, signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration, key_revocation, key_rotation, signed
 from ledger.core.entry import parse_entry
 from ledger.core.keys import SignerKey
 from ledger.core.lines import CHUNK_LINES

@@ -1,4 +1,4 @@
-"""Principals in processes of their own (ledger.domain.forked, MatcherPrincipal.match_bulk_split),
+"""Principals in processes of their own (bench.forked, MatcherPrincipal.match_bulk_split),
 on SQLite and PostgreSQL: the same story, the same counts, lines in order; a failing or refused
 principal stops cleanly and lands nothing more; openings cross processes with their commitments
 recomputed."""
@@ -12,14 +12,14 @@ import time
 
 import pytest
 
-from ledger.client import disclosure as dc
+from bench.forked import PrincipalProcessError, submit_bulk_forked
+from demo import bulk_story
+from ledger.authoring import disclosure as dc
 from ledger.core.bundle_format import statement_commitments
 from ledger.core.commitments import commit
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement
-from ledger.demo import bulk_story
 from ledger.domain.bulk import bulk_request, read_chunks, statement_items
-from ledger.domain.forked import PrincipalProcessError, submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.refusals import AppendRefused
 from ledger.heap import WORKER_GC_THRESHOLDS
@@ -177,7 +177,7 @@ def test_a_batch_the_second_process_refuses_lands_nothing(bulk_world):
 def test_a_refusal_when_appending_erases_the_prepared_openings(bulk_world):
     """Refused by the ledger (the signer's key revoked after its seed was issued) after the second
     process prepared it: the openings finish stored for that batch are erased again."""
-    from ledger.client.trust import key_revocation
+    from ledger.authoring.trust import key_revocation
 
     d, service, keys = bulk_world
     seed = _seed(service, keys)

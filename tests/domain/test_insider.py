@@ -51,8 +51,8 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration, key_revocation, key_rotation, signed
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration, key_revocation, key_rotation, signed
 from ledger.core.bundle_format import statement_commitments
 from ledger.core.entry import parse_entry
 from ledger.core.errors import LedgerError

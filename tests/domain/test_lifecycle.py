@@ -8,7 +8,7 @@ import time
 import pytest
 from domainfix import AGENCY, CRIMINAL, run_exception
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.entry import parse_entry
 from ledger.core.statement import parse_statement
 from ledger.domain.refusals import AppendRefused, RuleRefusal

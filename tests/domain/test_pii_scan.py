@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from demo import scenario
 from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
 from ledger.core.b64 import b64decode
 from ledger.core.canonical import parse_canonical
 from ledger.core.entry import parse_entry
 from ledger.core.statement import parse_statement
-from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
 from ledger.sealed import SealedKeys, SealedStore
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from domainfix import AGENCY, CRIMINAL
 
-from ledger.client import disclosure as dc
-from ledger.client.trust import key_registration, key_revocation, key_rotation
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration, key_revocation, key_rotation
 from ledger.core.keys import SignerKey
 from ledger.domain.refusals import RuleRefusal
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from domainfix import AGENCY, CRIMINAL
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.statement import parse_statement
 from ledger.domain.bulk import bulk_request, read_chunks, submit_bulk
 from ledger.domain.refusals import RuleRefusal

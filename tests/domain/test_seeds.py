@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from domainfix import AGENCY, CRIMINAL, one_line_request
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.commitments import Opening, commit
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement
@@ -260,7 +260,7 @@ def test_one_line_helper_still_builds_without_a_seed(svc):
 def test_finding_zero_salt_request_is_refused(svc):
     """Finding 1 (regression): a request whose every commitment used an all-zero salt was accepted, and two
     lines with one TIN had equal commitments. Built here with nothing but the public builders' pieces."""
-    from ledger.client.trust import signed
+    from ledger.authoring.trust import signed
 
     d, service, requester = svc
     zero: list[Opening] = []

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import signed
 from ledger.bootstrap import open_ledger
-from ledger.client import disclosure as dc
-from ledger.client.trust import signed
 from ledger.core.entry import parse_entry
 from ledger.core.statement import parse_statement
 from ledger.domain.refusals import RuleRefusal

@@ -11,7 +11,7 @@ import time
 import pytest
 from workers import append_worker
 
-from ledger.client.trust import key_revocation
+from ledger.authoring.trust import key_revocation
 from ledger.core.entry import parse_entry
 from ledger.core.proofs import verify_consistency
 from ledger.core.statement import parse_statement

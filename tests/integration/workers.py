@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from ledger.client.trust import signed
+from ledger.authoring.trust import signed
 from ledger.config import Settings
 from ledger.core.keys import parse_signer_key
 from ledger.domain.refusals import AppendRefused

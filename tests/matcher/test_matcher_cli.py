@@ -226,8 +226,8 @@ def test_release_file_writes_exactly_the_approved_lines_and_the_court_checks_it(
     """`release-file` writes the approved lines x the released fields, the releaser signs a release over the
     file, `bundle --delivered` carries it, and the court's verifier with openings checks it holds exactly what
     was approved; a signed file whose values are not the committed ones is caught."""
+    from ledger.authoring import disclosure as dc
     from ledger.bootstrap import open_ledger
-    from ledger.client import disclosure as dc
     from ledger.client.keyring import Keyring
     from ledger.config import Settings
 
@@ -299,8 +299,8 @@ def test_a_signed_file_holding_other_values_than_the_approved_lines_fails_the_co
     setup_ledger(capsys, env)
     _register(capsys, "irs.gov/disclosure/release-0007", "releaser", "agency=IRS")
     _register(capsys, "tigta.gov/auditor-01", "oversight", "agency=TIGTA")
+    from ledger.authoring import disclosure as dc
     from ledger.bootstrap import open_ledger
-    from ledger.client import disclosure as dc
     from ledger.client.keyring import Keyring
     from ledger.config import Settings
 
@@ -361,8 +361,8 @@ def test_a_store_normalised_by_other_rules_is_normalised_again(tmp_path, monkeyp
 def test_release_file_of_the_tin_gives_the_matched_tin_and_refuses_fields_not_requested(env, capsys):
     """A released `tin` is the TIN the match result committed to (the IRS record's, in its 9 digits), and the
     court's check opens it there; a field the request did not ask for is refused (exit 2), nothing written."""
+    from ledger.authoring import disclosure as dc
     from ledger.bootstrap import open_ledger
-    from ledger.client import disclosure as dc
     from ledger.client.keyring import Keyring
     from ledger.config import Settings
 

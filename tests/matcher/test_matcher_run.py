@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from ledger.authoring import disclosure as dc
+from ledger.authoring.trust import key_registration
 from ledger.bootstrap import open_ledger
-from ledger.client import disclosure as dc
 from ledger.client.keyring import Keyring
-from ledger.client.trust import key_registration
 from ledger.config import Settings
 from ledger.core.b64 import b64decode
 from ledger.core.entry import parse_entry

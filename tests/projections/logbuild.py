@@ -11,7 +11,7 @@ from typing import Any
 
 from storefix import ORIGIN
 
-from ledger.client.trust import key_registration, signed
+from ledger.authoring.trust import key_registration, signed
 from ledger.config import Settings
 from ledger.core.canonical import canonical_bytes
 from ledger.core.keys import SignerKey

@@ -11,10 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 from storefix import drop_schema, postgres_base_url
 
+from demo import scenario
 from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
 from ledger.config import Settings
-from ledger.demo import scenario
 from ledger.sealed import SealedKeys, SealedStore
 from projections.db import Database, open_database
 from projections.runner import Runner

@@ -1,4 +1,4 @@
-"""The real bulk write path (ledger.demo.bulk_story: a bulk request filed, matched, reviewed and
+"""The real bulk write path (demo.bulk_story: a bulk request filed, matched, reviewed and
 released in chunks through the disclosure service) as the views report it, against counts
 computed from the line kinds the story drew."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from pjfix import runner
 
-from ledger.client import disclosure as dc
+from demo import bulk_story
+from ledger.authoring import disclosure as dc
 from ledger.core.lines import chunk_count
-from ledger.demo import bulk_story
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.refusals import RuleRefusal
 from ledger.domain.service import DisclosureService

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.client.trust import signed
+from ledger.authoring.trust import signed
 from ledger.core.b64 import b64encode
 from ledger.core.canonical import canonical_bytes, parse_canonical
 from ledger.core.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_text, sign_checkpoint

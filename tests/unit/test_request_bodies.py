@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.errors import StatementError
 from ledger.domain.schemas import REQUEST_VERSION, check_body, request_version
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.client import disclosure as dc
+from ledger.authoring import disclosure as dc
 from ledger.core.bundle_format import commitment_slots, statement_commitments
 from ledger.core.canonical import canonical_bytes
 from ledger.core.keys import SignerKey

@@ -113,7 +113,7 @@ def test_release_audit_csv_keeps_the_api_pseudonym_rule(demo):
         got = rows(text)
         assert got and "pseudonym" not in got[0] and "taxpayer_ref" in got[0]
         assert text == api_csv(demo, "/v1/oversight/release-audit", role=role)
-        from ledger.demo.scenario import accounting_rows
+        from demo.scenario import accounting_rows
 
         raw = ({demo.keys.pseudonym(p.tin) for p in demo.master.records}
                | {demo.keys.pseudonym(r["matched_tin"]) for r in accounting_rows()})  # and the 2025 accounting

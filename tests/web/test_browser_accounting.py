@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from webfix import check, sign_in
 
-from ledger.demo import scenario
+from demo import scenario
 
 pytestmark = pytest.mark.xdist_group("web-browser")  # one worker, one browser
 

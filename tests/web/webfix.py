@@ -25,10 +25,10 @@ import pytest
 from api.app import create_app
 from api.settings import ApiSettings
 from api.tokens import TokenStore
+from demo import scenario
 from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
 from ledger.config import Settings
-from ledger.demo import scenario
 from ledger.domain.masterfile import MasterFile
 from ledger.sealed import SealedKeys, SealedStore
 

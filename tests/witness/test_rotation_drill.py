@@ -11,7 +11,7 @@ import pytest
 from publishfix import trio, witnessed
 from storefix import ORIGIN, build_world
 
-from ledger.client.trust import countersign
+from ledger.authoring.trust import countersign
 from ledger.config import Settings
 from ledger.core.errors import LedgerError
 from ledger.core.tlog_policy import parse_policy

@@ -150,7 +150,7 @@ def test_running_the_witness_loads_nothing_else_of_the_ledger(tmp_path: Path) ->
              "import uvicorn\n"
              "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('api', 'projections', 'eventsourcing',"
              " 'sqlalchemy', 'fastapi') or m.startswith(('ledger.store', 'ledger.domain', 'ledger.rules',"
-             " 'ledger.sealed', 'ledger.client', 'ledger.cli', 'ledger.config')))\n"
+             " 'ledger.sealed', 'ledger.authoring', 'ledger.client', 'ledger.cli', 'ledger.config')))\n"
              "print(bad)\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})

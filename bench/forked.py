@@ -11,6 +11,9 @@ master file) without copying them through a pipe; it must open its own database 
 (never use the parent's). Openings cross the queue as field, value and salt: unpickling builds
 each again and recomputes its commitment (``Opening.__reduce__``), so the service trusts
 nothing the other process computed that it would not check in a request from the network.
+
+Not installed with the ledger: the bulk benchmark (bench/bench_bulk.py, through demo/bulk_story.py)
+and its tests use it, from the repository root (``bench.forked``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.client.trust import signed
+from ledger.authoring.trust import signed
 from ledger.core.commitments import Opening, commit
 from ledger.core.errors import LedgerError
 from ledger.core.keys import SignerKey

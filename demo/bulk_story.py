@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.client import disclosure as dc
+from bench.forked import submit_bulk_forked
+from demo.principals import register_all
+from ledger.authoring import disclosure as dc
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement
-from ledger.demo.principals import register_all
 from ledger.domain.bulk import (
     BulkSubmission,
     bulk_release,
@@ -34,7 +35,6 @@ from ledger.domain.bulk import (
     statement_items,
     submit_bulk,
 )
-from ledger.domain.forked import submit_bulk_forked
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.officer import read_decisions, review_from_decisions, write_sheet
@@ -124,7 +124,7 @@ def run(service: DisclosureService, keys: dict[str, SignerKey], master: MasterFi
 
     ``forked``: the requester, the matcher and the officer each build and sign their bulk
     statements in a process of their own while this one (the service) appends them
-    (``ledger.domain.forked``) — as on separate machines, on two cores of one."""
+    (``bench.forked``) — as on separate machines, on two cores of one."""
     story = BulkStory()
     engine = service.ledger.rules
     assert isinstance(engine, RuleEngine), "the bulk story needs the ledger's rules engine"

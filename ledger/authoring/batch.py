@@ -22,7 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from ledger.client.errors import UsageError
+from ledger.authoring.errors import UsageError
 from ledger.core.canonical import canonical_bytes, parse_canonical
 from ledger.core.commitments import Opening
 from ledger.core.errors import LedgerError

@@ -1,4 +1,4 @@
-"""The principal's command-line mistakes."""
+"""A signer's or operator's mistakes in what they gave a command."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ledger.client.trust import key_registration
+from ledger.authoring.trust import key_registration
 from ledger.core.keys import SignerKey
 
 

@@ -24,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.client import disclosure as dc
+from demo.principals import register_all
+from ledger.authoring import disclosure as dc
 from ledger.client.keyring import Keyring
 from ledger.core.keys import SignerKey
 from ledger.core.statement import parse_statement
-from ledger.demo.principals import register_all
 from ledger.domain.masterfile import MasterFile
 from ledger.domain.matching import MatcherPrincipal
 from ledger.domain.refusals import RuleRefusal
@@ -273,7 +273,7 @@ def import_accounting(service: DisclosureService, admin: SignerKey, keyring: Key
     by the IRS's official), countersigned by TIGTA's auditor, records the 2025 release. Returns the lines imported."""
     import json
 
-    from ledger.client.trust import key_registration
+    from ledger.authoring.trust import key_registration
     from ledger.domain.accounting import cutover_policy, legacy_release, read_accounting
 
     admin2, importer = _key(keyring, SECOND_ADMIN), _key(keyring, IMPORTER)

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from demo import scenario
 from ledger.bootstrap import open_ledger
 from ledger.client.keyring import Keyring
 from ledger.config import Settings, private_files
-from ledger.demo import scenario
 from ledger.sealed import SealedKeys, SealedStore
 
 
