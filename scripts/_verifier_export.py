@@ -10,34 +10,23 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import re
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
-from ledger.core.b64 import b64decode
-from ledger.core.canonical import parse_canonical
-from ledger.core.errors import LedgerError, VerificationError
+from ledger.core.errors import VerificationError
+from ledger.core.export_lines import parse_export_line, read_line_chunks
 from ledger.core.keys import VerifierKey
 from ledger.core.merkle import EMPTY_ROOT
 from ledger.core.plain import Facts
 from ledger.core.trust import TrustState
 from ledger.core.verify import EntryRecord, LogVerifier, check_deferred, entry_record
 
-# An entry is at most 65,535 bytes, so its export line (base64 plus framing) is under 87,500.
-MAX_LINE_BYTES = 100_000
 DEFAULT_CHUNK = 1000
-# An export line is JCS of {"entry_b64": ..., "index": ...} + LF. A line that is exactly
-# _LINE_HEAD + canonical base64 + _LINE_MID + decimal + "}\n" is canonical (base64 needs no
-# JSON escaping); any other line takes the slow path through parse_canonical, which
-# refuses it or accepts it with the same result.
-_LINE_HEAD = b'{"entry_b64":"'
-_LINE_MID = b'","index":'
-_LINE_TAIL_RE = re.compile(rb"(0|[1-9][0-9]{0,15})\}\n\Z")
 
 
 class CheckFailed(Exception):
@@ -67,54 +56,6 @@ def _reason(error: VerificationError) -> str:
 
 def _unexpected(error: Exception) -> str:
     return f"unexpected error while checking this entry ({type(error).__name__}: {error}); please report it"
-
-
-# ---- export lines (docs/FORMAT.md § 12) -----------------------------------------------
-def parse_export_line(line: bytes, position: int) -> bytes:
-    """Return the entry bytes of export line ``position``; raise VerificationError naming it."""
-    mid = line.rfind(_LINE_MID)
-    tail = _LINE_TAIL_RE.match(line, mid + len(_LINE_MID)) if mid > 0 and line.startswith(_LINE_HEAD) else None
-    if tail is not None and int(tail[1]) == position:
-        try:
-            return b64decode(line[len(_LINE_HEAD) : mid].decode("ascii"))
-        except (LedgerError, UnicodeDecodeError):
-            pass  # the slow path says what is wrong
-    b64_text, index = _parse_odd_line(line, position)
-    if index != position:
-        raise VerificationError("export line index out of sequence", position, position, index)
-    try:
-        return b64decode(b64_text)
-    except LedgerError as e:
-        raise VerificationError(f"export line: entry_b64 is not strict base64: {e}", position) from None
-
-
-def _parse_odd_line(line: bytes, position: int) -> tuple[str, int]:
-    """The slow path: a precise reason for a line the fast pattern does not match."""
-    if not line.endswith(b"\n"):
-        if len(line) >= MAX_LINE_BYTES:
-            raise VerificationError(f"export line is longer than {MAX_LINE_BYTES} bytes", position)
-        raise VerificationError("export line does not end with LF (the file ends inside a line)", position)
-    if line == b"\n":
-        raise VerificationError("blank line in the export", position)
-    if line.endswith(b"\r\n"):
-        raise VerificationError("export line ends with CR LF (a Windows line ending)", position)
-    if position == 0 and line.startswith(b"\xef\xbb\xbf"):
-        raise VerificationError("export line starts with a byte order mark (BOM)", position)
-    try:
-        value = parse_canonical(line[:-1])
-    except LedgerError as e:
-        raise VerificationError(f"export line is not canonical JSON: {e}", position) from None
-    if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
-        found = sorted(value) if isinstance(value, dict) else type(value).__name__
-        raise VerificationError(
-            "export line must be an object of exactly entry_b64 and index", position, None, found
-        )
-    b64_text, index = value["entry_b64"], value["index"]
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        raise VerificationError("export line index must be a non-negative integer", position, None, index)
-    if not isinstance(b64_text, str):
-        raise VerificationError("export line entry_b64 must be a string", position)
-    return b64_text, index
 
 
 # ---- work that any process can do ---------------------------------------------------
@@ -236,28 +177,6 @@ class ExportResult:
     trust: TrustState  # as it stood after the last entry admitted (ledger.core.diagnosis finds keys there)
 
 
-def _lines(f: IO[bytes], chunk: int, digest: Any = None) -> Iterator[tuple[list[bytes], int]]:
-    """Chunks of export lines and their byte count; a line is cut at MAX_LINE_BYTES.
-
-    With ``digest`` (a hashlib object), every byte read is hashed, in order.
-    """
-    while True:
-        lines = []
-        nbytes = 0
-        for _ in range(chunk):
-            line = f.readline(MAX_LINE_BYTES)
-            if not line:
-                break
-            lines.append(line)
-            nbytes += len(line)
-        if not lines:
-            return
-        if digest is not None:
-            for line in lines:
-                digest.update(line)
-        yield lines, nbytes
-
-
 def verify_export(
     path: str, marks: set[int], workers: int, chunk: int, progress: _Progress, digest: Any = None
 ) -> ExportResult:
@@ -326,7 +245,7 @@ def verify_export(
     try:
         going = True
         position = 0
-        for lines, nbytes in _lines(f, chunk, digest):
+        for lines, nbytes in read_line_chunks(f, chunk, digest):
             parsing.append((pool.submit(parse_chunk, position, lines), nbytes))
             position += len(lines)
             if len(parsing) >= depth:

@@ -40,6 +40,7 @@ from ledger.core.canonical import canonical_bytes  # noqa: E402
 from ledger.core.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
 from ledger.core.diagnosis import ED25519_ORDER  # noqa: E402
 from ledger.core.entry import ZERO_HASH_HEX, encode_entry  # noqa: E402
+from ledger.core.export_lines import export_line  # noqa: E402
 from ledger.core.keys import SignerKey  # noqa: E402
 from ledger.core.merkle import leaf_hash, root_from_leaf_hashes  # noqa: E402
 from ledger.core.note import Note, NoteSignature, sign_note  # noqa: E402
@@ -171,11 +172,6 @@ class LogBuilder:
         state = TrustState()
         for index, (statement, recorded_at) in enumerate(self.items):
             state.admit(parse_statement(statement), index, recorded_at)
-
-
-def export_line(index: int, data: bytes) -> bytes:
-    """One export line (docs/FORMAT.md § 12)."""
-    return canonical_bytes({"entry_b64": b64encode(data), "index": index}) + b"\n"
 
 
 def export_bytes(entries: Sequence[bytes]) -> bytes:

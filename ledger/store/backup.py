@@ -28,10 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.config import Settings
-from ledger.core.b64 import b64decode
-from ledger.core.canonical import parse_canonical
 from ledger.core.entry import Entry
-from ledger.core.errors import LedgerError, VerificationError
+from ledger.core.export_lines import read_export
 from ledger.core.keys import VerifierKey
 from ledger.core.statement import Statement, parse_statement
 from ledger.core.verify import LogVerifier
@@ -275,25 +273,10 @@ def restore(settings: Settings, backup_file: Path, force: bool = False) -> int:
 
 
 # ---- recovery of missing entries from an export ----------------------------------------
-def read_export(path: Path) -> Iterator[tuple[int, bytes]]:
-    """(index, entry bytes) of each export line (FORMAT.md § 12), strictly."""
+def _export_entries(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(index, entry bytes) of each line of the export at ``path``, strictly (ledger.core.export_lines)."""
     with open(path, "rb") as f:
-        for position, line in enumerate(f):
-            if not line.endswith(b"\n") or line == b"\n":
-                raise VerificationError("export line is blank or does not end with LF", position)
-            try:
-                value = parse_canonical(line[:-1])
-            except LedgerError as e:
-                raise VerificationError(f"export line is not canonical JSON: {e}", position) from None
-            if not isinstance(value, dict) or set(value) != {"entry_b64", "index"}:
-                raise VerificationError("export line must hold exactly entry_b64 and index", position)
-            index, text = value["index"], value["entry_b64"]
-            if index != position or isinstance(index, bool) or not isinstance(text, str):
-                raise VerificationError("export line index out of sequence", position, position, index)
-            try:
-                yield position, b64decode(text)
-            except LedgerError as e:
-                raise VerificationError(f"export line entry_b64: {e}", position) from None
+        yield from read_export(f)
 
 
 @dataclass
@@ -369,7 +352,7 @@ def import_export(ledger: Any, export: Path) -> ImportReport:
     verifier = LogVerifier()
     stored = ledger.iter_entries(0, size)
     reached = target is None
-    for index, data in read_export(export):
+    for index, data in _export_entries(export):
         verifier.add(data, index)
         if index == 0 and size == 0 and target is not None:  # an empty database: the export's genesis names the log
             origin = parse_statement(_parse(data).statement).body.get("origin")
@@ -395,7 +378,7 @@ def import_export(ledger: Any, export: Path) -> ImportReport:
     imported = 0
     try:
         batch: list[tuple[Entry, Statement]] = []
-        for index, data in read_export(export):
+        for index, data in _export_entries(export):
             if index < size:
                 continue
             entry = _parse(data)

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from ledger.core.b64 import b64encode
-from ledger.core.canonical import canonical_bytes
 from ledger.core.errors import LedgerError
+from ledger.core.export_lines import export_line
 from ledger.core.merkle import EMPTY_ROOT, fold_right, perfect_ranges
 from ledger.core.proofs import consistency_path, inclusion_path
 from ledger.store.tree import read_nodes
@@ -176,7 +175,7 @@ class LogReader:
         """Write the export (docs/FORMAT.md § 12), streaming; return the number of entries."""
         count = 0
         for index, data in self.iter_entries():
-            out.write(canonical_bytes({"entry_b64": b64encode(data), "index": index}) + b"\n")
+            out.write(export_line(index, data))
             count += 1
             if progress:
                 progress(1)

@@ -23,6 +23,7 @@ from ledger.core.canonical import canonical_bytes, parse_canonical
 from ledger.core.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint_text, sign_checkpoint
 from ledger.core.entry import encode_entry, parse_entry
 from ledger.core.errors import LedgerError
+from ledger.core.export_lines import parse_export_line
 from ledger.core.keys import SignerKey
 from ledger.core.note import parse_note, sign_note
 from ledger.core.statement import make_envelope, parse_statement
@@ -34,7 +35,6 @@ for extra in (ROOT / "scripts",):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-import _verifier_export  # noqa: E402  (the verifier's modular form: ledger's own errors)
 import verify_ledger  # noqa: E402  (the standalone file courts run: its own error classes)
 
 FUZZ = 250  # examples per fuzz test
@@ -90,7 +90,7 @@ def only_typed(fn, data, errors=(LedgerError,)) -> None:
 
 
 def _export_line(line: bytes) -> None:
-    _verifier_export.parse_export_line(line, 0)
+    parse_export_line(line, 0)
 
 
 def _standalone_export_line(line: bytes) -> None:
@@ -121,7 +121,7 @@ def test_valid_samples_parse():
     parse_statement(VALID_NOTE)
     assert open_checkpoint(VALID_CHECKPOINT, _CHECKPOINT_KEY.verifier).checkpoint.size == 12
     assert parse_entry(VALID_ENTRY).index == 7
-    assert _verifier_export.parse_export_line(VALID_LINE, 0) == VALID_ENTRY
+    assert parse_export_line(VALID_LINE, 0) == VALID_ENTRY
     assert verify_ledger.parse_export_line(VALID_LINE, 0) == VALID_ENTRY
 
 
