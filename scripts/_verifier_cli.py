@@ -34,27 +34,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import nacl
-from _verifier_checks import (
-    Inputs,
-    _check_against_checkpoint,
-    _check_consistency,
-    _check_inclusion,
-    _check_previous_against_export,
-    _open_checkpoint,
-    _peek_size,
-    _trust_root,
-)
-from _verifier_export import DEFAULT_CHUNK, CheckFailed, UsageError, _Progress, verify_export
+from _verifier_inputs import Inputs, _trust_root
 from _verifier_show import show
+from _verifier_terminal import UsageError, _Progress
 from _verifier_witnesses import SHIPPED_POLICY, check_witnesses, pinned_policy
 
 from ledger.core.bundle_check import verify_bundle
 from ledger.core.bundle_format import BundleError, BundleFiles
-from ledger.core.canonical import canonical_bytes
-from ledger.core.diagnosis import diagnose, trust_keys
-from ledger.core.errors import LedgerError
+from ledger.core.diagnosis import diagnose
+from ledger.core.errors import LedgerError, UnreadableInputError
+from ledger.core.export_verify import open_checked, verify_export
 from ledger.core.keys import parse_vkey
-from ledger.core.plain import Facts, explain, not_checked
+from ledger.core.pipeline import DEFAULT_CHUNK, CheckFailed
+from ledger.core.plain import explain, not_checked
+from ledger.core.proof_files import check_consistency_file, check_inclusion_file
 from ledger.core.verify_report import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Report
 
 # The project's version (pyproject.toml); the verifier's SHA-256, in every report, names the exact file.
@@ -201,7 +194,7 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     if args.export is not None:
         inputs.export_head(args.export)
 
-    signed = _open_checkpoint(checkpoint_data, [trust_root], "checkpoint")
+    signed = open_checked(checkpoint_data, [trust_root], "checkpoint")
     cp = signed.checkpoint
     report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
     report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
@@ -213,58 +206,26 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
         # With the export, an older checkpoint may carry only a checkpoint key the log has since
         # rotated away from; the log's lineage is known once the export is read, so open it then.
         report.stage = "previous"
-        previous = _open_checkpoint(previous_data, [trust_root], "previous checkpoint")
+        previous = open_checked(previous_data, [trust_root], "previous checkpoint")
 
     if args.export is not None:
-        report.stage = "entries"
-        marks = {cp.size}
-        previous_size = _peek_size(previous_data) if previous_data is not None else None
-        if previous_size is not None:
-            marks.add(previous_size)
         digest = hashlib.sha256() if args.report is not None else None
         progress = _Progress(os.path.getsize(args.export), _progress_wanted(args))
         try:
-            result = verify_export(args.export, marks, args.workers, args.chunk_size, progress, digest)
+            checked = verify_export(report, args.export, signed, trust_root, previous_data, workers=args.workers,
+                                    chunk=args.chunk_size, progress=progress.update, digest=digest)
+        except UnreadableInputError as e:
+            raise UsageError(str(e)) from None
         finally:
             progress.close()
-        inputs.note("export", args.export, os.path.getsize(args.export), digest.hexdigest() if digest else "")
-        report.size, report.signatures = result.size, result.signatures
-        if result.failure is not None:
-            index, reason = result.failure
-            report.size = min(report.size, index)  # entries after the first failure were not all checked
-            raise CheckFailed(reason, index, _diagnose_file(args.export, index, reason, result.trust))
-        report.passed(
-            "entries",
-            f"{result.size} entries, {result.signatures} signatures: encoding, index, prev chain, times, "
-            "envelopes, signers, keys and roles under the log's policy",
-        )
-        policy = result.policies.get(cp.size)
-        if policy is not None:
-            report.log_policy = {t: list(roles) for t, roles in policy.items()}
-            report.log_policy_sha256 = hashlib.sha256(canonical_bytes(report.log_policy)).hexdigest()
-        report.stage = "log vs checkpoint"
-        _check_against_checkpoint(result, cp, trust_root, report)
-        if previous_data is not None:
-            report.stage = "previous"
-            lineage = result.checkpoint_keys.get(previous_size or 0, [])
-            previous = _open_checkpoint(previous_data, [trust_root, *lineage], "previous checkpoint")
-            _check_previous_against_export(previous, result, cp.size, report)
+        previous = checked.previous
 
     if previous is not None and consistency_data is not None:
         report.stage = "consistency"
-        _check_consistency(previous, signed, consistency_data, report)
+        check_consistency_file(previous, signed, consistency_data, report)
     if inclusion_data is not None and entry_data is not None:
         report.stage = "inclusion"
-        _check_inclusion(signed, inclusion_data, entry_data, report)
-
-
-def _diagnose_file(path: str, index: int | None, reason: str, trust: Any = None) -> Facts:
-    """ledger.core.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
-    try:
-        with open(path, "rb") as f:
-            return diagnose(index, reason, f, trust_keys(trust) if trust is not None else None)
-    except Exception:  # the facts only sharpen the words: the failure stands without them
-        return Facts()
+        check_inclusion_file(signed, inclusion_data, entry_data, report)
 
 
 def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:

@@ -14,8 +14,8 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from _verifier_checks import Inputs
-from _verifier_export import UsageError
+from _verifier_inputs import Inputs
+from _verifier_terminal import UsageError
 
 from ledger.core.diagnosis import DECODED_HEADER, line_entry, line_index
 from ledger.core.errors import LedgerError

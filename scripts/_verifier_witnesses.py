@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 
-from _verifier_checks import Inputs
-from _verifier_export import CheckFailed, UsageError
+from _verifier_inputs import Inputs
+from _verifier_terminal import UsageError
 
 from ledger.core.errors import LedgerError
 from ledger.core.keys import VerifierKey
+from ledger.core.pipeline import CheckFailed
 from ledger.core.tlog_policy import WitnessPolicy, parse_policy
 from ledger.core.verify_report import Report
 from ledger.core.witnessed import check_witness_policy

@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "scripts" / "verify_ledger.py"
 CLI = ROOT / "scripts" / "_verifier_cli.py"
 # The command line in dependency order: each part imports only the core and the parts before it.
-CLI_PARTS = ("_verifier_export", "_verifier_checks", "_verifier_show", "_verifier_witnesses", "_verifier_cli")
+CLI_PARTS = ("_verifier_terminal", "_verifier_inputs", "_verifier_show", "_verifier_witnesses", "_verifier_cli")
 CORE_DIR = ROOT / "ledger" / "core"
 STDLIB = frozenset(sys.stdlib_module_names)
 

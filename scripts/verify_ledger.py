@@ -2,8 +2,8 @@
 # GENERATED FILE - DO NOT EDIT. Built by scripts/build_verifier.py from the integrity core
 # ledger/core/{errors,b64,canonical,commitments,export_lines,keys,merkle,note,checkpoint,
 #     cosignature,plain,plain_files,proofs,lines,times,entry,statement,bundle_format,bundle_lines,
-#     delivered,tlog_policy,trust,bundle_check,diagnosis,readable,verify,verify_report,
-#     witness_protocol,tlog_proof,witnessed}.py
+#     delivered,tlog_policy,trust,bundle_check,diagnosis,readable,verify,pipeline,verify_report,
+#     export_verify,proof_files,witness_protocol,tlog_proof,witnessed}.py
 # and scripts/_verifier_*.py. Regenerate with:  python scripts/build_verifier.py
 # tests/scripts/test_build_verifier.py fails when this file differs from a fresh build.
 
@@ -168,6 +168,10 @@ class VerificationError(LedgerError):
         if expected is not None or found is not None:
             detail = f" (expected {expected!r}, found {found!r})"
         super().__init__(f"{where}{reason}{detail}")
+
+
+class UnreadableInputError(LedgerError):
+    """A file given to verify cannot be opened or read (a usage error, not a failed check)."""
 
 
 # ------------------------------ ledger/core/b64.py ------------------------------------------
@@ -4474,6 +4478,227 @@ def check_deferred(
     return None
 
 
+# ------------------------------ ledger/core/pipeline.py -------------------------------------
+# Streaming an export through every entry check, in a pool of processes (docs/VERIFYING.md, step 4).
+#
+# ``check_export(path, marks, workers=..., chunk=...)`` reads an export in chunks of lines
+# (ledger.core.export_lines), parses them and checks their Ed25519 signatures in a process
+# pool, and admits them to a LogVerifier here, in index order: the chain, time and trust
+# checks depend on every earlier entry. It stops at the first failing entry and returns an
+# ExportResult: how far the export holds, and the roots, checkpoint keys and signing policy
+# at the sizes asked for (``marks``), for checking a checkpoint against it
+# (ledger.core.export_verify). It raises only UnreadableInputError (the file cannot be
+# opened); every failure in the file is in ``ExportResult.failure``.
+
+DEFAULT_CHUNK = 1000
+# Progress: called with the bytes just checked and the entries admitted so far.
+ProgressFn = Callable[[int, int], None]
+
+
+class CheckFailed(Exception):
+    """Something in the export, checkpoint or proofs does not hold (exit 1).
+
+    ``reason`` is technical; ``facts`` are what ledger.core.diagnosis found in the files, for
+    ledger.core.plain to say it plainly.
+    """
+
+    def __init__(self, reason: str, index: int | None = None, facts: Facts | None = None) -> None:
+        self.reason = reason
+        self.index = index
+        self.facts = facts
+        super().__init__(reason)
+
+
+def _reason(error: VerificationError) -> str:
+    """A VerificationError's message without its 'entry N: ' prefix (the index is reported apart)."""
+    text = str(error)
+    prefix = f"entry {error.index}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+def _unexpected(error: Exception) -> str:
+    return f"unexpected error while checking this entry ({type(error).__name__}: {error}); please report it"
+
+
+# ---- work that any process can do ---------------------------------------------------
+# A chunk of export lines, parsed: the compact record of each entry (ledger.core.verify's
+# EntryRecord: plain tuples, cheap to pickle), up to the first failure and its reason.
+ParsedChunk = tuple[list[EntryRecord], tuple[int, str] | None]
+Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
+
+
+def parse_chunk(start: int, lines: list[bytes]) -> ParsedChunk:
+    """The stateless checks of export lines start, start+1, ...: stop at the first failure."""
+    records: list[EntryRecord] = []
+    append = records.append
+    position = start
+    try:
+        for line in lines:
+            append(entry_record(parse_export_line(line, position), position))
+            position += 1
+    except VerificationError as e:
+        return records, (position, _reason(e))
+    except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+        return records, (position, _unexpected(e))
+    return records, None
+
+
+def check_signatures(items: Deferred) -> tuple[int, str] | None:
+    """The Ed25519 checks of admitted entries: (index, reason) of the first failure, or None."""
+    return check_deferred(items)
+
+
+def _worker_init() -> None:
+    # Verification allocates many short-lived objects and makes no reference cycles;
+    # the default collector thresholds would spend a third of the time scanning them.
+    gc.freeze()
+    gc.set_threshold(200_000, 50, 1000)
+
+
+class _Done:
+    """A finished task, for the single-process path (the part of Future we use)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def done(self) -> bool:
+        return True
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _InlinePool:
+    """Runs tasks at once in this process (the part of ProcessPoolExecutor we use)."""
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> _Done:
+        return _Done(func(*args))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        pass
+
+
+# ---- the export ---------------------------------------------------------------------
+@dataclass
+class ExportResult:
+    """What streaming the export established."""
+
+    size: int
+    signatures: int
+    roots: dict[int, bytes]  # root at each size of interest
+    checkpoint_keys: dict[int, list[VerifierKey]]  # the log's checkpoint keys at those sizes
+    policies: dict[int, dict[str, tuple[str, ...]]]  # the log's signing policy at those sizes
+    origin: str | None
+    failure: tuple[int, str] | None
+    trust: TrustState  # as it stood after the last entry admitted (ledger.core.diagnosis finds keys there)
+
+
+def check_export(
+    path: str,
+    marks: set[int],
+    *,
+    workers: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    progress: ProgressFn | None = None,
+    digest: Any = None,
+) -> ExportResult:
+    """Stream the export through every entry check; stop at the first failing entry.
+
+    Parsing (stateless) and Ed25519 checks run in a process pool of ``workers`` processes
+    (none when 1, or when the file is small); the chain, time and trust checks, which depend
+    on every earlier entry, run here, in index order. ``marks`` are the sizes whose root,
+    checkpoint keys and policy are recorded. With ``digest`` (a hashlib object) the whole
+    file is hashed: the bytes checked as they are read, then any after a failure.
+    """
+    verifier = LogVerifier(defer_signatures=True)
+    roots: dict[int, bytes] = {}
+    keys_at: dict[int, list[VerifierKey]] = {}
+    policies: dict[int, dict[str, tuple[str, ...]]] = {}
+    if 0 in marks:
+        roots[0], keys_at[0], policies[0] = EMPTY_ROOT, [], {}
+    signatures = 0
+    failures: list[tuple[int, str]] = []
+    pool: Any = _InlinePool()
+    depth = 1
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed in finally, after the pool
+    except OSError as e:
+        raise UnreadableInputError(f"cannot read export {path!r}: {e.strerror or e}") from None
+    if workers > 1 and os.fstat(f.fileno()).st_size > 2 * chunk * 700:
+        # With fork, ProcessPoolExecutor starts every worker before any thread of its own.
+        pool = ProcessPoolExecutor(workers, multiprocessing.get_context(), initializer=_worker_init)
+        depth = 2 * workers
+    parsing: deque[tuple[Any, int]] = deque()
+    checking: deque[Any] = deque()
+
+    def collect(result: Any) -> None:
+        found = result.result()
+        if found is not None:
+            failures.append(found)
+
+    def admit(task: Any, nbytes: int) -> bool:
+        nonlocal signatures
+        parsed, parse_failure = task.result()
+        add = verifier.add_record
+        try:
+            for record in parsed:
+                add(record)
+                if verifier.size in marks:
+                    roots[verifier.size] = verifier.root()
+                    keys_at[verifier.size] = list(verifier.trust.checkpoint_keys)
+                    policies[verifier.size] = dict(verifier.trust.policy)
+        except VerificationError as e:
+            failures.append((e.index if e.index is not None else verifier.size, _reason(e)))
+        except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
+            failures.append((verifier.size, _unexpected(e)))
+        if not failures and parse_failure is not None:
+            failures.append(parse_failure)
+        items = verifier.deferred.items
+        verifier.deferred.items = []
+        if items:
+            signatures += sum(len(checks) for _, _, checks in items)
+            checking.append(pool.submit(check_signatures, items))
+        while checking and (checking[0].done() or len(checking) > depth):
+            collect(checking.popleft())
+        if progress is not None:
+            progress(nbytes, verifier.size)
+        return not failures
+
+    gc_state = gc.get_threshold()
+    gc.set_threshold(200_000, 50, 1000)
+    try:
+        going = True
+        position = 0
+        for lines, nbytes in read_line_chunks(f, chunk, digest):
+            parsing.append((pool.submit(parse_chunk, position, lines), nbytes))
+            position += len(lines)
+            if len(parsing) >= depth:
+                going = admit(*parsing.popleft())
+                if not going:
+                    break
+        while going and parsing:
+            going = admit(*parsing.popleft())
+        while checking:  # every entry admitted so far is signature-checked before we report
+            collect(checking.popleft())
+        if digest is not None:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    finally:
+        gc.set_threshold(*gc_state)
+        pool.shutdown(wait=True, cancel_futures=True)  # chunks after a failure are not looked at
+        f.close()
+    return ExportResult(
+        size=verifier.size,
+        signatures=signatures,
+        roots=roots,
+        checkpoint_keys=keys_at,
+        policies=policies,
+        origin=verifier.trust.origin,
+        failure=min(failures) if failures else None,
+        trust=verifier.trust,
+    )
+
+
 # ------------------------------ ledger/core/verify_report.py --------------------------------
 # The verifier's report: what it printed, and what ``--report FILE`` leaves for a declaration.
 #
@@ -4697,6 +4922,296 @@ def _wrap(text: str, pad: str, width: int = 96) -> list[str]:
             line = pad
         line += word + " "
     return [*lines, line.rstrip()]
+
+
+# ------------------------------ ledger/core/export_verify.py --------------------------------
+# Verifying an export against a signed checkpoint: the library the court's verifier runs.
+#
+# ``verify_log(export, checkpoint, trust_root, workers=...)`` is the whole check of
+# docs/VERIFYING.md steps 3 to 5 as a function: it returns a Report whose ``exit`` is
+# EXIT_OK, EXIT_FAILED (with the first failing entry and the reason in plain words) or
+# EXIT_USAGE (a file that cannot be read). scripts/verify_ledger.py parses its arguments,
+# reads and sniffs its files, and calls ``verify_export`` (the export part, between the
+# checkpoint and the proofs) with the same Report, so the command and the library give the
+# same verdict in the same words.
+#
+# The stages, each recorded in ``report.stage`` before it runs: "entries" (every entry,
+# ledger.core.pipeline), "log vs checkpoint" (key lineage, root, uncommitted entries) and
+# "previous" (an older checkpoint is a prefix of the export). A failure raises CheckFailed.
+
+def open_checked(data: bytes, keys: list[VerifierKey], what: str) -> SignedCheckpoint:
+    """The checkpoint in ``data``, signed by one of ``keys``; CheckFailed (with its facts) if not."""
+    try:
+        return open_checkpoint(data, keys[0]) if len(keys) == 1 else open_with_any(data, keys)
+    except LedgerError as e:
+        reason = f"{what}: {e}"
+        raise CheckFailed(reason, None, checkpoint_facts(reason, data)) from None
+
+
+def peek_checkpoint_size(data: bytes) -> int | None:
+    """The tree size a checkpoint claims, before its signature is checked (to know what to record)."""
+    lines = data.split(b"\n", 3)
+    if len(lines) >= 2 and lines[1].isdigit() and len(lines[1]) <= 19:
+        return int(lines[1])
+    return None
+
+
+def diagnose_file(path: str, index: int | None, reason: str, trust: Any = None) -> Facts:
+    """ledger.core.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
+    try:
+        with open(path, "rb") as f:
+            return diagnose(index, reason, f, trust_keys(trust) if trust is not None else None)
+    except Exception:  # the facts only sharpen the words: the failure stands without them
+        return Facts()
+
+
+@dataclass
+class ExportChecked:
+    """What verify_export established: the export's result, and the older checkpoint it opened (if any)."""
+
+    result: ExportResult
+    previous: SignedCheckpoint | None
+
+
+def verify_export(
+    report: Report,
+    export: str,
+    signed: SignedCheckpoint,
+    trust_root: VerifierKey,
+    previous: bytes | None = None,
+    *,
+    workers: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    progress: ProgressFn | None = None,
+    digest: Any = None,
+) -> ExportChecked:
+    """Check the export at ``export`` against ``signed`` (opened with ``trust_root``), recording in ``report``.
+
+    ``previous`` is an older checkpoint's bytes, opened here with the trust root or any
+    checkpoint key the log named until its size. The export is listed in ``report.files``
+    (its SHA-256 when ``digest``, a hashlib object, is given). Raise CheckFailed at the
+    first check that fails, UnreadableInputError when the export cannot be read.
+    """
+    cp = signed.checkpoint
+    report.stage = "entries"
+    marks = {cp.size}
+    previous_size = peek_checkpoint_size(previous) if previous is not None else None
+    if previous_size is not None:
+        marks.add(previous_size)
+    result = check_export(export, marks, workers=workers, chunk=chunk, progress=progress, digest=digest)
+    report.files.append(FileRecord("export", export, os.path.getsize(export), digest.hexdigest() if digest else ""))
+    report.size, report.signatures = result.size, result.signatures
+    if result.failure is not None:
+        index, reason = result.failure
+        report.size = min(report.size, index)  # entries after the first failure were not all checked
+        raise CheckFailed(reason, index, diagnose_file(export, index, reason, result.trust))
+    report.passed(
+        "entries",
+        f"{result.size} entries, {result.signatures} signatures: encoding, index, prev chain, times, "
+        "envelopes, signers, keys and roles under the log's policy",
+    )
+    policy = result.policies.get(cp.size)
+    if policy is not None:
+        report.log_policy = {t: list(roles) for t, roles in policy.items()}
+        report.log_policy_sha256 = hashlib.sha256(canonical_bytes(report.log_policy)).hexdigest()
+    report.stage = "log vs checkpoint"
+    check_against_checkpoint(result, cp, trust_root, report)
+    older = None
+    if previous is not None:
+        # An older checkpoint may carry only a checkpoint key the log has since rotated away
+        # from: it is opened with every key the log named until its size.
+        report.stage = "previous"
+        lineage = result.checkpoint_keys.get(previous_size or 0, [])
+        older = open_checked(previous, [trust_root, *lineage], "previous checkpoint")
+        check_previous_against_export(older, result, cp.size, report)
+    return ExportChecked(result, older)
+
+
+def check_against_checkpoint(result: ExportResult, cp: Any, trust_root: VerifierKey, report: Report) -> None:
+    """The export's origin, key lineage and root agree with the checkpoint's (CheckFailed if not)."""
+    if result.size < cp.size:
+        raise CheckFailed(
+            f"the export ends after {result.size} entries but the checkpoint commits to {cp.size}", result.size
+        )
+    if result.origin != cp.origin:
+        raise CheckFailed(f"the log's origin (genesis) is {result.origin!r}, the checkpoint's is {cp.origin!r}")
+    lineage = result.checkpoint_keys.get(cp.size, [])
+    if trust_root not in lineage:
+        raise CheckFailed(
+            f"the trust root {trust_root} is not one of the log's checkpoint keys at size {cp.size} "
+            f"(genesis checkpoint_vkey and ledger_key_rotation): {[str(k) for k in lineage]}"
+        )
+    report.passed("key lineage", "the trust root is a checkpoint key named by the log itself")
+    root = result.roots[cp.size]
+    report.root = root.hex()
+    if root != cp.root:
+        raise CheckFailed(
+            f"the RFC 6962 root of the first {cp.size} entries is {root.hex()}, "
+            f"the checkpoint's root is {cp.root.hex()}"
+        )
+    report.passed("root", f"RFC 6962 root of entries 0..{cp.size - 1} equals the checkpoint's root")
+    report.uncommitted = result.size - cp.size
+    if report.uncommitted:
+        report.passed(
+            "uncommitted", f"entries {cp.size}..{result.size - 1} verified, not yet committed to by the checkpoint"
+        )
+
+
+def check_previous_against_export(
+    previous: SignedCheckpoint, result: ExportResult, size: int, report: Report
+) -> None:
+    """An older checkpoint is a prefix of the export: same origin, root at its size (CheckFailed if not)."""
+    old = previous.checkpoint
+    if old.origin != report.origin:
+        raise CheckFailed(f"previous checkpoint: origin {old.origin!r} differs from {report.origin!r}")
+    if old.size > size:
+        raise CheckFailed(f"previous checkpoint: size {old.size} is larger than the checkpoint's {size}")
+    root = result.roots.get(old.size)
+    if root is None:  # pragma: no cover - old.size <= size <= result.size, and old.size was a mark
+        raise CheckFailed(f"previous checkpoint: no root recorded at size {old.size}")
+    if root != old.root:
+        raise CheckFailed(
+            f"previous checkpoint: the export's root at size {old.size} is {root.hex()}, the previous "
+            f"checkpoint's is {old.root.hex()}: the log was rewritten or forked since then"
+        )
+    report.passed("previous", f"previous checkpoint (size {old.size}) is a prefix of this export")
+
+
+def verify_log(
+    export: str,
+    checkpoint: bytes,
+    trust_root: VerifierKey,
+    *,
+    previous: bytes | None = None,
+    workers: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    progress: ProgressFn | None = None,
+) -> Report:
+    """Verify an export against a signed checkpoint and the trust root; the verdict is ``report.exit``.
+
+    The same checks, in the same order and words, as
+    ``verify_ledger.py --vkey KEY --checkpoint FILE --export FILE [--previous-checkpoint FILE]``
+    (whose report also lists the files read and the run; this one lists the export only).
+    """
+    report = Report(what="export")
+    report.not_checked = not_checked("export", previous=previous is not None, openings=False, witnesses=False)
+    report.trust_root, report.trust_root_source = str(trust_root), "--vkey"
+    try:
+        report.stage = "checkpoint"
+        signed = open_checked(checkpoint, [trust_root], "checkpoint")
+        cp = signed.checkpoint
+        report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
+        report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
+        verify_export(report, export, signed, trust_root, previous, workers=workers, chunk=chunk, progress=progress)
+    except UnreadableInputError as e:
+        report.fail(EXIT_USAGE, None, str(e), str(e))
+    except CheckFailed as e:
+        report.fail(EXIT_FAILED, e.index, e.reason, explain(e.index, e.reason, e.facts))
+    return report
+
+
+# ------------------------------ ledger/core/proof_files.py ----------------------------------
+# Checking the proof files the court is given: a consistency proof between two checkpoints, and an
+# inclusion proof of one entry (docs/VERIFYING.md § 5.6).
+#
+# The files are JSON as ``disclosure-ledger proof`` writes them; the entry file is the entry's raw
+# bytes (one trailing LF allowed) or its export line. Each check records what it established in the
+# Report and raises CheckFailed (ledger.core.pipeline) at the first thing that does not hold.
+
+_HASH_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def _hex32(value: Any, where: str) -> bytes:
+    if not isinstance(value, str) or not _HASH_HEX_RE.match(value):
+        raise CheckFailed(f"{where}: expected 64 lowercase hex digits, found {str(value)[:80]!r}")
+    return bytes.fromhex(value)
+
+
+def _size(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SAFE_INTEGER:
+        raise CheckFailed(f"{where}: expected a non-negative integer, found {value!r}")
+    return value
+
+
+def _proof_file(data: bytes, what: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CheckFailed(f"{what} is not JSON: {e}") from None
+    if not isinstance(value, dict) or not set(keys) <= set(value):
+        raise CheckFailed(f"{what} must be an object with {', '.join(keys)}")
+    path_value = value["path"]
+    if not isinstance(path_value, list):
+        raise CheckFailed(f"{what}: path must be a list of hashes")
+    value["path"] = [_hex32(h, f"{what} path[{i}]") for i, h in enumerate(path_value)]
+    return value
+
+
+def _entry_file(data: bytes) -> bytes:
+    """Raw entry bytes (``disclosure-ledger entry`` output, one trailing LF allowed) or an export line."""
+    if data.startswith(b'{"entry_b64":'):
+        try:
+            value = parse_canonical(data.removesuffix(b"\n"))
+            if not isinstance(value, dict) or not isinstance(value.get("entry_b64"), str):
+                raise CheckFailed("entry file: an export line needs a string entry_b64")
+            return b64decode(value["entry_b64"])
+        except LedgerError as e:
+            raise CheckFailed(f"entry file: not an export line: {e}") from None
+    return data.removesuffix(b"\n")
+
+
+def check_consistency_file(
+    previous: SignedCheckpoint, signed: SignedCheckpoint, data: bytes, report: Report
+) -> None:
+    """The consistency proof in ``data`` proves ``previous`` a prefix of ``signed`` (CheckFailed if not)."""
+    old, new = previous.checkpoint, signed.checkpoint
+    if old.origin != new.origin:
+        raise CheckFailed(f"previous checkpoint: origin {old.origin!r} differs from {new.origin!r}")
+    proof = _proof_file(data, "consistency proof", ("old_size", "new_size", "old_root", "new_root", "path"))
+    sizes = (
+        _size(proof["old_size"], "consistency proof old_size"),
+        _size(proof["new_size"], "consistency proof new_size"),
+    )
+    if sizes != (old.size, new.size):
+        raise CheckFailed(f"consistency proof is for sizes {sizes}, the checkpoints have {(old.size, new.size)}")
+    if _hex32(proof["old_root"], "consistency proof old_root") != old.root:
+        raise CheckFailed("consistency proof old_root differs from the previous checkpoint's root")
+    if _hex32(proof["new_root"], "consistency proof new_root") != new.root:
+        raise CheckFailed("consistency proof new_root differs from the checkpoint's root")
+    try:
+        verify_consistency(old.size, new.size, old.root, new.root, proof["path"])
+    except LedgerError as e:
+        raise CheckFailed(f"consistency proof: {e}") from None
+    report.passed("consistency", f"checkpoint of size {old.size} is a prefix of the one of size {new.size}")
+
+
+def check_inclusion_file(signed: SignedCheckpoint, proof_data: bytes, entry_data: bytes, report: Report) -> None:
+    """The inclusion proof in ``proof_data`` puts the entry in ``entry_data`` in ``signed``'s tree.
+
+    CheckFailed (naming the proof's index once known) if it does not.
+    """
+    cp = signed.checkpoint
+    proof = _proof_file(proof_data, "inclusion proof", ("index", "tree_size", "leaf_hash", "root", "path"))
+    index = _size(proof["index"], "inclusion proof index")
+    data = _entry_file(entry_data)
+    try:
+        entry = parse_entry(data)
+    except LedgerError as e:
+        raise CheckFailed(f"entry file: malformed entry: {e}", index) from None
+    if entry.index != index:
+        raise CheckFailed(f"the entry is entry {entry.index}, the proof is for entry {index}", index)
+    tree_size = _size(proof["tree_size"], "inclusion proof tree_size")
+    if tree_size != cp.size:
+        raise CheckFailed(f"inclusion proof is for tree size {tree_size}, the checkpoint's is {cp.size}", index)
+    if _hex32(proof["root"], "inclusion proof root") != cp.root:
+        raise CheckFailed("inclusion proof root differs from the checkpoint's root", index)
+    if _hex32(proof["leaf_hash"], "inclusion proof leaf_hash") != leaf_hash(data):
+        raise CheckFailed("inclusion proof leaf_hash is not the hash of the entry", index)
+    try:
+        verify_inclusion(index, cp.size, leaf_hash(data), proof["path"], cp.root)
+    except LedgerError as e:
+        raise CheckFailed(f"inclusion proof: {e}", index) from None
+    report.passed("inclusion", f"entry {index} is included in the checkpoint's tree of size {cp.size}")
 
 
 # ------------------------------ ledger/core/witness_protocol.py -----------------------------
@@ -4987,101 +5502,15 @@ def check_witness_policy(checkpoint: str | bytes, trust_root: VerifierKey, pinne
     return witnessed
 
 
-# ------------------------------ scripts/_verifier_export.py ---------------------------------
-# Streaming an export through every entry check: the part of the court's verifier that reads
-# export.jsonl, in a pool of processes (docs/VERIFYING.md, step 4).
+# ------------------------------ scripts/_verifier_terminal.py -------------------------------
+# What the court's verifier says to the person running it: usage errors and progress on stderr.
 #
+# The checks themselves are the integrity core's (ledger.core.export_verify, ledger.core.pipeline).
 # This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
 # integrity core (ledger/core/) and the rest of the command line into that one standalone file.
 
-DEFAULT_CHUNK = 1000
-
-
-class CheckFailed(Exception):
-    """Something in the export, checkpoint or proofs does not hold (exit 1).
-
-    ``reason`` is technical; ``facts`` are what ledger.core.diagnosis found in the files, for
-    ledger.core.plain to say it plainly.
-    """
-
-    def __init__(self, reason: str, index: int | None = None, facts: Facts | None = None) -> None:
-        self.reason = reason
-        self.index = index
-        self.facts = facts
-        super().__init__(reason)
-
-
 class UsageError(Exception):
     """Bad arguments or an unreadable file (exit 2)."""
-
-
-def _reason(error: VerificationError) -> str:
-    """A VerificationError's message without its 'entry N: ' prefix (the index is reported apart)."""
-    text = str(error)
-    prefix = f"entry {error.index}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def _unexpected(error: Exception) -> str:
-    return f"unexpected error while checking this entry ({type(error).__name__}: {error}); please report it"
-
-
-# ---- work that any process can do ---------------------------------------------------
-# A chunk of export lines, parsed: the compact record of each entry (ledger.core.verify's
-# EntryRecord: plain tuples, cheap to pickle), up to the first failure and its reason.
-ParsedChunk = tuple[list[EntryRecord], tuple[int, str] | None]
-Deferred = list[tuple[int, bytes, list[tuple[VerifierKey, bytes]]]]
-
-
-def parse_chunk(start: int, lines: list[bytes]) -> ParsedChunk:
-    """The stateless checks of export lines start, start+1, ...: stop at the first failure."""
-    records: list[EntryRecord] = []
-    append = records.append
-    position = start
-    try:
-        for line in lines:
-            append(entry_record(parse_export_line(line, position), position))
-            position += 1
-    except VerificationError as e:
-        return records, (position, _reason(e))
-    except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
-        return records, (position, _unexpected(e))
-    return records, None
-
-
-def check_signatures(items: Deferred) -> tuple[int, str] | None:
-    """The Ed25519 checks of admitted entries: (index, reason) of the first failure, or None."""
-    return check_deferred(items)
-
-
-def _worker_init() -> None:
-    # Verification allocates many short-lived objects and makes no reference cycles;
-    # the default collector thresholds would spend a third of the time scanning them.
-    gc.freeze()
-    gc.set_threshold(200_000, 50, 1000)
-
-
-class _Done:
-    """A finished task, for the single-process path (the part of Future we use)."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def done(self) -> bool:
-        return True
-
-    def result(self) -> Any:
-        return self.value
-
-
-class _InlinePool:
-    """Runs tasks at once in this process (the part of ProcessPoolExecutor we use)."""
-
-    def submit(self, func: Callable[..., Any], *args: Any) -> _Done:
-        return _Done(func(*args))
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        pass
 
 
 # ---- progress on stderr -------------------------------------------------------------
@@ -5129,129 +5558,13 @@ class _Progress:
             sys.stderr.flush()
 
 
-
-# ---- the export ---------------------------------------------------------------------
-@dataclass
-class ExportResult:
-    """What streaming the export established."""
-
-    size: int
-    signatures: int
-    roots: dict[int, bytes]  # root at each size of interest
-    checkpoint_keys: dict[int, list[VerifierKey]]  # the log's checkpoint keys at those sizes
-    policies: dict[int, dict[str, tuple[str, ...]]]  # the log's signing policy at those sizes
-    origin: str | None
-    failure: tuple[int, str] | None
-    trust: TrustState  # as it stood after the last entry admitted (ledger.core.diagnosis finds keys there)
-
-
-def verify_export(
-    path: str, marks: set[int], workers: int, chunk: int, progress: _Progress, digest: Any = None
-) -> ExportResult:
-    """Stream the export through every entry check; stop at the first failing entry.
-
-    Parsing (stateless) and Ed25519 checks run in a process pool; the chain, time and
-    trust checks, which depend on every earlier entry, run here, in index order. With
-    ``digest`` (a hashlib object) the whole file is hashed: the bytes checked as they are
-    read, then any after a failure.
-    """
-    verifier = LogVerifier(defer_signatures=True)
-    roots: dict[int, bytes] = {}
-    keys_at: dict[int, list[VerifierKey]] = {}
-    policies: dict[int, dict[str, tuple[str, ...]]] = {}
-    if 0 in marks:
-        roots[0], keys_at[0], policies[0] = EMPTY_ROOT, [], {}
-    signatures = 0
-    failures: list[tuple[int, str]] = []
-    pool: Any = _InlinePool()
-    depth = 1
-    try:
-        f = open(path, "rb")  # noqa: SIM115 - closed in finally, after the pool
-    except OSError as e:
-        raise UsageError(f"cannot read export {path!r}: {e.strerror or e}") from None
-    if workers > 1 and os.fstat(f.fileno()).st_size > 2 * chunk * 700:
-        # With fork, ProcessPoolExecutor starts every worker before any thread of its own.
-        pool = ProcessPoolExecutor(workers, multiprocessing.get_context(), initializer=_worker_init)
-        depth = 2 * workers
-    parsing: deque[tuple[Any, int]] = deque()
-    checking: deque[Any] = deque()
-
-    def collect(result: Any) -> None:
-        found = result.result()
-        if found is not None:
-            failures.append(found)
-
-    def admit(task: Any, nbytes: int) -> bool:
-        nonlocal signatures
-        parsed, parse_failure = task.result()
-        add = verifier.add_record
-        try:
-            for record in parsed:
-                add(record)
-                if verifier.size in marks:
-                    roots[verifier.size] = verifier.root()
-                    keys_at[verifier.size] = list(verifier.trust.checkpoint_keys)
-                    policies[verifier.size] = dict(verifier.trust.policy)
-        except VerificationError as e:
-            failures.append((e.index if e.index is not None else verifier.size, _reason(e)))
-        except Exception as e:  # a verifier bug or input nobody foresaw: still name the entry
-            failures.append((verifier.size, _unexpected(e)))
-        if not failures and parse_failure is not None:
-            failures.append(parse_failure)
-        items = verifier.deferred.items
-        verifier.deferred.items = []
-        if items:
-            signatures += sum(len(checks) for _, _, checks in items)
-            checking.append(pool.submit(check_signatures, items))
-        while checking and (checking[0].done() or len(checking) > depth):
-            collect(checking.popleft())
-        progress.update(nbytes, verifier.size)
-        return not failures
-
-    gc_state = gc.get_threshold()
-    gc.set_threshold(200_000, 50, 1000)
-    try:
-        going = True
-        position = 0
-        for lines, nbytes in read_line_chunks(f, chunk, digest):
-            parsing.append((pool.submit(parse_chunk, position, lines), nbytes))
-            position += len(lines)
-            if len(parsing) >= depth:
-                going = admit(*parsing.popleft())
-                if not going:
-                    break
-        while going and parsing:
-            going = admit(*parsing.popleft())
-        while checking:  # every entry admitted so far is signature-checked before we report
-            collect(checking.popleft())
-        if digest is not None:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    finally:
-        gc.set_threshold(*gc_state)
-        pool.shutdown(wait=True, cancel_futures=True)  # chunks after a failure are not looked at
-        f.close()
-    return ExportResult(
-        size=verifier.size,
-        signatures=signatures,
-        roots=roots,
-        checkpoint_keys=keys_at,
-        policies=policies,
-        origin=verifier.trust.origin,
-        failure=min(failures) if failures else None,
-        trust=verifier.trust,
-    )
-
-
-# ------------------------------ scripts/_verifier_checks.py ---------------------------------
-# Reading the verifier's inputs, and the checks of the checkpoint and proofs against each other
-# and against what the export established (docs/VERIFYING.md § 5.2, § 5.6).
+# ------------------------------ scripts/_verifier_inputs.py ---------------------------------
+# Reading the verifier's inputs: each file read once, listed in the report with its size and SHA-256,
+# and refused (exit 2) when it is of another kind than the option it was given with. The checks of
+# what they hold are the integrity core's (ledger.core.export_verify, ledger.core.proof_files).
 #
 # This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
 # integrity core (ledger/core/) and the rest of the command line into that one standalone file.
-
-_HASH_HEX_RE = re.compile(r"[0-9a-f]{64}\Z")
-
 
 # ---- reading inputs -----------------------------------------------------------------
 class Inputs:
@@ -5352,158 +5665,6 @@ def _trust_root(value: str, inputs: Inputs) -> VerifierKey:
         return parse_vkey(text)
     except LedgerError as e:
         raise UsageError(f"--vkey is neither a verifier key nor a file holding one: {e}") from None
-
-
-def _open_checkpoint(data: bytes, keys: list[VerifierKey], what: str) -> SignedCheckpoint:
-    try:
-        return open_checkpoint(data, keys[0]) if len(keys) == 1 else open_with_any(data, keys)
-    except LedgerError as e:
-        reason = f"{what}: {e}"
-        raise CheckFailed(reason, None, checkpoint_facts(reason, data)) from None
-
-
-def _hex32(value: Any, where: str) -> bytes:
-    if not isinstance(value, str) or not _HASH_HEX_RE.match(value):
-        raise CheckFailed(f"{where}: expected 64 lowercase hex digits, found {str(value)[:80]!r}")
-    return bytes.fromhex(value)
-
-
-def _size(value: Any, where: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_SAFE_INTEGER:
-        raise CheckFailed(f"{where}: expected a non-negative integer, found {value!r}")
-    return value
-
-
-def _proof_file(data: bytes, what: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CheckFailed(f"{what} is not JSON: {e}") from None
-    if not isinstance(value, dict) or not set(keys) <= set(value):
-        raise CheckFailed(f"{what} must be an object with {', '.join(keys)}")
-    path_value = value["path"]
-    if not isinstance(path_value, list):
-        raise CheckFailed(f"{what}: path must be a list of hashes")
-    value["path"] = [_hex32(h, f"{what} path[{i}]") for i, h in enumerate(path_value)]
-    return value
-
-
-def _entry_file(data: bytes) -> bytes:
-    """Raw entry bytes (``disclosure-ledger entry`` output, one trailing LF allowed) or an export line."""
-    if data.startswith(b'{"entry_b64":'):
-        try:
-            value = parse_canonical(data.removesuffix(b"\n"))
-            if not isinstance(value, dict) or not isinstance(value.get("entry_b64"), str):
-                raise CheckFailed("entry file: an export line needs a string entry_b64")
-            return b64decode(value["entry_b64"])
-        except LedgerError as e:
-            raise CheckFailed(f"entry file: not an export line: {e}") from None
-    return data.removesuffix(b"\n")
-
-
-def _peek_size(data: bytes) -> int | None:
-    """The tree size a checkpoint claims, before its signature is checked (to know what to record)."""
-    lines = data.split(b"\n", 3)
-    if len(lines) >= 2 and lines[1].isdigit() and len(lines[1]) <= 19:
-        return int(lines[1])
-    return None
-
-
-def _check_against_checkpoint(
-    result: ExportResult, cp: Any, trust_root: VerifierKey, report: Report
-) -> None:
-    if result.size < cp.size:
-        raise CheckFailed(
-            f"the export ends after {result.size} entries but the checkpoint commits to {cp.size}", result.size
-        )
-    if result.origin != cp.origin:
-        raise CheckFailed(f"the log's origin (genesis) is {result.origin!r}, the checkpoint's is {cp.origin!r}")
-    lineage = result.checkpoint_keys.get(cp.size, [])
-    if trust_root not in lineage:
-        raise CheckFailed(
-            f"the trust root {trust_root} is not one of the log's checkpoint keys at size {cp.size} "
-            f"(genesis checkpoint_vkey and ledger_key_rotation): {[str(k) for k in lineage]}"
-        )
-    report.passed("key lineage", "the trust root is a checkpoint key named by the log itself")
-    root = result.roots[cp.size]
-    report.root = root.hex()
-    if root != cp.root:
-        raise CheckFailed(
-            f"the RFC 6962 root of the first {cp.size} entries is {root.hex()}, "
-            f"the checkpoint's root is {cp.root.hex()}"
-        )
-    report.passed("root", f"RFC 6962 root of entries 0..{cp.size - 1} equals the checkpoint's root")
-    report.uncommitted = result.size - cp.size
-    if report.uncommitted:
-        report.passed(
-            "uncommitted", f"entries {cp.size}..{result.size - 1} verified, not yet committed to by the checkpoint"
-        )
-
-
-def _check_previous_against_export(
-    previous: SignedCheckpoint, result: ExportResult, size: int, report: Report
-) -> None:
-    old = previous.checkpoint
-    if old.origin != report.origin:
-        raise CheckFailed(f"previous checkpoint: origin {old.origin!r} differs from {report.origin!r}")
-    if old.size > size:
-        raise CheckFailed(f"previous checkpoint: size {old.size} is larger than the checkpoint's {size}")
-    root = result.roots.get(old.size)
-    if root is None:  # pragma: no cover - old.size <= size <= result.size, and old.size was a mark
-        raise CheckFailed(f"previous checkpoint: no root recorded at size {old.size}")
-    if root != old.root:
-        raise CheckFailed(
-            f"previous checkpoint: the export's root at size {old.size} is {root.hex()}, the previous "
-            f"checkpoint's is {old.root.hex()}: the log was rewritten or forked since then"
-        )
-    report.passed("previous", f"previous checkpoint (size {old.size}) is a prefix of this export")
-
-
-def _check_consistency(previous: SignedCheckpoint, signed: SignedCheckpoint, data: bytes, report: Report) -> None:
-    old, new = previous.checkpoint, signed.checkpoint
-    if old.origin != new.origin:
-        raise CheckFailed(f"previous checkpoint: origin {old.origin!r} differs from {new.origin!r}")
-    proof = _proof_file(data, "consistency proof", ("old_size", "new_size", "old_root", "new_root", "path"))
-    sizes = (
-        _size(proof["old_size"], "consistency proof old_size"),
-        _size(proof["new_size"], "consistency proof new_size"),
-    )
-    if sizes != (old.size, new.size):
-        raise CheckFailed(f"consistency proof is for sizes {sizes}, the checkpoints have {(old.size, new.size)}")
-    if _hex32(proof["old_root"], "consistency proof old_root") != old.root:
-        raise CheckFailed("consistency proof old_root differs from the previous checkpoint's root")
-    if _hex32(proof["new_root"], "consistency proof new_root") != new.root:
-        raise CheckFailed("consistency proof new_root differs from the checkpoint's root")
-    try:
-        verify_consistency(old.size, new.size, old.root, new.root, proof["path"])
-    except LedgerError as e:
-        raise CheckFailed(f"consistency proof: {e}") from None
-    report.passed("consistency", f"checkpoint of size {old.size} is a prefix of the one of size {new.size}")
-
-
-def _check_inclusion(signed: SignedCheckpoint, proof_data: bytes, entry_data: bytes, report: Report) -> None:
-    cp = signed.checkpoint
-    proof = _proof_file(proof_data, "inclusion proof", ("index", "tree_size", "leaf_hash", "root", "path"))
-    index = _size(proof["index"], "inclusion proof index")
-    data = _entry_file(entry_data)
-    try:
-        entry = parse_entry(data)
-    except LedgerError as e:
-        raise CheckFailed(f"entry file: malformed entry: {e}", index) from None
-    if entry.index != index:
-        raise CheckFailed(f"the entry is entry {entry.index}, the proof is for entry {index}", index)
-    tree_size = _size(proof["tree_size"], "inclusion proof tree_size")
-    if tree_size != cp.size:
-        raise CheckFailed(f"inclusion proof is for tree size {tree_size}, the checkpoint's is {cp.size}", index)
-    if _hex32(proof["root"], "inclusion proof root") != cp.root:
-        raise CheckFailed("inclusion proof root differs from the checkpoint's root", index)
-    if _hex32(proof["leaf_hash"], "inclusion proof leaf_hash") != leaf_hash(data):
-        raise CheckFailed("inclusion proof leaf_hash is not the hash of the entry", index)
-    try:
-        verify_inclusion(index, cp.size, leaf_hash(data), proof["path"], cp.root)
-    except LedgerError as e:
-        raise CheckFailed(f"inclusion proof: {e}", index) from None
-    report.passed("inclusion", f"entry {index} is included in the checkpoint's tree of size {cp.size}")
 
 
 # ------------------------------ scripts/_verifier_show.py -----------------------------------
@@ -5795,7 +5956,7 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
     if args.export is not None:
         inputs.export_head(args.export)
 
-    signed = _open_checkpoint(checkpoint_data, [trust_root], "checkpoint")
+    signed = open_checked(checkpoint_data, [trust_root], "checkpoint")
     cp = signed.checkpoint
     report.origin, report.checkpoint_size, report.checkpoint_root = cp.origin, cp.size, cp.root.hex()
     report.passed("checkpoint", f"{cp.origin}, size {cp.size}, root {cp.root.hex()}: signed by the trust root")
@@ -5807,58 +5968,26 @@ def run(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:
         # With the export, an older checkpoint may carry only a checkpoint key the log has since
         # rotated away from; the log's lineage is known once the export is read, so open it then.
         report.stage = "previous"
-        previous = _open_checkpoint(previous_data, [trust_root], "previous checkpoint")
+        previous = open_checked(previous_data, [trust_root], "previous checkpoint")
 
     if args.export is not None:
-        report.stage = "entries"
-        marks = {cp.size}
-        previous_size = _peek_size(previous_data) if previous_data is not None else None
-        if previous_size is not None:
-            marks.add(previous_size)
         digest = hashlib.sha256() if args.report is not None else None
         progress = _Progress(os.path.getsize(args.export), _progress_wanted(args))
         try:
-            result = verify_export(args.export, marks, args.workers, args.chunk_size, progress, digest)
+            checked = verify_export(report, args.export, signed, trust_root, previous_data, workers=args.workers,
+                                    chunk=args.chunk_size, progress=progress.update, digest=digest)
+        except UnreadableInputError as e:
+            raise UsageError(str(e)) from None
         finally:
             progress.close()
-        inputs.note("export", args.export, os.path.getsize(args.export), digest.hexdigest() if digest else "")
-        report.size, report.signatures = result.size, result.signatures
-        if result.failure is not None:
-            index, reason = result.failure
-            report.size = min(report.size, index)  # entries after the first failure were not all checked
-            raise CheckFailed(reason, index, _diagnose_file(args.export, index, reason, result.trust))
-        report.passed(
-            "entries",
-            f"{result.size} entries, {result.signatures} signatures: encoding, index, prev chain, times, "
-            "envelopes, signers, keys and roles under the log's policy",
-        )
-        policy = result.policies.get(cp.size)
-        if policy is not None:
-            report.log_policy = {t: list(roles) for t, roles in policy.items()}
-            report.log_policy_sha256 = hashlib.sha256(canonical_bytes(report.log_policy)).hexdigest()
-        report.stage = "log vs checkpoint"
-        _check_against_checkpoint(result, cp, trust_root, report)
-        if previous_data is not None:
-            report.stage = "previous"
-            lineage = result.checkpoint_keys.get(previous_size or 0, [])
-            previous = _open_checkpoint(previous_data, [trust_root, *lineage], "previous checkpoint")
-            _check_previous_against_export(previous, result, cp.size, report)
+        previous = checked.previous
 
     if previous is not None and consistency_data is not None:
         report.stage = "consistency"
-        _check_consistency(previous, signed, consistency_data, report)
+        check_consistency_file(previous, signed, consistency_data, report)
     if inclusion_data is not None and entry_data is not None:
         report.stage = "inclusion"
-        _check_inclusion(signed, inclusion_data, entry_data, report)
-
-
-def _diagnose_file(path: str, index: int | None, reason: str, trust: Any = None) -> Facts:
-    """ledger.core.diagnosis on an export (or a bundle's entries.jsonl), after a failure; never raises."""
-    try:
-        with open(path, "rb") as f:
-            return diagnose(index, reason, f, trust_keys(trust) if trust is not None else None)
-    except Exception:  # the facts only sharpen the words: the failure stands without them
-        return Facts()
+        check_inclusion_file(signed, inclusion_data, entry_data, report)
 
 
 def run_bundle(args: argparse.Namespace, report: Report, inputs: Inputs) -> None:

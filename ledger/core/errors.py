@@ -102,3 +102,7 @@ class VerificationError(LedgerError):
         if expected is not None or found is not None:
             detail = f" (expected {expected!r}, found {found!r})"
         super().__init__(f"{where}{reason}{detail}")
+
+
+class UnreadableInputError(LedgerError):
+    """A file given to verify cannot be opened or read (a usage error, not a failed check)."""

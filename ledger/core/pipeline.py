@@ -1,8 +1,13 @@
-"""Streaming an export through every entry check: the part of the court's verifier that reads
-export.jsonl, in a pool of processes (docs/VERIFYING.md, step 4).
+"""Streaming an export through every entry check, in a pool of processes (docs/VERIFYING.md, step 4).
 
-This is a part of scripts/verify_ledger.py; scripts/build_verifier.py bundles it with the
-integrity core (ledger/core/) and the rest of the command line into that one standalone file.
+``check_export(path, marks, workers=..., chunk=...)`` reads an export in chunks of lines
+(ledger.core.export_lines), parses them and checks their Ed25519 signatures in a process
+pool, and admits them to a LogVerifier here, in index order: the chain, time and trust
+checks depend on every earlier entry. It stops at the first failing entry and returns an
+ExportResult: how far the export holds, and the roots, checkpoint keys and signing policy
+at the sizes asked for (``marks``), for checking a checkpoint against it
+(ledger.core.export_verify). It raises only UnreadableInputError (the file cannot be
+opened); every failure in the file is in ``ExportResult.failure``.
 """
 
 from __future__ import annotations
@@ -10,15 +15,13 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import sys
-import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.core.errors import VerificationError
+from ledger.core.errors import UnreadableInputError, VerificationError
 from ledger.core.export_lines import parse_export_line, read_line_chunks
 from ledger.core.keys import VerifierKey
 from ledger.core.merkle import EMPTY_ROOT
@@ -27,6 +30,8 @@ from ledger.core.trust import TrustState
 from ledger.core.verify import EntryRecord, LogVerifier, check_deferred, entry_record
 
 DEFAULT_CHUNK = 1000
+# Progress: called with the bytes just checked and the entries admitted so far.
+ProgressFn = Callable[[int, int], None]
 
 
 class CheckFailed(Exception):
@@ -41,10 +46,6 @@ class CheckFailed(Exception):
         self.index = index
         self.facts = facts
         super().__init__(reason)
-
-
-class UsageError(Exception):
-    """Bad arguments or an unreadable file (exit 2)."""
 
 
 def _reason(error: VerificationError) -> str:
@@ -116,52 +117,6 @@ class _InlinePool:
         pass
 
 
-# ---- progress on stderr -------------------------------------------------------------
-class _Progress:
-    """tqdm when it is installed, else a plain counter; both on stderr."""
-
-    def __init__(self, total_bytes: int, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: Any = None
-        self.done = 0
-        self.total = total_bytes
-        self.last = 0.0
-        if not enabled:
-            return
-        try:
-            import tqdm
-
-            tqdm.tqdm.monitor_interval = 0  # no monitor thread
-            self.bar = tqdm.tqdm(total=total_bytes, unit="B", unit_scale=True, desc="verify", file=sys.stderr)
-        except ImportError:
-            self.bar = None
-
-    def update(self, nbytes: int, entries: int) -> None:
-        if not self.enabled:
-            return
-        self.done += nbytes
-        if self.bar is not None:
-            self.bar.update(nbytes)
-            self.bar.set_postfix(entries=entries, refresh=False)
-            return
-        now = time.monotonic()
-        if now - self.last >= 0.5:
-            self.last = now
-            share = 100.0 * self.done / self.total if self.total else 100.0
-            sys.stderr.write(f"\rverify: {entries} entries ({share:.0f}%)")
-            sys.stderr.flush()
-
-    def close(self) -> None:
-        if not self.enabled:
-            return
-        if self.bar is not None:
-            self.bar.close()
-        else:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-
 # ---- the export ---------------------------------------------------------------------
 @dataclass
 class ExportResult:
@@ -177,15 +132,22 @@ class ExportResult:
     trust: TrustState  # as it stood after the last entry admitted (ledger.core.diagnosis finds keys there)
 
 
-def verify_export(
-    path: str, marks: set[int], workers: int, chunk: int, progress: _Progress, digest: Any = None
+def check_export(
+    path: str,
+    marks: set[int],
+    *,
+    workers: int = 1,
+    chunk: int = DEFAULT_CHUNK,
+    progress: ProgressFn | None = None,
+    digest: Any = None,
 ) -> ExportResult:
     """Stream the export through every entry check; stop at the first failing entry.
 
-    Parsing (stateless) and Ed25519 checks run in a process pool; the chain, time and
-    trust checks, which depend on every earlier entry, run here, in index order. With
-    ``digest`` (a hashlib object) the whole file is hashed: the bytes checked as they are
-    read, then any after a failure.
+    Parsing (stateless) and Ed25519 checks run in a process pool of ``workers`` processes
+    (none when 1, or when the file is small); the chain, time and trust checks, which depend
+    on every earlier entry, run here, in index order. ``marks`` are the sizes whose root,
+    checkpoint keys and policy are recorded. With ``digest`` (a hashlib object) the whole
+    file is hashed: the bytes checked as they are read, then any after a failure.
     """
     verifier = LogVerifier(defer_signatures=True)
     roots: dict[int, bytes] = {}
@@ -200,7 +162,7 @@ def verify_export(
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed in finally, after the pool
     except OSError as e:
-        raise UsageError(f"cannot read export {path!r}: {e.strerror or e}") from None
+        raise UnreadableInputError(f"cannot read export {path!r}: {e.strerror or e}") from None
     if workers > 1 and os.fstat(f.fileno()).st_size > 2 * chunk * 700:
         # With fork, ProcessPoolExecutor starts every worker before any thread of its own.
         pool = ProcessPoolExecutor(workers, multiprocessing.get_context(), initializer=_worker_init)
@@ -237,7 +199,8 @@ def verify_export(
             checking.append(pool.submit(check_signatures, items))
         while checking and (checking[0].done() or len(checking) > depth):
             collect(checking.popleft())
-        progress.update(nbytes, verifier.size)
+        if progress is not None:
+            progress(nbytes, verifier.size)
         return not failures
 
     gc_state = gc.get_threshold()
@@ -273,4 +236,3 @@ def verify_export(
         failure=min(failures) if failures else None,
         trust=verifier.trust,
     )
-
