@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
-	$(BIN)/ruff check ledger projections api scripts tests bench demo
+	$(BIN)/ruff check ledger projections usecases api scripts tests bench demo
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -19,7 +19,7 @@ from api.routes import log as log_routes
 from api.routes import ops, oversight, statements, views
 from api.schemas import problems
 from api.settings import ApiSettings
-from api.state import AppState, Views
+from api.state import AppState, Metrics
 from api.tokens import TokenStore
 from api.web.pages import error_page
 from api.web.routes import router as web_router
@@ -30,9 +30,11 @@ from ledger.sealed import SealedKeys, SealedStore
 from ledger.store.ledger import Ledger
 from projections.db import open_database
 from projections.errors import TrackingConflict
+from projections.live import LiveViews
 from projections.queries import Queries
 from projections.runner import Runner
 from projections.source import LogSource
+from usecases.oversight_read import ReadSide
 
 log = logging.getLogger("api")
 VIEWS_INTERVAL = 0.5  # seconds between the background catch-ups of the projections when idle
@@ -42,11 +44,14 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
                views_db_url: str | None = None, views_interval: float | None = VIEWS_INTERVAL) -> FastAPI:
     """The FastAPI app over the ledger the settings name (or ``ledger``, which the caller closes).
 
-    ``sealed_keys`` (no default) seal openings and compute pseudonyms. The oversight reads
-    query the projections in ``views_db_url`` (default: the ledger's database); a background
-    thread applies new entries to them every ``views_interval`` seconds (``None``: no thread —
-    the taxpayer read still catches up to its own inspection). Nothing connects to a database
-    until the app starts (its lifespan).
+    ``sealed_keys`` (no default) seal openings and compute pseudonyms. The oversight reads —
+    the JSON API's and the dashboard's, through the one read side (``usecases.oversight_read``)
+    built here at start-up — query the projections in ``views_db_url`` (default: the ledger's
+    database); a background thread applies new entries to them every ``views_interval`` seconds
+    (``None``: no thread — the taxpayer read still catches up to its own inspection, for at most
+    ``settings.catch_up_timeout`` seconds). Configuration is read by the caller, once; nothing
+    here reads the environment, and nothing connects to a database until the app starts (its
+    lifespan).
     """
 
     @asynccontextmanager
@@ -58,13 +63,16 @@ def create_app(settings: ApiSettings, sealed_keys: SealedKeys, *, ledger: Ledger
         tokens = TokenStore(settings.ledger.db_url, create_tables=create)
         source = open_database(settings.ledger.db_url)
         views_db = open_database(views_db_url) if views_db_url else source
-        read_models = Views(Queries(views_db), Runner(LogSource(source), views_db))
+        live = LiveViews(Queries(views_db), Runner(LogSource(source), views_db))
         lookups = LookupLimit(tokens, settings.taxpayer_lookups, settings.taxpayer_window, create_tables=create)
-        state = AppState(settings, the_ledger, DisclosureService(the_ledger, sealed, sealed_keys), tokens,
-                         sealed_keys, read_models, lookups)
+        service = DisclosureService(the_ledger, sealed, sealed_keys)
+        metrics = Metrics()
+        reads = ReadSide(the_ledger, service, live, settings.catch_up_timeout,
+                         on_inspection=lambda: metrics.count(metrics.appends, "inspection"))
+        state = AppState(settings, the_ledger, service, tokens, sealed_keys, reads, lookups, metrics)
         app.state.dl = state
         try:
-            read_models.create()
+            live.create()
         except Exception as e:  # the database may come later: the catch-up and the reads retry
             log.error("projections not created: %s", type(e).__name__)
         stop = threading.Event()
@@ -156,10 +164,9 @@ def _sign_behind(state: AppState, stop: threading.Event) -> None:
 
 def _follow_log(state: AppState, stop: threading.Event, interval: float) -> None:
     """Apply new entries to the projections, a page at a time, while the app runs."""
-    assert state.views is not None
     while not stop.is_set():
         try:
-            if state.views.step():
+            if state.reads.views.step():
                 continue  # more may be waiting: no pause between pages of a backlog
         except TrackingConflict:
             pass  # another worker process applied this page first (serve --workers N): nothing is wrong

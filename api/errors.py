@@ -16,6 +16,7 @@ from ledger.core.errors import LedgerError
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
 from ledger.store.errors import CheckpointRefused, NotInitialised, NotWitnessed
+from usecases.oversight_read import BadPurpose, ViewsBehind
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://disclosure-ledger.example/problems/"
@@ -96,6 +97,20 @@ def not_witnessed(e: NotWitnessed, retry_after: float, **extra: Any) -> Problem:
     return p
 
 
+def views_behind(e: ViewsBehind) -> Problem:
+    """A taxpayer read recorded (its inspection stands) but not answered: the views did not reach the
+    inspection within the bound. Asking again records another read."""
+    p = Problem(503, "views-behind", "The views have not reached this read; nothing was read",
+                f"{e}; see /v1/oversight/status", inspection_index=e.inspection, views_position=e.position)
+    p.headers["Retry-After"] = str(max(1, round(e.timeout)))
+    p.headers["X-Inspection-Index"] = str(e.inspection)
+    return p
+
+
+def bad_purpose(e: BadPurpose) -> Problem:
+    return Problem(400, "bad-request", "Invalid purpose", f"purpose: {e}")  # e never repeats the purpose
+
+
 # Paths of the JSON API (and its documentation and probes): their errors are always problem details.
 API_PATHS = ("/v1/", "/docs", "/redoc", "/openapi.json", "/healthz", "/readyz", "/metrics")
 
@@ -146,6 +161,14 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotWitnessed)
     async def _not_witnessed(request: Request, exc: NotWitnessed) -> Response:
         return problem_response(not_witnessed(exc, RETRY_AFTER), request)
+
+    @app.exception_handler(ViewsBehind)
+    async def _views_behind(request: Request, exc: ViewsBehind) -> Response:
+        return problem_response(views_behind(exc), request)
+
+    @app.exception_handler(BadPurpose)
+    async def _bad_purpose(request: Request, exc: BadPurpose) -> Response:
+        return problem_response(bad_purpose(exc), request)
 
     @app.exception_handler(NotInitialised)
     async def _uninitialised(request: Request, exc: NotInitialised) -> Response:

@@ -162,9 +162,7 @@ class LedgerCollector(Collector):
         yield held
 
     def _views(self) -> Iterator[Metric]:
-        views = self.state.views
-        if views is None:
-            return
+        views = self.state.reads.views
         views.create()
         runner = views.runner
         position = GaugeMetricFamily("dl_projection_position", "Entries the projection has applied "

@@ -1,7 +1,7 @@
-"""Oversight reads of a taxpayer's history. Every read is first recorded in the ledger as an
-`inspection` statement signed by the ledger's statement key for the reader (FORMAT § 17.4.10;
-``api.history``, shared with the dashboard), then the history is read from the projections
-(view 1, docs/PROJECTIONS.md § 3) once they include it, each inspection naming who read and why."""
+"""Oversight reads of a taxpayer's history: HTTP only. The read itself — recorded first as an
+``inspection`` (FORMAT § 17.4.10), the views caught up to it within a bound, then the history (view 1,
+docs/PROJECTIONS.md § 3) — is ``usecases.oversight_read``, the same path the dashboard takes. Its
+``BadPurpose`` is a 400 problem, ``ViewsBehind`` a 503 (``api.errors``)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from fastapi.responses import Response
 
 from api.deps import State, require
 from api.errors import Problem
-from api.history import BadPurpose, record_inspection, with_inspectors
-from api.routes.views import TABLE, csv_response, reading, views_of
+from api.routes.views import TABLE, csv_response, reading
 from api.schemas import TaxpayerQueryIn, problems
 from api.tokens import Principal
 from api.view_schemas import InspectionOut, TaxpayerHistoryOut
@@ -21,7 +20,6 @@ from ledger.core.errors import LedgerError
 
 router = APIRouter(prefix="/v1/oversight", tags=["oversight"])
 Inspector = Annotated[Principal, Depends(require("oversight", "court"))]
-CATCH_UP_TIMEOUT = 2.0  # seconds a read waits for the views to include its own inspection
 
 
 @router.post("/taxpayer", response_model=TaxpayerHistoryOut,
@@ -29,7 +27,6 @@ CATCH_UP_TIMEOUT = 2.0  # seconds a read waits for the views to include its own 
              summary="A taxpayer's access history, by TIN in the body; the read is recorded first")
 def taxpayer_history(request: Request, body: TaxpayerQueryIn, state: State,
                      who: Inspector) -> TaxpayerHistoryOut | Response:
-    views = views_of(state)
     retry = state.lookup_allowed(who.token_id, "api")
     if retry is not None:
         limited = Problem(429, "rate-limited", "Too many taxpayer lookups",
@@ -41,21 +38,16 @@ def taxpayer_history(request: Request, body: TaxpayerQueryIn, state: State,
         subject = state.sealed_keys.pseudonym(body.tin)
     except LedgerError as e:  # messages never repeat the TIN
         raise Problem(400, "bad-request", "Invalid TIN", f"tin: {e}") from None
-    try:
-        recorded = record_inspection(state, who, subject, body.purpose)  # before anything is read: fail closed
-    except BadPurpose as e:  # messages never repeat the purpose; a refused append is not the caller's
-        raise Problem(400, "bad-request", "Invalid purpose", f"purpose: {e}") from None
     with reading():
-        caught_up = views.catch_up_to(recorded.index, CATCH_UP_TIMEOUT)  # the reader sees their own read
-        page = views.queries.taxpayer_history(subject, since=body.since, until=body.until, limit=body.limit,
-                                              after=body.after)
-    with_inspectors(state, page.items)  # each inspection: who read (the principal) and why
-    headers = {"X-Inspection-Index": str(recorded.index)}
+        read = state.reads.taxpayer_history(who, subject, body.purpose, since=body.since, until=body.until,
+                                            limit=body.limit, after=body.after)
+    headers = {"X-Inspection-Index": str(read.inspection.index)}
     if "text/csv" in request.headers.get("accept", ""):
-        response = csv_response(page.items, "taxpayer-history", page.next_after)
+        response = csv_response(read.items, "taxpayer-history", read.next_after)
         response.headers.update(headers)
         return response
+    recorded = read.inspection
     return TaxpayerHistoryOut.model_validate({
         "inspection": InspectionOut(index=recorded.index, leaf_hash=recorded.leaf_hash.hex(),
                                     statement_id=recorded.statement_id),
-        "caught_up": caught_up, "items": page.items, "next_after": page.next_after})
+        "caught_up": True, "items": read.items, "next_after": read.next_after})

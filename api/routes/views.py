@@ -26,7 +26,7 @@ from api.csvsafe import neutralise_formula
 from api.deps import Reader, State, page_limit, require
 from api.errors import Problem
 from api.schemas import CURSOR_CHARS, ViewsStatusOut, ViewStatusOut, problems
-from api.state import AppState, Views
+from api.state import AppState
 from api.tokens import Principal
 from api.view_schemas import (
     AnnualReportOut,
@@ -43,6 +43,7 @@ from api.view_schemas import (
     SafeguardsOut,
 )
 from projections.errors import BadQuery, ProjectionError
+from projections.live import LiveViews
 from projections.queries import Queries
 from projections.query_args import Page
 
@@ -78,10 +79,8 @@ def reading() -> Iterator[None]:
         raise Problem(503, "views-unavailable", "The views cannot be read now", "see /v1/oversight/status") from None
 
 
-def views_of(state: AppState) -> Views:
-    if state.views is None:  # pragma: no cover - create_app always wires them
-        raise Problem(503, "views-unavailable", "The views are not wired into this service")
-    return state.views
+def views_of(state: AppState) -> LiveViews:
+    return state.reads.views
 
 
 def queries(state: AppState) -> Queries:

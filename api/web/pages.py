@@ -22,7 +22,6 @@ from fastapi.templating import Jinja2Templates
 from api.deps import State
 from api.state import AppState
 from api.web import labels
-from api.web.data import web_data
 from api.web.session import COOKIE, Session, web_store
 from projections.errors import BadQuery, ProjectionError
 from projections.queries import Queries
@@ -161,7 +160,7 @@ class Page:
     def query(self, fn: Callable[[Queries], T]) -> T:
         """``fn(queries)`` on caught-up views; bad input becomes a 400 page, not a 5xx."""
         try:
-            return fn(web_data(self.request, self.state).fresh())
+            return fn(self.state.reads.fresh())
         except BadQuery as e:
             raise self.bad(str(e)) from None
         except ProjectionError:

@@ -19,7 +19,7 @@ from apifix import open_api
 from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("ledger", "api", "projections")
+PACKAGES = ("ledger", "api", "projections", "usecases")
 LIMIT = 10
 
 

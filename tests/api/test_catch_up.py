@@ -11,8 +11,9 @@ from typing import Any
 import sqlalchemy as sa
 from apifix import open_api
 
-from api.state import HISTORY_VIEWS, AppState
+from api.state import AppState
 from projections.base import Projection
+from projections.live import HISTORY_VIEWS
 from projections.source import LogSource
 from projections.tables import ViewTables
 
@@ -49,12 +50,11 @@ def test_a_read_does_not_wait_for_projections_it_does_not_read(settings):
     a, close = open_api(settings)
     stalled = StalledProjection()
     state: AppState = a.client.app.state.dl  # type: ignore[attr-defined]
-    assert state.views is not None
-    step = threading.Thread(target=state.views.step)
+    step = threading.Thread(target=state.reads.views.step)
     try:
         assert a.client.post(TAXPAYER, json={"tin": "900-70-0001", "purpose": "first"},
                              headers=a.auth("oversight")).json()["caught_up"]
-        state.views.runner.projections[stalled.name] = stalled
+        state.reads.views.runner.projections[stalled.name] = stalled
         step.start()
         assert stalled.entered.wait(10)
         r = a.client.post(TAXPAYER, json={"tin": "900-70-0001", "purpose": "second"}, headers=a.auth("oversight"))
@@ -74,10 +74,9 @@ def test_positions_in_one_query(settings):
     a, close = open_api(settings)
     try:
         state: AppState = a.client.app.state.dl  # type: ignore[attr-defined]
-        assert state.views is not None
         assert a.client.post(TAXPAYER, json={"tin": "900-70-0001", "purpose": "p"},
                              headers=a.auth("court")).json()["caught_up"]
-        tracking = state.views.runner.tracking
+        tracking = state.reads.views.runner.tracking
         found = tracking.positions([*HISTORY_VIEWS, "no-such-view"])
         assert found == {**{n: tracking.position(n) for n in HISTORY_VIEWS}, "no-such-view": 0}
         assert min(found[n] for n in HISTORY_VIEWS) == state.ledger.size()
@@ -91,8 +90,7 @@ def test_relaxed_commit_stays_inside_the_page(settings):
     a, close = open_api(settings)
     try:
         state: AppState = a.client.app.state.dl  # type: ignore[attr-defined]
-        assert state.views is not None
-        views = state.views.runner.views
+        views = state.reads.views.runner.views
         if views.is_sqlite:
             return  # SQLite keeps its own synchronous setting; nothing is relaxed there
         seen: list[str] = []

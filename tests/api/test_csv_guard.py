@@ -42,7 +42,7 @@ def test_a_logged_formula_is_inert_in_the_downloaded_csv(api):
         sub = dc.safeguard_status(reviewer, agency, ssr_approved=False, open_findings=2)
         assert api.client.post("/v1/statements", json=api.submission(sub)).status_code == 201
     state = api.client.app.state.dl  # type: ignore[attr-defined]
-    state.views.runner.catch_up()
+    state.reads.views.runner.catch_up()
     js = api.client.get("/v1/oversight/safeguards", headers=api.auth("court")).json()["items"]
     assert sorted(r["agency"] for r in js) == ["+SUM(A1:A9)", "-2+3"]
     r = api.client.get("/v1/oversight/safeguards", params={"format": "csv"}, headers=api.auth("court"))

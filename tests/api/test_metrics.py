@@ -123,7 +123,7 @@ def test_checkpoint_age_and_wait_gauges(settings):
 
 def test_projection_lag_follows_the_log(api):
     """Lag = head minus tracked position: the whole log before a catch-up, 0 after, 1 after an append."""
-    views = api.client.app.state.dl.views
+    views = api.client.app.state.dl.reads.views
     s = scrape(api)
     size = api.ledger.size()
     assert value(s, "dl_projection_position", projection="disclosures") == 0

@@ -50,12 +50,12 @@ class Demo:
                                    headers=self.api.auth(who), **kw)
 
     def catch_up(self) -> None:
-        views = self.api.client.app.state.dl.views  # type: ignore[attr-defined]
+        views = self.api.client.app.state.dl.reads.views  # type: ignore[attr-defined]
         views.runner.catch_up()
 
     @property
     def queries(self) -> Queries:
-        return self.api.client.app.state.dl.views.queries  # type: ignore[attr-defined,no-any-return]
+        return self.api.client.app.state.dl.reads.views.queries  # type: ignore[attr-defined,no-any-return]
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -105,7 +105,8 @@ def test_the_clock_cannot_be_set_from_the_command_line_or_the_environment(env, c
     found = [o for o in options(cli._parser()) if any(w in o for w in clocky) and o not in durations]
     assert found == [], found
     root = Path(cli.__file__).resolve().parents[1]
-    sources = "".join(p.read_text() for part in ("ledger", "api", "projections") for p in (root / part).rglob("*.py"))
+    parts = ("ledger", "api", "projections", "usecases")
+    sources = "".join(p.read_text() for part in parts for p in (root / part).rglob("*.py"))
     env_names = set(re.findall(r"LEDGER_[A-Z_]+", sources))
     assert "LEDGER_DB_URL" in env_names  # the scan sees the settings
     clock_names = [n for n in env_names if any(w.upper() in n for w in clocky) and not n.endswith("_TIMEOUT")]

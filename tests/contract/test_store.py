@@ -93,7 +93,7 @@ def test_nothing_outside_the_store_imports_its_insides():
     root = Path(__file__).resolve().parents[2]
     inside = {"ledger.store.chain", "ledger.store.tree", "ledger.store.schema", "ledger.store.db"}
     found = []
-    for package in ("ledger", "api", "projections", "scripts"):
+    for package in ("ledger", "api", "projections", "usecases", "scripts"):
         for path in (root / package).rglob("*.py"):
             if path.is_relative_to(root / "ledger" / "store"):
                 continue

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi.responses import Response
 
-from api.web.data import log_verified, web_data
 from api.web.pages import READERS, Page, page, web_router
 from api.web.params import page_args, pager, slot
 from ledger.core.b64 import b64encode
@@ -53,7 +52,7 @@ def age(signed_at: str | None) -> str:
 @router.get("/")
 def overview(p: Annotated[Page, page("/")]) -> Response:
     latest = p.state.ledger.latest_checkpoint()
-    verified, verified_size = log_verified(web_data(p.request, p.state), p.state)
+    verified, verified_size = p.state.reads.log_verified()
     number, size = page_args(p)
 
     def read(q: Any) -> dict[str, Any]:

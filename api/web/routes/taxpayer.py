@@ -7,23 +7,22 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import nacl.exceptions
 import nacl.secret
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.history import BadPurpose, record_inspection, with_inspectors
 from api.routes.views import to_csv
 from api.web.pages import Page, Refused, csv_file, page, web_router
 from api.web.params import PAGE_SIZE, form
 from api.web.session import Session, same, same_origin
 from ledger.core.errors import LedgerError
 from ledger.sealed import SealedKeys
-from projections import taxpayer
-from projections.errors import BadQuery
+from projections.errors import BadQuery, ProjectionError
 from projections.query_args import dates
+from usecases.oversight_read import BadPurpose, TaxpayerHistory, ViewsBehind
 
 MAX_TRAIL = 200  # pages of a taxpayer's history one can step back through
 _TRAIL = re.compile(r"(?:-|[0-9]{1,18}\.[0-9]\.[0-9]{1,10})\Z")
@@ -146,13 +145,25 @@ def _again(p: Page, errors: dict[str, str], kept: dict[str, str | None]) -> Refu
                             errors=errors, **kept))
 
 
-def _record(p: Page, view: _History) -> Any:
-    """The inspection of this read, recorded before anything is read (fail closed)."""
+def _read(p: Page, view: _History, limit: int | None, totals: bool = False) -> TaxpayerHistory:
+    """The oversight read (``usecases.oversight_read``, as the JSON API's): the inspection recorded
+    first, the views caught up to it within the bound, then the history; each failure a page."""
     try:
-        return record_inspection(p.state, p.session.principal, view.subject, view.purpose)
+        return p.state.reads.taxpayer_history(p.session.principal, view.subject, view.purpose, since=view.since,
+                                              until=view.until, limit=limit, after=view.after, totals=totals)
     except BadPurpose:
         raise _again(p, {"purpose": "The purpose cannot be recorded; use plain text."},
                      {"purpose": view.purpose, "since": view.since, "until": view.until}) from None
+    except ViewsBehind as e:
+        raise p.refuse(503, "Recorded, not yet readable",
+                       f"This read was recorded in the ledger as entry {e.inspection}, but the views had not "
+                       f"caught up with it after {e.timeout:g} seconds, so nothing was read. Try again in a "
+                       "moment (that records another read); the views' lag is on the status page of the API "
+                       "(/v1/oversight/status).") from None
+    except BadQuery as e:
+        raise p.bad(str(e)) from None
+    except ProjectionError:
+        raise p.refuse(503, "Views unavailable", "The projections could not be read; try again.") from None
     except LedgerError:
         raise p.refuse(503, "Not recorded, not read",
                        "The inspection could not be recorded in the ledger, so the history was not read.") from None
@@ -160,49 +171,25 @@ def _record(p: Page, view: _History) -> Any:
 
 def _lookup(p: Page, view: _History) -> Response:
     state, principal = p.state, p.session.principal
-    recorded = _record(p, view)
-    rng = {"since": view.since, "until": view.until}
-
-    def read(q: Any) -> dict[str, Any]:
-        return {"page": q.taxpayer_history(view.subject, **rng, limit=PAGE_SIZE, after=view.after),
-                "counts": taxpayer.history_counts(q.views, view.subject, **rng),
-                "blocked": taxpayer.blocked_attempts(q.views, view.subject, **rng)}
-
-    got = p.query(read)
-    events, counts = with_inspectors(state, got["page"].items), got["counts"]
+    got = _read(p, view, PAGE_SIZE, totals=True)
+    events, counts = got.items, got.counts or {}
     total = counts["request"] + counts["release"] + counts["inspection"]
     number = len(view.trail) + 1
     start = (number - 1) * PAGE_SIZE + 1 if events else 0
     here = view.after or "-"
     return p.render("taxpayer.html", title="Taxpayer history", history=events,
-                    inspection=recorded.index, counts=counts, blocked=got["blocked"],
+                    inspection=got.inspection.index, counts=counts, blocked=got.blocked,
                     subject=state.sealed_keys.reader_pseudonym(principal.name, view.subject)[:12],
                     since=view.since, until=view.until, purpose=view.purpose,
                     handle=_handle(state.sealed_keys, p.session, view.subject),
                     paging={"number": number, "pages": max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1), "total": total,
                             "start": start, "end": start + len(events) - 1 if events else 0,
-                            "next": got["page"].next_after if number * PAGE_SIZE < total else None,
+                            "next": got.next_after if number * PAGE_SIZE < total else None,
                             "next_trail": " ".join([*view.trail, here]),
                             "prev": view.trail[-1] if view.trail else None, "prev_trail": " ".join(view.trail[:-1])})
 
 
-MAX_CSV_EVENTS = 100_000  # events in one download, at most
-
-
 def _download(p: Page, view: _History) -> Response:
-    _record(p, view)
-    rng = {"since": view.since, "until": view.until}
-
-    def read(q: Any) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        after = None
-        while len(rows) < MAX_CSV_EVENTS:
-            got = q.taxpayer_history(view.subject, **rng, limit=1000, after=after)
-            rows += got.items
-            after = got.next_after
-            if after is None:
-                break
-        return rows
-
-    rows = with_inspectors(p.state, p.query(read))
-    return csv_file(to_csv(rows), "taxpayer-history")
+    """The whole history over the form's dates, from its first event (at most
+    ``usecases.oversight_read.MAX_WHOLE`` events)."""
+    return csv_file(to_csv(_read(p, view, None).items), "taxpayer-history")
