@@ -96,8 +96,8 @@ HistoryEventOut = Annotated[RequestEventOut | ReleaseEventOut | InspectionEventO
 
 class TaxpayerHistoryOut(BaseModel):
     inspection: InspectionOut = Field(description="the inspection this read recorded, before reading")
-    caught_up: bool = Field(description="true: the views include the inspection (the history shows this read); "
-                                        "false: they still lag, see /v1/oversight/status")
+    caught_up: bool = Field(description="always true: the views include the inspection (the history shows this "
+                                        "read); a read they do not reach in time is a 503 views-behind problem")
     items: list[HistoryEventOut] = Field(description="events oldest first: kind request, release or inspection")
     next_after: str | None = Field(description="pass as after for the next page; null: no more")
 

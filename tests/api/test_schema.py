@@ -46,7 +46,7 @@ def running():
     for i in range(3):
         assert client.post("/v1/statements", json=a.submission(a.request(tin=f"900-70-{i:04d}"))).status_code == 201
     a.ledger.checkpoint()
-    APP.state.dl.views.runner.catch_up()  # the views hold the statements above
+    APP.state.dl.reads.views.runner.catch_up()  # the views hold the statements above
     yield a
     client.__exit__(None, None, None)
     shutil.rmtree(TMP, ignore_errors=True)
