@@ -98,7 +98,8 @@ class LiveViews:
         Only the views the history reads are stepped (one shared read of the log when they are
         at the same position), without the runner's table checks: this is on a reader's path.
         Positions are read once per turn, under the lock (the background thread holds it for
-        one page of these views at most), and carried forward from each page applied.
+        one page of these views at most), and carried forward from each page applied; a page
+        another process applied first is read back on the next turn.
         """
         self.create()
         deadline = time.monotonic() + timeout
@@ -112,7 +113,10 @@ class LiveViews:
                 if low > index:
                     return low
                 group = [n for n in HISTORY_VIEWS if at[n] == low]
-                moved = self.runner.step_group([self.runner.projections[n] for n in group], low)
+                try:
+                    moved = self.runner.step_group([self.runner.projections[n] for n in group], low)
+                except TrackingConflict:  # another process (a worker, the CLI) applied this page first
+                    moved = 0  # the next turn reads the positions it left
             finally:
                 self.lock.release()
             at.update(dict.fromkeys(group, low + moved))

@@ -13,8 +13,10 @@ from apifix import open_api
 
 from api.state import AppState
 from projections.base import Projection
+from projections.db import open_database
 from projections.live import HISTORY_VIEWS
-from projections.source import LogSource
+from projections.runner import Runner
+from projections.source import LogEntry, LogSource
 from projections.tables import ViewTables
 
 TAXPAYER = "/v1/oversight/taxpayer"
@@ -109,3 +111,39 @@ def test_relaxed_commit_stays_inside_the_page(settings):
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     finally:
         close()
+
+
+class RacingSource(LogSource):
+    """The log as this process reads it, except that another runner (another worker process, say)
+    applies the same page to the shared views just before this one's first read returns."""
+
+    def __init__(self, mine: LogSource, other: Runner) -> None:
+        super().__init__(mine.db)
+        self.other = other
+        self.raced = 0
+
+    def read(self, start: int, limit: int, types: frozenset[str] | None = None) -> tuple[list[LogEntry], int]:
+        if not self.raced:
+            self.raced = sum(self.other.catch_up().values())
+        return super().read(start, limit, types)
+
+
+def test_a_page_another_process_applied_first_is_not_an_error(settings):
+    """The read's catch-up loses the race for a page to another runner over the same views (its
+    compare-and-set fails: TrackingConflict): the read sees the other's positions and is answered."""
+    a, close = open_api(settings)
+    source, views = open_database(settings.db_url), open_database(settings.db_url)
+    try:
+        state: AppState = a.client.app.state.dl  # type: ignore[attr-defined]
+        live = state.reads.views
+        racing = RacingSource(live.runner.source, Runner(LogSource(source), views))
+        live.runner.source = racing
+        r = a.client.post(TAXPAYER, json={"tin": "900-70-0001", "purpose": "raced"}, headers=a.auth("court"))
+        assert racing.raced > 0, "the other runner applied nothing: no race happened"
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert [e["index"] for e in body["items"] if e["kind"] == "inspection"] == [body["inspection"]["index"]]
+    finally:
+        close()
+        views.close()
+        source.close()
