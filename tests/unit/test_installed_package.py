@@ -11,10 +11,10 @@ from pathlib import Path
 import setuptools
 
 ROOT = Path(__file__).resolve().parents[2]
-INSTALLED = ("ledger", "api", "projections")
+INSTALLED = ("ledger", "api", "projections", "usecases")
 NOT_INSTALLED = ("demo", "bench")
 # The service's code: it runs with no principal's private key and reads no keyring.
-SERVICE = ("api", "projections", "ledger/core", "ledger/authoring", "ledger/domain", "ledger/store",
+SERVICE = ("api", "projections", "usecases", "ledger/core", "ledger/authoring", "ledger/domain", "ledger/store",
            "ledger/rules", "ledger/sealed")
 
 
@@ -38,11 +38,12 @@ def _imports(folder: str) -> dict[str, set[str]]:
     return found
 
 
-def test_the_package_holds_the_ledger_the_api_and_the_projections_only() -> None:
+def test_the_package_holds_the_ledger_the_use_cases_the_api_and_the_projections_only() -> None:
     packages = _installed_packages()
-    assert {"ledger", "ledger.authoring", "ledger.client", "ledger.domain", "api", "projections"} <= set(packages)
+    wanted = {"ledger", "ledger.authoring", "ledger.client", "ledger.domain", "api", "projections", "usecases"}
+    assert wanted <= set(packages)
     strays = [p for p in packages if p.split(".")[0] not in INSTALLED]
-    assert strays == [], f"installed besides ledger, api and projections: {strays}"
+    assert strays == [], f"installed besides ledger, usecases, api and projections: {strays}"
 
 
 def test_neither_the_demo_nor_the_benchmark_helpers_are_inside_the_package() -> None:
