@@ -13,22 +13,21 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ledger import (
-    accounting_cli,
-    db_check,
-    escrow_cli,
-    init_cli,
-    keys_cli,
-    matcher_cli,
-    officer_cli,
-    release_cli,
-    seed_cli,
-)
 from ledger.authoring.batch import Batch, batch_from_json, complete_notes, is_batch
 from ledger.authoring.trust import countersign, key_registration, key_revocation, key_rotation
 from ledger.bootstrap import open_ledger
 from ledger.client import cli as client_cli
 from ledger.client.keyring import Keyring
+from ledger.commands import accounting as accounting_cli
+from ledger.commands import db_check
+from ledger.commands import escrow as escrow_cli
+from ledger.commands import init as init_cli
+from ledger.commands import keys as keys_cli
+from ledger.commands import matcher as matcher_cli
+from ledger.commands import officer as officer_cli
+from ledger.commands import release as release_cli
+from ledger.commands import seed as seed_cli
+from ledger.commands.publish import against_witnesses, predecessor, print_published, witness_request
 from ledger.config import ConfigError, Settings, private_files
 from ledger.core.commitments import Opening
 from ledger.core.errors import LedgerError
@@ -37,7 +36,6 @@ from ledger.core.readable import decoded_export
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.seeds import SeedRefused
 from ledger.policy import DEFAULT_POLICY
-from ledger.publish_cli import against_witnesses, predecessor, print_published, witness_request
 from ledger.store.checkpoints import against_outside_copy
 from ledger.store.ledger import Ledger
 from ledger.store.rotation import retire_old_checkpoint_keys, rotate_ledger_keys

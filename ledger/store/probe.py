@@ -2,7 +2,7 @@
 
 Opening the store creates what is missing (a SQLite file, tables) and a PostgreSQL pool waits half a
 minute for a server that will never answer; the CLI asks here first, within ``CONNECT_TIMEOUT``
-seconds (ledger.db_check says what each command needs).
+seconds (ledger.commands.db_check says what each command needs).
 """
 
 from __future__ import annotations
