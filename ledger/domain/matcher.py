@@ -101,12 +101,15 @@ class MatchResult:
     tin_conflict: bool = False
 
 
-def _text(line: Mapping[str, object], key: str) -> str | None:
+def supplied(line: Mapping[str, object], key: str) -> str | None:
+    """The requester's text for ``key``, or None when it is missing, not text or blank (what the
+    matcher treats as not supplied; the disclosure service re-derives a match result with it)."""
     value = line.get(key)
     return value if isinstance(value, str) and value.strip() else None
 
 
-def _tin_or_none(text: str | None) -> str | None:
+def tin_or_none(text: str | None) -> str | None:
+    """The normalised TIN, or None for a missing or malformed one (which never agrees)."""
     if text is None:
         return None
     try:
@@ -118,10 +121,10 @@ def _tin_or_none(text: str | None) -> str | None:
 def match_line(line: Mapping[str, object], master: MasterFile) -> MatchResult:
     """Match a line with requester-supplied "tin", "name", "address" (any may be
     missing, None or malformed) against the master file."""
-    address_text = _text(line, "address")
+    address_text = supplied(line, "address")
     verdict = classify_address(address_text)
-    tin = _tin_or_none(_text(line, "tin"))
-    name = normalise_name(_text(line, "name"))
+    tin = tin_or_none(supplied(line, "tin"))
+    name = normalise_name(supplied(line, "name"))
     address = normalise_address(address_text) if verdict.usable else ""
 
     by_tin = master.by_tin(tin) if tin else None

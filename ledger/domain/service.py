@@ -5,10 +5,15 @@ every salt derives from the seed the ledger issued for the statement (``ledger.d
 seals them (encrypted at rest) before appending, appends (the rules run in the transaction),
 and, for a match result, stores the taxpayer pseudonyms computed from the matched TINs —
 so projections never need to decrypt anything. Nothing in clear reaches the log.
+
+A match result is re-derived from the request's openings where the requester's text alone
+decides (``ledger.domain.match_check``: address class and usability, the TIN basis, whether an
+address was compared); one that disagrees is recorded as `blocked` and refused.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -22,6 +27,8 @@ from ledger.core.errors import LedgerError, SignatureError, TrustError
 from ledger.core.statement import Statement, parse_statement
 from ledger.core.times import format_time, utc_now
 from ledger.domain.bulk import read_chunks
+from ledger.domain.match_check import Violation, check_match_head, check_match_lines
+from ledger.domain.match_reading import RequestOpenings
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.schemas import check_body
 from ledger.domain.seeds import SaltSeeds, check_salts, seed_id_of
@@ -59,6 +66,7 @@ def check_openings(stmt: Statement | Sequence[Statement], openings: Iterable[Ope
     return given
 
 
+MESSAGES_SHOWN = 10  # violations a refused match result's message lists (its rule ids: all of them)
 _PSEUDONYM = re.compile(r"[0-9a-f]{64}\Z")
 
 
@@ -68,7 +76,9 @@ class Prepared:
     its notes, parsed statements, pseudonyms by statement id, openings encrypted as
     (commitment, ciphertext) rows and bulk chunks' openings as sealed groups, and the statements
     that carry commitments without a seed (accepted only as exact resubmissions, else refused with
-    the rule given). It holds no opening in clear."""
+    the rule given), and the match results (or their chunks) that disagree with the request's
+    openings, with the violations (recorded as `blocked` by :meth:`DisclosureService.finish`).
+    It holds no opening in clear."""
 
     notes: list[str]
     stmts: list[Statement]
@@ -77,6 +87,7 @@ class Prepared:
     groups: list[SealedGroup]
     batch: bool
     unseeded: dict[str, str]
+    forged: dict[str, list[Violation]] = dataclasses.field(default_factory=dict)
 
 
 def _match_lines(stmt: Statement) -> list[dict[str, Any]]:
@@ -94,6 +105,7 @@ class DisclosureService:
         self.sealed = sealed
         self.keys = keys
         self.seeds = seeds if seeds is not None else SaltSeeds(ledger, SeedStore(sealed))
+        self.requests = RequestOpenings(ledger, sealed)
 
     def issue_seed(self, principal: str, statement_type: str, statement_id: str | None = None) -> SaltSeed:
         """A salt seed for a signer inside the service (the matcher, the officer's tools, the
@@ -103,9 +115,14 @@ class DisclosureService:
     def stages(self, seed_ids: Iterable[str]) -> tuple[Callable[..., Prepared], Callable[[Prepared], list[Appended]]]:
         """(prepare, finish) for statements another process builds (bench/forked.py): prepare, in a
         forked process that must not touch this one's database connections, checks salts against the
-        seeds of ``seed_ids`` read here."""
+        seeds of ``seed_ids`` read here. To check match results it reads the requests through
+        connections of its own (``RequestOpenings``), and bulk requests' chunk positions from the
+        rules state synced here."""
         held = self.seeds.store.get_many(seed_ids)
-        return functools.partial(self.prepare, seeds=held), self.finish
+        if self.ledger.rules is not None:
+            self.ledger.synced_rules()
+        requests = RequestOpenings(self.ledger, self.sealed, forked=True)
+        return functools.partial(self.prepare, seeds=held, requests=requests), self.finish
 
     def submit(self, note: str, openings: Sequence[Opening] = ()) -> Appended:
         """Check openings, seal them, append; refusals raise as the ledger's do."""
@@ -122,14 +139,16 @@ class DisclosureService:
         return self.finish(self.prepare(notes, openings, batch))
 
     def prepare(self, notes: Sequence[str], openings: Sequence[Opening] = (), batch: bool = True,
-                seeds: Mapping[str, SaltSeed] | None = None) -> Prepared:
+                seeds: Mapping[str, SaltSeed] | None = None, requests: RequestOpenings | None = None) -> Prepared:
         """The first half of a submission: parse and schema-check the statements, check the openings
-        against their commitments and their salts against the seeds, compute the pseudonyms, encrypt
-        the openings. Refusals raise AppendRefused and nothing is stored.
+        against their commitments and their salts against the seeds, compute the pseudonyms, re-derive
+        match results from the request's openings, encrypt the openings. Refusals raise AppendRefused
+        and nothing is stored; a match result that disagrees is noted for :meth:`finish`.
 
-        With ``seeds`` given (``stages``) it touches no database and may run in another process of
-        this service (bench/forked.py), batch n+1 being prepared while :meth:`finish`
-        stores batch n; a Prepared pickles. Without, the seeds are read from the sealed store."""
+        With ``seeds`` and ``requests`` given (``stages``) it touches none of this process's database
+        connections and may run in another process of this service (bench/forked.py), batch n+1
+        being prepared while :meth:`finish` stores batch n; a Prepared pickles. Without, the seeds
+        are read from the sealed store."""
         stmts = []
         for note in notes:
             try:
@@ -154,6 +173,7 @@ class DisclosureService:
             if stmt.type == "inspection":  # whose history was read: (index, 0, pseudonym) for the projections
                 found.append((0, self._subject(stmt, by_commitment)))
         by_id = {stmt.id: found for stmt, found in zip(stmts, pseudonyms, strict=True) if found}
+        forged = self._rederive(stmts, by_commitment, requests if requests is not None else self.requests)
         # A bulk chunk's openings are sealed together, as one group named by the chunk's id.
         groups: list[SealedGroup] = []
         grouped: set[str] = set()
@@ -164,7 +184,7 @@ class DisclosureService:
                     groups.append(self.sealed.seal_group(stmt.id, mine))
                     grouped.update(o.commitment for o in mine)
         singles = [o for c, o in by_commitment.items() if c not in grouped]
-        return Prepared(list(notes), stmts, by_id, self.sealed.seal_many(singles), groups, batch, unseeded)
+        return Prepared(list(notes), stmts, by_id, self.sealed.seal_many(singles), groups, batch, unseeded, forged)
 
     def finish(self, prepared: Prepared) -> list[Appended]:
         """The second half: store the encrypted openings not yet stored, append, carry out erasures.
@@ -180,6 +200,8 @@ class DisclosureService:
                     raise AppendRefused(f"{stmt.id} carries commitments, and the ledger holds "
                                         f"{'no' if rule == 'salts.no_seed' else 'only an expired'} salt seed for "
                                         f"{seed_id_of(stmt)}: ask for a seed first (FORMAT § 13.1)", rule, stmt.id)
+        if prepared.forged:  # nothing of the submission is stored: the forged statement is recorded as blocked
+            self._block(next(s for s in stmts if s.id in prepared.forged), prepared)
         sealed = prepared.sealed
         new = set(c for c, _ in sealed) - self.sealed.present(c for c, _ in sealed) if sealed else set()
         if new:
@@ -213,6 +235,53 @@ class DisclosureService:
                 body = stmt.envelope["body"]
                 self.sealed.erase(body["commitments"], self._groups_holding(body["request"], body["commitments"]))
         return appended
+
+    @staticmethod
+    def _rederive(stmts: Sequence[Statement], openings: Mapping[str, Opening],
+                  requests: RequestOpenings) -> dict[str, list[Violation]]:
+        """The violations, by statement id, of each match result (inline, a bulk manifest's head, or a
+        bulk chunk's lines) re-derived from the request's openings, a request chunk at a time. A result
+        whose request or manifest the log does not hold is left to the rules, which refuse it."""
+        out: dict[str, list[Violation]] = {}
+        for stmt in stmts:
+            body = stmt.envelope["body"]
+            if stmt.type == "match_result":
+                found = check_match_head(body)
+                request_id: str | None = body["request"]
+                if "bulk" in body:
+                    requests.note_manifest(stmt.id, body["request"])
+            elif stmt.type == "chunk" and body["kind"] == "match_result":
+                found, request_id = [], requests.request_of(body["of"])
+            else:
+                continue
+            lines = body.get("lines") or []
+            requested = requests.opened(request_id, (line["line"] for line in lines)) \
+                if lines and request_id is not None else None
+            if requested is not None:
+                tins = {line["line"]: openings[line["taxpayer"]].value for line in lines
+                        if line["taxpayer"] is not None}
+                found += check_match_lines(lines, requested, tins)
+            if found:
+                out[stmt.id] = found
+        return out
+
+    def _block(self, stmt: Statement, prepared: Prepared) -> None:
+        """Record a match result that disagrees with the request's openings as `blocked` (its signers
+        checked first: only a validly signed statement is evidence against its key) and raise the
+        RuleRefusal. An id the log already settled is left to the append (a duplicate or a refusal)."""
+        stored, refused = self.ledger.settled([stmt.id])
+        if stmt.id in stored or stmt.id in refused:
+            return
+        self._trusted(stmt)
+        violations = prepared.forged[stmt.id]
+        rules = sorted({rule for rule, _ in violations})
+        blocked = self.ledger.record_blocked(stmt, rules)
+        self._quietly(self.seeds.refused, stmt)
+        shown = "; ".join(f"{r}: {m}" for r, m in violations[:MESSAGES_SHOWN])
+        more = f" (and {len(violations) - MESSAGES_SHOWN} more)" if len(violations) > MESSAGES_SHOWN else ""
+        refusal = RuleRefusal(stmt.id, rules, shown + more)
+        refusal.blocked_index = blocked.index
+        raise refusal
 
     def _trusted(self, stmt: Statement) -> None:
         """Refuse, as the append would, a statement whose signers the trust state refuses: a statement

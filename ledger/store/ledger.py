@@ -348,6 +348,14 @@ class Ledger(PublishedCheckpoints, LogReader):
         found = self.rules.refers_to(stmt) if self.rules is not None else None
         return found if isinstance(found, str) else None
 
+    def record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
+        """Record ``stmt`` as refused by ``rules`` (a `blocked` entry, docs/FORMAT.md § 7.8) when a
+        rule the caller checked outside the transaction refuses it: the disclosure service's
+        re-derivation of a match result from the request's openings, which the rules engine cannot
+        see. The caller has checked that the statement is validly signed by keys the log trusts.
+        The id is taken for good: a resubmission is refused (``ledger.refused_id``)."""
+        return self._record_blocked(stmt, rules)
+
     def _record_blocked(self, stmt: Statement, rules: list[str]) -> Appended:
         key = self.keys.statement
         body = {

@@ -38,6 +38,7 @@ from ledger.authoring import disclosure as dc
 from ledger.authoring.trust import key_registration, signed
 from ledger.config import Settings
 from ledger.core.keys import SignerKey
+from ledger.domain.address import ADDRESS_RULES_VERSION
 from ledger.domain.refusals import AppendRefused, RuleRefusal
 from ledger.domain.service import DisclosureService
 from ledger.policy import DEFAULT_POLICY
@@ -199,7 +200,10 @@ def _submit(service: DisclosureService, sub: dc.Submission | str) -> Any:
 def match_submission(service: DisclosureService, matcher: SignerKey, request_id: str, n: int,
                      basis: tuple[str, ...] = ("address", "name", "tin"), usable: bool = True,
                      tins: list[str] | None = None) -> dc.Submission:
-    """A match result of every line of a request, its taxpayer commitments salted from an issued seed."""
+    """A match result of every line of a request, its taxpayer commitments salted from an issued seed. The
+    requests here give every line a street address and the TIN ``9{k:08d}``: with ``usable`` and the
+    default TINs the result is what the matcher would sign (the service re-derives those members);
+    ``usable=False`` misreports the address, which the service blocks (``match.address_usable``)."""
     seed = service.issue_seed(matcher.name, "match_result")
     lines, openings = [], []
     for k in range(n):
@@ -212,8 +216,8 @@ def match_submission(service: DisclosureService, matcher: SignerKey, request_id:
         lines.append({"line": k, "matched": matched, "match_basis": sorted(basis),
                       "method": "+".join(sorted(b.upper() for b in basis)) or "NONE", "address_class": "street",
                       "address_usable": usable, "irs_address_differs": False, "taxpayer": taxpayer})
-    body = {"request": request_id, "matcher_version": "insider-matcher-1", "address_rules_version": "addr-1",
-            "lines": lines, "red_flags": []}
+    body = {"request": request_id, "matcher_version": "insider-matcher-1",
+            "address_rules_version": ADDRESS_RULES_VERSION, "lines": lines, "red_flags": []}
     return dc.Submission(signed([matcher], "match_result", body, seed.statement_id), tuple(openings),
                          seed.statement_id)
 
