@@ -15,6 +15,7 @@ from typing import Any
 from domainfix import AGENCY, CRIMINAL, Domain, open_domain
 
 from ledger.authoring import disclosure as dc
+from ledger.domain.address import ADDRESS_RULES_VERSION
 from ledger.domain.bulk import bulk_release, bulk_request, bulk_review, bulk_statement, list_source, submit_bulk
 from ledger.domain.bundle import write_bundle
 from ledger.domain.service import DisclosureService
@@ -88,7 +89,7 @@ def build_scenario(settings: Any) -> Scenario:
               "address_class": "street", "address_usable": True, "irs_address_differs": False,
               "taxpayer": openings[k].commitment} for k in range(LINES)]
     match = bulk_statement([matcher], "match_result", {"request": rid, "matcher_version": "test-matcher-1",
-                                                       "address_rules_version": "addr-test", "red_flags": []},
+                                                       "address_rules_version": ADDRESS_RULES_VERSION, "red_flags": []},
                            LINES, list_source(items, lambda k: [openings[k]]), statement_id=match_seed.statement_id)
     submit_bulk(service.submit_batch, match)
     sc.ids["match"] = match.statement_id
