@@ -24,18 +24,10 @@ from ledger.core.lines import CHUNK_LINES
 from ledger.core.statement import Statement, parse_statement
 from ledger.domain.refusals import AppendRefused
 from ledger.sealed import SealedStore
-from ledger.store.db import Store
 from ledger.store.ledger import Ledger
 from ledger.store.reading import LogReader
 
 FIELDS = ("tin", "name", "address")
-
-
-class _Reads(LogReader):
-    """Reads of the log through a store of this process's own."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
 
 
 class RequestOpenings:
@@ -49,10 +41,11 @@ class RequestOpenings:
         self._requests: dict[str, str] = {}  # bulk match result id -> its request's id
 
     def _connections(self) -> None:
-        """In a forked process: a store of its own; the sealed store's pool forgets the parent's
-        connections without closing them (they are the parent's)."""
+        """In a forked process: a reader of the log of its own (no DDL, which two processes at once would
+        race on PostgreSQL's catalog); the sealed store's pool forgets the parent's connections without
+        closing them (they are the parent's)."""
         if self._home is not None and os.getpid() != self._home:
-            self._reads = _Reads(Store(dataclasses.replace(self._ledger.settings, create_tables=False)))
+            self._reads = Ledger(dataclasses.replace(self._ledger.settings, create_tables=False))
             self._sealed.engine.dispose(close=False)
             self._home = None
 
