@@ -27,7 +27,7 @@ from ledger.sealed import SealedStore
 from ledger.store.ledger import Ledger
 from ledger.store.reading import LogReader
 
-FIELDS = ("tin", "name", "address")
+FIELDS = ("tin", "address")  # what the check re-derives from; the names are not compared yet
 
 
 class RequestOpenings:
@@ -132,7 +132,8 @@ class RequestOpenings:
 
     def _open(self, lines: dict[int, dict[str, Any]], groups: Iterable[str]) -> dict[int, dict[str, Any]]:
         """The opened fields of ``lines`` (request items by line number)."""
-        opened = self._sealed.get_many([line[f] for line in lines.values() for f in FIELDS if line.get(f)], groups)
+        opened = self._sealed.get_many([line[f] for line in lines.values() for f in FIELDS if line.get(f)], groups,
+                                       fields=FIELDS)
         out: dict[int, dict[str, Any]] = {}
         for k, line in lines.items():
             values: dict[str, Any] = {}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from json.encoder import encode_basestring as _encode_string
 
 import nacl.exceptions
@@ -134,16 +134,19 @@ class OpeningBox:
                     + b",".join(o.to_bytes() for o in openings) + b"]}")
         return self._sealed(pad(document), os.urandom(NONCE_SIZE))
 
-    def unseal_group(self, group: str, ciphertext: bytes) -> list[Opening]:
+    def unseal_group(self, group: str, ciphertext: bytes, fields: Collection[str] | None = None) -> list[Opening]:
         """The openings of a group's row, each rebuilt (its commitment recomputed from its field,
-        value and salt). SealedDecryptionError: wrong key, altered bytes, or another group's row."""
+        value and salt); with ``fields``, only the openings of those fields are rebuilt (recomputing
+        a commitment is most of the cost). SealedDecryptionError: wrong key, altered bytes, or
+        another group's row."""
         plaintext = self._plaintext(group, ciphertext, _GROUP)
         try:
             document = json.loads(unpad(plaintext))
             if not isinstance(document, dict) or set(document) != {"group", "openings"} \
                     or not isinstance(document["openings"], list):
                 raise ValueError("not a group of openings")
-            openings = [Opening.from_json(o) for o in document["openings"]]
+            openings = [Opening.from_json(o) for o in document["openings"]
+                        if fields is None or (isinstance(o, dict) and o.get("field") in fields)]
         except (ValueError, FormatError) as e:
             raise SealedDecryptionError(group, f"decrypted group is malformed ({type(e).__name__})", _GROUP) from None
         if document["group"] != group:

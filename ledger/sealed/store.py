@@ -22,7 +22,7 @@ The database URL is the ledger's (``Settings.db_url``): ``sqlite:///path`` or
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -287,12 +287,14 @@ class SealedStore:
                 deleted += conn.execute(sa.delete(self.groups).where(self.groups.c.grp.in_(batch))).rowcount
         return deleted
 
-    def _opened_groups(self, conn: sa.Connection, groups: Iterable[str]) -> Iterator[tuple[str, list[Opening]]]:
-        """(group, its openings) for each stored group among ``groups``, decrypted and checked."""
+    def _opened_groups(self, conn: sa.Connection, groups: Iterable[str],
+                       fields: Collection[str] | None = None) -> Iterator[tuple[str, list[Opening]]]:
+        """(group, its openings) for each stored group among ``groups``, decrypted and checked
+        (with ``fields``: only the openings of those fields)."""
         for batch in _chunks(list(dict.fromkeys(groups)), GROUP_READ_BATCH):
             query = sa.select(self.groups.c.grp, self.groups.c.ciphertext).where(self.groups.c.grp.in_(batch))
             for group, ciphertext in conn.execute(query).all():
-                yield str(group), self._box.unseal_group(str(group), bytes(ciphertext))
+                yield str(group), self._box.unseal_group(str(group), bytes(ciphertext), fields)
 
     def get(self, commitment: str) -> Opening:
         """The opening of ``commitment``, decrypted and checked against it.
@@ -329,16 +331,19 @@ class SealedStore:
         with _database_errors(), self.engine.connect() as conn:
             return {group: {o.commitment: o for o in held} for group, held in self._opened_groups(conn, groups)}
 
-    def get_many(self, commitments: Iterable[str], groups: Iterable[str] = ()) -> dict[str, Opening]:
+    def get_many(self, commitments: Iterable[str], groups: Iterable[str] = (),
+                 fields: Collection[str] | None = None) -> dict[str, Opening]:
         """Openings by commitment, each checked as in :meth:`get`; absent commitments
         (never stored, or erased) are simply missing from the result. ``groups``: groups that may
-        hold some of them (a bulk chunk's openings are stored as its group: name the chunks)."""
+        hold some of them (a bulk chunk's openings are stored as its group: name the chunks);
+        ``fields``: the fields of the wanted commitments, when the caller knows them — a group's
+        openings of other fields are then not rebuilt."""
         wanted = list(dict.fromkeys(check_commitment_hex(c) for c in commitments))
         found: dict[str, Opening] = {}
         unseal = self._box.unseal
         with _database_errors(), self.engine.connect() as conn:
             targets = set(wanted)
-            for _, held in self._opened_groups(conn, groups):
+            for _, held in self._opened_groups(conn, groups, fields):
                 found.update((o.commitment, o) for o in held if o.commitment in targets)
             rest = [c for c in wanted if c not in found]
             for batch in _chunks(rest, READ_BATCH):

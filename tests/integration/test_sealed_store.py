@@ -289,6 +289,21 @@ def test_groups_round_trip_idempotent_and_counted(store: SealedStore) -> None:
     assert store.delete_groups(["req-1.c0", "nothing"]) == 1 and store.count() == 1
 
 
+def test_get_many_with_fields_rebuilds_only_those_fields_of_a_group(store: SealedStore) -> None:
+    """``fields`` names the fields of the wanted commitments: a group's openings of those fields are
+    found (and checked), openings of other fields are not rebuilt and so not returned."""
+    grouped = _group_sample()
+    store.put_groups([store.seal_group("req-2.c0", grouped)])
+    tins = [o.commitment for o in grouped if o.field == "tin"][:3]
+    address = next(o for o in grouped if o.field == "address")
+    got = store.get_many([*tins, address.commitment], groups=["req-2.c0"], fields=("tin", "address"))
+    assert list(got) == [*tins, address.commitment] and got[address.commitment].value == ADDRESS
+    name = next(o for o in grouped if o.field == "name")
+    assert store.get_many([name.commitment, *tins], groups=["req-2.c0"], fields=("tin",)) == {
+        c: got[c] for c in tins}
+    assert store.get_many([name.commitment], groups=["req-2.c0"])[name.commitment].value == NAME
+
+
 def test_group_rows_hold_nothing_in_clear_and_cannot_be_moved(store: SealedStore, raw: RawDb) -> None:
     """At rest a group is its name, a count and ciphertext; a ciphertext copied to another group's
     row, or altered, is refused on opening (the group's name is sealed inside)."""
