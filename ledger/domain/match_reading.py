@@ -2,7 +2,7 @@
 
 The disclosure service checks a match result (and each chunk of a bulk one) against the
 requester's own text (``ledger.domain.match_check``). This reads, for a set of the request's
-line numbers, the opened ``tin``, ``name`` and ``address`` of each: an inline request's lines
+line numbers, the opened ``tin`` and ``address`` of each: an inline request's lines
 from its entry, a bulk request's from the chunk holding them, opened from the sealed store (a
 bulk chunk's openings are one sealed group). It never opens more than one request chunk at once.
 
@@ -39,6 +39,7 @@ class RequestOpenings:
         self._reads: LogReader = ledger
         self._home = os.getpid() if forked else None
         self._requests: dict[str, str] = {}  # bulk match result id -> its request's id
+        self._last: Statement | None = None  # the request read last: a bulk result's chunks come one by one
 
     def _connections(self) -> None:
         """In a forked process: a reader of the log of its own (no DDL, which two processes at once would
@@ -80,9 +81,12 @@ class RequestOpenings:
         log has no such request (the rules then refuse the match result). Lines are read and opened
         one request chunk at a time."""
         self._connections()
-        request = self._statement(request_id)
-        if request is None or request.type != "request":
-            return None
+        request = self._last if self._last is not None and self._last.id == request_id else None
+        if request is None:
+            request = self._statement(request_id)
+            if request is None or request.type != "request":
+                return None
+            self._last = request  # an entry never changes once in the log
         body = request.envelope["body"]
         wanted = sorted(set(lines))
         out: dict[int, dict[str, Any]] = {}
